@@ -1,0 +1,138 @@
+/*
+ * boot/main.c - kmain(): bring the machine under hako's control, in order,
+ * then run the service core's loop (shell, and later network and storage).
+ *
+ * Order matters: serial first (so everything after can be reported), then
+ * hako's own descriptor tables (exceptions become readable), memory, own
+ * page tables, ACPI, TSC, the other cores, virtualization detection, and
+ * the boot configuration.
+ */
+#include "boot/bootinfo.h"
+#include "drivers/acpi/acpi.h"
+#include "drivers/apic/lapic.h"
+#include "drivers/uart/uart16550.h"
+#include "mgmt/cfg.h"
+#include "mgmt/shell/shell.h"
+#include "vmm/core/host.h"
+#include "vmm/core/percpu.h"
+#include "vmm/core/smp.h"
+#include "vmm/core/time.h"
+#include "vmm/core/trap.h"
+#include "vmm/lib/log.h"
+#include "vmm/lib/string.h"
+#include "vmm/mm/page.h"
+
+struct host host;
+static struct shell serial_shell;
+extern char boot_stack_top[];
+
+void kmain(struct boot_info *bi);
+
+static void serial_sink(const char *s, size_t n)
+{
+	uart_write(s, n);
+}
+
+static void serial_shell_write(void *ctx, const char *s, size_t n)
+{
+	(void)ctx; /* the serial port is a single global device */
+	uart_write(s, n);
+}
+
+static const void *acpi_map_identity(void *ctx, uint64_t phys, uint64_t len)
+{
+	(void)ctx; /* all RAM is identity-mapped below identity_top */
+	if (phys + len < phys || phys + len > host.bi->identity_top)
+		return 0;
+	return (const void *)phys;
+}
+
+static void cfg_report(void *ctx, const char *msg)
+{
+	(void)ctx; /* problems go to the log */
+	log_warn("%s", msg);
+}
+
+static void load_config(void)
+{
+	const struct boot_file *f = bootfs_find("hako.cfg");
+	if (!f) {
+		log_warn("no hako.cfg on the boot medium: using defaults "
+			 "(network console off until a password is set)");
+		return;
+	}
+	unsigned bad = cfg_parse(&host.cfg, (const char *)f->phys, f->size, cfg_report, 0);
+	log_info("hako.cfg: %u settings%s", host.cfg.count,
+		 bad ? ", some lines ignored (see above)" : "");
+	const char *lvl = cfg_get(&host.cfg, "log_level");
+	if (lvl)
+		log_set_level(!strcmp(lvl, "error") ? LOG_ERR : !strcmp(lvl, "warn") ? LOG_WARN :
+			      !strcmp(lvl, "debug") ? LOG_DBG : LOG_INFO);
+}
+
+static void bsp_setup(void)
+{
+	struct percpu *c = &cpus[0];
+	c->index = 0;
+	c->kstack_top = (uint64_t)boot_stack_top;
+	idt_init();
+	cpu_setup_tables(c);
+	c->apic_id = 0;
+	c->online = 1;
+}
+
+void kmain(struct boot_info *bi)
+{
+	uart_init(COM1_PORT, 115200);
+	log_set_sink(serial_sink);
+	log_set_clock(time_us);
+	if (bi->magic != BOOT_INFO_MAGIC || bi->version != BOOT_INFO_VERSION) {
+		log_err("boot info from the loader is not recognised; stopping");
+		return;
+	}
+	host.bi = bi;
+	log_info("hako %s starting (loader %s, %u files from the boot medium)", HAKO_VERSION,
+		 bi->loader_name, bi->file_count);
+
+	page_init(bi);
+	bsp_setup();
+	paging_init(bi);
+	if (acpi_parse(&(struct acpi_ops){ acpi_map_identity, 0 }, bi->acpi_rsdp, &host.acpi))
+		log_warn("acpi: no usable RSDP; assuming one core, no power-off");
+	tsc_calibrate(&host.acpi);
+	log_info("tsc: %lu kHz (measured against the %s)", tsc_khz, tsc_source());
+	lapic_init();
+	cpus[0].apic_id = lapic_id();
+	smp_init(bi, &host.acpi);
+
+	virt_detect(&host.virt);
+	if (host.virt.backend == VIRT_NONE)
+		log_warn("virtualization: none usable: %s. The shell works; guests cannot start.",
+			 host.virt.detail);
+	else
+		log_info("virtualization: %s back end: %s", virt_backend_name(host.virt.backend),
+			 host.virt.detail);
+	load_config();
+
+	shell_init(&serial_shell, serial_shell_write, 0);
+	host.prompt_us = time_us();
+	log_info("ready: %lu ms from kernel entry to prompt", host.prompt_us / 1000);
+	shell_prompt(&serial_shell);
+	for (;;) {
+		int c = uart_getc();
+		if (c >= 0) {
+			shell_feed(&serial_shell, (unsigned char)c);
+			continue;
+		}
+		service_poll();
+		cpu_relax();
+	}
+}
+
+extern const struct service_poller __start_hako_pollers[], __stop_hako_pollers[];
+
+void service_poll(void)
+{
+	for (const struct service_poller *p = __start_hako_pollers; p < __stop_hako_pollers; p++)
+		p->poll();
+}

@@ -1,0 +1,83 @@
+/*
+ * mgmt/cmd_system.c - shell verbs about the host itself: version, host,
+ * log, reboot, poweroff (shared/CLI.md).
+ */
+#include "drivers/acpi/power.h"
+#include "mgmt/shell/shell.h"
+#include "vmm/core/host.h"
+#include "vmm/core/percpu.h"
+#include "vmm/core/time.h"
+#include "vmm/lib/errno.h"
+#include "vmm/lib/log.h"
+#include "vmm/mm/page.h"
+
+static int cmd_version(struct shell *sh, int argc, char **argv)
+{
+	(void)argv; /* no arguments */
+	if (argc != 1)
+		return shell_usage(sh, "version");
+	shell_printf(sh, "hako %s (%s)\n", HAKO_VERSION, virt_backend_name(host.virt.backend));
+	return 0;
+}
+SHELL_COMMAND(version, "version", "", "print hako's version and back end", cmd_version);
+
+static int cmd_host(struct shell *sh, int argc, char **argv)
+{
+	(void)argv; /* no arguments */
+	if (argc != 1)
+		return shell_usage(sh, "host");
+	struct page_stats ps;
+	page_stats(&ps);
+	uint64_t up = time_us() / 1000000;
+	shell_printf(sh, "cores: %u total, 1 service, %u free for guests\n", cpu_count,
+		     cpu_count - 1);
+	shell_printf(sh, "memory: %lu MiB total, %lu MiB free for guests, %lu KiB used by hako\n",
+		     ps.total_bytes >> 20, ps.free_bytes >> 20, ps.hako_bytes >> 10);
+	shell_printf(sh, "backend: %s (%s)\n", virt_backend_name(host.virt.backend),
+		     host.virt.detail);
+	shell_printf(sh, "uptime: %lu:%02lu:%02lu\n", up / 3600, up / 60 % 60, up % 60);
+	shell_printf(sh, "boot: %lu ms from kernel entry to prompt, TSC %lu kHz\n",
+		     host.prompt_us / 1000, tsc_khz);
+	shell_printf(sh, "network: not configured\n");
+	return 0;
+}
+SHELL_COMMAND(host, "host", "", "cores, memory, back end, uptime, network", cmd_host);
+
+static void log_out(void *ctx, const char *s, size_t n)
+{
+	shell_write(ctx, s, n);
+}
+
+static int cmd_log(struct shell *sh, int argc, char **argv)
+{
+	(void)argv; /* no arguments */
+	if (argc != 1)
+		return shell_usage(sh, "log");
+	log_ring_walk(log_out, sh);
+	return 0;
+}
+SHELL_COMMAND(log, "log", "", "show hako's own log", cmd_log);
+
+static int cmd_reboot(struct shell *sh, int argc, char **argv)
+{
+	(void)argv; /* no arguments */
+	if (argc != 1)
+		return shell_usage(sh, "reboot");
+	shell_printf(sh, "rebooting\n");
+	log_info("reboot requested from the shell");
+	platform_reboot(&host.acpi);
+}
+SHELL_COMMAND(reboot, "reboot", "", "reset the host", cmd_reboot);
+
+static int cmd_poweroff(struct shell *sh, int argc, char **argv)
+{
+	(void)argv; /* no arguments */
+	if (argc != 1)
+		return shell_usage(sh, "poweroff");
+	shell_printf(sh, "powering off\n");
+	log_info("power-off requested from the shell");
+	int err = platform_poweroff(&host.acpi);
+	return shell_error(sh, "power-off failed (%s): the ACPI tables give no usable S5",
+			   errno_str(err));
+}
+SHELL_COMMAND(poweroff, "poweroff", "", "power the host off", cmd_poweroff);

@@ -1,0 +1,152 @@
+/*
+ * mgmt/shell/shell.c - line handling and command dispatch. Portable: the
+ * kernel and the unit tests link it with their own command sets.
+ */
+#include "mgmt/shell/shell.h"
+
+#include <stdarg.h>
+#include "vmm/lib/string.h"
+
+#include "mgmt/shell/args.h"
+#include "vmm/lib/errno.h"
+#include "vmm/lib/fmt.h"
+
+extern const struct shell_cmd __start_hako_cmds[], __stop_hako_cmds[];
+
+static void echo_cb(void *ctx, const char *s, size_t n)
+{
+	struct shell *sh = ctx;
+	sh->write(sh->ctx, s, n);
+}
+
+void shell_init(struct shell *sh, void (*write)(void *, const char *, size_t), void *ctx)
+{
+	memset(sh, 0, sizeof(*sh));
+	sh->write = write;
+	sh->ctx = ctx;
+	line_init(&sh->ed, echo_cb, sh);
+}
+
+void shell_write(struct shell *sh, const char *s, size_t n)
+{
+	sh->write(sh->ctx, s, n);
+}
+
+static void vprint(struct shell *sh, const char *prefix, const char *fmt, va_list ap)
+{
+	char buf[1024];
+	int n = fmt_snprintf(buf, sizeof(buf), "%s", prefix);
+	n += fmt_vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
+	if (n >= (int)sizeof(buf))
+		n = sizeof(buf) - 1;
+	shell_write(sh, buf, n);
+}
+
+void shell_printf(struct shell *sh, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vprint(sh, "", fmt, ap);
+	va_end(ap);
+}
+
+int shell_error(struct shell *sh, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vprint(sh, "error: ", fmt, ap);
+	va_end(ap);
+	shell_write(sh, "\n", 1);
+	return -1;
+}
+
+const struct shell_cmd *shell_find(const char *name)
+{
+	for (const struct shell_cmd *c = __start_hako_cmds; c < __stop_hako_cmds; c++)
+		if (!strcmp(c->name, name))
+			return c;
+	return 0;
+}
+
+int shell_usage(struct shell *sh, const char *verb)
+{
+	const struct shell_cmd *c = shell_find(verb);
+	if (!c)
+		return shell_error(sh, "unknown verb '%s'", verb);
+	return shell_error(sh, "usage: %s%s%s", c->name, c->usage[0] ? " " : "", c->usage);
+}
+
+void shell_prompt(struct shell *sh)
+{
+	shell_write(sh, SHELL_PROMPT, sizeof(SHELL_PROMPT) - 1);
+}
+
+int shell_execute(struct shell *sh, char *line)
+{
+	char *argv[ARGS_MAX];
+	int argc = args_split(line, argv);
+
+	if (argc == -E2BIG)
+		return shell_error(sh, "too many words (at most %d)", ARGS_MAX);
+	if (argc < 0)
+		return shell_error(sh, "unclosed quote");
+	if (argc == 0)
+		return 0;
+	const struct shell_cmd *c = shell_find(argv[0]);
+	if (!c)
+		return shell_error(sh, "unknown verb '%.40s'; 'help' lists the verbs", argv[0]);
+	return c->run(sh, argc, argv);
+}
+
+void shell_feed(struct shell *sh, unsigned char c)
+{
+	if (sh->input_hook) {
+		if (sh->input_hook(sh, c)) {
+			sh->input_hook = 0;
+			shell_prompt(sh);
+		}
+		return;
+	}
+	switch (line_feed(&sh->ed, c)) {
+	case LINE_NONE:
+		return;
+	case LINE_DONE:
+		shell_execute(sh, sh->ed.buf);
+		break;
+	case LINE_TOO_LONG:
+		shell_error(sh, "line too long (at most %d characters); nothing was run", LINE_MAX);
+		break;
+	case LINE_CANCEL:
+		break;
+	}
+	line_reset(&sh->ed);
+	if (!sh->input_hook && !sh->closed)
+		shell_prompt(sh);
+}
+
+/* help [VERB] */
+static int cmd_help(struct shell *sh, int argc, char **argv)
+{
+	if (argc > 2)
+		return shell_usage(sh, "help");
+	if (argc == 2) {
+		const struct shell_cmd *c = shell_find(argv[1]);
+		if (!c)
+			return shell_error(sh, "unknown verb '%.40s'; 'help' lists the verbs", argv[1]);
+		shell_printf(sh, "usage: %s %s\n  %s\n", c->name, c->usage, c->summary);
+		return 0;
+	}
+	/* List alphabetically without sorting the (read-only) section. */
+	const char *prev = "";
+	for (;;) {
+		const struct shell_cmd *next = 0;
+		for (const struct shell_cmd *c = __start_hako_cmds; c < __stop_hako_cmds; c++)
+			if (strcmp(c->name, prev) > 0 && (!next || strcmp(c->name, next->name) < 0))
+				next = c;
+		if (!next)
+			return 0;
+		shell_printf(sh, "  %-10s %s\n", next->name, next->summary);
+		prev = next->name;
+	}
+}
+SHELL_COMMAND(help, "help", "[VERB]", "list verbs, or show one verb's usage", cmd_help);

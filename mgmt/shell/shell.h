@@ -1,0 +1,61 @@
+/*
+ * mgmt/shell/shell.h - the management shell (contract: shared/CLI.md).
+ *
+ * A shell session is fed bytes and writes text through a callback, so the
+ * same code serves the serial console and network sessions. Commands
+ * register themselves with SHELL_COMMAND() into the `hako_cmds` linker
+ * section (see linker.ld); a command only parses and prints, and calls an
+ * ordinary function for the work.
+ */
+#ifndef HAKO_SHELL_H
+#define HAKO_SHELL_H
+
+#include <stddef.h>
+
+#include "mgmt/shell/line.h"
+
+#define SHELL_PROMPT "hako> "
+
+struct shell {
+	struct line_editor ed;
+	void (*write)(void *ctx, const char *s, size_t n);
+	void *ctx;
+	int closed; /* set by a command that ends a network session */
+	/*
+	 * While set, input bytes go here instead of the line editor (a
+	 * command that keeps the terminal, like `console`). It returns
+	 * nonzero when it gives the terminal back; the shell then prompts.
+	 */
+	int (*input_hook)(struct shell *sh, unsigned char c);
+	void *hook_ctx;
+};
+
+struct shell_cmd {
+	const char *name;
+	const char *usage;   /* arguments, e.g. "NAME KEY=VALUE..." */
+	const char *summary; /* one line */
+	int (*run)(struct shell *sh, int argc, char **argv);
+};
+
+#define SHELL_COMMAND(ident, ...)                                              \
+	static const struct shell_cmd shell_cmd_##ident                        \
+		__attribute__((used, section("hako_cmds"), aligned(8))) = { __VA_ARGS__ }
+
+void shell_init(struct shell *sh, void (*write)(void *, const char *, size_t), void *ctx);
+/* Prints the prompt. */
+void shell_prompt(struct shell *sh);
+/* Feeds one input byte; runs a command when a line is complete. */
+void shell_feed(struct shell *sh, unsigned char c);
+/* Runs one line as a command (the line is modified). */
+int shell_execute(struct shell *sh, char *line);
+
+void shell_printf(struct shell *sh, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void shell_write(struct shell *sh, const char *s, size_t n);
+/* Prints one "error: ..." line. Returns -1 for `return shell_error(...)`. */
+int shell_error(struct shell *sh, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints "usage: VERB USAGE" for a command; returns -1. */
+int shell_usage(struct shell *sh, const char *verb);
+
+const struct shell_cmd *shell_find(const char *name);
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * vmm/core/host.h - what hako learned about the machine at boot, and the
+ * service core's polling loop.
+ */
+#ifndef HAKO_HOST_H
+#define HAKO_HOST_H
+
+#include <stdint.h>
+
+#include "boot/bootinfo.h"
+#include "drivers/acpi/acpi.h"
+#include "mgmt/cfg.h"
+#include "vmm/virt.h"
+
+#define HAKO_VERSION "0.1.0"
+
+struct host {
+	const struct boot_info *bi;
+	struct acpi_info acpi;
+	struct virt_caps virt;
+	struct cfg cfg;
+	uint64_t prompt_us; /* kernel entry to first prompt */
+};
+extern struct host host;
+
+/*
+ * Work the service core does between shell bytes (network, storage,
+ * timers). Register with SERVICE_POLLER(fn); see linker.ld.
+ */
+struct service_poller {
+	const char *name;
+	void (*poll)(void);
+};
+#define SERVICE_POLLER(ident, fn)                                              \
+	static const struct service_poller service_poller_##ident                      \
+		__attribute__((used, section("hako_pollers"), aligned(8))) = { #ident, fn }
+
+/* Runs every registered poller once. */
+void service_poll(void);
+
+/* A file from the boot medium's \hako\ folder (names compare case-blind). */
+const struct boot_file *bootfs_find(const char *name);
+
+#endif

@@ -1,0 +1,139 @@
+/*
+ * vmm/core/trap.c - what happens when the CPU delivers an exception or an
+ * interrupt to hako itself (never a guest's: those are VM exits).
+ *
+ * An exception in hako is a hako bug: print everything that helps find it
+ * (vector name, error code, CR2, registers, a backtrace) on the serial
+ * port and stop, instead of letting a double fault turn into a silent
+ * triple fault and a reset.
+ */
+#include "vmm/core/trap.h"
+
+#include <stdarg.h>
+
+#include "drivers/apic/lapic.h"
+#include "drivers/uart/uart16550.h"
+#include "vmm/core/percpu.h"
+#include "vmm/lib/fmt.h"
+
+static irq_handler_t irq_table[256];
+
+static const char *const exc_names[32] = {
+	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
+	"#BR bound range", "#UD invalid opcode", "#NM device not available",
+	"#DF double fault", "coprocessor overrun", "#TS invalid TSS",
+	"#NP segment not present", "#SS stack fault", "#GP general protection",
+	"#PF page fault", "reserved 15", "#MF x87 error", "#AC alignment check",
+	"#MC machine check", "#XM SIMD error", "#VE virtualization exception",
+	"#CP control protection", "reserved 22", "reserved 23", "reserved 24",
+	"reserved 25", "reserved 26", "reserved 27", "#HV hypervisor injection",
+	"#VC VMM communication", "#SX security", "reserved 31",
+};
+
+static void out(const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = fmt_vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	uart_write(buf, n < (int)sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+}
+
+static int plausible_frame(uint64_t rbp)
+{
+	/* Canonical, aligned, and not the null page. */
+	return rbp >= 0x1000 && (rbp & 7) == 0 &&
+	       ((rbp >> 47) == 0 || (rbp >> 47) == 0x1ffff);
+}
+
+void backtrace_print(uint64_t rbp)
+{
+	out("backtrace (addr2line -e build/kernel.elf ADDR):\n");
+	for (int i = 0; i < 24 && plausible_frame(rbp); i++) {
+		uint64_t *frame = (uint64_t *)rbp;
+		if (!frame[1])
+			break;
+		out("  #%d 0x%016lx\n", i, frame[1]);
+		if (frame[0] <= rbp)
+			break; /* frames grow upwards; anything else is garbage */
+		rbp = frame[0];
+	}
+}
+
+static void __attribute__((noreturn)) halt_forever(void)
+{
+	for (;;) {
+		irq_disable();
+		cpu_halt();
+	}
+}
+
+static void stop_other_cores(void)
+{
+	/* NMIs stop them even with interrupts disabled (their handler halts). */
+	lapic_send_nmi_all_but_self();
+}
+
+static void dump_frame(struct trap_frame *f)
+{
+	out("  rip=%016lx cs=%04lx rflags=%016lx\n", f->rip, f->cs, f->rflags);
+	out("  rsp=%016lx ss=%04lx cr2=%016lx cr3=%016lx\n", f->rsp, f->ss,
+	    read_cr2(), read_cr3());
+	out("  rax=%016lx rbx=%016lx rcx=%016lx rdx=%016lx\n", f->rax, f->rbx, f->rcx, f->rdx);
+	out("  rsi=%016lx rdi=%016lx rbp=%016lx r8 =%016lx\n", f->rsi, f->rdi, f->rbp, f->r8);
+	out("  r9 =%016lx r10=%016lx r11=%016lx r12=%016lx\n", f->r9, f->r10, f->r11, f->r12);
+	out("  r13=%016lx r14=%016lx r15=%016lx\n", f->r13, f->r14, f->r15);
+}
+
+static volatile int panicking;
+
+static void exception_fatal(struct trap_frame *f)
+{
+	unsigned cpu = this_cpu() ? this_cpu()->index : 0;
+	if (f->vector == 2 && panicking)
+		halt_forever(); /* another core panicked and stopped us */
+	panicking = 1;
+	stop_other_cores();
+	out("\n*** hako: exception %s (vector %lu) error code %#lx on core %u\n",
+	    exc_names[f->vector], f->vector, f->error, cpu);
+	dump_frame(f);
+	backtrace_print(f->rbp);
+	out("*** hako stopped. This is a bug in hako; please report the lines above.\n");
+	halt_forever();
+}
+
+void irq_register(uint8_t vector, irq_handler_t fn)
+{
+	irq_table[vector] = fn;
+}
+
+void trap_dispatch(struct trap_frame *f)
+{
+	if (f->vector < 32) {
+		exception_fatal(f);
+		return;
+	}
+	if (irq_table[f->vector]) {
+		irq_table[f->vector](f);
+		return;
+	}
+	if (f->vector != VEC_SPURIOUS)
+		lapic_eoi(); /* an unexpected vector: acknowledge and ignore */
+}
+
+void hv_panic(const char *fmt, ...)
+{
+	char buf[256];
+	irq_disable();
+	panicking = 1;
+	stop_other_cores();
+	va_list ap;
+	va_start(ap, fmt);
+	fmt_vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	out("\n*** hako panic on core %u: %s\n", this_cpu() ? this_cpu()->index : 0, buf);
+	backtrace_print((uint64_t)__builtin_frame_address(0));
+	out("*** hako stopped. This is a bug in hako; please report the lines above.\n");
+	halt_forever();
+}
