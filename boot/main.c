@@ -98,7 +98,7 @@ void kmain(struct boot_info *bi)
 	bsp_setup();
 	paging_init(bi);
 	if (acpi_parse(&(struct acpi_ops){ acpi_map_identity, 0 }, bi->acpi_rsdp, &host.acpi))
-		log_warn("acpi: no usable RSDP; assuming one core, no power-off");
+		log_warn("acpi: no usable RSDP (firmware gave 0x%lx); no power-off", bi->acpi_rsdp);
 	tsc_calibrate(&host.acpi);
 	log_info("tsc: %lu kHz (measured against the %s)", tsc_khz, tsc_source());
 	lapic_init();

@@ -90,7 +90,9 @@ static void install_trampoline(void)
 
 static int start_core(struct percpu *c)
 {
-	c->kstack_top = page_alloc_bytes(KSTACK_SIZE) + KSTACK_SIZE;
+	/* A slot whose probe failed keeps its stack for the next candidate. */
+	if (!c->kstack_top)
+		c->kstack_top = page_alloc_bytes(KSTACK_SIZE) + KSTACK_SIZE;
 	patch64(TR_OFF(smp_tr_stack), c->kstack_top);
 	patch64(TR_OFF(smp_tr_percpu), (uint64_t)c);
 
@@ -104,33 +106,57 @@ static int start_core(struct percpu *c)
 	return c->online ? 0 : -ETIMEDOUT;
 }
 
+/* Starts the core with `apic_id` as the next cpus[] entry; 0 or -ETIMEDOUT. */
+static int add_core(uint32_t apic_id)
+{
+	struct percpu *c = &cpus[cpu_count];
+	c->index = cpu_count;
+	c->apic_id = apic_id;
+	int err = start_core(c);
+	if (err)
+		return err;
+	cpu_count++;
+	return 0;
+}
+
+/*
+ * Without a MADT (OVMF on Bochs publishes no ACPI tables at all) the
+ * processors are found by asking: APIC IDs are probed upwards from the
+ * service core's and the first one that does not answer INIT-SIPI-SIPI
+ * ends the search. Bochs numbers its processors 0..N-1, and real PCs
+ * always have a MADT, so this only serves emulators.
+ */
+static void probe_cores(uint32_t self)
+{
+	for (uint32_t id = self + 1; id < 0xff && cpu_count < MAX_CPUS; id++)
+		if (add_core(id))
+			return;
+}
+
 unsigned smp_init(const struct boot_info *bi, const struct acpi_info *acpi)
 {
 	irq_register(VEC_WAKEUP, wakeup_irq);
-	unsigned online = 1;
 	uint32_t self = lapic_id();
 
 	tramp = find_low_pages(bi);
-	if (!tramp && acpi->cpu_count > 1) {
+	if (!tramp) {
 		log_warn("smp: no free page below 1 MiB for the start-up code; using one core");
 		return 1;
 	}
 	install_trampoline();
+	if (acpi->cpu_count == 0) {
+		log_warn("smp: ACPI lists no processors; probing APIC IDs from %u up", self + 1);
+		probe_cores(self);
+	}
 	for (uint32_t i = 0; i < acpi->cpu_count && cpu_count < MAX_CPUS; i++) {
 		if (acpi->cpu_apic_ids[i] == self)
 			continue;
-		struct percpu *c = &cpus[cpu_count];
-		c->index = cpu_count;
-		c->apic_id = acpi->cpu_apic_ids[i];
-		if (start_core(c)) {
-			log_warn("smp: core with APIC ID %u did not start", c->apic_id);
-			continue;
-		}
-		cpu_count++;
-		online++;
+		if (add_core(acpi->cpu_apic_ids[i]))
+			log_warn("smp: core with APIC ID %u did not start", acpi->cpu_apic_ids[i]);
 	}
-	log_info("smp: %u cores online (1 service core, %u for guests)", online, online - 1);
-	return online;
+	log_info("smp: %u cores online (1 service core, %u for guests)", cpu_count,
+		 cpu_count - 1);
+	return cpu_count;
 }
 
 int smp_run_on(unsigned index, void (*fn)(void *), void *arg)
