@@ -16,16 +16,25 @@
 #include "vmm/lib/errno.h"
 #include "vmm/lib/log.h"
 #include "vmm/lib/string.h"
+#include "vmm/mm/buddy.h"
 #include "vmm/mm/page.h"
 
 extern const char smp_trampoline_start[], smp_trampoline_end[];
 extern const char smp_tr_gdtr[], smp_tr_pm_ptr[], smp_tr_lm_ptr[], smp_tr_cr3_low[];
-extern const char smp_tr_cr3[], smp_tr_stack[], smp_tr_percpu[], smp_tr_entry[];
+extern const char smp_tr_cr3[], smp_tr_table[], smp_tr_count[], smp_tr_entry[];
 extern const char smp_tr_gdt[], smp_tr_pm32[], smp_tr_lm64[];
 
 #define TR_OFF(sym) ((uint64_t)(sym) - (uint64_t)smp_trampoline_start)
 
 static uint64_t tramp; /* physical page of the trampoline; next page: low PML4 */
+
+/* What each starting AP looks up by its APIC ID (boot/trampoline.S). */
+struct ap_boot {
+	uint64_t apic_id;
+	uint64_t stack;
+	uint64_t percpu;
+};
+static struct ap_boot ap_table[MAX_CPUS];
 
 static void wakeup_irq(struct trap_frame *f)
 {
@@ -88,74 +97,108 @@ static void install_trampoline(void)
 	patch64(TR_OFF(smp_tr_entry), (uint64_t)ap_entry);
 }
 
-static int start_core(struct percpu *c)
+/*
+ * INIT to every AP, one 10 ms wait, then STARTUP to all; a second STARTUP
+ * after 200 us for any that did not respond (SDM Vol. 3A 9.4.4.1). All
+ * cores start together, each picking its entry in ap_table.
+ */
+static void start_all(unsigned first, unsigned last, uint64_t wait_us)
 {
-	/* A slot whose probe failed keeps its stack for the next candidate. */
-	if (!c->kstack_top)
-		c->kstack_top = page_alloc_bytes(KSTACK_SIZE) + KSTACK_SIZE;
-	patch64(TR_OFF(smp_tr_stack), c->kstack_top);
-	patch64(TR_OFF(smp_tr_percpu), (uint64_t)c);
-
-	lapic_send_init(c->apic_id);
+	for (unsigned i = first; i < last; i++)
+		lapic_send_init(cpus[i].apic_id);
 	delay_us(10000);
-	for (int sipi = 0; sipi < 2 && !c->online; sipi++) {
-		lapic_send_sipi(c->apic_id, (uint8_t)(tramp >> 12));
-		for (int i = 0; i < 1000 && !__atomic_load_n(&c->online, __ATOMIC_ACQUIRE); i++)
-			delay_us(sipi ? 100 : 200);
+	for (int sipi = 0; sipi < 2; sipi++) {
+		for (unsigned i = first; i < last; i++)
+			if (!__atomic_load_n(&cpus[i].online, __ATOMIC_ACQUIRE))
+				lapic_send_sipi(cpus[i].apic_id, (uint8_t)(tramp >> 12));
+		delay_us(200);
 	}
-	return c->online ? 0 : -ETIMEDOUT;
-}
-
-/* Starts the core with `apic_id` as the next cpus[] entry; 0 or -ETIMEDOUT. */
-static int add_core(uint32_t apic_id)
-{
-	struct percpu *c = &cpus[cpu_count];
-	c->index = cpu_count;
-	c->apic_id = apic_id;
-	int err = start_core(c);
-	if (err)
-		return err;
-	cpu_count++;
-	return 0;
+	/* Emulators schedule vCPUs lazily: give them up to wait_us. */
+	uint64_t deadline = time_us() + wait_us;
+	for (unsigned i = first; i < last; i++)
+		while (!__atomic_load_n(&cpus[i].online, __ATOMIC_ACQUIRE) && time_us() < deadline)
+			cpu_relax();
 }
 
 /*
- * Without a MADT (OVMF on Bochs publishes no ACPI tables at all) the
- * processors are found by asking: APIC IDs are probed upwards from the
- * service core's and the first one that does not answer INIT-SIPI-SIPI
- * ends the search. Bochs numbers its processors 0..N-1, and real PCs
- * always have a MADT, so this only serves emulators.
+ * Without a MADT (OVMF on Bochs publishes no ACPI tables at all) hako
+ * asks instead: it starts the APIC IDs just above its own and keeps those
+ * that answer. Bochs numbers its processors 0..N-1 and real PCs always
+ * have a MADT, so this only serves emulators.
  */
-static void probe_cores(uint32_t self)
+#define SMP_PROBE_MAX 7
+
+/* Fills ids[] with the APs to start; returns how many. */
+static unsigned ap_candidates(const struct acpi_info *acpi, uint32_t self, uint32_t *ids)
 {
-	for (uint32_t id = self + 1; id < 0xff && cpu_count < MAX_CPUS; id++)
-		if (add_core(id))
-			return;
+	unsigned n = 0;
+	if (acpi->cpu_count == 0) {
+		log_warn("smp: ACPI lists no processors; probing APIC IDs %u-%u", self + 1,
+			 self + SMP_PROBE_MAX);
+		for (uint32_t id = self + 1; n < SMP_PROBE_MAX; id++)
+			ids[n++] = id;
+		return n;
+	}
+	for (uint32_t i = 0; i < acpi->cpu_count && 1 + n < MAX_CPUS; i++)
+		if (acpi->cpu_apic_ids[i] != self)
+			ids[n++] = acpi->cpu_apic_ids[i];
+	return n;
+}
+
+/* Keeps the cores that came online in cpus[1..]; returns the new cpu_count. */
+static unsigned compact(unsigned n, int probing)
+{
+	cpu_count = 1;
+	for (unsigned i = 1; i <= n; i++) {
+		if (!cpus[i].online && !probing) {
+			/* Its stack stays allocated: the core may still wake up late. */
+			log_warn("smp: core with APIC ID %u did not start", cpus[i].apic_id);
+			continue;
+		}
+		if (!cpus[i].online) {
+			/* A probed APIC ID nobody answered: no core, no stack needed. */
+			page_free(cpus[i].kstack_top - KSTACK_SIZE, buddy_order_for(KSTACK_SIZE),
+				  PAGE_HAKO);
+			cpus[i].kstack_top = 0;
+			continue;
+		}
+		if (cpu_count != i) {
+			log_warn("smp: core numbering has gaps; cores after APIC ID %u unused",
+				 cpus[i].apic_id);
+			break;
+		}
+		cpu_count++;
+	}
+	return cpu_count;
 }
 
 unsigned smp_init(const struct boot_info *bi, const struct acpi_info *acpi)
 {
 	irq_register(VEC_WAKEUP, wakeup_irq);
 	uint32_t self = lapic_id();
+	uint32_t ids[MAX_CPUS];
 
 	tramp = find_low_pages(bi);
 	if (!tramp) {
 		log_warn("smp: no free page below 1 MiB for the start-up code; using one core");
 		return 1;
 	}
+	unsigned n = ap_candidates(acpi, self, ids);
+	for (unsigned i = 0; i < n; i++) {
+		struct percpu *c = &cpus[1 + i];
+		c->index = 1 + i;
+		c->apic_id = ids[i];
+		c->kstack_top = page_alloc_bytes(KSTACK_SIZE) + KSTACK_SIZE;
+		ap_table[i] = (struct ap_boot){ c->apic_id, c->kstack_top, (uint64_t)c };
+	}
 	install_trampoline();
-	if (acpi->cpu_count == 0) {
-		log_warn("smp: ACPI lists no processors; probing APIC IDs from %u up", self + 1);
-		probe_cores(self);
-	}
-	for (uint32_t i = 0; i < acpi->cpu_count && cpu_count < MAX_CPUS; i++) {
-		if (acpi->cpu_apic_ids[i] == self)
-			continue;
-		if (add_core(acpi->cpu_apic_ids[i]))
-			log_warn("smp: core with APIC ID %u did not start", acpi->cpu_apic_ids[i]);
-	}
-	log_info("smp: %u cores online (1 service core, %u for guests)", cpu_count,
-		 cpu_count - 1);
+	patch64(TR_OFF(smp_tr_table), (uint64_t)ap_table);
+	patch64(TR_OFF(smp_tr_count), n);
+	/* Probed IDs mostly do not exist: waiting the full second is waste. */
+	int probing = acpi->cpu_count == 0;
+	start_all(1, 1 + n, probing ? 100000 : 1000000);
+	compact(n, probing);
+	log_info("smp: %u cores online (1 service core, %u for guests)", cpu_count, cpu_count - 1);
 	return cpu_count;
 }
 
