@@ -21,6 +21,7 @@
 #include "vmm/lib/log.h"
 #include "vmm/lib/string.h"
 #include "vmm/mm/page.h"
+#include "vmm/vm.h"
 
 struct host host;
 static struct shell serial_shell;
@@ -112,6 +113,7 @@ void kmain(struct boot_info *bi)
 	else
 		log_info("virtualization: %s back end: %s", virt_backend_name(host.virt.backend),
 			 host.virt.detail);
+	vmm_init();
 	load_config();
 
 	shell_init(&serial_shell, serial_shell_write, 0);

@@ -48,7 +48,7 @@ int pt_init(struct pt *pt, const struct pt_ops *ops);
 int pt_map(struct pt *pt, uint64_t va, uint64_t pa, uint64_t size, unsigned prot);
 /* Changes the permissions of mapped leaves in the range; -ENOENT if a hole. */
 int pt_protect(struct pt *pt, uint64_t va, uint64_t size, unsigned prot);
-/* Looks up `va`: 0 and *pa, *prot-free entry in *entry; -ENOENT if unmapped. */
+/* Looks up `va`: 0 with its physical address and leaf entry; -ENOENT if unmapped. */
 int pt_lookup(const struct pt *pt, uint64_t va, uint64_t *pa, uint64_t *entry);
 /* Frees every table page, including the root. */
 void pt_destroy(struct pt *pt);

@@ -18,7 +18,6 @@ struct uart_model {
 	/* Guest output: written by the vCPU core, read by the service core. */
 	char out[UART_OUT_RING];
 	volatile uint64_t out_head;   /* bytes ever written */
-	uint64_t out_dropped;         /* bytes overwritten before being read */
 	/* Guest input: written by the service core, read by the vCPU core. */
 	uint8_t in[UART_IN_FIFO];
 	volatile uint32_t in_head, in_tail;

@@ -16,27 +16,11 @@
 #include "vmm/exit.h"
 #include "vmm/uart_model.h"
 #include "vmm/vcpu.h"
+#include "vmm/vm_def.h"
 
-#define VM_NAME_MAX 32
 #define VM_MAX 16
-#define VM_MAX_VCPUS 8
-#define VM_PATH_MAX 96
-#define VM_CMDLINE_MAX 256
-#define VM_CHUNK_ORDER 9            /* 2^9 4-KiB pages = 2 MiB */
-#define VM_CHUNK_SIZE (1ull << 21)
-#define VM_MEM_MIN (4ull << 20)
-#define VM_MEM_MAX (64ull << 30)
 
 enum vm_state { VM_STOPPED, VM_RUNNING, VM_CRASHED };
-
-/* What `define`/`set` store and `show` prints. */
-struct vm_def {
-	char name[VM_NAME_MAX + 1];
-	unsigned cpus;
-	uint64_t mem;                   /* bytes, a multiple of 2 MiB */
-	char kernel[VM_PATH_MAX];       /* file name in the boot medium's \hako\ */
-	char cmdline[VM_CMDLINE_MAX];
-};
 
 /* Guest-physical [0, size) is backed by chunk[i] at GPA i * 2 MiB. */
 struct vm_mem {
@@ -59,6 +43,7 @@ struct vm {
 	struct spinlock lock;           /* crash_reason, failed */
 	uint64_t exit_count[EXIT_KIND_COUNT];  /* per guest, summed over vCPUs */
 	uint64_t start_us;
+	uint64_t entry;                 /* guest entry point from the ELF image */
 	struct uart_model uart;         /* COM1 at 0x3F8 */
 };
 
@@ -67,13 +52,8 @@ extern struct vm vms[VM_MAX];
 
 /* Finds a defined guest by name, or returns 0. */
 struct vm *vm_find(const char *name);
-/* Creates a definition with the defaults of CLI.md. -EEXIST, -ENOSPC, -EINVAL. */
+/* Creates a definition with the defaults of CLI.md. -EEXIST, -ENOSPC. */
 int vm_define(const char *name, struct vm **out);
-/*
- * Applies one KEY=VALUE to a definition. On error returns -E... and
- * writes a message for the shell into `err`.
- */
-int vm_def_set(struct vm_def *d, const char *key, const char *value, char *err, unsigned errlen);
 /* Deletes a stopped guest's definition. */
 int vm_undefine(struct vm *vm);
 /*
@@ -88,6 +68,9 @@ unsigned vm_free_cores(void);
 
 /* Where guest-physical `gpa` lives in host memory, or 0 if outside the guest. */
 void *vm_gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len);
+
+/* Enables the back end on every guest core (boot, after virt_detect). */
+void vmm_init(void);
 
 /* The state's name as `list` prints it. */
 const char *vm_state_name(enum vm_state s);
