@@ -38,8 +38,6 @@ int args_split(char *line, char **argv)
 		*w++ = 0;
 		if (more)
 			r++;
-		if (w > r)
-			return -EINVAL; /* cannot happen: writing never overtakes reading */
 	}
 }
 
