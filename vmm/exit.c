@@ -136,7 +136,7 @@ static enum exit_result exit_hlt(struct vcpu *v, const struct exit_info *e)
 static enum exit_result exit_port_io(struct vcpu *v, const struct exit_info *e)
 {
 	if (e->io.string) {
-		vcpu_fail(v, e, "string port I/O (INS/OUTS) to port %#x is not emulated", e->io.port);
+		vcpu_fail(v, e, "string port I/O (INS/OUTS) to port 0x%x is not emulated", e->io.port);
 		return EXIT_GUEST_FAULT;
 	}
 	uint32_t mask = e->io.size == 4 ? 0xffffffffu : (1u << (8 * e->io.size)) - 1;
@@ -156,7 +156,7 @@ static enum exit_result exit_mem_violation(struct vcpu *v, const struct exit_inf
 {
 	const char *acc = e->mem.access == EXIT_ACCESS_WRITE ? "write" :
 			  e->mem.access == EXIT_ACCESS_EXEC ? "execute" : "read";
-	vcpu_fail(v, e, "%s outside guest memory at GPA %#lx", acc, e->mem.gpa);
+	vcpu_fail(v, e, "%s outside guest memory at GPA 0x%lx", acc, e->mem.gpa);
 	return EXIT_GUEST_FAULT;
 }
 

@@ -54,14 +54,14 @@ void vcpu_fail(struct vcpu *v, const struct exit_info *e, const char *fmt, ...)
 	int first = !vm->failed;
 	if (first)
 		fmt_snprintf(vm->crash_reason, sizeof(vm->crash_reason),
-			     "%s (exit %s, vcpu %u, rip %#lx)", why, exit_kind_name(e->kind),
+			     "%s (exit %s, vcpu %u, rip 0x%lx)", why, exit_kind_name(e->kind),
 			     v->id, e->rip);
 	vm->failed = 1;
 	vm->stop_request = 1;
 	spin_unlock(&vm->lock);
 	if (!first)
 		return;
-	log_err("guest %s: crashed: %s (hw exit %#lx, info %#lx %#lx)", vm->def.name,
+	log_err("guest %s: crashed: %s (hw exit 0x%lx, info 0x%lx 0x%lx)", vm->def.name,
 		vm->crash_reason, e->hw_reason, e->hw_info[0], e->hw_info[1]);
 	vcpu_dump(v);
 	for (unsigned i = 0; i < vm->nvcpus; i++)
