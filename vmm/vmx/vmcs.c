@@ -274,6 +274,7 @@ int vmx_vmcs_load(struct vcpu *v)
 			s->vmcs_pa);
 		return -EIO;
 	}
+	s->active = 1;
 	vmx_this_cpu()->current = v;
 	int err = vmcs_controls(v);
 	if (err)
@@ -338,8 +339,8 @@ void vmx_vcpu_destroy(struct vcpu *v)
 	struct vmx_vcpu *s = v->arch;
 	if (!s)
 		return;
-	int cleared = !s->loaded;
-	if (s->loaded) {
+	int cleared = !s->active;
+	if (s->active) {
 		struct clear_req req = { s->vmcs_pa, 0 };
 		if (!smp_run_on(v->core, clear_on_core, &req))
 			for (uint64_t t0 = time_us(); !req.done && time_us() - t0 < 1000000;)

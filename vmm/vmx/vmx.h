@@ -33,6 +33,7 @@ struct vmx_cpu {
 /* Per vCPU (vcpu->arch). */
 struct vmx_vcpu {
 	uint64_t vmcs_pa;
+	int active;                  /* VMPTRLD done on v->core: VMCLEAR there before freeing */
 	int loaded;                  /* VMCS initialised and current on v->core */
 	int launched;                /* VMLAUNCH done: VMRESUME from now on */
 	/*
