@@ -17,8 +17,6 @@ from hako import Bochs
 
 import test_svm
 from test_svm import (  # noqa: F401  (collected by pytest from this module)
-    test_destroy_stops_guest_spinning_with_interrupts_off,
-    test_misbehaviour_ends_only_its_guest,
     test_refusals_are_one_clear_error,
     test_three_guests_pattern_check_and_fourth_refused,
     test_uart_flood_does_not_stall_the_shell,
@@ -42,6 +40,34 @@ def m(request):
 def test_backend_is_the_models(m):
     out = m.cmd("version")
     assert ("(vmx)" in out) == (m.model == "corei7_haswell_4770"), out
+
+
+@pytest.mark.parametrize("what,reason", [
+    ("beyond-read", r"read outside guest memory at GPA 0x1001000"),
+    ("beyond-write", r"write outside guest memory at GPA 0x1001000"),
+    ("triple", r"triple-fault"),
+])
+def test_misbehaviour_ends_only_its_guest(m, what, reason):
+    if what == "triple" and MODELS[m.model] == "svm":
+        # Bochs 2.7 does not check the SHUTDOWN intercept on a guest's triple
+        # fault (bochs/cpu/exception.cc; fixed in Bochs 2.8, commit f8c94e83f
+        # "add missing SVM VMEXIT in case of triple fault shutdown"): it
+        # resets the whole emulated PC. Not run, or it would take the host.
+        pytest.xfail("Bochs 2.7 resets the machine on an SVM guest's triple fault")
+    test_svm.test_misbehaviour_ends_only_its_guest(m, what, reason)
+
+
+def test_destroy_stops_guest_spinning_with_interrupts_off(m):
+    if MODELS[m.model] == "svm":
+        # Bochs 2.7 bug (still in its current source): VMRUN loads the guest's
+        # RFLAGS (bochs/cpu/svm.cc, SvmEnterLoadCheckGuestState -> setEFlags)
+        # before it sets in_svm_guest, so handleInterruptMaskChange() masks
+        # physical interrupts for a guest entered with IF=0 despite
+        # V_INTR_MASKING and host IF=1 (APM Vol. 2 15.21.1): the kick never
+        # causes #VMEXIT(INTR). Real AMD CPUs and QEMU (test_svm.py) are fine.
+        # Not run: the stuck guest would hold its core for the later tests.
+        pytest.xfail("Bochs 2.7 masks INTR for SVM guests entered with IF=0")
+    test_svm.test_destroy_stops_guest_spinning_with_interrupts_off(m)
 
 
 @pytest.mark.slow
