@@ -117,7 +117,9 @@ static void vmx_decode(struct vcpu *v, struct exit_info *e, uint32_t reason)
 		decode_exception(e);
 	else if (e->kind == EXIT_MSR_READ || e->kind == EXIT_MSR_WRITE)
 		e->msr.index = (uint32_t)v->regs.rcx;
-	e->hw_info[1] = e->kind == EXIT_MEM_VIOLATION ? e->mem.gpa : 0;
+	/* exit.h: VMX reports the qualification and the guest-linear address. */
+	if (e->kind == EXIT_MEM_VIOLATION && e->mem.gla_valid)
+		e->hw_info[1] = e->mem.gla;
 }
 
 /*
