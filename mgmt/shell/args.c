@@ -36,10 +36,9 @@ int args_split(char *line, char **argv)
 			return -EINVAL;
 		int more = *r != 0;
 		*w++ = 0;
-		if (more)
-			r++;
-		if (w > r)
-			return -EINVAL; /* cannot happen: writing never overtakes reading */
+		if (!more)
+			return argc; /* the terminator just written may sit on r's NUL */
+		r++;
 	}
 }
 
