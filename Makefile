@@ -125,7 +125,7 @@ UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 # Portable kernel files the unit tests link against.
 PORTABLE := vmm/lib/fmt.c vmm/lib/log.c vmm/lib/errno.c vmm/mm/buddy.c \
             mgmt/shell/line.c mgmt/shell/args.c mgmt/shell/shell.c mgmt/cfg.c \
-            drivers/acpi/acpi.c
+            drivers/acpi/acpi.c net/crypto/sha256.c net/auth.c
 
 $(BUILD)/unit/%: tests/unit/%.c $(PORTABLE) tests/unit/check.h
 	@mkdir -p $(dir $@)
