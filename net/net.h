@@ -26,6 +26,10 @@ void net_get_status(struct net_status *st);
 /* "A.B.C.D" of a network-order address into buf (16 bytes). */
 void net_ip_str(uint32_t ip, char *buf, size_t n);
 
+/* 1 when `sh` is a network console session's shell. */
+struct shell;
+int console_is_network(const struct shell *sh);
+
 /* Starts the TCP services (console, bench) once the stack is up. */
 void console_start(void);
 
