@@ -4,6 +4,7 @@
 #   make usb-image    build/hako-usb.img (GPT + FAT ESP), ready for dd
 #   make run          boot the image in QEMU (q35, OVMF, usb-storage, serial here)
 #   make test         unit tests, then boot tests in QEMU and Bochs
+#   make test-slow    the same plus the slow emulator runs
 #   make unit         host unit tests only (ASan + UBSan)
 #   make bench        benchmarks; print figures
 #
@@ -15,7 +16,7 @@ BUILD      ?= build
 CC         ?= gcc
 LD         ?= ld
 OBJCOPY    ?= objcopy
-PYTHON     ?= python3
+PYTHON     ?= /usr/bin/python3
 IMAGE_SIZE ?= 256M
 QEMU_SMP   ?= 4
 QEMU_MEM   ?= 1G
@@ -60,7 +61,7 @@ EFI_CFLAGS := -std=c11 $(EFI_INC) -I. -O2 -fpic -ffreestanding -fno-stack-protec
 EFI_LIBDIR := /usr/lib
 EFI_OBJ    := $(BUILD)/efi/loader.o
 
-.PHONY: all usb-image run test unit bench clean kernel efi guests
+.PHONY: all usb-image run test test-slow unit bench clean kernel efi guests
 all: usb-image
 
 kernel: $(BUILD)/kernel.elf
@@ -136,6 +137,10 @@ unit: $(UNIT_BIN)
 
 test: all $(UNIT_BIN)
 	$(PYTHON) tests/run.py
+
+# Everything, including the long emulator runs marked slow.
+test-slow: all $(UNIT_BIN)
+	$(PYTHON) tests/run.py --slow
 
 bench: all
 	$(PYTHON) tests/bench.py

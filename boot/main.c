@@ -18,6 +18,7 @@
 #include "vmm/core/smp.h"
 #include "vmm/core/time.h"
 #include "vmm/core/trap.h"
+#include "vmm/lib/fmt.h"
 #include "vmm/lib/log.h"
 #include "vmm/lib/string.h"
 #include "vmm/mm/page.h"
@@ -70,6 +71,34 @@ static void load_config(void)
 			      !strcmp(lvl, "debug") ? LOG_DBG : LOG_INFO);
 }
 
+/* Boot phase timing, logged once the TSC rate is known. */
+static struct {
+	const char *name;
+	uint64_t tsc;
+} phases[12];
+static unsigned nphases;
+
+static void phase(const char *name)
+{
+	if (nphases < sizeof(phases) / sizeof(phases[0]))
+		phases[nphases].name = name, phases[nphases++].tsc = rdtsc();
+}
+
+static void log_phases(void)
+{
+	char line[256];
+	int n = 0;
+	uint64_t prev = tsc_boot;
+	for (unsigned i = 0; i < nphases; i++) {
+		n += fmt_snprintf(line + n, sizeof(line) - n, "%s%s %lu us", i ? ", " : "",
+				  phases[i].name, (phases[i].tsc - prev) * 1000 / tsc_khz);
+		if (n >= (int)sizeof(line))
+			break;
+		prev = phases[i].tsc;
+	}
+	log_info("boot phases: %s", line);
+}
+
 static void bsp_setup(void)
 {
 	struct percpu *c = &cpus[0];
@@ -94,16 +123,22 @@ void kmain(struct boot_info *bi)
 	log_info("hako %s starting (loader %s, %u files from the boot medium)", HAKO_VERSION,
 		 bi->loader_name, bi->file_count);
 
+	phase("serial");
 	page_init(bi);
+	phase("memory");
 	bsp_setup();
 	paging_init(bi);
+	phase("tables");
 	if (acpi_parse(&(struct acpi_ops){ acpi_map_identity, 0 }, bi->acpi_rsdp, &host.acpi))
 		log_warn("acpi: no usable RSDP; assuming one core, no power-off");
+	phase("acpi");
 	tsc_calibrate(&host.acpi);
 	log_info("tsc: %lu kHz (measured against the %s)", tsc_khz, tsc_source());
+	phase("tsc");
 	lapic_init();
 	cpus[0].apic_id = lapic_id();
 	smp_init(bi, &host.acpi);
+	phase("smp");
 
 	virt_detect(&host.virt);
 	if (host.virt.backend == VIRT_NONE)
@@ -113,6 +148,8 @@ void kmain(struct boot_info *bi)
 		log_info("virtualization: %s back end: %s", virt_backend_name(host.virt.backend),
 			 host.virt.detail);
 	load_config();
+	phase("config");
+	log_phases();
 
 	shell_init(&serial_shell, serial_shell_write, 0);
 	host.prompt_us = time_us();

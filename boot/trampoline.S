@@ -48,10 +48,33 @@ tr_pm32:
 
 	.code64
 tr_lm64:
-	mov (tr_stack - smp_trampoline_start)(%rbx), %rsp
+	/*
+	 * All APs start at once, so each finds its own stack and percpu by
+	 * its local APIC ID (xAPIC ID register, bits 31:24, SDM Vol. 3A
+	 * 11.4.6) in the table of {apic_id, stack, percpu} triples.
+	 */
+	mov $0x1b, %ecx         /* IA32_APIC_BASE */
+	rdmsr
+	and $0xfffff000, %eax
+	mov 0x20(%rax), %eax
+	shr $24, %eax
+	mov (tr_table - smp_trampoline_start)(%rbx), %rsi
+	mov (tr_count - smp_trampoline_start)(%rbx), %rcx
+	test %rcx, %rcx
+	jz tr_lost
+1:	cmp (%rsi), %rax
+	je 2f
+	add $24, %rsi
+	dec %rcx
+	jnz 1b
+tr_lost:                        /* not a core hako asked for: stay halted */
+	cli
+	hlt
+	jmp tr_lost
+2:	mov 8(%rsi), %rsp
+	mov 16(%rsi), %rdi
 	mov (tr_cr3 - smp_trampoline_start)(%rbx), %rax
 	mov %rax, %cr3
-	mov (tr_percpu - smp_trampoline_start)(%rbx), %rdi
 	mov (tr_entry - smp_trampoline_start)(%rbx), %rax
 	xor %ebp, %ebp
 	jmp *%rax
@@ -64,7 +87,7 @@ tr_gdt:
 	.quad 0x00209a0000000000  /* 0x18: 64-bit code */
 tr_gdt_end:
 	.global smp_tr_gdtr, smp_tr_pm_ptr, smp_tr_lm_ptr
-	.global smp_tr_cr3_low, smp_tr_cr3, smp_tr_stack, smp_tr_percpu, smp_tr_entry
+	.global smp_tr_cr3_low, smp_tr_cr3, smp_tr_table, smp_tr_count, smp_tr_entry
 	.align 8
 smp_tr_gdtr:
 tr_gdtr:
@@ -85,10 +108,10 @@ smp_tr_cr3_low:
 tr_cr3_low: .quad 0
 smp_tr_cr3:
 tr_cr3: .quad 0
-smp_tr_stack:
-tr_stack: .quad 0
-smp_tr_percpu:
-tr_percpu: .quad 0
+smp_tr_table:
+tr_table: .quad 0
+smp_tr_count:
+tr_count: .quad 0
 smp_tr_entry:
 tr_entry: .quad 0
 	.global smp_tr_gdt, smp_tr_pm32, smp_tr_lm64

@@ -1,5 +1,5 @@
 #!/bin/sh
-# tools/mkimage.sh IMG BOOTX64.EFI KERNEL.ELF HAKO.CFG [FILE...]
+# tools/mkimage.sh IMG BOOTX64.EFI KERNEL.ELF HAKO.CFG|- [FILE...]
 #
 # Builds a GPT disk image with one EFI system partition (FAT32) holding
 #   EFI/BOOT/BOOTX64.EFI   the loader
@@ -41,7 +41,8 @@ mformat -i "$tmp@@$off" -F -c $spc -T $part_sectors -h 16 -s 63 -H 2048 -v HAKO 
 mmd -i "$tmp@@$off" ::/EFI ::/EFI/BOOT ::/EFI/hako ::/hako
 mcopy -i "$tmp@@$off" "$efi" ::/EFI/BOOT/BOOTX64.EFI
 mcopy -i "$tmp@@$off" "$kernel" ::/EFI/hako/kernel.elf
-mcopy -i "$tmp@@$off" "$cfg" ::/hako/hako.cfg
+# "-" means: no hako.cfg (hako then boots with defaults and says so).
+[ "$cfg" = - ] || mcopy -i "$tmp@@$off" "$cfg" ::/hako/hako.cfg
 for f in "$@"; do
 	mcopy -i "$tmp@@$off" "$f" "::/hako/$(basename "$f")"
 done

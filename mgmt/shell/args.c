@@ -36,9 +36,8 @@ int args_split(char *line, char **argv)
 			return -EINVAL;
 		int more = *r != 0;
 		*w++ = 0;
-		if (!more)
-			return argc; /* the terminator just written may sit on r's NUL */
-		r++;
+		if (more)
+			r++;
 	}
 }
 

@@ -20,12 +20,20 @@
 
 extern const char smp_trampoline_start[], smp_trampoline_end[];
 extern const char smp_tr_gdtr[], smp_tr_pm_ptr[], smp_tr_lm_ptr[], smp_tr_cr3_low[];
-extern const char smp_tr_cr3[], smp_tr_stack[], smp_tr_percpu[], smp_tr_entry[];
+extern const char smp_tr_cr3[], smp_tr_table[], smp_tr_count[], smp_tr_entry[];
 extern const char smp_tr_gdt[], smp_tr_pm32[], smp_tr_lm64[];
 
 #define TR_OFF(sym) ((uint64_t)(sym) - (uint64_t)smp_trampoline_start)
 
 static uint64_t tramp; /* physical page of the trampoline; next page: low PML4 */
+
+/* What each starting AP looks up by its APIC ID (boot/trampoline.S). */
+struct ap_boot {
+	uint64_t apic_id;
+	uint64_t stack;
+	uint64_t percpu;
+};
+static struct ap_boot ap_table[MAX_CPUS];
 
 static void wakeup_irq(struct trap_frame *f)
 {
@@ -88,49 +96,71 @@ static void install_trampoline(void)
 	patch64(TR_OFF(smp_tr_entry), (uint64_t)ap_entry);
 }
 
-static int start_core(struct percpu *c)
+/*
+ * INIT to every AP, one 10 ms wait, then STARTUP to all; a second STARTUP
+ * after 200 us for any that did not respond (SDM Vol. 3A 9.4.4.1). All
+ * cores start together, each picking its entry in ap_table.
+ */
+static void start_all(unsigned first, unsigned last)
 {
-	c->kstack_top = page_alloc_bytes(KSTACK_SIZE) + KSTACK_SIZE;
-	patch64(TR_OFF(smp_tr_stack), c->kstack_top);
-	patch64(TR_OFF(smp_tr_percpu), (uint64_t)c);
-
-	lapic_send_init(c->apic_id);
+	for (unsigned i = first; i < last; i++)
+		lapic_send_init(cpus[i].apic_id);
 	delay_us(10000);
-	for (int sipi = 0; sipi < 2 && !c->online; sipi++) {
-		lapic_send_sipi(c->apic_id, (uint8_t)(tramp >> 12));
-		for (int i = 0; i < 1000 && !__atomic_load_n(&c->online, __ATOMIC_ACQUIRE); i++)
-			delay_us(sipi ? 100 : 200);
+	for (int sipi = 0; sipi < 2; sipi++) {
+		for (unsigned i = first; i < last; i++)
+			if (!__atomic_load_n(&cpus[i].online, __ATOMIC_ACQUIRE))
+				lapic_send_sipi(cpus[i].apic_id, (uint8_t)(tramp >> 12));
+		delay_us(200);
 	}
-	return c->online ? 0 : -ETIMEDOUT;
+	/* Give them up to a second (emulators schedule vCPUs lazily). */
+	uint64_t deadline = time_us() + 1000000;
+	for (unsigned i = first; i < last; i++)
+		while (!__atomic_load_n(&cpus[i].online, __ATOMIC_ACQUIRE) && time_us() < deadline)
+			cpu_relax();
 }
 
 unsigned smp_init(const struct boot_info *bi, const struct acpi_info *acpi)
 {
 	irq_register(VEC_WAKEUP, wakeup_irq);
-	unsigned online = 1;
 	uint32_t self = lapic_id();
+	unsigned n = 0;
 
 	tramp = find_low_pages(bi);
 	if (!tramp && acpi->cpu_count > 1) {
 		log_warn("smp: no free page below 1 MiB for the start-up code; using one core");
 		return 1;
 	}
-	install_trampoline();
-	for (uint32_t i = 0; i < acpi->cpu_count && cpu_count < MAX_CPUS; i++) {
+	for (uint32_t i = 0; i < acpi->cpu_count && 1 + n < MAX_CPUS; i++) {
 		if (acpi->cpu_apic_ids[i] == self)
 			continue;
-		struct percpu *c = &cpus[cpu_count];
-		c->index = cpu_count;
+		struct percpu *c = &cpus[1 + n];
+		c->index = 1 + n;
 		c->apic_id = acpi->cpu_apic_ids[i];
-		if (start_core(c)) {
-			log_warn("smp: core with APIC ID %u did not start", c->apic_id);
+		c->kstack_top = page_alloc_bytes(KSTACK_SIZE) + KSTACK_SIZE;
+		ap_table[n] = (struct ap_boot){ c->apic_id, c->kstack_top, (uint64_t)c };
+		n++;
+	}
+	install_trampoline();
+	patch64(TR_OFF(smp_tr_table), (uint64_t)ap_table);
+	patch64(TR_OFF(smp_tr_count), n);
+	start_all(1, 1 + n);
+
+	/* Compact: cores that did not start are dropped from cpus[]. */
+	cpu_count = 1;
+	for (unsigned i = 1; i <= n; i++) {
+		if (!cpus[i].online) {
+			log_warn("smp: core with APIC ID %u did not start", cpus[i].apic_id);
 			continue;
 		}
+		if (cpu_count != i) {
+			log_warn("smp: core numbering has gaps; cores after APIC ID %u unused",
+				 cpus[i].apic_id);
+			break;
+		}
 		cpu_count++;
-		online++;
 	}
-	log_info("smp: %u cores online (1 service core, %u for guests)", online, online - 1);
-	return online;
+	log_info("smp: %u cores online (1 service core, %u for guests)", cpu_count, cpu_count - 1);
+	return cpu_count;
 }
 
 int smp_run_on(unsigned index, void (*fn)(void *), void *arg)

@@ -1,0 +1,25 @@
+#!/bin/sh
+# tools/setup.sh - install everything hako needs to build, run and test, on
+# Debian 12, from Debian's own archive. Safe to run again. Run as root (or
+# it uses sudo).
+set -eu
+SUDO=
+[ "$(id -u)" = 0 ] || SUDO=sudo
+
+PACKAGES="make gcc binutils libc6-dev gnu-efi ovmf qemu-system-x86 qemu-utils
+  bochs bochsbios vgabios bochs-term mtools gdisk dosfstools
+  tgt libiscsi-bin busybox-static cpio kmod e2fsprogs
+  python3 python3-pytest dpkg-dev xz-utils"
+
+missing=
+for p in $PACKAGES; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "setup: installing$missing"
+	$SUDO apt-get update -q
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing
+fi
+# Third-party sources (lwIP) come from Debian's source packages.
+[ -x tools/fetch-lwip.sh ] && sh tools/fetch-lwip.sh
+echo "setup: done"
