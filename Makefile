@@ -76,6 +76,9 @@ $(LWIP_STAMP): tools/fetch-lwip.sh
 	sh tools/fetch-lwip.sh $(LWIP_DIR)
 	@touch $@
 
+# Every other lwIP source appears with the stamp.
+$(LWIP_DIR)/src/%.c: $(LWIP_STAMP) ;
+
 $(BUILD)/lwip-obj/%.o: $(LWIP_DIR)/src/%.c | $(LWIP_STAMP)
 	@mkdir -p $(dir $@)
 	@echo "  CC      lwip/$*.c"
