@@ -76,8 +76,9 @@ $(LWIP_STAMP): tools/fetch-lwip.sh
 	sh tools/fetch-lwip.sh $(LWIP_DIR)
 	@touch $@
 
-# Every other lwIP source appears with the stamp.
-$(LWIP_DIR)/src/%.c: $(LWIP_STAMP) ;
+# Every other lwIP source appears with the stamp (named, so make never
+# takes them for intermediate files and deletes them).
+$(filter-out $(LWIP_STAMP),$(addprefix $(LWIP_DIR)/src/,$(LWIP_FILES))): $(LWIP_STAMP) ;
 
 $(BUILD)/lwip-obj/%.o: $(LWIP_DIR)/src/%.c | $(LWIP_STAMP)
 	@mkdir -p $(dir $@)
