@@ -31,6 +31,7 @@
 #include "vmm/lib/fmt.h"
 #include "vmm/lib/log.h"
 #include "vmm/lib/string.h"
+#include "vmm/mm/page.h"
 
 #define CONSOLE_PORT 2323
 #define CONSOLE_SESSIONS 4
@@ -73,7 +74,8 @@ struct session {
 	char peer[24];
 };
 
-static struct session sessions[CONSOLE_SESSIONS];
+/* Allocated by console_start(): about 80 KiB each, only when networking. */
+static struct session *sessions;
 static struct tcp_pcb *listener;
 static uint64_t idle_us = IDLE_DEFAULT_S * 1000000ull;
 static struct log_ratelimit refuse_rl = LOG_RATELIMIT_INIT(5);
@@ -416,7 +418,7 @@ static void session_timers(struct session *s, uint64_t now)
 static void console_poll(void)
 {
 	uint64_t now = time_us();
-	for (int i = 0; i < CONSOLE_SESSIONS; i++) {
+	for (int i = 0; sessions && i < CONSOLE_SESSIONS; i++) {
 		struct session *s = &sessions[i];
 		if (s->state == S_FREE)
 			continue;
@@ -446,6 +448,7 @@ void console_start(void)
 	v = cfg_get(&host.cfg, "mgmt_idle");
 	if (v && !args_parse_uint(v, 1, 86400, &idle))
 		idle_us = idle * 1000000ull;
+	sessions = (struct session *)page_alloc_bytes(CONSOLE_SESSIONS * sizeof(struct session));
 	if (!auth_load(&host.cfg, auth_report))
 		log_warn("console: no user with a password: network logins refused until "
 			 "'passwd' is run on the serial console");
@@ -467,7 +470,7 @@ void console_start(void)
 
 int console_is_network(const struct shell *sh)
 {
-	for (int i = 0; i < CONSOLE_SESSIONS; i++)
+	for (int i = 0; sessions && i < CONSOLE_SESSIONS; i++)
 		if (sh == &sessions[i].sh)
 			return 1;
 	return 0;

@@ -25,9 +25,11 @@
 #include "vmm/lib/fmt.h"
 #include "vmm/lib/log.h"
 #include "vmm/lib/string.h"
+#include "vmm/mm/page.h"
 
 #define RX_BUDGET 64 /* frames per poll, so the shell stays responsive */
 
+unsigned char *hako_lwip_heap; /* lwIP's MEM_SIZE heap (lwipopts.h) */
 static struct netif mgmt_netif;
 static struct nic *mgmt_nic;
 static const char *net_mode = "dhcp";
@@ -98,8 +100,7 @@ static struct nic *pick_configured(const char *want)
 	for (unsigned i = 0; i < nic_count; i++) {
 		char addr[16];
 		pci_addr_str(nics[i].pci, addr, sizeof(addr));
-		if (by_mac ? !memcmp(mac, nics[i].mac, 6) :
-			     (!strcmp(want, addr) || !strcmp(want, addr + 0)))
+		if (by_mac ? !memcmp(mac, nics[i].mac, 6) : !strcmp(want, addr))
 			return &nics[i];
 	}
 	return 0;
@@ -192,6 +193,9 @@ static void net_start(void)
 		return;
 	}
 	mgmt_nic = pick_nic();
+	/* lwIP's heap: MEM_SIZE plus its own header and alignment slack
+	 * (mem.c MEM_SIZE_ALIGNED + 2 * SIZEOF_STRUCT_MEM). */
+	hako_lwip_heap = (unsigned char *)page_alloc_bytes(MEM_SIZE + 4096);
 	lwip_init();
 	netif_add(&mgmt_netif, IP4_ADDR_ANY4, IP4_ADDR_ANY4, IP4_ADDR_ANY4, mgmt_nic,
 		  hako_netif_init, ethernet_input);

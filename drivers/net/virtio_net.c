@@ -259,7 +259,9 @@ static int vnet_tx(struct nic *n, const void *frame, size_t len)
 	if (!q->free_count || len > VNET_BUF - sizeof(struct virtio_net_hdr))
 		return -EAGAIN;
 	/* Buffers are used in ring order, so the next free one follows the
-	 * last one published. */
+	 * last one published. This relies on the device finishing transmit
+	 * buffers in order, as QEMU's does; VIRTIO_F_IN_ORDER would promise
+	 * it (2.6.9), a device without it could in theory reorder. */
 	uint16_t i = q->avail_idx % q->size;
 	uint8_t *buf = q->bufs + (uint64_t)i * VNET_BUF;
 	memset(buf, 0, sizeof(struct virtio_net_hdr));

@@ -20,18 +20,25 @@
 #define SYS_LIGHTWEIGHT_PROT 0
 #define LWIP_NETIF_API 0
 
-/* Memory: lwIP's own heap and pools, carved from hako's BSS. */
+/*
+ * Memory: lwIP's own heap (TCP send buffers, copied console output) is
+ * allocated from hako's pages when the network starts (net/netif.c), so an
+ * unused network costs nothing and the kernel image stays small; the pools
+ * are lwIP's static arrays.
+ */
 #define MEM_LIBC_MALLOC 0
 #define MEMP_MEM_MALLOC 0
 #define MEM_ALIGNMENT 8
-#define MEM_SIZE (2 * 1024 * 1024)
+#define MEM_SIZE (1024 * 1024)
+extern unsigned char *hako_lwip_heap;
+#define LWIP_RAM_HEAP_POINTER hako_lwip_heap
 #define MEMP_NUM_PBUF 256
 #define MEMP_NUM_TCP_PCB 16
 #define MEMP_NUM_TCP_PCB_LISTEN 4
 #define MEMP_NUM_TCP_SEG 512
 #define MEMP_NUM_UDP_PCB 8
 #define MEMP_NUM_SYS_TIMEOUT 16
-#define PBUF_POOL_SIZE 512
+#define PBUF_POOL_SIZE 192 /* receive buffers: the window plus reassembly */
 #define PBUF_POOL_BUFSIZE 1536
 
 /* Protocols. */
