@@ -5,6 +5,7 @@
 #   make run          boot the image in QEMU (q35, OVMF, usb-storage, serial here)
 #   make test         unit tests, then boot tests in QEMU and Bochs
 #   make unit         host unit tests only (ASan + UBSan)
+#   make fuzz         libFuzzer targets for the parsers (clang; optional)
 #   make bench        benchmarks; print figures
 #
 # Sources are found by directory, so adding a file needs no Makefile edit:
@@ -45,7 +46,7 @@ EFI_CFLAGS := -std=c11 $(EFI_INC) -I. -O2 -fpic -ffreestanding -fno-stack-protec
 EFI_LIBDIR := /usr/lib
 EFI_OBJ    := $(BUILD)/efi/loader.o
 
-.PHONY: all usb-image run test unit bench clean kernel efi guests
+.PHONY: all usb-image run test unit fuzz bench clean kernel efi guests
 all: usb-image
 
 kernel: $(BUILD)/kernel.elf
@@ -103,12 +104,32 @@ PORTABLE := vmm/lib/fmt.c vmm/lib/log.c vmm/lib/errno.c vmm/mm/buddy.c \
             mgmt/shell/line.c mgmt/shell/args.c mgmt/shell/shell.c mgmt/cfg.c \
             drivers/acpi/acpi.c
 
-$(BUILD)/unit/%: tests/unit/%.c $(PORTABLE) tests/unit/check.h
+$(BUILD)/unit/%: tests/unit/%.c $(PORTABLE) tests/unit/check.h $(wildcard tests/unit/data/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(PORTABLE)
+	@echo "  UNIT    $<"
+	@$(CC) $(UNIT_CFLAGS) -o $@ $< $(PORTABLE)
 
+# Each binary prints "N passed, N failed" last and exits non-zero on failure.
 unit: $(UNIT_BIN)
-	$(PYTHON) tests/run.py --unit-only
+	@if [ -f tests/run.py ]; then $(PYTHON) tests/run.py --unit-only; else \
+	    fail=0; for t in $(UNIT_BIN); do \
+	        printf '%-28s ' "$$t:"; out=$$(./$$t 2>&1); rc=$$?; \
+	        echo "$$out" | tail -n 1; \
+	        if [ $$rc -ne 0 ]; then echo "$$out" | grep -v '^ok ' | tail -n 40; fail=1; fi; \
+	    done; exit $$fail; fi
+
+# libFuzzer targets (clang); not part of `make test`. Run e.g.
+#   build/fuzz/fuzz_acpi -max_total_time=60 tests/unit/data/corpus_acpi
+FUZZ_SRC    := $(wildcard tests/unit/fuzz_*.c)
+FUZZ_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+FUZZ_CFLAGS := -std=c11 -I. -g -O1 -fsanitize=fuzzer,address,undefined \
+               -fno-sanitize-recover=all -Wall -Wextra -Werror \
+               -Wno-address-of-packed-member -DHAKO_HOST_TEST
+$(BUILD)/fuzz/%: tests/unit/%.c $(PORTABLE) $(wildcard tests/unit/data/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ    $<"
+	@clang $(FUZZ_CFLAGS) -o $@ $< $(PORTABLE)
+fuzz: $(FUZZ_BIN)
 
 test: all $(UNIT_BIN)
 	$(PYTHON) tests/run.py
