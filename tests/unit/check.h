@@ -25,6 +25,7 @@ static int check_note(int ok, const char *file, int line, const char *what)
 	}
 	check_failed++;
 	printf("FAIL %s:%d: [%s] %s\n", file, line, check_current, what);
+	fflush(stdout); /* keep it if a sanitizer ends the program next */
 	return 0;
 }
 
@@ -68,6 +69,7 @@ static int check_note(int ok, const char *file, int line, const char *what)
 		check_current = #fn;                                            \
 		fn();                                                           \
 		printf("%s %s\n", check_failed == check_f0_ ? "ok  " : "FAIL", #fn); \
+		fflush(stdout);                                                 \
 	} while (0)
 
 static int check_done(void)
