@@ -104,10 +104,18 @@ PORTABLE := vmm/lib/fmt.c vmm/lib/log.c vmm/lib/errno.c vmm/mm/buddy.c \
             mgmt/shell/line.c mgmt/shell/args.c mgmt/shell/shell.c mgmt/cfg.c \
             drivers/acpi/acpi.c
 
-$(BUILD)/unit/%: tests/unit/%.c $(PORTABLE) tests/unit/check.h $(wildcard tests/unit/data/*.h)
+UNIT_OBJ := $(patsubst %.c,$(BUILD)/unit/obj/%.o,$(PORTABLE))
+.SECONDARY: $(UNIT_OBJ)
+
+$(BUILD)/unit/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC  $<"
+	@$(CC) $(UNIT_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/unit/%: tests/unit/%.c $(UNIT_OBJ) tests/unit/check.h $(wildcard tests/unit/data/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  UNIT    $<"
-	@$(CC) $(UNIT_CFLAGS) -o $@ $< $(PORTABLE)
+	@$(CC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_OBJ)
 
 # Each binary prints "N passed, N failed" last and exits non-zero on failure.
 unit: $(UNIT_BIN)

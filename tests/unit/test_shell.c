@@ -170,6 +170,8 @@ static void test_help(void)
 	type("help zzecho\r");
 	CHECK_CONTAINS(out, "usage: zzecho WORD...");
 	CHECK_CONTAINS(out, "print the words in brackets");
+	type("help aafail\r"); /* no trailing space after a verb without arguments */
+	CHECK_CONTAINS(out, "usage: aafail\n  always fails\n");
 	type("help nope\r");
 	CHECK_EQ(count(out, "error: "), 1);
 	CHECK_CONTAINS(out, "unknown verb 'nope'");
