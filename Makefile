@@ -47,7 +47,7 @@ EFI_CFLAGS := -std=c11 $(EFI_INC) -I. -O2 -fpic -ffreestanding -fno-stack-protec
 EFI_LIBDIR := /usr/lib
 EFI_OBJ    := $(BUILD)/efi/loader.o
 
-.PHONY: all usb-image run test test-slow unit fuzz bench clean kernel efi guests
+.PHONY: all usb-image run test test-slow unit fuzz bench clean kernel efi guests linux-guest
 all: usb-image
 
 kernel: $(BUILD)/kernel.elf
@@ -80,6 +80,12 @@ $(BUILD)/BOOTX64.EFI: $(BUILD)/efi/loader.so
 	$(OBJCOPY) -j .text -j .sdata -j .data -j .rodata -j .dynamic -j .dynsym \
 	    -j .rel -j .rela -j '.rel.*' -j '.rela.*' -j .reloc \
 	    --target efi-app-x86_64 --subsystem=10 $< $@
+
+# The Linux test guest (kernel, busybox initramfs, ext4 disk) from Debian packages.
+LINUX_GUEST := $(BUILD)/linux/vmlinuz $(BUILD)/linux/initrd.img $(BUILD)/linux/disk.img
+linux-guest: $(BUILD)/linux/vmlinuz
+$(LINUX_GUEST) &: guests/linux/build.sh guests/linux/init
+	sh guests/linux/build.sh $(BUILD)/linux
 
 # Test guests and other files for the boot medium's \hako\ folder.
 GUEST_FILES :=
