@@ -17,14 +17,7 @@
 #include "vmm/uart_model.h"
 #include "vmm/vm_def.h"
 
-static int failures;
-#define CHECK(c)                                                                   \
-	do {                                                                       \
-		if (!(c)) {                                                        \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #c); \
-			failures++;                                                \
-		}                                                                  \
-	} while (0)
+#include "tests/unit/check.h"
 
 /* ---- page tables through a fake allocator ---- */
 
@@ -241,15 +234,10 @@ static void test_uart_model(void)
 
 int main(void)
 {
-	test_pagetable();
-	test_cpuid_policy();
-	test_vm_def();
-	test_elf_guest();
-	test_uart_model();
-	if (failures) {
-		fprintf(stderr, "test_vmm_portable: %d failures\n", failures);
-		return 1;
-	}
-	printf("test_vmm_portable: ok\n");
-	return 0;
+	RUN(test_pagetable);
+	RUN(test_cpuid_policy);
+	RUN(test_vm_def);
+	RUN(test_elf_guest);
+	RUN(test_uart_model);
+	return check_done();
 }
