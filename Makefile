@@ -6,6 +6,7 @@
 #   make test         unit tests, then boot tests in QEMU and Bochs
 #   make test-slow    the same plus the slow emulator runs
 #   make unit         host unit tests only (ASan + UBSan)
+#   make fuzz         libFuzzer targets for the parsers (clang; optional)
 #   make bench        benchmarks; print figures
 #
 # Sources are found by directory, so adding a file needs no Makefile edit:
@@ -61,7 +62,7 @@ EFI_CFLAGS := -std=c11 $(EFI_INC) -I. -O2 -fpic -ffreestanding -fno-stack-protec
 EFI_LIBDIR := /usr/lib
 EFI_OBJ    := $(BUILD)/efi/loader.o
 
-.PHONY: all usb-image run test test-slow unit bench clean kernel efi guests
+.PHONY: all usb-image run test test-slow unit fuzz bench clean kernel efi guests linux-guest
 all: usb-image
 
 kernel: $(BUILD)/kernel.elf
@@ -108,6 +109,12 @@ $(BUILD)/BOOTX64.EFI: $(BUILD)/efi/loader.so
 	    -j .rel -j .rela -j '.rel.*' -j '.rela.*' -j .reloc \
 	    --target efi-app-x86_64 --subsystem=10 $< $@
 
+# The Linux test guest (kernel, busybox initramfs, ext4 disk) from Debian packages.
+LINUX_GUEST := $(BUILD)/linux/vmlinuz $(BUILD)/linux/initrd.img $(BUILD)/linux/disk.img
+linux-guest: $(BUILD)/linux/vmlinuz
+$(LINUX_GUEST) &: guests/linux/build.sh guests/linux/init
+	sh guests/linux/build.sh $(BUILD)/linux
+
 # Test guests and other files for the boot medium's \hako\ folder.
 GUEST_FILES :=
 -include guests/guests.mk
@@ -130,14 +137,38 @@ UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 # Portable kernel files the unit tests link against.
 PORTABLE := vmm/lib/fmt.c vmm/lib/log.c vmm/lib/errno.c vmm/mm/buddy.c \
             mgmt/shell/line.c mgmt/shell/args.c mgmt/shell/shell.c mgmt/cfg.c \
-            drivers/acpi/acpi.c net/crypto/sha256.c net/auth.c
+            drivers/acpi/acpi.c vmm/pagetable.c vmm/cpuid_policy.c vmm/vm_def.c \
+            vmm/elf_guest.c vmm/uart_model.c net/crypto/sha256.c net/auth.c
 
-$(BUILD)/unit/%: tests/unit/%.c $(PORTABLE) tests/unit/check.h
+UNIT_OBJ := $(patsubst %.c,$(BUILD)/unit/obj/%.o,$(PORTABLE))
+.SECONDARY: $(UNIT_OBJ)
+
+$(BUILD)/unit/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(PORTABLE)
+	@echo "  HOSTCC  $<"
+	@$(CC) $(UNIT_CFLAGS) -MMD -MP -c $< -o $@
 
+$(BUILD)/unit/%: tests/unit/%.c $(UNIT_OBJ) tests/unit/check.h $(wildcard tests/unit/data/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  UNIT    $<"
+	@$(CC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_OBJ)
+
+# Each binary prints "N passed, N failed" last and exits non-zero on failure.
 unit: $(UNIT_BIN)
 	$(PYTHON) tests/run.py --unit-only
+
+# libFuzzer targets (clang); not part of `make test`. Run e.g.
+#   build/fuzz/fuzz_acpi -max_total_time=60 tests/unit/data/corpus_acpi
+FUZZ_SRC    := $(wildcard tests/unit/fuzz_*.c)
+FUZZ_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+FUZZ_CFLAGS := -std=c11 -I. -g -O1 -fsanitize=fuzzer,address,undefined \
+               -fno-sanitize-recover=all -Wall -Wextra -Werror \
+               -Wno-address-of-packed-member -DHAKO_HOST_TEST
+$(BUILD)/fuzz/%: tests/unit/%.c $(PORTABLE) $(wildcard tests/unit/data/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ    $<"
+	@clang $(FUZZ_CFLAGS) -o $@ $< $(PORTABLE)
+fuzz: $(FUZZ_BIN)
 
 test: all $(UNIT_BIN)
 	$(PYTHON) tests/run.py

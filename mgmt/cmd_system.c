@@ -11,6 +11,7 @@
 #include "vmm/lib/errno.h"
 #include "vmm/lib/log.h"
 #include "vmm/mm/page.h"
+#include "vmm/vm.h"
 
 static int cmd_version(struct shell *sh, int argc, char **argv)
 {
@@ -50,7 +51,7 @@ static int cmd_host(struct shell *sh, int argc, char **argv)
 	page_stats(&ps);
 	uint64_t up = time_us() / 1000000;
 	shell_printf(sh, "cores: %u total, 1 service, %u free for guests\n", cpu_count,
-		     cpu_count - 1);
+		     vm_free_cores());
 	shell_printf(sh, "memory: %lu MiB total, %lu MiB free for guests, %lu KiB used by hako\n",
 		     ps.total_bytes >> 20, ps.free_bytes >> 20, ps.hako_bytes >> 10);
 	shell_printf(sh, "backend: %s (%s)\n", virt_backend_name(host.virt.backend),

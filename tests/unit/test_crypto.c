@@ -6,30 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "net/auth.h"
 #include "net/crypto/sha256.h"
-
-/* A minimal CHECK: records a failure with its line and goes on. */
-#include <stdio.h>
-
-static int check_failures, check_count;
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		check_count++;                                                 \
-		if (!(cond)) {                                                 \
-			check_failures++;                                      \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, \
-				__LINE__, #cond);                              \
-		}                                                              \
-	} while (0)
-
-static inline int check_done(const char *name)
-{
-	printf("%s\n%d passed, %d failed\n", name, check_count - check_failures, check_failures);
-	return check_failures ? 1 : 0;
-}
-
 
 static int hex_is(const uint8_t *b, size_t n, const char *want)
 {
@@ -149,9 +128,9 @@ static void test_auth(void)
 
 int main(void)
 {
-	test_sha256();
-	test_hmac();
-	test_pbkdf2();
-	test_auth();
-	return check_done("test_crypto");
+	RUN(test_sha256);
+	RUN(test_hmac);
+	RUN(test_pbkdf2);
+	RUN(test_auth);
+	return check_done();
 }

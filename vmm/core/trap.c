@@ -95,7 +95,7 @@ static void exception_fatal(struct trap_frame *f)
 		halt_forever(); /* another core panicked and stopped us */
 	panicking = 1;
 	stop_other_cores();
-	out("\n*** hako: exception %s (vector %lu) error code %#lx on core %u\n",
+	out("\n*** hako: exception %s (vector %lu) error code 0x%lx on core %u\n",
 	    exc_names[f->vector], f->vector, f->error, cpu);
 	dump_frame(f);
 	backtrace_print(f->rbp);

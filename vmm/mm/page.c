@@ -106,7 +106,7 @@ void page_free(uint64_t addr, unsigned order, enum page_owner owner)
 	spin_unlock(&page_lock);
 	irq_restore(f);
 	if (err)
-		hv_panic("page_free(%#lx, order %u): not an allocated block", addr, order);
+		hv_panic("page_free(0x%lx, order %u): not an allocated block", addr, order);
 }
 
 uint64_t page_alloc_bytes(uint64_t bytes)

@@ -1,0 +1,231 @@
+/*
+ * mgmt/cmd_vm.c - shell verbs for guests (shared/CLI.md): define, set,
+ * show, undefine, list, start, destroy, console, stats. Each parses and
+ * prints; the work is in vmm/vm.c and vmm/vm_def.c.
+ */
+#include "mgmt/shell/args.h"
+#include "mgmt/shell/shell.h"
+#include "vmm/core/host.h"
+#include "vmm/core/smp.h"
+#include "vmm/core/time.h"
+#include "vmm/lib/errno.h"
+#include "vmm/lib/string.h"
+#include "vmm/vm.h"
+
+#define CTRL_RBRACKET 0x1d
+
+static struct vm *find_or_error(struct shell *sh, const char *name)
+{
+	struct vm *vm = vm_find(name);
+	if (!vm)
+		shell_error(sh, "unknown guest '%s'; `list` shows the defined ones", name);
+	return vm;
+}
+
+/* Applies KEY=VALUE words to a copy, so a bad word changes nothing. */
+static int apply_keys(struct shell *sh, struct vm_def *d, int argc, char **argv)
+{
+	char err[160];
+	for (int i = 2; i < argc; i++)
+		if (vm_def_set_arg(d, argv[i], err, sizeof(err)))
+			return shell_error(sh, "%s", err);
+	return 0;
+}
+
+static int cmd_define(struct shell *sh, int argc, char **argv)
+{
+	if (argc < 2)
+		return shell_usage(sh, "define");
+	if (!args_valid_name(argv[1]))
+		return shell_error(sh, "bad name '%s': use 1-32 of [a-z0-9_-], starting with a letter",
+				   argv[1]);
+	if (vm_find(argv[1]))
+		return shell_error(sh, "guest '%s' already exists; use `set` to change it", argv[1]);
+	struct vm_def d;
+	vm_def_defaults(&d, argv[1]);
+	if (apply_keys(sh, &d, argc, argv))
+		return -1;
+	struct vm *vm;
+	if (vm_define(argv[1], &vm))
+		return shell_error(sh, "no room for another guest (at most %u)", VM_MAX);
+	vm->def = d;
+	shell_printf(sh, "defined %s\n", d.name);
+	return 0;
+}
+SHELL_COMMAND(define, "define", "NAME KEY=VALUE...", "create a guest definition", cmd_define);
+
+static int cmd_set(struct shell *sh, int argc, char **argv)
+{
+	if (argc < 3)
+		return shell_usage(sh, "set");
+	struct vm *vm = find_or_error(sh, argv[1]);
+	if (!vm)
+		return -1;
+	if (vm->state == VM_RUNNING)
+		return shell_error(sh, "guest '%s' is running; destroy it first", argv[1]);
+	struct vm_def d = vm->def;
+	if (apply_keys(sh, &d, argc, argv))
+		return -1;
+	vm->def = d;
+	return 0;
+}
+SHELL_COMMAND(set, "set", "NAME KEY=VALUE...", "change a stopped guest's definition", cmd_set);
+
+static int cmd_show(struct shell *sh, int argc, char **argv)
+{
+	if (argc != 2)
+		return shell_usage(sh, "show");
+	struct vm *vm = find_or_error(sh, argv[1]);
+	if (!vm)
+		return -1;
+	char line[512];
+	vm_def_format(&vm->def, line, sizeof(line));
+	shell_printf(sh, "%s\nstate=%s\n", line, vm_state_name(vm->state));
+	if (vm->state == VM_CRASHED)
+		shell_printf(sh, "reason=%s\n", vm->crash_reason);
+	return 0;
+}
+SHELL_COMMAND(show, "show", "NAME", "a guest's definition and state", cmd_show);
+
+static int cmd_undefine(struct shell *sh, int argc, char **argv)
+{
+	if (argc != 2)
+		return shell_usage(sh, "undefine");
+	struct vm *vm = find_or_error(sh, argv[1]);
+	if (!vm)
+		return -1;
+	if (vm_undefine(vm))
+		return shell_error(sh, "guest '%s' is running; destroy it first", argv[1]);
+	shell_printf(sh, "undefined %s\n", argv[1]);
+	return 0;
+}
+SHELL_COMMAND(undefine, "undefine", "NAME", "delete a stopped guest's definition", cmd_undefine);
+
+static int cmd_list(struct shell *sh, int argc, char **argv)
+{
+	(void)argv; /* no arguments */
+	if (argc != 1)
+		return shell_usage(sh, "list");
+	shell_printf(sh, "%-16s %-8s %4s %8s %5s\n", "NAME", "STATE", "CPUS", "MEM", "DISKS");
+	for (unsigned i = 0; i < VM_MAX; i++) {
+		const struct vm *vm = &vms[i];
+		if (!vm->defined)
+			continue;
+		shell_printf(sh, "%-16s %-8s %4u %7luM %5u", vm->def.name, vm_state_name(vm->state),
+			     vm->def.cpus, vm->def.mem >> 20, 0u);
+		if (vm->state == VM_CRASHED)
+			shell_printf(sh, "  (%s)", vm->crash_reason);
+		shell_printf(sh, "\n");
+	}
+	return 0;
+}
+SHELL_COMMAND(list, "list", "", "every guest and its state", cmd_list);
+
+static int cmd_start(struct shell *sh, int argc, char **argv)
+{
+	if (argc != 2)
+		return shell_usage(sh, "start");
+	struct vm *vm = find_or_error(sh, argv[1]);
+	if (!vm)
+		return -1;
+	char err[200];
+	if (vm_start(vm, err, sizeof(err)))
+		return shell_error(sh, "%s", err);
+	shell_printf(sh, "started %s on core", vm->def.name);
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		shell_printf(sh, " %u", vm->vcpu[i]->core);
+	shell_printf(sh, "\n");
+	return 0;
+}
+SHELL_COMMAND(start, "start", "NAME", "start a guest on free cores and memory", cmd_start);
+
+static int cmd_destroy(struct shell *sh, int argc, char **argv)
+{
+	if (argc != 2)
+		return shell_usage(sh, "destroy");
+	struct vm *vm = find_or_error(sh, argv[1]);
+	if (!vm)
+		return -1;
+	if (vm->state != VM_RUNNING)
+		return shell_error(sh, "guest '%s' is not running", argv[1]);
+	int err = vm_destroy(vm);
+	if (err)
+		return shell_error(sh, "guest '%s' did not stop (%s); see `log`", argv[1],
+				   errno_str(err));
+	shell_printf(sh, "destroyed %s\n", argv[1]);
+	return 0;
+}
+SHELL_COMMAND(destroy, "destroy", "NAME", "stop a guest at once and free its resources", cmd_destroy);
+
+static int cmd_stats(struct shell *sh, int argc, char **argv)
+{
+	if (argc > 2)
+		return shell_usage(sh, "stats");
+	for (unsigned i = 0; i < VM_MAX; i++) {
+		const struct vm *vm = &vms[i];
+		if (!vm->defined || (argc == 2 && strcmp(vm->def.name, argv[1])))
+			continue;
+		uint64_t total = 0;
+		for (unsigned k = 0; k < EXIT_KIND_COUNT; k++)
+			total += vm->exit_count[k];
+		shell_printf(sh, "%s: %s, %lu exits\n", vm->def.name, vm_state_name(vm->state), total);
+		for (unsigned k = 0; k < EXIT_KIND_COUNT; k++)
+			if (vm->exit_count[k])
+				shell_printf(sh, "  %-14s %lu\n", exit_kind_name((enum exit_kind)k),
+					     vm->exit_count[k]);
+	}
+	if (argc == 2 && !vm_find(argv[1]))
+		return shell_error(sh, "unknown guest '%s'", argv[1]);
+	return 0;
+}
+SHELL_COMMAND(stats, "stats", "[NAME]", "VM exits by reason per guest", cmd_stats);
+
+/* ---- console: the shell's input goes to the guest's UART ---- */
+
+static struct console_session {
+	struct shell *sh;
+	struct vm *vm;
+	uint64_t pos;       /* next output byte to show */
+} console;
+
+static int console_input(struct shell *sh, unsigned char c)
+{
+	struct vm *vm = console.vm;
+	if (c == CTRL_RBRACKET || vm->state != VM_RUNNING) {
+		console.sh = 0;
+		shell_printf(sh, "\n[detached from %s]\n", vm->def.name);
+		return 1;
+	}
+	if (!uart_model_input(&vm->uart, c) && vm->nvcpus)
+		smp_kick(vm->vcpu[0]->core); /* wake a vCPU idling in HLT */
+	return 0;
+}
+
+/* Service poller: copies guest output to the attached shell. */
+static void console_poll(void)
+{
+	char buf[256];
+	if (!console.sh)
+		return;
+	unsigned n = uart_model_output(&console.vm->uart, &console.pos, buf, sizeof(buf));
+	if (n)
+		shell_write(console.sh, buf, n);
+}
+SERVICE_POLLER(console, console_poll);
+
+static int cmd_console(struct shell *sh, int argc, char **argv)
+{
+	if (argc != 2)
+		return shell_usage(sh, "console");
+	struct vm *vm = find_or_error(sh, argv[1]);
+	if (!vm)
+		return -1;
+	if (console.sh)
+		return shell_error(sh, "another session is attached to a console");
+	shell_printf(sh, "[attached to %s; Ctrl-] detaches]\n", vm->def.name);
+	console = (struct console_session){ sh, vm, 0 }; /* 0: replay what the ring kept */
+	sh->input_hook = console_input;
+	return 0;
+}
+SHELL_COMMAND(console, "console", "NAME", "attach to a guest's serial port (Ctrl-] detaches)",
+	      cmd_console);

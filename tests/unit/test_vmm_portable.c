@@ -1,0 +1,243 @@
+/*
+ * tests/unit/test_vmm_portable.c - host tests of the VMM's portable parts:
+ * page-table construction (through a fake pt_ops), CPUID policy, guest
+ * definitions, ELF64 guest checks, and the 16550 model.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "boot/elf64.h"
+#include "vmm/cpuid_policy.h"
+#include "vmm/elf_guest.h"
+#include "vmm/lib/errno.h"
+#include "vmm/pagetable.h"
+#include "vmm/uart_model.h"
+#include "vmm/vm_def.h"
+
+#include "tests/unit/check.h"
+
+/* ---- page tables through a fake allocator ---- */
+
+static int live_tables;
+static uint64_t fake_alloc(void *ctx)
+{
+	int *limit = ctx;
+	if (limit && *limit == 0)
+		return 0;
+	if (limit)
+		(*limit)--;
+	void *p = aligned_alloc(4096, 4096);
+	memset(p, 0, 4096);
+	live_tables++;
+	return (uint64_t)(uintptr_t)p;
+}
+static void fake_free(void *ctx, uint64_t phys) { (void)ctx; free((void *)(uintptr_t)phys); live_tables--; }
+static uint64_t *fake_table(void *ctx, uint64_t phys) { (void)ctx; return (uint64_t *)(uintptr_t)phys; }
+static uint64_t mk_table(uint64_t p) { return p | 7; }
+static uint64_t set_prot(uint64_t e, unsigned prot) { return (e & ~3ull) | (prot ? 1 : 0) | ((prot & 2) ? 2 : 0); }
+static uint64_t mk_leaf(uint64_t p, unsigned prot, int large) { return set_prot(p | 4 | (large ? 0x80 : 0), prot); }
+static int present(uint64_t e) { return e & 1; }
+static int is_large(uint64_t e) { return !!(e & 0x80); }
+
+static struct pt_ops fake_ops = { 0, fake_alloc, fake_free, fake_table, mk_table, mk_leaf,
+				  present, is_large, set_prot };
+
+static void test_pagetable(void)
+{
+	struct pt pt;
+	uint64_t pa, e;
+	CHECK(pt_init(&pt, &fake_ops) == 0);
+	/* 4 MiB at 2 MiB-aligned addresses: two 2 MiB leaves, PML4+PDPT+PD. */
+	CHECK(pt_map(&pt, 0, 0x40000000, 4 << 20, 7) == 0);
+	CHECK(pt.pages == 3);
+	CHECK(pt_lookup(&pt, 0x3ff008, &pa, &e) == 0 && pa == 0x403ff008 && is_large(e));
+	/* Unaligned host address: 4 KiB leaves. */
+	CHECK(pt_map(&pt, 0x400000, 0x80001000, 0x200000, 3) == 0);
+	CHECK(pt_lookup(&pt, 0x400000, &pa, &e) == 0 && pa == 0x80001000 && !is_large(e));
+	CHECK(pt.pages == 4);
+	/* Overlap, misalignment and holes are refused. */
+	CHECK(pt_map(&pt, 0x1000, 0, 0x1000, 7) == -EINVAL);
+	CHECK(pt_map(&pt, 0x401000, 0, 0x1000, 7) == -EINVAL);
+	CHECK(pt_map(&pt, 0x800800, 0, 0x1000, 7) == -EINVAL);
+	CHECK(pt_lookup(&pt, 0x600000, &pa, &e) == -ENOENT);
+	CHECK(pt_protect(&pt, 0, 0x200000, 1) == 0);
+	CHECK(pt_lookup(&pt, 0, &pa, &e) == 0 && !(e & 2));
+	CHECK(pt_protect(&pt, 0x600000, 0x1000, 1) == -ENOENT);
+	pt_destroy(&pt);
+	CHECK(live_tables == 0 && pt.pages == 0);
+
+	/* Out of memory mid-way reports -ENOMEM and still frees cleanly. */
+	int limit = 2;
+	struct pt_ops lim = fake_ops;
+	lim.ctx = &limit;
+	CHECK(pt_init(&pt, &lim) == 0);
+	CHECK(pt_map(&pt, 0, 0, 0x1000, 7) == -ENOMEM);
+	pt_destroy(&pt);
+	CHECK(live_tables == 0);
+}
+
+/* ---- CPUID policy ---- */
+
+static void fake_cpuid(void *ctx, uint32_t leaf, uint32_t sub, struct cpuid_result *r)
+{
+	(void)ctx, (void)sub;
+	r->eax = r->ebx = r->ecx = r->edx = 0xffffffffu;
+	if (leaf == 0x40000000u)
+		r->eax = 0x12345678; /* must never leak through */
+}
+
+static void test_cpuid_policy(void)
+{
+	struct cpuid_ctx c = { 2500000, fake_cpuid, 0 };
+	struct cpuid_result r;
+	cpuid_policy(&c, 1, 0, &r);
+	CHECK((r.ecx >> 31) & 1);
+	CHECK(!((r.ecx >> 5) & 1));
+	cpuid_policy(&c, 0x80000001u, 0, &r);
+	CHECK(!((r.ecx >> 2) & 1));
+	cpuid_policy(&c, 0x8000000au, 0, &r);
+	CHECK(r.eax == 0 && r.ebx == 0 && r.ecx == 0 && r.edx == 0);
+	cpuid_policy(&c, 0x40000000u, 0, &r);
+	char sig[13] = { 0 };
+	memcpy(sig, &r.ebx, 4), memcpy(sig + 4, &r.ecx, 4), memcpy(sig + 8, &r.edx, 4);
+	CHECK(!strcmp(sig, "hakohakohako") && r.eax == 0x40000010u);
+	cpuid_policy(&c, 0x40000010u, 0, &r);
+	CHECK(r.eax == 2500000);
+	cpuid_policy(&c, 0x400000ffu, 0, &r);
+	CHECK(r.eax == 0 && r.ebx == 0);
+	cpuid_policy(&c, 0, 0, &r);
+	CHECK(r.eax == 0xffffffffu);
+}
+
+/* ---- guest definitions ---- */
+
+static void test_vm_def(void)
+{
+	struct vm_def d;
+	char err[160], line[512];
+	vm_def_defaults(&d, "web1");
+	CHECK(d.cpus == 1 && d.mem == 256ull << 20 && !strcmp(d.cmdline, "console=ttyS0"));
+	CHECK(vm_def_set(&d, "mem", "64M", err, sizeof(err)) == 0 && d.mem == 64ull << 20);
+	CHECK(vm_def_set(&d, "mem", "3M", err, sizeof(err)) == -EINVAL && strstr(err, "bad size"));
+	CHECK(vm_def_set(&d, "mem", "5M", err, sizeof(err)) == -EINVAL);
+	CHECK(vm_def_set(&d, "mem", "1T", err, sizeof(err)) == -EINVAL);
+	CHECK(vm_def_set(&d, "cpus", "9", err, sizeof(err)) == -EINVAL);
+	CHECK(vm_def_set(&d, "cpus", "2", err, sizeof(err)) == 0 && d.cpus == 2);
+	CHECK(vm_def_set(&d, "kernel", "probe.elf", err, sizeof(err)) == -EINVAL);
+	CHECK(vm_def_set(&d, "kernel", "esp:", err, sizeof(err)) == -EINVAL);
+	CHECK(vm_def_set(&d, "kernel", "esp:probe.elf", err, sizeof(err)) == 0);
+	CHECK(vm_def_set(&d, "colour", "red", err, sizeof(err)) == -EINVAL && strstr(err, "unknown key"));
+	char big[400];
+	memset(big, 'a', sizeof(big) - 1), big[sizeof(big) - 1] = 0;
+	CHECK(vm_def_set(&d, "cmdline", big, err, sizeof(err)) == -ENAMETOOLONG);
+	char w1[] = "noequals", w2[] = "=x", w3[] = "cmdline=report pattern";
+	CHECK(vm_def_set_arg(&d, w1, err, sizeof(err)) == -EINVAL && strstr(err, "malformed"));
+	CHECK(vm_def_set_arg(&d, w2, err, sizeof(err)) == -EINVAL);
+	CHECK(vm_def_set_arg(&d, w3, err, sizeof(err)) == 0 && !strcmp(w3, "cmdline=report pattern"));
+	vm_def_format(&d, line, sizeof(line));
+	CHECK(!strcmp(line, "define web1 cpus=2 mem=64M kernel=esp:probe.elf cmdline=\"report pattern\""));
+	CHECK(vm_def_set(&d, "mem", "2G", err, sizeof(err)) == 0);
+	vm_def_format(&d, line, sizeof(line));
+	CHECK(strstr(line, " mem=2G ") != 0);
+}
+
+/* ---- ELF64 guest images ---- */
+
+struct img {
+	struct elf64_ehdr h;
+	struct elf64_phdr p;
+	uint8_t code[16];
+} __attribute__((packed));
+
+static void make_img(struct img *i)
+{
+	memset(i, 0, sizeof(*i));
+	memcpy(i->h.e_ident, "\x7f" "ELF", 4);
+	i->h.e_ident[4] = ELFCLASS64, i->h.e_ident[5] = ELFDATA2LSB;
+	i->h.e_machine = EM_X86_64;
+	i->h.e_entry = 0x100000;
+	i->h.e_phoff = sizeof(i->h);
+	i->h.e_phentsize = sizeof(i->p);
+	i->h.e_phnum = 1;
+	i->p.p_type = PT_LOAD;
+	i->p.p_offset = offsetof(struct img, code);
+	i->p.p_paddr = 0x100000;
+	i->p.p_filesz = sizeof(i->code);
+	i->p.p_memsz = 0x2000;
+	memset(i->code, 0xf4, sizeof(i->code));
+}
+
+static uint8_t guest_mem[0x200000];
+static void copy_to(void *ctx, uint64_t gpa, const void *src, uint64_t n)
+{
+	(void)ctx;
+	memcpy(guest_mem + gpa - 0x100000, src, n);
+}
+
+static void test_elf_guest(void)
+{
+	struct img i;
+	const char *why = 0;
+	make_img(&i);
+	CHECK(elf_guest_check(&i, sizeof(i), 16 << 20, &why) == 0);
+	CHECK(elf_guest_load(&i, 0, copy_to) == 0x100000 && guest_mem[15] == 0xf4);
+	CHECK(elf_guest_check(&i, 10, 16 << 20, &why) == -ENOEXEC);
+	CHECK(elf_guest_check(&i, sizeof(i), 0x101000, &why) == -ENOEXEC && strstr(why, "outside"));
+	make_img(&i), i.p.p_paddr = 0x1000, i.h.e_entry = 0x1000;
+	CHECK(elf_guest_check(&i, sizeof(i), 16 << 20, &why) == -ENOEXEC);
+	make_img(&i), i.p.p_filesz = 0x100000;
+	CHECK(elf_guest_check(&i, sizeof(i), 16 << 20, &why) == -ENOEXEC);
+	make_img(&i), i.p.p_offset = ~0ull;
+	CHECK(elf_guest_check(&i, sizeof(i), 16 << 20, &why) == -ENOEXEC);
+	make_img(&i), i.h.e_phnum = 1000;
+	CHECK(elf_guest_check(&i, sizeof(i), 16 << 20, &why) == -ENOEXEC);
+	make_img(&i), i.p.p_memsz = ~0ull - 0xfffff;
+	CHECK(elf_guest_check(&i, sizeof(i), 16 << 20, &why) == -ENOEXEC);
+	make_img(&i), i.h.e_entry = 0x900000;
+	CHECK(elf_guest_check(&i, sizeof(i), 16 << 20, &why) == -ENOEXEC && strstr(why, "entry"));
+	make_img(&i), i.h.e_machine = 3;
+	CHECK(elf_guest_check(&i, sizeof(i), 16 << 20, &why) == -ENOEXEC);
+}
+
+/* ---- the 16550 model ---- */
+
+static void test_uart_model(void)
+{
+	static struct uart_model u;
+	char buf[64];
+	uint64_t pos = 0;
+	uart_model_reset(&u);
+	CHECK((uart_model_read(&u, 5) & 0x61) == 0x60); /* THRE|TEMT, no data */
+	uart_model_write(&u, 0, 'h');
+	uart_model_write(&u, 0, 'i');
+	CHECK(uart_model_output(&u, &pos, buf, sizeof(buf)) == 2 && !memcmp(buf, "hi", 2));
+	CHECK(uart_model_output(&u, &pos, buf, sizeof(buf)) == 0);
+	uart_model_write(&u, 3, 0x80); /* DLAB: offset 0 is the divisor */
+	uart_model_write(&u, 0, 12);
+	CHECK(uart_model_read(&u, 0) == 12 && u.out_head == 2);
+	uart_model_write(&u, 3, 0x03);
+	CHECK(uart_model_input(&u, 'x') == 0 && (uart_model_read(&u, 5) & 1));
+	CHECK(uart_model_read(&u, 0) == 'x' && !(uart_model_read(&u, 5) & 1));
+	for (int i = 0; i < UART_IN_FIFO; i++)
+		CHECK(uart_model_input(&u, 'y') == 0);
+	CHECK(uart_model_input(&u, 'z') == -ENOSPC);
+	/* A flood keeps only the newest UART_OUT_RING bytes. */
+	for (int i = 0; i < UART_OUT_RING + 10; i++)
+		uart_model_write(&u, 0, (uint8_t)('a' + i % 26));
+	pos = 0;
+	unsigned n = uart_model_output(&u, &pos, buf, 1);
+	CHECK(n == 1 && pos == u.out_head - UART_OUT_RING + 1);
+}
+
+int main(void)
+{
+	RUN(test_pagetable);
+	RUN(test_cpuid_policy);
+	RUN(test_vm_def);
+	RUN(test_elf_guest);
+	RUN(test_uart_model);
+	return check_done();
+}

@@ -1,0 +1,87 @@
+/*
+ * vmm/backend.h - what a virtualization back end (vmm/svm/, vmm/vmx/)
+ * implements, and nothing more.
+ *
+ * A back end only (1) decodes a VM exit into a neutral struct exit_info,
+ * (2) loads and stores guest state, (3) programs the nested page tables
+ * (NPT, EPT). Exit dispatch, CPUID/MSR policy, the port I/O bus, device
+ * models, guest memory, ELF loading and the guest lifecycle are neutral
+ * code in vmm/ that calls through `backend`.
+ *
+ * All ops with a `struct vcpu *` run on that vCPU's own core, except
+ * vcpu_create/vcpu_destroy (service core, vCPU not running). Nested-paging
+ * ops run on the service core before the first or after the last run.
+ */
+#ifndef HAKO_BACKEND_H
+#define HAKO_BACKEND_H
+
+#include <stdint.h>
+
+#include "vmm/exit.h"
+#include "vmm/vcpu.h"
+
+struct vm;
+
+/* Nested page permissions (npt_map/npt_protect). */
+#define NPT_R 0x1
+#define NPT_W 0x2
+#define NPT_X 0x4
+#define NPT_RWX (NPT_R | NPT_W | NPT_X)
+
+struct vmm_backend {
+	const char *name;  /* "svm" or "vmx", as `version` prints it */
+
+	/*
+	 * Enables virtualization on the calling core (EFER.SVME + host save
+	 * area / VMXON). Idempotent; 0 or -E... Called on every vCPU core
+	 * before its first vcpu_run.
+	 */
+	int (*cpu_enable)(void);
+
+	/* Allocates the VMCB/VMCS for `v` (v->vm->nested already built). */
+	int (*vcpu_create)(struct vcpu *v);
+	void (*vcpu_destroy)(struct vcpu *v);
+
+	/*
+	 * Enters the guest and returns at the next VM exit with `e` decoded.
+	 * Loads/stores v->regs around the world switch. Called with host
+	 * interrupts enabled; physical interrupts arriving while the guest
+	 * runs cause EXIT_EXT_INTERRUPT and are then taken by hako (so that
+	 * smp_kick() reaches the vCPU loop). Returns 0, or -E... when entry
+	 * itself failed (e->kind == EXIT_ENTRY_FAILED, details logged).
+	 */
+	int (*vcpu_run)(struct vcpu *v, struct exit_info *e);
+
+	uint64_t (*reg_read)(struct vcpu *v, enum vreg r);
+	void (*reg_write)(struct vcpu *v, enum vreg r, uint64_t val);
+	void (*seg_read)(struct vcpu *v, enum vseg s, struct vseg_desc *d);
+	void (*seg_write)(struct vcpu *v, enum vseg s, const struct vseg_desc *d);
+
+	/* Queues an event for delivery at the next entry. -EBUSY if one is pending. */
+	int (*inject)(struct vcpu *v, const struct vevent *ev);
+
+	/*
+	 * Nested paging: builds an empty table for `vm` (vm->nested), maps
+	 * [gpa, gpa+size) to [hpa, hpa+size) with 2 MiB pages where both are
+	 * 2 MiB-aligned and 4 KiB pages otherwise, changes permissions, and
+	 * frees every table page. Sizes and addresses are 4 KiB multiples.
+	 */
+	int (*npt_create)(struct vm *vm);
+	int (*npt_map)(struct vm *vm, uint64_t gpa, uint64_t hpa, uint64_t size, unsigned prot);
+	int (*npt_protect)(struct vm *vm, uint64_t gpa, uint64_t size, unsigned prot);
+	void (*npt_destroy)(struct vm *vm);
+
+	/* Flushes the guest's TLB entries (after nested-paging changes). */
+	void (*tlb_flush)(struct vcpu *v);
+};
+
+extern const struct vmm_backend svm_backend;
+extern const struct vmm_backend vmx_backend;
+
+/* The back end chosen at boot from host.virt, or 0 when none is usable. */
+extern const struct vmm_backend *backend;
+
+/* Selects `backend` from host.virt.backend; call once after virt_detect(). */
+void backend_select(void);
+
+#endif

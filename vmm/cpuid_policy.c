@@ -1,0 +1,54 @@
+/*
+ * vmm/cpuid_policy.c - the guest's view of CPUID. Portable.
+ *
+ * The guest sees the host's CPU with three changes: the hypervisor-present
+ * bit is set (CPUID.1:ECX[31], reserved for this use by both vendors);
+ * leaves 0x40000000.. answer with hako's signature and the TSC frequency;
+ * and the virtualization features hako does not offer a guest (VMX:
+ * CPUID.1:ECX[5], SDM Vol. 2A "CPUID"; SVM: CPUID 8000_0001:ECX[2] and the
+ * whole SVM leaf 8000_000A, APM Vol. 3 E.4) are hidden.
+ */
+#include "vmm/cpuid_policy.h"
+
+#define CPUID1_ECX_VMX (1u << 5)
+#define CPUID1_ECX_HYPERVISOR (1u << 31)
+#define CPUID81_ECX_SVM (1u << 2)
+#define CPUID_SVM_LEAF 0x8000000au
+
+static uint32_t sig_word(int i)
+{
+	const char *s = CPUID_HV_SIGNATURE;
+	return (uint32_t)(uint8_t)s[4 * i] | (uint32_t)(uint8_t)s[4 * i + 1] << 8 |
+	       (uint32_t)(uint8_t)s[4 * i + 2] << 16 | (uint32_t)(uint8_t)s[4 * i + 3] << 24;
+}
+
+static int hv_leaf(const struct cpuid_ctx *c, uint32_t leaf, struct cpuid_result *r)
+{
+	if (leaf < CPUID_HV_BASE || leaf > CPUID_HV_BASE + 0xff)
+		return 0;
+	*r = (struct cpuid_result){ 0, 0, 0, 0 };
+	if (leaf == CPUID_HV_BASE) {
+		r->eax = CPUID_HV_TIMING; /* highest hypervisor leaf */
+		r->ebx = sig_word(0);
+		r->ecx = sig_word(1);
+		r->edx = sig_word(2);
+	} else if (leaf == CPUID_HV_TIMING) {
+		r->eax = c->tsc_khz;
+	}
+	return 1;
+}
+
+void cpuid_policy(const struct cpuid_ctx *c, uint32_t leaf, uint32_t sub, struct cpuid_result *r)
+{
+	if (hv_leaf(c, leaf, r))
+		return;
+	c->host_cpuid(c->ctx, leaf, sub, r);
+	if (leaf == 1) {
+		r->ecx &= ~CPUID1_ECX_VMX;
+		r->ecx |= CPUID1_ECX_HYPERVISOR;
+	} else if (leaf == 0x80000001u) {
+		r->ecx &= ~CPUID81_ECX_SVM;
+	} else if (leaf == CPUID_SVM_LEAF) {
+		*r = (struct cpuid_result){ 0, 0, 0, 0 };
+	}
+}

@@ -1,0 +1,28 @@
+/*
+ * vmm/cpuid_policy.h - CPUID as a guest sees it. Portable: the host's
+ * answer comes in, the guest's goes out.
+ */
+#ifndef HAKO_CPUID_POLICY_H
+#define HAKO_CPUID_POLICY_H
+
+#include <stdint.h>
+
+#define CPUID_HV_BASE 0x40000000u  /* hypervisor leaves (Linux/Xen/KVM convention) */
+#define CPUID_HV_TIMING 0x40000010u /* EAX = TSC kHz (the VMware/KVM timing leaf) */
+#define CPUID_HV_SIGNATURE "hakohakohako"
+
+struct cpuid_result {
+	uint32_t eax, ebx, ecx, edx;
+};
+
+struct cpuid_ctx {
+	uint32_t tsc_khz;
+	/* The host's answer for (leaf, subleaf); lets tests fake the CPU. */
+	void (*host_cpuid)(void *ctx, uint32_t leaf, uint32_t sub, struct cpuid_result *r);
+	void *ctx;
+};
+
+/* Fills *r with what the guest sees for CPUID(leaf, sub). */
+void cpuid_policy(const struct cpuid_ctx *c, uint32_t leaf, uint32_t sub, struct cpuid_result *r);
+
+#endif

@@ -1,0 +1,212 @@
+/*
+ * vmm/exit.c - what hako does for each kind of VM exit, for either back
+ * end. One bounds-checked table indexed by enum exit_kind dispatches
+ * every exit; vcpu_loop() counts it per guest first.
+ *
+ * Following one CPUID: the guest executes CPUID -> #VMEXIT(CPUID) ->
+ * svm_vcpu_run() decodes it (vmm/svm/exit.c) as EXIT_CPUID with
+ * insn_len 2 -> vcpu_loop() counts it and calls exit_dispatch() ->
+ * exit_cpuid() asks vmm/cpuid_policy.c, writes RAX..RDX, advances RIP
+ * -> vcpu_loop() enters the guest again after the CPUID.
+ */
+#include "vmm/exit.h"
+
+#include "vmm/backend.h"
+#include "vmm/core/time.h"
+#include "vmm/cpuid_policy.h"
+#include "vmm/exit_dispatch.h"
+#include "vmm/portio.h"
+#include "vmm/vm.h"
+
+#define MSR_IA32_TSC 0x10
+#define MSR_IA32_APIC_BASE_ 0x1b
+#define  APIC_BASE_DEFAULT 0xfee00000ull
+#define  APIC_BASE_ENABLE (1ull << 11)
+#define  APIC_BASE_BSP (1ull << 8)
+#define MSR_IA32_PAT 0x277
+#define EFER_SCE (1ull << 0)
+#define EFER_LMA (1ull << 10)
+
+/* ---- MSRs: a table of the few a guest may touch; the rest #GP ---- */
+
+struct msr_entry {
+	uint32_t index;
+	int (*read)(struct vcpu *v, uint64_t *val);
+	int (*write)(struct vcpu *v, uint64_t val); /* nonzero: inject #GP */
+};
+
+static int msr_tsc_read(struct vcpu *v, uint64_t *val)
+{
+	(void)v; /* the TSC is not offset */
+	*val = rdtsc();
+	return 0;
+}
+
+static int msr_apic_base_read(struct vcpu *v, uint64_t *val)
+{
+	*val = APIC_BASE_DEFAULT | APIC_BASE_ENABLE | (v->id == 0 ? APIC_BASE_BSP : 0);
+	return 0;
+}
+
+static int msr_efer_read(struct vcpu *v, uint64_t *val)
+{
+	*val = backend->reg_read(v, VREG_EFER);
+	return 0;
+}
+
+/* Only SCE and NXE may change; LME/LMA changes need mode switches hako does not emulate. */
+static int msr_efer_write(struct vcpu *v, uint64_t val)
+{
+	uint64_t old = backend->reg_read(v, VREG_EFER);
+	uint64_t fixed = EFER_LME | EFER_LMA;
+	if ((val & ~(fixed | EFER_SCE | EFER_NXE)) || (val & EFER_LME) != (old & EFER_LME))
+		return -1;
+	backend->reg_write(v, VREG_EFER, (old & fixed) | (val & (EFER_SCE | EFER_NXE)));
+	return 0;
+}
+
+static const struct msr_entry msr_table[] = {
+	{ MSR_IA32_TSC, msr_tsc_read, 0 },
+	{ MSR_IA32_APIC_BASE_, msr_apic_base_read, 0 },
+	{ MSR_EFER, msr_efer_read, msr_efer_write },
+};
+
+static const struct msr_entry *msr_find(uint32_t index)
+{
+	for (unsigned i = 0; i < sizeof(msr_table) / sizeof(msr_table[0]); i++)
+		if (msr_table[i].index == index)
+			return &msr_table[i];
+	return 0;
+}
+
+static enum exit_result exit_msr_read(struct vcpu *v, const struct exit_info *e)
+{
+	const struct msr_entry *m = msr_find(e->msr.index);
+	uint64_t val;
+	if (!m || !m->read || m->read(v, &val)) {
+		vcpu_inject_exception(v, VEC_GP, 1, 0); /* unknown MSR: #GP(0), SDM "RDMSR" */
+		return EXIT_RESUME;
+	}
+	v->regs.rax = (uint32_t)val;
+	v->regs.rdx = val >> 32;
+	vcpu_skip_insn(v, e);
+	return EXIT_RESUME;
+}
+
+static enum exit_result exit_msr_write(struct vcpu *v, const struct exit_info *e)
+{
+	const struct msr_entry *m = msr_find(e->msr.index);
+	uint64_t val = (uint32_t)v->regs.rax | v->regs.rdx << 32;
+	if (!m || !m->write || m->write(v, val)) {
+		vcpu_inject_exception(v, VEC_GP, 1, 0);
+		return EXIT_RESUME;
+	}
+	vcpu_skip_insn(v, e);
+	return EXIT_RESUME;
+}
+
+/* ---- the other handlers ---- */
+
+static void host_cpuid(void *ctx, uint32_t leaf, uint32_t sub, struct cpuid_result *r)
+{
+	(void)ctx; /* the CPU itself */
+	struct cpuid_regs h = cpuid(leaf, sub);
+	*r = (struct cpuid_result){ h.eax, h.ebx, h.ecx, h.edx };
+}
+
+static enum exit_result exit_cpuid(struct vcpu *v, const struct exit_info *e)
+{
+	const struct cpuid_ctx c = { (uint32_t)tsc_khz, host_cpuid, 0 };
+	struct cpuid_result r;
+	cpuid_policy(&c, (uint32_t)v->regs.rax, (uint32_t)v->regs.rcx, &r);
+	v->regs.rax = r.eax;
+	v->regs.rbx = r.ebx;
+	v->regs.rcx = r.ecx;
+	v->regs.rdx = r.edx;
+	vcpu_skip_insn(v, e);
+	return EXIT_RESUME;
+}
+
+static enum exit_result exit_hlt(struct vcpu *v, const struct exit_info *e)
+{
+	vcpu_skip_insn(v, e);
+	return EXIT_HALT;
+}
+
+static enum exit_result exit_port_io(struct vcpu *v, const struct exit_info *e)
+{
+	if (e->io.string) {
+		vcpu_fail(v, e, "string port I/O (INS/OUTS) to port 0x%x is not emulated", e->io.port);
+		return EXIT_GUEST_FAULT;
+	}
+	uint32_t mask = e->io.size == 4 ? 0xffffffffu : (1u << (8 * e->io.size)) - 1;
+	if (e->io.in) {
+		uint32_t val = portio_read(v->vm, e->io.port, e->io.size);
+		v->regs.rax = (v->regs.rax & ~(uint64_t)mask) | val;
+		if (e->io.size == 4)
+			v->regs.rax = val; /* 32-bit results zero-extend */
+	} else {
+		portio_write(v->vm, e->io.port, e->io.size, (uint32_t)v->regs.rax & mask);
+	}
+	vcpu_skip_insn(v, e);
+	return EXIT_RESUME;
+}
+
+static enum exit_result exit_mem_violation(struct vcpu *v, const struct exit_info *e)
+{
+	const char *acc = e->mem.access == EXIT_ACCESS_WRITE ? "write" :
+			  e->mem.access == EXIT_ACCESS_EXEC ? "execute" : "read";
+	vcpu_fail(v, e, "%s outside guest memory at GPA 0x%lx", acc, e->mem.gpa);
+	return EXIT_GUEST_FAULT;
+}
+
+static enum exit_result exit_fail(struct vcpu *v, const struct exit_info *e)
+{
+	vcpu_fail(v, e, "%s", exit_kind_name(e->kind));
+	return EXIT_GUEST_FAULT;
+}
+
+static enum exit_result exit_interrupt(struct vcpu *v, const struct exit_info *e)
+{
+	(void)v, (void)e; /* taken by hako when the back end re-enabled interrupts */
+	return EXIT_RESUME;
+}
+
+static enum exit_result exit_virt_insn(struct vcpu *v, const struct exit_info *e)
+{
+	(void)e; /* no nested virtualization: like a CPU without SVM/VMX */
+	vcpu_inject_exception(v, VEC_UD, 0, 0);
+	return EXIT_RESUME;
+}
+
+static const struct exit_handler exit_table[EXIT_KIND_COUNT] = {
+	[EXIT_UNKNOWN]       = { "unknown",        exit_fail },
+	[EXIT_CPUID]         = { "cpuid",          exit_cpuid },
+	[EXIT_HLT]           = { "hlt",            exit_hlt },
+	[EXIT_PORT_IO]       = { "port-io",        exit_port_io },
+	[EXIT_MSR_READ]      = { "msr-read",       exit_msr_read },
+	[EXIT_MSR_WRITE]     = { "msr-write",      exit_msr_write },
+	[EXIT_MEM_VIOLATION] = { "mem",            exit_mem_violation },
+	[EXIT_MEM_MISCONFIG] = { "mem-misconfig",  exit_fail },
+	[EXIT_TRIPLE_FAULT]  = { "triple-fault",   exit_fail },
+	[EXIT_EXT_INTERRUPT] = { "interrupt",      exit_interrupt },
+	[EXIT_NMI]           = { "nmi",            exit_interrupt },
+	[EXIT_VIRT_INSN]     = { "virt-insn",      exit_virt_insn },
+	[EXIT_EXCEPTION]     = { "exception",      exit_fail },
+	[EXIT_INIT_SIPI]     = { "init-sipi",      exit_fail },
+	[EXIT_ENTRY_FAILED]  = { "entry-failed",   exit_fail },
+};
+
+const char *exit_kind_name(enum exit_kind k)
+{
+	return (unsigned)k < EXIT_KIND_COUNT && exit_table[k].name ? exit_table[k].name : "?";
+}
+
+enum exit_result exit_dispatch(struct vcpu *v, const struct exit_info *e)
+{
+	if ((unsigned)e->kind >= EXIT_KIND_COUNT || !exit_table[e->kind].handle) {
+		vcpu_fail(v, e, "exit kind %u has no handler (hako bug)", (unsigned)e->kind);
+		return EXIT_GUEST_FAULT;
+	}
+	return exit_table[e->kind].handle(v, e);
+}

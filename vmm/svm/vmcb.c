@@ -1,0 +1,155 @@
+/*
+ * vmm/svm/vmcb.c - a vCPU's VMCB: intercepts and controls (APM Vol. 2
+ * 15.9-15.13), and access to the guest state it holds (Appendix B).
+ * The guest's architectural entry state itself is neutral policy, set
+ * through svm_reg_write/svm_seg_write by vmm/guest_boot.c.
+ */
+#include "vmm/core/percpu.h"
+#include "vmm/lib/errno.h"
+#include "vmm/mm/page.h"
+#include "vmm/svm/svm.h"
+#include "vmm/vm.h"
+
+/* PAT reset value (APM 7.8.1); with nested paging g_pat must be valid. */
+#define PAT_DEFAULT 0x0007040600070406ull
+
+static void vmcb_controls(struct vmcb_control *c, struct vcpu *v)
+{
+	c->intercept_misc1 = INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_INIT |
+			     INTERCEPT_CPUID | INTERCEPT_HLT | INTERCEPT_INVLPGA |
+			     INTERCEPT_IOIO_PROT | INTERCEPT_MSR_PROT | INTERCEPT_SHUTDOWN;
+	/* VMRUN must be intercepted or VMRUN fails (APM 15.5.1). */
+	c->intercept_misc2 = INTERCEPT_VMRUN | INTERCEPT_VMMCALL | INTERCEPT_VMLOAD |
+			     INTERCEPT_VMSAVE | INTERCEPT_STGI | INTERCEPT_CLGI |
+			     INTERCEPT_SKINIT;
+	c->iopm_base_pa = svm_iopm_pa;
+	c->msrpm_base_pa = svm_msrpm_pa;
+	/* ASID 0 belongs to the host (APM 15.16); one per guest slot. */
+	c->guest_asid = (uint32_t)(v->vm - vms) + 1;
+	/* Physical interrupts are masked by host IF, not the guest's (15.21.1). */
+	c->v_intr = V_INTR_MASKING;
+	c->np_enable = NP_ENABLE;
+	c->n_cr3 = svm_npt_root(v->vm);
+}
+
+/*
+ * Allocates and fills the VMCB for `v` (service core). The guest state
+ * starts zeroed; vmm/guest_boot.c sets it. 0 or -ENOMEM.
+ */
+int svm_vcpu_create(struct vcpu *v)
+{
+	struct svm_vcpu *s = (struct svm_vcpu *)page_alloc(0, PAGE_HAKO);
+	if (!s)
+		return -ENOMEM;
+	s->vmcb = (struct vmcb *)page_alloc(0, PAGE_HAKO);
+	if (!s->vmcb) {
+		page_free((uint64_t)s, 0, PAGE_HAKO);
+		return -ENOMEM;
+	}
+	s->first_run = 1;
+	v->arch = s;
+	vmcb_controls(&s->vmcb->control, v);
+	s->vmcb->save.g_pat = PAT_DEFAULT;
+	s->vmcb->save.dr6 = 0xffff0ff0;
+	s->vmcb->save.dr7 = 0x400;
+	return 0;
+}
+
+void svm_vcpu_destroy(struct vcpu *v)
+{
+	struct svm_vcpu *s = v->arch;
+	if (!s)
+		return;
+	page_free((uint64_t)s->vmcb, 0, PAGE_HAKO);
+	page_free((uint64_t)s, 0, PAGE_HAKO);
+	v->arch = 0;
+}
+
+uint64_t svm_reg_read(struct vcpu *v, enum vreg r)
+{
+	struct vmcb_save *s = &svm_vmcb(v)->save;
+	switch (r) {
+	case VREG_RIP:    return s->rip;
+	case VREG_RSP:    return s->rsp;
+	case VREG_RFLAGS: return s->rflags;
+	case VREG_CR0:    return s->cr0;
+	case VREG_CR3:    return s->cr3;
+	case VREG_CR4:    return s->cr4;
+	case VREG_EFER:   return s->efer & ~(uint64_t)EFER_SVME; /* hako's, not the guest's */
+	case VREG_COUNT:  break;
+	}
+	return 0;
+}
+
+void svm_reg_write(struct vcpu *v, enum vreg r, uint64_t val)
+{
+	struct vmcb_save *s = &svm_vmcb(v)->save;
+	switch (r) {
+	case VREG_RIP:    s->rip = val; return;
+	case VREG_RSP:    s->rsp = val; return;
+	case VREG_RFLAGS: s->rflags = val; return;
+	case VREG_CR0:    s->cr0 = val; return;
+	case VREG_CR3:    s->cr3 = val; return;
+	case VREG_CR4:    s->cr4 = val; return;
+	/* The guest's EFER must have SVME set for VMRUN (APM 15.5.1). */
+	case VREG_EFER:   s->efer = val | EFER_SVME; return;
+	case VREG_COUNT:  return;
+	}
+}
+
+static struct vmcb_seg *vmcb_seg(struct vmcb_save *s, enum vseg seg)
+{
+	struct vmcb_seg *const map[VSEG_COUNT] = {
+		[VSEG_ES] = &s->es, [VSEG_CS] = &s->cs, [VSEG_SS] = &s->ss,
+		[VSEG_DS] = &s->ds, [VSEG_FS] = &s->fs, [VSEG_GS] = &s->gs,
+		[VSEG_LDTR] = &s->ldtr, [VSEG_TR] = &s->tr,
+		[VSEG_GDTR] = &s->gdtr, [VSEG_IDTR] = &s->idtr,
+	};
+	return map[seg];
+}
+
+void svm_seg_read(struct vcpu *v, enum vseg seg, struct vseg_desc *d)
+{
+	const struct vmcb_seg *s = vmcb_seg(&svm_vmcb(v)->save, seg);
+	d->selector = s->selector;
+	d->attr = s->attrib;
+	d->limit = s->limit;
+	d->base = s->base;
+}
+
+void svm_seg_write(struct vcpu *v, enum vseg seg, const struct vseg_desc *d)
+{
+	struct vmcb_save *save = &svm_vmcb(v)->save;
+	struct vmcb_seg *s = vmcb_seg(save, seg);
+	s->selector = d->selector;
+	s->attrib = d->attr;
+	s->limit = d->limit;
+	s->base = d->base;
+	if (seg == VSEG_SS)
+		save->cpl = (d->attr >> 5) & 3; /* CPL is SS.DPL (APM 15.5.1) */
+}
+
+/* Queues an event in EVENTINJ (APM 15.20). -EBUSY if one is pending. */
+int svm_inject(struct vcpu *v, const struct vevent *ev)
+{
+	struct vmcb_control *c = &svm_vmcb(v)->control;
+	if (c->eventinj & EVENTINJ_VALID)
+		return -EBUSY;
+	uint64_t type = ev->type == VEVENT_EXCEPTION ? EVENTINJ_TYPE_EXCEPTION :
+			ev->type == VEVENT_NMI       ? EVENTINJ_TYPE_NMI :
+						       EVENTINJ_TYPE_INTR;
+	uint64_t inj = ev->vector | type | EVENTINJ_VALID;
+	if (ev->has_error)
+		inj |= EVENTINJ_EV | (uint64_t)ev->error << 32;
+	c->eventinj = inj;
+	return 0;
+}
+
+/*
+ * QEMU's TCG has no flush-by-ASID: flush everything at the next VMRUN
+ * (TLB_CONTROL 1, APM 15.16.1). The control resets itself after use.
+ */
+void svm_tlb_flush(struct vcpu *v)
+{
+	svm_vmcb(v)->control.tlb_control = TLB_CONTROL_FLUSH_ALL;
+}

@@ -1,0 +1,129 @@
+/*
+ * vmm/vcpu.h - a virtual CPU: the neutral part of its state and the loop
+ * that runs it on its dedicated core.
+ *
+ * The general-purpose registers the hardware does not switch (everything
+ * but RSP and RIP on both vendors: APM Vol. 2 15.5.1, SDM Vol. 3C 27.3,
+ * 28.5) live in `struct guest_regs`; the back end's world switch stores
+ * and loads them around every VMRUN/VMRESUME. Everything else (RIP, RSP,
+ * RFLAGS, control registers, EFER, segments) lives in the VMCB/VMCS and is
+ * reached through backend->reg_read/reg_write/seg_read/seg_write.
+ */
+#ifndef HAKO_VCPU_H
+#define HAKO_VCPU_H
+
+#include <stdint.h>
+
+#include "vmm/exit.h"
+
+struct vm;
+
+/* Order is fixed: the back ends' world-switch assembly indexes it. */
+struct guest_regs {
+	uint64_t rax;  /* 0x00 */
+	uint64_t rbx;  /* 0x08 */
+	uint64_t rcx;  /* 0x10 */
+	uint64_t rdx;  /* 0x18 */
+	uint64_t rsi;  /* 0x20 */
+	uint64_t rdi;  /* 0x28 */
+	uint64_t rbp;  /* 0x30 */
+	uint64_t r8;   /* 0x38 */
+	uint64_t r9;   /* 0x40 */
+	uint64_t r10;  /* 0x48 */
+	uint64_t r11;  /* 0x50 */
+	uint64_t r12;  /* 0x58 */
+	uint64_t r13;  /* 0x60 */
+	uint64_t r14;  /* 0x68 */
+	uint64_t r15;  /* 0x70 */
+	uint64_t cr2;  /* 0x78; SVM keeps CR2 in the VMCB, VMX needs software to switch it */
+};
+_Static_assert(sizeof(struct guest_regs) == 0x80, "guest_regs layout is used by assembly");
+
+/* Registers kept in the VMCB/VMCS. */
+enum vreg {
+	VREG_RIP,
+	VREG_RSP,
+	VREG_RFLAGS,
+	VREG_CR0,
+	VREG_CR3,
+	VREG_CR4,
+	VREG_EFER,
+	VREG_COUNT
+};
+
+enum vseg {
+	VSEG_ES, VSEG_CS, VSEG_SS, VSEG_DS, VSEG_FS, VSEG_GS,
+	VSEG_LDTR, VSEG_TR, VSEG_GDTR, VSEG_IDTR,
+	VSEG_COUNT
+};
+
+/*
+ * A segment register. `attr` uses the packed 12-bit form of the VMCB
+ * (APM Vol. 2 15.5.1): bits 0-3 type, 4 S, 5-6 DPL, 7 P, 8 AVL, 9 L,
+ * 10 D/B, 11 G. VMX access rights are the same bits with 8-11 moved to
+ * 12-15 (SDM Vol. 3C 24.4.1); vmx converts. GDTR/IDTR use base+limit only.
+ */
+struct vseg_desc {
+	uint16_t selector;
+	uint16_t attr;
+	uint32_t limit;
+	uint64_t base;
+};
+#define SEG_ATTR_TYPE(t) ((t) & 0xf)
+#define  SEG_TYPE_CODE_XR_A 0xb  /* execute/read, accessed */
+#define  SEG_TYPE_DATA_RW_A 0x3  /* read/write, accessed */
+#define  SEG_TYPE_TSS64_BUSY 0xb
+#define  SEG_TYPE_LDT 0x2
+#define SEG_ATTR_S (1u << 4)
+#define SEG_ATTR_DPL(d) (((d) & 3) << 5)
+#define SEG_ATTR_P (1u << 7)
+#define SEG_ATTR_AVL (1u << 8)
+#define SEG_ATTR_L (1u << 9)
+#define SEG_ATTR_DB (1u << 10)
+#define SEG_ATTR_G (1u << 11)
+
+/* An event to inject at the next entry (APM 15.20 EVENTINJ, SDM 26.6). */
+enum vevent_type { VEVENT_EXT_INTR, VEVENT_NMI, VEVENT_EXCEPTION };
+struct vevent {
+	enum vevent_type type;
+	uint8_t vector;
+	uint8_t has_error;
+	uint32_t error;
+};
+#define VEC_UD 6
+#define VEC_GP 13
+#define VEC_PF 14
+
+struct vcpu {
+	struct guest_regs regs;  /* first: the world switch takes &vcpu->regs */
+	struct vm *vm;
+	unsigned id;             /* 0 .. vm->nvcpus-1 */
+	unsigned core;           /* physical core (cpus[] index) it runs on */
+	void *arch;              /* the back end's state: VMCB or VMCS and friends */
+	volatile int running;    /* set while the vCPU loop owns its core */
+	struct exit_info last_exit;
+	uint64_t exits;          /* all exits of this vCPU */
+	uint64_t run_us;         /* time spent in the vCPU loop */
+};
+
+/*
+ * The vCPU loop: runs on v->core until the guest stops or fails, or the
+ * service core asks it to stop (vm->stop_request + smp_kick). Started
+ * with smp_run_on(v->core, vcpu_loop, v).
+ */
+void vcpu_loop(void *vcpu);
+
+/*
+ * Ends the guest: logs `why`, the exit kind, guest RIP and registers,
+ * marks the guest crashed, and asks its other vCPUs to stop. The service
+ * core frees its cores and memory (vm_reap). Called on the vCPU's core.
+ */
+void vcpu_fail(struct vcpu *v, const struct exit_info *e, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Convenience: advance RIP past the instruction the exit reported. */
+void vcpu_skip_insn(struct vcpu *v, const struct exit_info *e);
+/* Queues a hardware exception (#GP(0), #UD) for the next entry. */
+void vcpu_inject_exception(struct vcpu *v, uint8_t vector, int has_error, uint32_t error);
+
+#endif

@@ -1,0 +1,334 @@
+/*
+ * vmm/vm.c - the guest lifecycle on the service core: define, start on
+ * free cores with fresh memory, destroy, and reaping guests that crashed.
+ *
+ * Only the service core allocates and frees: a vCPU that fails marks its
+ * guest and leaves its loop; vm_reap() (a service poller) then returns the
+ * guest's cores and memory. Nothing of hako or another guest is ever
+ * mapped into a guest's nested page tables: only its own 2 MiB chunks.
+ */
+#include "vmm/vm.h"
+
+#include "vmm/backend.h"
+#include "vmm/core/host.h"
+#include "vmm/core/percpu.h"
+#include "vmm/core/smp.h"
+#include "vmm/core/time.h"
+#include "vmm/core/trap.h"
+#include "drivers/apic/lapic.h"
+#include "vmm/guest_boot.h"
+#include "vmm/lib/errno.h"
+#include "vmm/lib/fmt.h"
+#include "vmm/lib/log.h"
+#include "vmm/lib/string.h"
+#include "vmm/mm/buddy.h"
+#include "vmm/mm/page.h"
+
+#define STOP_TIMEOUT_US 2000000
+
+struct vm vms[VM_MAX];
+static struct vcpu *core_owner[MAX_CPUS];
+
+const char *vm_state_name(enum vm_state s)
+{
+	return s == VM_RUNNING ? "running" : s == VM_CRASHED ? "crashed" : "stopped";
+}
+
+struct vm *vm_find(const char *name)
+{
+	for (unsigned i = 0; i < VM_MAX; i++)
+		if (vms[i].defined && !strcmp(vms[i].def.name, name))
+			return &vms[i];
+	return 0;
+}
+
+int vm_define(const char *name, struct vm **out)
+{
+	if (vm_find(name))
+		return -EEXIST;
+	for (unsigned i = 0; i < VM_MAX; i++) {
+		struct vm *vm = &vms[i];
+		if (vm->defined)
+			continue;
+		memset(vm, 0, sizeof(*vm));
+		vm->defined = 1;
+		vm_def_defaults(&vm->def, name);
+		*out = vm;
+		return 0;
+	}
+	return -ENOSPC;
+}
+
+int vm_undefine(struct vm *vm)
+{
+	if (vm->state == VM_RUNNING)
+		return -EBUSY;
+	vm->defined = 0;
+	return 0;
+}
+
+unsigned vm_free_cores(void)
+{
+	unsigned n = 0;
+	for (unsigned i = 1; i < cpu_count; i++)
+		n += cpus[i].online && !core_owner[i];
+	return n;
+}
+
+void *vm_gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	if (gpa >= vm->mem.size || len > vm->mem.size - gpa ||
+	    gpa / VM_CHUNK_SIZE != (gpa + len - 1) / VM_CHUNK_SIZE)
+		return 0;
+	return (void *)(vm->mem.chunk[gpa / VM_CHUNK_SIZE] + gpa % VM_CHUNK_SIZE);
+}
+
+/* ---- memory ---- */
+
+static unsigned chunk_array_order(unsigned n)
+{
+	return buddy_order_for((uint64_t)n * sizeof(uint64_t));
+}
+
+static void mem_free(struct vm *vm)
+{
+	if (!vm->mem.chunk)
+		return;
+	for (unsigned i = 0; i < vm->mem.nchunks; i++)
+		if (vm->mem.chunk[i])
+			page_free(vm->mem.chunk[i], VM_CHUNK_ORDER, PAGE_GUEST);
+	page_free((uint64_t)vm->mem.chunk, chunk_array_order(vm->mem.nchunks), PAGE_HAKO);
+	vm->mem.chunk = 0;
+}
+
+/* Allocates the guest's memory and maps it at GPA 0 in its nested tables. */
+static int mem_alloc(struct vm *vm)
+{
+	unsigned n = (unsigned)(vm->def.mem / VM_CHUNK_SIZE);
+	vm->mem.size = vm->def.mem;
+	vm->mem.nchunks = n;
+	vm->mem.chunk = (uint64_t *)page_alloc(chunk_array_order(n), PAGE_HAKO);
+	if (!vm->mem.chunk)
+		return -ENOMEM;
+	for (unsigned i = 0; i < n; i++) {
+		vm->mem.chunk[i] = page_alloc(VM_CHUNK_ORDER, PAGE_GUEST);
+		if (!vm->mem.chunk[i])
+			return -ENOMEM;
+		int err = backend->npt_map(vm, (uint64_t)i * VM_CHUNK_SIZE, vm->mem.chunk[i],
+					   VM_CHUNK_SIZE, NPT_RWX);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* ---- vCPUs ---- */
+
+static void vcpus_free(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *v = vm->vcpu[i];
+		backend->vcpu_destroy(v);
+		core_owner[v->core] = 0;
+		page_free((uint64_t)v, buddy_order_for(sizeof(*v)), PAGE_HAKO);
+		vm->vcpu[i] = 0;
+	}
+	vm->nvcpus = 0;
+}
+
+static unsigned free_core(void)
+{
+	for (unsigned i = 1; i < cpu_count; i++)
+		if (cpus[i].online && !core_owner[i])
+			return i;
+	return 0;
+}
+
+static int vcpus_create(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->def.cpus; i++) {
+		struct vcpu *v = (struct vcpu *)page_alloc(buddy_order_for(sizeof(*v)), PAGE_HAKO);
+		if (!v)
+			return -ENOMEM;
+		v->vm = vm;
+		v->id = i;
+		v->core = free_core();
+		core_owner[v->core] = v;
+		vm->vcpu[vm->nvcpus++] = v;
+		int err = backend->vcpu_create(v);
+		if (err)
+			return err;
+		guest_boot_vcpu(v);
+	}
+	return 0;
+}
+
+static void vm_teardown(struct vm *vm)
+{
+	vcpus_free(vm);
+	mem_free(vm);
+	backend->npt_destroy(vm);
+}
+
+/* ---- start, destroy, reap ---- */
+
+static int start_refusal(struct vm *vm, char *err, unsigned len)
+{
+	struct page_stats ps;
+	if (vm->state == VM_RUNNING)
+		return fmt_snprintf(err, len, "guest '%s' is already running", vm->def.name), -EBUSY;
+	if (!backend)
+		return fmt_snprintf(err, len, "no usable hardware virtualization: %s",
+				    host.virt.detail), -ENODEV;
+	if (!vm->def.kernel[0])
+		return fmt_snprintf(err, len, "guest '%s' has no kernel; set kernel=esp:FILE",
+				    vm->def.name), -EINVAL;
+	if (!bootfs_find(vm->def.kernel))
+		return fmt_snprintf(err, len, "kernel file '%s' is not on the boot medium (\\hako\\)",
+				    vm->def.kernel), -ENOENT;
+	if (vm_free_cores() < vm->def.cpus)
+		return fmt_snprintf(err, len, "not enough free cores: '%s' needs %u, %u free",
+				    vm->def.name, vm->def.cpus, vm_free_cores()), -EBUSY;
+	page_stats(&ps);
+	if (ps.free_bytes < vm->def.mem + (1ull << 20))
+		return fmt_snprintf(err, len, "not enough free memory: '%s' needs %lu MiB, %lu MiB free",
+				    vm->def.name, vm->def.mem >> 20, ps.free_bytes >> 20), -ENOMEM;
+	return 0;
+}
+
+static int vm_build(struct vm *vm, char *err, unsigned len)
+{
+	const struct boot_file *f = bootfs_find(vm->def.kernel);
+	const char *why = 0;
+	int rc = backend->npt_create(vm);
+	if (!rc)
+		rc = mem_alloc(vm);
+	if (rc)
+		return fmt_snprintf(err, len, "not enough free memory for '%s' (%lu MiB)",
+				    vm->def.name, vm->def.mem >> 20), rc;
+	rc = guest_boot_load(vm, (const void *)f->phys, f->size, &why);
+	if (rc)
+		return fmt_snprintf(err, len, "kernel '%s' cannot be loaded: %s", vm->def.kernel,
+				    why), rc;
+	rc = vcpus_create(vm);
+	if (rc)
+		return fmt_snprintf(err, len, "cannot create vCPUs for '%s': %s", vm->def.name,
+				    errno_str(rc)), rc;
+	return 0;
+}
+
+/*
+ * Starts a stopped or crashed guest: memory, nested tables, kernel, vCPUs
+ * on free cores. On failure nothing stays allocated and `err` says why.
+ */
+int vm_start(struct vm *vm, char *err, unsigned len)
+{
+	int rc = start_refusal(vm, err, len);
+	if (rc)
+		return rc;
+	vm->stop_request = vm->failed = 0;
+	vm->crash_reason[0] = 0;
+	memset(vm->exit_count, 0, sizeof(vm->exit_count));
+	uart_model_reset(&vm->uart);
+	rc = vm_build(vm, err, len);
+	if (rc) {
+		vm_teardown(vm);
+		return rc;
+	}
+	vm->state = VM_RUNNING;
+	vm->start_us = time_us();
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *v = vm->vcpu[i];
+		v->running = 1;
+		if (smp_run_on(v->core, vcpu_loop, v))
+			hv_panic("core %u was free but would not take work", v->core);
+	}
+	log_info("guest %s: started on %u core(s), %lu MiB", vm->def.name, vm->nvcpus,
+		 vm->def.mem >> 20);
+	return 0;
+}
+
+/* Asks every vCPU to leave its loop and waits. 0 or -ETIMEDOUT. */
+static int vm_stop_vcpus(struct vm *vm)
+{
+	vm->stop_request = 1;
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		smp_kick(vm->vcpu[i]->core);
+	uint64_t t0 = time_us();
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		while (__atomic_load_n(&vm->vcpu[i]->running, __ATOMIC_ACQUIRE)) {
+			if (time_us() - t0 > STOP_TIMEOUT_US)
+				return -ETIMEDOUT;
+			cpu_relax();
+		}
+	return 0;
+}
+
+/* Power cut: stops the vCPUs, frees cores and memory. 0, -EINVAL, -ETIMEDOUT. */
+int vm_destroy(struct vm *vm)
+{
+	if (vm->state != VM_RUNNING)
+		return -EINVAL;
+	int err = vm_stop_vcpus(vm);
+	if (err) {
+		log_err("guest %s: a vCPU did not stop within %u ms; its resources stay allocated",
+			vm->def.name, STOP_TIMEOUT_US / 1000);
+		return err;
+	}
+	vm_teardown(vm);
+	vm->state = VM_STOPPED;
+	log_info("guest %s: destroyed", vm->def.name);
+	return 0;
+}
+
+/* Service poller: frees the cores and memory of guests that failed. */
+static void vm_reap(void)
+{
+	for (unsigned i = 0; i < VM_MAX; i++) {
+		struct vm *vm = &vms[i];
+		if (vm->state != VM_RUNNING || !vm->failed)
+			continue;
+		int busy = 0;
+		for (unsigned j = 0; j < vm->nvcpus; j++)
+			busy |= __atomic_load_n(&vm->vcpu[j]->running, __ATOMIC_ACQUIRE);
+		if (busy)
+			continue;
+		vm_teardown(vm);
+		vm->state = VM_CRASHED;
+		log_warn("guest %s: cores and memory freed after crash", vm->def.name);
+	}
+}
+SERVICE_POLLER(vm_reap, vm_reap);
+
+static void kick_irq(struct trap_frame *f)
+{
+	(void)f; /* the kick only makes the vCPU exit; its loop checks why */
+	lapic_eoi();
+}
+
+static void enable_here(void *arg)
+{
+	*(volatile int *)arg = backend->cpu_enable() ? -1 : 1;
+}
+
+/*
+ * Chooses the back end and enables it on every guest core now, so that
+ * the per-core state is allocated once at boot. Call after virt_detect().
+ */
+void vmm_init(void)
+{
+	irq_register(VEC_KICK, kick_irq);
+	backend_select();
+	if (!backend)
+		return;
+	for (unsigned i = 1; i < cpu_count; i++) {
+		volatile int done = 0;
+		if (smp_run_on(i, enable_here, (void *)&done))
+			continue;
+		for (uint64_t t0 = time_us(); !done && time_us() - t0 < 1000000;)
+			cpu_relax();
+		if (done != 1)
+			log_err("%s: cannot enable on core %u", backend->name, i);
+	}
+	log_info("vmm: %s back end enabled on %u guest cores", backend->name, cpu_count - 1);
+}

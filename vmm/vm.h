@@ -1,0 +1,78 @@
+/*
+ * vmm/vm.h - a guest: its definition, its memory partition, its vCPUs and
+ * its state, independent of the virtualization vendor.
+ *
+ * Partitioning: core 0 is the service core; every other core runs at most
+ * one vCPU. A guest's memory is a list of 2 MiB chunks from
+ * page_alloc(VM_CHUNK_ORDER, PAGE_GUEST), taken at `start` and returned at
+ * stop; only these chunks are ever mapped into its nested page tables.
+ */
+#ifndef HAKO_VM_H
+#define HAKO_VM_H
+
+#include <stdint.h>
+
+#include "vmm/core/cpu.h"
+#include "vmm/exit.h"
+#include "vmm/uart_model.h"
+#include "vmm/vcpu.h"
+#include "vmm/vm_def.h"
+
+#define VM_MAX 16
+
+enum vm_state { VM_STOPPED, VM_RUNNING, VM_CRASHED };
+
+/* Guest-physical [0, size) is backed by chunk[i] at GPA i * 2 MiB. */
+struct vm_mem {
+	uint64_t size;
+	unsigned nchunks;
+	uint64_t *chunk;                /* host-physical address of each chunk */
+};
+
+struct vm {
+	int defined;
+	struct vm_def def;
+	enum vm_state state;
+	char crash_reason[192];         /* why it crashed, for `list` and `show` */
+	struct vm_mem mem;
+	struct vcpu *vcpu[VM_MAX_VCPUS];
+	unsigned nvcpus;
+	void *nested;                   /* the back end's nested page tables */
+	volatile int stop_request;      /* vCPUs leave their loops at the next exit */
+	volatile int failed;            /* a vCPU called vcpu_fail() */
+	struct spinlock lock;           /* crash_reason, failed */
+	uint64_t exit_count[EXIT_KIND_COUNT];  /* per guest, summed over vCPUs */
+	uint64_t start_us;
+	uint64_t entry;                 /* guest entry point from the ELF image */
+	struct uart_model uart;         /* COM1 at 0x3F8 */
+};
+
+/* All guests (definitions and their running state). */
+extern struct vm vms[VM_MAX];
+
+/* Finds a defined guest by name, or returns 0. */
+struct vm *vm_find(const char *name);
+/* Creates a definition with the defaults of CLI.md. -EEXIST, -ENOSPC. */
+int vm_define(const char *name, struct vm **out);
+/* Deletes a stopped guest's definition. */
+int vm_undefine(struct vm *vm);
+/*
+ * Starts a stopped or crashed guest on free cores with fresh memory.
+ * Returns 0 or -E... with a message for the shell in `err`.
+ */
+int vm_start(struct vm *vm, char *err, unsigned errlen);
+/* Stops a running guest at once and frees its cores and memory. */
+int vm_destroy(struct vm *vm);
+/* Cores not used by any vCPU (excluding the service core). */
+unsigned vm_free_cores(void);
+
+/* Where guest-physical `gpa` lives in host memory, or 0 if outside the guest. */
+void *vm_gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len);
+
+/* Enables the back end on every guest core (boot, after virt_detect). */
+void vmm_init(void);
+
+/* The state's name as `list` prints it. */
+const char *vm_state_name(enum vm_state s);
+
+#endif

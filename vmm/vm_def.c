@@ -1,0 +1,96 @@
+/*
+ * vmm/vm_def.c - guest definitions: defaults, KEY=VALUE changes and the
+ * `define` line `show` prints (shared/CLI.md "Guest definition keys").
+ * Portable; every value comes from a shell line and is checked.
+ */
+#include "vmm/vm_def.h"
+
+#include "mgmt/shell/args.h"
+#include "vmm/lib/errno.h"
+#include "vmm/lib/fmt.h"
+#include "vmm/lib/string.h"
+
+void vm_def_defaults(struct vm_def *d, const char *name)
+{
+	memset(d, 0, sizeof(*d));
+	memcpy(d->name, name, strnlen(name, VM_NAME_MAX));
+	d->cpus = 1;
+	d->mem = 256ull << 20;
+	memcpy(d->cmdline, "console=ttyS0", sizeof("console=ttyS0"));
+}
+
+static int fail(char *err, unsigned len, int code, const char *msg, const char *arg)
+{
+	fmt_snprintf(err, len, msg, arg);
+	return code;
+}
+
+static int set_copy(char *dst, unsigned cap, const char *v, char *err, unsigned len, const char *key)
+{
+	if (strlen(v) >= cap)
+		return fail(err, len, -ENAMETOOLONG, "value of '%s' is too long", key);
+	memcpy(dst, v, strlen(v) + 1);
+	return 0;
+}
+
+static int set_kernel(struct vm_def *d, const char *v, char *err, unsigned len)
+{
+	if (strncmp(v, "esp:", 4) || !v[4])
+		return fail(err, len, -EINVAL,
+			    "kernel must be esp:PATH (a file in the boot medium's \\hako\\ folder), not '%s'", v);
+	return set_copy(d->kernel, sizeof(d->kernel), v + 4, err, len, "kernel");
+}
+
+int vm_def_set(struct vm_def *d, const char *key, const char *v, char *err, unsigned len)
+{
+	uint64_t n;
+	if (!strcmp(key, "cpus")) {
+		if (args_parse_uint(v, 1, VM_MAX_VCPUS, &n))
+			return fail(err, len, -EINVAL, "cpus must be a number from 1 to 8, not '%s'", v);
+		d->cpus = (unsigned)n;
+		return 0;
+	}
+	if (!strcmp(key, "mem")) {
+		if (args_parse_size(v, &n) || n < VM_MEM_MIN || n > VM_MEM_MAX || n % VM_CHUNK_SIZE)
+			return fail(err, len, -EINVAL,
+				    "bad size '%s': mem must be a multiple of 2M from 4M to 64G", v);
+		d->mem = n;
+		return 0;
+	}
+	if (!strcmp(key, "kernel"))
+		return set_kernel(d, v, err, len);
+	if (!strcmp(key, "cmdline"))
+		return set_copy(d->cmdline, sizeof(d->cmdline), v, err, len, "cmdline");
+	return fail(err, len, -EINVAL, "unknown key '%s' (keys: cpus, mem, kernel, cmdline)", key);
+}
+
+int vm_def_set_arg(struct vm_def *d, char *arg, char *err, unsigned len)
+{
+	char *eq = strchr(arg, '=');
+	if (!eq || eq == arg)
+		return fail(err, len, -EINVAL, "malformed '%s': expected KEY=VALUE", arg);
+	*eq = 0;
+	int rc = vm_def_set(d, arg, eq + 1, err, len);
+	*eq = '=';
+	return rc;
+}
+
+static const char *size_str(uint64_t b, char *buf, unsigned len)
+{
+	if (b % (1ull << 30) == 0)
+		fmt_snprintf(buf, len, "%luG", b >> 30);
+	else
+		fmt_snprintf(buf, len, "%luM", b >> 20);
+	return buf;
+}
+
+void vm_def_format(const struct vm_def *d, char *buf, unsigned len)
+{
+	char sz[24];
+	int n = fmt_snprintf(buf, len, "define %s cpus=%u mem=%s", d->name, d->cpus,
+			     size_str(d->mem, sz, sizeof(sz)));
+	if (d->kernel[0] && n >= 0 && (unsigned)n < len)
+		n += fmt_snprintf(buf + n, len - n, " kernel=esp:%s", d->kernel);
+	if (n >= 0 && (unsigned)n < len)
+		fmt_snprintf(buf + n, len - n, " cmdline=\"%s\"", d->cmdline);
+}

@@ -1,0 +1,36 @@
+/*
+ * vmm/vm_def.h - guest definitions (portable; see vm_def.c).
+ */
+#ifndef HAKO_VM_DEF_H
+#define HAKO_VM_DEF_H
+
+#include <stdint.h>
+
+#define VM_NAME_MAX 32
+#define VM_MAX_VCPUS 8
+#define VM_PATH_MAX 96
+#define VM_CMDLINE_MAX 256
+#define VM_CHUNK_ORDER 9            /* 2^9 4-KiB pages = 2 MiB */
+#define VM_CHUNK_SIZE (1ull << 21)
+#define VM_MEM_MIN (4ull << 20)
+#define VM_MEM_MAX (64ull << 30)
+
+/* What `define`/`set` store and `show` prints. */
+struct vm_def {
+	char name[VM_NAME_MAX + 1];
+	unsigned cpus;
+	uint64_t mem;                   /* bytes, a multiple of 2 MiB */
+	char kernel[VM_PATH_MAX];       /* file name in the boot medium's \hako\ */
+	char cmdline[VM_CMDLINE_MAX];
+};
+
+/* The defaults of CLI.md: 1 vCPU, 256M, cmdline "console=ttyS0", no kernel. */
+void vm_def_defaults(struct vm_def *d, const char *name);
+/* Applies KEY=VALUE; 0, or -E... with a message for the shell in err. */
+int vm_def_set(struct vm_def *d, const char *key, const char *value, char *err, unsigned len);
+/* The same for one "KEY=VALUE" word. */
+int vm_def_set_arg(struct vm_def *d, char *arg, char *err, unsigned len);
+/* The `define` line that recreates d. */
+void vm_def_format(const struct vm_def *d, char *buf, unsigned len);
+
+#endif
