@@ -143,9 +143,8 @@ def test_garbage_and_half_open_disturb_nothing(vm):
     login(vm).close()
 
 
+@pytest.mark.parametrize("vm", ["virtio-net-pci"], indirect=True)  # one model is enough
 def test_idle_session_times_out(vm):
-    if vm.model != "virtio-net-pci":
-        pytest.skip("one NIC model is enough for the timer")
     c = login(vm)
     try:
         out = c.read_all(IDLE_S + 10)
@@ -155,9 +154,8 @@ def test_idle_session_times_out(vm):
         c.close()
 
 
+@pytest.mark.parametrize("vm", ["e1000"], indirect=True)  # one model is enough
 def test_passwd_sets_a_password(vm):
-    if vm.model != "e1000":
-        pytest.skip("one NIC model is enough for passwd")
     vm.send("passwd ops\r")
     vm.expect(r"new password for ops: ", 10)
     vm.send("n3w-pass\r")
