@@ -177,3 +177,39 @@ def test_passwd_sets_a_password(vm):
     vm.send("b\r")
     vm.expect(r"^error: the passwords differ; nothing changed$", 30)
     vm.wait_prompt(10)
+
+
+def test_static_address_nic_choice_and_no_password():
+    """net=static with ip=/gw=, nic= picking the second of two NICs by MAC, and
+    no user= line: logins are refused with how to set a password, until
+    `passwd` on the serial console sets one."""
+    cfg = "net=static\nip=10.0.2.20/24\ngw=10.0.2.2\nnic=52:54:00:6e:00:12\n"
+    img = make_image(os.path.join(BUILD, "test-net-static.img"), cfg)
+    port = free_port()
+    with Qemu(smp=2, mem="512M", image=img, name="net-static",
+              extra_args=["-netdev", "user,id=n0", "-device", "e1000,netdev=n0,mac=52:54:00:6e:00:11",
+                          "-netdev", "user,id=n1,hostfwd=tcp:127.0.0.1:%d-10.0.2.20:2323" % port,
+                          "-device", "virtio-net-pci,netdev=n1,mac=52:54:00:6e:00:12"]) as m:
+        m.wait_prompt()
+        m.expect(r"console: listening on TCP port 2323", 60)
+        out = m.cmd("net")
+        assert re.search(r"^nic\d: e1000 at \S+ mac 52:54:00:6e:00:11 link up$", out, re.M), out
+        assert re.search(r"^nic\d: virtio-net at \S+ mac 52:54:00:6e:00:12 link up \(management\)$", out, re.M), out
+        assert re.search(r"^ipv4: 10\.0\.2\.20 netmask 255\.255\.255\.0 gateway 10\.0\.2\.2 \(static\)$", out, re.M), out
+        c = NetConsole(port)
+        msg = c.read_all(15)
+        c.close()
+        assert b"disabled until a password is set" in msg and b"passwd" in msg, msg
+        m.send("passwd\r")
+        m.expect(r"new password for admin: ", 10)
+        m.send("adm1n\r")
+        m.expect(r"again: ", 10)
+        m.send("adm1n\r")
+        m.expect(r"^user=admin:pbkdf2-sha256\$", 30)
+        m.wait_prompt(10)
+        c = wait_login_prompt(port)
+        try:
+            c.login("admin", "adm1n")
+            assert re.search(r"^network: 10\.0\.2\.20/24 on virtio-net", c.cmd("host"), re.M)
+        finally:
+            c.close()
