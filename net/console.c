@@ -26,6 +26,7 @@
 #include "mgmt/shell/args.h"
 #include "mgmt/shell/shell.h"
 #include "net/auth.h"
+#include "net/telnet.h"
 #include "vmm/core/host.h"
 #include "vmm/core/time.h"
 #include "vmm/lib/fmt.h"
@@ -43,23 +44,11 @@
 #define STALL_TIMEOUT_US (30 * 1000000ull)
 #define FIELD_MAX 128
 
-/* Telnet (RFC 854) */
-#define IAC 255
-#define DONT 254
-#define DO 253
-#define WONT 252
-#define WILL 251
-#define SB 250
-#define SE 240
-#define OPT_ECHO 1
-#define OPT_SGA 3
-
 enum sess_state { S_FREE, S_USER, S_PASS, S_DELAY, S_SHELL, S_CLOSING };
-enum telnet_state { T_DATA, T_IAC, T_OPT, T_SB, T_SB_IAC };
 
 struct session {
 	enum sess_state state;
-	enum telnet_state tn;
+	struct telnet_rx tn;
 	struct tcp_pcb *pcb;
 	struct shell sh;
 	char user[AUTH_NAME_MAX + 1];
@@ -127,7 +116,7 @@ static void out_text(struct session *s, const char *t, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (t[i] == '\n')
 			out_raw(s, "\r\n", 2);
-		else if ((uint8_t)t[i] == IAC)
+		else if ((uint8_t)t[i] == TELNET_IAC)
 			out_raw(s, "\xff\xff", 2);
 		else
 			out_raw(s, &t[i], 1);
@@ -271,35 +260,6 @@ static void data_byte(struct session *s, uint8_t c)
 	}
 }
 
-/* Strips telnet commands (RFC 854) from the input; answers none of the
- * peer's requests beyond what was offered at connect. */
-static void input_byte(struct session *s, uint8_t c)
-{
-	switch (s->tn) {
-	case T_DATA:
-		if (c == IAC)
-			s->tn = T_IAC;
-		else
-			data_byte(s, c);
-		return;
-	case T_IAC:
-		s->tn = c == SB ? T_SB : (c >= WILL && c <= DONT) ? T_OPT : T_DATA;
-		if (c == IAC)
-			data_byte(s, c);
-		return;
-	case T_OPT:
-		s->tn = T_DATA;
-		return;
-	case T_SB:
-		if (c == IAC)
-			s->tn = T_SB_IAC;
-		return;
-	case T_SB_IAC:
-		s->tn = c == SE ? T_DATA : T_SB;
-		return;
-	}
-}
-
 static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 {
 	struct session *s = arg;
@@ -314,9 +274,13 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 		return ERR_OK;
 	}
 	s->last_input = time_us();
-	for (struct pbuf *q = p; q; q = q->next)
-		for (u16_t i = 0; i < q->len && s->state != S_CLOSING; i++)
-			input_byte(s, ((uint8_t *)q->payload)[i]);
+	for (struct pbuf *q = p; q; q = q->next) {
+		for (u16_t i = 0; i < q->len && s->state != S_CLOSING; i++) {
+			int c = telnet_rx_byte(&s->tn, ((uint8_t *)q->payload)[i]);
+			if (c >= 0)
+				data_byte(s, (uint8_t)c);
+		}
+	}
 	/* Consume at once so the window stays open (TESTING.md: slirp). */
 	tcp_recved(pcb, p->tot_len);
 	pbuf_free(p);
@@ -390,7 +354,8 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	tcp_sent(pcb, on_sent);
 	tcp_err(pcb, on_err);
 	tcp_nagle_disable(pcb);
-	static const uint8_t offer[] = { IAC, WILL, OPT_ECHO, IAC, WILL, OPT_SGA };
+	static const uint8_t offer[] = { TELNET_IAC, TELNET_WILL, TELNET_OPT_ECHO,
+					 TELNET_IAC, TELNET_WILL, TELNET_OPT_SGA };
 	out_raw(s, offer, sizeof(offer));
 	out_str(s, "hako management console\n");
 	prompt_login(s);

@@ -126,11 +126,38 @@ static void test_auth(void)
 	CHECK(auth_user_line_check(":x") < 0);
 }
 
+/* Random damage to a hash's separators, salt and key: refused or a
+ * mismatch, never accepted, never a crash (a fuzz run under the sanitizers). */
+static void test_auth_mutations(void)
+{
+	uint8_t salt[AUTH_SALT_LEN] = { 1, 2, 3 };
+	char good[AUTH_HASH_MAX], h[AUTH_HASH_MAX + 8];
+	CHECK(auth_hash_make(good, sizeof(good), "pw", salt, 1) == 0);
+	size_t len = strlen(good), from = strlen("pbkdf2-sha256$1");
+	srand(7);
+	int accepted = 0;
+	for (int i = 0; i < 3000; i++) {
+		memcpy(h, good, len + 1);
+		int edits = 1 + rand() % 3;
+		for (int e = 0; e < edits; e++) {
+			size_t at = from + (size_t)rand() % (len - from);
+			h[at] = (char)(rand() % 3 ? "$0af9g"[rand() % 6] : 1 + rand() % 255);
+		}
+		if (rand() % 8 == 0)
+			h[from + (size_t)rand() % (len - from)] = 0; /* truncate */
+		if (!strcmp(h, good))
+			continue;
+		accepted += auth_hash_check(h, "pw") == 0;
+	}
+	CHECK_EQ(accepted, 0);
+}
+
 int main(void)
 {
 	RUN(test_sha256);
 	RUN(test_hmac);
 	RUN(test_pbkdf2);
 	RUN(test_auth);
+	RUN(test_auth_mutations);
 	return check_done();
 }
