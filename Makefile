@@ -6,6 +6,7 @@
 #   make test         unit tests, then boot tests in QEMU and Bochs
 #   make test-slow    the same plus the slow emulator runs
 #   make unit         host unit tests only (ASan + UBSan)
+#   make fuzz         libFuzzer targets for the parsers (clang; optional)
 #   make bench        benchmarks; print figures
 #
 # Sources are found by directory, so adding a file needs no Makefile edit:
@@ -38,6 +39,21 @@ KERNEL_SRC  := $(shell find $(KERNEL_DIRS) \( -path boot/efi -o -path '*/host' \
                  \( -name '*.c' -o -name '*.S' \) -print 2>/dev/null | sort)
 KERNEL_OBJ  := $(patsubst %,$(BUILD)/kernel/%.o,$(KERNEL_SRC))
 
+# lwIP: Debian's source package, unpacked by tools/fetch-lwip.sh (never
+# committed), compiled unmodified with hako's port in net/lwip/.
+LWIP_DIR   := $(BUILD)/lwip
+LWIP_STAMP := $(LWIP_DIR)/src/core/tcp.c
+LWIP_FILES := core/def.c core/inet_chksum.c core/init.c core/ip.c core/mem.c core/memp.c \
+              core/netif.c core/pbuf.c core/stats.c core/sys.c core/tcp.c core/tcp_in.c \
+              core/tcp_out.c core/timeouts.c core/udp.c core/ipv4/dhcp.c core/ipv4/etharp.c \
+              core/ipv4/icmp.c core/ipv4/ip4.c core/ipv4/ip4_addr.c core/ipv4/ip4_frag.c \
+              netif/ethernet.c
+LWIP_OBJ   := $(patsubst %.c,$(BUILD)/lwip-obj/%.o,$(LWIP_FILES))
+LWIP_INC   := -Inet/lwip -I$(LWIP_DIR)/src/include
+# Only for lwIP's own files: its code is not written to hako's warning set.
+LWIP_RELAX := -Wno-unused-parameter -Wno-sign-compare -Wno-type-limits \
+              -Wno-implicit-fallthrough -Inet/lwip/include
+
 EFI_INC    := -I/usr/include/efi -I/usr/include/efi/x86_64
 EFI_CFLAGS := -std=c11 $(EFI_INC) -I. -O2 -fpic -ffreestanding -fno-stack-protector \
               -fno-stack-check -fshort-wchar -mno-red-zone -maccumulate-outgoing-args \
@@ -46,24 +62,37 @@ EFI_CFLAGS := -std=c11 $(EFI_INC) -I. -O2 -fpic -ffreestanding -fno-stack-protec
 EFI_LIBDIR := /usr/lib
 EFI_OBJ    := $(BUILD)/efi/loader.o
 
-.PHONY: all usb-image run test test-slow unit bench clean kernel efi guests
+.PHONY: all usb-image run test test-slow unit fuzz bench clean kernel efi guests linux-guest
 all: usb-image
 
 kernel: $(BUILD)/kernel.elf
 efi: $(BUILD)/BOOTX64.EFI
 
-$(BUILD)/kernel/%.c.o: %.c
+$(BUILD)/kernel/%.c.o: %.c | $(LWIP_STAMP)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	@$(CC) $(KCFLAGS) -c $< -o $@
+	@$(CC) $(KCFLAGS) $(LWIP_INC) -c $< -o $@
+
+$(LWIP_STAMP): tools/fetch-lwip.sh
+	sh tools/fetch-lwip.sh $(LWIP_DIR)
+	@touch $@
+
+# Every other lwIP source appears with the stamp (named, so make never
+# takes them for intermediate files and deletes them).
+$(filter-out $(LWIP_STAMP),$(addprefix $(LWIP_DIR)/src/,$(LWIP_FILES))): $(LWIP_STAMP) ;
+
+$(BUILD)/lwip-obj/%.o: $(LWIP_DIR)/src/%.c | $(LWIP_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  CC      lwip/$*.c"
+	@$(CC) $(KCFLAGS) $(LWIP_INC) $(LWIP_RELAX) -c $< -o $@
 
 $(BUILD)/kernel/%.S.o: %.S
 	@mkdir -p $(dir $@)
 	@echo "  AS      $<"
 	@$(CC) $(KASFLAGS) -c $< -o $@
 
-$(BUILD)/kernel.elf: $(KERNEL_OBJ) linker.ld
-	$(LD) $(KLDFLAGS) -o $@ $(KERNEL_OBJ)
+$(BUILD)/kernel.elf: $(KERNEL_OBJ) $(LWIP_OBJ) linker.ld
+	$(LD) $(KLDFLAGS) -o $@ $(KERNEL_OBJ) $(LWIP_OBJ)
 
 $(BUILD)/efi/%.o: boot/efi/%.c boot/bootinfo.h
 	@mkdir -p $(dir $@)
@@ -79,6 +108,12 @@ $(BUILD)/BOOTX64.EFI: $(BUILD)/efi/loader.so
 	$(OBJCOPY) -j .text -j .sdata -j .data -j .rodata -j .dynamic -j .dynsym \
 	    -j .rel -j .rela -j '.rel.*' -j '.rela.*' -j .reloc \
 	    --target efi-app-x86_64 --subsystem=10 $< $@
+
+# The Linux test guest (kernel, busybox initramfs, ext4 disk) from Debian packages.
+LINUX_GUEST := $(BUILD)/linux/vmlinuz $(BUILD)/linux/initrd.img $(BUILD)/linux/disk.img
+linux-guest: $(BUILD)/linux/vmlinuz
+$(LINUX_GUEST) &: guests/linux/build.sh guests/linux/init
+	sh guests/linux/build.sh $(BUILD)/linux
 
 # Test guests and other files for the boot medium's \hako\ folder.
 GUEST_FILES :=
@@ -103,14 +138,38 @@ UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 PORTABLE := vmm/lib/fmt.c vmm/lib/log.c vmm/lib/errno.c vmm/mm/buddy.c \
             mgmt/shell/line.c mgmt/shell/args.c mgmt/shell/shell.c mgmt/cfg.c \
             drivers/acpi/acpi.c vmm/pagetable.c vmm/cpuid_policy.c vmm/vm_def.c \
-            vmm/elf_guest.c vmm/uart_model.c vmm/vmx/ctls.c
+            vmm/elf_guest.c vmm/uart_model.c net/crypto/sha256.c net/auth.c \
+            net/telnet.c vmm/vmx/ctls.c
 
-$(BUILD)/unit/%: tests/unit/%.c $(PORTABLE) tests/unit/check.h
+UNIT_OBJ := $(patsubst %.c,$(BUILD)/unit/obj/%.o,$(PORTABLE))
+.SECONDARY: $(UNIT_OBJ)
+
+$(BUILD)/unit/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(PORTABLE)
+	@echo "  HOSTCC  $<"
+	@$(CC) $(UNIT_CFLAGS) -MMD -MP -c $< -o $@
 
+$(BUILD)/unit/%: tests/unit/%.c $(UNIT_OBJ) tests/unit/check.h $(wildcard tests/unit/data/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  UNIT    $<"
+	@$(CC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_OBJ)
+
+# Each binary prints "N passed, N failed" last and exits non-zero on failure.
 unit: $(UNIT_BIN)
 	$(PYTHON) tests/run.py --unit-only
+
+# libFuzzer targets (clang); not part of `make test`. Run e.g.
+#   build/fuzz/fuzz_acpi -max_total_time=60 tests/unit/data/corpus_acpi
+FUZZ_SRC    := $(wildcard tests/unit/fuzz_*.c)
+FUZZ_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+FUZZ_CFLAGS := -std=c11 -I. -g -O1 -fsanitize=fuzzer,address,undefined \
+               -fno-sanitize-recover=all -Wall -Wextra -Werror \
+               -Wno-address-of-packed-member -DHAKO_HOST_TEST
+$(BUILD)/fuzz/%: tests/unit/%.c $(PORTABLE) $(wildcard tests/unit/data/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ    $<"
+	@clang $(FUZZ_CFLAGS) -o $@ $< $(PORTABLE)
+fuzz: $(FUZZ_BIN)
 
 test: all $(UNIT_BIN)
 	$(PYTHON) tests/run.py

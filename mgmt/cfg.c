@@ -110,6 +110,7 @@ static const struct cfg_key known_keys[] = {
 	{ "dns", check_gw, 0 },
 	{ "nic", check_any, 0 },
 	{ "mgmt_port", check_port, 0 },
+	{ "mgmt_idle", check_port, 0 }, /* network console idle timeout, seconds */
 	{ "user", check_user, 1 },
 	{ "catalog", check_iscsi_url, 0 },
 	{ "pool", check_iscsi_url, 0 },
@@ -171,6 +172,15 @@ static void store(struct cfg *cfg, const struct cfg_key *k, const char *v, unsig
 	e->line = line;
 }
 
+/* Are all bytes of [s, e) printable ASCII? (A NUL byte is not.) */
+static int printable(const char *s, const char *e)
+{
+	for (; s < e; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			return 0;
+	return 1;
+}
+
 static void parse_line(struct cfg *cfg, const char *s, const char *e, unsigned line,
 		       struct reporter *r)
 {
@@ -188,7 +198,7 @@ static void parse_line(struct cfg *cfg, const char *s, const char *e, unsigned l
 	trim(&ks, &ke);
 	trim(&vs, &ve);
 	char key[CFG_KEY_MAX], value[CFG_VALUE_MAX], why[96];
-	if (ke - ks >= CFG_KEY_MAX || ke == ks) {
+	if (ke - ks >= CFG_KEY_MAX || ke == ks || !printable(ks, ke)) {
 		problem(r, line, "bad key%s", "");
 		return;
 	}
@@ -200,11 +210,10 @@ static void parse_line(struct cfg *cfg, const char *s, const char *e, unsigned l
 	key[ke - ks] = 0;
 	memcpy(value, vs, ve - vs);
 	value[ve - vs] = 0;
-	for (const char *p = value; *p; p++)
-		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e) {
-			problem(r, line, "value of '%s' has a control or non-ASCII character", key);
-			return;
-		}
+	if (!printable(vs, ve)) {
+		problem(r, line, "value of '%s' has a control or non-ASCII character", key);
+		return;
+	}
 	const struct cfg_key *k = find_key(key);
 	if (!k) {
 		problem(r, line, "unknown key '%s' (ignored)", key);

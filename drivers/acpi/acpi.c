@@ -74,8 +74,11 @@ static uint32_t rd32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | 
 static uint64_t rd64(const uint8_t *p) { return rd32(p) | (uint64_t)rd32(p + 4) << 32; }
 static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 
-/* Maps a whole table after checking its header; 0 when unusable. */
-static const uint8_t *map_table(const struct acpi_ops *ops, uint64_t phys,
+/*
+ * Maps a whole table after checking its header (and, when `sig` is given,
+ * its signature); 0 when unusable.
+ */
+static const uint8_t *map_table(const struct acpi_ops *ops, uint64_t phys, const char *sig,
 				struct acpi_info *out)
 {
 	if (!phys)
@@ -84,7 +87,8 @@ static const uint8_t *map_table(const struct acpi_ops *ops, uint64_t phys,
 	if (!h)
 		return 0;
 	uint32_t len = h->length;
-	if (len < sizeof(*h) || len > ACPI_TABLE_MAX_LEN) {
+	if (len < sizeof(*h) || len > ACPI_TABLE_MAX_LEN ||
+	    (sig && __builtin_memcmp(h->signature, sig, 4))) {
 		out->tables_bad++;
 		return 0;
 	}
@@ -219,7 +223,7 @@ static void parse_fadt(const struct acpi_ops *ops, const uint8_t *t, struct acpi
 		dsdt = rd64(t + FADT_X_DSDT);
 	if (!dsdt)
 		dsdt = rd32(t + FADT_DSDT);
-	const uint8_t *d = map_table(ops, dsdt, out);
+	const uint8_t *d = map_table(ops, dsdt, "DSDT", out);
 	if (d)
 		find_s5(d, rd32(d + 4), out);
 }
@@ -240,7 +244,7 @@ static void parse_mcfg(const uint8_t *t, struct acpi_info *out)
 
 static void parse_table(const struct acpi_ops *ops, uint64_t phys, struct acpi_info *out)
 {
-	const uint8_t *t = map_table(ops, phys, out);
+	const uint8_t *t = map_table(ops, phys, 0, out);
 	if (!t)
 		return;
 	if (!__builtin_memcmp(t, "APIC", 4))
@@ -255,16 +259,22 @@ int acpi_parse(const struct acpi_ops *ops, uint64_t rsdp_phys, struct acpi_info 
 {
 	__builtin_memset(out, 0, sizeof(*out));
 	out->pm_timer.space_id = 0xff;
-	const struct acpi_rsdp *r = rsdp_phys ? ops->map(ops->ctx, rsdp_phys, sizeof(*r)) : 0;
+	/* ACPI 1.0 RSDPs are only 20 bytes: map the rest once revision says it exists. */
+	const struct acpi_rsdp *r = rsdp_phys ? ops->map(ops->ctx, rsdp_phys, 20) : 0;
 	if (!r || __builtin_memcmp(r->signature, "RSD PTR ", 8) ||
 	    sum((const uint8_t *)r, 20) != 0)
 		return -EINVAL;
 	out->revision = r->revision;
 	__builtin_memcpy(out->oem_id, r->oem_id, 6);
 
-	int wide = r->revision >= 2 && r->xsdt &&
-		   sum((const uint8_t *)r, sizeof(*r)) == 0;
-	const uint8_t *sdt = map_table(ops, wide ? r->xsdt : r->rsdt, out);
+	const struct acpi_rsdp *r2 = r->revision >= 2 ? ops->map(ops->ctx, rsdp_phys, sizeof(*r2)) : 0;
+	int wide = r2 && r2->xsdt && sum((const uint8_t *)r2, sizeof(*r2)) == 0;
+	const uint8_t *sdt = wide ? map_table(ops, r2->xsdt, "XSDT", out) : 0;
+	if (!sdt) {
+		/* No usable XSDT: the RSDT, which firmware must still provide. */
+		wide = 0;
+		sdt = map_table(ops, r->rsdt, "RSDT", out);
+	}
 	if (!sdt)
 		return -EINVAL;
 	uint32_t len = rd32(sdt + 4), step = wide ? 8 : 4;

@@ -34,6 +34,7 @@ int args_split(char *line, char **argv)
 		}
 		if (quoted)
 			return -EINVAL;
+		/* w <= r: the NUL lands on the separator, or on the line's own NUL. */
 		int more = *r != 0;
 		*w++ = 0;
 		if (more)
@@ -49,9 +50,10 @@ int args_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	for (; *s; s++) {
 		if (*s < '0' || *s > '9')
 			return -EINVAL;
-		if (v > (UINT64_MAX - 9) / 10)
+		uint64_t d = (uint64_t)(*s - '0');
+		if (v > (UINT64_MAX - d) / 10)
 			return -ERANGE;
-		v = v * 10 + (uint64_t)(*s - '0');
+		v = v * 10 + d;
 	}
 	if (v < min || v > max)
 		return -ERANGE;

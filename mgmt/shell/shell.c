@@ -133,7 +133,8 @@ static int cmd_help(struct shell *sh, int argc, char **argv)
 		const struct shell_cmd *c = shell_find(argv[1]);
 		if (!c)
 			return shell_error(sh, "unknown verb '%.40s'; 'help' lists the verbs", argv[1]);
-		shell_printf(sh, "usage: %s %s\n  %s\n", c->name, c->usage, c->summary);
+		shell_printf(sh, "usage: %s%s%s\n  %s\n", c->name, c->usage[0] ? " " : "",
+			     c->usage, c->summary);
 		return 0;
 	}
 	/* List alphabetically without sorting the (read-only) section. */

@@ -17,15 +17,7 @@
 #include "vmm/uart_model.h"
 #include "vmm/vm_def.h"
 
-static int checks, failures;
-#define CHECK(c)                                                                   \
-	do {                                                                       \
-		checks++;                                                          \
-		if (!(c)) {                                                        \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #c); \
-			failures++;                                                \
-		}                                                                  \
-	} while (0)
+#include "tests/unit/check.h"
 
 /* ---- page tables through a fake allocator ---- */
 
@@ -242,12 +234,10 @@ static void test_uart_model(void)
 
 int main(void)
 {
-	test_pagetable();
-	test_cpuid_policy();
-	test_vm_def();
-	test_elf_guest();
-	test_uart_model();
-	/* tests/run.py reads this summary line. */
-	printf("%d passed, %d failed\n", checks - failures, failures);
-	return failures != 0;
+	RUN(test_pagetable);
+	RUN(test_cpuid_policy);
+	RUN(test_vm_def);
+	RUN(test_elf_guest);
+	RUN(test_uart_model);
+	return check_done();
 }

@@ -6,18 +6,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "tests/unit/check.h"
 #include "vmm/lib/errno.h"
 #include "vmm/vmx/ctls.h"
-
-static int checks, failures;
-#define CHECK(c)                                                                   \
-	do {                                                                       \
-		checks++;                                                          \
-		if (!(c)) {                                                        \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #c); \
-			failures++;                                                \
-		}                                                                  \
-	} while (0)
 
 static void test_fit_ctl(void)
 {
@@ -71,9 +62,8 @@ static void test_access_rights(void)
 
 int main(void)
 {
-	test_fit_ctl();
-	test_fix_cr();
-	test_access_rights();
-	printf("%d passed, %d failed\n", checks - failures, failures);
-	return failures != 0;
+	RUN(test_fit_ctl);
+	RUN(test_fix_cr);
+	RUN(test_access_rights);
+	return check_done();
 }

@@ -18,6 +18,7 @@
 
 uint64_t tsc_khz = 1000000; /* a guess (1 GHz) until calibrated */
 uint64_t tsc_boot;
+static int calibrated;
 static const char *source = "none";
 
 static uint32_t pm_read(const struct acpi_gas *g)
@@ -79,13 +80,19 @@ void tsc_calibrate(const struct acpi_info *a)
 	}
 	if (khz)
 		tsc_khz = khz;
+	calibrated = 1;
 }
 
 const char *tsc_source(void) { return source; }
 
+/* Microseconds since kernel entry; 0 until the TSC rate is known. */
 uint64_t time_us(void)
 {
-	return (rdtsc() - tsc_boot) * 1000 / tsc_khz;
+	if (!calibrated)
+		return 0;
+	uint64_t d = rdtsc() - tsc_boot;
+	/* Split so that d * 1000 cannot overflow however long hako runs. */
+	return d / tsc_khz * 1000 + d % tsc_khz * 1000 / tsc_khz;
 }
 
 void delay_us(uint64_t us)

@@ -5,6 +5,9 @@
 
 #include <stdint.h>
 
+/* Widths and precisions beyond this are clamped: no caller means them. */
+#define FMT_FIELD_MAX 4096
+
 struct out {
 	char *buf;
 	size_t n, len;
@@ -61,6 +64,17 @@ static void put_num(struct out *o, uint64_t v, int neg, unsigned base, int upper
 		pad(o, ' ', width - total);
 }
 
+/* Reads decimal digits of a width or precision, clamped to FMT_FIELD_MAX. */
+static int field(const char **fmt, int v)
+{
+	while (**fmt >= '0' && **fmt <= '9') {
+		v = v * 10 + (*(*fmt)++ - '0');
+		if (v > FMT_FIELD_MAX)
+			v = FMT_FIELD_MAX;
+	}
+	return v > FMT_FIELD_MAX ? FMT_FIELD_MAX : v;
+}
+
 int fmt_vsnprintf(char *buf, size_t n, const char *fmt, va_list ap)
 {
 	struct out o = { buf, n, 0 };
@@ -83,18 +97,20 @@ int fmt_vsnprintf(char *buf, size_t n, const char *fmt, va_list ap)
 		if (*fmt == '*') {
 			width = va_arg(ap, int);
 			fmt++;
+			if (width < 0) { /* C11 7.21.6.1p5: a '-' flag and a positive width */
+				left = 1;
+				width = width < -FMT_FIELD_MAX ? FMT_FIELD_MAX : -width;
+			}
 		}
-		while (*fmt >= '0' && *fmt <= '9')
-			width = width * 10 + (*fmt++ - '0');
+		width = field(&fmt, width);
 		if (*fmt == '.') {
 			prec = 0;
 			fmt++;
 			if (*fmt == '*') {
-				prec = va_arg(ap, int);
+				prec = va_arg(ap, int); /* negative: as if omitted */
 				fmt++;
 			}
-			while (*fmt >= '0' && *fmt <= '9')
-				prec = prec * 10 + (*fmt++ - '0');
+			prec = field(&fmt, prec);
 		}
 		while (*fmt == 'l' || *fmt == 'z') {
 			lng++;
@@ -122,9 +138,11 @@ int fmt_vsnprintf(char *buf, size_t n, const char *fmt, va_list ap)
 			put(&o, 'x');
 			put_num(&o, (uintptr_t)va_arg(ap, void *), 0, 16, 0, width, zero, left);
 			break;
-		case 'c':
-			put(&o, (char)va_arg(ap, int));
+		case 'c': {
+			char ch[2] = { (char)va_arg(ap, int), 0 };
+			put_str(&o, ch, width, 1, left);
 			break;
+		}
 		case 's':
 			put_str(&o, va_arg(ap, const char *), width, prec, left);
 			break;

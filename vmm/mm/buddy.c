@@ -6,7 +6,14 @@
 
 #include "vmm/lib/errno.h"
 
-#define META_NONE 0xff /* not the head of a free block */
+/*
+ * meta[i] for page i: the order of the free block it heads, META_USED |
+ * order when it heads an allocated block, META_NONE otherwise (inside a
+ * block, or never given to the allocator). Marking allocated heads is what
+ * lets buddy_free() refuse double frees, wrong orders and made-up addresses.
+ */
+#define META_NONE 0xff
+#define META_USED 0x80
 
 struct free_node {
 	uint64_t next, prev; /* addresses; 0 ends the list */
@@ -82,6 +89,8 @@ void buddy_add_range(struct buddy *b, uint64_t start, uint64_t end)
 	uint64_t hi = end <= b->base ? 0 : (end - b->base) >> BUDDY_PAGE_SHIFT;
 	if (hi > b->npages)
 		hi = b->npages;
+	if (lo < hi && addr_of(b, lo) == 0)
+		lo++; /* address 0 means "none" to buddy_alloc's callers and lists */
 	while (lo < hi) {
 		unsigned order = 0;
 		while (order < BUDDY_MAX_ORDER && !(lo & ((2ull << order) - 1)) &&
@@ -106,6 +115,7 @@ uint64_t buddy_alloc(struct buddy *b, unsigned order)
 		o--;
 		list_push(b, idx + (1ull << o), o);
 	}
+	b->meta[idx] = (uint8_t)(META_USED | order);
 	return addr_of(b, idx);
 }
 
@@ -116,8 +126,9 @@ int buddy_free(struct buddy *b, uint64_t addr, unsigned order)
 	uint64_t idx = (addr - b->base) >> BUDDY_PAGE_SHIFT;
 	if (idx & ((1ull << order) - 1) || idx + (1ull << order) > b->npages)
 		return -EINVAL;
-	if (b->meta[idx] != META_NONE)
-		return -EINVAL; /* already free: a double free */
+	if (b->meta[idx] != (META_USED | order))
+		return -EINVAL; /* a double free, a wrong order, or never allocated */
+	b->meta[idx] = META_NONE;
 	free_block(b, idx, order);
 	return 0;
 }
@@ -125,7 +136,7 @@ int buddy_free(struct buddy *b, uint64_t addr, unsigned order)
 unsigned buddy_order_for(uint64_t bytes)
 {
 	unsigned order = 0;
-	while ((BUDDY_PAGE_SIZE << order) < bytes)
+	while (order <= BUDDY_MAX_ORDER && (BUDDY_PAGE_SIZE << order) < bytes)
 		order++;
-	return order;
+	return order; /* BUDDY_MAX_ORDER + 1 when too big: buddy_alloc fails */
 }

@@ -6,8 +6,8 @@
  * Free blocks keep their list links in their own first 16 bytes, so the
  * memory managed must be writable at its address (the kernel's identity
  * map guarantees that). One metadata byte per page says whether the page
- * heads a free block and of which order, which is enough to find buddies
- * and to refuse a double free.
+ * heads a free or an allocated block and of which order, which is enough
+ * to find buddies and to refuse double or bogus frees.
  */
 #ifndef HAKO_BUDDY_H
 #define HAKO_BUDDY_H
@@ -36,9 +36,12 @@ void buddy_init(struct buddy *b, uint64_t base, uint64_t npages, uint8_t *meta);
 void buddy_add_range(struct buddy *b, uint64_t start, uint64_t end);
 /* Returns the address of 2^order contiguous, aligned pages, or 0. */
 uint64_t buddy_alloc(struct buddy *b, unsigned order);
-/* Returns a block; 0, or -EINVAL for an address it never gave out. */
+/*
+ * Returns a block; 0, or -EINVAL (nothing changes) unless `addr` is a
+ * block buddy_alloc() gave out with this `order` and not yet returned.
+ */
 int buddy_free(struct buddy *b, uint64_t addr, unsigned order);
-/* Smallest order whose block holds `bytes`. */
+/* Smallest order whose block holds `bytes` (BUDDY_MAX_ORDER + 1: none). */
 unsigned buddy_order_for(uint64_t bytes);
 
 #endif

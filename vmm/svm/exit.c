@@ -14,6 +14,7 @@
 #include "vmm/core/host.h"
 #include "vmm/core/percpu.h"
 #include "vmm/lib/errno.h"
+#include "vmm/lib/log.h"
 #include "vmm/svm/svm.h"
 #include "vmm/vm.h"
 
@@ -97,6 +98,17 @@ static void svm_decode(struct vcpu *v, struct exit_info *e)
 	}
 }
 
+/* VMRUN refused the VMCB: print the state its consistency checks look at (APM 15.5.1). */
+static void svm_entry_failed(struct vcpu *v)
+{
+	const struct vmcb *b = svm_vmcb(v);
+	log_err("guest %s: VMRUN failed (VMEXIT_INVALID): efer=0x%lx cr0=0x%lx cr3=0x%lx cr4=0x%lx "
+		"cs=0x%x/0x%x asid=%u n_cr3=0x%lx intercepts=0x%x/0x%x", v->vm->def.name,
+		b->save.efer, b->save.cr0, b->save.cr3, b->save.cr4, b->save.cs.selector,
+		b->save.cs.attrib, b->control.guest_asid, b->control.n_cr3,
+		b->control.intercept_misc1, b->control.intercept_misc2);
+}
+
 /*
  * Runs `v` until its next #VMEXIT and decodes it into `e`. On the vCPU's
  * core, with host interrupts enabled. Returns 0, or -EIO when VMRUN
@@ -126,5 +138,8 @@ int svm_vcpu_run(struct vcpu *v, struct exit_info *e)
 	/* An event being delivered when the exit hit is re-queued (APM 15.7.2). */
 	if (vmcb->control.exitintinfo & EVENTINJ_VALID)
 		vmcb->control.eventinj = vmcb->control.exitintinfo;
-	return e->kind == EXIT_ENTRY_FAILED ? -EIO : 0;
+	if (e->kind != EXIT_ENTRY_FAILED)
+		return 0;
+	svm_entry_failed(v);
+	return -EIO;
 }

@@ -1,0 +1,240 @@
+/*
+ * tests/unit/test_shell.c - mgmt/shell/shell.c: dispatch, errors, prompts,
+ * help, and garbage input. Test verbs register with SHELL_COMMAND exactly
+ * as kernel commands do.
+ */
+#include <stdint.h>
+
+#include "mgmt/shell/args.h"
+#include "mgmt/shell/shell.h"
+#include "tests/unit/check.h"
+
+static char out[1 << 16];
+static size_t out_len;
+
+static void sink(void *ctx, const char *s, size_t n)
+{
+	(void)ctx;
+	for (size_t i = 0; i < n; i++)
+		if (out_len < sizeof(out) - 1)
+			out[out_len++] = s[i];
+	out[out_len] = 0;
+}
+
+static struct shell sh;
+static int seen_argc;
+static char seen_argv[8][64];
+
+static int cmd_zzecho(struct shell *s, int argc, char **argv)
+{
+	seen_argc = argc;
+	for (int i = 0; i < argc && i < 8; i++)
+		snprintf(seen_argv[i], sizeof(seen_argv[i]), "%s", argv[i]);
+	for (int i = 1; i < argc; i++)
+		shell_printf(s, "[%s]", argv[i]);
+	shell_printf(s, "\n");
+	return 0;
+}
+SHELL_COMMAND(zzecho, "zzecho", "WORD...", "print the words in brackets", cmd_zzecho);
+
+static int cmd_aafail(struct shell *s, int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	return shell_error(s, "it failed %d times", 3);
+}
+SHELL_COMMAND(aafail, "aafail", "", "always fails", cmd_aafail);
+
+static int cmd_mmusage(struct shell *s, int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	return shell_usage(s, "mmusage");
+}
+SHELL_COMMAND(mmusage, "mmusage", "NAME SIZE", "shows its usage", cmd_mmusage);
+
+static void fresh(void)
+{
+	shell_init(&sh, sink, 0);
+	out_len = 0;
+	out[0] = 0;
+	seen_argc = -1;
+}
+
+static void type(const char *s)
+{
+	out_len = 0;
+	out[0] = 0;
+	for (; *s; s++)
+		shell_feed(&sh, (unsigned char)*s);
+}
+
+static unsigned count(const char *hay, const char *needle)
+{
+	unsigned n = 0;
+	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+static int ends_with_prompt(void)
+{
+	size_t n = strlen(SHELL_PROMPT);
+	return out_len >= n && !strcmp(out + out_len - n, SHELL_PROMPT);
+}
+
+static void test_dispatch(void)
+{
+	fresh();
+	type("zzecho a \"b c\" d\r");
+	CHECK_EQ(seen_argc, 4);
+	CHECK_STREQ(seen_argv[0], "zzecho");
+	CHECK_STREQ(seen_argv[2], "b c");
+	/* Echo of the typed line, CR LF, the output, then the prompt. */
+	CHECK_STREQ(out, "zzecho a \"b c\" d\r\n[a][b c][d]\n" SHELL_PROMPT);
+	type("  zzecho\r");
+	CHECK_EQ(seen_argc, 1);
+	CHECK(ends_with_prompt());
+	CHECK(shell_find("zzecho") != 0);
+	CHECK(shell_find("help") != 0);
+	CHECK(shell_find("zzech") == 0);
+	CHECK(shell_find("") == 0);
+}
+
+static void test_errors(void)
+{
+	fresh();
+	type("frobnicate now\r");
+	CHECK_EQ(count(out, "error: "), 1);
+	CHECK_CONTAINS(out, "\r\nerror: unknown verb 'frobnicate'");
+	CHECK(ends_with_prompt());
+	CHECK_EQ(count(out, "\n"), 2); /* the echo's and the error's */
+
+	type("aafail\r");
+	CHECK_STREQ(out, "aafail\r\nerror: it failed 3 times\n" SHELL_PROMPT);
+	type("mmusage\r");
+	CHECK_STREQ(out, "mmusage\r\nerror: usage: mmusage NAME SIZE\n" SHELL_PROMPT);
+	type("zzecho \"open\r");
+	CHECK_EQ(seen_argc, -1);
+	CHECK_EQ(count(out, "error: "), 1);
+	CHECK_CONTAINS(out, "unclosed quote");
+
+	char many[400] = "zzecho";
+	for (int i = 0; i < ARGS_MAX + 1; i++)
+		strcat(many, " w");
+	strcat(many, "\r");
+	type(many);
+	CHECK_EQ(count(out, "error: "), 1);
+	CHECK_CONTAINS(out, "too many words");
+	CHECK(ends_with_prompt());
+
+	/* A very long unknown verb is cut in the message, not overflowing. */
+	char longv[900];
+	memset(longv, 'q', sizeof(longv) - 2);
+	longv[sizeof(longv) - 2] = '\r';
+	longv[sizeof(longv) - 1] = 0;
+	type(longv);
+	CHECK_EQ(count(out, "error: "), 1);
+	CHECK(ends_with_prompt());
+}
+
+static void test_too_long_and_cancel(void)
+{
+	fresh();
+	for (int i = 0; i < LINE_MAX + 100; i++)
+		shell_feed(&sh, 'z');
+	type("\r");
+	CHECK_EQ(seen_argc, -1);
+	CHECK_EQ(count(out, "error: "), 1);
+	CHECK_CONTAINS(out, "line too long");
+	CHECK(ends_with_prompt());
+	type("zzecho x\x03");
+	CHECK_EQ(seen_argc, -1);
+	CHECK_EQ(count(out, "error: "), 0);
+	CHECK(ends_with_prompt());
+	type("\r"); /* an empty line: just a new prompt */
+	CHECK_STREQ(out, "\r\n" SHELL_PROMPT);
+}
+
+static void test_help(void)
+{
+	fresh();
+	type("help\r");
+	/* Sorted by name, each once, with summaries. */
+	const char *a = strstr(out, "  aafail "), *h = strstr(out, "  help ");
+	const char *m = strstr(out, "  mmusage "), *z = strstr(out, "  zzecho ");
+	CHECK(a && h && m && z);
+	CHECK(a < h && h < m && m < z);
+	CHECK_EQ(count(out, "  help "), 1);
+	CHECK_CONTAINS(out, "print the words in brackets");
+	CHECK(ends_with_prompt());
+
+	type("help zzecho\r");
+	CHECK_CONTAINS(out, "usage: zzecho WORD...");
+	CHECK_CONTAINS(out, "print the words in brackets");
+	type("help aafail\r"); /* no trailing space after a verb without arguments */
+	CHECK_CONTAINS(out, "usage: aafail\n  always fails\n");
+	type("help nope\r");
+	CHECK_EQ(count(out, "error: "), 1);
+	CHECK_CONTAINS(out, "unknown verb 'nope'");
+	type("help a b\r");
+	CHECK_EQ(count(out, "error: "), 1);
+	CHECK_CONTAINS(out, "usage: help [VERB]");
+}
+
+static int hook_bytes;
+static int hook(struct shell *s, unsigned char c)
+{
+	(void)s;
+	hook_bytes++;
+	return c == 0x1d; /* Ctrl-] gives the terminal back */
+}
+
+static void test_input_hook(void)
+{
+	fresh();
+	sh.input_hook = hook;
+	hook_bytes = 0;
+	type("zzecho no\r");
+	CHECK_EQ(seen_argc, -1);
+	CHECK_EQ(hook_bytes, 10);
+	CHECK_EQ(out_len, 0);
+	type("\x1d");
+	CHECK(sh.input_hook == 0);
+	CHECK_STREQ(out, SHELL_PROMPT);
+	type("zzecho yes\r");
+	CHECK_EQ(seen_argc, 2);
+}
+
+static void test_random_garbage(void)
+{
+	fresh();
+	unsigned prompts = 0;
+	for (int i = 0; i < 100 * 1024; i++) {
+		unsigned char c = (unsigned char)check_rand();
+		if (!(check_rand() % 40))
+			c = '\r';
+		shell_feed(&sh, c);
+		if (out_len > sizeof(out) / 2) {
+			prompts += count(out, SHELL_PROMPT);
+			out_len = 0;
+			out[0] = 0;
+		}
+	}
+	prompts += count(out, SHELL_PROMPT);
+	CHECK(prompts > 1000);
+	/* Still usable afterwards. */
+	type("\x15\r");
+	type("zzecho after\r");
+	CHECK_EQ(seen_argc, 2);
+	CHECK_STREQ(seen_argv[1], "after");
+}
+
+int main(void)
+{
+	RUN(test_dispatch);
+	RUN(test_errors);
+	RUN(test_too_long_and_cancel);
+	RUN(test_help);
+	RUN(test_input_hook);
+	RUN(test_random_garbage);
+	return check_done();
+}
