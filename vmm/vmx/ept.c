@@ -73,6 +73,10 @@ static const struct pt_ops ept_ops = {
 	.present = ept_present, .is_large = ept_is_large, .set_prot = ept_set_prot,
 };
 
+/*
+ * The backend's nested-paging ops (vmm/backend.h) on EPT: create an empty
+ * tree, map and protect ranges, free every table page. Service core.
+ */
 int vmx_ept_create(struct vm *vm)
 {
 	struct pt *pt = (struct pt *)page_alloc(0, PAGE_HAKO);

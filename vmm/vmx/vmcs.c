@@ -355,6 +355,10 @@ void vmx_vcpu_destroy(struct vcpu *v)
 	v->arch = 0;
 }
 
+/*
+ * Guest register and segment access for the neutral code: from the VMCS
+ * on the vCPU's own core once it is loaded, from struct vmx_vcpu before.
+ */
 uint64_t vmx_reg_read(struct vcpu *v, enum vreg r)
 {
 	if ((unsigned)r >= VREG_COUNT)

@@ -123,6 +123,7 @@ static int vmx_feature_control(void)
 	return 0;
 }
 
+/* The calling core's VMX state, 0 before vmx_cpu_enable() ran there. */
 struct vmx_cpu *vmx_this_cpu(void)
 {
 	return this_cpu()->vmm;
