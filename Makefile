@@ -47,7 +47,8 @@ EFI_CFLAGS := -std=c11 $(EFI_INC) -I. -O2 -fpic -ffreestanding -fno-stack-protec
 EFI_LIBDIR := /usr/lib
 EFI_OBJ    := $(BUILD)/efi/loader.o
 
-.PHONY: all usb-image run test test-slow unit fuzz bench clean kernel efi guests linux-guest
+.PHONY: all usb-image run test test-slow unit fuzz bench clean kernel efi guests linux-guest \
+        iscsi-live
 all: usb-image
 
 kernel: $(BUILD)/kernel.elf
@@ -110,7 +111,8 @@ UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 PORTABLE := vmm/lib/fmt.c vmm/lib/log.c vmm/lib/errno.c vmm/mm/buddy.c \
             mgmt/shell/line.c mgmt/shell/args.c mgmt/shell/shell.c mgmt/cfg.c \
             drivers/acpi/acpi.c vmm/pagetable.c vmm/cpuid_policy.c vmm/vm_def.c \
-            vmm/elf_guest.c vmm/uart_model.c
+            vmm/elf_guest.c vmm/uart_model.c \
+            $(wildcard net/iscsi/*.c)
 
 UNIT_OBJ := $(patsubst %.c,$(BUILD)/unit/obj/%.o,$(PORTABLE))
 .SECONDARY: $(UNIT_OBJ)
@@ -124,6 +126,13 @@ $(BUILD)/unit/%: tests/unit/%.c $(UNIT_OBJ) tests/unit/check.h $(wildcard tests/
 	@mkdir -p $(dir $@)
 	@echo "  UNIT    $<"
 	@$(CC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_OBJ)
+
+# The initiator over POSIX sockets, for tests against tgtd on the host.
+iscsi-live: $(BUILD)/unit/iscsi_live
+$(BUILD)/unit/iscsi_live: tests/unit/iscsi_live.c tests/unit/iscsi_posix.h $(UNIT_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC  $<"
+	@$(CC) $(UNIT_CFLAGS) -D_GNU_SOURCE -o $@ $< $(UNIT_OBJ)
 
 # Each binary prints "N passed, N failed" last and exits non-zero on failure.
 unit: $(UNIT_BIN)
@@ -142,7 +151,7 @@ $(BUILD)/fuzz/%: tests/unit/%.c $(PORTABLE) $(wildcard tests/unit/data/*.h)
 	@clang $(FUZZ_CFLAGS) -o $@ $< $(PORTABLE)
 fuzz: $(FUZZ_BIN)
 
-test: all $(UNIT_BIN)
+test: all $(UNIT_BIN) $(BUILD)/unit/iscsi_live
 	$(PYTHON) tests/run.py
 
 # Everything, including the long emulator runs marked slow.
