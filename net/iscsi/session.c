@@ -38,7 +38,7 @@ static const char *sess_name(const struct iscsi_session *s)
 }
 
 /* Sends what the transport will take now; the rest waits for the next poll. */
-static void tx_flush(struct iscsi_session *s)
+void iscsi_tx_flush(struct iscsi_session *s)
 {
 	while (s->tx_head < s->tx_tail) {
 		long n = s->ops->send(s->ctx, s->tx + s->tx_head, s->tx_tail - s->tx_head);
@@ -154,7 +154,7 @@ void iscsi_conn_up(struct iscsi_session *s)
 	s->last_rx = now(s);
 	iscsi_rx_reset(&s->rx, ISCSI_RX_DATA_MAX);
 	iscsi_login_begin(s);
-	tx_flush(s);
+	iscsi_tx_flush(s);
 }
 
 void iscsi_conn_down(struct iscsi_session *s, int err, const char *why)
@@ -369,7 +369,7 @@ void iscsi_feed(struct iscsi_session *s, const void *buf, size_t len)
 	if (s->epoch == epoch && s->state == ISCSI_S_FULL)
 		iscsi_tasks_pump(s);
 	if (s->epoch == epoch)
-		tx_flush(s);
+		iscsi_tx_flush(s);
 }
 
 static void poll_full(struct iscsi_session *s, uint64_t t)
@@ -417,7 +417,7 @@ void iscsi_poll(struct iscsi_session *s)
 	}
 	iscsi_tasks_expire(s, t);
 	if (s->state == ISCSI_S_FULL || s->state == ISCSI_S_LOGIN || s->state == ISCSI_S_LOGOUT)
-		tx_flush(s);
+		iscsi_tx_flush(s);
 }
 
 void iscsi_logout(struct iscsi_session *s)

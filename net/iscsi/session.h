@@ -175,6 +175,7 @@ void iscsi_discovery_walk(const struct iscsi_session *s,
 /* Internal, shared by session.c, login.c and task.c. */
 int iscsi_tx_room(const struct iscsi_session *s, uint32_t data_len);
 void iscsi_tx_pdu(struct iscsi_session *s, void *bhs, const void *data, uint32_t len);
+void iscsi_tx_flush(struct iscsi_session *s);
 void iscsi_drop(struct iscsi_session *s, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void iscsi_update_sn(struct iscsi_session *s, uint32_t exp_cmdsn, uint32_t max_cmdsn);

@@ -75,8 +75,10 @@ int iscsi_submit(struct iscsi_session *s, struct iscsi_task *t)
 	t->status = 0, t->residual = 0, t->sense_len = 0, t->message[0] = 0;
 	t->deadline = s->ops->now_us(s->ctx) + s->cfg.task_timeout_us;
 	s->tasks[slot] = t;
-	if (s->state == ISCSI_S_FULL)
+	if (s->state == ISCSI_S_FULL) {
 		iscsi_tasks_pump(s);
+		iscsi_tx_flush(s);
+	}
 	return 0;
 }
 
