@@ -460,10 +460,17 @@ static void fuzz_ring(void)
 
 static void fuzz_register(void)
 {
-	uint64_t off = check_rand() % 0x200 & ~3ull;
-	if (off == VIRTIO_MMIO_STATUS && check_rand() % 4)
+	static const unsigned sizes[] = { 1, 2, 4, 8 };
+	uint64_t off = check_rand() % 0x1100;
+	if (check_rand() % 2)
+		off &= ~3ull;
+	if ((off & ~3ull) == VIRTIO_MMIO_STATUS && check_rand() % 4)
 		return;         /* keep the device running most of the time */
-	wr(off, (uint32_t)(check_rand() % 3 ? check_rand() % 64 : check_rand()));
+	unsigned size = check_rand() % 4 ? 4 : sizes[check_rand() % 4];
+	if (check_rand() % 2)
+		virtio_mmio_read(t, off, size);
+	else
+		virtio_mmio_write(t, off, size, check_rand() % 3 ? check_rand() % 64 : check_rand());
 }
 
 static void test_fuzz_random_rings(void)

@@ -188,23 +188,18 @@ static void reset(struct virtio_mmio *t)
 
 static const struct virtio_dev_ops vblk_ops = {
 	.device_id = VIRTIO_ID_BLOCK,
-	.features = (1ull << VIRTIO_BLK_F_SIZE_MAX) | (1ull << VIRTIO_BLK_F_SEG_MAX) |
-		    (1ull << VIRTIO_BLK_F_BLK_SIZE) | (1ull << VIRTIO_BLK_F_FLUSH),
 	.num_queues = 1,
 	.queue_max = VBLK_QUEUE_MAX,
 	.notify = notify,
 	.reset = reset,
 };
-static const struct virtio_dev_ops vblk_ops_ro = {
-	.device_id = VIRTIO_ID_BLOCK,
-	.features = (1ull << VIRTIO_BLK_F_SIZE_MAX) | (1ull << VIRTIO_BLK_F_SEG_MAX) |
-		    (1ull << VIRTIO_BLK_F_BLK_SIZE) | (1ull << VIRTIO_BLK_F_FLUSH) |
-		    (1ull << VIRTIO_BLK_F_RO),
-	.num_queues = 1,
-	.queue_max = VBLK_QUEUE_MAX,
-	.notify = notify,
-	.reset = reset,
-};
+
+static uint64_t features(const struct blockdev *bd)
+{
+	uint64_t f = (1ull << VIRTIO_BLK_F_SIZE_MAX) | (1ull << VIRTIO_BLK_F_SEG_MAX) |
+		     (1ull << VIRTIO_BLK_F_BLK_SIZE) | (1ull << VIRTIO_BLK_F_FLUSH);
+	return blk_readonly(bd) ? f | (1ull << VIRTIO_BLK_F_RO) : f;
+}
 
 static void fill_config(struct virtio_blk *b)
 {
@@ -235,8 +230,8 @@ int virtio_blk_create(struct blockdev *bd, const struct virtio_host *host, const
 		b->slot[i].b = b;
 		b->slot[i].buf = b->bounce + (uint64_t)i * VBLK_DATA_MAX;
 	}
-	virtio_mmio_init(&b->t, blk_readonly(bd) ? &vblk_ops_ro : &vblk_ops, b,
-			 (const uint8_t *)&b->config, sizeof(b->config), host, name);
+	virtio_mmio_init(&b->t, &vblk_ops, b, features(bd), (const uint8_t *)&b->config,
+			 sizeof(b->config), host, name);
 	*out = b;
 	return 0;
 }

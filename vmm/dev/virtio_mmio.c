@@ -13,12 +13,13 @@
 #define ALL_STATUS_BITS 0xff
 
 void virtio_mmio_init(struct virtio_mmio *t, const struct virtio_dev_ops *ops, void *dev,
-		      const uint8_t *config, unsigned config_len, const struct virtio_host *host,
-		      const char *name)
+		      uint64_t features, const uint8_t *config, unsigned config_len,
+		      const struct virtio_host *host, const char *name)
 {
 	memset(t, 0, sizeof(*t));
 	t->ops = ops;
 	t->dev = dev;
+	t->features = features;
 	t->config = config;
 	t->config_len = config_len;
 	t->host = *host;
@@ -32,7 +33,7 @@ void virtio_mmio_init(struct virtio_mmio *t, const struct virtio_dev_ops *ops, v
 
 static uint64_t offered(const struct virtio_mmio *t)
 {
-	return t->ops->features | (1ull << VIRTIO_F_VERSION_1);
+	return t->features | (1ull << VIRTIO_F_VERSION_1);
 }
 
 static void update_irq(struct virtio_mmio *t)

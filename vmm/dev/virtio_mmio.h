@@ -63,7 +63,6 @@ struct virtio_mmio;
 /* What a device type provides. Callbacks run with the transport's lock held. */
 struct virtio_dev_ops {
 	uint32_t device_id;             /* 5 Device Types: 2 = block */
-	uint64_t features;              /* device bits; VERSION_1 is added */
 	unsigned num_queues;            /* at most VIRTIO_MMIO_MAX_QUEUES */
 	uint16_t queue_max;             /* QueueNumMax */
 	/* The driver wrote QueueNotify for a ready queue of a live device. */
@@ -83,6 +82,7 @@ struct virtio_mmio {
 	struct spinlock lock;           /* every field below */
 	const struct virtio_dev_ops *ops;
 	void *dev;                      /* the device type's state */
+	uint64_t features;              /* the device type's bits; VERSION_1 is added */
 	const uint8_t *config;          /* device configuration space */
 	unsigned config_len;
 	struct virtio_host host;
@@ -102,8 +102,8 @@ struct virtio_mmio {
 
 /* Sets up t in the reset state. */
 void virtio_mmio_init(struct virtio_mmio *t, const struct virtio_dev_ops *ops, void *dev,
-		      const uint8_t *config, unsigned config_len, const struct virtio_host *host,
-		      const char *name);
+		      uint64_t features, const uint8_t *config, unsigned config_len,
+		      const struct virtio_host *host, const char *name);
 
 /* The register block (the signatures of struct mmio_ops in vmm/mmio.h). */
 uint64_t virtio_mmio_read(void *t, uint64_t offset, unsigned size);
