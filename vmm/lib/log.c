@@ -9,16 +9,6 @@
 #include "vmm/core/cpu.h"
 #include "vmm/lib/fmt.h"
 
-/* Host unit tests run this file in user mode, where cli/sti fault: there
- * the ring is protected by the spinlock alone. */
-#ifdef HAKO_HOST_TEST
-#define log_irq_save() 0
-#define log_irq_restore(f) (void)(f)
-#else
-#define log_irq_save() irq_save()
-#define log_irq_restore(f) irq_restore(f)
-#endif
-
 static char ring[LOG_RING_SIZE];
 static size_t ring_head; /* total bytes ever written; index = head % size */
 static struct spinlock log_lock;
@@ -53,11 +43,11 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 		n = sizeof(line) - 2;
 	line[n++] = '\n';
 
-	uint64_t flags = log_irq_save();
+	uint64_t flags = irq_save();
 	spin_lock(&log_lock);
 	ring_put(line, n);
 	spin_unlock(&log_lock);
-	log_irq_restore(flags);
+	irq_restore(flags);
 	if (log_sink && lvl <= log_shown)
 		log_sink(line, n);
 }
