@@ -1,18 +1,21 @@
 /*
  * mgmt/cmd_iscsi.c - `iscsi discover HOST[:PORT]`, `iscsi luns URL` and
  * `disk check URL [SIZE]` (shared/CLI.md). Parsing and printing only: the
- * work is net/iscsi (session, exec.c helpers, diskcheck.c) over
- * net/iscsi_tcp.c. These verbs wait for the network while polling the
+ * work is net/iscsi (session, exec.c helpers) over net/iscsi_tcp.c, and
+ * for `disk check` the block layer (vmm/blk/blk_check.c), so it works on
+ * every disk URL. These verbs wait for the network while polling the
  * service core, so they run on the serial console only; Ctrl-C there
  * interrupts them.
  */
 #include "drivers/uart/uart16550.h"
 #include "mgmt/shell/args.h"
 #include "mgmt/shell/shell.h"
-#include "net/iscsi/diskcheck.h"
+#include "net/iscsi/exec.h"
 #include "net/iscsi_tcp.h"
 #include "net/net.h"
 #include "vmm/core/cpu.h"
+#include "vmm/blk/blk.h"
+#include "vmm/blk/blk_check.h"
 #include "vmm/core/host.h"
 #include "vmm/core/time.h"
 #include "vmm/lib/errno.h"
@@ -192,55 +195,64 @@ static void show_progress(void *arg, const char *phase, uint64_t done, uint64_t 
 		     (unsigned long long)(total >> 20));
 }
 
-static int disk_check(struct shell *sh, const struct iscsi_url *u, uint64_t size)
+/* Drives the service core (block layer, iSCSI sessions); 1 after Ctrl-C. */
+static int check_wait(void *arg)
 {
-	static struct diskcheck dc;
-	struct iscsi_session *s;
-	char what[320], amount[40] = "all data";
+	(void)arg;
+	int c = uart_getc();
+	if (c == 3)
+		return 1;
+	service_poll();
+	return 0;
+}
+
+static int disk_check(struct shell *sh, const char *url, uint64_t size)
+{
+	static struct blk_check c;
+	char what[BLK_URL_MAX + 80], amount[40] = "all data", err[160] = "";
 	if (size)
 		fmt_snprintf(amount, sizeof(amount), "the first %llu bytes", (unsigned long long)size);
-	fmt_snprintf(what, sizeof(what), "This overwrites %s of LUN %llu of %s at %s:%u.", amount,
-		     (unsigned long long)u->lun, u->target, u->host, u->port);
+	fmt_snprintf(what, sizeof(what), "This overwrites %s of %s.", amount, url);
 	if (!confirm(sh, what))
 		return shell_error(sh, "not confirmed; nothing written");
-	if (open_url(sh, u, &s))
-		return -1;
-	memset(&dc, 0, sizeof(dc));
-	dc.s = s, dc.lun = u->lun, dc.size = size, dc.seed = time_us() | 1;
-	unsigned order = buddy_order_for(DISKCHECK_BUF);
-	dc.buf = (uint8_t *)page_alloc(order, PAGE_HAKO);
-	if (!dc.buf) {
-		finish(s);
+	memset(&c, 0, sizeof(c));
+	unsigned order = buddy_order_for(BLK_CHECK_BUF);
+	c.buf = (uint8_t *)page_alloc(order, PAGE_HAKO);
+	if (!c.buf)
 		return shell_error(sh, "out of memory for the check buffers");
+	busy = 1;
+	int rc = blk_open(url, 0, &c.d, err, sizeof(err));
+	if (rc) {
+		page_free((uint64_t)c.buf, order, PAGE_HAKO);
+		busy = 0;
+		return shell_error(sh, "%s", err[0] ? err : errno_str(rc));
 	}
-	dc.wait = iscsi_tcp_wait, dc.wait_arg = s;
-	dc.progress = show_progress, dc.progress_arg = sh;
-	int err = diskcheck_run(&dc);
-	page_free((uint64_t)dc.buf, order, PAGE_HAKO);
-	int reconnects = s->connects - 1;
-	finish(s);
-	if (err)
-		return shell_error(sh, "disk check failed: %s", dc.why[0] ? dc.why : errno_str(err));
-	shell_printf(sh, "disk check passed: %llu bytes written and verified (seed %llu, %d "
-			 "reconnects)\n", (unsigned long long)dc.size, (unsigned long long)dc.seed,
-		     reconnects);
+	c.size = size, c.seed = (time_us() ^ rdtsc()) % 1000000007ull + 1;
+	c.wait = check_wait, c.progress = show_progress, c.progress_arg = sh;
+	rc = blk_check_run(&c);
+	blk_close(c.d); /* completes anything still in flight before the buffers go */
+	page_free((uint64_t)c.buf, order, PAGE_HAKO);
+	busy = 0;
+	if (rc)
+		return shell_error(sh, "disk check failed: %s", c.why[0] ? c.why : errno_str(rc));
+	shell_printf(sh, "disk check passed: %llu bytes written and verified (seed %llu)\n",
+		     (unsigned long long)c.size, (unsigned long long)c.seed);
 	return 0;
 }
 
 static int cmd_disk(struct shell *sh, int argc, char **argv)
 {
-	struct iscsi_url u;
-	const char *why;
+	char err[160];
 	uint64_t size = 0;
 	if (argc < 3 || argc > 4 || strcmp(argv[1], "check"))
 		return shell_usage(sh, "disk");
 	if (refuse(sh))
 		return -1;
-	if (iscsi_url_parse(argv[2], 1, &u, &why))
-		return shell_error(sh, "bad URL: %s", why);
+	if (blk_url_check(argv[2], err, sizeof(err)))
+		return shell_error(sh, "%s", err);
 	if (argc == 4 && (args_parse_size(argv[3], &size) || !size))
 		return shell_error(sh, "'%s' is not a size (K, M, G suffixes)", argv[3]);
-	return disk_check(sh, &u, size);
+	return disk_check(sh, argv[2], size);
 }
 SHELL_COMMAND(disk, "disk", "check URL [SIZE]",
-	      "write, read back and verify a LUN (destroys its data; asks first)", cmd_disk);
+	      "write, read back and verify a disk (destroys its data; asks first)", cmd_disk);

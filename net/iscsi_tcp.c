@@ -228,3 +228,16 @@ int iscsi_tcp_wait(void *arg)
 	tcp_events(t);
 	return 0;
 }
+
+int iscsi_tcp_wait_quiet(void *arg)
+{
+	service_poll();
+	tcp_events(arg);
+	return 0;
+}
+
+void iscsi_tcp_poll(struct iscsi_session *s)
+{
+	tcp_events((struct iscsi_tcp *)s);
+	iscsi_poll(s);
+}

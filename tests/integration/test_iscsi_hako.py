@@ -35,7 +35,8 @@ def tgt():
 @pytest.fixture(scope="module")
 def vm(tgt):
     cfg = "net=dhcp\ninitiator=iqn.2026-11.org.hako:itest\n"
-    img = make_image(os.path.join(BUILD, "test-iscsi.img"), cfg)
+    img = make_image(os.path.join(BUILD, "test-iscsi.img"), cfg,
+                     files=[os.path.join(BUILD, "guests", "vblk.elf")])
     m = Qemu(smp=2, mem="512M", image=img, name="iscsi",
              extra_args=["-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0"])
     m.start()
@@ -75,7 +76,8 @@ def test_wrong_chap_secret_is_a_clear_error(vm, tgt):
 def test_bad_arguments(vm, tgt):
     assert vm.cmd("iscsi luns http://x/y").strip().startswith("error: bad URL")
     assert vm.cmd("iscsi discover 10.0.2.2:99999").strip().startswith("error: ")
-    assert vm.cmd("disk check %s" % url(tgt, DISK)).strip().startswith("error: bad URL")
+    out = vm.cmd("disk check %s" % url(tgt, DISK))
+    assert re.search(r"^error: bad disk URL: URL needs /LUN", out, re.M), out
     out = vm.cmd("iscsi discover 10.0.2.2:1", timeout=60)  # nothing listens there
     assert re.search(r"^error: discovery at 10.0.2.2:1 failed: ", out, re.M), out
 
@@ -92,10 +94,34 @@ def test_disk_check_writes_and_verifies(vm, tgt):
     vm.send(("disk check %s 4M\r" % url(tgt, DISK, 2)).encode())
     vm.expect(r"Type 'yes' to continue: ", 30)
     out = vm.cmd("yes", timeout=300)
-    assert "verify: 100%" in out and "write: 50%" in out, out
-    m = re.search(r"^disk check passed: %d bytes written and verified \(seed (\d+)," % size, out, re.M)
+    assert len(re.findall(r"^write: \d+% ", out, re.M)) >= 5, out   # progress
+    assert re.search(r"^verify: 100% \(4 of 4 MiB\)$", out, re.M), out
+    m = re.search(r"^disk check passed: %d bytes written and verified \(seed (\d+)\)" % size, out, re.M)
     assert m, out
     want = subprocess.run([LIVE, "pattern", str(size), m.group(1)], stdout=subprocess.PIPE,
                           check=True).stdout
     with open(os.path.join(tgt.dir, "lun2.img"), "rb") as f:
         assert f.read(size) == want
+
+
+def test_guest_disk_opens_and_closes(vm, tgt):
+    """`start` logs in and reads the capacity (block layer iscsi://); `destroy` logs out."""
+    out = vm.cmd('define g1 mem=16M kernel=esp:vblk.elf cmdline="size" disk=%s' % url(tgt, DISK, 2))
+    assert not re.search(r"^error: ", out, re.M), out
+    for _ in range(2):
+        out = vm.cmd("start g1", timeout=60)
+        assert not re.search(r"^error: ", out, re.M), out
+        stats = vm.cmd("stats g1")
+        assert re.search(r"disk vda iscsi://10\.0\.2\.2:%d/%s/2: 0 reads" % (tgt.port, re.escape(DISK)),
+                         stats), stats
+        vm.cmd("destroy g1", timeout=60)
+    vm.cmd("undefine g1")
+
+
+def test_guest_disk_refused_when_login_fails(vm, tgt):
+    out = vm.cmd('define g2 mem=16M kernel=esp:vblk.elf cmdline="size" disk=%s'
+                 % url(tgt, CHAP, 1, auth="%s%%wrongsecret1@" % USER))
+    assert not re.search(r"^error: ", out, re.M), out
+    out = vm.cmd("start g2", timeout=60)
+    assert re.search(r"^error: .*authentication failed", out, re.M), out
+    vm.cmd("undefine g2")

@@ -21,6 +21,7 @@
 
 #include "iscsi_posix.h"
 #include "net/iscsi/exec.h"
+#include "vmm/blk/blk_check.h"
 const char *errno_str(int err); /* vmm/lib/errno.h clashes with <errno.h> */
 #include "vmm/lib/log.h"
 
@@ -33,19 +34,11 @@ static void log_sink(const char *s, size_t n)
 	fwrite(s, 1, n, stderr);
 }
 
-/* splitmix64 of (seed, 8-byte word index): the test pattern. */
-static uint64_t pattern_word(uint64_t seed, uint64_t i)
-{
-	uint64_t z = seed * 0x9e3779b97f4a7c15ull + i + 1;
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
+/* The pattern is `disk check`'s (vmm/blk/blk_check.c), so tests can compare. */
 static void pattern_fill(uint8_t *buf, uint64_t off, size_t n, uint64_t seed)
 {
 	for (size_t i = 0; i < n; i += 8) {
-		uint64_t w = pattern_word(seed, (off + i) / 8);
+		uint64_t w = blk_check_word(seed, (off + i) / 8);
 		memcpy(buf + i, &w, 8);
 	}
 }
