@@ -10,6 +10,7 @@ on the host.
 import os
 import re
 import subprocess
+import time
 
 import pytest
 
@@ -125,3 +126,36 @@ def test_guest_disk_refused_when_login_fails(vm, tgt):
     out = vm.cmd("start g2", timeout=60)
     assert re.search(r"^error: .*authentication failed", out, re.M), out
     vm.cmd("undefine g2")
+
+
+def test_disk_check_interrupted_by_ctrl_c(vm, tgt):
+    vm.send(("disk check %s\r" % url(tgt, DISK, 1)).encode())
+    vm.expect(r"Type 'yes' to continue: ", 30)
+    vm.send(b"yes\r")
+    vm.expect(r"^write: \d+%", 120)
+    vm.send(b"\x03")
+    vm.expect(r"^error: disk check failed: interrupted", 60)
+    vm.wait_prompt()
+    assert "iqn" in vm.cmd("iscsi discover 10.0.2.2:%d" % tgt.port, timeout=60)  # still usable
+
+
+def test_disk_check_survives_tgtd_restart(vm, tgt):
+    """tgtd killed and restarted during a 32 MiB write: hako reconnects, re-issues, completes."""
+    size = 32 << 20
+    vm.send(("disk check %s 32M\r" % url(tgt, DISK, 1)).encode())
+    vm.expect(r"Type 'yes' to continue: ", 30)
+    vm.send(b"yes\r")
+    vm.expect(r"^write: [3-5]\d% ", 300)
+    tgt.kill()
+    time.sleep(1)
+    tgt.start()
+    m = vm.expect(r"^(disk check passed: %d bytes written and verified \(seed (\d+)\)|error: .*)$"
+                  % size, 300)
+    assert m.group(1).startswith("disk check passed"), m.group(1)
+    vm.wait_prompt()
+    log = vm.cmd("log")
+    assert re.search(r"iscsi %s: connection closed" % re.escape(DISK), log), log[-2000:]
+    want = subprocess.run([LIVE, "pattern", str(size), m.group(2)], stdout=subprocess.PIPE,
+                          check=True).stdout
+    with open(os.path.join(tgt.dir, "lun1.img"), "rb") as f:
+        assert f.read(size) == want
