@@ -162,6 +162,11 @@ static int lun_open(const char *spec, struct blockdev *d, char *err, unsigned le
 	int rc = url_check(spec, &u, err, len);
 	if (rc)
 		return rc;
+	if (!iscsi_tcp_can_wait()) {
+		fmt_snprintf(err, len, "iSCSI disks can only be opened from the serial console for "
+			     "now (start this guest there)");
+		return -EBUSY;
+	}
 	memset(&cfg, 0, sizeof(cfg));
 	iscsi_tcp_defaults(&cfg);
 	fmt_snprintf(cfg.host, sizeof(cfg.host), "%s", u.host);

@@ -14,6 +14,7 @@
 
 #include "drivers/uart/uart16550.h"
 #include "lwip/ip_addr.h"
+#include "lwip/priv/tcp_priv.h"
 #include "lwip/tcp.h"
 #include "vmm/core/cpu.h"
 #include "vmm/core/host.h"
@@ -227,6 +228,15 @@ int iscsi_tcp_wait(void *arg)
 	service_poll();
 	tcp_events(t);
 	return 0;
+}
+
+/*
+ * Waiting means running lwIP; inside one of lwIP's own callbacks (a
+ * network console command runs in one) that would re-enter it.
+ */
+int iscsi_tcp_can_wait(void)
+{
+	return tcp_input_pcb == 0;
 }
 
 int iscsi_tcp_wait_quiet(void *arg)
