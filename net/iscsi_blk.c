@@ -152,7 +152,7 @@ static void lun_close(struct blockdev *d)
 
 static const struct blk_backend_ops lun_ops = { lun_start, lun_close };
 
-/* Login and READ CAPACITY before the guest starts (blk_open may wait). */
+/* Login, TEST UNIT READY and READ CAPACITY before the guest starts (blk_open may wait). */
 static int lun_open(const char *spec, struct blockdev *d, char *err, unsigned len)
 {
 	struct iscsi_url u;
@@ -182,6 +182,8 @@ static int lun_open(const char *spec, struct blockdev *d, char *err, unsigned le
 		return rc ? rc : -ENOMEM;
 	}
 	rc = iscsi_wait_login(l->s, OPEN_WAIT_US, iscsi_tcp_wait_quiet, l->s);
+	if (!rc)
+		rc = iscsi_cmd_tur(l->s, u.lun, iscsi_tcp_wait_quiet, l->s, why, sizeof(why));
 	if (!rc)
 		rc = iscsi_cmd_capacity(l->s, u.lun, &cap, iscsi_tcp_wait_quiet, l->s, why, sizeof(why));
 	if (!rc && (cap.block_size < 512 || cap.block_size & (cap.block_size - 1)))

@@ -23,6 +23,7 @@ enum { T_FREE, T_QUEUED, T_SENT };
 
 static struct log_ratelimit stale_rl = LOG_RATELIMIT_INIT(5);
 
+/* Tasks submitted and not yet finished. */
 int iscsi_tasks_pending(const struct iscsi_session *s)
 {
 	int n = 0;
@@ -31,6 +32,7 @@ int iscsi_tasks_pending(const struct iscsi_session *s)
 	return n;
 }
 
+/* Frees t's slot and calls its done once with result and message. */
 void iscsi_task_finish(struct iscsi_session *s, struct iscsi_task *t, int result,
 		       const char *msg)
 {
@@ -42,6 +44,7 @@ void iscsi_task_finish(struct iscsi_session *s, struct iscsi_task *t, int result
 	t->done(t);
 }
 
+/* Finishes every unfinished task with err. */
 void iscsi_abort_all(struct iscsi_session *s, int err, const char *why)
 {
 	for (int i = 0; i < ISCSI_MAX_TASKS; i++)
@@ -57,6 +60,7 @@ static void task_reset(struct iscsi_task *t)
 	t->next_r2tsn = 0;
 }
 
+/* Queues t (see session.h); sends it at once when the window allows. */
 int iscsi_submit(struct iscsi_session *s, struct iscsi_task *t)
 {
 	int slot = -1;
@@ -200,6 +204,7 @@ void iscsi_tasks_requeue(struct iscsi_session *s)
 		}
 }
 
+/* Fails the tasks whose deadline passed, with the last connection error. */
 void iscsi_tasks_expire(struct iscsi_session *s, uint64_t now)
 {
 	char msg[96];
@@ -339,6 +344,7 @@ static void rx_r2t(struct iscsi_session *s, struct iscsi_task *t, const struct i
 	t->r2t_datasn = 0;
 }
 
+/* SCSI Response, Data-In and R2T: sequence numbers first, then the task. */
 void iscsi_task_rx(struct iscsi_session *s, const struct iscsi_bhs *h, const uint8_t *d,
 		   uint32_t len)
 {
