@@ -14,3 +14,6 @@ $(BUILD)/guests/probe.elf: guests/probe/start.S guests/probe/probe.c guests/gues
 	$(LD) $(GUEST_LDFLAGS) -o $@ $(BUILD)/guests/probe-start.o $(BUILD)/guests/probe.o
 
 GUEST_FILES += $(BUILD)/guests/probe.elf
+
+# The Linux test guest (make linux-guest): kernel, initramfs, ext4 disk image.
+GUEST_FILES += $(LINUX_GUEST)
