@@ -88,13 +88,15 @@ def test_disks_open_at_start_and_close_at_destroy(m):
 def console(m, name, pattern, timeout=60):
     """Attaches to NAME's console, waits for `pattern`, returns what the guest
     printed up to it, detaches with Ctrl-]."""
+    mark = m.mark()   # the replay of earlier output may follow the banner at once
     m.send("console %s\r" % name)
     m.expect(r"\[attached to %s" % name, 10)
-    mark = m.mark()
     try:
         m.expect(pattern, timeout)
         # hako's own log lines may land in the middle of the guest's
-        return re.sub(r"\[ *\d+\.\d{6}\] [^\n]*\n", "", m.output_since(mark))
+        out = m.output_since(mark)
+        out = out[out.index("[attached to"):]
+        return re.sub(r"\[ *\d+\.\d{6}\] [^\n]*\n", "", out)
     finally:
         m.send(b"\x1d")
         m.expect(r"\[detached from %s\]" % name, 10)
