@@ -94,7 +94,8 @@ static int iscsi_discover(struct shell *sh, const char *hostport)
 		return shell_error(sh, "cannot start discovery: %s", errno_str(err));
 	busy = 1;
 	uint64_t end = time_us() + LOGIN_WAIT_US;
-	while (s->discovery_done != 2 && s->state != ISCSI_S_FAILED && time_us() < end) {
+	while (s->discovery_done != 2 && s->state != ISCSI_S_FAILED && time_us() < end &&
+	       !(s->error_code == -ECONNREFUSED && s->connects >= ISCSI_REFUSED_TRIES)) {
 		if (iscsi_tcp_wait(s)) {
 			finish(s);
 			return shell_error(sh, "discovery interrupted");
