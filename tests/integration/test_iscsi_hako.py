@@ -224,3 +224,13 @@ def test_two_guests_on_two_luns(vm, tgt):
         vm.cmd("undefine " + name)
     with open(os.path.join(tgt.dir, "lun2.img"), "rb") as f:
         assert f.read(4096) == vblk_pattern(0, 4096)
+
+
+def test_disk_bench_prints_figures(vm, tgt):
+    vm.send(("disk bench %s 1M\r" % url(tgt, DISK, 2)).encode())
+    vm.expect(r"Type 'yes' to continue: ", 30)
+    out = vm.cmd("yes", timeout=300)
+    rows = re.findall(r"^(write|read) (4|256)K x(1|16): \d+\.\d MB/s \(1 MiB in \d+ ms\)$", out, re.M)
+    assert len(rows) == 8, out
+    out = vm.cmd("disk bench %s 1000" % url(tgt, DISK, 2))
+    assert re.search(r"^error: the benchmark size must be a multiple of 256K", out, re.M), out
