@@ -62,7 +62,8 @@ EFI_CFLAGS := -std=c11 $(EFI_INC) -I. -O2 -fpic -ffreestanding -fno-stack-protec
 EFI_LIBDIR := /usr/lib
 EFI_OBJ    := $(BUILD)/efi/loader.o
 
-.PHONY: all usb-image run test test-slow unit fuzz bench clean kernel efi guests linux-guest
+.PHONY: all usb-image run test test-slow unit fuzz bench clean kernel efi guests linux-guest \
+        iscsi-live
 all: usb-image
 
 kernel: $(BUILD)/kernel.elf
@@ -138,8 +139,11 @@ UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 PORTABLE := vmm/lib/fmt.c vmm/lib/log.c vmm/lib/errno.c vmm/mm/buddy.c \
             mgmt/shell/line.c mgmt/shell/args.c mgmt/shell/shell.c mgmt/cfg.c \
             drivers/acpi/acpi.c vmm/pagetable.c vmm/cpuid_policy.c vmm/vm_def.c \
-            vmm/elf_guest.c vmm/uart_model.c net/crypto/sha256.c net/auth.c \
-            net/telnet.c vmm/vmx/ctls.c
+            vmm/elf_guest.c vmm/uart_model.c vmm/insn.c vmm/gpt.c \
+            vmm/bzimage.c vmm/dev/aml.c vmm/dev/acpi_tables.c \
+            net/crypto/sha256.c net/auth.c net/telnet.c $(wildcard net/iscsi/*.c) \
+            vmm/blk/blk.c vmm/blk/blk_mem.c vmm/blk/blk_check.c vmm/blk/blk_bench.c \
+            vmm/dev/virtqueue.c vmm/dev/virtio_mmio.c vmm/dev/virtio_blk.c vmm/vmx/ctls.c
 
 UNIT_OBJ := $(patsubst %.c,$(BUILD)/unit/obj/%.o,$(PORTABLE))
 .SECONDARY: $(UNIT_OBJ)
@@ -153,6 +157,13 @@ $(BUILD)/unit/%: tests/unit/%.c $(UNIT_OBJ) tests/unit/check.h $(wildcard tests/
 	@mkdir -p $(dir $@)
 	@echo "  UNIT    $<"
 	@$(CC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_OBJ)
+
+# The initiator over POSIX sockets, for tests against tgtd on the host.
+iscsi-live: $(BUILD)/unit/iscsi_live
+$(BUILD)/unit/iscsi_live: tests/unit/iscsi_live.c tests/unit/iscsi_posix.h $(UNIT_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC  $<"
+	@$(CC) $(UNIT_CFLAGS) -D_GNU_SOURCE -o $@ $< $(UNIT_OBJ)
 
 # Each binary prints "N passed, N failed" last and exits non-zero on failure.
 unit: $(UNIT_BIN)
@@ -171,7 +182,7 @@ $(BUILD)/fuzz/%: tests/unit/%.c $(PORTABLE) $(wildcard tests/unit/data/*.h)
 	@clang $(FUZZ_CFLAGS) -o $@ $< $(PORTABLE)
 fuzz: $(FUZZ_BIN)
 
-test: all $(UNIT_BIN)
+test: all $(UNIT_BIN) $(BUILD)/unit/iscsi_live
 	$(PYTHON) tests/run.py
 
 # Everything, including the long emulator runs marked slow.

@@ -25,6 +25,7 @@ static const struct vmx_exit_desc vmx_exits[] = {
 	{ VMX_EXIT_EXCEPTION_NMI,       EXIT_EXCEPTION,     0, 0 }, /* or EXIT_NMI, below */
 	{ VMX_EXIT_EXT_INTERRUPT,       EXIT_EXT_INTERRUPT, 0, 0 },
 	{ VMX_EXIT_TRIPLE_FAULT,        EXIT_TRIPLE_FAULT,  0, 0 },
+	{ VMX_EXIT_INTR_WINDOW,         EXIT_INTR_WINDOW,   0, 0 },
 	{ VMX_EXIT_INIT,                EXIT_INIT_SIPI,     0, 0 },
 	{ VMX_EXIT_SIPI,                EXIT_INIT_SIPI,     0, 0 },
 	{ VMX_EXIT_CPUID,               EXIT_CPUID,         1, 0 },

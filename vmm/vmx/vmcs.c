@@ -420,6 +420,43 @@ int vmx_inject(struct vcpu *v, const struct vevent *ev)
 	return 0;
 }
 
+#define RFLAGS_IF (1ull << 9)
+#define BLOCKING_BY_STI (1u << 0)    /* guest interruptibility state, SDM 25.4.2 */
+#define BLOCKING_BY_MOV_SS (1u << 1)
+
+/*
+ * Can an external interrupt be injected at the next entry? (SDM 27.2:
+ * IF=1 and no STI/MOV SS blocking.) -1 when an event is already queued.
+ * On the vCPU's core with its VMCS current; elsewhere only the queued
+ * event is known, so the answer is "not now".
+ */
+int vmx_intr_ready(struct vcpu *v)
+{
+	struct vmx_vcpu *s = vmx_vcpu(v);
+	if (!vmcs_here(v))
+		return (s->pending_intr & INTR_INFO_VALID) ? -1 : 0;
+	if (vmcs_read32(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID)
+		return -1;
+	if (!(vmcs_readnat(VMCS_GUEST_RFLAGS) & RFLAGS_IF))
+		return 0;
+	return (vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) & (BLOCKING_BY_STI | BLOCKING_BY_MOV_SS)) ? 0 : 1;
+}
+
+/*
+ * "Interrupt-window exiting" (SDM 25.6.2, 26.7.5): with it set the guest
+ * exits (reason 7) at the first instruction boundary where it accepts
+ * interrupts. Only touched on the vCPU's own core, just before entry.
+ */
+void vmx_intr_window(struct vcpu *v, int on)
+{
+	if (!vmcs_here(v) || !((vmx_caps.proc >> 32) & PROC_INTR_WINDOW_EXITING))
+		return;
+	uint32_t ctl = vmcs_read32(VMCS_PROC_BASED_CTLS);
+	uint32_t want = on ? ctl | PROC_INTR_WINDOW_EXITING : ctl & ~PROC_INTR_WINDOW_EXITING;
+	if (want != ctl)
+		vmcs_write32(VMCS_PROC_BASED_CTLS, want);
+}
+
 /* Drops the guest's cached translations (after EPT changes); on the vCPU's core. */
 void vmx_tlb_flush(struct vcpu *v)
 {

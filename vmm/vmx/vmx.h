@@ -61,6 +61,8 @@ void vmx_reg_write(struct vcpu *v, enum vreg r, uint64_t val);
 void vmx_seg_read(struct vcpu *v, enum vseg s, struct vseg_desc *d);
 void vmx_seg_write(struct vcpu *v, enum vseg s, const struct vseg_desc *d);
 int vmx_inject(struct vcpu *v, const struct vevent *ev);
+int vmx_intr_ready(struct vcpu *v);
+void vmx_intr_window(struct vcpu *v, int on);
 void vmx_tlb_flush(struct vcpu *v);
 
 int vmx_vcpu_run(struct vcpu *v, struct exit_info *e);
