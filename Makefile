@@ -110,7 +110,7 @@ UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 PORTABLE := vmm/lib/fmt.c vmm/lib/log.c vmm/lib/errno.c vmm/mm/buddy.c \
             mgmt/shell/line.c mgmt/shell/args.c mgmt/shell/shell.c mgmt/cfg.c \
             drivers/acpi/acpi.c vmm/pagetable.c vmm/cpuid_policy.c vmm/vm_def.c \
-            vmm/elf_guest.c vmm/uart_model.c
+            vmm/elf_guest.c vmm/uart_model.c vmm/blk/blk.c vmm/blk/blk_mem.c
 
 UNIT_OBJ := $(patsubst %.c,$(BUILD)/unit/obj/%.o,$(PORTABLE))
 .SECONDARY: $(UNIT_OBJ)
