@@ -110,7 +110,8 @@ UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 PORTABLE := vmm/lib/fmt.c vmm/lib/log.c vmm/lib/errno.c vmm/mm/buddy.c \
             mgmt/shell/line.c mgmt/shell/args.c mgmt/shell/shell.c mgmt/cfg.c \
             drivers/acpi/acpi.c vmm/pagetable.c vmm/cpuid_policy.c vmm/vm_def.c \
-            vmm/elf_guest.c vmm/uart_model.c vmm/blk/blk.c vmm/blk/blk_mem.c
+            vmm/elf_guest.c vmm/uart_model.c vmm/blk/blk.c vmm/blk/blk_mem.c \
+            vmm/blk/blk_sync.c vmm/blk/slotstore.c mgmt/catalog_fmt.c
 
 UNIT_OBJ := $(patsubst %.c,$(BUILD)/unit/obj/%.o,$(PORTABLE))
 .SECONDARY: $(UNIT_OBJ)
@@ -120,7 +121,7 @@ $(BUILD)/unit/obj/%.o: %.c
 	@echo "  HOSTCC  $<"
 	@$(CC) $(UNIT_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/unit/%: tests/unit/%.c $(UNIT_OBJ) tests/unit/check.h $(wildcard tests/unit/data/*.h)
+$(BUILD)/unit/%: tests/unit/%.c $(UNIT_OBJ) $(wildcard tests/unit/*.h) $(wildcard tests/unit/data/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  UNIT    $<"
 	@$(CC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_OBJ)

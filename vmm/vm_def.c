@@ -6,6 +6,7 @@
 #include "vmm/vm_def.h"
 
 #include "mgmt/shell/args.h"
+#include "vmm/blk/blk.h"
 #include "vmm/lib/errno.h"
 #include "vmm/lib/fmt.h"
 #include "vmm/lib/string.h"
@@ -41,6 +42,75 @@ static int set_kernel(struct vm_def *d, const char *v, char *err, unsigned len)
 	return set_copy(d->kernel, sizeof(d->kernel), v + 4, err, len, "kernel");
 }
 
+/* disk=URL[,ro] adds a disk; disk=none removes them all. */
+static int set_disk(struct vm_def *d, const char *v, char *err, unsigned len)
+{
+	if (!strcmp(v, "none")) {
+		d->ndisks = 0;
+		memset(d->disk, 0, sizeof(d->disk));
+		return 0;
+	}
+	if (d->ndisks == VM_DISK_MAX)
+		return fail(err, len, -E2BIG, "too many disks (at most %s)", "4");
+	struct vm_disk *k = &d->disk[d->ndisks];
+	size_t n = strlen(v);
+	int ro = n > 3 && !strcmp(v + n - 3, ",ro");
+	if (ro)
+		n -= 3;
+	if (n >= sizeof(k->url))
+		return fail(err, len, -ENAMETOOLONG, "disk URL '%s' is too long", v);
+	memcpy(k->url, v, n);
+	k->url[n] = 0;
+	int rc = blk_url_check(k->url, err, len);
+	if (rc) {
+		memset(k, 0, sizeof(*k));
+		return rc;
+	}
+	k->ro = ro;
+	d->ndisks++;
+	return 0;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* mac=XX:XX:XX:XX:XX:XX, unicast (bit 0 of the first octet clear, IEEE 802 8.2). */
+static int set_mac(struct vm_def *d, const char *v, char *err, unsigned len)
+{
+	uint8_t m[6];
+	for (int i = 0; i < 6; i++) {
+		const char *p = v + 3 * i;
+		int hi = hexval(p[0]), lo = hi < 0 ? -1 : hexval(p[1]);
+		if (lo < 0 || p[2] != (i == 5 ? 0 : ':'))
+			return fail(err, len, -EINVAL, "bad MAC '%s': use XX:XX:XX:XX:XX:XX", v);
+		m[i] = (uint8_t)(hi << 4 | lo);
+	}
+	if (m[0] & 1)
+		return fail(err, len, -EINVAL, "MAC '%s' is a multicast address", v);
+	memcpy(d->mac, m, 6);
+	d->has_mac = 1;
+	return 0;
+}
+
+/* FNV-1a of the name; octet 0 gets the locally-administered bit and no multicast bit. */
+void vm_def_mac_from_name(const char *name, uint8_t mac[6])
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (const char *p = name; *p; p++)
+		h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)(h >> (8 * i));
+	mac[0] = (uint8_t)((mac[0] & 0xfc) | 0x02);
+}
+
 int vm_def_set(struct vm_def *d, const char *key, const char *v, char *err, unsigned len)
 {
 	uint64_t n;
@@ -61,7 +131,12 @@ int vm_def_set(struct vm_def *d, const char *key, const char *v, char *err, unsi
 		return set_kernel(d, v, err, len);
 	if (!strcmp(key, "cmdline"))
 		return set_copy(d->cmdline, sizeof(d->cmdline), v, err, len, "cmdline");
-	return fail(err, len, -EINVAL, "unknown key '%s' (keys: cpus, mem, kernel, cmdline)", key);
+	if (!strcmp(key, "disk"))
+		return set_disk(d, v, err, len);
+	if (!strcmp(key, "mac"))
+		return set_mac(d, v, err, len);
+	return fail(err, len, -EINVAL, "unknown key '%s' (keys: cpus, mem, kernel, cmdline, disk, mac)",
+		    key);
 }
 
 int vm_def_set_arg(struct vm_def *d, char *arg, char *err, unsigned len)
@@ -92,5 +167,12 @@ void vm_def_format(const struct vm_def *d, char *buf, unsigned len)
 	if (d->kernel[0] && n >= 0 && (unsigned)n < len)
 		n += fmt_snprintf(buf + n, len - n, " kernel=esp:%s", d->kernel);
 	if (n >= 0 && (unsigned)n < len)
-		fmt_snprintf(buf + n, len - n, " cmdline=\"%s\"", d->cmdline);
+		n += fmt_snprintf(buf + n, len - n, " cmdline=\"%s\"", d->cmdline);
+	for (unsigned i = 0; i < d->ndisks && n >= 0 && (unsigned)n < len; i++)
+		n += fmt_snprintf(buf + n, len - n, " disk=%s%s", d->disk[i].url,
+				  d->disk[i].ro ? ",ro" : "");
+	const uint8_t *m = d->mac;
+	if (d->has_mac && n >= 0 && (unsigned)n < len)
+		fmt_snprintf(buf + n, len - n, " mac=%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2],
+			     m[3], m[4], m[5]);
 }

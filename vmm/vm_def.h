@@ -14,6 +14,9 @@
 #define VM_CHUNK_SIZE (1ull << 21)
 #define VM_MEM_MIN (4ull << 20)
 #define VM_MEM_MAX (64ull << 30)
+#define VM_DISK_MAX 4
+#define VM_DISK_URL_MAX 256             /* BLK_URL_MAX */
+#define VM_DEF_LINE_MAX 2048            /* a `define` line for any definition */
 
 /* What `define`/`set` store and `show` prints. */
 struct vm_def {
@@ -22,6 +25,13 @@ struct vm_def {
 	uint64_t mem;                   /* bytes, a multiple of 2 MiB */
 	char kernel[VM_PATH_MAX];       /* file name in the boot medium's \hako\ */
 	char cmdline[VM_CMDLINE_MAX];
+	unsigned ndisks;
+	struct vm_disk {
+		char url[VM_DISK_URL_MAX];
+		int ro;
+	} disk[VM_DISK_MAX];            /* disk[0] is vda */
+	int has_mac;                    /* else the MAC is derived from the name */
+	uint8_t mac[6];
 };
 
 /* The defaults of CLI.md: 1 vCPU, 256M, cmdline "console=ttyS0", no kernel. */
@@ -30,7 +40,9 @@ void vm_def_defaults(struct vm_def *d, const char *name);
 int vm_def_set(struct vm_def *d, const char *key, const char *value, char *err, unsigned len);
 /* The same for one "KEY=VALUE" word. */
 int vm_def_set_arg(struct vm_def *d, char *arg, char *err, unsigned len);
-/* The `define` line that recreates d. */
+/* The MAC of a guest without mac=: from its name, locally administered unicast. */
+void vm_def_mac_from_name(const char *name, uint8_t mac[6]);
+/* The `define` line that recreates d (VM_DEF_LINE_MAX bytes suffice). */
 void vm_def_format(const struct vm_def *d, char *buf, unsigned len);
 
 #endif
