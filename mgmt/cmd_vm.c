@@ -3,6 +3,7 @@
  * show, undefine, list, start, destroy, console, stats. Each parses and
  * prints; the work is in vmm/vm.c and vmm/vm_def.c.
  */
+#include "mgmt/catalog.h"
 #include "mgmt/shell/args.h"
 #include "mgmt/shell/shell.h"
 #include "vmm/core/host.h"
@@ -49,6 +50,11 @@ static int cmd_define(struct shell *sh, int argc, char **argv)
 	if (vm_define(argv[1], &vm))
 		return shell_error(sh, "no room for another guest (at most %u)", VM_MAX);
 	vm->def = d;
+	char err[200];
+	if (catalog_persist(err, sizeof(err))) {
+		vm_undefine(vm);
+		return shell_error(sh, "%s", err);
+	}
 	shell_printf(sh, "defined %s\n", d.name);
 	return 0;
 }
@@ -63,10 +69,15 @@ static int cmd_set(struct shell *sh, int argc, char **argv)
 		return -1;
 	if (vm->state == VM_RUNNING)
 		return shell_error(sh, "guest '%s' is running; destroy it first", argv[1]);
-	struct vm_def d = vm->def;
+	struct vm_def old = vm->def, d = vm->def;
 	if (apply_keys(sh, &d, argc, argv))
 		return -1;
 	vm->def = d;
+	char err[200];
+	if (catalog_persist(err, sizeof(err))) {
+		vm->def = old;
+		return shell_error(sh, "%s", err);
+	}
 	return 0;
 }
 SHELL_COMMAND(set, "set", "NAME KEY=VALUE...", "change a stopped guest's definition", cmd_set);
@@ -78,7 +89,7 @@ static int cmd_show(struct shell *sh, int argc, char **argv)
 	struct vm *vm = find_or_error(sh, argv[1]);
 	if (!vm)
 		return -1;
-	char line[512];
+	char line[VM_DEF_LINE_MAX];
 	vm_def_format(&vm->def, line, sizeof(line));
 	shell_printf(sh, "%s\nstate=%s\n", line, vm_state_name(vm->state));
 	if (vm->state == VM_CRASHED)
@@ -94,8 +105,18 @@ static int cmd_undefine(struct shell *sh, int argc, char **argv)
 	struct vm *vm = find_or_error(sh, argv[1]);
 	if (!vm)
 		return -1;
+	char users[160], err[200];
+	if (clone_dependents(vm, users, sizeof(users)))
+		return shell_error(sh, "guest '%s' is the template of %s; undefine them first", argv[1],
+				   users);
+	struct vm_def d = vm->def;
 	if (vm_undefine(vm))
 		return shell_error(sh, "guest '%s' is running; destroy it first", argv[1]);
+	if (catalog_persist(err, sizeof(err))) {
+		vm->defined = 1;   /* nothing else touched the slot in between */
+		return shell_error(sh, "%s", err);
+	}
+	clone_free_disks(&d);   /* after the catalog no longer names them */
 	shell_printf(sh, "undefined %s\n", argv[1]);
 	return 0;
 }
@@ -112,7 +133,7 @@ static int cmd_list(struct shell *sh, int argc, char **argv)
 		if (!vm->defined)
 			continue;
 		shell_printf(sh, "%-16s %-8s %4u %7luM %5u", vm->def.name, vm_state_name(vm->state),
-			     vm->def.cpus, vm->def.mem >> 20, 0u);
+			     vm->def.cpus, vm->def.mem >> 20, vm->def.ndisks);
 		if (vm->state == VM_CRASHED)
 			shell_printf(sh, "  (%s)", vm->crash_reason);
 		shell_printf(sh, "\n");
@@ -128,7 +149,11 @@ static int cmd_start(struct shell *sh, int argc, char **argv)
 	struct vm *vm = find_or_error(sh, argv[1]);
 	if (!vm)
 		return -1;
-	char err[200];
+	char err[200], users[160];
+	if (clone_dependents(vm, users, sizeof(users)))
+		return shell_error(sh, "guest '%s' is a template: the clones %s read its disks, which "
+				   "must not change; start a clone (or `clone %s NEW full` for a "
+				   "writable copy)", argv[1], users, argv[1]);
 	if (vm_start(vm, err, sizeof(err)))
 		return shell_error(sh, "%s", err);
 	shell_printf(sh, "started %s on core", vm->def.name);
