@@ -23,7 +23,7 @@ static char *find_byte(char *p, char c, unsigned n)
 int catalog_encode(const struct vm_def *defs, unsigned n, char *buf, unsigned cap)
 {
 	int len = fmt_snprintf(buf, cap, "%s", CATALOG_FIRST_LINE);
-	char line[VM_DEF_LINE_MAX];
+	static char line[VM_DEF_LINE_MAX];   /* service core only */
 	for (unsigned i = 0; i < n && len < (int)cap; i++) {
 		vm_def_format(&defs[i], line, sizeof(line));
 		len += fmt_snprintf(buf + len, cap - len, "%s\n", line);

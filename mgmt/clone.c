@@ -217,7 +217,7 @@ int catalog_clone(const char *src, const char *dst, int full, const struct clone
 	memcpy(d.name, dst, strlen(dst));
 	d.has_mac = 1;
 	vm_def_mac_from_name(dst, d.mac);
-	uint32_t made[VM_DISK_MAX] = { 0 };
+	uint32_t made[VM_MAX_DISKS] = { 0 };
 	for (unsigned k = 0; k < d.ndisks && !rc; k++)
 		rc = clone_disk(&d, k, full, ui, &made[k], err, len);
 	struct vm *vm = 0;
@@ -228,7 +228,7 @@ int catalog_clone(const char *src, const char *dst, int full, const struct clone
 		if ((rc = catalog_persist(err, len)))
 			vm_undefine(vm);
 	}
-	for (unsigned k = 0; rc && k < VM_DISK_MAX; k++)
+	for (unsigned k = 0; rc && k < VM_MAX_DISKS; k++)
 		if (made[k] && cow_pool_delete(made[k]))
 			log_err("pool: could not free volume %u; it is freed at the next boot", made[k]);
 	return rc;

@@ -9,6 +9,7 @@
 #include "vmm/core/host.h"
 #include "vmm/core/smp.h"
 #include "vmm/core/time.h"
+#include "vmm/dev/virtio_attach.h"
 #include "vmm/lib/errno.h"
 #include "vmm/lib/string.h"
 #include "vmm/vm.h"
@@ -89,7 +90,7 @@ static int cmd_show(struct shell *sh, int argc, char **argv)
 	struct vm *vm = find_or_error(sh, argv[1]);
 	if (!vm)
 		return -1;
-	char line[VM_DEF_LINE_MAX];
+	static char line[VM_DEF_LINE_MAX]; /* service core only */
 	vm_def_format(&vm->def, line, sizeof(line));
 	shell_printf(sh, "%s\nstate=%s\n", line, vm_state_name(vm->state));
 	if (vm->state == VM_CRASHED)
@@ -182,12 +183,26 @@ static int cmd_destroy(struct shell *sh, int argc, char **argv)
 }
 SHELL_COMMAND(destroy, "destroy", "NAME", "stop a guest at once and free its resources", cmd_destroy);
 
+/* One line per disk: requests and bytes of the current (or last) run. */
+static void print_disk_stats(struct shell *sh, struct vm *vm)
+{
+	struct blk_stats st;
+	for (unsigned i = 0; i < vm->def.ndisks; i++) {
+		if (vm_disk_stats(vm, i, &st))
+			continue;
+		shell_printf(sh, "  disk vd%c %s: %lu reads %lu writes %lu flushes %lu errors, "
+			     "%lu bytes read, %lu bytes written\n", 'a' + i, vm->def.disk[i].url,
+			     st.reads, st.writes, st.flushes, st.errors, st.bytes_read,
+			     st.bytes_written);
+	}
+}
+
 static int cmd_stats(struct shell *sh, int argc, char **argv)
 {
 	if (argc > 2)
 		return shell_usage(sh, "stats");
 	for (unsigned i = 0; i < VM_MAX; i++) {
-		const struct vm *vm = &vms[i];
+		struct vm *vm = &vms[i];
 		if (!vm->defined || (argc == 2 && strcmp(vm->def.name, argv[1])))
 			continue;
 		uint64_t total = 0;
@@ -198,12 +213,13 @@ static int cmd_stats(struct shell *sh, int argc, char **argv)
 			if (vm->exit_count[k])
 				shell_printf(sh, "  %-14s %lu\n", exit_kind_name((enum exit_kind)k),
 					     vm->exit_count[k]);
+		print_disk_stats(sh, vm);
 	}
 	if (argc == 2 && !vm_find(argv[1]))
 		return shell_error(sh, "unknown guest '%s'", argv[1]);
 	return 0;
 }
-SHELL_COMMAND(stats, "stats", "[NAME]", "VM exits by reason per guest", cmd_stats);
+SHELL_COMMAND(stats, "stats", "[NAME]", "VM exits by reason and disk I/O per guest", cmd_stats);
 
 /* ---- console: the shell's input goes to the guest's UART ---- */
 

@@ -16,6 +16,7 @@
 #include "vmm/core/time.h"
 #include "vmm/core/trap.h"
 #include "drivers/apic/lapic.h"
+#include "vmm/dev/devices.h"
 #include "vmm/guest_boot.h"
 #include "vmm/lib/errno.h"
 #include "vmm/lib/fmt.h"
@@ -165,6 +166,8 @@ static int vcpus_create(struct vm *vm)
 
 static void vm_teardown(struct vm *vm)
 {
+	vm_devices_detach(vm);
+	mmio_reset(vm);
 	vcpus_free(vm);
 	mem_free(vm);
 	backend->npt_destroy(vm);
@@ -214,7 +217,7 @@ static int vm_build(struct vm *vm, char *err, unsigned len)
 	if (rc)
 		return fmt_snprintf(err, len, "cannot create vCPUs for '%s': %s", vm->def.name,
 				    errno_str(rc)), rc;
-	return 0;
+	return vm_devices_attach(vm, err, len);
 }
 
 /*

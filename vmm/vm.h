@@ -14,6 +14,7 @@
 
 #include "vmm/core/cpu.h"
 #include "vmm/exit.h"
+#include "vmm/mmio.h"
 #include "vmm/uart_model.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm_def.h"
@@ -45,6 +46,7 @@ struct vm {
 	uint64_t start_us;
 	uint64_t entry;                 /* guest entry point from the ELF image */
 	struct uart_model uart;         /* COM1 at 0x3F8 */
+	struct mmio_bus mmio;           /* device ranges (vmm/mmio.h) */
 };
 
 /* All guests (definitions and their running state). */

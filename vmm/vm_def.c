@@ -42,32 +42,35 @@ static int set_kernel(struct vm_def *d, const char *v, char *err, unsigned len)
 	return set_copy(d->kernel, sizeof(d->kernel), v + 4, err, len, "kernel");
 }
 
-/* disk=URL[,ro] adds a disk; disk=none removes them all. */
+_Static_assert(VM_DISK_URL_MAX == BLK_URL_MAX, "disk URLs fit the block layer's");
+
+/* disk=URL[,ro] appends; disk= clears. The URL's syntax is the block layer's. */
 static int set_disk(struct vm_def *d, const char *v, char *err, unsigned len)
 {
-	if (!strcmp(v, "none")) {
+	char url[VM_DISK_URL_MAX];
+	if (!*v) {
 		d->ndisks = 0;
-		memset(d->disk, 0, sizeof(d->disk));
 		return 0;
 	}
-	if (d->ndisks == VM_DISK_MAX)
-		return fail(err, len, -E2BIG, "too many disks (at most %s)", "4");
-	struct vm_disk *k = &d->disk[d->ndisks];
+	if (d->ndisks == VM_MAX_DISKS)
+		return fmt_snprintf(err, len, "too many disks: at most %u (disk= alone removes them)",
+				    VM_MAX_DISKS), -E2BIG;
 	size_t n = strlen(v);
 	int ro = n > 3 && !strcmp(v + n - 3, ",ro");
 	if (ro)
 		n -= 3;
-	if (n >= sizeof(k->url))
-		return fail(err, len, -ENAMETOOLONG, "disk URL '%s' is too long", v);
-	memcpy(k->url, v, n);
-	k->url[n] = 0;
-	int rc = blk_url_check(k->url, err, len);
-	if (rc) {
-		memset(k, 0, sizeof(*k));
+	if (n >= sizeof(url))
+		return fmt_snprintf(err, len, "disk URL is too long (at most %u characters)",
+				    VM_DISK_URL_MAX - 1), -ENAMETOOLONG;
+	memcpy(url, v, n);
+	url[n] = 0;
+	if (strchr(url, ','))
+		return fail(err, len, -EINVAL, "bad disk option in '%s': only ,ro is known", v);
+	int rc = blk_url_check(url, err, len);
+	if (rc)
 		return rc;
-	}
-	k->ro = ro;
-	d->ndisks++;
+	memcpy(d->disk[d->ndisks].url, url, n + 1);
+	d->disk[d->ndisks++].ro = (uint8_t)ro;
 	return 0;
 }
 

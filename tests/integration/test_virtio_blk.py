@@ -1,0 +1,85 @@
+"""Guest disks (issue 5 virtio-blk, issue 7 block layer) through the serial
+shell on QEMU TCG with AMD-V: the disk= key, opening disks at start and
+closing them at every stop, and the disk counters of `stats`."""
+import re
+
+import pytest
+
+from hako import Qemu
+
+PROBE = "kernel=esp:probe.elf"
+
+
+@pytest.fixture(scope="module")
+def m():
+    q = Qemu(smp=4, mem="1G", cpu="qemu64,+svm,+npt", name="vblk")
+    q.start()
+    q.wait_prompt()
+    yield q
+    q.stop()
+
+
+def ok(m, line, timeout=60):
+    out = m.cmd(line, timeout)
+    assert not re.search(r"^error: ", out, re.M), "%s -> %s" % (line, out)
+    return out
+
+
+def refused(m, line, pattern):
+    out = m.cmd(line)
+    errors = re.findall(r"^error: .*$", out, re.M)
+    assert len(errors) == 1, "%s -> %s" % (line, out)
+    assert re.search(pattern, errors[0]), errors[0]
+    return errors[0]
+
+
+def free_mem(m):
+    return re.search(r"^memory: (.*)$", m.cmd("host"), re.M).group(1)
+
+
+def row(m, name):
+    r = re.search(r"^%s\s+(\w+)\s+(\d+)\s+(\d+)M\s+(\d+)" % name, m.cmd("list"), re.M)
+    assert r, m.cmd("list")
+    return r.groups()
+
+
+def test_disk_key_round_trips_and_bad_urls_are_refused(m):
+    ok(m, "define d1 mem=16M %s disk=ram:64M disk=esp:vblk.elf,ro" % PROBE)
+    show = ok(m, "show d1")
+    assert "disk=ram:64M disk=esp:vblk.elf,ro" in show, show
+    assert row(m, "d1")[3] == "2"
+    refused(m, "set d1 disk=nbd://host/x", r"unknown disk URL 'nbd://host/x'")
+    refused(m, "set d1 disk=ram:100", r"multiple of 512")
+    refused(m, "set d1 disk=ram:64M,rw", r"only ,ro")
+    refused(m, "define d2 disk=esp:", r"esp:PATH")
+    assert "disk=ram:64M disk=esp:vblk.elf,ro" in ok(m, "show d1")   # unchanged
+    ok(m, "set d1 disk= disk=ram:1M")
+    assert re.search(r"disk=ram:1M$", ok(m, "show d1"), re.M)
+    ok(m, "undefine d1")
+
+
+def test_missing_disk_file_refuses_start_and_frees_everything(m):
+    before = free_mem(m)
+    ok(m, "define d3 mem=16M %s disk=ram:8M disk=esp:nosuch.img" % PROBE)
+    refused(m, "start d3", r"disk file 'nosuch.img' is not on the boot medium")
+    assert row(m, "d3")[0] == "stopped"
+    assert free_mem(m) == before
+    ok(m, "undefine d3")
+
+
+def test_disks_open_at_start_and_close_at_destroy(m):
+    before = free_mem(m)
+    ok(m, 'define d4 mem=16M %s cmdline="report" disk=ram:64M disk=esp:vblk.elf' % PROBE)
+    ok(m, "start d4")
+    assert free_mem(m) != before                # the 64M disk and the image copy are held
+    stats = ok(m, "stats d4")
+    assert re.search(r"^\s+disk vda ram:64M: 0 reads 0 writes", stats, re.M), stats
+    assert re.search(r"^\s+disk vdb esp:vblk.elf: ", stats, re.M), stats
+    ok(m, "destroy d4")
+    assert free_mem(m) == before                # every byte back
+    assert "disk vda ram:64M" in ok(m, "stats d4")   # the last run's counters stay
+    for _ in range(3):                          # start/destroy cycles leak nothing
+        ok(m, "start d4")
+        ok(m, "destroy d4")
+    assert free_mem(m) == before
+    ok(m, "undefine d4")

@@ -1,0 +1,53 @@
+/*
+ * vmm/mmio.h - the guest's MMIO bus: device models claim ranges of
+ * guest-physical addresses that are not RAM. An access there causes a
+ * nested page fault (EXIT_MEM_VIOLATION); vmm/mmio.c fetches and decodes
+ * the faulting instruction (vmm/insn.c) and calls the device's handler.
+ *
+ * Unclaimed MMIO reads return all ones and writes are ignored, as on a
+ * bus where nothing decodes the address. Handlers run on the accessing
+ * vCPU's core; a device shared between vCPUs takes its own spinlock.
+ */
+#ifndef HAKO_MMIO_H
+#define HAKO_MMIO_H
+
+#include <stdint.h>
+
+struct vm;
+struct vcpu;
+
+struct mmio_ops {
+	/* `size` is 1, 2, 4 or 8; `offset` is relative to the range's base. */
+	uint64_t (*read)(void *dev, uint64_t offset, unsigned size);
+	void (*write)(void *dev, uint64_t offset, unsigned size, uint64_t value);
+};
+
+#define MMIO_MAX_RANGES 16
+
+struct mmio_range {
+	uint64_t base, size;
+	const struct mmio_ops *ops;
+	void *dev;
+};
+
+/* Per guest; reset by mmio_reset() at every start. */
+struct mmio_bus {
+	unsigned n;
+	struct mmio_range range[MMIO_MAX_RANGES];
+};
+
+/*
+ * Claims [base, base+size) of `vm`'s guest-physical space for `dev`.
+ * Called on the service core while the guest's vCPUs do not run (start).
+ * Returns 0, -EINVAL (empty, overlapping RAM or another range), -ENOSPC.
+ */
+int mmio_register(struct vm *vm, uint64_t base, uint64_t size, const struct mmio_ops *ops,
+		  void *dev);
+
+/* Forgets every range of `vm` (stop). */
+void mmio_reset(struct vm *vm);
+
+/* The range containing `gpa`, or 0. */
+const struct mmio_range *mmio_find(struct vm *vm, uint64_t gpa);
+
+#endif
