@@ -1,0 +1,258 @@
+/*
+ * mgmt/cmd_iscsi.c - `iscsi discover HOST[:PORT]`, `iscsi luns URL` and
+ * `disk check URL [SIZE]` (shared/CLI.md). Parsing and printing only: the
+ * work is net/iscsi (session, exec.c helpers) over net/iscsi_tcp.c, and
+ * for `disk check` the block layer (vmm/blk/blk_check.c), so it works on
+ * every disk URL. These verbs wait for the network while polling the
+ * service core, so they run on the serial console only; Ctrl-C there
+ * interrupts them.
+ */
+#include "drivers/uart/uart16550.h"
+#include "mgmt/shell/args.h"
+#include "mgmt/shell/shell.h"
+#include "net/iscsi/exec.h"
+#include "net/iscsi_tcp.h"
+#include "net/net.h"
+#include "vmm/core/cpu.h"
+#include "vmm/blk/blk.h"
+#include "vmm/blk/blk_check.h"
+#include "vmm/core/host.h"
+#include "vmm/core/time.h"
+#include "vmm/lib/errno.h"
+#include "vmm/lib/fmt.h"
+#include "vmm/lib/string.h"
+#include "vmm/mm/buddy.h"
+#include "vmm/mm/page.h"
+
+#define LOGIN_WAIT_US (15 * 1000000ull)
+
+static int busy;
+
+static int refuse(struct shell *sh)
+{
+	if (console_is_network(sh))
+		return shell_error(sh, "iSCSI verbs run on the serial console only for now");
+	if (busy)
+		return shell_error(sh, "another iSCSI command is running");
+	return 0;
+}
+
+/* Logs out politely (bounded) and frees the session. */
+static void finish(struct iscsi_session *s)
+{
+	uint64_t end = time_us() + 2000000;
+	iscsi_logout(s);
+	while (s->state != ISCSI_S_CLOSED && s->state != ISCSI_S_FAILED && time_us() < end) {
+		iscsi_tcp_wait(s);
+		iscsi_poll(s);
+	}
+	iscsi_tcp_free(s);
+	busy = 0;
+}
+
+static int open_url(struct shell *sh, const struct iscsi_url *u, struct iscsi_session **s)
+{
+	struct iscsi_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	iscsi_tcp_defaults(&cfg);
+	fmt_snprintf(cfg.host, sizeof(cfg.host), "%s", u->host);
+	cfg.port = u->port;
+	fmt_snprintf(cfg.target, sizeof(cfg.target), "%s", u->target);
+	fmt_snprintf(cfg.user, sizeof(cfg.user), "%s", u->user);
+	fmt_snprintf(cfg.secret, sizeof(cfg.secret), "%s", u->secret);
+	int err = iscsi_tcp_open(&cfg, s);
+	if (err)
+		return shell_error(sh, "cannot start an iSCSI session: %s", errno_str(err));
+	busy = 1;
+	err = iscsi_wait_login(*s, LOGIN_WAIT_US, iscsi_tcp_wait, *s);
+	if (err) {
+		const char *why = err == -ECANCELED ? "interrupted" :
+				  (*s)->error[0] ? (*s)->error : errno_str(err);
+		shell_error(sh, "%s%s (%s at %s:%u)", strncmp(why, "login", 5) ? "login failed: " : "",
+			    why, u->target, u->host, u->port);
+		finish(*s);
+		return -1;
+	}
+	return 0;
+}
+
+static void print_target(void *arg, const char *name, const char *addr)
+{
+	shell_printf(arg, "%s %s\n", name, addr[0] ? addr : "-");
+}
+
+static int iscsi_discover(struct shell *sh, const char *hostport)
+{
+	struct iscsi_config cfg;
+	struct iscsi_session *s;
+	memset(&cfg, 0, sizeof(cfg));
+	iscsi_tcp_defaults(&cfg);
+	if (iscsi_hostport_parse(hostport, cfg.host, sizeof(cfg.host), &cfg.port))
+		return shell_error(sh, "'%s' is not HOST[:PORT]", hostport);
+	int err = iscsi_tcp_open(&cfg, &s);
+	if (err)
+		return shell_error(sh, "cannot start discovery: %s", errno_str(err));
+	busy = 1;
+	uint64_t end = time_us() + LOGIN_WAIT_US;
+	while (s->discovery_done != 2 && s->state != ISCSI_S_FAILED && time_us() < end) {
+		if (iscsi_tcp_wait(s)) {
+			finish(s);
+			return shell_error(sh, "discovery interrupted");
+		}
+		iscsi_poll(s);
+	}
+	if (s->discovery_done != 2) {
+		shell_error(sh, "discovery at %s:%u failed: %s", cfg.host, cfg.port,
+			    s->error[0] ? s->error : "no answer");
+		finish(s);
+		return -1;
+	}
+	iscsi_discovery_walk(s, print_target, sh);
+	finish(s);
+	return 0;
+}
+
+static const char *type_name(uint8_t t)
+{
+	return t == 0 ? "disk" : t == 5 ? "cdrom" : t == 0x0c ? "controller" : "other";
+}
+
+static int iscsi_luns(struct shell *sh, const char *url)
+{
+	struct iscsi_url u;
+	struct iscsi_session *s;
+	const char *why;
+	uint64_t luns[64];
+	char msg[96] = "";
+	if (iscsi_url_parse(url, 0, &u, &why))
+		return shell_error(sh, "bad URL: %s", why);
+	if (open_url(sh, &u, &s))
+		return -1;
+	int n = iscsi_cmd_report_luns(s, luns, 64, iscsi_tcp_wait, s), err = 0;
+	if (n < 0) {
+		shell_error(sh, "REPORT LUNS failed: %s", errno_str(n));
+		finish(s);
+		return -1;
+	}
+	shell_printf(sh, "LUN  TYPE        SIZE            BLOCK  PRODUCT\n");
+	for (int i = 0; i < n && i < 64 && !err; i++) {
+		struct scsi_inquiry inq;
+		struct scsi_capacity cap = { 0, 0 };
+		err = iscsi_cmd_inquiry(s, luns[i], &inq, iscsi_tcp_wait, s);
+		if (!err && inq.peripheral_type == 0)
+			err = iscsi_cmd_capacity(s, luns[i], &cap, iscsi_tcp_wait, s, msg, sizeof(msg));
+		if (!err)
+			shell_printf(sh, "%-4llu %-11s %-15llu %-6u %s %s\n", (unsigned long long)luns[i],
+				     type_name(inq.peripheral_type),
+				     (unsigned long long)(cap.blocks * cap.block_size), cap.block_size,
+				     inq.vendor, inq.product);
+	}
+	if (err)
+		shell_error(sh, "LUN query failed: %s%s%s", errno_str(err), msg[0] ? ": " : "", msg);
+	finish(s);
+	return err ? -1 : 0;
+}
+
+static int cmd_iscsi(struct shell *sh, int argc, char **argv)
+{
+	if (argc != 3 || (strcmp(argv[1], "discover") && strcmp(argv[1], "luns")))
+		return shell_usage(sh, "iscsi");
+	if (refuse(sh))
+		return -1;
+	return argv[1][0] == 'd' ? iscsi_discover(sh, argv[2]) : iscsi_luns(sh, argv[2]);
+}
+SHELL_COMMAND(iscsi, "iscsi", "discover HOST[:PORT] | luns URL",
+	      "iSCSI SendTargets discovery, or a target's LUNs with sizes", cmd_iscsi);
+
+/* Reads a line from the serial port (with service polling); 1 if "yes". */
+static int confirm(struct shell *sh, const char *what)
+{
+	char line[8];
+	size_t n = 0;
+	shell_printf(sh, "%s\nType 'yes' to continue: ", what);
+	for (;;) {
+		int c = uart_getc();
+		if (c < 0) {
+			service_poll();
+			cpu_relax();
+			continue;
+		}
+		if (c == 3 || c == '\r' || c == '\n')
+			break;
+		if (n < sizeof(line) - 1)
+			line[n++] = (char)c;
+		shell_printf(sh, "%c", c);
+	}
+	line[n] = 0;
+	shell_printf(sh, "\n");
+	return !strcmp(line, "yes");
+}
+
+static void show_progress(void *arg, const char *phase, uint64_t done, uint64_t total)
+{
+	shell_printf(arg, "%s: %llu%% (%llu of %llu MiB)\n", phase,
+		     (unsigned long long)(done * 100 / total), (unsigned long long)(done >> 20),
+		     (unsigned long long)(total >> 20));
+}
+
+/* Drives the service core (block layer, iSCSI sessions); 1 after Ctrl-C. */
+static int check_wait(void *arg)
+{
+	(void)arg;
+	int c = uart_getc();
+	if (c == 3)
+		return 1;
+	service_poll();
+	return 0;
+}
+
+static int disk_check(struct shell *sh, const char *url, uint64_t size)
+{
+	static struct blk_check c;
+	char what[BLK_URL_MAX + 80], amount[40] = "all data", err[160] = "";
+	if (size)
+		fmt_snprintf(amount, sizeof(amount), "the first %llu bytes", (unsigned long long)size);
+	fmt_snprintf(what, sizeof(what), "This overwrites %s of %s.", amount, url);
+	if (!confirm(sh, what))
+		return shell_error(sh, "not confirmed; nothing written");
+	memset(&c, 0, sizeof(c));
+	unsigned order = buddy_order_for(BLK_CHECK_BUF);
+	c.buf = (uint8_t *)page_alloc(order, PAGE_HAKO);
+	if (!c.buf)
+		return shell_error(sh, "out of memory for the check buffers");
+	busy = 1;
+	int rc = blk_open(url, 0, &c.d, err, sizeof(err));
+	if (rc) {
+		page_free((uint64_t)c.buf, order, PAGE_HAKO);
+		busy = 0;
+		return shell_error(sh, "%s", err[0] ? err : errno_str(rc));
+	}
+	c.size = size, c.seed = (time_us() ^ rdtsc()) % 1000000007ull + 1;
+	c.wait = check_wait, c.progress = show_progress, c.progress_arg = sh;
+	rc = blk_check_run(&c);
+	blk_close(c.d); /* completes anything still in flight before the buffers go */
+	page_free((uint64_t)c.buf, order, PAGE_HAKO);
+	busy = 0;
+	if (rc)
+		return shell_error(sh, "disk check failed: %s", c.why[0] ? c.why : errno_str(rc));
+	shell_printf(sh, "disk check passed: %llu bytes written and verified (seed %llu)\n",
+		     (unsigned long long)c.size, (unsigned long long)c.seed);
+	return 0;
+}
+
+static int cmd_disk(struct shell *sh, int argc, char **argv)
+{
+	char err[160];
+	uint64_t size = 0;
+	if (argc < 3 || argc > 4 || strcmp(argv[1], "check"))
+		return shell_usage(sh, "disk");
+	if (refuse(sh))
+		return -1;
+	if (blk_url_check(argv[2], err, sizeof(err)))
+		return shell_error(sh, "%s", err);
+	if (argc == 4 && (args_parse_size(argv[3], &size) || !size))
+		return shell_error(sh, "'%s' is not a size (K, M, G suffixes)", argv[3]);
+	return disk_check(sh, argv[2], size);
+}
+SHELL_COMMAND(disk, "disk", "check URL [SIZE]",
+	      "write, read back and verify a disk (destroys its data; asks first)", cmd_disk);

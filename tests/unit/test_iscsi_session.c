@@ -1,0 +1,773 @@
+/*
+ * tests/unit/test_iscsi_session.c - the iSCSI session (net/iscsi) against a
+ * scripted fake target: every PDU the initiator sends is captured and
+ * checked, every answer is built by hand and fed back in odd-sized pieces.
+ * Covers login (none, CHAP one-way and mutual, refusals, bad answers),
+ * reads, writes with immediate, unsolicited and solicited data, UNIT
+ * ATTENTION, sense errors, the CmdSN window, NOP-In/NOP-Out, keepalive,
+ * timeouts, discovery, and connection loss with re-issue.
+ */
+#include <stdlib.h>
+
+#include "check.h"
+#include "net/iscsi/chap.h"
+#include "net/iscsi/scsi.h"
+#include "net/iscsi/session.h"
+#include "net/iscsi/text.h"
+#include "vmm/lib/errno.h"
+
+/* ---- the fake transport and target ---- */
+static struct {
+	uint8_t out[1 << 20];
+	size_t len, pos;
+	int connects, closes;
+	uint64_t now;
+	uint32_t statsn, exp_cmdsn, window;
+	long send_limit; /* bytes the transport takes per call; 0: all */
+} fk;
+
+static int f_connect(void *c, const char *h, uint16_t p)
+{
+	(void)c, (void)h, (void)p;
+	fk.connects++;
+	return 0;
+}
+static long f_send(void *c, const void *b, size_t n)
+{
+	(void)c;
+	if (fk.send_limit && (long)n > fk.send_limit)
+		n = (size_t)fk.send_limit;
+	if (n > sizeof(fk.out) - fk.len)
+		abort();
+	memcpy(fk.out + fk.len, b, n);
+	fk.len += n;
+	return (long)n;
+}
+static void f_close(void *c)
+{
+	(void)c;
+	fk.closes++;
+}
+static uint64_t f_now(void *c)
+{
+	(void)c;
+	return fk.now;
+}
+static void f_random(void *c, void *b, size_t n)
+{
+	(void)c;
+	for (size_t i = 0; i < n; i++)
+		((uint8_t *)b)[i] = (uint8_t)check_rand();
+}
+static const struct iscsi_transport_ops fops = { f_connect, f_send, f_close, f_now, f_random };
+
+static struct iscsi_session *S;
+
+struct sent {
+	struct iscsi_bhs h;
+	uint8_t data[300 * 1024];
+	uint32_t len;
+};
+static struct sent pdu;
+
+/* The next PDU the initiator sent (digests as negotiated). 0 when none. */
+static int next_sent(void)
+{
+	int hd = S->p.header_digest, dd = S->p.data_digest;
+	if (fk.pos + 48 > fk.len)
+		return 0;
+	memcpy(&pdu.h, fk.out + fk.pos, 48);
+	pdu.len = iscsi_bhs_data_len(&pdu.h);
+	size_t at = fk.pos + 48 + (hd ? 4 : 0);
+	memcpy(pdu.data, fk.out + at, pdu.len);
+	pdu.data[pdu.len] = 0;
+	fk.pos = at + (pdu.len ? pdu.len + iscsi_pad4(pdu.len) + (dd ? 4 : 0) : 0);
+	return 1;
+}
+
+/* Value of `key` in the last sent PDU's text, or 0. */
+static const char *sent_key(const char *key)
+{
+	static struct iscsi_kv kv;
+	size_t pos = 0;
+	while (iscsi_text_next((const char *)pdu.data, pdu.len, &pos, &kv) == 1)
+		if (!strcmp(kv.key, key))
+			return kv.value;
+	return 0;
+}
+
+static void rsp_init(struct iscsi_bhs *h, uint8_t op, uint8_t flags, uint32_t itt)
+{
+	memset(h, 0, sizeof(*h));
+	h->opcode = op, h->flags = flags;
+	h->itt = iscsi_be32(itt);
+	h->ttt = iscsi_be32(ISCSI_RSVD_TAG);
+	h->statsn = iscsi_be32(fk.statsn++);
+	h->exp_cmdsn = iscsi_be32(fk.exp_cmdsn);
+	h->max_cmdsn = iscsi_be32(fk.exp_cmdsn + fk.window - 1);
+}
+
+/* Feeds a target PDU in random-sized pieces. */
+static void deliver(void *h, const void *data, uint32_t len)
+{
+	static uint8_t buf[300 * 1024];
+	size_t n = iscsi_pdu_write(buf, h, data, len, S->rx.hdr_digest, S->rx.data_digest);
+	for (size_t at = 0; at < n;) {
+		size_t piece = 1 + check_rand() % 700;
+		if (piece > n - at)
+			piece = n - at;
+		iscsi_feed(S, buf + at, piece);
+		at += piece;
+	}
+}
+
+static void login_rsp(uint8_t flags, const char *text, size_t len, uint8_t cls, uint8_t det)
+{
+	struct iscsi_login h;
+	rsp_init((void *)&h, ISCSI_OP_LOGIN_RSP, flags, iscsi_be32(pdu.h.itt));
+	memcpy(h.isid, ((struct iscsi_login *)&pdu.h)->isid, 6);
+	h.tsih = iscsi_be16(flags & ISCSI_LOGIN_TRANSIT && (flags & 3) == 3 ? 7 : 0);
+	h.status_class = cls, h.status_detail = det;
+	deliver(&h, text, (uint32_t)len);
+}
+
+#define TEXT(s) s, sizeof(s) - 1 /* the literal's embedded NULs separate pairs */
+#define TRANSIT(csg, nsg) (ISCSI_LOGIN_TRANSIT | (csg) << 2 | (nsg))
+
+static const char OPER[] = "HeaderDigest=None\0DataDigest=None\0InitialR2T=Yes\0"
+			   "ImmediateData=No\0MaxBurstLength=65536\0FirstBurstLength=16384\0"
+			   "ErrorRecoveryLevel=0\0MaxOutstandingR2T=1\0";
+
+static void new_session(struct iscsi_config *cfg)
+{
+	static struct iscsi_session sess;
+	memset(&sess, 0, sizeof(sess));
+	memset(&fk, 0, sizeof(fk));
+	fk.statsn = 100, fk.exp_cmdsn = 1, fk.window = 32;
+	S = &sess;
+	if (!cfg->host[0])
+		strcpy(cfg->host, "10.0.2.2");
+	cfg->port = 3260;
+	strcpy(cfg->initiator, "iqn.2026-11.org.hako:test");
+	CHECK_EQ(iscsi_session_start(S, cfg, &fops, 0), 0);
+	CHECK_EQ(fk.connects, 1);
+	iscsi_conn_up(S);
+}
+
+/* Security stage without authentication, then the operational keys. */
+static void login_plain(const char *oper, size_t len)
+{
+	CHECK(next_sent());
+	CHECK_EQ(pdu.h.opcode, ISCSI_OP_LOGIN_REQ | ISCSI_OP_IMMEDIATE);
+	CHECK_EQ(pdu.h.flags, TRANSIT(0, 1));
+	CHECK_STREQ(sent_key("AuthMethod"), "None");
+	login_rsp(TRANSIT(0, 1), TEXT("AuthMethod=None\0TargetPortalGroupTag=1\0"), 0, 0);
+	CHECK(next_sent());
+	CHECK_EQ(pdu.h.flags, TRANSIT(1, 3));
+	CHECK_STREQ(sent_key("ErrorRecoveryLevel"), "0");
+	login_rsp(TRANSIT(1, 3), oper, len, 0, 0);
+	CHECK_EQ(S->state, ISCSI_S_FULL);
+}
+
+static struct iscsi_config target_cfg(void)
+{
+	struct iscsi_config c;
+	memset(&c, 0, sizeof(c));
+	strcpy(c.target, "iqn.2026-11.org.hako.test:disk");
+	return c;
+}
+
+static void test_login_plain(void)
+{
+	struct iscsi_config c = target_cfg();
+	new_session(&c);
+	CHECK(next_sent());
+	CHECK_STREQ(sent_key("InitiatorName"), "iqn.2026-11.org.hako:test");
+	CHECK_STREQ(sent_key("SessionType"), "Normal");
+	CHECK_STREQ(sent_key("TargetName"), "iqn.2026-11.org.hako.test:disk");
+	fk.pos = 0;
+	login_plain(TEXT(OPER));
+	/* the target did not declare MaxRecvDataSegmentLength: 8192 (13.12) */
+	CHECK_EQ(S->p.target_max_recv_dsl, 8192);
+	CHECK_EQ(S->p.initial_r2t, 1);
+	CHECK_EQ(S->p.immediate_data, 0);
+	CHECK_EQ(S->p.first_burst, 16384);
+	CHECK_EQ(S->tsih, 7);
+	CHECK_EQ(S->exp_statsn, 102);
+}
+
+static void test_login_chap(void)
+{
+	struct iscsi_config c = target_cfg();
+	uint8_t want[16], chal[16] = { 0 };
+	strcpy(c.user, "alice"), strcpy(c.secret, "alicesecret12");
+	strcpy(c.target_user, "tgt"), strcpy(c.target_secret, "tsecret");
+	new_session(&c);
+	CHECK(next_sent());
+	CHECK_EQ(pdu.h.flags, 0); /* CSG 0, no transit yet */
+	CHECK_STREQ(sent_key("AuthMethod"), "CHAP");
+	login_rsp(0, TEXT("AuthMethod=CHAP\0"), 0, 0);
+	CHECK(next_sent());
+	CHECK_STREQ(sent_key("CHAP_A"), "5");
+	login_rsp(0, TEXT("CHAP_A=5\0CHAP_I=7\0CHAP_C=0x000102030405060708090a0b0c0d0e0f\0"), 0, 0);
+	CHECK(next_sent());
+	CHECK_EQ(pdu.h.flags, TRANSIT(0, 1));
+	CHECK_STREQ(sent_key("CHAP_N"), "alice");
+	CHECK_STREQ(sent_key("CHAP_R"), "0x12d1b6a5d2644d6c54e5fd724cc21d44");
+	/* answer the initiator's challenge as a real target would */
+	CHECK(sent_key("CHAP_I") && sent_key("CHAP_C"));
+	int id = atoi(sent_key("CHAP_I"));
+	CHECK_EQ(chap_decode(sent_key("CHAP_C"), chal, 16), 16);
+	chap_response((uint8_t)id, "tsecret", chal, 16, want);
+	char text[128], hex[40];
+	chap_encode_hex(want, 16, hex);
+	int n = snprintf(text, sizeof(text), "CHAP_N=tgt%cCHAP_R=%s%c", 0, hex, 0);
+	login_rsp(TRANSIT(0, 1), text, (size_t)n, 0, 0);
+	CHECK(next_sent());
+	CHECK_EQ(pdu.h.flags, TRANSIT(1, 3));
+	login_rsp(TRANSIT(1, 3), TEXT(OPER), 0, 0);
+	CHECK_EQ(S->state, ISCSI_S_FULL);
+}
+
+static void test_login_mutual_wrong(void)
+{
+	struct iscsi_config c = target_cfg();
+	strcpy(c.user, "alice"), strcpy(c.secret, "alicesecret12");
+	strcpy(c.target_user, "tgt"), strcpy(c.target_secret, "tsecret");
+	new_session(&c);
+	next_sent();
+	login_rsp(0, TEXT("AuthMethod=CHAP\0"), 0, 0);
+	next_sent();
+	login_rsp(0, TEXT("CHAP_A=5\0CHAP_I=7\0CHAP_C=0x00010203\0"), 0, 0);
+	next_sent();
+	login_rsp(TRANSIT(0, 1), TEXT("CHAP_N=tgt\0CHAP_R=0x00000000000000000000000000000000\0"), 0,
+		  0);
+	CHECK_EQ(S->state, ISCSI_S_FAILED);
+	CHECK_CONTAINS(S->error, "target's CHAP response is wrong");
+	CHECK_EQ(fk.closes, 1);
+	/* the target skipping its part of mutual CHAP is refused too */
+	new_session(&c);
+	next_sent();
+	login_rsp(0, TEXT("AuthMethod=CHAP\0"), 0, 0);
+	next_sent();
+	login_rsp(0, TEXT("CHAP_A=5\0CHAP_I=7\0CHAP_C=0x00010203\0"), 0, 0);
+	next_sent();
+	login_rsp(TRANSIT(0, 1), 0, 0, 0, 0);
+	CHECK_EQ(S->state, ISCSI_S_FAILED);
+	CHECK_CONTAINS(S->error, "did not authenticate itself");
+}
+
+static void test_login_refusals(void)
+{
+	struct iscsi_config c = target_cfg();
+	struct iscsi_task t;
+	new_session(&c);
+	next_sent();
+	login_rsp(0, 0, 0, 2, 1); /* 0x0201 authentication failure */
+	CHECK_EQ(S->state, ISCSI_S_FAILED);
+	CHECK_CONTAINS(S->error, "authentication failed");
+	memset(&t, 0, sizeof(t));
+	t.done = (void (*)(struct iscsi_task *))abort;
+	CHECK_EQ(iscsi_submit(S, &t), -EPERM);
+	/* target error (class 3): retried after a backoff */
+	new_session(&c);
+	next_sent();
+	login_rsp(0, 0, 0, 3, 0);
+	CHECK_EQ(S->state, ISCSI_S_BACKOFF);
+	fk.now += 200000;
+	iscsi_poll(S);
+	CHECK_EQ(fk.connects, 2);
+	/* answers outside what was offered end the login */
+	static const char *const bad[] = { "ErrorRecoveryLevel=1", "MaxBurstLength=999999999",
+					   "HeaderDigest=CRC32C", "DataPDUInOrder=No",
+					   "MaxRecvDataSegmentLength=12", "FirstBurstLength=x" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		new_session(&c);
+		next_sent();
+		login_rsp(TRANSIT(0, 1), 0, 0, 0, 0);
+		next_sent();
+		login_rsp(TRANSIT(1, 3), bad[i], strlen(bad[i]) + 1, 0, 0);
+		CHECK_EQ(S->state, ISCSI_S_FAILED);
+		CHECK_CONTAINS(S->error, "bad answer");
+	}
+	/* malformed text and an out-of-sequence StatSN */
+	new_session(&c);
+	next_sent();
+	login_rsp(TRANSIT(0, 1), "NoEquals", 8, 0, 0);
+	CHECK_CONTAINS(S->error, "malformed");
+	new_session(&c);
+	next_sent();
+	login_rsp(TRANSIT(0, 1), 0, 0, 0, 0);
+	next_sent();
+	fk.statsn += 5;
+	login_rsp(TRANSIT(1, 3), 0, 0, 0, 0);
+	CHECK_CONTAINS(S->error, "out-of-sequence StatSN");
+	CHECK_EQ(S->state, ISCSI_S_BACKOFF);
+}
+
+/* ---- full feature phase ---- */
+static int done_calls;
+static void task_done(struct iscsi_task *t)
+{
+	(void)t;
+	done_calls++;
+}
+
+static void task_setup(struct iscsi_task *t, enum iscsi_dir dir, void *buf, uint32_t len)
+{
+	memset(t, 0, sizeof(*t));
+	t->dir = dir, t->buf = buf, t->len = len, t->lun = 1, t->done = task_done;
+	scsi_cdb_rw16(t->cdb, dir == ISCSI_DIR_WRITE, 0, len / 512);
+}
+
+static void logged_in(const char *oper, size_t len)
+{
+	struct iscsi_config c = target_cfg();
+	new_session(&c);
+	login_plain(oper, len);
+	fk.pos = fk.len;
+	done_calls = 0;
+}
+
+static void scsi_rsp(uint32_t itt, uint8_t status, const void *sense, uint32_t slen)
+{
+	struct iscsi_bhs h;
+	uint8_t data[64];
+	rsp_init(&h, ISCSI_OP_SCSI_RSP, ISCSI_FLAG_FINAL, itt);
+	h.spec[1] = status;
+	data[0] = 0, data[1] = (uint8_t)slen;
+	if (slen)
+		memcpy(data + 2, sense, slen);
+	fk.exp_cmdsn++;
+	h.exp_cmdsn = iscsi_be32(fk.exp_cmdsn);
+	h.max_cmdsn = iscsi_be32(fk.exp_cmdsn + fk.window - 1);
+	deliver(&h, data, slen ? slen + 2 : 0);
+}
+
+static void data_in(uint32_t itt, uint32_t datasn, uint32_t off, const uint8_t *d, uint32_t n,
+		    int status)
+{
+	struct iscsi_bhs h;
+	rsp_init(&h, ISCSI_OP_DATA_IN, status ? ISCSI_FLAG_FINAL | ISCSI_DATAIN_STATUS : 0, itt);
+	if (!status)
+		fk.statsn--; /* only status-bearing PDUs advance StatSN */
+	else
+		fk.exp_cmdsn++;
+	h.exp_cmdsn = iscsi_be32(fk.exp_cmdsn);
+	h.max_cmdsn = iscsi_be32(fk.exp_cmdsn + fk.window - 1);
+	h.data_sn = iscsi_be32(datasn);
+	h.offset = iscsi_be32(off);
+	deliver(&h, d + off, n);
+}
+
+static void test_read(void)
+{
+	static uint8_t src[8192], dst[8192];
+	struct iscsi_task t;
+	for (size_t i = 0; i < sizeof(src); i++)
+		src[i] = (uint8_t)(i * 7);
+	logged_in(TEXT(OPER));
+	task_setup(&t, ISCSI_DIR_READ, dst, sizeof(dst));
+	CHECK_EQ(iscsi_submit(S, &t), 0);
+	CHECK(next_sent());
+	CHECK_EQ(pdu.h.opcode, ISCSI_OP_SCSI_CMD);
+	CHECK_EQ(pdu.h.flags, ISCSI_FLAG_FINAL | ISCSI_CMD_READ | ISCSI_CMD_ATTR_SIMPLE);
+	CHECK_EQ(iscsi_be32(pdu.h.statsn), 1); /* CmdSN */
+	CHECK_EQ(iscsi_be32(pdu.h.exp_cmdsn), S->exp_statsn); /* ExpStatSN */
+	CHECK_EQ(iscsi_be32(pdu.h.ttt), 8192); /* EDTL */
+	CHECK_EQ(pdu.h.lun[1], 1);
+	uint32_t itt = iscsi_be32(pdu.h.itt);
+	data_in(itt, 0, 0, src, 5000, 0);
+	CHECK_EQ(done_calls, 0);
+	data_in(itt, 1, 5000, src, 3192, 1);
+	CHECK_EQ(done_calls, 1);
+	CHECK_EQ(t.result, 0);
+	CHECK(!memcmp(src, dst, sizeof(dst)));
+	CHECK_EQ(iscsi_tasks_pending(S), 0);
+	/* a stale answer for the finished ITT is ignored, StatSN still counted */
+	scsi_rsp(itt, 0, 0, 0);
+	CHECK_EQ(S->state, ISCSI_S_FULL);
+	CHECK_EQ(done_calls, 1);
+}
+
+static void test_read_sequence_errors(void)
+{
+	static uint8_t src[8192], dst[8192];
+	struct iscsi_task t;
+	logged_in(TEXT(OPER));
+	task_setup(&t, ISCSI_DIR_READ, dst, 4096);
+	iscsi_submit(S, &t);
+	next_sent();
+	uint32_t itt = iscsi_be32(pdu.h.itt);
+	data_in(itt, 1, 0, src, 512, 0); /* DataSN 1 first */
+	CHECK_CONTAINS(S->error, "Data-In out of sequence");
+	CHECK_EQ(S->state, ISCSI_S_BACKOFF);
+	CHECK_EQ(done_calls, 0); /* not failed: re-issued after reconnecting */
+	/* reconnect: new login, the same command goes out again */
+	fk.now += 200000;
+	iscsi_poll(S);
+	CHECK_EQ(fk.connects, 2);
+	iscsi_conn_up(S);
+	fk.statsn = 500;
+	login_plain(TEXT(OPER));
+	CHECK(next_sent());
+	CHECK_EQ(pdu.h.opcode, ISCSI_OP_SCSI_CMD);
+	CHECK_EQ(((struct iscsi_scsi_cmd *)&pdu.h)->cdb[0], SCSI_READ_16);
+	itt = iscsi_be32(pdu.h.itt);
+	data_in(itt, 0, 0, src, 4096, 1);
+	CHECK_EQ(done_calls, 1);
+	CHECK_EQ(t.result, 0);
+	/* Data-In past the buffer */
+	task_setup(&t, ISCSI_DIR_READ, dst, 512);
+	iscsi_submit(S, &t);
+	next_sent();
+	data_in(iscsi_be32(pdu.h.itt), 0, 0, src, 1024, 1);
+	CHECK_CONTAINS(S->error, "out of sequence");
+	/* GOOD status with less data than promised */
+	fk.now += 1000000;
+	iscsi_poll(S);
+	iscsi_conn_up(S);
+	login_plain(TEXT(OPER));
+	next_sent();
+	data_in(iscsi_be32(pdu.h.itt), 0, 0, src, 256, 1);
+	CHECK_CONTAINS(S->error, "read got 256 bytes");
+}
+
+static void test_unit_attention_and_sense(void)
+{
+	static uint8_t dst[512];
+	static const uint8_t ua[18] = { 0x70, 0, 0x06, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x29, 0 };
+	static const uint8_t lba[18] = { 0x70, 0, 0x05, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x21, 0 };
+	struct iscsi_task t;
+	logged_in(TEXT(OPER));
+	task_setup(&t, ISCSI_DIR_READ, dst, 512);
+	iscsi_submit(S, &t);
+	next_sent();
+	scsi_rsp(iscsi_be32(pdu.h.itt), SCSI_STATUS_CHECK_CONDITION, ua, sizeof(ua));
+	CHECK_EQ(done_calls, 0);
+	CHECK(next_sent()); /* retried with a new CmdSN */
+	CHECK_EQ(iscsi_be32(pdu.h.statsn), 2);
+	scsi_rsp(iscsi_be32(pdu.h.itt), SCSI_STATUS_CHECK_CONDITION, lba, sizeof(lba));
+	CHECK_EQ(done_calls, 1);
+	CHECK_EQ(t.result, -EIO);
+	CHECK_CONTAINS(t.message, "ILLEGAL REQUEST");
+	CHECK_CONTAINS(t.message, "out of range");
+	/* CHECK CONDITION without sense, an unknown status, a target failure */
+	task_setup(&t, ISCSI_DIR_NONE, 0, 0);
+	iscsi_submit(S, &t);
+	next_sent();
+	scsi_rsp(iscsi_be32(pdu.h.itt), SCSI_STATUS_CHECK_CONDITION, 0, 0);
+	CHECK_EQ(t.result, -EIO);
+	CHECK_CONTAINS(t.message, "without usable sense");
+	iscsi_submit(S, &t);
+	next_sent();
+	scsi_rsp(iscsi_be32(pdu.h.itt), 0x40, 0, 0);
+	CHECK_CONTAINS(t.message, "SCSI status 0x40");
+	/* a SenseLength beyond the segment drops the connection */
+	iscsi_submit(S, &t);
+	next_sent();
+	struct iscsi_bhs h;
+	rsp_init(&h, ISCSI_OP_SCSI_RSP, ISCSI_FLAG_FINAL, iscsi_be32(pdu.h.itt));
+	h.spec[1] = SCSI_STATUS_CHECK_CONDITION;
+	deliver(&h, "\x00\x40xx", 4);
+	CHECK_CONTAINS(S->error, "SenseLength");
+}
+
+static void check_data_out(uint32_t itt, uint32_t ttt, uint32_t datasn, uint32_t off,
+			   uint32_t len, int final, const uint8_t *src)
+{
+	CHECK(next_sent());
+	CHECK_EQ(pdu.h.opcode, ISCSI_OP_DATA_OUT);
+	CHECK_EQ(iscsi_be32(pdu.h.itt), itt);
+	CHECK_EQ(iscsi_be32(pdu.h.ttt), ttt);
+	CHECK_EQ(iscsi_be32(pdu.h.data_sn), datasn);
+	CHECK_EQ(iscsi_be32(pdu.h.offset), off);
+	CHECK_EQ(pdu.len, len);
+	CHECK_EQ(!!(pdu.h.flags & ISCSI_FLAG_FINAL), final);
+	CHECK(!memcmp(pdu.data, src + off, len));
+}
+
+static void r2t(uint32_t itt, uint32_t ttt, uint32_t sn, uint32_t off, uint32_t len)
+{
+	struct iscsi_bhs h;
+	rsp_init(&h, ISCSI_OP_R2T, ISCSI_FLAG_FINAL, itt);
+	fk.statsn--;
+	h.ttt = iscsi_be32(ttt);
+	h.data_sn = iscsi_be32(sn);
+	h.offset = iscsi_be32(off);
+	h.count = iscsi_be32(len);
+	deliver(&h, 0, 0);
+}
+
+static void test_write_r2t(void)
+{
+	static uint8_t src[20480];
+	struct iscsi_task t;
+	for (size_t i = 0; i < sizeof(src); i++)
+		src[i] = (uint8_t)(i ^ (i >> 8));
+	logged_in(TEXT(OPER)); /* InitialR2T=Yes, ImmediateData=No, MRDSL 8192 */
+	task_setup(&t, ISCSI_DIR_WRITE, src, sizeof(src));
+	iscsi_submit(S, &t);
+	CHECK(next_sent());
+	CHECK_EQ(pdu.h.flags & ISCSI_CMD_WRITE, ISCSI_CMD_WRITE);
+	CHECK_EQ(pdu.len, 0);
+	CHECK(!next_sent());
+	uint32_t itt = iscsi_be32(pdu.h.itt);
+	r2t(itt, 0x55, 0, 0, 16384);
+	check_data_out(itt, 0x55, 0, 0, 8192, 0, src);
+	check_data_out(itt, 0x55, 1, 8192, 8192, 1, src);
+	r2t(itt, 0x56, 1, 16384, 4096);
+	check_data_out(itt, 0x56, 0, 16384, 4096, 1, src);
+	scsi_rsp(itt, 0, 0, 0);
+	CHECK_EQ(t.result, 0);
+	/* an R2T past the end or out of order drops the connection */
+	iscsi_submit(S, &t);
+	next_sent();
+	r2t(iscsi_be32(pdu.h.itt), 1, 0, 16384, 8192);
+	CHECK_CONTAINS(S->error, "bad R2T");
+}
+
+static const char OPER_IMM[] = "InitialR2T=No\0ImmediateData=Yes\0FirstBurstLength=16384\0"
+			       "MaxRecvDataSegmentLength=8192\0";
+
+static void test_write_immediate_unsolicited(void)
+{
+	static uint8_t src[20480];
+	struct iscsi_task t;
+	for (size_t i = 0; i < sizeof(src); i++)
+		src[i] = (uint8_t)(i * 13);
+	logged_in(TEXT(OPER_IMM));
+	fk.send_limit = 1000; /* a slow transport: bytes wait in the queue */
+	task_setup(&t, ISCSI_DIR_WRITE, src, sizeof(src));
+	iscsi_submit(S, &t);
+	for (int i = 0; i < 100; i++)
+		iscsi_poll(S);
+	CHECK(next_sent());
+	CHECK_EQ(pdu.len, 8192); /* immediate data */
+	CHECK(!memcmp(pdu.data, src, 8192));
+	uint32_t itt = iscsi_be32(pdu.h.itt);
+	check_data_out(itt, ISCSI_RSVD_TAG, 0, 8192, 8192, 1, src); /* rest of the first burst */
+	CHECK(!next_sent());
+	r2t(itt, 9, 0, 16384, 4096);
+	for (int i = 0; i < 100; i++)
+		iscsi_poll(S);
+	check_data_out(itt, 9, 0, 16384, 4096, 1, src);
+	scsi_rsp(itt, 0, 0, 0);
+	CHECK_EQ(t.result, 0);
+	CHECK_EQ(done_calls, 1);
+}
+
+static void test_cmdsn_window(void)
+{
+	static struct iscsi_task t[3];
+	logged_in(TEXT(OPER));
+	/* MaxCmdSN = ExpCmdSN: one command at a time */
+	struct iscsi_bhs h;
+	fk.window = 1;
+	rsp_init(&h, ISCSI_OP_NOP_IN, ISCSI_FLAG_FINAL, ISCSI_RSVD_TAG);
+	fk.statsn--;
+	deliver(&h, 0, 0);
+	S->max_cmdsn = 1; /* the window may only grow from answers; start it closed */
+	for (int i = 0; i < 3; i++) {
+		task_setup(&t[i], ISCSI_DIR_NONE, 0, 0);
+		CHECK_EQ(iscsi_submit(S, &t[i]), 0);
+	}
+	CHECK(next_sent());
+	CHECK(!next_sent());
+	scsi_rsp(iscsi_be32(pdu.h.itt), 0, 0, 0);
+	CHECK(next_sent());
+	CHECK_EQ(iscsi_be32(pdu.h.statsn), 2);
+	CHECK(!next_sent());
+	fk.window = 8;
+	scsi_rsp(iscsi_be32(pdu.h.itt), 0, 0, 0);
+	CHECK(next_sent());
+	CHECK_EQ(done_calls, 2);
+}
+
+static void test_nop_and_keepalive(void)
+{
+	struct iscsi_bhs h;
+	logged_in(TEXT(OPER));
+	/* the target pings with a TTT: answer with it, ITT reserved */
+	rsp_init(&h, ISCSI_OP_NOP_IN, ISCSI_FLAG_FINAL, ISCSI_RSVD_TAG);
+	fk.statsn--;
+	h.ttt = iscsi_be32(0x1234);
+	deliver(&h, 0, 0);
+	CHECK(next_sent());
+	CHECK_EQ(pdu.h.opcode, ISCSI_OP_NOP_OUT | ISCSI_OP_IMMEDIATE);
+	CHECK_EQ(iscsi_be32(pdu.h.itt), ISCSI_RSVD_TAG);
+	CHECK_EQ(iscsi_be32(pdu.h.ttt), 0x1234);
+	/* idle: we ping, the target answers */
+	fk.now += 6000000;
+	iscsi_poll(S);
+	CHECK(next_sent());
+	CHECK_EQ(iscsi_be32(pdu.h.ttt), ISCSI_RSVD_TAG);
+	uint32_t itt = iscsi_be32(pdu.h.itt);
+	CHECK(itt != ISCSI_RSVD_TAG);
+	rsp_init(&h, ISCSI_OP_NOP_IN, ISCSI_FLAG_FINAL, itt);
+	deliver(&h, 0, 0);
+	CHECK_EQ(S->ping_itt, 0);
+	CHECK_EQ(S->state, ISCSI_S_FULL);
+	/* a NOP-In for a tag we never used */
+	rsp_init(&h, ISCSI_OP_NOP_IN, ISCSI_FLAG_FINAL, 0x77);
+	deliver(&h, 0, 0);
+	CHECK_CONTAINS(S->error, "never sent");
+	/* a silent target: pinged, then dropped */
+	logged_in(TEXT(OPER));
+	fk.now += 6000000;
+	iscsi_poll(S);
+	CHECK(S->ping_itt);
+	fk.now += 6000000;
+	iscsi_poll(S);
+	CHECK_CONTAINS(S->error, "did not answer NOP-Out");
+	CHECK_EQ(S->state, ISCSI_S_BACKOFF);
+}
+
+static void test_timeout(void)
+{
+	struct iscsi_task t;
+	logged_in(TEXT(OPER));
+	task_setup(&t, ISCSI_DIR_NONE, 0, 0);
+	iscsi_submit(S, &t);
+	next_sent();
+	uint32_t itt = iscsi_be32(pdu.h.itt);
+	/* the target goes away; reconnects keep failing */
+	iscsi_conn_down(S, -EIO, "target closed the connection");
+	for (int i = 0; i < 100 && !done_calls; i++) {
+		fk.now += 1000000;
+		iscsi_poll(S);
+		iscsi_conn_down(S, -ECONNREFUSED, "connection refused");
+	}
+	CHECK_EQ(done_calls, 1);
+	CHECK_EQ(t.result, -ETIMEDOUT);
+	CHECK_CONTAINS(t.message, "no answer within 60 s");
+	CHECK_CONTAINS(t.message, "connection refused");
+	CHECK(fk.now <= 62000000);
+	(void)itt;
+}
+
+static void test_malformed_pdus(void)
+{
+	struct iscsi_bhs h;
+	logged_in(TEXT(OPER));
+	rsp_init(&h, 0x1c, ISCSI_FLAG_FINAL, 1);
+	deliver(&h, 0, 0);
+	CHECK_CONTAINS(S->error, "malformed PDU");
+	logged_in(TEXT(OPER));
+	rsp_init(&h, ISCSI_OP_LOGIN_RSP, ISCSI_FLAG_FINAL, 1);
+	deliver(&h, 0, 0);
+	CHECK_CONTAINS(S->error, "unexpected opcode");
+	logged_in(TEXT(OPER));
+	rsp_init(&h, ISCSI_OP_REJECT, ISCSI_FLAG_FINAL, ISCSI_RSVD_TAG);
+	h.spec[0] = 0x04;
+	deliver(&h, 0, 0);
+	CHECK_CONTAINS(S->error, "rejected");
+	logged_in(TEXT(OPER));
+	uint8_t big[48];
+	memset(big, 0, sizeof(big));
+	big[0] = ISCSI_OP_NOP_IN;
+	iscsi_bhs_set_data_len((struct iscsi_bhs *)big, 0xffffff);
+	iscsi_feed(S, big, sizeof(big));
+	CHECK_CONTAINS(S->error, "MaxRecvDataSegmentLength");
+	logged_in(TEXT(OPER));
+	rsp_init(&h, ISCSI_OP_ASYNC, ISCSI_FLAG_FINAL, ISCSI_RSVD_TAG);
+	h.data_sn = iscsi_be32(1u << 24); /* event 1: target requests logout */
+	deliver(&h, 0, 0);
+	CHECK_CONTAINS(S->error, "async event 1");
+}
+
+static int found;
+static void on_target(void *arg, const char *name, const char *addr)
+{
+	(void)arg;
+	found++;
+	if (found == 1) {
+		CHECK_STREQ(name, "iqn.a:one");
+		CHECK_STREQ(addr, "127.0.0.1:3260,1");
+	} else {
+		CHECK_STREQ(name, "iqn.b:two");
+		CHECK_STREQ(addr, "");
+	}
+}
+
+static void test_discovery_and_logout(void)
+{
+	struct iscsi_config c;
+	memset(&c, 0, sizeof(c));
+	new_session(&c);
+	CHECK(next_sent());
+	CHECK_STREQ(sent_key("SessionType"), "Discovery");
+	CHECK(!sent_key("TargetName"));
+	login_rsp(TRANSIT(0, 1), 0, 0, 0, 0);
+	next_sent();
+	CHECK(!sent_key("InitialR2T")); /* session keys are irrelevant here */
+	login_rsp(TRANSIT(1, 3), 0, 0, 0, 0);
+	iscsi_poll(S);
+	CHECK(next_sent());
+	CHECK_EQ(pdu.h.opcode, ISCSI_OP_TEXT_REQ);
+	CHECK_STREQ(sent_key("SendTargets"), "All");
+	struct iscsi_bhs h;
+	rsp_init(&h, ISCSI_OP_TEXT_RSP, ISCSI_FLAG_CONT, iscsi_be32(pdu.h.itt));
+	h.ttt = iscsi_be32(3);
+	deliver(&h, TEXT("TargetName=iqn.a:one\0TargetAddress=127.0.0.1:3260,1\0"));
+	CHECK(next_sent()); /* asks for the rest with the TTT */
+	CHECK_EQ(iscsi_be32(pdu.h.ttt), 3);
+	CHECK_EQ(pdu.len, 0);
+	rsp_init(&h, ISCSI_OP_TEXT_RSP, ISCSI_FLAG_FINAL, iscsi_be32(pdu.h.itt));
+	deliver(&h, TEXT("TargetName=iqn.b:two\0"));
+	CHECK_EQ(S->discovery_done, 2);
+	CHECK(next_sent());
+	CHECK_EQ(pdu.h.opcode, ISCSI_OP_LOGOUT_REQ | ISCSI_OP_IMMEDIATE);
+	rsp_init(&h, ISCSI_OP_LOGOUT_RSP, ISCSI_FLAG_FINAL, iscsi_be32(pdu.h.itt));
+	deliver(&h, 0, 0);
+	CHECK_EQ(S->state, ISCSI_S_CLOSED);
+	found = 0;
+	iscsi_discovery_walk(S, on_target, 0);
+	CHECK_EQ(found, 2);
+}
+
+static void test_digests_on_the_wire(void)
+{
+	static uint8_t src[4096], dst[4096];
+	struct iscsi_task t;
+	struct iscsi_config c = target_cfg();
+	c.header_digest = c.data_digest = 1;
+	new_session(&c);
+	next_sent();
+	login_rsp(TRANSIT(0, 1), 0, 0, 0, 0);
+	next_sent();
+	CHECK_STREQ(sent_key("HeaderDigest"), "CRC32C,None");
+	login_rsp(TRANSIT(1, 3), TEXT("HeaderDigest=CRC32C\0DataDigest=CRC32C\0"), 0, 0);
+	CHECK(S->rx.hdr_digest && S->rx.data_digest);
+	fk.pos = fk.len;
+	task_setup(&t, ISCSI_DIR_READ, dst, sizeof(dst));
+	done_calls = 0;
+	iscsi_submit(S, &t);
+	CHECK(next_sent());
+	CHECK_EQ(fk.pos, fk.len); /* 48 + 4 digest bytes, parsed */
+	for (size_t i = 0; i < sizeof(src); i++)
+		src[i] = (uint8_t)i;
+	data_in(iscsi_be32(pdu.h.itt), 0, 0, src, 4096, 1);
+	CHECK_EQ(t.result, 0);
+	CHECK(!memcmp(src, dst, 4096));
+}
+
+int main(void)
+{
+	RUN(test_login_plain);
+	RUN(test_login_chap);
+	RUN(test_login_mutual_wrong);
+	RUN(test_login_refusals);
+	RUN(test_read);
+	RUN(test_read_sequence_errors);
+	RUN(test_unit_attention_and_sense);
+	RUN(test_write_r2t);
+	RUN(test_write_immediate_unsolicited);
+	RUN(test_cmdsn_window);
+	RUN(test_nop_and_keepalive);
+	RUN(test_timeout);
+	RUN(test_malformed_pdus);
+	RUN(test_discovery_and_logout);
+	RUN(test_digests_on_the_wire);
+	return check_done();
+}
