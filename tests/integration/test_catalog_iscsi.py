@@ -87,6 +87,19 @@ def timed(m, line):
     return time.time() - t0, out
 
 
+def disk_url(m, guest):
+    return re.search(r"disk=(\S+)", ok(m, "show " + guest)).group(1)
+
+
+def disk_check(m, url, size="2M"):
+    """`disk check` writes, reads back and verifies pseudo-random data."""
+    m.send("disk check %s %s\r" % (url, size))
+    m.expect(r"Type 'yes' to continue: ", 30)
+    m.send("yes\r")
+    m.expect(r"disk check passed", 120)
+    m.wait_prompt(10)
+
+
 def test_clone_time_restart_and_reclaim(san, image):
     t64 = os.path.join(san.dir, "t64.img")
     before = sha(t64)
@@ -104,6 +117,10 @@ def test_clone_time_restart_and_reclaim(san, image):
             ok(m, "clone t64 " + c)
             ok(m, 'set %s cmdline="console=ttyS0 hostname=%s"' % (c, c))
         assert pool(m)[1] == vols0 + 5
+        used1, _ = pool(m)
+        for c in ("c1", "c2", "c3"):             # each clone writes its own data
+            disk_check(m, disk_url(m, c))
+        assert pool(m)[0] >= used1 + 3 * 2048
     finally:
         m.stop()
     m = boot(image, "catalog-iscsi-2")          # same stick, same target

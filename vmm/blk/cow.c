@@ -73,6 +73,23 @@ static void child(struct cow_io *io, struct blockdev *d, enum blk_op op, uint64_
 
 static uint64_t pool_lba(uint32_t chunk, uint32_t in) { return cow_chunk_lba(cow_pool, chunk) + in / cow_pool->bs; }
 
+/*
+ * A read segment goes on over the following chunks while they come from
+ * the same place contiguously (unwritten: the base; written: consecutive
+ * pool chunks), so a sequential read is not cut into 64 KiB requests.
+ */
+static void extend_read(struct cow_io *io, uint32_t p, uint64_t room)
+{
+	const uint32_t *map = io->cd->map;
+	uint32_t limit = 1u << 30;   /* keep count * block size well inside 32 bits */
+	for (uint64_t k = 1; io->n < room && io->n < limit; k++) {
+		uint32_t next = map[io->vchunk + k];
+		if (p ? next != p + k : next != 0)
+			break;
+		io->n = room - io->n < COW_CHUNK ? (uint32_t)room : io->n + COW_CHUNK;
+	}
+}
+
 /* The next segment of io's request, or its completion. */
 static void io_next(struct cow_io *io)
 {
@@ -93,6 +110,8 @@ static void io_next(struct cow_io *io)
 		uint8_t *buf = (uint8_t *)r->buf + io->off;
 		uint32_t p = cd->map[io->vchunk];
 		io->step = STEP_IO;
+		if (r->op == BLK_READ)
+			extend_read(io, p, room);
 		if (p)
 			return child(io, cow_pool->dev, r->op, pool_lba(p, io->in), io->n / cow_pool->bs, buf);
 		if (r->op == BLK_WRITE)
