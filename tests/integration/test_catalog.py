@@ -162,18 +162,3 @@ def test_clone_disk_serves_a_guest(m):
     assert pool_used(m)[0] == used
     ok(m, "undefine v1")
     ok(m, "undefine vt")
-
-
-def test_without_catalog_definitions_are_in_memory():
-    q = Qemu(smp=2, mem="512M", name="nocatalog")   # the default image: no catalog=, no pool=
-    try:
-        q.start()
-        q.wait_prompt()
-        out = ok(q, "host")
-        assert re.search(r"^catalog: none \(no catalog= in hako.cfg\): definitions live in memory",
-                         out, re.M), out
-        assert "guest definitions live in memory and are lost at reboot" in ok(q, "log")
-        ok(q, "define t kernel=esp:probe.elf disk=ram:1M")
-        refused(q, "clone t c", "no copy-on-write pool: set pool= in hako.cfg")
-    finally:
-        q.stop()

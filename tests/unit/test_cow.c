@@ -413,6 +413,42 @@ static void test_power_cut_replay(void)
 	printf("     %ld cut points, %u crash images\n", total, e.images);
 }
 
+/* A table that passes its CRC but lies (sizes, overlaps, ranges) is refused, never trusted. */
+static void test_table_garbage(void)
+{
+	setup();
+	create("fake:0", BASE_BYTES);
+	create(0, 3 * 65536);
+	uint8_t table[COW_TABLE_SLOT];
+	uint32_t len = sizeof(cow_pool->hdr) + cow_pool->hdr.nvols * sizeof(struct cow_vol_rec);
+	memcpy(table, &cow_pool->hdr, sizeof(cow_pool->hdr));
+	memcpy(table + sizeof(cow_pool->hdr), cow_pool->vol, len - sizeof(cow_pool->hdr));
+	struct slotstore st = cow_pool->table_store;
+	cow_pool_detach();
+	unsigned refused = 0;
+	for (int i = 0; i < 400; i++) {
+		uint8_t bad[COW_TABLE_SLOT];
+		memcpy(bad, table, len);
+		for (int k = 0; k < 1 + i % 4; k++)
+			bad[check_rand() % len] = (uint8_t)check_rand();
+		uint32_t blen = i % 50 == 0 ? (uint32_t)(check_rand() % len) : len;
+		CHECK_EQ(slot_commit(&st, bad, blen), 0);
+		char err[200];
+		uint32_t leaked;
+		int rc = cow_pool_attach(pool_dev, &leaked, err, sizeof(err));
+		CHECK(rc == 0 || rc == -EINVAL);
+		refused += rc != 0;
+		if (!rc)
+			cow_pool_detach();
+	}
+	CHECK(refused > 100);
+	char err[200];
+	uint32_t leaked;
+	CHECK_EQ(slot_commit(&st, table, len), 0);
+	CHECK_EQ(cow_pool_attach(pool_dev, &leaked, err, sizeof(err)), 0);
+	teardown();
+}
+
 int main(void)
 {
 	blk_set_host(&host);
@@ -420,6 +456,7 @@ int main(void)
 	RUN(test_no_base_and_reattach);
 	RUN(test_clone_of_clone);
 	RUN(test_full_pool_and_concurrent);
+	RUN(test_table_garbage);
 	RUN(test_power_cut_replay);
 	return check_done();
 }
