@@ -114,14 +114,16 @@ static void copy_progress(const struct clone_ui *ui, const struct copy *c, uint6
 	ui->progress(ui->ctx, line);
 }
 
-/* Copies every non-zero chunk (a new volume reads zeros elsewhere). */
+/* Copies every non-zero MiB (a new volume reads zeros elsewhere). */
+#define COPY_PIECE (1u << 20)
+
 static int copy_loop(struct copy *c, const struct clone_ui *ui)
 {
 	uint64_t step = c->bytes / 20 > (1u << 20) ? c->bytes / 20 : (1u << 20), shown = 0;
-	for (uint64_t off = 0; off < c->bytes; off += COW_CHUNK) {
+	for (uint64_t off = 0; off < c->bytes; off += COPY_PIECE) {
 		if (ui->cancelled(ui->ctx))
 			return -ECANCELED;
-		uint32_t n = c->bytes - off < COW_CHUNK ? (uint32_t)(c->bytes - off) : COW_CHUNK;
+		uint32_t n = c->bytes - off < COPY_PIECE ? (uint32_t)(c->bytes - off) : COPY_PIECE;
 		int rc = blk_sync_io(c->from, BLK_READ, off / c->bs, n / c->bs, c->buf);
 		if (!rc && !all_zero(c->buf, n))
 			rc = blk_sync_io(c->to, BLK_WRITE, off / c->bs, n / c->bs, c->buf);
@@ -144,12 +146,12 @@ static int full_copy(const char *from, uint32_t id, uint64_t bytes, uint32_t bs,
 	if (rc)
 		return rc;
 	rc = blk_open(to, 0, &c.to, err, len);
-	if (!rc && !(c.buf = blk_host()->alloc(COW_CHUNK)))
+	if (!rc && !(c.buf = blk_host()->alloc(COPY_PIECE)))
 		rc = -ENOMEM;
 	if (!rc)
 		rc = copy_loop(&c, ui);
 	if (c.buf)
-		blk_host()->free(c.buf, COW_CHUNK);
+		blk_host()->free(c.buf, COPY_PIECE);
 	if (c.to)
 		blk_close(c.to);
 	blk_close(c.from);

@@ -50,16 +50,21 @@ static void fake_drop_pending(struct fake_disk *f)
 static struct fake_disk *fake_setup(unsigned n, uint32_t bs, uint64_t blocks, const uint8_t *img)
 {
 	struct fake_disk *f = &fake_disks[n];
+	uint8_t *durable = f->durable, *cache = f->cache;
 	fake_drop_pending(f);
-	free(f->durable);
-	free(f->cache);
-	*f = (struct fake_disk){ .bs = bs, .blocks = blocks, .cut_at = -1 };
-	f->durable = calloc(blocks, bs);
-	f->cache = calloc(blocks, bs);
-	if (img) {
-		memcpy(f->durable, img, blocks * bs);
-		memcpy(f->cache, img, blocks * bs);
+	if (f->bs * f->blocks != bs * blocks) {   /* keep the buffers when the size stays */
+		free(durable);
+		free(cache);
+		durable = malloc(blocks * bs);
+		cache = malloc(blocks * bs);
 	}
+	*f = (struct fake_disk){ .bs = bs, .blocks = blocks, .cut_at = -1, .durable = durable,
+				 .cache = cache };
+	if (img)
+		memcpy(durable, img, blocks * bs);
+	else
+		memset(durable, 0, blocks * bs);
+	memcpy(cache, durable, blocks * bs);
 	return f;
 }
 

@@ -29,7 +29,7 @@ static const struct blk_host_ops host = { host_alloc, host_free, host_file };
 #define BASE_BLOCKS 2051u               /* 1 MiB + 3 blocks: a partial last chunk */
 #define BASE_BYTES (BASE_BLOCKS * 512u)
 #define POOL_BLOCKS (2u << 11)          /* 2 MiB: 32 chunks */
-#define REPLAY_POOL_BLOCKS (1u << 11)   /* 1 MiB for the power-cut replay */
+#define REPLAY_POOL_BLOCKS (3u << 10)   /* 1.5 MiB for the power-cut replay */
 
 static uint8_t base_img[BASE_BYTES];
 
@@ -86,7 +86,8 @@ static void test_read_through_and_write(void)
 	CHECK_EQ(id, 1);
 	uint32_t used0 = cow_pool->used;
 	struct blockdev *d = open_dev("cow:1:fake:0", 0);
-	static uint8_t buf[BASE_BYTES], want[BASE_BYTES];
+	static uint8_t buf[BASE_BYTES], want[BASE_BYTES], big_w[8 * 65536];
+	memset(big_w, 0x5c, sizeof(big_w));
 	CHECK_EQ(blk_blocks(d), BASE_BLOCKS);
 	CHECK_EQ(rw(d, BLK_READ, 0, BASE_BLOCKS, buf), 0);
 	CHECK(!memcmp(buf, base_img, BASE_BYTES));
@@ -114,6 +115,14 @@ static void test_read_through_and_write(void)
 	CHECK_EQ(rw(d, BLK_WRITE, 4, 1, w), 0);
 	CHECK_EQ(fake_disks[1].flushes, flushes);
 	CHECK_EQ(cow_pool->used, used0 + 5);
+	/* whole unallocated chunks: one round of three flushes for all of them */
+	flushes = fake_disks[1].flushes;
+	CHECK_EQ(rw(d, BLK_WRITE, 640, 8 * 128, big_w), 0);
+	CHECK_EQ(fake_disks[1].flushes, flushes + 3);
+	CHECK_EQ(cow_pool->used, used0 + 13);
+	memset(want + 640 * 512, 0x5c, 8 * 65536);
+	CHECK_EQ(rw(d, BLK_READ, 0, BASE_BLOCKS, buf), 0);
+	CHECK(!memcmp(buf, want, BASE_BYTES));
 	blk_close(d);
 	/* the base is opened read-only and other volumes or bases are refused */
 	CHECK(!open_dev("cow:2:fake:0", 0));
@@ -121,6 +130,7 @@ static void test_read_through_and_write(void)
 	CHECK(!open_dev("cow:1", 0));
 	CHECK_EQ(cow_pool_delete(1), 0);
 	CHECK_EQ(cow_pool->used, used0 - 1);       /* its map chunk too */
+	CHECK_EQ(cow_pool_usage(1, &usage), -ENOENT);
 	CHECK_EQ(cow_pool_delete(1), -ENOENT);
 	teardown();
 }
@@ -253,6 +263,7 @@ static const struct step steps[] = {
 	{ W_WRITE_A, 384, 128, 0xa3 },    /* exactly chunk 3 */
 	{ W_WRITE_A, 3, 1, 0xa4 },        /* an allocated chunk: straight to the pool */
 	{ W_WRITE_A, BASE_BLOCKS - 2, 2, 0xa5 },   /* the partial last chunk */
+	{ W_WRITE_A, 640, 512, 0xa6 },    /* chunks 5..8 whole: one allocation round */
 	{ W_CREATE_B, 0, 0, 0 },
 	{ W_WRITE_B, 0, 130, 0xb1 },
 	{ W_DELETE_B, 0, 0, 0 }, { W_DELETE_A, 0, 0, 0 },

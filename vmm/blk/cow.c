@@ -8,7 +8,10 @@
  * such a chunk allocates a pool chunk, copies the rest of the chunk from
  * the base (read-modify-write), and records it in the volume's map, in
  * the order cow_pool.h gives: free-map bit, flush, data, flush, map
- * entry, flush. Allocations are done one at a time for the whole pool
+ * entry, flush. A write of whole unallocated chunks allocates up to
+ * COW_RUN contiguous pool chunks in one such round (a full copy or a
+ * guest's large write costs three flushes per MiB, not per chunk).
+ * Allocations are done one at a time for the whole pool
  * (they share one chunk buffer and the free map's blocks); reads and
  * writes of allocated chunks go straight to the pool. A request is
  * served one chunk-sized segment after another.
@@ -20,6 +23,8 @@
 #include "vmm/lib/errno.h"
 #include "vmm/lib/fmt.h"
 #include "vmm/lib/string.h"
+
+#define COW_RUN 16                      /* chunks per allocation round: 1 MiB */
 
 struct cow_dev {
 	uint32_t id;
@@ -41,7 +46,7 @@ struct cow_io {
 	uint64_t off, len;              /* bytes of r done, and in all */
 	uint64_t vchunk;                /* the segment: chunk, offset in it, length */
 	uint32_t in, n;
-	uint32_t pchunk;                /* the chunk being allocated */
+	uint32_t pchunk, nalloc;        /* the chunks being allocated */
 	enum cow_step step;
 	struct blk_req child;
 	struct cow_io *next_wait;
@@ -149,6 +154,26 @@ static void alloc_end(struct cow_io *io, int status)
 	cow_kick();
 }
 
+/* How many whole, unallocated chunks io's write covers from its segment on (1 if partial). */
+static uint32_t run_wanted(const struct cow_io *io)
+{
+	uint64_t room = io->len - io->off;
+	uint32_t m = 0;
+	if (io->in || room < COW_CHUNK)
+		return 1;
+	while (m < COW_RUN && room >= (uint64_t)(m + 1) * COW_CHUNK && !io->cd->map[io->vchunk + m])
+		m++;
+	return m;
+}
+
+/* Writes the device blocks holding bytes [from, to) of `base` (an image of area `lba`). */
+static void write_span(struct cow_io *io, uint64_t lba, uint8_t *base, uint64_t from, uint64_t to)
+{
+	uint32_t bs = cow_pool->bs;
+	uint64_t first = from / bs, last = (to - 1) / bs;
+	child(io, cow_pool->dev, BLK_WRITE, lba + first, (uint32_t)(last - first + 1), base + first * bs);
+}
+
 static void alloc_begin(struct cow_io *io)
 {
 	struct cow_pool *p = cow_pool;
@@ -163,15 +188,20 @@ static void alloc_begin(struct cow_io *io)
 	}
 	if (io->cd->map[io->vchunk])   /* allocated while this one waited */
 		return io_next(io);
-	uint32_t c = cow_find_free(p, (uint32_t)(io->cd->map_chunk + io->vchunk));
+	uint32_t hint = (uint32_t)(io->cd->map_chunk + io->cd->map_chunks + io->vchunk);
+	uint32_t m = run_wanted(io), c = m > 1 ? cow_find_run(p, hint, m) : 0;
+	if (!c)
+		m = 1, c = cow_find_free(p, hint);
 	if (!c)
 		return io_finish(io, -ENOSPC);
 	p->busy = 1;
-	cow_bit_set(p, c, 1);
-	io->pchunk = c;
+	for (uint32_t k = 0; k < m; k++)
+		cow_bit_set(p, c + k, 1);
+	io->pchunk = c, io->nalloc = m;
+	if (m > 1)
+		io->n = m * COW_CHUNK;
 	io->step = STEP_BIT;
-	uint64_t lba = cow_bit_lba(p, c);
-	child(io, p->dev, BLK_WRITE, lba, 1, p->bitmap + (lba - cow_bit_lba(p, 0)) * p->bs);
+	write_span(io, cow_bit_lba(p, 0), p->bitmap, c / 8, (c + m - 1) / 8 + 1);
 }
 
 /* The whole chunk for the pool: the base's data (or zeros) around the new bytes. */
@@ -181,7 +211,9 @@ static void alloc_fill(struct cow_io *io)
 	uint64_t start = io->vchunk * COW_CHUNK;
 	uint64_t have = cd->bytes - start < COW_CHUNK ? cd->bytes - start : COW_CHUNK;
 	io->step = STEP_FILL;
-	if (io->n == COW_CHUNK || !cd->base) {
+	if (!(io->n % COW_CHUNK))             /* whole chunks: nothing to merge */
+		return child_done(&io->child, 0);
+	if (!cd->base) {
 		memset(cow_pool->chunk_buf, 0, COW_CHUNK);
 		return child_done(&io->child, 0);
 	}
@@ -200,19 +232,21 @@ static void alloc_step(struct cow_io *io)
 	case STEP_BIT_FLUSH:
 		return alloc_fill(io);
 	case STEP_FILL:
-		memcpy(p->chunk_buf + io->in, (uint8_t *)io->r->buf + io->off, io->n);
 		io->step = STEP_DATA;
+		if (!io->in && !(io->n % COW_CHUNK))   /* whole chunks: straight from the request */
+			return child(io, p->dev, BLK_WRITE, pool_lba(io->pchunk, 0), io->n / p->bs,
+				     (uint8_t *)io->r->buf + io->off);
+		memcpy(p->chunk_buf + io->in, (uint8_t *)io->r->buf + io->off, io->n);
 		return child(io, p->dev, BLK_WRITE, pool_lba(io->pchunk, 0), COW_CHUNK / p->bs, p->chunk_buf);
 	case STEP_DATA:
 		io->step = STEP_DATA_FLUSH;
 		return child(io, p->dev, BLK_FLUSH, 0, 0, 0);
-	case STEP_DATA_FLUSH: {
-		cd->map[io->vchunk] = io->pchunk;   /* the data is durable: reads may use it */
-		uint32_t blk = (uint32_t)(io->vchunk * 4 / p->bs);
+	case STEP_DATA_FLUSH:
+		for (uint32_t k = 0; k < io->nalloc; k++)   /* the data is durable: reads may use it */
+			cd->map[io->vchunk + k] = io->pchunk + k;
 		io->step = STEP_MAP;
-		return child(io, p->dev, BLK_WRITE, cow_chunk_lba(p, cd->map_chunk) + blk, 1,
-			     (uint8_t *)cd->map + (uint64_t)blk * p->bs);
-	}
+		return write_span(io, cow_chunk_lba(p, cd->map_chunk), (uint8_t *)cd->map, io->vchunk * 4,
+				  (io->vchunk + io->nalloc) * 4);
 	case STEP_MAP:
 		io->step = STEP_MAP_FLUSH;
 		return child(io, p->dev, BLK_FLUSH, 0, 0, 0);

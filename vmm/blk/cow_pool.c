@@ -328,15 +328,26 @@ void cow_pool_detach(void)
 
 /* ---- volumes ---- */
 
-/* The first of `n` contiguous free chunks, or 0. */
-static uint32_t find_run(const struct cow_pool *p, uint32_t n)
+/* The first of `n` contiguous free chunks at or after `from`, or 0. */
+static uint32_t run_from(const struct cow_pool *p, uint32_t from, uint32_t n)
 {
-	for (uint32_t c = p->bitmap_chunks + 1, run = 0; c < p->chunks; c++) {
+	for (uint32_t c = from, run = 0; c < p->chunks; c++) {
 		run = cow_bit(p, c) ? 0 : run + 1;
 		if (run == n)
 			return c + 1 - n;
 	}
 	return 0;
+}
+
+static uint32_t find_run(const struct cow_pool *p, uint32_t n)
+{
+	return run_from(p, p->bitmap_chunks + 1, n);
+}
+
+uint32_t cow_find_run(const struct cow_pool *p, uint32_t hint, uint32_t n)
+{
+	uint32_t c = hint > p->bitmap_chunks && hint < p->chunks ? run_from(p, hint, n) : 0;
+	return c ? c : find_run(p, n);
 }
 
 /* Free-map bits, flush, zeroed map, flush (cow_pool.h "create"). */

@@ -114,6 +114,8 @@ void cow_bit_set(struct cow_pool *p, uint32_t chunk, int used);
 uint64_t cow_bit_lba(const struct cow_pool *p, uint32_t chunk);
 /* A free chunk (searching from `hint`), or 0 when the pool is full. */
 uint32_t cow_find_free(const struct cow_pool *p, uint32_t hint);
+/* The first of n contiguous free chunks (searching from `hint`), or 0. */
+uint32_t cow_find_run(const struct cow_pool *p, uint32_t hint, uint32_t n);
 /* Pool-device LBA of the start of chunk c. */
 uint64_t cow_chunk_lba(const struct cow_pool *p, uint32_t c);
 /* cow.c: starts allocations that waited while the pool was paused. */
