@@ -139,8 +139,10 @@ UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 PORTABLE := vmm/lib/fmt.c vmm/lib/log.c vmm/lib/errno.c vmm/mm/buddy.c \
             mgmt/shell/line.c mgmt/shell/args.c mgmt/shell/shell.c mgmt/cfg.c \
             drivers/acpi/acpi.c vmm/pagetable.c vmm/cpuid_policy.c vmm/vm_def.c \
-            vmm/elf_guest.c vmm/uart_model.c net/crypto/sha256.c net/auth.c \
-            net/telnet.c $(wildcard net/iscsi/*.c) vmm/blk/blk.c vmm/blk/blk_mem.c vmm/blk/blk_check.c \
+            vmm/elf_guest.c vmm/uart_model.c vmm/insn.c vmm/gpt.c \
+            vmm/bzimage.c vmm/dev/aml.c vmm/dev/acpi_tables.c \
+            net/crypto/sha256.c net/auth.c net/telnet.c $(wildcard net/iscsi/*.c) \
+            vmm/blk/blk.c vmm/blk/blk_mem.c vmm/blk/blk_check.c \
             vmm/dev/virtqueue.c vmm/dev/virtio_mmio.c vmm/dev/virtio_blk.c \
             vmm/blk/blk_sync.c vmm/blk/slotstore.c mgmt/catalog_fmt.c \
             vmm/blk/cow_pool.c vmm/blk/cow.c

@@ -22,3 +22,6 @@ $(BUILD)/guests/vblk.elf: guests/vblk/start.S guests/vblk/vblk.c guests/guest.ld
 	$(LD) $(GUEST_LDFLAGS) -o $@ $(BUILD)/guests/vblk-start.o $(BUILD)/guests/vblk.o
 
 GUEST_FILES += $(BUILD)/guests/vblk.elf
+
+# The Linux test guest (make linux-guest): kernel, initramfs, ext4 disk image.
+GUEST_FILES += $(LINUX_GUEST)

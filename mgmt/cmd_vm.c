@@ -12,6 +12,7 @@
 #include "vmm/dev/virtio_attach.h"
 #include "vmm/lib/errno.h"
 #include "vmm/lib/string.h"
+#include "vmm/dev/platform.h"
 #include "vmm/vm.h"
 
 #define CTRL_RBRACKET 0x1d
@@ -237,8 +238,7 @@ static int console_input(struct shell *sh, unsigned char c)
 		shell_printf(sh, "\n[detached from %s]\n", vm->def.name);
 		return 1;
 	}
-	if (!uart_model_input(&vm->uart, c) && vm->nvcpus)
-		smp_kick(vm->vcpu[0]->core); /* wake a vCPU idling in HLT */
+	(void)platform_uart_input(vm, c); /* a full FIFO drops input, as a UART overrun would */
 	return 0;
 }
 

@@ -152,7 +152,7 @@ static void lun_close(struct blockdev *d)
 
 static const struct blk_backend_ops lun_ops = { lun_start, lun_close };
 
-/* Login and READ CAPACITY before the guest starts (blk_open may wait). */
+/* Login, TEST UNIT READY and READ CAPACITY before the guest starts (blk_open may wait). */
 static int lun_open(const char *spec, struct blockdev *d, char *err, unsigned len)
 {
 	struct iscsi_url u;
@@ -162,6 +162,11 @@ static int lun_open(const char *spec, struct blockdev *d, char *err, unsigned le
 	int rc = url_check(spec, &u, err, len);
 	if (rc)
 		return rc;
+	if (!iscsi_tcp_can_wait()) {
+		fmt_snprintf(err, len, "iSCSI disks can only be opened from the serial console for "
+			     "now (start this guest there)");
+		return -EBUSY;
+	}
 	memset(&cfg, 0, sizeof(cfg));
 	iscsi_tcp_defaults(&cfg);
 	fmt_snprintf(cfg.host, sizeof(cfg.host), "%s", u.host);
@@ -177,6 +182,8 @@ static int lun_open(const char *spec, struct blockdev *d, char *err, unsigned le
 		return rc ? rc : -ENOMEM;
 	}
 	rc = iscsi_wait_login(l->s, OPEN_WAIT_US, iscsi_tcp_wait_quiet, l->s);
+	if (!rc)
+		rc = iscsi_cmd_tur(l->s, u.lun, iscsi_tcp_wait_quiet, l->s, why, sizeof(why));
 	if (!rc)
 		rc = iscsi_cmd_capacity(l->s, u.lun, &cap, iscsi_tcp_wait_quiet, l->s, why, sizeof(why));
 	if (!rc && (cap.block_size < 512 || cap.block_size & (cap.block_size - 1)))

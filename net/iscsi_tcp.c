@@ -14,6 +14,7 @@
 
 #include "drivers/uart/uart16550.h"
 #include "lwip/ip_addr.h"
+#include "lwip/priv/tcp_priv.h"
 #include "lwip/tcp.h"
 #include "vmm/core/cpu.h"
 #include "vmm/core/host.h"
@@ -178,6 +179,7 @@ static void tcp_events(struct iscsi_tcp *t)
 	}
 }
 
+/* initiator= (or iqn.2026-11.org.hako:HOSTNAME) and iscsi_timeout= from hako.cfg. */
 void iscsi_tcp_defaults(struct iscsi_config *cfg)
 {
 	const char *ini = cfg_get(&host.cfg, "initiator");
@@ -195,6 +197,7 @@ void iscsi_tcp_defaults(struct iscsi_config *cfg)
 		cfg->task_timeout_us = secs * 1000000ull;
 }
 
+/* A zeroed session + transport from the page allocator, connecting; 0 or -E. */
 int iscsi_tcp_open(const struct iscsi_config *cfg, struct iscsi_session **out)
 {
 	unsigned order = buddy_order_for(sizeof(struct iscsi_tcp));
@@ -211,6 +214,7 @@ int iscsi_tcp_open(const struct iscsi_config *cfg, struct iscsi_session **out)
 	return 0;
 }
 
+/* Closes the connection (no logout) and frees the session. */
 void iscsi_tcp_free(struct iscsi_session *s)
 {
 	struct iscsi_tcp *t = (struct iscsi_tcp *)s;
@@ -218,6 +222,7 @@ void iscsi_tcp_free(struct iscsi_session *s)
 	page_free((uint64_t)t, buddy_order_for(sizeof(struct iscsi_tcp)), PAGE_HAKO);
 }
 
+/* One service-core round for a waiting shell verb; 1 after Ctrl-C. */
 int iscsi_tcp_wait(void *arg)
 {
 	struct iscsi_tcp *t = arg;
@@ -229,6 +234,15 @@ int iscsi_tcp_wait(void *arg)
 	return 0;
 }
 
+/*
+ * Waiting means running lwIP; inside one of lwIP's own callbacks (a
+ * network console command runs in one) that would re-enter it.
+ */
+int iscsi_tcp_can_wait(void)
+{
+	return tcp_input_pcb == 0;
+}
+
 int iscsi_tcp_wait_quiet(void *arg)
 {
 	service_poll();
@@ -236,6 +250,7 @@ int iscsi_tcp_wait_quiet(void *arg)
 	return 0;
 }
 
+/* Transport events, then iscsi_poll(); for sessions polled by a poller. */
 void iscsi_tcp_poll(struct iscsi_session *s)
 {
 	tcp_events((struct iscsi_tcp *)s);

@@ -28,6 +28,8 @@ void iscsi_tcp_defaults(struct iscsi_config *cfg);
  * the service core once; returns 1 after Ctrl-C on the serial port.
  */
 int iscsi_tcp_wait(void *arg);
+/* 0 when called from inside lwIP (a network console command): no waiting. */
+int iscsi_tcp_can_wait(void);
 /* The same without reading the serial port (opening a guest's disk). */
 int iscsi_tcp_wait_quiet(void *arg);
 /* Transport events and iscsi_poll(): for sessions that live on (disks). */

@@ -45,20 +45,40 @@ struct vmm_backend {
 	/*
 	 * Enters the guest and returns at the next VM exit with `e` decoded.
 	 * Loads/stores v->regs around the world switch. Called with host
-	 * interrupts enabled; physical interrupts arriving while the guest
-	 * runs cause EXIT_EXT_INTERRUPT and are then taken by hako (so that
-	 * smp_kick() reaches the vCPU loop). Returns 0, or -E... when entry
-	 * itself failed (e->kind == EXIT_ENTRY_FAILED, details logged).
+	 * interrupts DISABLED (the caller has just looked for pending guest
+	 * events; a kick arriving after that must not be taken by hako before
+	 * the entry but make the guest exit at once), returns with them
+	 * enabled. Physical interrupts arriving while the guest runs cause
+	 * EXIT_EXT_INTERRUPT and are then taken by hako (so that smp_kick()
+	 * reaches the vCPU loop). Returns 0, or -E... when entry itself failed
+	 * (e->kind == EXIT_ENTRY_FAILED, details logged).
 	 */
 	int (*vcpu_run)(struct vcpu *v, struct exit_info *e);
 
 	uint64_t (*reg_read)(struct vcpu *v, enum vreg r);
+	/*
+	 * Writing VREG_RIP also ends an interrupt shadow (STI, MOV SS): hako
+	 * moves RIP only after emulating the instruction under it.
+	 */
 	void (*reg_write)(struct vcpu *v, enum vreg r, uint64_t val);
 	void (*seg_read)(struct vcpu *v, enum vseg s, struct vseg_desc *d);
 	void (*seg_write)(struct vcpu *v, enum vseg s, const struct vseg_desc *d);
 
 	/* Queues an event for delivery at the next entry. -EBUSY if one is pending. */
 	int (*inject)(struct vcpu *v, const struct vevent *ev);
+
+	/*
+	 * Can an external interrupt be injected at the next entry? -1: an
+	 * event is already queued (inject would fail); 0: the guest blocks
+	 * interrupts now (RFLAGS.IF = 0 or an STI/MOV SS shadow); 1: yes.
+	 */
+	int (*intr_ready)(struct vcpu *v);
+	/*
+	 * on = 1: make the guest exit with EXIT_INTR_WINDOW as soon as it
+	 * accepts interrupts (SVM V_IRQ + VINTR intercept, APM 15.21.4; VMX
+	 * "interrupt-window exiting", SDM 25.7.5); on = 0: stop asking.
+	 */
+	void (*intr_window)(struct vcpu *v, int on);
 
 	/*
 	 * Nested paging: builds an empty table for `vm` (vm->nested), maps

@@ -7,6 +7,12 @@
  * and the virtualization features hako does not offer a guest (VMX:
  * CPUID.1:ECX[5], SDM Vol. 2A "CPUID"; SVM: CPUID 8000_0001:ECX[2] and the
  * whole SVM leaf 8000_000A, APM Vol. 3 E.4) are hidden.
+ *
+ * For guests with the emulated PC platform (Linux), the APIC IDs are the
+ * vCPU's, the TSC-deadline timer is offered (hako emulates it), and what
+ * hako does not emulate is hidden: MCE/MCA (their MSRs), MTRRs, RDTSCP
+ * and RDPID (IA32_TSC_AUX is the host's), x2APIC (xAPIC is what the
+ * platform offers), and the AMD core performance counters.
  */
 #include "vmm/cpuid_policy.h"
 
@@ -14,6 +20,14 @@
 #define CPUID1_ECX_HYPERVISOR (1u << 31)
 #define CPUID81_ECX_SVM (1u << 2)
 #define CPUID_SVM_LEAF 0x8000000au
+#define CPUID1_ECX_X2APIC (1u << 21)
+#define CPUID1_ECX_TSC_DEADLINE (1u << 24)
+#define CPUID_EDX_MCE (1u << 7)
+#define CPUID_EDX_MTRR (1u << 12)
+#define CPUID_EDX_MCA (1u << 14)
+#define CPUID81_EDX_RDTSCP (1u << 27)
+#define CPUID81_ECX_PERFCTR_CORE (1u << 23)
+#define CPUID7_ECX_RDPID (1u << 22)
 
 static uint32_t sig_word(int i)
 {
@@ -38,6 +52,25 @@ static int hv_leaf(const struct cpuid_ctx *c, uint32_t leaf, struct cpuid_result
 	return 1;
 }
 
+static void platform_leaf(const struct cpuid_ctx *c, uint32_t leaf, struct cpuid_result *r)
+{
+	const uint32_t hidden = CPUID_EDX_MCE | CPUID_EDX_MTRR | CPUID_EDX_MCA;
+	if (leaf == 1) {
+		r->ebx = (r->ebx & 0x00ffffffu) | c->apic_id << 24;
+		r->ecx = (r->ecx & ~CPUID1_ECX_X2APIC) | CPUID1_ECX_TSC_DEADLINE;
+		r->edx &= ~hidden;
+	} else if (leaf == 7) {
+		r->ecx &= ~CPUID7_ECX_RDPID;
+	} else if (leaf == 0xb) {
+		r->edx = c->apic_id;
+	} else if (leaf == 0x80000001u) {
+		r->edx &= ~(hidden | CPUID81_EDX_RDTSCP);
+		r->ecx &= ~CPUID81_ECX_PERFCTR_CORE;
+	} else if (leaf == 0x8000001eu) {
+		r->eax = c->apic_id;
+	}
+}
+
 void cpuid_policy(const struct cpuid_ctx *c, uint32_t leaf, uint32_t sub, struct cpuid_result *r)
 {
 	if (hv_leaf(c, leaf, r))
@@ -51,4 +84,6 @@ void cpuid_policy(const struct cpuid_ctx *c, uint32_t leaf, uint32_t sub, struct
 	} else if (leaf == CPUID_SVM_LEAF) {
 		*r = (struct cpuid_result){ 0, 0, 0, 0 };
 	}
+	if (c->linux_platform)
+		platform_leaf(c, leaf, r);
 }

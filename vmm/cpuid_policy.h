@@ -20,6 +20,8 @@ struct cpuid_ctx {
 	/* The host's answer for (leaf, subleaf); lets tests fake the CPU. */
 	void (*host_cpuid)(void *ctx, uint32_t leaf, uint32_t sub, struct cpuid_result *r);
 	void *ctx;
+	uint32_t apic_id;   /* the vCPU's initial APIC ID (CPUID.1:EBX[31:24], 0xB, 8000_001E) */
+	int linux_platform; /* the guest has hako's emulated PC platform (vmm/dev/platform.h) */
 };
 
 /* Fills *r with what the guest sees for CPUID(leaf, sub). */

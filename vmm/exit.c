@@ -14,7 +14,9 @@
 #include "vmm/backend.h"
 #include "vmm/core/time.h"
 #include "vmm/cpuid_policy.h"
+#include "vmm/dev/platform.h"
 #include "vmm/exit_dispatch.h"
+#include "vmm/mmio.h"
 #include "vmm/portio.h"
 #include "vmm/vm.h"
 
@@ -24,6 +26,10 @@
 #define  APIC_BASE_ENABLE (1ull << 11)
 #define  APIC_BASE_BSP (1ull << 8)
 #define MSR_IA32_PAT 0x277
+#define  PAT_RESERVED 0xf8f8f8f8f8f8f8f8ull /* each entry's bits 7:3 (SDM 11.12.2) */
+#define MSR_MTRRCAP 0xfe
+#define MSR_MTRR_DEF_TYPE 0x2ff
+#define  APIC_BASE_EXTD (1ull << 10)
 #define EFER_SCE (1ull << 0)
 #define EFER_LMA (1ull << 10)
 
@@ -44,7 +50,67 @@ static int msr_tsc_read(struct vcpu *v, uint64_t *val)
 
 static int msr_apic_base_read(struct vcpu *v, uint64_t *val)
 {
-	*val = APIC_BASE_DEFAULT | APIC_BASE_ENABLE | (v->id == 0 ? APIC_BASE_BSP : 0);
+	*val = v->lapic.apic_base;
+	return 0;
+}
+
+/*
+ * Only the enable bits may change; the base stays at 0xfee00000 (hako
+ * does not move the APIC page), x2APIC only from enabled xAPIC (SDM
+ * 11.12.5). Guests without the Linux platform keep the fixed value.
+ */
+static int msr_apic_base_write(struct vcpu *v, uint64_t val)
+{
+	uint64_t fixed = APIC_BASE_DEFAULT | APIC_BASE_BSP;
+	if (!v->vm->linux_guest)
+		return val == v->lapic.apic_base ? 0 : -1;
+	if ((val & ~(fixed | APIC_BASE_ENABLE | APIC_BASE_EXTD)) ||
+	    (val & fixed) != (v->lapic.apic_base & fixed))
+		return -1;
+	if ((val & APIC_BASE_EXTD) && !(val & APIC_BASE_ENABLE))
+		return -1;
+	v->lapic.apic_base = val;
+	return 0;
+}
+
+static int msr_pat_read(struct vcpu *v, uint64_t *val)
+{
+	*val = v->msr_pat;
+	return 0;
+}
+
+/*
+ * Kept, not applied: guest memory types do not matter to hako's
+ * correctness (a gap on real hardware, where VMCB g_pat/VMCS guest PAT
+ * would carry it).
+ */
+static int msr_pat_write(struct vcpu *v, uint64_t val)
+{
+	if (val & PAT_RESERVED)
+		return -1;
+	v->msr_pat = val;
+	return 0;
+}
+
+/* No variable or fixed MTRRs (MTRRCAP = 0); the default type is kept. */
+static int msr_mtrrcap_read(struct vcpu *v, uint64_t *val)
+{
+	(void)v; /* the same for every vCPU */
+	*val = 0;
+	return 0;
+}
+
+static int msr_mtrr_def_read(struct vcpu *v, uint64_t *val)
+{
+	*val = v->msr_mtrr_def_type;
+	return 0;
+}
+
+static int msr_mtrr_def_write(struct vcpu *v, uint64_t val)
+{
+	if (val & ~0xcffull)
+		return -1;
+	v->msr_mtrr_def_type = val;
 	return 0;
 }
 
@@ -54,21 +120,28 @@ static int msr_efer_read(struct vcpu *v, uint64_t *val)
 	return 0;
 }
 
-/* Only SCE and NXE may change; LME/LMA changes need mode switches hako does not emulate. */
+/*
+ * SCE and NXE may change; LME only while paging is off (the AP start-up
+ * path enters long mode this way; SDM Vol. 3A 10.8.5); LMA is the CPU's.
+ */
 static int msr_efer_write(struct vcpu *v, uint64_t val)
 {
 	uint64_t old = backend->reg_read(v, VREG_EFER);
-	uint64_t fixed = EFER_LME | EFER_LMA;
-	if ((val & ~(fixed | EFER_SCE | EFER_NXE)) || (val & EFER_LME) != (old & EFER_LME))
+	int paging = !!(backend->reg_read(v, VREG_CR0) & (1ull << 31));
+	if ((val & ~(EFER_LME | EFER_LMA | EFER_SCE | EFER_NXE)) ||
+	    (paging && (val & EFER_LME) != (old & EFER_LME)))
 		return -1;
-	backend->reg_write(v, VREG_EFER, (old & fixed) | (val & (EFER_SCE | EFER_NXE)));
+	backend->reg_write(v, VREG_EFER, (old & EFER_LMA) | (val & (EFER_LME | EFER_SCE | EFER_NXE)));
 	return 0;
 }
 
 static const struct msr_entry msr_table[] = {
 	{ MSR_IA32_TSC, msr_tsc_read, 0 },
-	{ MSR_IA32_APIC_BASE_, msr_apic_base_read, 0 },
+	{ MSR_IA32_APIC_BASE_, msr_apic_base_read, msr_apic_base_write },
 	{ MSR_EFER, msr_efer_read, msr_efer_write },
+	{ MSR_IA32_PAT, msr_pat_read, msr_pat_write },
+	{ MSR_MTRRCAP, msr_mtrrcap_read, 0 },
+	{ MSR_MTRR_DEF_TYPE, msr_mtrr_def_read, msr_mtrr_def_write },
 };
 
 static const struct msr_entry *msr_find(uint32_t index)
@@ -83,7 +156,8 @@ static enum exit_result exit_msr_read(struct vcpu *v, const struct exit_info *e)
 {
 	const struct msr_entry *m = msr_find(e->msr.index);
 	uint64_t val;
-	if (!m || !m->read || m->read(v, &val)) {
+	int apic = v->vm->linux_guest && vlapic_msr_is(e->msr.index);
+	if (apic ? vlapic_msr_read(v, e->msr.index, &val) : (!m || !m->read || m->read(v, &val))) {
 		vcpu_inject_exception(v, VEC_GP, 1, 0); /* unknown MSR: #GP(0), SDM "RDMSR" */
 		return EXIT_RESUME;
 	}
@@ -97,7 +171,8 @@ static enum exit_result exit_msr_write(struct vcpu *v, const struct exit_info *e
 {
 	const struct msr_entry *m = msr_find(e->msr.index);
 	uint64_t val = (uint32_t)v->regs.rax | v->regs.rdx << 32;
-	if (!m || !m->write || m->write(v, val)) {
+	int apic = v->vm->linux_guest && vlapic_msr_is(e->msr.index);
+	if (apic ? vlapic_msr_write(v, e->msr.index, val) : (!m || !m->write || m->write(v, val))) {
 		vcpu_inject_exception(v, VEC_GP, 1, 0);
 		return EXIT_RESUME;
 	}
@@ -116,7 +191,8 @@ static void host_cpuid(void *ctx, uint32_t leaf, uint32_t sub, struct cpuid_resu
 
 static enum exit_result exit_cpuid(struct vcpu *v, const struct exit_info *e)
 {
-	const struct cpuid_ctx c = { (uint32_t)tsc_khz, host_cpuid, 0 };
+	const struct cpuid_ctx c = { (uint32_t)tsc_khz, host_cpuid, 0, v->lapic.id,
+				     v->vm->linux_guest };
 	struct cpuid_result r;
 	cpuid_policy(&c, (uint32_t)v->regs.rax, (uint32_t)v->regs.rcx, &r);
 	v->regs.rax = r.eax;
@@ -140,8 +216,15 @@ static enum exit_result exit_port_io(struct vcpu *v, const struct exit_info *e)
 		return EXIT_GUEST_FAULT;
 	}
 	uint32_t mask = e->io.size == 4 ? 0xffffffffu : (1u << (8 * e->io.size)) - 1;
+	if (v->vm->linux_guest && platform_port_claims(e->io.port) && !e->io.in) {
+		platform_port_write(v, e->io.port, e->io.size, (uint32_t)v->regs.rax & mask);
+		vcpu_skip_insn(v, e);
+		return v->vm->stop_request ? EXIT_GUEST_STOP : EXIT_RESUME;
+	}
 	if (e->io.in) {
-		uint32_t val = portio_read(v->vm, e->io.port, e->io.size);
+		uint32_t val = v->vm->linux_guest && platform_port_claims(e->io.port) ?
+				       platform_port_read(v->vm, e->io.port, e->io.size) & mask :
+				       portio_read(v->vm, e->io.port, e->io.size);
 		v->regs.rax = (v->regs.rax & ~(uint64_t)mask) | val;
 		if (e->io.size == 4)
 			v->regs.rax = val; /* 32-bit results zero-extend */
@@ -154,6 +237,11 @@ static enum exit_result exit_port_io(struct vcpu *v, const struct exit_info *e)
 
 static enum exit_result exit_mem_violation(struct vcpu *v, const struct exit_info *e)
 {
+	/* Linux guests see a PC (unclaimed MMIO reads all ones); other guests
+	 * reach only the devices they were given, anything else ends them */
+	if (e->mem.access != EXIT_ACCESS_EXEC &&
+	    (v->vm->linux_guest || mmio_find(v->vm, e->mem.gpa)))
+		return mmio_emulate(v, e);
 	const char *acc = e->mem.access == EXIT_ACCESS_WRITE ? "write" :
 			  e->mem.access == EXIT_ACCESS_EXEC ? "execute" : "read";
 	vcpu_fail(v, e, "%s outside guest memory at GPA 0x%lx", acc, e->mem.gpa);
@@ -164,6 +252,15 @@ static enum exit_result exit_fail(struct vcpu *v, const struct exit_info *e)
 {
 	vcpu_fail(v, e, "%s", exit_kind_name(e->kind));
 	return EXIT_GUEST_FAULT;
+}
+
+/* A Linux guest's triple fault resets it, as on a PC; other guests crash. */
+static enum exit_result exit_triple_fault(struct vcpu *v, const struct exit_info *e)
+{
+	if (!v->vm->linux_guest)
+		return exit_fail(v, e);
+	platform_power(v, VM_POWER_RESET);
+	return EXIT_GUEST_STOP;
 }
 
 static enum exit_result exit_interrupt(struct vcpu *v, const struct exit_info *e)
@@ -188,13 +285,14 @@ static const struct exit_handler exit_table[EXIT_KIND_COUNT] = {
 	[EXIT_MSR_WRITE]     = { "msr-write",      exit_msr_write },
 	[EXIT_MEM_VIOLATION] = { "mem",            exit_mem_violation },
 	[EXIT_MEM_MISCONFIG] = { "mem-misconfig",  exit_fail },
-	[EXIT_TRIPLE_FAULT]  = { "triple-fault",   exit_fail },
+	[EXIT_TRIPLE_FAULT]  = { "triple-fault",   exit_triple_fault },
 	[EXIT_EXT_INTERRUPT] = { "interrupt",      exit_interrupt },
 	[EXIT_NMI]           = { "nmi",            exit_interrupt },
 	[EXIT_VIRT_INSN]     = { "virt-insn",      exit_virt_insn },
 	[EXIT_EXCEPTION]     = { "exception",      exit_fail },
 	[EXIT_INIT_SIPI]     = { "init-sipi",      exit_fail },
 	[EXIT_ENTRY_FAILED]  = { "entry-failed",   exit_fail },
+	[EXIT_INTR_WINDOW]   = { "intr-window",    exit_interrupt },
 };
 
 const char *exit_kind_name(enum exit_kind k)

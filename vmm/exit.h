@@ -29,6 +29,7 @@ enum exit_kind {
 	EXIT_EXCEPTION,      /* an intercepted guest exception; see exit_info.exc */
 	EXIT_INIT_SIPI,      /* VMX 3/4 INIT and SIPI (SVM intercepts INIT as 0x63) */
 	EXIT_ENTRY_FAILED,   /* SVM VMEXIT_INVALID (-1) / VMX entry failure: hako bug */
+	EXIT_INTR_WINDOW,    /* SVM 0x64 VINTR / VMX 7: the guest accepts interrupts now */
 	EXIT_KIND_COUNT
 };
 

@@ -7,7 +7,14 @@
 #include "vmm/guest_boot.h"
 
 #include "vmm/backend.h"
+#include "vmm/bzimage.h"
+#include "vmm/core/host.h"
+#include "vmm/core/time.h"
+#include "vmm/dev/acpi_tables.h"
+#include "vmm/dev/devices.h"
 #include "vmm/elf_guest.h"
+#include "vmm/lib/errno.h"
+#include "vmm/lib/fmt.h"
 #include "vmm/lib/string.h"
 
 #define PTE_P 0x1ull
@@ -22,6 +29,7 @@
 #define CR4_PAE (1ull << 5)
 #define EFER_LMA_ (1ull << 10)
 #define RFLAGS_FIXED 0x2ull
+#define PAT_POWER_ON 0x0007040600070406ull  /* SDM Vol. 3A 12.12.4 */
 
 static const uint64_t gdt[] = {
 	0,
@@ -55,12 +63,78 @@ static void build_page_tables(struct vm *vm)
 		put64(vm, GB_PD + 8 * i, (i << 21) | PTE_P | PTE_RW | PTE_PS);
 }
 
+/* The Linux boot GDT: __BOOT_CS at 0x10 and __BOOT_DS at 0x18 (boot.rst 64-bit protocol). */
+static const uint64_t linux_gdt[] = {
+	0, 0,
+	0x00af9b000000ffffull, /* 0x10: 64-bit code */
+	0x00cf93000000ffffull, /* 0x18: data */
+};
+
+/* The command line Linux gets: the definition's plus the TSC rate (no PIT to measure it). */
+static int linux_cmdline(struct vm *vm, const char **why)
+{
+	char line[GB_LINUX_CMDLINE_MAX];
+	int n = fmt_snprintf(line, sizeof(line), "%s tsc_early_khz=%lu", vm->def.cmdline, tsc_khz);
+	if (n < 0 || (unsigned)n >= sizeof(line))
+		return *why = "command line too long", -E2BIG;
+	copy_cb(vm, GB_LINUX_CMDLINE, line, (uint64_t)n + 1);
+	return 0;
+}
+
+static int linux_acpi(struct vm *vm, uint64_t *rsdp, const char **why)
+{
+	const struct acpi_guest g = { vm->def.cpus, (unsigned)virtio_mmio_count(vm) };
+	uint8_t *area = vm_gpa_to_hva(vm, GB_LINUX_ACPI, GB_LINUX_ACPI_SIZE);
+	if (!area || acpi_tables_build(area, GB_LINUX_ACPI_SIZE, GB_LINUX_ACPI, &g, rsdp))
+		return *why = "ACPI tables do not fit", -ENOSPC;
+	return 0;
+}
+
 /*
- * Checks and loads `img`, then writes page tables, GDT and command line.
- * Returns 0 or -ENOEXEC with *why set. vm->mem must be populated.
+ * Loads a bzImage, its initrd, ACPI tables, zero page and command line,
+ * and the identity page tables and GDT of the 64-bit boot protocol.
+ */
+static int linux_load(struct vm *vm, const void *img, uint64_t len, const char **why)
+{
+	static struct boot_params bp; /* service core only */
+	const struct boot_file *initrd = 0;
+	struct bz_plan plan;
+	uint64_t rsdp;
+	if (vm->mem.size > GB_LINUX_MEM_MAX)
+		return *why = "a Linux guest can have at most 3328M (RAM ends at the MMIO hole)", -EINVAL;
+	if (vm->def.initrd[0] && !(initrd = bootfs_find(vm->def.initrd)))
+		return *why = "the initrd file is not on the boot medium (\\hako\\)", -ENOENT;
+	int err = bzimage_plan(img, len, vm->mem.size, initrd ? initrd->size : 0, &plan, why);
+	if (!err)
+		err = linux_acpi(vm, &rsdp, why);
+	if (!err)
+		err = linux_cmdline(vm, why);
+	if (err)
+		return err;
+	copy_cb(vm, plan.kernel_gpa, (const uint8_t *)img + plan.setup_len, plan.kernel_len);
+	if (initrd)
+		copy_cb(vm, plan.initrd_gpa, (const void *)initrd->phys, initrd->size);
+	memset(&bp, 0, sizeof(bp));
+	bzimage_boot_params(&bp, img, &plan, vm->mem.size, GB_LINUX_CMDLINE, rsdp);
+	copy_cb(vm, GB_LINUX_BOOT_PARAMS, &bp, sizeof(bp));
+	build_page_tables(vm);
+	copy_cb(vm, GB_GDT, linux_gdt, sizeof(linux_gdt));
+	vm->linux_guest = 1;
+	vm->entry = plan.entry;
+	vm->boot_params = GB_LINUX_BOOT_PARAMS;
+	return 0;
+}
+
+/*
+ * Checks and loads `img` (a bzImage or an ELF64 image), then writes page
+ * tables, GDT and command line. Returns 0 or -E... with *why set.
+ * vm->mem must be populated.
  */
 int guest_boot_load(struct vm *vm, const void *img, uint64_t len, const char **why)
 {
+	vm->linux_guest = 0;
+	if (bzimage_is(img, len))
+		return linux_load(vm, img, len, why);
 	int err = elf_guest_check(img, len, vm->mem.size, why);
 	if (err)
 		return err;
@@ -78,17 +152,40 @@ static void set_seg(struct vcpu *v, enum vseg s, uint16_t sel, uint16_t attr, ui
 	backend->seg_write(v, s, &d);
 }
 
-void guest_boot_vcpu(struct vcpu *v)
+void guest_boot_sipi(struct vcpu *v, uint8_t vector)
+{
+	const uint16_t code = SEG_TYPE_CODE_XR_A | SEG_ATTR_S | SEG_ATTR_P;
+	const uint16_t data = SEG_TYPE_DATA_RW_A | SEG_ATTR_S | SEG_ATTR_P;
+	set_seg(v, VSEG_CS, (uint16_t)(vector << 8), code, 0xffff, (uint64_t)vector << 12);
+	for (enum vseg s = VSEG_ES; s <= VSEG_GS; s++)
+		if (s != VSEG_CS)
+			set_seg(v, s, 0, data, 0xffff, 0);
+	set_seg(v, VSEG_TR, 0, 0x3 | SEG_ATTR_P, 0xffff, 0);   /* 16-bit busy TSS */
+	set_seg(v, VSEG_LDTR, 0, SEG_TYPE_LDT | SEG_ATTR_P, 0xffff, 0);
+	set_seg(v, VSEG_GDTR, 0, 0, 0xffff, 0);
+	set_seg(v, VSEG_IDTR, 0, 0, 0xffff, 0);
+	backend->reg_write(v, VREG_CR0, CR0_ET);
+	backend->reg_write(v, VREG_CR3, 0);
+	backend->reg_write(v, VREG_CR4, 0);
+	backend->reg_write(v, VREG_EFER, 0);
+	backend->reg_write(v, VREG_RFLAGS, RFLAGS_FIXED);
+	backend->reg_write(v, VREG_RSP, 0);
+	backend->reg_write(v, VREG_RIP, 0);
+	memset(&v->regs, 0, sizeof(v->regs));
+	backend->tlb_flush(v);
+}
+
+static void boot_state_64(struct vcpu *v, uint16_t sel_code, uint16_t sel_data, unsigned gsize)
 {
 	const uint16_t code = SEG_TYPE_CODE_XR_A | SEG_ATTR_S | SEG_ATTR_P | SEG_ATTR_L | SEG_ATTR_G;
 	const uint16_t data = SEG_TYPE_DATA_RW_A | SEG_ATTR_S | SEG_ATTR_P | SEG_ATTR_DB | SEG_ATTR_G;
-	set_seg(v, VSEG_CS, GB_SEL_CODE, code, 0xffffffff, 0);
+	set_seg(v, VSEG_CS, sel_code, code, 0xffffffff, 0);
 	for (enum vseg s = VSEG_ES; s <= VSEG_GS; s++)
 		if (s != VSEG_CS)
-			set_seg(v, s, GB_SEL_DATA, data, 0xffffffff, 0);
+			set_seg(v, s, sel_data, data, 0xffffffff, 0);
 	set_seg(v, VSEG_TR, 0, SEG_TYPE_TSS64_BUSY | SEG_ATTR_P, 0x67, 0);
 	set_seg(v, VSEG_LDTR, 0, SEG_TYPE_LDT | SEG_ATTR_P, 0, 0);
-	set_seg(v, VSEG_GDTR, 0, 0, sizeof(gdt) - 1, GB_GDT);
+	set_seg(v, VSEG_GDTR, 0, 0, gsize - 1, GB_GDT);
 	set_seg(v, VSEG_IDTR, 0, 0, 0, 0);
 	backend->reg_write(v, VREG_CR0, CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG);
 	backend->reg_write(v, VREG_CR3, GB_PML4);
@@ -96,6 +193,24 @@ void guest_boot_vcpu(struct vcpu *v)
 	backend->reg_write(v, VREG_EFER, EFER_LME | EFER_LMA_);
 	backend->reg_write(v, VREG_RFLAGS, RFLAGS_FIXED);
 	backend->reg_write(v, VREG_RIP, v->vm->entry);
+}
+
+void guest_boot_vcpu(struct vcpu *v)
+{
+	vlapic_reset(&v->lapic, v->id, v->id == 0);
+	v->msr_pat = PAT_POWER_ON;
+	v->msr_mtrr_def_type = 0;
+	v->wait_sipi = v->sipi_pending = v->init_pending = 0;
+	if (v->vm->linux_guest) {
+		if (v->id) {
+			v->wait_sipi = 1;
+			return;
+		}
+		boot_state_64(v, GB_LINUX_SEL_CODE, GB_LINUX_SEL_DATA, sizeof(linux_gdt));
+		v->regs.rsi = v->vm->boot_params;
+		return;
+	}
+	boot_state_64(v, GB_SEL_CODE, GB_SEL_DATA, sizeof(gdt));
 	backend->reg_write(v, VREG_RSP, GB_STACK_TOP - 0x1000ull * v->id);
 	v->regs.rdi = v->vm->mem.size;
 	v->regs.rsi = GB_CMDLINE;

@@ -19,9 +19,25 @@
 #define GB_SEL_CODE 0x08
 #define GB_SEL_DATA 0x10
 
+/* Linux guests (x86 boot protocol, vmm/bzimage.h): the same page tables, then */
+#define GB_LINUX_BOOT_PARAMS 0x8000ull  /* the zero page */
+#define GB_LINUX_CMDLINE 0x9000ull      /* at most 2 KiB */
+#define GB_LINUX_CMDLINE_MAX 2048
+#define GB_LINUX_ACPI 0xe0000ull        /* ACPI tables, in the reserved 0x9fc00-0xfffff */
+#define GB_LINUX_ACPI_SIZE 0x10000u
+#define GB_LINUX_SEL_CODE 0x10          /* __BOOT_CS */
+#define GB_LINUX_SEL_DATA 0x18          /* __BOOT_DS */
+/* Linux guests' RAM ends below the MMIO hole (virtio-mmio at 0xd0000000). */
+#define GB_LINUX_MEM_MAX 0xd0000000ull
+
 /* Loads the kernel image and hako's boot data into vm's memory. */
 int guest_boot_load(struct vm *vm, const void *img, uint64_t len, const char **why);
-/* Sets vCPU v's registers to the entry state. */
+/*
+ * Sets vCPU v's registers to the entry state. For Linux guests only the
+ * bootstrap processor starts; the others wait for a SIPI.
+ */
 void guest_boot_vcpu(struct vcpu *v);
+/* The state after INIT-SIPI-SIPI (SDM Vol. 3A 9.1.1, 9.4.4): real mode at vector * 4 KiB. */
+void guest_boot_sipi(struct vcpu *v, uint8_t vector);
 
 #endif

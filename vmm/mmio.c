@@ -4,8 +4,17 @@
  */
 #include "vmm/mmio.h"
 
+#include "vmm/backend.h"
+#include "vmm/dev/acpi_tables.h"
+#include "vmm/dev/lapic.h"
+#include "vmm/exit_dispatch.h"
+#include "vmm/gpt.h"
+#include "vmm/insn.h"
 #include "vmm/lib/errno.h"
+#include "vmm/lib/string.h"
 #include "vmm/vm.h"
+
+#define EFER_LMA_BIT (1ull << 10)
 
 static int overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 {
@@ -45,4 +54,112 @@ const struct mmio_range *mmio_find(struct vm *vm, uint64_t gpa)
 			return r;
 	}
 	return 0;
+}
+
+/* ---- emulating the faulting instruction ---- */
+
+static int guest_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *val)
+{
+	const uint8_t *p = vm_gpa_to_hva(ctx, gpa, size);
+	if (!p)
+		return -EFAULT;
+	uint64_t v = 0;
+	memcpy(&v, p, size);
+	*val = v;
+	return 0;
+}
+
+/* Copies up to INSN_MAX_LEN bytes at guest RIP; returns how many could be read. */
+static unsigned fetch(struct vcpu *v, uint64_t rip, uint8_t *buf, int *long64, int *def32)
+{
+	struct vseg_desc cs;
+	backend->seg_read(v, VSEG_CS, &cs);
+	const struct gpt_mode m = { backend->reg_read(v, VREG_CR0), backend->reg_read(v, VREG_CR3),
+				    backend->reg_read(v, VREG_CR4), backend->reg_read(v, VREG_EFER) };
+	const struct gpt_ops ops = { v->vm, guest_read };
+	*long64 = (m.efer & EFER_LMA_BIT) && (cs.attr & SEG_ATTR_L);
+	*def32 = !!(cs.attr & SEG_ATTR_DB);
+	uint64_t la = *long64 ? rip : (cs.base + rip) & 0xffffffffull;
+	unsigned n = 0;
+	while (n < INSN_MAX_LEN) {
+		uint64_t gpa;
+		if (gpt_translate(&ops, &m, la + n, &gpa))
+			break;
+		unsigned chunk = (unsigned)(0x1000 - (gpa & 0xfff));
+		if (chunk > INSN_MAX_LEN - n)
+			chunk = INSN_MAX_LEN - n;
+		const uint8_t *p = vm_gpa_to_hva(v->vm, gpa, chunk);
+		if (!p)
+			break;
+		memcpy(buf + n, p, chunk);
+		n += chunk;
+	}
+	return n;
+}
+
+/* GPR number in instruction encodings (SDM Vol. 2A Table 2-2) -> hako's slot. */
+static uint64_t *gpr_slot(struct vcpu *v, unsigned enc)
+{
+	struct guest_regs *r = &v->regs;
+	uint64_t *const map[16] = { &r->rax, &r->rcx, &r->rdx, &r->rbx, 0, &r->rbp, &r->rsi,
+				    &r->rdi, &r->r8, &r->r9, &r->r10, &r->r11, &r->r12,
+				    &r->r13, &r->r14, &r->r15 };
+	return map[enc & 15];
+}
+
+static uint64_t gpr_get(struct vcpu *v, unsigned enc)
+{
+	return enc == 4 ? backend->reg_read(v, VREG_RSP) : *gpr_slot(v, enc);
+}
+
+static void gpr_set(struct vcpu *v, unsigned enc, uint64_t val)
+{
+	if (enc == 4)
+		backend->reg_write(v, VREG_RSP, val);
+	else
+		*gpr_slot(v, enc) = val;
+}
+
+static uint64_t bus_read(struct vcpu *v, uint64_t gpa, unsigned size)
+{
+	if (gpa - GUEST_LAPIC_BASE < 0x1000)
+		return vlapic_mmio_read(v, gpa - GUEST_LAPIC_BASE, size);
+	const struct mmio_range *r = mmio_find(v->vm, gpa);
+	return r ? r->ops->read(r->dev, gpa - r->base, size) : ~0ull;
+}
+
+static void bus_write(struct vcpu *v, uint64_t gpa, unsigned size, uint64_t val)
+{
+	if (gpa - GUEST_LAPIC_BASE < 0x1000) {
+		vlapic_mmio_write(v, gpa - GUEST_LAPIC_BASE, size, val);
+		return;
+	}
+	const struct mmio_range *r = mmio_find(v->vm, gpa);
+	if (r)
+		r->ops->write(r->dev, gpa - r->base, size, val);
+}
+
+int mmio_emulate(struct vcpu *v, const struct exit_info *e)
+{
+	uint8_t bytes[INSN_MAX_LEN];
+	int long64, def32;
+	struct insn in;
+	unsigned n = fetch(v, e->rip, bytes, &long64, &def32);
+	if (insn_decode(bytes, n, long64, def32, &in)) {
+		vcpu_fail(v, e, "cannot emulate the instruction accessing MMIO at GPA 0x%lx "
+			  "(bytes %02x %02x %02x %02x, %u fetched)", e->mem.gpa, n > 0 ? bytes[0] : 0,
+			  n > 1 ? bytes[1] : 0, n > 2 ? bytes[2] : 0, n > 3 ? bytes[3] : 0, n);
+		return EXIT_GUEST_FAULT;
+	}
+	if (in.kind == INSN_LOAD) {
+		uint64_t val = bus_read(v, e->mem.gpa, in.size);
+		gpr_set(v, in.reg, insn_load_result(&in, gpr_get(v, in.reg), val));
+	} else {
+		uint64_t regs[16];
+		for (unsigned i = 0; i < 16; i++)
+			regs[i] = in.has_imm ? 0 : gpr_get(v, i);
+		bus_write(v, e->mem.gpa, in.size, insn_store_value(&in, regs));
+	}
+	backend->reg_write(v, VREG_RIP, e->rip + in.len);
+	return v->vm->stop_request ? EXIT_GUEST_STOP : EXIT_RESUME;
 }

@@ -50,4 +50,14 @@ void mmio_reset(struct vm *vm);
 /* The range containing `gpa`, or 0. */
 const struct mmio_range *mmio_find(struct vm *vm, uint64_t gpa);
 
+struct exit_info;
+/*
+ * Emulates the instruction that caused a nested page fault outside guest
+ * RAM (EXIT_MEM_VIOLATION): fetches it through the guest's page tables,
+ * decodes it (vmm/insn.h), calls the device and advances RIP. An
+ * instruction hako cannot decode ends the guest (vcpu_fail). Returns an
+ * enum exit_result.
+ */
+int mmio_emulate(struct vcpu *v, const struct exit_info *e);
+
 #endif

@@ -5,6 +5,7 @@
  */
 #include "vmm/portio.h"
 
+#include "vmm/dev/platform.h"
 #include "vmm/vm.h"
 
 #define COM1_BASE 0x3f8
@@ -12,13 +13,13 @@
 static uint32_t com1_read(struct vm *vm, uint16_t off, unsigned size)
 {
 	(void)size; /* byte registers; wider reads see the low byte */
-	return uart_model_read(&vm->uart, off);
+	return platform_uart_read(vm, off);
 }
 
 static void com1_write(struct vm *vm, uint16_t off, unsigned size, uint32_t val)
 {
 	(void)size; /* byte registers */
-	uart_model_write(&vm->uart, off, (uint8_t)val);
+	platform_uart_write(vm, off, (uint8_t)val);
 }
 
 static const struct portio_dev portio_devs[] = {

@@ -9,10 +9,13 @@
 
 #include <stdarg.h>
 
+#include "drivers/apic/lapic.h"
 #include "vmm/backend.h"
+#include "vmm/core/percpu.h"
 #include "vmm/core/smp.h"
 #include "vmm/core/time.h"
 #include "vmm/exit_dispatch.h"
+#include "vmm/guest_boot.h"
 #include "vmm/lib/fmt.h"
 #include "vmm/lib/log.h"
 #include "vmm/vm.h"
@@ -69,23 +72,133 @@ void vcpu_fail(struct vcpu *v, const struct exit_info *e, const char *fmt, ...)
 			smp_kick(vm->vcpu[i]->core);
 }
 
-/* After HLT: sleep until the service core wakes us (input, stop). */
-static void vcpu_idle(struct vcpu *v)
+void vcpu_wake(struct vcpu *v)
+{
+	if (v->core != this_cpu()->index)
+		smp_kick(v->core);
+}
+
+void vcpu_signal_init(struct vcpu *v)
+{
+	if (v->wait_sipi)
+		return; /* already in wait-for-SIPI */
+	v->init_pending = 1;
+	vcpu_wake(v);
+}
+
+void vcpu_signal_sipi(struct vcpu *v, uint8_t vector)
+{
+	if (!v->wait_sipi || v->sipi_pending)
+		return; /* SIPIs are ignored outside wait-for-SIPI (SDM 9.4.4.1) */
+	v->sipi_vector = vector;
+	__atomic_store_n(&v->sipi_pending, 1, __ATOMIC_RELEASE);
+	vcpu_wake(v);
+}
+
+/* Sets this core's LAPIC timer to the guest's next timer deadline. */
+static void timer_arm(struct vcpu *v)
+{
+	uint64_t d = v->lapic.deadline;
+	if (d == v->armed_deadline)
+		return;
+	v->armed_deadline = d;
+	if (!d) {
+		lapic_timer_stop();
+		return;
+	}
+	uint64_t now = rdtsc();
+	lapic_timer_arm(d > now ? d - now : 1);
+}
+
+/*
+ * Before each entry, host interrupts off: fires a due guest timer,
+ * injects the highest deliverable interrupt or asks for an exit when the
+ * guest can take it (SDM Vol. 3A 11.8, APM 15.21).
+ */
+static void vcpu_events(struct vcpu *v)
+{
+	vlapic_timer_check(v, rdtsc());
+	timer_arm(v);
+	if (v->lapic.nmi_pending && backend->intr_ready(v) >= 0) {
+		const struct vevent nmi = { VEVENT_NMI, 2, 0, 0 };
+		if (!backend->inject(v, &nmi))
+			v->lapic.nmi_pending = 0;
+	}
+	int vec = vlapic_pending(&v->lapic);
+	if (vec < 0) {
+		backend->intr_window(v, 0);
+		return;
+	}
+	if (backend->intr_ready(v) > 0) {
+		const struct vevent ev = { VEVENT_EXT_INTR, (uint8_t)vec, 0, 0 };
+		if (!backend->inject(v, &ev)) {
+			vlapic_ack(&v->lapic, vec);
+			backend->intr_window(v, 0);
+			return;
+		}
+	}
+	backend->intr_window(v, 1);
+}
+
+static int idle_wakeup(struct vcpu *v)
 {
 	struct uart_model *u = &v->vm->uart;
+	if (v->vm->stop_request || v->init_pending || v->lapic.nmi_pending)
+		return 1;
+	if (!v->vm->linux_guest)
+		return u->in_head != u->in_tail; /* a polling guest: console input */
+	/* HLT with IF=0 only ends with NMI, INIT or SMI (SDM Vol. 2A "HLT") */
+	return vlapic_pending(&v->lapic) >= 0 &&
+	       (backend->reg_read(v, VREG_RFLAGS) & RFLAGS_IF);
+}
+
+/* After HLT: sleep until an interrupt for the guest, input, or a stop. */
+static void vcpu_idle(struct vcpu *v)
+{
 	for (;;) {
 		irq_disable();
-		if (v->vm->stop_request || u->in_head != u->in_tail)
+		vlapic_timer_check(v, rdtsc());
+		if (idle_wakeup(v))
 			break;
+		timer_arm(v);
 		/* STI's shadow covers HLT: a kick cannot slip in between. */
 		__asm__ volatile("sti; hlt" ::: "memory");
 	}
 	irq_enable();
 }
 
+/* An application processor: park until a SIPI, then start in real mode there. */
+static int vcpu_wait_sipi(struct vcpu *v)
+{
+	v->init_pending = 0;
+	v->wait_sipi = 1;
+	for (;;) {
+		irq_disable();
+		if (v->vm->stop_request)
+			break;
+		if (__atomic_load_n(&v->sipi_pending, __ATOMIC_ACQUIRE)) {
+			irq_enable();
+			guest_boot_sipi(v, v->sipi_vector);
+			v->sipi_pending = 0;
+			v->wait_sipi = 0;
+			return 0;
+		}
+		__asm__ volatile("sti; hlt" ::: "memory");
+	}
+	irq_enable();
+	return -1;
+}
+
 static int vcpu_step(struct vcpu *v)
 {
 	struct exit_info e;
+	if (v->init_pending || v->wait_sipi) {
+		vlapic_reset(&v->lapic, v->id, 0);
+		if (vcpu_wait_sipi(v))
+			return 0;
+	}
+	irq_disable(); /* a kick after vcpu_events must make the entry exit at once */
+	vcpu_events(v);
 	backend->vcpu_run(v, &e); /* entry failures arrive as EXIT_ENTRY_FAILED */
 	v->exits++;
 	__atomic_add_fetch(&v->vm->exit_count[e.kind < EXIT_KIND_COUNT ? e.kind : 0], 1,
@@ -111,6 +224,8 @@ void vcpu_loop(void *arg)
 			  v->core, err);
 	while (!err && !v->vm->stop_request && vcpu_step(v))
 		;
+	lapic_timer_stop();
+	v->armed_deadline = 0;
 	v->run_us += time_us() - t0;
 	__atomic_store_n(&v->running, 0, __ATOMIC_RELEASE);
 }

@@ -14,6 +14,7 @@
 
 #include <stdint.h>
 
+#include "vmm/dev/lapic.h"
 #include "vmm/exit.h"
 
 struct vm;
@@ -90,6 +91,7 @@ struct vevent {
 	uint8_t has_error;
 	uint32_t error;
 };
+#define RFLAGS_IF (1ull << 9)
 #define VEC_UD 6
 #define VEC_GP 13
 #define VEC_PF 14
@@ -104,6 +106,14 @@ struct vcpu {
 	struct exit_info last_exit;
 	uint64_t exits;          /* all exits of this vCPU */
 	uint64_t run_us;         /* time spent in the vCPU loop */
+	struct vlapic lapic;     /* its local APIC (vmm/dev/lapic.c) */
+	/* Multiprocessor start-up (SDM Vol. 3A 9.4): set by other vCPUs' IPIs. */
+	volatile int wait_sipi;  /* parked until a SIPI (application processors) */
+	volatile int sipi_pending;
+	volatile uint8_t sipi_vector;
+	volatile int init_pending;
+	uint64_t msr_pat, msr_mtrr_def_type;  /* MSRs hako keeps for the guest */
+	uint64_t armed_deadline; /* guest timer deadline the host timer is set for */
 };
 
 /*
@@ -120,6 +130,15 @@ void vcpu_loop(void *vcpu);
  */
 void vcpu_fail(struct vcpu *v, const struct exit_info *e, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/*
+ * Makes `v` look at its pending events soon: an IPI to its core when it
+ * is another core's (it exits the guest or leaves HLT). Any core.
+ */
+void vcpu_wake(struct vcpu *v);
+/* INIT and SIPI from another vCPU's local APIC (SDM Vol. 3A 9.4.4). Any core. */
+void vcpu_signal_init(struct vcpu *v);
+void vcpu_signal_sipi(struct vcpu *v, uint8_t vector);
 
 /* Convenience: advance RIP past the instruction the exit reported. */
 void vcpu_skip_insn(struct vcpu *v, const struct exit_info *e);

@@ -17,6 +17,7 @@
 #include "vmm/core/trap.h"
 #include "drivers/apic/lapic.h"
 #include "vmm/dev/devices.h"
+#include "vmm/dev/platform.h"
 #include "vmm/guest_boot.h"
 #include "vmm/lib/errno.h"
 #include "vmm/lib/fmt.h"
@@ -189,6 +190,9 @@ static int start_refusal(struct vm *vm, char *err, unsigned len)
 	if (!bootfs_find(vm->def.kernel))
 		return fmt_snprintf(err, len, "kernel file '%s' is not on the boot medium (\\hako\\)",
 				    vm->def.kernel), -ENOENT;
+	if (vm->def.initrd[0] && !bootfs_find(vm->def.initrd))
+		return fmt_snprintf(err, len, "initrd file '%s' is not on the boot medium (\\hako\\)",
+				    vm->def.initrd), -ENOENT;
 	if (vm_free_cores() < vm->def.cpus)
 		return fmt_snprintf(err, len, "not enough free cores: '%s' needs %u, %u free",
 				    vm->def.name, vm->def.cpus, vm_free_cores()), -EBUSY;
@@ -217,6 +221,10 @@ static int vm_build(struct vm *vm, char *err, unsigned len)
 	if (rc)
 		return fmt_snprintf(err, len, "cannot create vCPUs for '%s': %s", vm->def.name,
 				    errno_str(rc)), rc;
+	if (vm->linux_guest && (rc = platform_attach(vm)))
+		return fmt_snprintf(err, len, "cannot set up the platform devices of '%s': %s",
+				    vm->def.name, errno_str(rc)), rc;
+	/* virtio disks for every guest: the vblk test guest drives them without Linux */
 	return vm_devices_attach(vm, err, len);
 }
 
@@ -230,6 +238,7 @@ int vm_start(struct vm *vm, char *err, unsigned len)
 	if (rc)
 		return rc;
 	vm->stop_request = vm->failed = 0;
+	vm->power = VM_POWER_NONE;
 	vm->crash_reason[0] = 0;
 	memset(vm->exit_count, 0, sizeof(vm->exit_count));
 	uart_model_reset(&vm->uart);
@@ -303,6 +312,32 @@ static void vm_reap(void)
 }
 SERVICE_POLLER(vm_reap, vm_reap);
 
+/*
+ * Service poller: finishes a power-off (state `stopped`) or reset (start
+ * again with fresh memory) the guest asked for, once its vCPUs are out.
+ */
+static void vm_power_poll(void)
+{
+	for (unsigned i = 0; i < VM_MAX; i++) {
+		struct vm *vm = &vms[i];
+		if (vm->state != VM_RUNNING || vm->power == VM_POWER_NONE || vm->failed)
+			continue;
+		int busy = 0;
+		for (unsigned j = 0; j < vm->nvcpus; j++)
+			busy |= __atomic_load_n(&vm->vcpu[j]->running, __ATOMIC_ACQUIRE);
+		if (busy)
+			continue;
+		int reset = vm->power == VM_POWER_RESET;
+		vm_teardown(vm);
+		vm->state = VM_STOPPED;
+		log_info("guest %s: %s", vm->def.name, reset ? "reset" : "powered off");
+		char err[160];
+		if (reset && vm_start(vm, err, sizeof(err)))
+			log_err("guest %s: restart after reset failed: %s", vm->def.name, err);
+	}
+}
+SERVICE_POLLER(vm_power, vm_power_poll);
+
 static void kick_irq(struct trap_frame *f)
 {
 	(void)f; /* the kick only makes the vCPU exit; its loop checks why */
@@ -321,6 +356,8 @@ static void enable_here(void *arg)
 void vmm_init(void)
 {
 	irq_register(VEC_KICK, kick_irq);
+	lapic_timer_calibrate();
+	platform_init();
 	backend_select();
 	if (!backend)
 		return;

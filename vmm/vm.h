@@ -13,6 +13,8 @@
 #include <stdint.h>
 
 #include "vmm/core/cpu.h"
+#include "vmm/dev/ioapic.h"
+#include "vmm/dev/rtc.h"
 #include "vmm/exit.h"
 #include "vmm/mmio.h"
 #include "vmm/uart_model.h"
@@ -47,6 +49,14 @@ struct vm {
 	uint64_t entry;                 /* guest entry point from the ELF image */
 	struct uart_model uart;         /* COM1 at 0x3F8 */
 	struct mmio_bus mmio;           /* device ranges (vmm/mmio.h) */
+	/* The Linux platform (vmm/dev/platform.c) */
+	int linux_guest;                /* booted from a bzImage: full PC platform */
+	uint64_t boot_params;           /* GPA of the zero page */
+	struct vioapic ioapic;
+	struct vrtc rtc;
+	struct spinlock pio_lock;       /* COM1 and CMOS, shared by vCPUs and the console */
+	int uart_irq_level;
+	volatile int power;             /* enum vm_power the guest asked for */
 };
 
 /* All guests (definitions and their running state). */

@@ -114,6 +114,19 @@ void vm_def_mac_from_name(const char *name, uint8_t mac[6])
 	mac[0] = (uint8_t)((mac[0] & 0xfc) | 0x02);
 }
 
+/* initrd=esp:PATH, or initrd= (empty) to remove it. */
+static int set_initrd(struct vm_def *d, const char *v, char *err, unsigned len)
+{
+	if (!*v) {
+		d->initrd[0] = 0;
+		return 0;
+	}
+	if (strncmp(v, "esp:", 4) || !v[4])
+		return fail(err, len, -EINVAL,
+			    "initrd must be esp:PATH (a file in the boot medium's \\hako\\ folder), not '%s'", v);
+	return set_copy(d->initrd, sizeof(d->initrd), v + 4, err, len, "initrd");
+}
+
 int vm_def_set(struct vm_def *d, const char *key, const char *v, char *err, unsigned len)
 {
 	uint64_t n;
@@ -132,14 +145,16 @@ int vm_def_set(struct vm_def *d, const char *key, const char *v, char *err, unsi
 	}
 	if (!strcmp(key, "kernel"))
 		return set_kernel(d, v, err, len);
+	if (!strcmp(key, "initrd"))
+		return set_initrd(d, v, err, len);
 	if (!strcmp(key, "cmdline"))
 		return set_copy(d->cmdline, sizeof(d->cmdline), v, err, len, "cmdline");
 	if (!strcmp(key, "disk"))
 		return set_disk(d, v, err, len);
 	if (!strcmp(key, "mac"))
 		return set_mac(d, v, err, len);
-	return fail(err, len, -EINVAL, "unknown key '%s' (keys: cpus, mem, kernel, cmdline, disk, mac)",
-		    key);
+	return fail(err, len, -EINVAL,
+		    "unknown key '%s' (keys: cpus, mem, kernel, initrd, cmdline, disk, mac)", key);
 }
 
 int vm_def_set_arg(struct vm_def *d, char *arg, char *err, unsigned len)
@@ -169,6 +184,8 @@ void vm_def_format(const struct vm_def *d, char *buf, unsigned len)
 			     size_str(d->mem, sz, sizeof(sz)));
 	if (d->kernel[0] && n >= 0 && (unsigned)n < len)
 		n += fmt_snprintf(buf + n, len - n, " kernel=esp:%s", d->kernel);
+	if (d->initrd[0] && n >= 0 && (unsigned)n < len)
+		n += fmt_snprintf(buf + n, len - n, " initrd=esp:%s", d->initrd);
 	if (n >= 0 && (unsigned)n < len)
 		n += fmt_snprintf(buf + n, len - n, " cmdline=\"%s\"", d->cmdline);
 	for (unsigned i = 0; i < d->ndisks && n >= 0 && (unsigned)n < len; i++)

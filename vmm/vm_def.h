@@ -30,6 +30,7 @@ struct vm_def {
 	unsigned cpus;
 	uint64_t mem;                   /* bytes, a multiple of 2 MiB */
 	char kernel[VM_PATH_MAX];       /* file name in the boot medium's \hako\ */
+	char initrd[VM_PATH_MAX];       /* the same for the initial ramdisk; "" = none */
 	char cmdline[VM_CMDLINE_MAX];
 	unsigned ndisks;
 	struct vm_disk disk[VM_MAX_DISKS];

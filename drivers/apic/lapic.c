@@ -4,6 +4,7 @@
 #include "drivers/apic/lapic.h"
 
 #include "vmm/core/cpu.h"
+#include "vmm/core/time.h"
 #include "vmm/core/trap.h"
 
 #define APIC_BASE_ENABLE (1ull << 11)
@@ -24,6 +25,12 @@
 #define  ICR_LEVEL (1u << 15)
 #define  ICR_ALL_BUT_SELF (3u << 18)
 #define LAPIC_ICR_HI 0x310
+#define LAPIC_LVT_TIMER 0x320
+#define  LVT_MASKED (1u << 16)
+#define LAPIC_TIMER_ICR 0x380
+#define LAPIC_TIMER_CCR 0x390
+#define LAPIC_TIMER_DCR 0x3e0
+#define  DCR_DIV_1 0xb
 
 static volatile uint8_t *lapic_mmio;
 
@@ -86,4 +93,45 @@ void lapic_send_sipi(uint32_t apic_id, uint8_t page)
 void lapic_send_nmi_all_but_self(void)
 {
 	send(0, ICR_NMI | ICR_ASSERT | ICR_ALL_BUT_SELF);
+}
+
+/* APIC timer ticks per 2^20 TSC ticks, measured once (SDM Vol. 3A 11.5.4). */
+static uint64_t timer_per_mtsc;
+
+void lapic_timer_calibrate(void)
+{
+	if (!lapic_mmio)
+		return;
+	wr(LAPIC_TIMER_DCR, DCR_DIV_1);
+	wr(LAPIC_LVT_TIMER, LVT_MASKED | VEC_KICK);
+	uint64_t t0 = rdtsc();
+	wr(LAPIC_TIMER_ICR, 0xffffffffu);
+	delay_us(10000);
+	uint32_t left = rd(LAPIC_TIMER_CCR);
+	uint64_t dt = rdtsc() - t0;
+	wr(LAPIC_TIMER_ICR, 0);
+	uint64_t ticks = 0xffffffffull - left;
+	timer_per_mtsc = dt ? (ticks << 20) / dt : 0;
+	if (!timer_per_mtsc)
+		timer_per_mtsc = 1;
+}
+
+void lapic_timer_arm(uint64_t tsc_ticks)
+{
+	if (!lapic_mmio)
+		return;
+	if (tsc_ticks > (1ull << 40))
+		tsc_ticks = 1ull << 40;
+	uint64_t count = (tsc_ticks * timer_per_mtsc) >> 20;
+	if (count > 0xffffffffull)
+		count = 0xffffffffull;
+	wr(LAPIC_TIMER_DCR, DCR_DIV_1);
+	wr(LAPIC_LVT_TIMER, VEC_KICK); /* one-shot */
+	wr(LAPIC_TIMER_ICR, count ? (uint32_t)count : 1);
+}
+
+void lapic_timer_stop(void)
+{
+	if (lapic_mmio)
+		wr(LAPIC_TIMER_ICR, 0);
 }

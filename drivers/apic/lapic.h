@@ -15,4 +15,14 @@ void lapic_send_init(uint32_t apic_id);
 void lapic_send_sipi(uint32_t apic_id, uint8_t page);
 void lapic_send_nmi_all_but_self(void);
 
+/*
+ * The local APIC timer as a one-shot wake-up for guest timers (vmm/vcpu.c):
+ * lapic_timer_calibrate() measures its rate against the TSC once (BSP,
+ * after TSC calibration); lapic_timer_arm() fires VEC_KICK on this core
+ * after about `tsc_ticks` TSC ticks (clamped); lapic_timer_stop() cancels.
+ */
+void lapic_timer_calibrate(void);
+void lapic_timer_arm(uint64_t tsc_ticks);
+void lapic_timer_stop(void);
+
 #endif

@@ -8,6 +8,7 @@
 #include "vmm/lib/errno.h"
 #include "vmm/lib/string.h"
 
+/* RFC 1994 4.1: out = MD5(id || secret || challenge[0..clen)). */
 void chap_response(uint8_t id, const char *secret, const uint8_t *challenge, size_t clen,
 		   uint8_t out[16])
 {
@@ -80,6 +81,7 @@ static int decode_b64(const char *s, uint8_t *out, size_t cap)
 	return s[i] || !o ? -EINVAL : (int)o;
 }
 
+/* A CHAP binary value (0x hex, 0b base64) into out; its length or -EINVAL/-E2BIG. */
 int chap_decode(const char *v, uint8_t *out, size_t cap)
 {
 	if (v[0] == '0' && (v[1] == 'x' || v[1] == 'X'))
@@ -89,6 +91,7 @@ int chap_decode(const char *v, uint8_t *out, size_t cap)
 	return -EINVAL;
 }
 
+/* in[0..len) as "0x" + lowercase hex; out holds 2 + 2*len + 1 bytes. */
 void chap_encode_hex(const uint8_t *in, size_t len, char *out)
 {
 	static const char digits[] = "0123456789abcdef";

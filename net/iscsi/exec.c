@@ -13,6 +13,7 @@ static void exec_done(struct iscsi_task *t)
 	*(int *)t->arg = 1;
 }
 
+/* Submits t and drives `wait` + iscsi_poll() until it is done; t->result. */
 int iscsi_exec(struct iscsi_session *s, struct iscsi_task *t, iscsi_wait_fn wait, void *arg)
 {
 	int finished = 0, err;
@@ -30,6 +31,7 @@ int iscsi_exec(struct iscsi_session *s, struct iscsi_task *t, iscsi_wait_fn wait
 	return t->result;
 }
 
+/* Until full feature phase (0), a permanent failure (its -E) or the timeout. */
 int iscsi_wait_login(struct iscsi_session *s, uint64_t timeout_us, iscsi_wait_fn wait, void *arg)
 {
 	uint64_t end = s->ops->now_us(s->ctx) + timeout_us;
@@ -52,6 +54,7 @@ static void task_init(struct iscsi_task *t, uint64_t lun, void *buf, uint32_t le
 	t->lun = lun, t->buf = buf, t->len = len, t->dir = dir;
 }
 
+/* TEST UNIT READY; on failure the reason goes to why. */
 int iscsi_cmd_tur(struct iscsi_session *s, uint64_t lun, iscsi_wait_fn w, void *a, char *why,
 		  size_t n)
 {
@@ -64,6 +67,7 @@ int iscsi_cmd_tur(struct iscsi_session *s, uint64_t lun, iscsi_wait_fn w, void *
 	return err;
 }
 
+/* Standard INQUIRY data of `lun`. */
 int iscsi_cmd_inquiry(struct iscsi_session *s, uint64_t lun, struct scsi_inquiry *inq,
 		      iscsi_wait_fn w, void *a)
 {
@@ -75,6 +79,7 @@ int iscsi_cmd_inquiry(struct iscsi_session *s, uint64_t lun, struct scsi_inquiry
 	return err ? err : scsi_parse_inquiry(buf, t.len - t.residual, inq);
 }
 
+/* REPORT LUNS: the number of LUNs, up to `max` of them in luns. */
 int iscsi_cmd_report_luns(struct iscsi_session *s, uint64_t *luns, int max, iscsi_wait_fn w,
 			  void *a)
 {
@@ -111,6 +116,7 @@ int iscsi_cmd_capacity(struct iscsi_session *s, uint64_t lun, struct scsi_capaci
 	return scsi_parse_capacity10(buf, t.len - t.residual, cap);
 }
 
+/* SYNCHRONIZE CACHE (16), or (10) when the target refuses (16). */
 int iscsi_cmd_sync_cache(struct iscsi_session *s, uint64_t lun, iscsi_wait_fn w, void *a)
 {
 	struct iscsi_task t;
@@ -134,6 +140,7 @@ static int copy_part(char *dst, size_t cap, const char *s, size_t n)
 	return 0;
 }
 
+/* HOST[:PORT] into host (hn bytes) and port (3260 by default); 0 or -EINVAL. */
 int iscsi_hostport_parse(const char *s, char *host, size_t hn, uint16_t *port)
 {
 	const char *colon = strchr(s, ':');
@@ -168,6 +175,7 @@ static int parse_userinfo(const char *s, size_t n, struct iscsi_url *u)
 	return 0;
 }
 
+/* An iscsi:// URL (exec.h); `why` names the bad part on -EINVAL. */
 int iscsi_url_parse(const char *s, int need_lun, struct iscsi_url *u, const char **why)
 {
 	char hp[ISCSI_HOST_MAX + 8];

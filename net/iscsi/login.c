@@ -366,6 +366,7 @@ static void login_next(struct iscsi_session *s, const struct iscsi_login *h,
 	}
 }
 
+/* One Login Response: refusal, sequence checks, keys, then the next step. */
 void iscsi_login_rx(struct iscsi_session *s, const struct iscsi_bhs *bhs, const char *data,
 		    uint32_t len)
 {

@@ -112,6 +112,7 @@ static size_t rx_take(struct iscsi_rx *rx, const uint8_t *p, size_t n)
 	return want;
 }
 
+/* See pdu.h: 1 with a whole PDU, 0 for more bytes, -E with why. */
 int iscsi_rx_feed(struct iscsi_rx *rx, const uint8_t *p, size_t n, size_t *used,
 		  const char **why)
 {
@@ -135,6 +136,7 @@ static int op_allows_data(uint8_t op)
 	return op != ISCSI_OP_R2T && op != ISCSI_OP_LOGOUT_RSP;
 }
 
+/* Opcode-level rules of chapter 11 for target PDUs; 0 or -EINVAL with why. */
 int iscsi_bhs_check(const struct iscsi_bhs *h, uint32_t data_len, const char **why)
 {
 	uint8_t op = h->opcode & ISCSI_OPCODE_MASK;
@@ -158,6 +160,7 @@ int iscsi_bhs_check(const struct iscsi_bhs *h, uint32_t data_len, const char **w
 	return 0;
 }
 
+/* Bytes of a PDU with `len` data bytes and the given digests (13.1). */
 size_t iscsi_pdu_size(uint32_t len, int hdr_digest, int data_digest)
 {
 	size_t n = BHS_LEN + (hdr_digest ? 4 : 0);
@@ -172,6 +175,7 @@ static void store_le32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)(v >> 24);
 }
 
+/* Header, header digest, data, padding, data digest; the bytes written. */
 size_t iscsi_pdu_write(uint8_t *out, const void *bhs, const void *data, uint32_t len,
 		       int hdr_digest, int data_digest)
 {

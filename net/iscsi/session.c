@@ -124,6 +124,7 @@ void iscsi_drop(struct iscsi_session *s, int err, const char *fmt, ...)
 	set_state(s, ISCSI_S_BACKOFF);
 }
 
+/* Validates cfg, fills the defaults and starts the first connection; 0 or -EINVAL. */
 int iscsi_session_start(struct iscsi_session *s, const struct iscsi_config *cfg,
 			const struct iscsi_transport_ops *ops, void *ctx)
 {
@@ -146,6 +147,7 @@ int iscsi_session_start(struct iscsi_session *s, const struct iscsi_config *cfg,
 	return 0;
 }
 
+/* The transport connected: log in. */
 void iscsi_conn_up(struct iscsi_session *s)
 {
 	if (s->state != ISCSI_S_CONNECTING)
@@ -157,6 +159,7 @@ void iscsi_conn_up(struct iscsi_session *s)
 	iscsi_tx_flush(s);
 }
 
+/* The transport lost the connection: requeue and reconnect later. */
 void iscsi_conn_down(struct iscsi_session *s, int err, const char *why)
 {
 	iscsi_drop(s, err ? err : -EIO, "%s", why);
@@ -394,6 +397,7 @@ static void poll_full(struct iscsi_session *s, uint64_t t)
 		iscsi_tasks_pump(s);
 }
 
+/* Timers (backoff, login, keepalive, logout, task deadlines) and the send queue. */
 void iscsi_poll(struct iscsi_session *s)
 {
 	uint64_t t = now(s);
@@ -420,6 +424,7 @@ void iscsi_poll(struct iscsi_session *s)
 		iscsi_tx_flush(s);
 }
 
+/* Logs out once the tasks in flight are done; closes at once when not logged in. */
 void iscsi_logout(struct iscsi_session *s)
 {
 	if (s->state == ISCSI_S_FULL || s->state == ISCSI_S_LOGIN || s->state == ISCSI_S_CONNECTING ||

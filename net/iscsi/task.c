@@ -23,6 +23,7 @@ enum { T_FREE, T_QUEUED, T_SENT };
 
 static struct log_ratelimit stale_rl = LOG_RATELIMIT_INIT(5);
 
+/* Tasks submitted and not yet finished. */
 int iscsi_tasks_pending(const struct iscsi_session *s)
 {
 	int n = 0;
@@ -31,6 +32,7 @@ int iscsi_tasks_pending(const struct iscsi_session *s)
 	return n;
 }
 
+/* Frees t's slot and calls its done once with result and message. */
 void iscsi_task_finish(struct iscsi_session *s, struct iscsi_task *t, int result,
 		       const char *msg)
 {
@@ -42,6 +44,7 @@ void iscsi_task_finish(struct iscsi_session *s, struct iscsi_task *t, int result
 	t->done(t);
 }
 
+/* Finishes every unfinished task with err. */
 void iscsi_abort_all(struct iscsi_session *s, int err, const char *why)
 {
 	for (int i = 0; i < ISCSI_MAX_TASKS; i++)
@@ -57,6 +60,7 @@ static void task_reset(struct iscsi_task *t)
 	t->next_r2tsn = 0;
 }
 
+/* Queues t (see session.h); sends it at once when the window allows. */
 int iscsi_submit(struct iscsi_session *s, struct iscsi_task *t)
 {
 	int slot = -1;
@@ -112,8 +116,11 @@ static int send_command(struct iscsi_session *s, struct iscsi_task *t)
 	t->itt = (uint32_t)t->slot | (uint32_t)s->slot_gen[t->slot] << 8;
 	t->cmdsn = s->cmdsn++;
 	memset(&h, 0, sizeof(h));
+	if (t->dir == ISCSI_DIR_WRITE && !s->p.initial_r2t)
+		t->unsol_left = (t->len < s->p.first_burst ? t->len : s->p.first_burst) - imm;
 	h.opcode = ISCSI_OP_SCSI_CMD;
-	h.flags = ISCSI_FLAG_FINAL | ISCSI_CMD_ATTR_SIMPLE |
+	/* 11.3.1: F is clear when unsolicited Data-Out PDUs follow. */
+	h.flags = (t->unsol_left ? 0 : ISCSI_FLAG_FINAL) | ISCSI_CMD_ATTR_SIMPLE |
 		  (t->dir == ISCSI_DIR_READ ? ISCSI_CMD_READ : 0) |
 		  (t->dir == ISCSI_DIR_WRITE ? ISCSI_CMD_WRITE : 0);
 	iscsi_lun_encode(h.lun, t->lun);
@@ -122,8 +129,6 @@ static int send_command(struct iscsi_session *s, struct iscsi_task *t)
 	h.cmdsn = iscsi_be32(t->cmdsn);
 	h.exp_statsn = iscsi_be32(s->exp_statsn);
 	memcpy(h.cdb, t->cdb, 16);
-	if (t->dir == ISCSI_DIR_WRITE && !s->p.initial_r2t)
-		t->unsol_left = (t->len < s->p.first_burst ? t->len : s->p.first_burst) - imm;
 	t->xfer_done = imm;
 	t->state = T_SENT;
 	iscsi_tx_pdu(s, &h, t->buf, imm);
@@ -186,14 +191,20 @@ void iscsi_tasks_pump(struct iscsi_session *s)
 	}
 }
 
-/* After a lost connection every unfinished task is issued again. */
+/*
+ * After a lost connection every unfinished task is issued again; the new
+ * login brings a new UNIT ATTENTION, so the retry budget starts afresh.
+ */
 void iscsi_tasks_requeue(struct iscsi_session *s)
 {
 	for (int i = 0; i < ISCSI_MAX_TASKS; i++)
-		if (s->tasks[i])
+		if (s->tasks[i]) {
 			task_reset(s->tasks[i]);
+			s->tasks[i]->ua_retries = 0;
+		}
 }
 
+/* Fails the tasks whose deadline passed, with the last connection error. */
 void iscsi_tasks_expire(struct iscsi_session *s, uint64_t now)
 {
 	char msg[96];
@@ -333,6 +344,7 @@ static void rx_r2t(struct iscsi_session *s, struct iscsi_task *t, const struct i
 	t->r2t_datasn = 0;
 }
 
+/* SCSI Response, Data-In and R2T: sequence numbers first, then the task. */
 void iscsi_task_rx(struct iscsi_session *s, const struct iscsi_bhs *h, const uint8_t *d,
 		   uint32_t len)
 {
@@ -340,7 +352,6 @@ void iscsi_task_rx(struct iscsi_session *s, const struct iscsi_bhs *h, const uin
 	uint32_t itt = iscsi_be32(h->itt);
 	int has_status = op == ISCSI_OP_SCSI_RSP ||
 			 (op == ISCSI_OP_DATA_IN && (h->flags & ISCSI_DATAIN_STATUS));
-	uint32_t epoch = s->epoch;
 	if (has_status && iscsi_check_statsn(s, iscsi_be32(h->statsn)))
 		return;
 	iscsi_update_sn(s, iscsi_be32(h->exp_cmdsn), iscsi_be32(h->max_cmdsn));
@@ -356,5 +367,4 @@ void iscsi_task_rx(struct iscsi_session *s, const struct iscsi_bhs *h, const uin
 		rx_data_in(s, t, h, d, len);
 	else
 		rx_r2t(s, t, h);
-	(void)epoch;
 }

@@ -20,6 +20,7 @@ int iscsi_text_add(struct iscsi_text_buf *t, const char *key, const char *value)
 	return 0;
 }
 
+/* key=decimal value; -E2BIG when it does not fit. */
 int iscsi_text_add_num(struct iscsi_text_buf *t, const char *key, uint64_t v)
 {
 	char num[24];
@@ -34,6 +35,7 @@ static int key_char_ok(char c)
 	       c == '.' || c == '-' || c == '+' || c == '@' || c == '_';
 }
 
+/* See text.h: 1 and the next pair, 0 at the end, -EINVAL when malformed. */
 int iscsi_text_next(const char *data, size_t len, size_t *pos, struct iscsi_kv *kv)
 {
 	size_t p = *pos, k = 0;
@@ -70,6 +72,7 @@ static int digit_value(char c, int hex)
 	return -1;
 }
 
+/* A decimal or 0x-hex number up to max; -EINVAL or -ERANGE. */
 int iscsi_text_num(const char *v, uint64_t max, uint64_t *out)
 {
 	int hex = v[0] == '0' && (v[1] == 'x' || v[1] == 'X');
@@ -89,6 +92,7 @@ int iscsi_text_num(const char *v, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+/* "Yes" or "No" into *out; -EINVAL otherwise. */
 int iscsi_text_bool(const char *v, int *out)
 {
 	if (!strcmp(v, "Yes"))

@@ -10,6 +10,7 @@ on the host.
 import os
 import re
 import subprocess
+import time
 
 import pytest
 
@@ -118,6 +119,50 @@ def test_guest_disk_opens_and_closes(vm, tgt):
     vm.cmd("undefine g1")
 
 
+def console(m, name, pattern, timeout=60):
+    """Attaches to NAME's console, waits for `pattern`, returns the guest's output, detaches."""
+    mark = m.mark()
+    m.send("console %s\r" % name)
+    m.expect(r"\[attached to %s" % name, 10)
+    try:
+        m.expect(pattern, timeout)
+        out = m.output_since(mark)
+        return re.sub(r"\[ *\d+\.\d{6}\] [^\n]*\n", "", out[out.index("[attached to"):])
+    finally:
+        m.send(b"\x1d")
+        m.expect(r"\[detached from %s\]" % name, 10)
+        m.wait_prompt(10)
+
+
+def vblk_pattern(seed, n):
+    return bytes(((i * 31 + seed) ^ (i >> 9)) & 0xff for i in range(n))
+
+
+def test_guest_virtio_disk_on_a_lun(vm, tgt):
+    """guests/vblk through virtio-blk on LUN 1 (read-write) and LUN 2 (,ro)."""
+    out = vm.cmd('define g3 mem=16M kernel=esp:vblk.elf cmdline="size rw beyond dev=1 size ro" '
+                 'disk=%s disk=%s,ro' % (url(tgt, DISK, 1), url(tgt, DISK, 2)))
+    assert not re.search(r"^error: ", out, re.M), out
+    out = vm.cmd("start g3", timeout=60)
+    assert not re.search(r"^error: ", out, re.M), out
+    out = console(vm, "g3", r"vblk: done", timeout=120)
+    assert "vblk: device 0 id=2 capacity %d sectors" % ((64 << 20) // 512) in out, out
+    assert "vblk: device 1 id=2 capacity %d sectors" % ((8 << 20) // 512) in out, out
+    for check in ("rw: write, read back, verify", "rw: flush",
+                  "beyond: reads past the end fail, the device works on",
+                  "ro: feature offered, write refused, read works"):
+        assert "vblk: %s PASS" % check in out, out
+    assert "FAIL" not in out, out
+    vm.cmd("destroy g3", timeout=60)
+    vm.cmd("undefine g3")
+    with open(os.path.join(tgt.dir, "lun1.img"), "rb") as f:
+        data = f.read(16 * 4096)
+        for chunk in range(16):
+            assert data[chunk * 4096:(chunk + 1) * 4096] == vblk_pattern(chunk, 4096), chunk
+        f.seek((64 << 20) - 512)
+        assert f.read(512) == vblk_pattern(99, 512)
+
+
 def test_guest_disk_refused_when_login_fails(vm, tgt):
     out = vm.cmd('define g2 mem=16M kernel=esp:vblk.elf cmdline="size" disk=%s'
                  % url(tgt, CHAP, 1, auth="%s%%wrongsecret1@" % USER))
@@ -125,3 +170,36 @@ def test_guest_disk_refused_when_login_fails(vm, tgt):
     out = vm.cmd("start g2", timeout=60)
     assert re.search(r"^error: .*authentication failed", out, re.M), out
     vm.cmd("undefine g2")
+
+
+def test_disk_check_interrupted_by_ctrl_c(vm, tgt):
+    vm.send(("disk check %s\r" % url(tgt, DISK, 1)).encode())
+    vm.expect(r"Type 'yes' to continue: ", 30)
+    vm.send(b"yes\r")
+    vm.expect(r"^write: \d+%", 120)
+    vm.send(b"\x03")
+    vm.expect(r"^error: disk check failed: interrupted", 60)
+    vm.wait_prompt()
+    assert "iqn" in vm.cmd("iscsi discover 10.0.2.2:%d" % tgt.port, timeout=60)  # still usable
+
+
+def test_disk_check_survives_tgtd_restart(vm, tgt):
+    """tgtd killed and restarted during a 32 MiB write: hako reconnects, re-issues, completes."""
+    size = 32 << 20
+    vm.send(("disk check %s 32M\r" % url(tgt, DISK, 1)).encode())
+    vm.expect(r"Type 'yes' to continue: ", 30)
+    vm.send(b"yes\r")
+    vm.expect(r"^write: [3-5]\d% ", 300)
+    tgt.kill()
+    time.sleep(1)
+    tgt.start()
+    m = vm.expect(r"^(disk check passed: %d bytes written and verified \(seed (\d+)\)|error: .*)$"
+                  % size, 300)
+    assert m.group(1).startswith("disk check passed"), m.group(1)
+    vm.wait_prompt()
+    log = vm.cmd("log")
+    assert re.search(r"iscsi %s: connection closed" % re.escape(DISK), log), log[-2000:]
+    want = subprocess.run([LIVE, "pattern", str(size), m.group(2)], stdout=subprocess.PIPE,
+                          check=True).stdout
+    with open(os.path.join(tgt.dir, "lun1.img"), "rb") as f:
+        assert f.read(size) == want

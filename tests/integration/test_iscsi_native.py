@@ -147,3 +147,19 @@ def test_timeout_when_target_stays_away(tgt):
         assert time.time() - t0 < 30
     finally:
         tgt.start()
+
+
+def test_unsolicited_data_out(tgt):
+    """InitialR2T=No on the target: the first burst goes as immediate + unsolicited Data-Out."""
+    tgt.adm("--op", "update", "--mode", "target", "--tid", "1", "--name", "InitialR2T",
+            "--value", "No")
+    try:
+        size = 4 << 20
+        rc, out, err = live(tgt, "-q", "8", "-b", "262144", "write", *at(tgt), DISK, "2",
+                            str(size), "17")
+        assert rc == 0, out + err
+        assert "R2T no, immediate yes" in err
+        assert backing(tgt, "lun2.img", size) == pattern(size, 17)
+    finally:
+        tgt.adm("--op", "update", "--mode", "target", "--tid", "1", "--name", "InitialR2T",
+                "--value", "Yes")

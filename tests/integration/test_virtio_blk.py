@@ -83,3 +83,51 @@ def test_disks_open_at_start_and_close_at_destroy(m):
         ok(m, "destroy d4")
     assert free_mem(m) == before
     ok(m, "undefine d4")
+
+
+def console(m, name, pattern, timeout=60):
+    """Attaches to NAME's console, waits for `pattern`, returns what the guest
+    printed up to it, detaches with Ctrl-]."""
+    mark = m.mark()   # the replay of earlier output may follow the banner at once
+    m.send("console %s\r" % name)
+    m.expect(r"\[attached to %s" % name, 10)
+    try:
+        m.expect(pattern, timeout)
+        # hako's own log lines may land in the middle of the guest's
+        out = m.output_since(mark)
+        out = out[out.index("[attached to"):]
+        return re.sub(r"\[ *\d+\.\d{6}\] [^\n]*\n", "", out)
+    finally:
+        m.send(b"\x1d")
+        m.expect(r"\[detached from %s\]" % name, 10)
+        m.wait_prompt(10)
+
+
+VBLK = "kernel=esp:vblk.elf"
+
+
+def test_vblk_guest_reads_writes_and_survives_bad_rings(m):
+    ok(m, 'define v1 mem=16M %s disk=ram:1M disk=esp:vblk.elf,ro '
+          'cmdline="size rw beyond bad-ring bad-addr dev=1 size ro"' % VBLK)
+    ok(m, "start v1")
+    out = console(m, "v1", r"vblk: done", timeout=120)
+    assert "vblk: device 0 id=2 capacity 2048 sectors" in out, out
+    assert re.search(r"vblk: device 1 id=2 capacity \d+ sectors", out), out
+    for check in ("rw: write, read back, verify", "rw: flush", "rw: get-id",
+                  "beyond: reads past the end fail, the device works on",
+                  "bad-ring: needs reset, then works", "bad-addr: needs reset, then works",
+                  "ro: feature offered, write refused, read works"):
+        assert "vblk: %s PASS" % check in out, out
+    assert "FAIL" not in out, out
+    assert "vblk: id hako-v1-vda" in out
+    assert ok(m, "list") and row(m, "v1")[0] == "running"
+    stats = ok(m, "stats v1")
+    assert re.search(r"disk vda ram:1M: \d+ reads \d+ writes \d+ flushes \d+ errors, "
+                     r"\d+ bytes read, (\d+) bytes written", stats), stats
+    written = int(re.search(r"disk vda .* (\d+) bytes written", stats).group(1))
+    assert written == 16 * 4096 + 512, stats
+    log = ok(m, "log")
+    assert re.search(r"guest v1: vda: virtio: chain head index out of range; device needs reset", log), log
+    assert re.search(r"guest v1: vda: virtio: descriptor points outside guest memory", log), log
+    ok(m, "destroy v1")
+    ok(m, "undefine v1")

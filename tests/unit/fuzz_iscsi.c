@@ -4,7 +4,7 @@
  * during login (first byte even) or in the full feature phase with a read
  * and a write task in flight (first byte odd). ASan/UBSan catch memory
  * errors; the checks below catch broken invariants.
- *   make fuzz && build/fuzz/fuzz_iscsi -max_total_time=60
+ *   make fuzz && build/fuzz/fuzz_iscsi -max_total_time=60 tests/unit/data/corpus_iscsi
  */
 #include <stdint.h>
 #include <stdlib.h>

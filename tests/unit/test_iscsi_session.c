@@ -509,7 +509,7 @@ static void test_write_r2t(void)
 	task_setup(&t, ISCSI_DIR_WRITE, src, sizeof(src));
 	iscsi_submit(S, &t);
 	CHECK(next_sent());
-	CHECK_EQ(pdu.h.flags & ISCSI_CMD_WRITE, ISCSI_CMD_WRITE);
+	CHECK_EQ(pdu.h.flags, ISCSI_FLAG_FINAL | ISCSI_CMD_WRITE | ISCSI_CMD_ATTR_SIMPLE);
 	CHECK_EQ(pdu.len, 0);
 	CHECK(!next_sent());
 	uint32_t itt = iscsi_be32(pdu.h.itt);
@@ -543,6 +543,7 @@ static void test_write_immediate_unsolicited(void)
 	for (int i = 0; i < 100; i++)
 		iscsi_poll(S);
 	CHECK(next_sent());
+	CHECK_EQ(pdu.h.flags & ISCSI_FLAG_FINAL, 0); /* unsolicited Data-Out follows */
 	CHECK_EQ(pdu.len, 8192); /* immediate data */
 	CHECK(!memcmp(pdu.data, src, 8192));
 	uint32_t itt = iscsi_be32(pdu.h.itt);

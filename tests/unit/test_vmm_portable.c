@@ -92,7 +92,7 @@ static void fake_cpuid(void *ctx, uint32_t leaf, uint32_t sub, struct cpuid_resu
 
 static void test_cpuid_policy(void)
 {
-	struct cpuid_ctx c = { 2500000, fake_cpuid, 0 };
+	struct cpuid_ctx c = { 2500000, fake_cpuid, 0, 3, 0 };
 	struct cpuid_result r;
 	cpuid_policy(&c, 1, 0, &r);
 	CHECK((r.ecx >> 31) & 1);
@@ -111,6 +111,24 @@ static void test_cpuid_policy(void)
 	CHECK(r.eax == 0 && r.ebx == 0);
 	cpuid_policy(&c, 0, 0, &r);
 	CHECK(r.eax == 0xffffffffu);
+	/* without the PC platform, leaf 1 keeps the host's APIC ID and MCE */
+	cpuid_policy(&c, 1, 0, &r);
+	CHECK(r.ebx >> 24 == 0xff && (r.edx & (1u << 7)));
+	/* with it: the vCPU's APIC ID, TSC deadline, no MCE/MCA/MTRR/x2APIC/RDTSCP */
+	c.linux_platform = 1;
+	cpuid_policy(&c, 1, 0, &r);
+	CHECK_EQ(r.ebx >> 24, 3);
+	CHECK_EQ(r.ebx & 0xffffff, 0xffffff);
+	CHECK(r.ecx & (1u << 24));
+	CHECK(!(r.ecx & (1u << 21)));
+	CHECK(!(r.edx & ((1u << 7) | (1u << 12) | (1u << 14))));
+	CHECK((r.ecx >> 31) & 1);
+	cpuid_policy(&c, 0x80000001u, 0, &r);
+	CHECK(!(r.edx & (1u << 27)) && !(r.edx & (1u << 7)));
+	cpuid_policy(&c, 0xb, 0, &r);
+	CHECK_EQ(r.edx, 3);
+	cpuid_policy(&c, 7, 0, &r);
+	CHECK(!(r.ecx & (1u << 22)));
 }
 
 /* ---- guest definitions ---- */

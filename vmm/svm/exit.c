@@ -29,6 +29,7 @@ static const struct svm_exit_desc svm_exits[] = {
 	{ VMEXIT_INTR,     EXIT_EXT_INTERRUPT, 0, 0 },
 	{ VMEXIT_NMI,      EXIT_NMI,           0, 0 },
 	{ VMEXIT_INIT,     EXIT_INIT_SIPI,     0, 0 },
+	{ VMEXIT_VINTR,    EXIT_INTR_WINDOW,   0, 0 },
 	{ VMEXIT_CPUID,    EXIT_CPUID,         2, 0 },  /* 0F A2 */
 	{ VMEXIT_HLT,      EXIT_HLT,           1, 0 },  /* F4 */
 	{ VMEXIT_IOIO,     EXIT_PORT_IO,       0, 0 },  /* from EXITINFO2 */
@@ -126,8 +127,14 @@ int svm_vcpu_run(struct vcpu *v, struct exit_info *e)
 	vmcb->save.rax = v->regs.rax;
 	vmcb->save.cr2 = v->regs.cr2;
 
-	/* GIF=0 holds interrupts off until STGI; host IF stays 1 (switch.S). */
+	/*
+	 * GIF=0 holds interrupts off until STGI; host IF must be 1 during
+	 * VMRUN so that physical interrupts exit the guest (V_INTR_MASKING,
+	 * APM 15.21.1). A kick pending since the caller disabled interrupts
+	 * stays held by GIF=0 and exits the guest right after entry.
+	 */
 	svm_clgi();
+	irq_enable();
 	svm_world_switch(&v->regs, (uint64_t)vmcb, svm_this_cpu()->host_vmsave_pa);
 	svm_stgi(); /* a pending physical interrupt (a kick) is taken here */
 

@@ -32,6 +32,8 @@ void svm_reg_write(struct vcpu *v, enum vreg r, uint64_t val);
 void svm_seg_read(struct vcpu *v, enum vseg s, struct vseg_desc *d);
 void svm_seg_write(struct vcpu *v, enum vseg s, const struct vseg_desc *d);
 int svm_inject(struct vcpu *v, const struct vevent *ev);
+int svm_intr_ready(struct vcpu *v);
+void svm_intr_window(struct vcpu *v, int on);
 void svm_tlb_flush(struct vcpu *v);
 
 int svm_vcpu_run(struct vcpu *v, struct exit_info *e);

@@ -85,7 +85,10 @@ void svm_reg_write(struct vcpu *v, enum vreg r, uint64_t val)
 {
 	struct vmcb_save *s = &svm_vmcb(v)->save;
 	switch (r) {
-	case VREG_RIP:    s->rip = val; return;
+	case VREG_RIP:
+		s->rip = val;
+		svm_vmcb(v)->control.interrupt_shadow = 0; /* the shadowed insn was emulated */
+		return;
 	case VREG_RSP:    s->rsp = val; return;
 	case VREG_RFLAGS: s->rflags = val; return;
 	case VREG_CR0:    s->cr0 = val; return;
@@ -152,4 +155,31 @@ int svm_inject(struct vcpu *v, const struct vevent *ev)
 void svm_tlb_flush(struct vcpu *v)
 {
 	svm_vmcb(v)->control.tlb_control = TLB_CONTROL_FLUSH_ALL;
+}
+
+int svm_intr_ready(struct vcpu *v)
+{
+	const struct vmcb *b = svm_vmcb(v);
+	if (b->control.eventinj & EVENTINJ_VALID)
+		return -1;
+	return (b->save.rflags & RFLAGS_IF) && !(b->control.interrupt_shadow & INTERRUPT_SHADOW);
+}
+
+/*
+ * A virtual interrupt (V_IRQ) that only serves to cause #VMEXIT(VINTR)
+ * when the guest could take it (APM 15.21.4); it is never delivered
+ * because the exit comes first. Priority 15 and V_IGN_TPR: only RFLAGS.IF
+ * and the interrupt shadow decide.
+ */
+void svm_intr_window(struct vcpu *v, int on)
+{
+	struct vmcb_control *c = &svm_vmcb(v)->control;
+	const uint64_t virq = V_IRQ | V_INTR_PRIO(15) | V_IGN_TPR;
+	if (on) {
+		c->v_intr |= virq;
+		c->intercept_misc1 |= INTERCEPT_VINTR;
+	} else {
+		c->v_intr &= ~virq;
+		c->intercept_misc1 &= ~INTERCEPT_VINTR;
+	}
 }

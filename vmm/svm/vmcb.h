@@ -121,6 +121,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "a VMCB is one page");
 /* intercept_misc1 (VMCB 0x00c) */
 #define INTERCEPT_INTR      (1u << 0)
 #define INTERCEPT_NMI       (1u << 1)
+#define INTERCEPT_VINTR     (1u << 4)
 #define INTERCEPT_INIT      (1u << 3)
 #define INTERCEPT_CPUID     (1u << 18)
 #define INTERCEPT_HLT       (1u << 24)
@@ -137,7 +138,11 @@ _Static_assert(sizeof(struct vmcb) == 4096, "a VMCB is one page");
 #define INTERCEPT_CLGI      (1u << 5)
 #define INTERCEPT_SKINIT    (1u << 6)
 
+#define V_IRQ (1ull << 8)
+#define V_INTR_PRIO(p) ((uint64_t)(p) << 16)
+#define V_IGN_TPR (1ull << 20)
 #define V_INTR_MASKING (1ull << 24)
+#define INTERRUPT_SHADOW 1ull
 #define TLB_CONTROL_FLUSH_ALL 1
 #define NP_ENABLE 1ull
 
@@ -153,6 +158,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "a VMCB is one page");
 #define VMEXIT_INTR 0x60
 #define VMEXIT_NMI 0x61
 #define VMEXIT_INIT 0x63
+#define VMEXIT_VINTR 0x64
 #define VMEXIT_CPUID 0x72
 #define VMEXIT_HLT 0x78
 #define VMEXIT_INVLPGA 0x7a
