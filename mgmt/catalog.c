@@ -34,6 +34,10 @@ static unsigned collect(struct vm_def *out)
 	return n;
 }
 
+/*
+ * Writes vms[]'s definitions to the catalog device (no-op without one):
+ * 0, or -E... with a sentence in err; the caller undoes its change.
+ */
 int catalog_persist(char *err, unsigned len)
 {
 	if (!cat.dev)
@@ -45,6 +49,7 @@ int catalog_persist(char *err, unsigned len)
 	return rc;
 }
 
+/* `host`'s catalog line: the device and its update count, or why there is none. */
 void catalog_describe(char *buf, unsigned len)
 {
 	if (cat.dev)
@@ -54,6 +59,7 @@ void catalog_describe(char *buf, unsigned len)
 			     cat.why_none);
 }
 
+/* `host`'s pool line: the device, use and volume count, or how to get one. */
 void catalog_pool_describe(char *buf, unsigned len)
 {
 	const struct cow_pool *p = cow_pool;
@@ -172,6 +178,10 @@ static void pool_gc(void)
 	}
 }
 
+/*
+ * Boot, service core, after hako.cfg: attaches the pool, loads the catalog
+ * into vms[], frees volumes no definition names. Never fails the boot.
+ */
 void catalog_boot(void)
 {
 	blk_sync_set_pump(service_poll);

@@ -20,6 +20,7 @@ static char *find_byte(char *p, char c, unsigned n)
 	return 0;
 }
 
+/* The catalog text of n definitions: its length, or -E2BIG. */
 int catalog_encode(const struct vm_def *defs, unsigned n, char *buf, unsigned cap)
 {
 	int len = fmt_snprintf(buf, cap, "%s", CATALOG_FIRST_LINE);
@@ -55,6 +56,10 @@ static int duplicate(const struct vm_def *out, unsigned n, const char *name)
 	return 0;
 }
 
+/*
+ * Parses a catalog text, trusting nothing: 0 and out[0..*n), or -EINVAL
+ * and a sentence in err. `text` is modified.
+ */
 int catalog_decode(char *text, unsigned len, struct vm_def *out, unsigned max, unsigned *n,
 		   char *err, unsigned errlen)
 {
@@ -84,6 +89,7 @@ int catalog_decode(char *text, unsigned len, struct vm_def *out, unsigned max, u
 	return 0;
 }
 
+/* The catalog's slotstore at the start of d: 64 KiB slots; -ENOSPC if d is smaller. */
 int catalog_store_init(struct slotstore *s, struct blockdev *d)
 {
 	uint32_t bs = blk_block_size(d);
@@ -93,6 +99,7 @@ int catalog_store_init(struct slotstore *s, struct blockdev *d)
 	return blk_blocks(d) < 2ull * s->slot_blocks ? -ENOSPC : 0;
 }
 
+/* Loads and parses the newest catalog: 0, -ENOENT (blank device) or -E... with err. */
 int catalog_store_load(struct slotstore *s, struct vm_def *out, unsigned max, unsigned *n,
 		       char *err, unsigned errlen)
 {
@@ -110,6 +117,7 @@ int catalog_store_load(struct slotstore *s, struct vm_def *out, unsigned max, un
 	return rc;
 }
 
+/* Commits the text of these definitions atomically: 0 or -E... */
 int catalog_store_save(struct slotstore *s, const struct vm_def *defs, unsigned n)
 {
 	uint32_t cap = slot_capacity(s);

@@ -46,6 +46,7 @@ static int disk_of(const struct vm *vm, const char *url)
 	return 0;
 }
 
+/* Guests with an overlay on one of vm's disks, listed in buf; returns their count. */
 unsigned clone_dependents(const struct vm *vm, char *buf, unsigned len)
 {
 	unsigned n = 0, pos = 0;
@@ -66,6 +67,7 @@ unsigned clone_dependents(const struct vm *vm, char *buf, unsigned len)
 	return n;
 }
 
+/* Deletes the pool volumes of d's cow: disks (call after the catalog forgot d). */
 void clone_free_disks(const struct vm_def *d)
 {
 	for (unsigned k = 0; k < d->ndisks; k++) {
@@ -173,6 +175,9 @@ static int clone_disk(struct vm_def *d, unsigned k, int full, const struct clone
 	int rc = disk_geometry(from, &bytes, &bs, err, len);
 	if (rc)
 		return rc;
+	if (bs % cow_pool->bs || bs > COW_CHUNK)
+		return fmt_snprintf(err, len, "disk %u has %u-byte blocks, the pool device %u-byte ones: "
+				    "the pool's must not be larger", k, bs, cow_pool->bs), -EINVAL;
 	rc = cow_pool_create(bytes, bs, full ? 0 : from, d->name, id);
 	if (rc) {
 		fmt_snprintf(err, len, "could not make a pool volume for disk %u (%s)", k,
@@ -206,6 +211,10 @@ static int clone_check(const struct vm *s, const char *src, const char *dst, cha
 	return 0;
 }
 
+/*
+ * `clone SRC DST [full]` (see catalog.h): volumes first, then the catalog
+ * commit; on any failure the volumes made are deleted again.
+ */
 int catalog_clone(const char *src, const char *dst, int full, const struct clone_ui *ui, char *err,
 		  unsigned len)
 {

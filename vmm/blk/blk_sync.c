@@ -21,6 +21,10 @@ static void sync_done(struct blk_req *r, int status)
 	w->finished = 1;
 }
 
+/*
+ * Submits one request and pumps until its completion: 0 or -E... Service
+ * core, never from a completion callback or a backend (see blk_sync.h).
+ */
 int blk_sync_io(struct blockdev *d, enum blk_op op, uint64_t lba, uint32_t count, void *buf)
 {
 	struct sync_wait w = { 0, 0 };

@@ -14,6 +14,7 @@
 
 struct cow_pool *cow_pool;
 
+/* FNV-1a 64 of a NUL-terminated string (a base URL's fingerprint). */
 uint64_t cow_hash(const char *s)
 {
 	uint64_t h = 0xcbf29ce484222325ull;
@@ -24,6 +25,7 @@ uint64_t cow_hash(const char *s)
 
 int cow_bit(const struct cow_pool *p, uint32_t c) { return p->bitmap[c / 8] >> (c % 8) & 1; }
 
+/* Marks chunk c used or free in memory, keeping p->used; the caller writes the block. */
 void cow_bit_set(struct cow_pool *p, uint32_t c, int used)
 {
 	if (cow_bit(p, c) == !!used)
@@ -32,16 +34,19 @@ void cow_bit_set(struct cow_pool *p, uint32_t c, int used)
 	p->used += used ? 1 : (uint32_t)-1;
 }
 
+/* Pool-device LBA where chunk c starts. */
 uint64_t cow_chunk_lba(const struct cow_pool *p, uint32_t c)
 {
 	return (uint64_t)c * (COW_CHUNK / p->bs);
 }
 
+/* Pool-device LBA of the free-map block holding chunk c's bit. */
 uint64_t cow_bit_lba(const struct cow_pool *p, uint32_t c)
 {
 	return cow_chunk_lba(p, 1) + c / 8 / p->bs;
 }
 
+/* A free chunk, searching from hint and wrapping; 0 when the pool is full. */
 uint32_t cow_find_free(const struct cow_pool *p, uint32_t hint)
 {
 	for (uint32_t i = 0; i < p->chunks; i++) {
@@ -52,6 +57,7 @@ uint32_t cow_find_free(const struct cow_pool *p, uint32_t hint)
 	return 0;
 }
 
+/* The attached pool's volume `id`, or 0 (also when no pool is attached). */
 struct cow_vol_rec *cow_pool_find(uint32_t id)
 {
 	for (uint32_t i = 0; cow_pool && id && i < cow_pool->hdr.nvols; i++)
@@ -293,6 +299,10 @@ static int load_bitmap(struct cow_pool *p)
 	return rc;
 }
 
+/*
+ * Makes `dev` the pool (see cow_pool.h): 0, or -E... with a sentence in
+ * err and nothing attached. Service core, synchronous.
+ */
 int cow_pool_attach(struct blockdev *dev, uint32_t *leaked, char *err, unsigned len)
 {
 	if (cow_pool)
@@ -319,6 +329,7 @@ int cow_pool_attach(struct blockdev *dev, uint32_t *leaked, char *err, unsigned 
 	return 0;
 }
 
+/* Forgets the pool (no cow: device may be open); the caller closes its device. */
 void cow_pool_detach(void)
 {
 	if (cow_pool)
@@ -344,6 +355,7 @@ static uint32_t find_run(const struct cow_pool *p, uint32_t n)
 	return run_from(p, p->bitmap_chunks + 1, n);
 }
 
+/* The first of n contiguous free chunks, from hint on, then from the start; or 0. */
 uint32_t cow_find_run(const struct cow_pool *p, uint32_t hint, uint32_t n)
 {
 	uint32_t c = hint > p->bitmap_chunks && hint < p->chunks ? run_from(p, hint, n) : 0;
@@ -452,6 +464,7 @@ out:
 	return rc;
 }
 
+/* Chunks volume id holds (map and data), read from its map: 0, -ENOENT or -E... */
 int cow_pool_usage(uint32_t id, uint32_t *chunks)
 {
 	struct cow_vol_rec *v = cow_pool_find(id);

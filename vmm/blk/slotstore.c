@@ -21,6 +21,7 @@ uint32_t slot_crc32c(uint32_t crc, const void *p, size_t n)
 	return ~crc;
 }
 
+/* Payload bytes one slot holds: all its blocks but the header. */
 uint32_t slot_capacity(const struct slotstore *s)
 {
 	return (s->slot_blocks - 1) * blk_block_size(s->dev);
@@ -81,6 +82,10 @@ static int take(struct slotstore *s, int best, uint8_t *io, void *buf, uint32_t 
 	return 0;
 }
 
+/*
+ * Loads the valid slot with the higher sequence number into buf (see
+ * slotstore.h for the return values); sets s->seq and s->cur.
+ */
 int slot_load(struct slotstore *s, void *buf, uint32_t cap, uint32_t *len)
 {
 	uint8_t *io = io_alloc(s);
@@ -118,6 +123,10 @@ static int write_slot(struct slotstore *s, int slot, uint8_t *io, uint32_t len)
 	return rc;
 }
 
+/*
+ * Writes the record into the slot not holding the newest one (payload,
+ * flush, header, flush). 0 once durable; s->seq and s->cur follow.
+ */
 int slot_commit(struct slotstore *s, const void *buf, uint32_t len)
 {
 	if (len > slot_capacity(s))
