@@ -24,6 +24,22 @@ static struct {
 } cat = { 0, { 0 }, "no catalog= in hako.cfg" };
 
 static struct vm_def defs_buf[VM_MAX];  /* service core only */
+static int held;                        /* a definition change is under way */
+
+/* Takes the guard of definition changes (see catalog.h). */
+int catalog_hold(char *err, unsigned len)
+{
+	if (held) {
+		fmt_snprintf(err, len, "another session is changing guest definitions (a clone or a "
+			     "catalog write); try again when it ends");
+		return -EBUSY;
+	}
+	held = 1;
+	return 0;
+}
+
+/* Gives the guard back. */
+void catalog_release(void) { held = 0; }
 
 static unsigned collect(struct vm_def *out)
 {

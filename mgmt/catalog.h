@@ -24,6 +24,15 @@ void catalog_boot(void);
  */
 int catalog_persist(char *err, unsigned errlen);
 
+/*
+ * Guards a change of the definitions (define, set, undefine, clone,
+ * start): catalog writes and full copies wait on the network, and the
+ * service core meanwhile serves other shell sessions, which must not
+ * change definitions underneath. 0 and held, or -EBUSY with a sentence.
+ */
+int catalog_hold(char *err, unsigned errlen);
+void catalog_release(void);
+
 /* One line for `host`: where definitions live. */
 void catalog_describe(char *buf, unsigned len);
 /* One line for `host`: the pool and its use. */

@@ -1,7 +1,8 @@
 /*
  * mgmt/cmd_clone.c - the `clone` verb (shared/CLI.md): parses and prints;
  * the work is catalog_clone() in mgmt/clone.c. A full copy shows a
- * progress line and stops at Ctrl-C typed on the serial console. Also
+ * progress line and stops at Ctrl-C typed on the serial console (a
+ * network session cannot interrupt it yet). Also
  * `diskread`, a sequential-read benchmark of any disk URL (bench_clone.py
  * compares a LUN with an overlay over it).
  */
@@ -9,6 +10,7 @@
 #include "mgmt/catalog.h"
 #include "mgmt/shell/args.h"
 #include "mgmt/shell/shell.h"
+#include "net/net.h"
 #include "vmm/blk/blk_sync.h"
 #include "vmm/core/time.h"
 #include "vmm/lib/errno.h"
@@ -33,14 +35,25 @@ static int cancelled(void *ctx)
 	return 0;
 }
 
+/* A network session's Ctrl-C is not seen while the command runs (see README). */
+static int no_cancel(void *ctx)
+{
+	(void)ctx; /* never cancelled */
+	return 0;
+}
+
 static int cmd_clone(struct shell *sh, int argc, char **argv)
 {
 	int full = argc == 4 && !strcmp(argv[3], "full");
 	if (argc != 3 && !full)
 		return shell_usage(sh, "clone");
-	struct clone_ui ui = { progress, cancelled, sh };
+	struct clone_ui ui = { progress, console_is_network(sh) ? no_cancel : cancelled, sh };
 	char err[200];
-	if (catalog_clone(argv[1], argv[2], full, &ui, err, sizeof(err)))
+	if (catalog_hold(err, sizeof(err)))
+		return shell_error(sh, "%s", err);
+	int rc = catalog_clone(argv[1], argv[2], full, &ui, err, sizeof(err));
+	catalog_release();
+	if (rc)
 		return shell_error(sh, "%s", err);
 	shell_printf(sh, "cloned %s to %s%s\n", argv[1], argv[2], full ? " (full copy)" : "");
 	return 0;

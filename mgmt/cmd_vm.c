@@ -35,7 +35,7 @@ static int apply_keys(struct shell *sh, struct vm_def *d, int argc, char **argv)
 	return 0;
 }
 
-static int cmd_define(struct shell *sh, int argc, char **argv)
+static int do_define(struct shell *sh, int argc, char **argv)
 {
 	if (argc < 2)
 		return shell_usage(sh, "define");
@@ -60,9 +60,18 @@ static int cmd_define(struct shell *sh, int argc, char **argv)
 	shell_printf(sh, "defined %s\n", d.name);
 	return 0;
 }
+static int cmd_define(struct shell *sh, int argc, char **argv)
+{
+	char err[200];
+	if (catalog_hold(err, sizeof(err)))
+		return shell_error(sh, "%s", err);
+	int rc = do_define(sh, argc, argv);
+	catalog_release();
+	return rc;
+}
 SHELL_COMMAND(define, "define", "NAME KEY=VALUE...", "create a guest definition", cmd_define);
 
-static int cmd_set(struct shell *sh, int argc, char **argv)
+static int do_set(struct shell *sh, int argc, char **argv)
 {
 	if (argc < 3)
 		return shell_usage(sh, "set");
@@ -82,6 +91,15 @@ static int cmd_set(struct shell *sh, int argc, char **argv)
 	}
 	return 0;
 }
+static int cmd_set(struct shell *sh, int argc, char **argv)
+{
+	char err[200];
+	if (catalog_hold(err, sizeof(err)))
+		return shell_error(sh, "%s", err);
+	int rc = do_set(sh, argc, argv);
+	catalog_release();
+	return rc;
+}
 SHELL_COMMAND(set, "set", "NAME KEY=VALUE...", "change a stopped guest's definition", cmd_set);
 
 static int cmd_show(struct shell *sh, int argc, char **argv)
@@ -100,7 +118,7 @@ static int cmd_show(struct shell *sh, int argc, char **argv)
 }
 SHELL_COMMAND(show, "show", "NAME", "a guest's definition and state", cmd_show);
 
-static int cmd_undefine(struct shell *sh, int argc, char **argv)
+static int do_undefine(struct shell *sh, int argc, char **argv)
 {
 	if (argc != 2)
 		return shell_usage(sh, "undefine");
@@ -121,6 +139,15 @@ static int cmd_undefine(struct shell *sh, int argc, char **argv)
 	clone_free_disks(&d);   /* after the catalog no longer names them */
 	shell_printf(sh, "undefined %s\n", argv[1]);
 	return 0;
+}
+static int cmd_undefine(struct shell *sh, int argc, char **argv)
+{
+	char err[200];
+	if (catalog_hold(err, sizeof(err)))
+		return shell_error(sh, "%s", err);
+	int rc = do_undefine(sh, argc, argv);
+	catalog_release();
+	return rc;
 }
 SHELL_COMMAND(undefine, "undefine", "NAME", "delete a stopped guest's definition", cmd_undefine);
 
@@ -144,7 +171,7 @@ static int cmd_list(struct shell *sh, int argc, char **argv)
 }
 SHELL_COMMAND(list, "list", "", "every guest and its state", cmd_list);
 
-static int cmd_start(struct shell *sh, int argc, char **argv)
+static int do_start(struct shell *sh, int argc, char **argv)
 {
 	if (argc != 2)
 		return shell_usage(sh, "start");
@@ -163,6 +190,15 @@ static int cmd_start(struct shell *sh, int argc, char **argv)
 		shell_printf(sh, " %u", vm->vcpu[i]->core);
 	shell_printf(sh, "\n");
 	return 0;
+}
+static int cmd_start(struct shell *sh, int argc, char **argv)
+{
+	char err[200];
+	if (catalog_hold(err, sizeof(err)))
+		return shell_error(sh, "%s", err);
+	int rc = do_start(sh, argc, argv);
+	catalog_release();
+	return rc;
 }
 SHELL_COMMAND(start, "start", "NAME", "start a guest on free cores and memory", cmd_start);
 
