@@ -145,7 +145,8 @@ PORTABLE := vmm/lib/fmt.c vmm/lib/log.c vmm/lib/errno.c vmm/mm/buddy.c \
             vmm/blk/blk.c vmm/blk/blk_mem.c vmm/blk/blk_check.c \
             vmm/dev/virtqueue.c vmm/dev/virtio_mmio.c vmm/dev/virtio_blk.c \
             vmm/blk/blk_sync.c vmm/blk/slotstore.c mgmt/catalog_fmt.c \
-            vmm/blk/cow_pool.c vmm/blk/cow.c
+            vmm/blk/cow_pool.c vmm/blk/cow.c \
+            vmm/vmx/ctls.c
 
 UNIT_OBJ := $(patsubst %.c,$(BUILD)/unit/obj/%.o,$(PORTABLE))
 .SECONDARY: $(UNIT_OBJ)
