@@ -142,7 +142,7 @@ PORTABLE := vmm/lib/fmt.c vmm/lib/log.c vmm/lib/errno.c vmm/mm/buddy.c \
             vmm/elf_guest.c vmm/uart_model.c vmm/insn.c vmm/gpt.c \
             vmm/bzimage.c vmm/dev/aml.c vmm/dev/acpi_tables.c \
             net/crypto/sha256.c net/auth.c net/telnet.c $(wildcard net/iscsi/*.c) \
-            vmm/blk/blk.c vmm/blk/blk_mem.c vmm/blk/blk_check.c \
+            vmm/blk/blk.c vmm/blk/blk_mem.c vmm/blk/blk_check.c vmm/blk/blk_bench.c \
             vmm/dev/virtqueue.c vmm/dev/virtio_mmio.c vmm/dev/virtio_blk.c \
             vmm/blk/blk_sync.c vmm/blk/slotstore.c mgmt/catalog_fmt.c \
             vmm/blk/cow_pool.c vmm/blk/cow.c \

@@ -31,13 +31,18 @@ int iscsi_exec(struct iscsi_session *s, struct iscsi_task *t, iscsi_wait_fn wait
 	return t->result;
 }
 
-/* Until full feature phase (0), a permanent failure (its -E) or the timeout. */
+/* Until full feature phase (0), a permanent failure (its -E), ISCSI_REFUSED_TRIES
+ * refused connections (-ECONNREFUSED) or the timeout (-ETIMEDOUT). */
 int iscsi_wait_login(struct iscsi_session *s, uint64_t timeout_us, iscsi_wait_fn wait, void *arg)
 {
 	uint64_t end = s->ops->now_us(s->ctx) + timeout_us;
 	while (s->state != ISCSI_S_FULL) {
 		if (s->state == ISCSI_S_FAILED || s->state == ISCSI_S_CLOSED)
 			return s->error_code ? s->error_code : -EIO;
+		/* Nobody listens there: say so now rather than at the timeout. */
+		if (s->state == ISCSI_S_BACKOFF && s->error_code == -ECONNREFUSED &&
+		    s->connects >= ISCSI_REFUSED_TRIES)
+			return -ECONNREFUSED;
 		if (s->ops->now_us(s->ctx) > end)
 			return -ETIMEDOUT;
 		if (wait(arg))

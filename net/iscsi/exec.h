@@ -21,6 +21,7 @@ typedef int (*iscsi_wait_fn)(void *arg);
 /* Runs `t` (done is set here) and waits for it. Returns t->result or -ECANCELED. */
 int iscsi_exec(struct iscsi_session *s, struct iscsi_task *t, iscsi_wait_fn wait, void *arg);
 /* Waits until the session reached full feature phase or failed. */
+#define ISCSI_REFUSED_TRIES 3
 int iscsi_wait_login(struct iscsi_session *s, uint64_t timeout_us, iscsi_wait_fn wait, void *arg);
 
 int iscsi_cmd_tur(struct iscsi_session *s, uint64_t lun, iscsi_wait_fn w, void *a, char *why,

@@ -233,6 +233,7 @@ static void rx_nop_in(struct iscsi_session *s, const struct iscsi_bhs *h, const 
 		/* The target pings us; tgt ends the session if we stay silent. */
 		send_nop_out(s, ISCSI_RSVD_TAG, ttt, h->lun, d,
 			     len > s->p.target_max_recv_dsl ? 0 : len);
+		s->pings_answered++;
 	}
 	iscsi_update_sn(s, iscsi_be32(h->exp_cmdsn), iscsi_be32(h->max_cmdsn));
 }
@@ -251,7 +252,7 @@ static void send_logout(struct iscsi_session *s)
 {
 	struct iscsi_bhs h;
 	fill_request(s, &h, ISCSI_OP_LOGOUT_REQ | ISCSI_OP_IMMEDIATE, next_tag(s));
-	h.flags = ISCSI_FLAG_FINAL | 0; /* reason 0: close the session (11.14.1) */
+	h.flags = ISCSI_FLAG_FINAL; /* reason code 0: close the session (11.14.1) */
 	h.ttt = 0; /* CID 0 */
 	s->login_itt = iscsi_be32(h.itt);
 	iscsi_tx_pdu(s, &h, 0, 0);

@@ -136,6 +136,7 @@ struct iscsi_session {
 	uint64_t state_since, last_rx, ping_sent, backoff_us;
 	uint32_t ping_itt;
 	int connects, logout_wanted;
+	uint32_t pings_answered; /* NOP-Ins from the target we answered */
 	uint32_t epoch; /* bumped when a connection ends: stale work stops */
 	/* byte streams */
 	uint8_t tx[ISCSI_TX_CAP];

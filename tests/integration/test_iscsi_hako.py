@@ -38,7 +38,7 @@ def vm(tgt):
     cfg = "net=dhcp\ninitiator=iqn.2026-11.org.hako:itest\n"
     img = make_image(os.path.join(BUILD, "test-iscsi.img"), cfg,
                      files=[os.path.join(BUILD, "guests", "vblk.elf")])
-    m = Qemu(smp=2, mem="512M", image=img, name="iscsi",
+    m = Qemu(smp=3, mem="512M", image=img, name="iscsi",
              extra_args=["-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0"])
     m.start()
     m.wait_prompt()
@@ -203,3 +203,34 @@ def test_disk_check_survives_tgtd_restart(vm, tgt):
                           check=True).stdout
     with open(os.path.join(tgt.dir, "lun1.img"), "rb") as f:
         assert f.read(size) == want
+
+
+def test_two_guests_on_two_luns(vm, tgt):
+    """Two guests running at once, each on its own LUN through its own session."""
+    for name, lun in (("g4", 1), ("g5", 2)):
+        out = vm.cmd('define %s mem=16M kernel=esp:vblk.elf cmdline="rw" disk=%s'
+                     % (name, url(tgt, DISK, lun)))
+        assert not re.search(r"^error: ", out, re.M), out
+    for name in ("g4", "g5"):
+        out = vm.cmd("start " + name, timeout=60)
+        assert not re.search(r"^error: ", out, re.M), out
+    for name in ("g4", "g5"):
+        out = console(vm, name, r"vblk: done", 120)
+        assert "vblk: rw: write, read back, verify PASS" in out, out
+        assert "vblk: rw: flush PASS" in out, out
+    assert re.search(r"^g4\s+running", vm.cmd("list"), re.M)
+    for name in ("g4", "g5"):
+        vm.cmd("destroy " + name, timeout=60)
+        vm.cmd("undefine " + name)
+    with open(os.path.join(tgt.dir, "lun2.img"), "rb") as f:
+        assert f.read(4096) == vblk_pattern(0, 4096)
+
+
+def test_disk_bench_prints_figures(vm, tgt):
+    vm.send(("disk bench %s 1M\r" % url(tgt, DISK, 2)).encode())
+    vm.expect(r"Type 'yes' to continue: ", 30)
+    out = vm.cmd("yes", timeout=300)
+    rows = re.findall(r"^(write|read) (4|256)K x(1|16): \d+\.\d MB/s \(1 MiB in \d+ ms\)$", out, re.M)
+    assert len(rows) == 8, out
+    out = vm.cmd("disk bench %s 1000" % url(tgt, DISK, 2))
+    assert re.search(r"^error: the benchmark size must be a multiple of 256K", out, re.M), out

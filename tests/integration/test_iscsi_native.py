@@ -7,6 +7,7 @@ and reads with many tasks in flight checked against the backing file, tgtd
 killed and restarted in the middle of a 32 MiB write, and the task timeout.
 """
 import os
+import re
 import subprocess
 import time
 
@@ -163,3 +164,18 @@ def test_unsolicited_data_out(tgt):
     finally:
         tgt.adm("--op", "update", "--mode", "target", "--tid", "1", "--name", "InitialR2T",
                 "--value", "Yes")
+
+
+def test_target_pings_are_answered(tgt):
+    """tgt's NOP-In pings (nop_interval 1 s, drop after 2 unanswered) while the initiator idles."""
+    for name, value in (("nop_interval", "1"), ("nop_count", "2")):
+        tgt.adm("--op", "update", "--mode", "target", "--tid", "1", "--name", name, "--value", value)
+    try:
+        rc, out, err = live(tgt, "-i", "5", "luns", *at(tgt), DISK)
+        assert rc == 0, out + err
+        m = re.search(r"^session: (\d+) connections, (\d+) target pings answered$", out, re.M)
+        assert m and m.group(1) == "1" and int(m.group(2)) >= 3, out + err
+        assert "connection closed" not in err, err
+    finally:
+        tgt.adm("--op", "update", "--mode", "target", "--tid", "1", "--name", "nop_interval",
+                "--value", "0")

@@ -10,7 +10,8 @@
  *
  * Options before the verb: -u USER -p SECRET (CHAP), -U USER -P SECRET
  * (mutual), -d (CRC32C digests), -t SECONDS (task timeout), -q DEPTH
- * (tasks in flight, default 16), -b BYTES (bytes per task, default 64K).
+ * (tasks in flight, default 16), -b BYTES (bytes per task, default 64K),
+ * -i SECONDS (stay idle that long after login).
  * Prints one result line per operation; exits 0 on success, 1 on failure
  * with an "error: ..." line.
  */
@@ -28,6 +29,7 @@ const char *errno_str(int err); /* vmm/lib/errno.h clashes with <errno.h> */
 static struct iscsi_config cfg;
 static int depth = 16;
 static uint32_t chunk = 64 * 1024;
+static uint64_t idle_us; /* -i: stay idle this long after login */
 
 static void log_sink(const char *s, size_t n)
 {
@@ -70,6 +72,10 @@ static int open_session(struct iscsi_session *s, struct posix_tp *tp)
 	err = iscsi_wait_login(s, limit, ptp_wait, tp);
 	if (err)
 		return fail("login", err, s->error);
+	for (uint64_t end = ptp_now(0) + idle_us; ptp_now(0) < end;) {
+		ptp_wait(tp);
+		iscsi_poll(s);
+	}
 	return 0;
 }
 
@@ -127,6 +133,8 @@ static int cmd_luns(struct iscsi_session *s, struct posix_tp *tp)
 		       (unsigned long long)(cap.blocks * cap.block_size), cap.block_size,
 		       inq.vendor, inq.product);
 	}
+	printf("session: %d connections, %u target pings answered\n", s->connects,
+	       s->pings_answered);
 	close_session(s, tp);
 	return 0;
 }
@@ -242,6 +250,7 @@ static int options(int argc, char **argv, int *i)
 		else if (!strcmp(o, "-t")) cfg.task_timeout_us = strtoull(v, 0, 0) * 1000000ull;
 		else if (!strcmp(o, "-q")) depth = atoi(v);
 		else if (!strcmp(o, "-b")) chunk = (uint32_t)strtoul(v, 0, 0);
+		else if (!strcmp(o, "-i")) idle_us = strtoull(v, 0, 0) * 1000000ull;
 		else return -1;
 	}
 	return depth > 0 && depth <= ISCSI_MAX_TASKS && chunk && chunk % 8 == 0 ? 0 : -1;
@@ -278,7 +287,7 @@ int main(int argc, char **argv)
 			      strtoull(argv[i + 5], 0, 0), verb[0] == 'w');
 	}
 usage:
-	fprintf(stderr, "usage: iscsi_live [-u U -p S -U U -P S -d -t SEC -q N -b BYTES] "
+	fprintf(stderr, "usage: iscsi_live [-u U -p S -U U -P S -d -t SEC -q N -b BYTES -i SEC] "
 			"discover|luns|write|verify|pattern ...\n");
 	return 2;
 }

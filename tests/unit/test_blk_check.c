@@ -9,6 +9,7 @@
 
 #include "check.h"
 #include "vmm/blk/blk.h"
+#include "vmm/blk/blk_bench.h"
 #include "vmm/blk/blk_check.h"
 #include "vmm/lib/errno.h"
 
@@ -144,6 +145,43 @@ static void test_interrupt(void)
 	stop_after = 0;
 }
 
+static uint64_t fake_us;
+static uint64_t fake_now(void)
+{
+	return fake_us += 10;
+}
+
+static void test_bench(void)
+{
+	static struct blk_bench b;
+	static uint8_t buf[BLK_BENCH_BUF];
+	char err[160];
+	stop_after = 0;
+	memset(&b, 0, sizeof(b));
+	CHECK_EQ(blk_open("ram:4M", 0, &b.d, err, sizeof(err)), 0);
+	b.buf = buf, b.wait = wait_poll, b.now_us = fake_now;
+	b.write = 1, b.req_bytes = 4096, b.depth = 16, b.size = 1 << 20;
+	CHECK_EQ(blk_bench_run(&b), 0);
+	CHECK(b.elapsed_us > 0);
+	CHECK_EQ(blk_stats(b.d)->writes, 256);
+	b.write = 0, b.req_bytes = 256 * 1024, b.depth = 1;
+	CHECK_EQ(blk_bench_run(&b), 0);
+	CHECK_EQ(blk_stats(b.d)->reads, 4);
+	b.size = 8 << 20; /* beyond the disk */
+	CHECK_EQ(blk_bench_run(&b), -EINVAL);
+	b.size = 1 << 20, b.depth = 17;
+	CHECK_EQ(blk_bench_run(&b), -EINVAL);
+	b.depth = 1, b.req_bytes = 1000;
+	CHECK_EQ(blk_bench_run(&b), -EINVAL);
+	blk_close(b.d);
+	/* an I/O error stops the run and is reported */
+	CHECK_EQ(blk_open("flaky:failwrite", 0, &b.d, err, sizeof(err)), 0);
+	b.write = 1, b.req_bytes = 4096, b.depth = 4, b.size = 1 << 20;
+	CHECK_EQ(blk_bench_run(&b), -EIO);
+	CHECK_EQ(b.failed_status, -EIO);
+	blk_close(b.d);
+}
+
 int main(void)
 {
 	blk_set_host(&host);
@@ -151,5 +189,6 @@ int main(void)
 	RUN(test_clean_pass);
 	RUN(test_failures_are_reported);
 	RUN(test_interrupt);
+	RUN(test_bench);
 	return check_done();
 }

@@ -11,6 +11,7 @@
 
 #include "check.h"
 #include "net/iscsi/chap.h"
+#include "net/iscsi/exec.h"
 #include "net/iscsi/scsi.h"
 #include "net/iscsi/session.h"
 #include "net/iscsi/text.h"
@@ -753,8 +754,34 @@ static void test_digests_on_the_wire(void)
 	CHECK(!memcmp(src, dst, 4096));
 }
 
+static int refuse_wait(void *arg)
+{
+	(void)arg;
+	fk.now += 100000;
+	if (S->state == ISCSI_S_CONNECTING)
+		iscsi_conn_down(S, -ECONNREFUSED, "connection refused");
+	return 0;
+}
+
+static void test_wait_login_gives_up_on_refusals(void)
+{
+	struct iscsi_config c = target_cfg();
+	static struct iscsi_session sess;
+	memset(&sess, 0, sizeof(sess));
+	memset(&fk, 0, sizeof(fk));
+	S = &sess;
+	strcpy(c.host, "10.0.2.2"), c.port = 3260;
+	strcpy(c.initiator, "iqn.x:y");
+	CHECK_EQ(iscsi_session_start(S, &c, &fops, 0), 0);
+	CHECK_EQ(iscsi_wait_login(S, 60000000, refuse_wait, 0), -ECONNREFUSED);
+	CHECK_EQ(fk.connects, ISCSI_REFUSED_TRIES);
+	CHECK(fk.now < 2000000);
+	CHECK_CONTAINS(S->error, "connection refused");
+}
+
 int main(void)
 {
+	RUN(test_wait_login_gives_up_on_refusals);
 	RUN(test_login_plain);
 	RUN(test_login_chap);
 	RUN(test_login_mutual_wrong);
