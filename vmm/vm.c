@@ -17,6 +17,7 @@
 #include "vmm/core/trap.h"
 #include "drivers/apic/lapic.h"
 #include "vmm/dev/devices.h"
+#include "vmm/dev/virtio_attach.h"
 #include "vmm/dev/platform.h"
 #include "vmm/guest_boot.h"
 #include "vmm/lib/errno.h"
@@ -65,6 +66,7 @@ int vm_undefine(struct vm *vm)
 {
 	if (vm->state == VM_RUNNING)
 		return -EBUSY;
+	vm_disks_release(vm);
 	vm->defined = 0;
 	return 0;
 }
