@@ -142,7 +142,7 @@ PORTABLE := vmm/lib/fmt.c vmm/lib/log.c vmm/lib/errno.c vmm/mm/buddy.c \
             vmm/bzimage.c vmm/dev/aml.c vmm/dev/acpi_tables.c \
             vmm/blk/blk.c vmm/blk/blk_mem.c \
             vmm/dev/virtqueue.c vmm/dev/virtio_mmio.c vmm/dev/virtio_blk.c \
-            net/crypto/sha256.c net/auth.c net/telnet.c
+            net/crypto/sha256.c net/auth.c net/telnet.c vmm/vmx/ctls.c
 
 UNIT_OBJ := $(patsubst %.c,$(BUILD)/unit/obj/%.o,$(PORTABLE))
 .SECONDARY: $(UNIT_OBJ)

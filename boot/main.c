@@ -31,10 +31,55 @@ extern char boot_stack_top[];
 
 void kmain(struct boot_info *bi);
 
+/*
+ * Log lines from other cores (a guest crashing on its vCPU core) must not
+ * land in the middle of a shell line the service core is printing: they
+ * wait here until the service loop flushes them between commands.
+ */
+static struct {
+	struct spinlock lock;
+	char buf[4096];
+	size_t len;
+	unsigned dropped;
+	int enabled; /* set once GS points at a percpu on every core */
+} deferred;
+
 static void serial_sink(const char *s, size_t n)
 {
-	uart_write(s, n);
+	if (!deferred.enabled || this_cpu()->index == 0) {
+		uart_write(s, n);
+		return;
+	}
+	uint64_t flags = irq_save();
+	spin_lock(&deferred.lock);
+	if (deferred.len + n <= sizeof(deferred.buf)) {
+		memcpy(deferred.buf + deferred.len, s, n);
+		deferred.len += n;
+	} else {
+		deferred.dropped++; /* the line is still in the log ring */
+	}
+	spin_unlock(&deferred.lock);
+	irq_restore(flags);
 }
+
+static void deferred_flush(void)
+{
+	char out[sizeof(deferred.buf)];
+	if (!__atomic_load_n(&deferred.len, __ATOMIC_RELAXED) && !deferred.dropped)
+		return; /* the usual case, without the lock */
+	uint64_t flags = irq_save();
+	spin_lock(&deferred.lock);
+	size_t n = deferred.len;
+	unsigned dropped = deferred.dropped;
+	memcpy(out, deferred.buf, n);
+	deferred.len = deferred.dropped = 0;
+	spin_unlock(&deferred.lock);
+	irq_restore(flags);
+	uart_write(out, n);
+	if (dropped)
+		log_warn("%u log lines from guest cores not printed; 'log' shows them", dropped);
+}
+SERVICE_POLLER(log_deferred, deferred_flush);
 
 static void serial_shell_write(void *ctx, const char *s, size_t n)
 {
@@ -132,7 +177,7 @@ void kmain(struct boot_info *bi)
 	paging_init(bi);
 	phase("tables");
 	if (acpi_parse(&(struct acpi_ops){ acpi_map_identity, 0 }, bi->acpi_rsdp, &host.acpi))
-		log_warn("acpi: no usable RSDP; assuming one core, no power-off");
+		log_warn("acpi: no usable RSDP (firmware gave 0x%lx); no power-off", bi->acpi_rsdp);
 	phase("acpi");
 	tsc_calibrate(&host.acpi);
 	log_info("tsc: %lu kHz (measured against the %s)", tsc_khz, tsc_source());
@@ -140,6 +185,7 @@ void kmain(struct boot_info *bi)
 	lapic_init();
 	cpus[0].apic_id = lapic_id();
 	smp_init(bi, &host.acpi);
+	deferred.enabled = 1;
 	phase("smp");
 
 	virt_detect(&host.virt);

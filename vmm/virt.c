@@ -44,12 +44,13 @@ static void detect_vmx(struct virt_caps *c)
 	}
 	uint64_t ctls2 = rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2) >> 32;
 	uint64_t ept = rdmsr(MSR_IA32_VMX_EPT_VPID_CAP);
-	c->ept_or_npt = (ctls2 & PROCBASED2_EPT) && (ept & EPT_CAP_WALK4) && (ept & EPT_CAP_WB);
+	c->ept_or_npt = (ctls2 & PROCBASED2_EPT) && (ept & EPT_CAP_WALK4) && (ept & EPT_CAP_WB) &&
+			(ept & EPT_CAP_2M);
 	c->unrestricted = !!(ctls2 & PROCBASED2_UNRESTRICTED);
 	c->vpid = !!(ctls2 & PROCBASED2_VPID);
 	if (!c->ept_or_npt || !c->unrestricted) {
 		fmt_snprintf(c->detail, sizeof(c->detail), "VT-x without %s; hako needs both",
-			     !c->ept_or_npt ? "EPT (4-level, write-back)" : "unrestricted guest");
+			     !c->ept_or_npt ? "EPT (4-level, write-back, 2 MiB pages)" : "unrestricted guest");
 		return;
 	}
 	c->backend = VIRT_VMX;

@@ -8,6 +8,7 @@
  *   count=N       count to N, then go on (the guest halts at the end)
  *   cpuid-bench   1,000,000 CPUIDs timed with the TSC: exits per second
  *   vmrun vmmcall execute them; expect #UD and report it
+ *   vmcall vmxon  the same for two VMX instructions (hako injects #UD on VT-x)
  *   msr           read an MSR nobody implements; expect #GP and report it
  *   beyond-read beyond-write   touch memory just past the end (hako ends us)
  *   triple        triple-fault (hako ends us)
@@ -139,6 +140,12 @@ static void expect(const char *what, int vec, unsigned len, void (*fn)(void))
 
 static void do_vmrun(void) { __asm__ volatile("xor %%eax, %%eax; vmrun" ::: "rax", "memory"); }
 static void do_vmmcall(void) { __asm__ volatile("vmmcall" ::: "memory"); }
+static void do_vmcall(void) { __asm__ volatile("vmcall" ::: "memory"); }
+static void do_vmxon(void)
+{
+	uint64_t region = 0;
+	__asm__ volatile("vmxon (%0)" ::"a"(&region) : "memory"); /* F3 0F C7 30 */
+}
 static void do_msr(void)
 {
 	uint32_t lo, hi;
@@ -280,6 +287,8 @@ static void run_word(const char *w, unsigned n)
 	else if (word_is(w, n, "cpuid-bench")) cmd_cpuid_bench();
 	else if (word_is(w, n, "vmrun")) expect("vmrun", 6, 3, do_vmrun);
 	else if (word_is(w, n, "vmmcall")) expect("vmmcall", 6, 3, do_vmmcall);
+	else if (word_is(w, n, "vmcall")) expect("vmcall", 6, 3, do_vmcall);
+	else if (word_is(w, n, "vmxon")) expect("vmxon", 6, 4, do_vmxon);
 	else if (word_is(w, n, "msr")) expect("msr", 13, 2, do_msr);
 	else if (word_is(w, n, "beyond-read")) cmd_beyond(0);
 	else if (word_is(w, n, "beyond-write")) cmd_beyond(1);

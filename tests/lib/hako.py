@@ -299,8 +299,13 @@ class Bochs(Machine):
             f.write("continue\nquit\n")
         env = dict(os.environ, TERM="dumb")
         self._spawn(["bochs", "-q", "-f", rc, "-rc", cmds], env=env)
-        self._attach(lambda: socket.create_connection(("127.0.0.1", self.port), timeout=2), timeout=60)
-        self.sock.settimeout(None)
+        def connect():
+            # Blocking before the reader thread starts: a recv timeout
+            # would read as end of output while OVMF is still starting.
+            s = socket.create_connection(("127.0.0.1", self.port), timeout=2)
+            s.settimeout(None)
+            return s
+        self._attach(connect, timeout=60)
         return self
 
 

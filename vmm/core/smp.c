@@ -16,6 +16,7 @@
 #include "vmm/lib/errno.h"
 #include "vmm/lib/log.h"
 #include "vmm/lib/string.h"
+#include "vmm/mm/buddy.h"
 #include "vmm/mm/page.h"
 
 extern const char smp_trampoline_start[], smp_trampoline_end[];
@@ -101,7 +102,7 @@ static void install_trampoline(void)
  * after 200 us for any that did not respond (SDM Vol. 3A 9.4.4.1). All
  * cores start together, each picking its entry in ap_table.
  */
-static void start_all(unsigned first, unsigned last)
+static void start_all(unsigned first, unsigned last, uint64_t wait_us)
 {
 	for (unsigned i = first; i < last; i++)
 		lapic_send_init(cpus[i].apic_id);
@@ -112,44 +113,53 @@ static void start_all(unsigned first, unsigned last)
 				lapic_send_sipi(cpus[i].apic_id, (uint8_t)(tramp >> 12));
 		delay_us(200);
 	}
-	/* Give them up to a second (emulators schedule vCPUs lazily). */
-	uint64_t deadline = time_us() + 1000000;
+	/* Emulators schedule vCPUs lazily: give them up to wait_us. */
+	uint64_t deadline = time_us() + wait_us;
 	for (unsigned i = first; i < last; i++)
 		while (!__atomic_load_n(&cpus[i].online, __ATOMIC_ACQUIRE) && time_us() < deadline)
 			cpu_relax();
 }
 
-unsigned smp_init(const struct boot_info *bi, const struct acpi_info *acpi)
+/*
+ * Without a MADT (OVMF on Bochs publishes no ACPI tables at all) hako
+ * asks instead: it starts the APIC IDs just above its own and keeps those
+ * that answer. Bochs numbers its processors 0..N-1 and real PCs always
+ * have a MADT, so this only serves emulators.
+ */
+#define SMP_PROBE_MAX 7
+
+/* Fills ids[] with the APs to start; returns how many. */
+static unsigned ap_candidates(const struct acpi_info *acpi, uint32_t self, uint32_t *ids)
 {
-	irq_register(VEC_WAKEUP, wakeup_irq);
-	uint32_t self = lapic_id();
 	unsigned n = 0;
-
-	tramp = find_low_pages(bi);
-	if (!tramp && acpi->cpu_count > 1) {
-		log_warn("smp: no free page below 1 MiB for the start-up code; using one core");
-		return 1;
+	if (acpi->cpu_count == 0) {
+		log_warn("smp: ACPI lists no processors; probing APIC IDs %u-%u", self + 1,
+			 self + SMP_PROBE_MAX);
+		for (uint32_t id = self + 1; n < SMP_PROBE_MAX; id++)
+			ids[n++] = id;
+		return n;
 	}
-	for (uint32_t i = 0; i < acpi->cpu_count && 1 + n < MAX_CPUS; i++) {
-		if (acpi->cpu_apic_ids[i] == self)
-			continue;
-		struct percpu *c = &cpus[1 + n];
-		c->index = 1 + n;
-		c->apic_id = acpi->cpu_apic_ids[i];
-		c->kstack_top = page_alloc_bytes(KSTACK_SIZE) + KSTACK_SIZE;
-		ap_table[n] = (struct ap_boot){ c->apic_id, c->kstack_top, (uint64_t)c };
-		n++;
-	}
-	install_trampoline();
-	patch64(TR_OFF(smp_tr_table), (uint64_t)ap_table);
-	patch64(TR_OFF(smp_tr_count), n);
-	start_all(1, 1 + n);
+	for (uint32_t i = 0; i < acpi->cpu_count && 1 + n < MAX_CPUS; i++)
+		if (acpi->cpu_apic_ids[i] != self)
+			ids[n++] = acpi->cpu_apic_ids[i];
+	return n;
+}
 
-	/* Compact: cores that did not start are dropped from cpus[]. */
+/* Keeps the cores that came online in cpus[1..]; returns the new cpu_count. */
+static unsigned compact(unsigned n, int probing)
+{
 	cpu_count = 1;
 	for (unsigned i = 1; i <= n; i++) {
-		if (!cpus[i].online) {
+		if (!cpus[i].online && !probing) {
+			/* Its stack stays allocated: the core may still wake up late. */
 			log_warn("smp: core with APIC ID %u did not start", cpus[i].apic_id);
+			continue;
+		}
+		if (!cpus[i].online) {
+			/* A probed APIC ID nobody answered: no core, no stack needed. */
+			page_free(cpus[i].kstack_top - KSTACK_SIZE, buddy_order_for(KSTACK_SIZE),
+				  PAGE_HAKO);
+			cpus[i].kstack_top = 0;
 			continue;
 		}
 		if (cpu_count != i) {
@@ -159,6 +169,35 @@ unsigned smp_init(const struct boot_info *bi, const struct acpi_info *acpi)
 		}
 		cpu_count++;
 	}
+	return cpu_count;
+}
+
+unsigned smp_init(const struct boot_info *bi, const struct acpi_info *acpi)
+{
+	irq_register(VEC_WAKEUP, wakeup_irq);
+	uint32_t self = lapic_id();
+	uint32_t ids[MAX_CPUS];
+
+	tramp = find_low_pages(bi);
+	if (!tramp) {
+		log_warn("smp: no free page below 1 MiB for the start-up code; using one core");
+		return 1;
+	}
+	unsigned n = ap_candidates(acpi, self, ids);
+	for (unsigned i = 0; i < n; i++) {
+		struct percpu *c = &cpus[1 + i];
+		c->index = 1 + i;
+		c->apic_id = ids[i];
+		c->kstack_top = page_alloc_bytes(KSTACK_SIZE) + KSTACK_SIZE;
+		ap_table[i] = (struct ap_boot){ c->apic_id, c->kstack_top, (uint64_t)c };
+	}
+	install_trampoline();
+	patch64(TR_OFF(smp_tr_table), (uint64_t)ap_table);
+	patch64(TR_OFF(smp_tr_count), n);
+	/* Probed IDs mostly do not exist: waiting the full second is waste. */
+	int probing = acpi->cpu_count == 0;
+	start_all(1, 1 + n, probing ? 100000 : 1000000);
+	compact(n, probing);
 	log_info("smp: %u cores online (1 service core, %u for guests)", cpu_count, cpu_count - 1);
 	return cpu_count;
 }

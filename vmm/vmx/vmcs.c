@@ -1,0 +1,428 @@
+/*
+ * vmm/vmx/vmcs.c - a vCPU's VMCS: execution, exit and entry controls
+ * fitted to the capability MSRs (SDM Vol. 3C 25.6-25.8, Vol. 3D A.3-A.5),
+ * host state from hako's own GDT and TSS (25.5, 28.5), guest state
+ * (25.4), and access to it. Parallel to vmm/svm/vmcb.c.
+ *
+ * A VMCS can be read and written only where it is current, and it stays
+ * active on the core that last loaded it until VMCLEAR there (25.11.1).
+ * vmm/guest_boot.c sets the entry state on the service core, so until
+ * the vCPU's core loads the VMCS (vmx_vmcs_load, at its first run) the
+ * state waits in struct vmx_vcpu; from then on it lives in the VMCS.
+ */
+#include "vmm/core/percpu.h"
+#include "vmm/core/smp.h"
+#include "vmm/core/time.h"
+#include "vmm/lib/errno.h"
+#include "vmm/lib/log.h"
+#include "vmm/lib/string.h"
+#include "vmm/mm/page.h"
+#include "vmm/vm.h"
+#include "vmm/vmx/ctls.h"
+#include "vmm/vmx/vmx.h"
+
+#define CR0_PE (1ull << 0)
+#define CR0_PG (1ull << 31)
+#define EFER_LMA (1ull << 10)
+#define PROC2_RDTSCP (1u << 3)
+#define PROC2_INVPCID (1u << 12)
+#define PROC2_XSAVES (1u << 20)
+#define INVEPT_SINGLE 1
+#define INVEPT_ALL 2
+#define INVVPID_SINGLE 1
+#define INVVPID_ALL 2
+#define EPT_CAP_INVEPT_SINGLE (1ull << 25)
+#define EPT_CAP_INVVPID_SINGLE (1ull << 41)
+#define MSR_STAR 0xc0000081
+#define MSR_LSTAR 0xc0000082
+#define MSR_CSTAR 0xc0000083
+#define MSR_SFMASK 0xc0000084
+#define MSR_KERNEL_GS_BASE 0xc0000102
+
+struct desc_ptr {
+	uint16_t limit;
+	uint64_t base;
+} __attribute__((packed));
+
+/* Is `v`'s VMCS current on the calling core? Then the VMCS holds its state. */
+static int vmcs_here(struct vcpu *v)
+{
+	struct vmx_vcpu *s = vmx_vcpu(v);
+	return s->loaded && this_cpu()->index == v->core;
+}
+
+/* CR bits the guest may not own: fixed in VMX operation (SDM 24.8, A.7, A.8). */
+static uint64_t cr0_mask(void)
+{
+	uint64_t fixed = vmx_caps.cr0_fixed0 | ~vmx_caps.cr0_fixed1;
+	return fixed & ~(CR0_PE | CR0_PG) & 0xffffffffull; /* PE, PG free: unrestricted guest */
+}
+
+static uint64_t cr4_mask(void)
+{
+	return (vmx_caps.cr4_fixed0 | ~vmx_caps.cr4_fixed1) & 0xffffffffull;
+}
+
+/* ---- controls ---- */
+
+struct ctl_want {
+	const char *name;
+	enum vmcs_field field;
+	const uint64_t *cap;
+	uint32_t required, optional;
+};
+
+/* Fits each control to its capability MSR; a required bit missing is -ENOTSUP. */
+static int vmcs_controls(struct vcpu *v)
+{
+	const struct ctl_want ctls[] = {
+		{ "pin-based", VMCS_PIN_BASED_CTLS, &vmx_caps.pin,
+		  PIN_EXT_INTR_EXITING | PIN_NMI_EXITING, 0 },
+		{ "processor-based", VMCS_PROC_BASED_CTLS, &vmx_caps.proc,
+		  PROC_HLT_EXITING | PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS |
+			  PROC_ACTIVATE_SECONDARY, 0 },
+		{ "secondary", VMCS_PROC_BASED_CTLS2, &vmx_caps.proc2,
+		  PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST | (vmx_caps.vpid ? PROC2_ENABLE_VPID : 0),
+		  PROC2_RDTSCP | PROC2_INVPCID | PROC2_XSAVES },
+		{ "VM-exit", VMCS_EXIT_CTLS, &vmx_caps.exit,
+		  EXIT_CTL_HOST_ADDR_SPACE_SIZE | EXIT_CTL_SAVE_EFER | EXIT_CTL_LOAD_EFER, 0 },
+		{ "VM-entry", VMCS_ENTRY_CTLS, &vmx_caps.entry, ENTRY_CTL_LOAD_EFER, 0 },
+	};
+	for (unsigned i = 0; i < sizeof(ctls) / sizeof(ctls[0]); i++) {
+		uint32_t val, opt;
+		if (vmx_fit_ctl(*ctls[i].cap, ctls[i].required, &val)) {
+			log_err("vmx: %s controls 0x%x not supported (capability 0x%lx)",
+				ctls[i].name, ctls[i].required, *ctls[i].cap);
+			return -ENOTSUP;
+		}
+		/* Optional bits: whichever the processor allows (SDM A.3.3). */
+		vmx_fit_ctl(*ctls[i].cap, ctls[i].optional & (uint32_t)(*ctls[i].cap >> 32), &opt);
+		vmcs_write32(ctls[i].field, val | opt);
+	}
+	vmcs_write64(VMCS_IO_BITMAP_A, vmx_io_bitmap_pa);
+	vmcs_write64(VMCS_IO_BITMAP_B, vmx_io_bitmap_pa + PAGE_SIZE);
+	vmcs_write64(VMCS_MSR_BITMAP, vmx_msr_bitmap_pa);
+	vmcs_write64(VMCS_EPT_POINTER, vmx_eptp(v->vm));
+	/* VPID 0 is the host's (SDM 25.6.12); one per guest slot, like SVM ASIDs. */
+	if (vmx_caps.vpid)
+		vmcs_write16(VMCS_VPID, (uint16_t)(v->vm - vms) + 1);
+	vmcs_write32(VMCS_EXCEPTION_BITMAP, 0);
+	vmcs_write32(VMCS_CR3_TARGET_COUNT, 0);
+	vmcs_write32(VMCS_EXIT_MSR_STORE_COUNT, 0);
+	vmcs_write32(VMCS_EXIT_MSR_LOAD_COUNT, 0);
+	vmcs_write32(VMCS_ENTRY_MSR_LOAD_COUNT, 0);
+	vmcs_writenat(VMCS_CR0_GUEST_HOST_MASK, cr0_mask());
+	vmcs_writenat(VMCS_CR4_GUEST_HOST_MASK, cr4_mask());
+	return 0;
+}
+
+/* ---- host state: what a VM exit loads (SDM 25.5, 28.5; checks 27.2.3) ---- */
+
+static void vmcs_host_state(void)
+{
+	struct percpu *c = this_cpu();
+	struct desc_ptr idtr;
+	__asm__ volatile("sidt %0" : "=m"(idtr));
+
+	vmcs_writenat(VMCS_HOST_CR0, read_cr0());
+	vmcs_writenat(VMCS_HOST_CR3, read_cr3());
+	vmcs_writenat(VMCS_HOST_CR4, read_cr4());
+	vmcs_write16(VMCS_HOST_CS_SELECTOR, GDT_KCODE);
+	vmcs_write16(VMCS_HOST_SS_SELECTOR, GDT_KDATA);
+	vmcs_write16(VMCS_HOST_DS_SELECTOR, GDT_KDATA);
+	vmcs_write16(VMCS_HOST_ES_SELECTOR, GDT_KDATA);
+	vmcs_write16(VMCS_HOST_FS_SELECTOR, 0);
+	vmcs_write16(VMCS_HOST_GS_SELECTOR, 0);
+	/* TR must not be 0 (27.2.3): hako's own TSS, never the firmware's. */
+	vmcs_write16(VMCS_HOST_TR_SELECTOR, GDT_TSS);
+	vmcs_writenat(VMCS_HOST_FS_BASE, rdmsr(MSR_FS_BASE));
+	vmcs_writenat(VMCS_HOST_GS_BASE, (uint64_t)c); /* this_cpu() reads GS:0 */
+	vmcs_writenat(VMCS_HOST_TR_BASE, (uint64_t)&c->tss);
+	vmcs_writenat(VMCS_HOST_GDTR_BASE, (uint64_t)c->gdt);
+	vmcs_writenat(VMCS_HOST_IDTR_BASE, idtr.base);
+	vmcs_write32(VMCS_HOST_SYSENTER_CS, 0);
+	vmcs_writenat(VMCS_HOST_SYSENTER_ESP, 0);
+	vmcs_writenat(VMCS_HOST_SYSENTER_EIP, 0);
+	vmcs_write64(VMCS_HOST_IA32_EFER, rdmsr(MSR_EFER));
+	vmcs_writenat(VMCS_HOST_RIP, (uint64_t)vmx_exit_entry);
+}
+
+/* ---- guest state ---- */
+
+static void vmcs_put_seg(enum vseg seg, const struct vseg_desc *d)
+{
+	if (seg == VSEG_GDTR || seg == VSEG_IDTR) {
+		int idt = seg == VSEG_IDTR;
+		vmcs_write32(idt ? VMCS_GUEST_IDTR_LIMIT : VMCS_GUEST_GDTR_LIMIT, d->limit);
+		vmcs_writenat(idt ? VMCS_GUEST_IDTR_BASE : VMCS_GUEST_GDTR_BASE, d->base);
+		return;
+	}
+	/* enum vseg runs ES CS SS DS FS GS LDTR TR, the VMCS's order (B.1.2). */
+	vmcs_write16(VMCS_GUEST_SEG(VMCS_GUEST_ES_SELECTOR, seg), d->selector);
+	vmcs_write32(VMCS_GUEST_SEG(VMCS_GUEST_ES_LIMIT, seg), d->limit);
+	vmcs_write32(VMCS_GUEST_SEG(VMCS_GUEST_ES_AR, seg), vmx_ar_from_attr(d->attr));
+	vmcs_writenat(VMCS_GUEST_SEG(VMCS_GUEST_ES_BASE, seg), d->base);
+}
+
+static void vmcs_get_seg(enum vseg seg, struct vseg_desc *d)
+{
+	if (seg == VSEG_GDTR || seg == VSEG_IDTR) {
+		int idt = seg == VSEG_IDTR;
+		*d = (struct vseg_desc){ 0, 0, vmcs_read32(idt ? VMCS_GUEST_IDTR_LIMIT : VMCS_GUEST_GDTR_LIMIT),
+					 vmcs_readnat(idt ? VMCS_GUEST_IDTR_BASE : VMCS_GUEST_GDTR_BASE) };
+		return;
+	}
+	d->selector = vmcs_read16(VMCS_GUEST_SEG(VMCS_GUEST_ES_SELECTOR, seg));
+	d->limit = vmcs_read32(VMCS_GUEST_SEG(VMCS_GUEST_ES_LIMIT, seg));
+	d->attr = vmx_attr_from_ar(vmcs_read32(VMCS_GUEST_SEG(VMCS_GUEST_ES_AR, seg)));
+	d->base = vmcs_readnat(VMCS_GUEST_SEG(VMCS_GUEST_ES_BASE, seg));
+}
+
+static void vmcs_put_reg(enum vreg r, uint64_t val)
+{
+	switch (r) {
+	case VREG_RIP:    vmcs_writenat(VMCS_GUEST_RIP, val); return;
+	case VREG_RSP:    vmcs_writenat(VMCS_GUEST_RSP, val); return;
+	case VREG_RFLAGS: vmcs_writenat(VMCS_GUEST_RFLAGS, val); return;
+	case VREG_CR3:    vmcs_writenat(VMCS_GUEST_CR3, val); return;
+	case VREG_CR0:
+		/* The guest reads its own value through the shadow (SDM 25.6.6). */
+		vmcs_writenat(VMCS_CR0_READ_SHADOW, val);
+		vmcs_writenat(VMCS_GUEST_CR0, vmx_fix_cr(val, vmx_caps.cr0_fixed0,
+							 vmx_caps.cr0_fixed1, CR0_PE | CR0_PG));
+		return;
+	case VREG_CR4:
+		vmcs_writenat(VMCS_CR4_READ_SHADOW, val);
+		vmcs_writenat(VMCS_GUEST_CR4, vmx_fix_cr(val, vmx_caps.cr4_fixed0,
+							 vmx_caps.cr4_fixed1, 0));
+		return;
+	case VREG_EFER: {
+		/* "IA-32e mode guest" must equal EFER.LMA at entry (SDM 27.3.1.1). */
+		uint32_t entry = vmcs_read32(VMCS_ENTRY_CTLS) & ~ENTRY_CTL_IA32E_MODE_GUEST;
+		vmcs_write32(VMCS_ENTRY_CTLS, entry | ((val & EFER_LMA) ? ENTRY_CTL_IA32E_MODE_GUEST : 0));
+		vmcs_write64(VMCS_GUEST_IA32_EFER, val);
+		return;
+	}
+	case VREG_COUNT:  return;
+	}
+}
+
+static uint64_t vmcs_get_reg(enum vreg r)
+{
+	switch (r) {
+	case VREG_RIP:    return vmcs_readnat(VMCS_GUEST_RIP);
+	case VREG_RSP:    return vmcs_readnat(VMCS_GUEST_RSP);
+	case VREG_RFLAGS: return vmcs_readnat(VMCS_GUEST_RFLAGS);
+	case VREG_CR3:    return vmcs_readnat(VMCS_GUEST_CR3);
+	case VREG_CR0:
+		return (vmcs_readnat(VMCS_GUEST_CR0) & ~cr0_mask()) |
+		       (vmcs_readnat(VMCS_CR0_READ_SHADOW) & cr0_mask());
+	case VREG_CR4:
+		return (vmcs_readnat(VMCS_GUEST_CR4) & ~cr4_mask()) |
+		       (vmcs_readnat(VMCS_CR4_READ_SHADOW) & cr4_mask());
+	case VREG_EFER:   return vmcs_read64(VMCS_GUEST_IA32_EFER);
+	case VREG_COUNT:  break;
+	}
+	return 0;
+}
+
+/* Guest state no neutral register covers: the architectural reset values (SDM 25.4). */
+static void vmcs_guest_state(struct vmx_vcpu *s)
+{
+	vmcs_write64(VMCS_LINK_POINTER, ~0ull); /* no shadow VMCS (27.3.1.5) */
+	vmcs_write64(VMCS_GUEST_IA32_DEBUGCTL, 0);
+	vmcs_writenat(VMCS_GUEST_DR7, 0x400);
+	vmcs_writenat(VMCS_GUEST_PENDING_DBG, 0);
+	vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY, 0);
+	vmcs_write32(VMCS_GUEST_ACTIVITY_STATE, 0); /* active */
+	vmcs_write32(VMCS_GUEST_SYSENTER_CS, 0);
+	vmcs_writenat(VMCS_GUEST_SYSENTER_ESP, 0);
+	vmcs_writenat(VMCS_GUEST_SYSENTER_EIP, 0);
+	for (enum vseg seg = 0; seg < VSEG_COUNT; seg++)
+		vmcs_put_seg(seg, &s->seg[seg]);
+	for (enum vreg r = 0; r < VREG_COUNT; r++)
+		vmcs_put_reg(r, s->reg[r]);
+	vmcs_write32(VMCS_ENTRY_INTR_INFO, s->pending_intr);
+	vmcs_write32(VMCS_ENTRY_EXCEPTION_ERROR_CODE, s->pending_error);
+}
+
+/*
+ * Translations tagged with this guest's EPTP and VPID may survive from an
+ * earlier guest that had the same slot or the same table address on this
+ * core: drop them before the first entry (SDM 29.4.3.1, 29.4.3.3).
+ */
+static void vmx_flush_here(struct vcpu *v)
+{
+	int single = !!(vmx_caps.ept_vpid & EPT_CAP_INVEPT_SINGLE);
+	vmx_invept(single ? INVEPT_SINGLE : INVEPT_ALL, vmx_eptp(v->vm));
+	if (!vmx_caps.vpid)
+		return;
+	single = !!(vmx_caps.ept_vpid & EPT_CAP_INVVPID_SINGLE);
+	vmx_invvpid(single ? INVVPID_SINGLE : INVVPID_ALL, (uint16_t)(v->vm - vms) + 1);
+}
+
+/*
+ * Makes `v`'s VMCS current on the calling core (its own) and fills it:
+ * controls, host state, then the guest state waiting in struct vmx_vcpu.
+ * 0, or -EIO/-ENOTSUP (logged) when the VMCS cannot be used.
+ */
+int vmx_vmcs_load(struct vcpu *v)
+{
+	struct vmx_vcpu *s = vmx_vcpu(v);
+	if (vmx_clear(s->vmcs_pa) || vmx_ptrld(s->vmcs_pa)) {
+		log_err("guest %s: VMCLEAR/VMPTRLD of the VMCS at 0x%lx failed", v->vm->def.name,
+			s->vmcs_pa);
+		return -EIO;
+	}
+	s->active = 1;
+	vmx_this_cpu()->current = v;
+	int err = vmcs_controls(v);
+	if (err)
+		return err;
+	vmcs_host_state();
+	vmcs_guest_state(s);
+	vmx_flush_here(v);
+	/* The guest owns these while it runs (vmx.c); none of the last guest's values leak. */
+	static const uint32_t guest_owned[] = { MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK,
+						MSR_KERNEL_GS_BASE };
+	for (unsigned i = 0; i < sizeof(guest_owned) / sizeof(guest_owned[0]); i++)
+		wrmsr(guest_owned[i], 0);
+	s->loaded = 1;
+	s->launched = 0;
+	return 0;
+}
+
+/* ---- the back-end ops on guest state ---- */
+
+/*
+ * Allocates the VMCS for `v` and sets the guest state to zero (service
+ * core; vmm/guest_boot.c then sets the entry state). 0 or -ENOMEM.
+ */
+int vmx_vcpu_create(struct vcpu *v)
+{
+	struct vmx_vcpu *s = (struct vmx_vcpu *)page_alloc(0, PAGE_HAKO);
+	if (!s)
+		return -ENOMEM;
+	s->vmcs_pa = page_alloc(0, PAGE_HAKO);
+	if (!s->vmcs_pa) {
+		page_free((uint64_t)s, 0, PAGE_HAKO);
+		return -ENOMEM;
+	}
+	/* The VMCS region starts with the revision identifier (SDM 25.2). */
+	*(volatile uint32_t *)s->vmcs_pa = vmx_caps.revision;
+	s->reg[VREG_RFLAGS] = 0x2;
+	v->arch = s;
+	return 0;
+}
+
+struct clear_req {
+	uint64_t vmcs_pa;
+	volatile int done;
+};
+
+static void clear_on_core(void *arg)
+{
+	struct clear_req *r = arg;
+	struct vmx_cpu *x = vmx_this_cpu();
+	r->done = vmx_clear(r->vmcs_pa) ? -1 : 1;
+	x->current = 0;
+}
+
+/*
+ * Frees `v`'s VMCS (service core, vCPU stopped). A VMCS that was active
+ * on a core must be VMCLEARed there before its memory is reused, or the
+ * core may later write cached VMCS data into it (SDM 25.11.1): that core
+ * is parked, so it is asked to. If it does not answer, the page is kept.
+ */
+void vmx_vcpu_destroy(struct vcpu *v)
+{
+	struct vmx_vcpu *s = v->arch;
+	if (!s)
+		return;
+	int cleared = !s->active;
+	if (s->active) {
+		struct clear_req req = { s->vmcs_pa, 0 };
+		if (!smp_run_on(v->core, clear_on_core, &req))
+			for (uint64_t t0 = time_us(); !req.done && time_us() - t0 < 1000000;)
+				cpu_relax();
+		cleared = req.done == 1;
+		if (!cleared)
+			log_err("vmx: core %u did not VMCLEAR a VMCS; keeping its page", v->core);
+	}
+	if (cleared)
+		page_free(s->vmcs_pa, 0, PAGE_HAKO);
+	page_free((uint64_t)s, 0, PAGE_HAKO);
+	v->arch = 0;
+}
+
+/*
+ * Guest register and segment access for the neutral code: from the VMCS
+ * on the vCPU's own core once it is loaded, from struct vmx_vcpu before.
+ */
+uint64_t vmx_reg_read(struct vcpu *v, enum vreg r)
+{
+	if ((unsigned)r >= VREG_COUNT)
+		return 0;
+	return vmcs_here(v) ? vmcs_get_reg(r) : vmx_vcpu(v)->reg[r];
+}
+
+void vmx_reg_write(struct vcpu *v, enum vreg r, uint64_t val)
+{
+	if ((unsigned)r >= VREG_COUNT)
+		return;
+	if (vmcs_here(v))
+		vmcs_put_reg(r, val);
+	else
+		vmx_vcpu(v)->reg[r] = val;
+}
+
+void vmx_seg_read(struct vcpu *v, enum vseg seg, struct vseg_desc *d)
+{
+	if (vmcs_here(v))
+		vmcs_get_seg(seg, d);
+	else
+		*d = vmx_vcpu(v)->seg[seg];
+}
+
+void vmx_seg_write(struct vcpu *v, enum vseg seg, const struct vseg_desc *d)
+{
+	if (vmcs_here(v))
+		vmcs_put_seg(seg, d);
+	else
+		vmx_vcpu(v)->seg[seg] = *d;
+}
+
+/*
+ * Queues an event in the VM-entry interruption-information field (SDM
+ * 25.8.3, 27.6). Real mode takes no error code (27.2.1.3). -EBUSY if one
+ * is pending.
+ */
+int vmx_inject(struct vcpu *v, const struct vevent *ev)
+{
+	struct vmx_vcpu *s = vmx_vcpu(v);
+	int here = vmcs_here(v);
+	uint32_t pending = here ? vmcs_read32(VMCS_ENTRY_INTR_INFO) : s->pending_intr;
+	if (pending & INTR_INFO_VALID)
+		return -EBUSY;
+	uint32_t type = ev->type == VEVENT_EXCEPTION ? INTR_TYPE_HW_EXCEPTION :
+			ev->type == VEVENT_NMI       ? INTR_TYPE_NMI :
+						       INTR_TYPE_EXT_INTR;
+	uint32_t info = ev->vector | type << 8 | INTR_INFO_VALID;
+	if (ev->has_error && (vmx_reg_read(v, VREG_CR0) & CR0_PE))
+		info |= INTR_INFO_DELIVER_ERROR;
+	if (!here) {
+		s->pending_intr = info;
+		s->pending_error = ev->error;
+		return 0;
+	}
+	vmcs_write32(VMCS_ENTRY_EXCEPTION_ERROR_CODE, ev->error);
+	vmcs_write32(VMCS_ENTRY_INTR_INFO, info);
+	return 0;
+}
+
+/* Drops the guest's cached translations (after EPT changes); on the vCPU's core. */
+void vmx_tlb_flush(struct vcpu *v)
+{
+	if (vmcs_here(v))
+		vmx_flush_here(v);
+}
