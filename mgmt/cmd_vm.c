@@ -234,6 +234,38 @@ static void print_disk_stats(struct shell *sh, struct vm *vm)
 	}
 }
 
+#define SHUTDOWN_TIMEOUT_S 30
+
+static int cmd_shutdown(struct shell *sh, int argc, char **argv)
+{
+	if (argc != 2)
+		return shell_usage(sh, "shutdown");
+	struct vm *vm = find_or_error(sh, argv[1]);
+	if (!vm)
+		return -1;
+	if (vm_shutdown(vm, SHUTDOWN_TIMEOUT_S * 1000000ull))
+		return shell_error(sh, "guest '%s' is not running", argv[1]);
+	shell_printf(sh, "shutting down %s (destroyed if still running in %u s)\n", argv[1],
+		     SHUTDOWN_TIMEOUT_S);
+	return 0;
+}
+SHELL_COMMAND(shutdown, "shutdown", "NAME",
+	      "ask a guest to power off (ACPI power button); destroy it after a timeout", cmd_shutdown);
+
+static int cmd_reset(struct shell *sh, int argc, char **argv)
+{
+	if (argc != 2)
+		return shell_usage(sh, "reset");
+	struct vm *vm = find_or_error(sh, argv[1]);
+	if (!vm)
+		return -1;
+	if (vm_reset(vm))
+		return shell_error(sh, "guest '%s' is not running", argv[1]);
+	shell_printf(sh, "resetting %s\n", argv[1]);
+	return 0;
+}
+SHELL_COMMAND(reset, "reset", "NAME", "hard reset a running guest", cmd_reset);
+
 static int cmd_stats(struct shell *sh, int argc, char **argv)
 {
 	if (argc > 2)
