@@ -143,7 +143,10 @@ PORTABLE := vmm/lib/fmt.c vmm/lib/log.c vmm/lib/errno.c vmm/mm/buddy.c \
             vmm/bzimage.c vmm/dev/aml.c vmm/dev/acpi_tables.c \
             net/crypto/sha256.c net/auth.c net/telnet.c $(wildcard net/iscsi/*.c) \
             vmm/blk/blk.c vmm/blk/blk_mem.c vmm/blk/blk_check.c vmm/blk/blk_bench.c \
-            vmm/dev/virtqueue.c vmm/dev/virtio_mmio.c vmm/dev/virtio_blk.c vmm/vmx/ctls.c
+            vmm/dev/virtqueue.c vmm/dev/virtio_mmio.c vmm/dev/virtio_blk.c \
+            vmm/blk/blk_sync.c vmm/blk/slotstore.c mgmt/catalog_fmt.c \
+            vmm/blk/cow_pool.c vmm/blk/cow.c \
+            vmm/vmx/ctls.c
 
 UNIT_OBJ := $(patsubst %.c,$(BUILD)/unit/obj/%.o,$(PORTABLE))
 .SECONDARY: $(UNIT_OBJ)
@@ -153,7 +156,7 @@ $(BUILD)/unit/obj/%.o: %.c
 	@echo "  HOSTCC  $<"
 	@$(CC) $(UNIT_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/unit/%: tests/unit/%.c $(UNIT_OBJ) tests/unit/check.h $(wildcard tests/unit/data/*.h)
+$(BUILD)/unit/%: tests/unit/%.c $(UNIT_OBJ) $(wildcard tests/unit/*.h) $(wildcard tests/unit/data/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  UNIT    $<"
 	@$(CC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_OBJ)

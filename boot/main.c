@@ -11,6 +11,7 @@
 #include "drivers/acpi/acpi.h"
 #include "drivers/apic/lapic.h"
 #include "drivers/uart/uart16550.h"
+#include "mgmt/catalog.h"
 #include "mgmt/cfg.h"
 #include "mgmt/shell/shell.h"
 #include "vmm/core/host.h"
@@ -199,6 +200,8 @@ void kmain(struct boot_info *bi)
 	blk_init();
 	load_config();
 	phase("config");
+	catalog_boot();
+	phase("catalog");
 	log_phases();
 
 	shell_init(&serial_shell, serial_shell_write, 0);

@@ -4,6 +4,7 @@
 #include "mgmt/cfg.h"
 
 #include "mgmt/shell/args.h"
+#include "vmm/blk/blk.h"
 #include "vmm/lib/errno.h"
 #include "vmm/lib/fmt.h"
 #include "vmm/lib/string.h"
@@ -78,9 +79,10 @@ static int check_port(const char *v, char *why, size_t n)
 	return -EINVAL;
 }
 
+/* catalog= and pool=: a LUN, or any disk URL the block layer knows (ram: for tests). */
 static int check_iscsi_url(const char *v, char *why, size_t n)
 {
-	if (!strncmp(v, "iscsi://", 8))
+	if (!strncmp(v, "iscsi://", 8) || !blk_url_check(v, why, n))
 		return 0;
 	fmt_snprintf(why, n, "expected an iscsi://HOST[:PORT]/IQN/LUN URL");
 	return -EINVAL;

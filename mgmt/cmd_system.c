@@ -3,6 +3,7 @@
  * log, reboot, poweroff (shared/CLI.md).
  */
 #include "drivers/acpi/power.h"
+#include "mgmt/catalog.h"
 #include "mgmt/shell/shell.h"
 #include "net/net.h"
 #include "vmm/core/host.h"
@@ -60,6 +61,11 @@ static int cmd_host(struct shell *sh, int argc, char **argv)
 	shell_printf(sh, "boot: %lu ms from kernel entry to prompt, TSC %lu kHz\n",
 		     host.prompt_us / 1000, tsc_khz);
 	print_network(sh);
+	char line[200];
+	catalog_describe(line, sizeof(line));
+	shell_printf(sh, "catalog: %s\n", line);
+	catalog_pool_describe(line, sizeof(line));
+	shell_printf(sh, "pool: %s\n", line);
 	return 0;
 }
 SHELL_COMMAND(host, "host", "", "cores, memory, back end, uptime, network", cmd_host);

@@ -3,6 +3,7 @@
  * show, undefine, list, start, destroy, console, stats. Each parses and
  * prints; the work is in vmm/vm.c and vmm/vm_def.c.
  */
+#include "mgmt/catalog.h"
 #include "mgmt/shell/args.h"
 #include "mgmt/shell/shell.h"
 #include "vmm/core/host.h"
@@ -34,7 +35,7 @@ static int apply_keys(struct shell *sh, struct vm_def *d, int argc, char **argv)
 	return 0;
 }
 
-static int cmd_define(struct shell *sh, int argc, char **argv)
+static int do_define(struct shell *sh, int argc, char **argv)
 {
 	if (argc < 2)
 		return shell_usage(sh, "define");
@@ -51,12 +52,26 @@ static int cmd_define(struct shell *sh, int argc, char **argv)
 	if (vm_define(argv[1], &vm))
 		return shell_error(sh, "no room for another guest (at most %u)", VM_MAX);
 	vm->def = d;
+	char err[200];
+	if (catalog_persist(err, sizeof(err))) {
+		vm_undefine(vm);
+		return shell_error(sh, "%s", err);
+	}
 	shell_printf(sh, "defined %s\n", d.name);
 	return 0;
 }
+static int cmd_define(struct shell *sh, int argc, char **argv)
+{
+	char err[200];
+	if (catalog_hold(err, sizeof(err)))
+		return shell_error(sh, "%s", err);
+	int rc = do_define(sh, argc, argv);
+	catalog_release();
+	return rc;
+}
 SHELL_COMMAND(define, "define", "NAME KEY=VALUE...", "create a guest definition", cmd_define);
 
-static int cmd_set(struct shell *sh, int argc, char **argv)
+static int do_set(struct shell *sh, int argc, char **argv)
 {
 	if (argc < 3)
 		return shell_usage(sh, "set");
@@ -65,11 +80,25 @@ static int cmd_set(struct shell *sh, int argc, char **argv)
 		return -1;
 	if (vm->state == VM_RUNNING)
 		return shell_error(sh, "guest '%s' is running; destroy it first", argv[1]);
-	struct vm_def d = vm->def;
+	struct vm_def old = vm->def, d = vm->def;
 	if (apply_keys(sh, &d, argc, argv))
 		return -1;
 	vm->def = d;
+	char err[200];
+	if (catalog_persist(err, sizeof(err))) {
+		vm->def = old;
+		return shell_error(sh, "%s", err);
+	}
 	return 0;
+}
+static int cmd_set(struct shell *sh, int argc, char **argv)
+{
+	char err[200];
+	if (catalog_hold(err, sizeof(err)))
+		return shell_error(sh, "%s", err);
+	int rc = do_set(sh, argc, argv);
+	catalog_release();
+	return rc;
 }
 SHELL_COMMAND(set, "set", "NAME KEY=VALUE...", "change a stopped guest's definition", cmd_set);
 
@@ -80,7 +109,7 @@ static int cmd_show(struct shell *sh, int argc, char **argv)
 	struct vm *vm = find_or_error(sh, argv[1]);
 	if (!vm)
 		return -1;
-	static char line[512 + VM_MAX_DISKS * (VM_DISK_URL_MAX + 12)]; /* service core only */
+	static char line[VM_DEF_LINE_MAX]; /* service core only */
 	vm_def_format(&vm->def, line, sizeof(line));
 	shell_printf(sh, "%s\nstate=%s\n", line, vm_state_name(vm->state));
 	if (vm->state == VM_CRASHED)
@@ -89,17 +118,36 @@ static int cmd_show(struct shell *sh, int argc, char **argv)
 }
 SHELL_COMMAND(show, "show", "NAME", "a guest's definition and state", cmd_show);
 
-static int cmd_undefine(struct shell *sh, int argc, char **argv)
+static int do_undefine(struct shell *sh, int argc, char **argv)
 {
 	if (argc != 2)
 		return shell_usage(sh, "undefine");
 	struct vm *vm = find_or_error(sh, argv[1]);
 	if (!vm)
 		return -1;
+	char users[160], err[200];
+	if (clone_dependents(vm, users, sizeof(users)))
+		return shell_error(sh, "guest '%s' is the template of %s; undefine them first", argv[1],
+				   users);
+	struct vm_def d = vm->def;
 	if (vm_undefine(vm))
 		return shell_error(sh, "guest '%s' is running; destroy it first", argv[1]);
+	if (catalog_persist(err, sizeof(err))) {
+		vm->defined = 1;   /* nothing else touched the slot in between */
+		return shell_error(sh, "%s", err);
+	}
+	clone_free_disks(&d);   /* after the catalog no longer names them */
 	shell_printf(sh, "undefined %s\n", argv[1]);
 	return 0;
+}
+static int cmd_undefine(struct shell *sh, int argc, char **argv)
+{
+	char err[200];
+	if (catalog_hold(err, sizeof(err)))
+		return shell_error(sh, "%s", err);
+	int rc = do_undefine(sh, argc, argv);
+	catalog_release();
+	return rc;
 }
 SHELL_COMMAND(undefine, "undefine", "NAME", "delete a stopped guest's definition", cmd_undefine);
 
@@ -123,14 +171,18 @@ static int cmd_list(struct shell *sh, int argc, char **argv)
 }
 SHELL_COMMAND(list, "list", "", "every guest and its state", cmd_list);
 
-static int cmd_start(struct shell *sh, int argc, char **argv)
+static int do_start(struct shell *sh, int argc, char **argv)
 {
 	if (argc != 2)
 		return shell_usage(sh, "start");
 	struct vm *vm = find_or_error(sh, argv[1]);
 	if (!vm)
 		return -1;
-	char err[200];
+	char err[200], users[160];
+	if (clone_dependents(vm, users, sizeof(users)))
+		return shell_error(sh, "guest '%s' is a template: the clones %s read its disks, which "
+				   "must not change; start a clone (or `clone %s NEW full` for a "
+				   "writable copy)", argv[1], users, argv[1]);
 	if (vm_start(vm, err, sizeof(err)))
 		return shell_error(sh, "%s", err);
 	shell_printf(sh, "started %s on core", vm->def.name);
@@ -138,6 +190,15 @@ static int cmd_start(struct shell *sh, int argc, char **argv)
 		shell_printf(sh, " %u", vm->vcpu[i]->core);
 	shell_printf(sh, "\n");
 	return 0;
+}
+static int cmd_start(struct shell *sh, int argc, char **argv)
+{
+	char err[200];
+	if (catalog_hold(err, sizeof(err)))
+		return shell_error(sh, "%s", err);
+	int rc = do_start(sh, argc, argv);
+	catalog_release();
+	return rc;
 }
 SHELL_COMMAND(start, "start", "NAME", "start a guest on free cores and memory", cmd_start);
 
@@ -172,6 +233,38 @@ static void print_disk_stats(struct shell *sh, struct vm *vm)
 			     st.bytes_written);
 	}
 }
+
+#define SHUTDOWN_TIMEOUT_S 30
+
+static int cmd_shutdown(struct shell *sh, int argc, char **argv)
+{
+	if (argc != 2)
+		return shell_usage(sh, "shutdown");
+	struct vm *vm = find_or_error(sh, argv[1]);
+	if (!vm)
+		return -1;
+	if (vm_shutdown(vm, SHUTDOWN_TIMEOUT_S * 1000000ull))
+		return shell_error(sh, "guest '%s' is not running", argv[1]);
+	shell_printf(sh, "shutting down %s (destroyed if still running in %u s)\n", argv[1],
+		     SHUTDOWN_TIMEOUT_S);
+	return 0;
+}
+SHELL_COMMAND(shutdown, "shutdown", "NAME",
+	      "ask a guest to power off (ACPI power button); destroy it after a timeout", cmd_shutdown);
+
+static int cmd_reset(struct shell *sh, int argc, char **argv)
+{
+	if (argc != 2)
+		return shell_usage(sh, "reset");
+	struct vm *vm = find_or_error(sh, argv[1]);
+	if (!vm)
+		return -1;
+	if (vm_reset(vm))
+		return shell_error(sh, "guest '%s' is not running", argv[1]);
+	shell_printf(sh, "resetting %s\n", argv[1]);
+	return 0;
+}
+SHELL_COMMAND(reset, "reset", "NAME", "hard reset a running guest", cmd_reset);
 
 static int cmd_stats(struct shell *sh, int argc, char **argv)
 {

@@ -28,6 +28,7 @@
 #define MSR_IA32_PAT 0x277
 #define  PAT_RESERVED 0xf8f8f8f8f8f8f8f8ull /* each entry's bits 7:3 (SDM 11.12.2) */
 #define MSR_MTRRCAP 0xfe
+#define MSR_AMD_INT_PENDING 0xc0010055
 #define MSR_MTRR_DEF_TYPE 0x2ff
 #define  APIC_BASE_EXTD (1ull << 10)
 #define EFER_SCE (1ull << 0)
@@ -100,6 +101,14 @@ static int msr_mtrrcap_read(struct vcpu *v, uint64_t *val)
 	return 0;
 }
 
+/* AMD "interrupt pending message" (C1E, BKDG family 10h): no C1E here. */
+static int msr_zero_read(struct vcpu *v, uint64_t *val)
+{
+	(void)v; /* the same for every vCPU */
+	*val = 0;
+	return 0;
+}
+
 static int msr_mtrr_def_read(struct vcpu *v, uint64_t *val)
 {
 	*val = v->msr_mtrr_def_type;
@@ -142,6 +151,7 @@ static const struct msr_entry msr_table[] = {
 	{ MSR_IA32_PAT, msr_pat_read, msr_pat_write },
 	{ MSR_MTRRCAP, msr_mtrrcap_read, 0 },
 	{ MSR_MTRR_DEF_TYPE, msr_mtrr_def_read, msr_mtrr_def_write },
+	{ MSR_AMD_INT_PENDING, msr_zero_read, 0 },
 };
 
 static const struct msr_entry *msr_find(uint32_t index)

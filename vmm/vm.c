@@ -16,8 +16,11 @@
 #include "vmm/core/time.h"
 #include "vmm/core/trap.h"
 #include "drivers/apic/lapic.h"
+#include "vmm/dev/acpi_tables.h"
 #include "vmm/dev/devices.h"
+#include "vmm/dev/irq.h"
 #include "vmm/dev/platform.h"
+#include "vmm/dev/virtio_attach.h"
 #include "vmm/guest_boot.h"
 #include "vmm/lib/errno.h"
 #include "vmm/lib/fmt.h"
@@ -65,6 +68,7 @@ int vm_undefine(struct vm *vm)
 {
 	if (vm->state == VM_RUNNING)
 		return -EBUSY;
+	vm_disks_release(vm);
 	vm->defined = 0;
 	return 0;
 }
@@ -239,6 +243,7 @@ int vm_start(struct vm *vm, char *err, unsigned len)
 		return rc;
 	vm->stop_request = vm->failed = 0;
 	vm->power = VM_POWER_NONE;
+	vm->shutdown_deadline_us = 0;
 	vm->crash_reason[0] = 0;
 	memset(vm->exit_count, 0, sizeof(vm->exit_count));
 	uart_model_reset(&vm->uart);
@@ -337,6 +342,48 @@ static void vm_power_poll(void)
 	}
 }
 SERVICE_POLLER(vm_power, vm_power_poll);
+
+int vm_shutdown(struct vm *vm, uint64_t timeout_us)
+{
+	if (vm->state != VM_RUNNING)
+		return -EINVAL;
+	vm->shutdown_deadline_us = time_us() + timeout_us;
+	if (vm->linux_guest)
+		vm_irq_pulse(vm, GUEST_GED_GSI);
+	log_info("guest %s: power button pressed; destroy in %lu s unless it powers off",
+		 vm->def.name, timeout_us / 1000000);
+	return 0;
+}
+
+/* Service poller: `shutdown` timeouts. */
+static void vm_shutdown_poll(void)
+{
+	for (unsigned i = 0; i < VM_MAX; i++) {
+		struct vm *vm = &vms[i];
+		if (vm->state != VM_RUNNING || !vm->shutdown_deadline_us ||
+		    time_us() < vm->shutdown_deadline_us)
+			continue;
+		vm->shutdown_deadline_us = 0;
+		log_warn("guest %s: did not power off in time; destroying it", vm->def.name);
+		if (vm_destroy(vm))
+			log_err("guest %s: destroy after shutdown timeout failed", vm->def.name);
+	}
+}
+SERVICE_POLLER(vm_shutdown, vm_shutdown_poll);
+
+int vm_reset(struct vm *vm)
+{
+	if (vm->state != VM_RUNNING)
+		return -EINVAL;
+	spin_lock(&vm->lock);
+	if (vm->power == VM_POWER_NONE)
+		vm->power = VM_POWER_RESET;
+	vm->stop_request = 1;
+	spin_unlock(&vm->lock);
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		smp_kick(vm->vcpu[i]->core);
+	return 0;
+}
 
 static void kick_irq(struct trap_frame *f)
 {

@@ -57,6 +57,7 @@ struct vm {
 	struct spinlock pio_lock;       /* COM1 and CMOS, shared by vCPUs and the console */
 	int uart_irq_level;
 	volatile int power;             /* enum vm_power the guest asked for */
+	uint64_t shutdown_deadline_us;  /* `shutdown`: destroy at this time_us(); 0 = none */
 };
 
 /* All guests (definitions and their running state). */
@@ -75,6 +76,13 @@ int vm_undefine(struct vm *vm);
 int vm_start(struct vm *vm, char *err, unsigned errlen);
 /* Stops a running guest at once and frees its cores and memory. */
 int vm_destroy(struct vm *vm);
+/*
+ * Asks a running guest to power off (ACPI power button for Linux guests)
+ * and destroys it if it still runs after `timeout_us`. 0 or -EINVAL.
+ */
+int vm_shutdown(struct vm *vm, uint64_t timeout_us);
+/* Hard reset: stops the vCPUs and starts the guest again with fresh memory. 0 or -EINVAL. */
+int vm_reset(struct vm *vm);
 /* Cores not used by any vCPU (excluding the service core). */
 unsigned vm_free_cores(void);
 

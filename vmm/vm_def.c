@@ -74,6 +74,46 @@ static int set_disk(struct vm_def *d, const char *v, char *err, unsigned len)
 	return 0;
 }
 
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* mac=XX:XX:XX:XX:XX:XX, unicast (bit 0 of the first octet clear, IEEE 802 8.2). */
+static int set_mac(struct vm_def *d, const char *v, char *err, unsigned len)
+{
+	uint8_t m[6];
+	for (int i = 0; i < 6; i++) {
+		const char *p = v + 3 * i;
+		int hi = hexval(p[0]), lo = hi < 0 ? -1 : hexval(p[1]);
+		if (lo < 0 || p[2] != (i == 5 ? 0 : ':'))
+			return fail(err, len, -EINVAL, "bad MAC '%s': use XX:XX:XX:XX:XX:XX", v);
+		m[i] = (uint8_t)(hi << 4 | lo);
+	}
+	if (m[0] & 1)
+		return fail(err, len, -EINVAL, "MAC '%s' is a multicast address", v);
+	memcpy(d->mac, m, 6);
+	d->has_mac = 1;
+	return 0;
+}
+
+/* FNV-1a of the name; octet 0 gets the locally-administered bit and no multicast bit. */
+void vm_def_mac_from_name(const char *name, uint8_t mac[6])
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (const char *p = name; *p; p++)
+		h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)(h >> (8 * i));
+	mac[0] = (uint8_t)((mac[0] & 0xfc) | 0x02);
+}
+
 /* initrd=esp:PATH, or initrd= (empty) to remove it. */
 static int set_initrd(struct vm_def *d, const char *v, char *err, unsigned len)
 {
@@ -111,7 +151,10 @@ int vm_def_set(struct vm_def *d, const char *key, const char *v, char *err, unsi
 		return set_copy(d->cmdline, sizeof(d->cmdline), v, err, len, "cmdline");
 	if (!strcmp(key, "disk"))
 		return set_disk(d, v, err, len);
-	return fail(err, len, -EINVAL, "unknown key '%s' (keys: cpus, mem, kernel, initrd, cmdline, disk)", key);
+	if (!strcmp(key, "mac"))
+		return set_mac(d, v, err, len);
+	return fail(err, len, -EINVAL,
+		    "unknown key '%s' (keys: cpus, mem, kernel, initrd, cmdline, disk, mac)", key);
 }
 
 int vm_def_set_arg(struct vm_def *d, char *arg, char *err, unsigned len)
@@ -148,4 +191,8 @@ void vm_def_format(const struct vm_def *d, char *buf, unsigned len)
 	for (unsigned i = 0; i < d->ndisks && n >= 0 && (unsigned)n < len; i++)
 		n += fmt_snprintf(buf + n, len - n, " disk=%s%s", d->disk[i].url,
 				  d->disk[i].ro ? ",ro" : "");
+	const uint8_t *m = d->mac;
+	if (d->has_mac && n >= 0 && (unsigned)n < len)
+		fmt_snprintf(buf + n, len - n, " mac=%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2],
+			     m[3], m[4], m[5]);
 }

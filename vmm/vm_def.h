@@ -22,6 +22,7 @@ struct vm_disk {
 	char url[VM_DISK_URL_MAX];
 	uint8_t ro;
 };
+#define VM_DEF_LINE_MAX 4096            /* a `define` line for any definition */
 
 /* What `define`/`set` store and `show` prints. */
 struct vm_def {
@@ -33,6 +34,8 @@ struct vm_def {
 	char cmdline[VM_CMDLINE_MAX];
 	unsigned ndisks;
 	struct vm_disk disk[VM_MAX_DISKS];
+	int has_mac;                    /* else the MAC is derived from the name */
+	uint8_t mac[6];
 };
 
 /* The defaults of CLI.md: 1 vCPU, 256M, cmdline "console=ttyS0", no kernel. */
@@ -45,7 +48,9 @@ void vm_def_defaults(struct vm_def *d, const char *name);
 int vm_def_set(struct vm_def *d, const char *key, const char *value, char *err, unsigned len);
 /* The same for one "KEY=VALUE" word. */
 int vm_def_set_arg(struct vm_def *d, char *arg, char *err, unsigned len);
-/* The `define` line that recreates d. */
+/* The MAC of a guest without mac=: from its name, locally administered unicast. */
+void vm_def_mac_from_name(const char *name, uint8_t mac[6]);
+/* The `define` line that recreates d (VM_DEF_LINE_MAX bytes suffice). */
 void vm_def_format(const struct vm_def *d, char *buf, unsigned len);
 
 #endif

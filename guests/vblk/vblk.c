@@ -13,6 +13,7 @@
  *   rw            write a pattern over the first 64 KiB and the last sector,
  *                 read it back, flush, GET_ID: PASS or FAIL
  *   ro            the device offers VIRTIO_BLK_F_RO and a write fails: PASS
+ *   verify        read back what `rw` wrote (an earlier run, the disk kept it): PASS
  *   beyond        a read past the end fails with IOERR and the device works on: PASS
  *   bad-ring      a chain head out of range sets DEVICE_NEEDS_RESET; after a
  *                 reset the device works again: PASS
@@ -222,6 +223,21 @@ static void cmd_rw(void)
 	result("rw: get-id", idok);
 }
 
+/* What `rw` wrote, read back without writing (after a restart of the guest). */
+static void cmd_verify(void)
+{
+	if (!init()) {
+		result("verify: init", 0);
+		return;
+	}
+	uint64_t cap = config64(0);
+	int ok = 1;
+	for (uint32_t chunk = 0; chunk < 16 && ok; chunk++)
+		ok = request(0, chunk * 8, buf, 4096) == 0 && pattern_ok(chunk, 4096);
+	ok = ok && request(0, cap - 1, buf, 512) == 0 && pattern_ok(99, 512);
+	result("verify: the data of the earlier run is there", ok);
+}
+
 static void cmd_ro(void)
 {
 	if (!init()) {
@@ -285,6 +301,7 @@ static void run_word(const char *w, unsigned n)
 	else if (word_is(w, n, "size")) cmd_size();
 	else if (word_is(w, n, "rw")) cmd_rw();
 	else if (word_is(w, n, "ro")) cmd_ro();
+	else if (word_is(w, n, "verify")) cmd_verify();
 	else if (word_is(w, n, "beyond")) cmd_beyond();
 	else if (word_is(w, n, "bad-ring")) bad_and_recover("bad-ring: needs reset, then works", 0);
 	else if (word_is(w, n, "bad-addr")) bad_and_recover("bad-addr: needs reset, then works", 1);

@@ -40,6 +40,21 @@ def test_version_names_svm(m4):
     assert "AMD-V" in host_field(m4.cmd("host"), "backend")
 
 
+def test_without_catalog_definitions_are_in_memory(m4):
+    """The default image names no catalog= or pool= (issue 8): the shell says so."""
+    assert host_field(m4.cmd("host"), "catalog").startswith(
+        "none (no catalog= in hako.cfg): definitions live in memory and are lost at reboot")
+    assert "guest definitions live in memory and are lost at reboot" in m4.cmd("log")
+    assert m4.cmd("define cat1 kernel=esp:probe.elf").strip() == "defined cat1"
+    out = m4.cmd("clone cat1 cat2")   # no disks: a clone needs no pool
+    assert out.strip() == "cloned cat1 to cat2", out
+    m4.cmd("set cat2 disk=ram:1M")
+    out = m4.cmd("clone cat2 cat3")
+    assert re.search(r"^error: no copy-on-write pool: set pool= in hako.cfg", out, re.M), out
+    for g in ("cat2", "cat1"):
+        assert m4.cmd("undefine " + g).strip() == "undefined " + g
+
+
 def test_unknown_verb_is_one_error_line(m4):
     out = m4.cmd("frobnicate now")
     assert out.strip() == "error: unknown verb 'frobnicate'; 'help' lists the verbs", out

@@ -77,6 +77,14 @@ static void test_dsdt_devices(void)
 	/* PNP0501 as an EISA ID DWord */
 	const uint8_t com[] = { 0x0c, 0x41, 0xd0, 0x05, 0x01 };
 	CHECK(contains(area, sizeof(area), com, sizeof(com)));
+	/* the power button: GED with GSI 9 (edge), _EVT notifying \_SB.PWRB with 0x80 */
+	CHECK(contains(area, sizeof(area), "ACPI0013", 8));
+	const uint8_t ged_irq[] = { 0x89, 6, 0, 0x03, 1, 9, 0, 0, 0 };
+	CHECK(contains(area, sizeof(area), ged_irq, sizeof(ged_irq)));
+	const uint8_t notify[] = { 0x86, '\\', 0x2e, '_', 'S', 'B', '_', 'P', 'W', 'R', 'B', 0x0a, 0x80 };
+	CHECK(contains(area, sizeof(area), notify, sizeof(notify)));
+	const uint8_t evt[] = { '_', 'E', 'V', 'T', 0x01 };
+	CHECK(contains(area, sizeof(area), evt, sizeof(evt)));
 	/* too small a buffer is an error, not an overflow */
 	CHECK_EQ(acpi_tables_build(area, 100, BASE, &g, &rsdp), -28);
 	CHECK_EQ(acpi_tables_build(area, 400, BASE, &g, &rsdp), -28);

@@ -237,6 +237,80 @@ static void test_close_cancels_queued(void)
 	CHECK_EQ(live_bytes, 0);
 }
 
+/*
+ * ---- an asynchronous backend, the way iSCSI will be: a scheme registered
+ * from another file (this one), requests that stay in flight across polls
+ * and complete later, and close cancelling what is still in flight ----
+ */
+
+static struct blk_req *slow_pending[8];
+static unsigned slow_n;
+
+static void slow_start(struct blockdev *d, struct blk_req *r)
+{
+	(void)d;
+	slow_pending[slow_n++] = r;     /* the test never queues more than 8 */
+}
+static void slow_close(struct blockdev *d)
+{
+	(void)d;
+	while (slow_n)
+		blk_complete(slow_pending[--slow_n], -ECANCELED);
+}
+static const struct blk_backend_ops slow_ops = { slow_start, slow_close };
+static int slow_check(const char *spec, char *err, unsigned len)
+{
+	if (strcmp(spec, "//ok")) {
+		snprintf(err, len, "bad slow URL");
+		return -EINVAL;
+	}
+	return 0;
+}
+static int slow_open(const char *spec, struct blockdev *d, char *err, unsigned len)
+{
+	(void)spec, (void)err, (void)len;
+	d->ops = &slow_ops;
+	d->blocks = 100;
+	d->block_size = 4096;
+	d->readonly = 1;                /* a write-protected LUN */
+	return 0;
+}
+BLK_SCHEME(slow, "slow:", slow_check, slow_open);
+
+static void test_async_backend(void)
+{
+	char err[160];
+	CHECK_EQ(blk_url_check("slow://no", err, sizeof(err)), -EINVAL);
+	CHECK_STREQ(err, "bad slow URL");
+	struct blockdev *d = open_ok("slow://ok", 0);
+	if (!d)
+		return;
+	CHECK_EQ(blk_block_size(d), 4096);
+	CHECK_EQ(blk_readonly(d), 1);   /* the medium says so even when the caller did not */
+	static uint8_t buf[3][4096];
+	struct done_log l[3] = { { 0, 99 }, { 0, 99 }, { 0, 99 } };
+	struct blk_req r[3];
+	for (int i = 0; i < 3; i++) {
+		r[i] = (struct blk_req){ .op = BLK_READ, .lba = 99, .count = 1, .buf = buf[i],
+					 .done = on_done, .ctx = &l[i] };
+		CHECK_EQ(blk_submit(d, &r[i]), 0);
+	}
+	CHECK_EQ(io(d, BLK_READ, 100, 1, buf[0]), -ERANGE);     /* 100 blocks of 4 KiB */
+	CHECK_EQ(io(d, BLK_WRITE, 0, 1, buf[0]), -EPERM);
+	blk_poll();
+	CHECK_EQ(slow_n, 3);
+	CHECK_EQ(l[0].calls + l[1].calls + l[2].calls, 0);      /* in flight */
+	blk_complete(slow_pending[--slow_n], 0);                /* r[2] finishes */
+	CHECK_EQ(l[2].calls, 1);
+	CHECK_EQ(l[2].status, 0);
+	CHECK_EQ(blk_stats(d)->bytes_read, 4096);
+	blk_close(d);                   /* the other two are cancelled, once each */
+	CHECK_EQ(l[0].calls, 1);
+	CHECK_EQ(l[0].status, -ECANCELED);
+	CHECK_EQ(l[1].calls, 1);
+	CHECK_EQ(live_bytes, 0);
+}
+
 /* ---- several submitting threads, one polling thread ---- */
 
 #define THREADS 4
@@ -291,6 +365,7 @@ int main(void)
 	RUN(test_esp_copy);
 	RUN(test_open_failures_leak_nothing);
 	RUN(test_close_cancels_queued);
+	RUN(test_async_backend);
 	RUN(test_concurrent_submit);
 	return check_done();
 }

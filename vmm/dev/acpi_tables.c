@@ -176,7 +176,31 @@ static void dsdt_virtio(struct aml *m, unsigned i)
 	aml_end(m);
 }
 
-/* DSDT: \_SB.COM1, \_SB.VRnn, and \_S5 for power-off (7.4.2). */
+/*
+ * The power button of a hardware-reduced platform: a Generic Event
+ * Device (ACPI 6.4 5.6.9) whose interrupt runs _EVT, which notifies the
+ * power button device (PNP0C0C, 4.8.2.2.1.2) with 0x80 "pressed".
+ */
+static void dsdt_power_button(struct aml *m)
+{
+	aml_device_begin(m, "PWRB");
+	aml_name_begin(m, "_HID"), aml_eisaid(m, "PNP0C0C");
+	aml_end(m);
+	aml_device_begin(m, "GED0");
+	aml_name_begin(m, "_HID"), aml_string(m, "ACPI0013");
+	aml_name_begin(m, "_UID"), aml_int(m, 0);
+	aml_name_begin(m, "_CRS");
+	aml_buffer_begin(m);
+	aml_res_interrupt(m, GUEST_GED_GSI, 0, 0);
+	aml_res_end(m);
+	aml_end(m);
+	aml_method_begin(m, "_EVT", 1);
+	aml_notify(m, "\\_SB_.PWRB", 0x80);
+	aml_end(m);
+	aml_end(m);
+}
+
+/* DSDT: \_SB.COM1, \_SB.VRnn, the power button, and \_S5 for power-off (7.4.2). */
 static int build_dsdt(struct area *ar, const struct acpi_guest *g, uint64_t *gpa)
 {
 	struct acpi_header *h = take(ar, 0, gpa);
@@ -188,6 +212,7 @@ static int build_dsdt(struct area *ar, const struct acpi_guest *g, uint64_t *gpa
 	dsdt_com1(&m);
 	for (unsigned i = 0; i < g->nvirtio && i < VIRTIO_MMIO_MAX; i++)
 		dsdt_virtio(&m, i);
+	dsdt_power_button(&m);
 	aml_end(&m);
 	aml_name_begin(&m, "\\_S5_");
 	aml_package_begin(&m, 4);

@@ -20,6 +20,7 @@
 #define GUEST_IOAPIC_ID 0
 #define GUEST_LAPIC_BASE 0xfee00000ull
 #define GUEST_COM1_IRQ 4
+#define GUEST_GED_GSI 9                   /* power button event (Generic Event Device) */
 
 struct acpi_guest {
 	unsigned ncpus;         /* LAPIC IDs 0..ncpus-1 */

@@ -22,6 +22,8 @@
 #define AML_SCOPE 0x10
 #define AML_BUFFER 0x11
 #define AML_PACKAGE 0x12
+#define AML_METHOD 0x14
+#define AML_NOTIFY 0x86
 #define AML_EXT_PREFIX 0x5b
 #define AML_DEVICE 0x82     /* after 0x5b */
 #define AML_ROOT_CHAR '\\'
@@ -141,6 +143,23 @@ void aml_device_begin(struct aml *a, const char *name)
 	aml_byte(a, AML_DEVICE);
 	pkg_open(a);
 	aml_name(a, name);
+}
+
+/* 20.2.5.2 DefMethod: MethodOp PkgLength NameString MethodFlags TermList */
+void aml_method_begin(struct aml *a, const char *name, unsigned nargs)
+{
+	aml_byte(a, AML_METHOD);
+	pkg_open(a);
+	aml_name(a, name);
+	aml_byte(a, (uint8_t)(nargs & 7));
+}
+
+/* 20.2.5.3 DefNotify: NotifyOp NotifyObject NotifyValue */
+void aml_notify(struct aml *a, const char *object, uint8_t value)
+{
+	aml_byte(a, AML_NOTIFY);
+	aml_name(a, object);
+	aml_int(a, value);
 }
 
 void aml_package_begin(struct aml *a, unsigned nelems)

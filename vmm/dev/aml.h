@@ -36,6 +36,10 @@ void aml_package_begin(struct aml *a, unsigned nelems);
 void aml_buffer_begin(struct aml *a);
 /* Closes the innermost open scope, device, package or buffer. */
 void aml_end(struct aml *a);
+/* Method(name, nargs) { ... } (not serialized), closed by aml_end. */
+void aml_method_begin(struct aml *a, const char *name, unsigned nargs);
+/* Notify(object, value) */
+void aml_notify(struct aml *a, const char *object, uint8_t value);
 /* NameOp NameString: the data object follows. */
 void aml_name_begin(struct aml *a, const char *name);
 

@@ -1,9 +1,13 @@
 /*
  * vmm/dev/virtio_attach.c - a guest's virtio devices (vmm/dev/devices.h):
- * at start, one virtio-blk device per `disk=` key, its disk opened through
- * the block layer and its registers at VIRTIO_MMIO_BASE + i * STRIDE on
- * GSI VIRTIO_MMIO_GSI0 + i; at every stop, all of it closed and freed.
- * The disk counters of the last run stay for `stats`.
+ * at start, one virtio-blk device per `disk=` key, its registers at
+ * VIRTIO_MMIO_BASE + i * STRIDE on GSI VIRTIO_MMIO_GSI0 + i; at every
+ * stop, the devices go.
+ *
+ * The disks behind them stay open from the first start until the guest is
+ * undefined or its disk= keys change, so what a guest writes to a ram: or
+ * esp: disk survives a reboot, a power-off or a destroy, as on a real disk.
+ * Service core only.
  */
 #include "vmm/dev/devices.h"
 
@@ -18,13 +22,13 @@
 
 _Static_assert(VM_MAX_DISKS <= VIRTIO_MMIO_MAX, "every disk has a virtio-mmio slot");
 
-/* Per guest (indexed like vms[]): service core only. */
+/* Per guest, indexed like vms[]. */
 static struct vm_virtio {
-	unsigned n;
+	unsigned n;                                     /* devices of this run */
 	struct virtio_blk *blk[VM_MAX_DISKS];
 	struct irq_line { struct vm *vm; unsigned gsi; } line[VM_MAX_DISKS];
-	struct blk_stats last[VM_MAX_DISKS];    /* counters kept after stop */
-	unsigned nlast;
+	struct blockdev *bd[VM_MAX_DISKS];              /* kept across runs */
+	struct vm_disk opened[VM_MAX_DISKS];            /* what bd[i] was opened as */
 } state[VM_MAX];
 
 static struct vm_virtio *of(struct vm *vm) { return &state[vm - vms]; }
@@ -43,25 +47,45 @@ static void guest_irq(void *ctx, int level)
 
 static const struct mmio_ops virtio_mmio_bus_ops = { virtio_mmio_read, virtio_mmio_write };
 
-/* Opens disk i and puts its device on the guest's MMIO bus. */
-static int attach_disk(struct vm *vm, unsigned i, char *err, unsigned len)
+static void close_disk(struct vm_virtio *st, unsigned i)
+{
+	if (st->bd[i])
+		blk_close(st->bd[i]);
+	st->bd[i] = 0;
+}
+
+/* Opens disk i unless it is open already as the definition says. */
+static int open_disk(struct vm *vm, unsigned i, char *err, unsigned len)
 {
 	struct vm_virtio *st = of(vm);
 	const struct vm_disk *dk = &vm->def.disk[i];
-	struct blockdev *bd;
+	if (st->bd[i] && !memcmp(&st->opened[i], dk, sizeof(*dk)))
+		return 0;
+	close_disk(st, i);
+	int rc = blk_open(dk->url, dk->ro, &st->bd[i], err, len);
+	if (rc) {
+		st->bd[i] = 0;
+		return rc;
+	}
+	st->opened[i] = *dk;
+	return 0;
+}
+
+/* Makes disk i's device and puts it on the guest's MMIO bus. */
+static int attach_disk(struct vm *vm, unsigned i, char *err, unsigned len)
+{
+	struct vm_virtio *st = of(vm);
 	char name[48], id[VIRTIO_BLK_ID_BYTES + 1];
-	int rc = blk_open(dk->url, dk->ro, &bd, err, len);
+	int rc = open_disk(vm, i, err, len);
 	if (rc)
 		return rc;
 	fmt_snprintf(name, sizeof(name), "guest %s: vd%c", vm->def.name, 'a' + i);
 	fmt_snprintf(id, sizeof(id), "hako-%s-vd%c", vm->def.name, 'a' + i);
 	st->line[i] = (struct irq_line){ vm, VIRTIO_MMIO_GSI0 + i };
 	struct virtio_host host = { { guest_map, vm }, guest_irq, &st->line[i] };
-	rc = virtio_blk_create(bd, &host, name, id, &st->blk[i]);
-	if (rc) {
-		blk_close(bd);
-		return fmt_snprintf(err, len, "not enough memory for disk %s", dk->url), rc;
-	}
+	rc = virtio_blk_create(st->bd[i], &host, name, id, &st->blk[i]);
+	if (rc)
+		return fmt_snprintf(err, len, "not enough memory for disk %s", vm->def.disk[i].url), rc;
 	st->n = i + 1;
 	rc = mmio_register(vm, VIRTIO_MMIO_BASE + i * VIRTIO_MMIO_STRIDE, VIRTIO_MMIO_SIZE,
 			   &virtio_mmio_bus_ops, virtio_blk_transport(st->blk[i]));
@@ -72,14 +96,17 @@ static int attach_disk(struct vm *vm, unsigned i, char *err, unsigned len)
 }
 
 /*
- * Creates the guest's virtio-blk devices in `disk=` order (vda first).
- * Service core, at start. On failure the caller's vm_devices_detach()
- * frees what was made.
+ * Creates the guest's virtio-blk devices in `disk=` order (vda first),
+ * opening the disks not open yet and closing those the definition no
+ * longer has. Service core, at start; on failure the caller's
+ * vm_devices_detach() frees the devices made.
  */
 int vm_devices_attach(struct vm *vm, char *err, unsigned len)
 {
 	struct vm_virtio *st = of(vm);
-	memset(st, 0, sizeof(*st));
+	st->n = 0;
+	for (unsigned i = vm->def.ndisks; i < VM_MAX_DISKS; i++)
+		close_disk(st, i);
 	for (unsigned i = 0; i < vm->def.ndisks; i++) {
 		int rc = attach_disk(vm, i, err, len);
 		if (rc)
@@ -88,19 +115,24 @@ int vm_devices_attach(struct vm *vm, char *err, unsigned len)
 	return 0;
 }
 
-/* Closes every disk (requests in flight are dropped); keeps their counters. */
+/* Removes the devices (requests in flight are dropped); the disks stay open. */
 void vm_devices_detach(struct vm *vm)
 {
 	struct vm_virtio *st = of(vm);
 	for (unsigned i = 0; i < st->n; i++) {
-		if (!st->blk[i])
-			continue;
-		st->last[i] = *virtio_blk_stats(st->blk[i]);
-		virtio_blk_destroy(st->blk[i]);
+		if (st->blk[i])
+			virtio_blk_destroy(st->blk[i]);
 		st->blk[i] = 0;
 	}
-	st->nlast = st->n;
 	st->n = 0;
+}
+
+/* Closes the guest's disks, freeing their memory (undefine). Stopped guests only. */
+void vm_disks_release(struct vm *vm)
+{
+	struct vm_virtio *st = of(vm);
+	for (unsigned i = 0; i < VM_MAX_DISKS; i++)
+		close_disk(st, i);
 }
 
 int virtio_mmio_count(struct vm *vm)
@@ -108,17 +140,12 @@ int virtio_mmio_count(struct vm *vm)
 	return (int)vm->def.ndisks;
 }
 
-/* Counters of disk i: live while running, else from the last run. 0 or -ENOENT. */
+/* Counters of disk i since it was opened. 0, or -ENOENT when it is not open. */
 int vm_disk_stats(struct vm *vm, unsigned i, struct blk_stats *out)
 {
 	struct vm_virtio *st = of(vm);
-	if (i < st->n && st->blk[i]) {
-		*out = *virtio_blk_stats(st->blk[i]);
-		return 0;
-	}
-	if (i < st->nlast) {
-		*out = st->last[i];
-		return 0;
-	}
-	return -ENOENT;
+	if (i >= VM_MAX_DISKS || !st->bd[i])
+		return -ENOENT;
+	*out = *blk_stats(st->bd[i]);
+	return 0;
 }

@@ -9,7 +9,12 @@
 
 struct vm;
 
-/* Counters of disk i (vda = 0): live while running, else from the last run. 0 or -ENOENT. */
+/* Counters of disk i (vda = 0) since it was opened. 0, or -ENOENT when it is not open. */
 int vm_disk_stats(struct vm *vm, unsigned i, struct blk_stats *out);
+/*
+ * Closes a stopped guest's disks (they stay open across its runs, so that
+ * data written to ram: and esp: disks survives reboots). vm_undefine.
+ */
+void vm_disks_release(struct vm *vm);
 
 #endif

@@ -33,7 +33,8 @@ struct vblk_slot {
 
 struct virtio_blk {
 	struct virtio_mmio t;
-	struct blockdev *bd;
+	struct blockdev *bd;            /* not ours: it outlives the device */
+	int dead;                       /* destroyed; freed by the last completion */
 	struct virtio_blk_config config;
 	char id[VIRTIO_BLK_ID_BYTES];
 	uint8_t *bounce;                /* VBLK_SLOTS * VBLK_DATA_MAX */
@@ -41,6 +42,8 @@ struct virtio_blk {
 };
 
 static void process(struct virtio_blk *b);
+static void free_device(struct virtio_blk *b);
+static int busy_slots(const struct virtio_blk *b);
 
 /* Writes the status byte, returns the chain, frees the slot (lock held). */
 static void finish(struct virtio_blk *b, struct vblk_slot *s, uint8_t status, uint32_t data_in)
@@ -73,7 +76,10 @@ static void request_done(struct blk_req *r, int status)
 	}
 	finish(b, s, status ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK, in);
 	process(b);
+	int last = b->dead && !busy_slots(b);
 	spin_unlock(&b->t.lock);
+	if (last)
+		free_device(b);
 }
 
 /* Block range of a read or write, in the disk's blocks; 0 or -EINVAL. */
@@ -147,6 +153,14 @@ static void start(struct virtio_blk *b, struct vblk_slot *s)
 		st = VIRTIO_BLK_S_IOERR;        /* beyond the end, or read-only */
 	if (st)
 		finish(b, s, (uint8_t)st, 0);
+}
+
+static int busy_slots(const struct virtio_blk *b)
+{
+	int n = 0;
+	for (unsigned i = 0; i < VBLK_SLOTS; i++)
+		n += b->slot[i].busy;
+	return n;
 }
 
 static struct vblk_slot *free_slot(struct virtio_blk *b)
@@ -236,17 +250,28 @@ int virtio_blk_create(struct blockdev *bd, const struct virtio_host *host, const
 	return 0;
 }
 
-void virtio_blk_destroy(struct virtio_blk *b)
+static void free_device(struct virtio_blk *b)
 {
 	const struct blk_host_ops *h = blk_host();
-	spin_lock(&b->t.lock);
-	b->t.generation++;      /* completions from here on leave the guest alone */
-	b->t.status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
-	spin_unlock(&b->t.lock);
-	blk_close(b->bd);       /* runs every remaining completion */
 	h->free(b->bounce, (uint64_t)VBLK_SLOTS * VBLK_DATA_MAX);
 	h->free(b, sizeof(*b));
 }
 
+/*
+ * See virtio_blk.h. Requests still in the block layer keep the device's
+ * memory until they complete (they then touch neither the guest nor the
+ * disk's data again); the last one frees it.
+ */
+void virtio_blk_destroy(struct virtio_blk *b)
+{
+	spin_lock(&b->t.lock);
+	b->t.generation++;      /* completions from here on leave the guest alone */
+	b->t.status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+	b->dead = 1;
+	int busy = busy_slots(b);
+	spin_unlock(&b->t.lock);
+	if (!busy)
+		free_device(b);
+}
+
 struct virtio_mmio *virtio_blk_transport(struct virtio_blk *b) { return &b->t; }
-const struct blk_stats *virtio_blk_stats(const struct virtio_blk *b) { return blk_stats(b->bd); }

@@ -70,17 +70,19 @@ CHECK_OFFSET(struct virtio_blk_req_hdr, sector, 0x08);
 struct virtio_blk;
 
 /*
- * Creates a virtio-blk device over `bd` (which it then owns: destroy
- * closes it). `id` is what VIRTIO_BLK_T_GET_ID returns (at most 20
- * bytes), `name` prefixes log lines. 0 or -ENOMEM. Service core.
+ * Creates a virtio-blk device over `bd`, which stays the caller's (a disk
+ * outlives the guest's runs). `id` is what VIRTIO_BLK_T_GET_ID returns (at
+ * most 20 bytes), `name` prefixes log lines. 0 or -ENOMEM. Service core.
  */
 int virtio_blk_create(struct blockdev *bd, const struct virtio_host *host, const char *name,
 		      const char *id, struct virtio_blk **out);
-/* Finishes or forgets every request (the guest is not touched), closes the disk, frees b. */
+/*
+ * Stops b: requests still in flight complete without touching the guest,
+ * and the last of them frees b (at once when none is). `bd` stays open.
+ * Service core; the guest's vCPUs no longer run.
+ */
 void virtio_blk_destroy(struct virtio_blk *b);
 /* Its register block, for mmio_register(..., virtio_mmio_read/write, transport). */
 struct virtio_mmio *virtio_blk_transport(struct virtio_blk *b);
-/* Its disk's counters. */
-const struct blk_stats *virtio_blk_stats(const struct virtio_blk *b);
 
 #endif

@@ -1,0 +1,213 @@
+/*
+ * mgmt/catalog.c - the catalog and the pool at run time: opened at boot
+ * from hako.cfg's `catalog=` and `pool=`, and written after every change
+ * to the definitions (define, set, undefine, clone). The format and its
+ * atomic update are mgmt/catalog_fmt.c and vmm/blk/slotstore.c; this
+ * file only holds the devices and moves definitions between vms[] and
+ * the catalog.
+ */
+#include "mgmt/catalog.h"
+
+#include "mgmt/catalog_fmt.h"
+#include "vmm/blk/blk_sync.h"
+#include "vmm/blk/cow_pool.h"
+#include "vmm/core/host.h"
+#include "vmm/lib/errno.h"
+#include "vmm/lib/fmt.h"
+#include "vmm/lib/log.h"
+#include "vmm/lib/string.h"
+
+static struct {
+	struct blockdev *dev;           /* 0: definitions live in memory */
+	struct slotstore store;
+	const char *why_none;           /* for `host` when dev is 0 */
+} cat = { 0, { 0 }, "no catalog= in hako.cfg" };
+
+static struct vm_def defs_buf[VM_MAX];  /* service core only */
+static int held;                        /* a definition change is under way */
+
+/* Takes the guard of definition changes (see catalog.h). */
+int catalog_hold(char *err, unsigned len)
+{
+	if (held) {
+		fmt_snprintf(err, len, "another session is changing guest definitions (a clone or a "
+			     "catalog write); try again when it ends");
+		return -EBUSY;
+	}
+	held = 1;
+	return 0;
+}
+
+/* Gives the guard back. */
+void catalog_release(void) { held = 0; }
+
+static unsigned collect(struct vm_def *out)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < VM_MAX; i++)
+		if (vms[i].defined)
+			out[n++] = vms[i].def;
+	return n;
+}
+
+/*
+ * Writes vms[]'s definitions to the catalog device (no-op without one):
+ * 0, or -E... with a sentence in err; the caller undoes its change.
+ */
+int catalog_persist(char *err, unsigned len)
+{
+	if (!cat.dev)
+		return 0;
+	int rc = catalog_store_save(&cat.store, defs_buf, collect(defs_buf));
+	if (rc)
+		fmt_snprintf(err, len, "could not write the catalog on %s (%s); nothing changed",
+			     cat.dev->url, errno_str(rc));
+	return rc;
+}
+
+/* `host`'s catalog line: the device and its update count, or why there is none. */
+void catalog_describe(char *buf, unsigned len)
+{
+	if (cat.dev)
+		fmt_snprintf(buf, len, "%s (update %lu)", cat.dev->url, cat.store.seq);
+	else
+		fmt_snprintf(buf, len, "none (%s): definitions live in memory and are lost at reboot",
+			     cat.why_none);
+}
+
+/* `host`'s pool line: the device, use and volume count, or how to get one. */
+void catalog_pool_describe(char *buf, unsigned len)
+{
+	const struct cow_pool *p = cow_pool;
+	if (!p) {
+		fmt_snprintf(buf, len, "none: set pool= in hako.cfg for clones");
+		return;
+	}
+	fmt_snprintf(buf, len, "%s, %lu KiB of %lu MiB used, %u volumes", p->dev->url,
+		     (uint64_t)p->used * COW_CHUNK >> 10, (uint64_t)p->chunks * COW_CHUNK >> 20,
+		     p->hdr.nvols);
+}
+
+/* ---- boot ---- */
+
+static struct blockdev *open_cfg_dev(const char *key)
+{
+	const char *url = cfg_get(&host.cfg, key);
+	if (!url)
+		return 0;
+	char err[200];
+	struct blockdev *d;
+	int rc = blk_open(url, 0, &d, err, sizeof(err));
+	if (rc) {
+		log_err("%s: cannot open %s: %s", key, url, err);
+		return 0;
+	}
+	return d;
+}
+
+static void pool_boot(void)
+{
+	struct blockdev *d = open_cfg_dev("pool");
+	if (!d)
+		return;
+	char err[200];
+	uint32_t leaked;
+	if (cow_pool_attach(d, &leaked, err, sizeof(err))) {
+		log_err("pool: %s: %s; clones are not possible", d->url, err);
+		blk_close(d);
+		return;
+	}
+	log_info("pool: %s, %u volumes, %u of %u chunks used%s", d->url, cow_pool->hdr.nvols,
+		 cow_pool->used, cow_pool->chunks, leaked ? " (freed chunks left by a power cut)" : "");
+}
+
+/* Puts loaded definitions into vms[]. */
+static void install(const struct vm_def *defs, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct vm *vm;
+		if (vm_define(defs[i].name, &vm)) {
+			log_err("catalog: no room for guest '%s'", defs[i].name);
+			continue;
+		}
+		vm->def = defs[i];
+	}
+}
+
+static void catalog_open(void)
+{
+	struct blockdev *d = open_cfg_dev("catalog");
+	if (!d) {
+		if (cfg_get(&host.cfg, "catalog"))
+			cat.why_none = "the catalog device did not open; see `log`";
+		return;
+	}
+	char err[200] = "";
+	unsigned n = 0;
+	int rc = catalog_store_init(&cat.store, d);
+	if (!rc)
+		rc = catalog_store_load(&cat.store, defs_buf, VM_MAX, &n, err, sizeof(err));
+	if (rc && rc != -ENOENT) {
+		/* never overwrite what we cannot read: stay in memory */
+		log_err("catalog: %s: %s", d->url, err[0] ? err : errno_str(rc));
+		cat.why_none = "the catalog device is unreadable; see `log`";
+		blk_close(d);
+		return;
+	}
+	cat.dev = d;
+	install(defs_buf, n);
+	log_info("catalog: %s: %u guests%s", d->url, n, rc == -ENOENT ? " (a new catalog)" : "");
+}
+
+/* Does any guest's disk use pool volume `id`? */
+static int volume_used(uint32_t id)
+{
+	char prefix[16];
+	int n = fmt_snprintf(prefix, sizeof(prefix), "cow:%u", id);
+	for (unsigned i = 0; i < VM_MAX; i++)
+		for (unsigned k = 0; vms[i].defined && k < vms[i].def.ndisks; k++) {
+			const char *u = vms[i].def.disk[k].url;
+			for (; !strncmp(u, "cow:", 4); u = strchr(u + 4, ':') ? strchr(u + 4, ':') + 1 : "")
+				if (!strncmp(u, prefix, n) && (u[n] == ':' || !u[n]))
+					return 1;
+		}
+	return 0;
+}
+
+/* Volumes made for a clone whose catalog commit never happened (a power cut). */
+static void pool_gc(void)
+{
+	for (uint32_t i = 0; cow_pool && i < cow_pool->hdr.nvols;) {
+		uint32_t id = cow_pool->vol[i].id;
+		if (volume_used(id)) {
+			i++;
+			continue;
+		}
+		char owner[sizeof(cow_pool->vol[i].owner)];
+		memcpy(owner, cow_pool->vol[i].owner, sizeof(owner));
+		owner[sizeof(owner) - 1] = 0;
+		int rc = cow_pool_delete(id);
+		log_info("pool: volume %u (made for '%s') is in no definition: %s", id, owner,
+			 rc ? errno_str(rc) : "freed");
+		if (rc)
+			i++;
+	}
+}
+
+/*
+ * Boot, service core, after hako.cfg: attaches the pool, loads the catalog
+ * into vms[], frees volumes no definition names. Never fails the boot.
+ */
+void catalog_boot(void)
+{
+	blk_sync_set_pump(service_poll);
+	pool_boot();
+	catalog_open();
+	if (!cat.dev)
+		log_warn("catalog: %s: guest definitions live in memory and are lost at reboot",
+			 cat.why_none);
+	else if (cow_pool)
+		pool_gc();
+	else
+		log_info("pool: no pool= in hako.cfg: `clone` needs one");
+}

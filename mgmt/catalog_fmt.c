@@ -1,0 +1,131 @@
+/*
+ * mgmt/catalog_fmt.c - encoding, parsing and storing the guest catalog
+ * (see catalog_fmt.h). Portable; unit-tested with power cuts in
+ * tests/unit/test_catalog.c.
+ */
+#include "mgmt/catalog_fmt.h"
+
+#include "mgmt/shell/args.h"
+#include "vmm/lib/errno.h"
+#include "vmm/lib/fmt.h"
+#include "vmm/lib/string.h"
+
+#define CATALOG_FIRST_LINE "hako-catalog 1\n"
+
+static char *find_byte(char *p, char c, unsigned n)
+{
+	for (; n; p++, n--)
+		if (*p == c)
+			return p;
+	return 0;
+}
+
+/* The catalog text of n definitions: its length, or -E2BIG. */
+int catalog_encode(const struct vm_def *defs, unsigned n, char *buf, unsigned cap)
+{
+	int len = fmt_snprintf(buf, cap, "%s", CATALOG_FIRST_LINE);
+	static char line[VM_DEF_LINE_MAX];   /* service core only */
+	for (unsigned i = 0; i < n && len < (int)cap; i++) {
+		vm_def_format(&defs[i], line, sizeof(line));
+		len += fmt_snprintf(buf + len, cap - len, "%s\n", line);
+	}
+	return len < (int)cap ? len : -E2BIG;
+}
+
+/* One `define NAME KEY=VALUE...` line into d. */
+static int decode_line(char *line, struct vm_def *d, char *err, unsigned errlen)
+{
+	char *argv[ARGS_MAX];
+	int argc = args_split(line, argv);
+	if (argc < 2 || strcmp(argv[0], "define") || !args_valid_name(argv[1])) {
+		fmt_snprintf(err, errlen, "catalog line is not a `define NAME ...` line");
+		return -EINVAL;
+	}
+	vm_def_defaults(d, argv[1]);
+	for (int i = 2; i < argc; i++)
+		if (vm_def_set_arg(d, argv[i], err, errlen))
+			return -EINVAL;
+	return 0;
+}
+
+static int duplicate(const struct vm_def *out, unsigned n, const char *name)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (!strcmp(out[i].name, name))
+			return 1;
+	return 0;
+}
+
+/*
+ * Parses a catalog text, trusting nothing: 0 and out[0..*n), or -EINVAL
+ * and a sentence in err. `text` is modified.
+ */
+int catalog_decode(char *text, unsigned len, struct vm_def *out, unsigned max, unsigned *n,
+		   char *err, unsigned errlen)
+{
+	unsigned first = sizeof(CATALOG_FIRST_LINE) - 1;
+	*n = 0;
+	if (len < first || memcmp(text, CATALOG_FIRST_LINE, first) || find_byte(text, 0, len)) {
+		fmt_snprintf(err, errlen, "the catalog does not start with 'hako-catalog 1'");
+		return -EINVAL;
+	}
+	for (unsigned pos = first; pos < len;) {
+		char *nl = find_byte(text + pos, '\n', len - pos);
+		if (!nl || *n == max) {
+			fmt_snprintf(err, errlen, nl ? "the catalog holds too many guests"
+						     : "the catalog's last line is cut short");
+			return -EINVAL;
+		}
+		*nl = 0;
+		if (decode_line(text + pos, &out[*n], err, errlen))
+			return -EINVAL;
+		if (duplicate(out, *n, out[*n].name)) {
+			fmt_snprintf(err, errlen, "the catalog defines '%s' twice", out[*n].name);
+			return -EINVAL;
+		}
+		(*n)++;
+		pos = (unsigned)(nl - text) + 1;
+	}
+	return 0;
+}
+
+/* The catalog's slotstore at the start of d: 64 KiB slots; -ENOSPC if d is smaller. */
+int catalog_store_init(struct slotstore *s, struct blockdev *d)
+{
+	uint32_t bs = blk_block_size(d);
+	*s = (struct slotstore){ .dev = d, .lba = 0, .magic = CATALOG_MAGIC,
+				 .version = CATALOG_VERSION, .cur = -1 };
+	s->slot_blocks = CATALOG_SLOT_BYTES / bs > 2 ? CATALOG_SLOT_BYTES / bs : 2;
+	return blk_blocks(d) < 2ull * s->slot_blocks ? -ENOSPC : 0;
+}
+
+/* Loads and parses the newest catalog: 0, -ENOENT (blank device) or -E... with err. */
+int catalog_store_load(struct slotstore *s, struct vm_def *out, unsigned max, unsigned *n,
+		       char *err, unsigned errlen)
+{
+	uint32_t cap = slot_capacity(s), len = 0;
+	char *text = blk_host()->alloc(cap);
+	if (!text)
+		return -ENOMEM;
+	*n = 0;
+	int rc = slot_load(s, text, cap, &len);
+	if (rc && rc != -ENOENT)
+		fmt_snprintf(err, errlen, "cannot read the catalog (%s)", errno_str(rc));
+	if (!rc)
+		rc = catalog_decode(text, len, out, max, n, err, errlen);
+	blk_host()->free(text, cap);
+	return rc;
+}
+
+/* Commits the text of these definitions atomically: 0 or -E... */
+int catalog_store_save(struct slotstore *s, const struct vm_def *defs, unsigned n)
+{
+	uint32_t cap = slot_capacity(s);
+	char *text = blk_host()->alloc(cap);
+	if (!text)
+		return -ENOMEM;
+	int len = catalog_encode(defs, n, text, cap);
+	int rc = len < 0 ? len : slot_commit(s, text, (uint32_t)len);
+	blk_host()->free(text, cap);
+	return rc;
+}

@@ -1,0 +1,240 @@
+/*
+ * tests/unit/test_catalog.c - host tests of the guest catalog
+ * (mgmt/catalog_fmt.c) and the two-slot store under it
+ * (vmm/blk/slotstore.c): the text form round-trips and rejects bad
+ * input, and a workload of catalog updates is replayed with the power cut
+ * after every single write and flush, each crash image (unflushed writes
+ * dropped, torn, or partly kept) loading as exactly the last committed
+ * catalog or the one being committed.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mgmt/catalog_fmt.h"
+#include "vmm/blk/blk_sync.h"
+#include "vmm/lib/errno.h"
+
+#include "tests/unit/check.h"
+#include "tests/unit/fakedisk.h"
+
+static void *host_alloc(uint64_t n) { return calloc(1, n); }
+static void host_free(void *p, uint64_t n) { (void)n; free(p); }
+static const void *host_file(const char *name, uint64_t *size) { (void)name, (void)size; return 0; }
+static const struct blk_host_ops host = { host_alloc, host_free, host_file };
+
+static struct blockdev *open_dev(const char *url)
+{
+	char err[160];
+	struct blockdev *d = 0;
+	CHECK_EQ(blk_open(url, 0, &d, err, sizeof(err)), 0);
+	return d;
+}
+
+static void def(struct vm_def *d, const char *name, const char *args)
+{
+	char buf[VM_DEF_LINE_MAX], err[200];
+	vm_def_defaults(d, name);
+	snprintf(buf, sizeof(buf), "%s", args);
+	for (char *w = strtok(buf, " "); w; w = strtok(0, " ")) {
+		int rc = vm_def_set_arg(d, w, err, sizeof(err));
+		CHECK_EQ(rc, 0);
+		if (rc)
+			printf("     %s\n", err);
+	}
+}
+
+static void test_encode_decode(void)
+{
+	struct vm_def in[3], out[4];
+	def(&in[0], "web", "cpus=2 mem=512M kernel=esp:vmlinuz disk=ram:64M disk=esp:d.img,ro");
+	def(&in[1], "db", "mac=02:00:00:00:00:01 cmdline=console=ttyS0");
+	def(&in[2], "a-1_b", "mem=4M");
+	char text[8192], again[8192], err[200];
+	int len = catalog_encode(in, 3, text, sizeof(text));
+	CHECK(len > 0);
+	CHECK_CONTAINS(text, "hako-catalog 1\ndefine web cpus=2 mem=512M kernel=esp:vmlinuz");
+	CHECK_CONTAINS(text, "disk=ram:64M disk=esp:d.img,ro");
+	CHECK_CONTAINS(text, "mac=02:00:00:00:00:01");
+	unsigned n = 0;
+	char copy[8192];
+	memcpy(copy, text, len);
+	CHECK_EQ(catalog_decode(copy, len, out, 4, &n, err, sizeof(err)), 0);
+	CHECK_EQ(n, 3);
+	CHECK_EQ(catalog_encode(out, n, again, sizeof(again)), len);
+	CHECK_STREQ(again, text);
+	CHECK_EQ(catalog_encode(in, 3, text, 40), -E2BIG);
+}
+
+static int decode_str(const char *s, char *err)
+{
+	char buf[512];
+	struct vm_def out[2];
+	unsigned n;
+	snprintf(buf, sizeof(buf), "%s", s);
+	return catalog_decode(buf, strlen(buf), out, 2, &n, err, 200);
+}
+
+static void test_decode_rejects(void)
+{
+	char err[200];
+	CHECK_EQ(decode_str("hako-catalog 1\n", err), 0);
+	CHECK_EQ(decode_str("", err), -EINVAL);
+	CHECK_EQ(decode_str("hako-catalog 2\n", err), -EINVAL);
+	CHECK_EQ(decode_str("hako-catalog 1\ndefine web cpus=1", err), -EINVAL);
+	CHECK_CONTAINS(err, "cut short");
+	CHECK_EQ(decode_str("hako-catalog 1\ndefine web cpus=99\n", err), -EINVAL);
+	CHECK_CONTAINS(err, "cpus");
+	CHECK_EQ(decode_str("hako-catalog 1\ndefine Web\n", err), -EINVAL);
+	CHECK_EQ(decode_str("hako-catalog 1\nundefine web\n", err), -EINVAL);
+	CHECK_EQ(decode_str("hako-catalog 1\ndefine a\ndefine a\n", err), -EINVAL);
+	CHECK_CONTAINS(err, "twice");
+	CHECK_EQ(decode_str("hako-catalog 1\ndefine a\ndefine b\ndefine c\n", err), -EINVAL);
+	CHECK_EQ(decode_str("hako-catalog 1\ndefine a cmdline=\"x\n", err), -EINVAL);
+	char nul[] = "hako-catalog 1\ndefine a\0\n";
+	struct vm_def out[2];
+	unsigned n;
+	CHECK_EQ(catalog_decode(nul, sizeof(nul) - 1, out, 2, &n, err, 200), -EINVAL);
+}
+
+/* ---- the power-cut replay ---- */
+
+#define STATES 12
+static struct vm_def states[STATES + 1][CATALOG_GUESTS_MAX];
+static unsigned state_n[STATES + 1];
+static char state_text[STATES + 1][CATALOG_SLOT_BYTES];
+
+/* State 0 is blank; each next one is one shell action away from the last. */
+static void build_states(void)
+{
+	char args[400];
+	for (unsigned s = 1; s <= STATES; s++) {
+		memcpy(states[s], states[s - 1], sizeof(states[s]));
+		state_n[s] = state_n[s - 1];
+		if (s <= 9) {           /* define g1..g9, big enough to span blocks */
+			snprintf(args, sizeof(args), "cpus=%u disk=ram:%uM cmdline=console=ttyS0_hostname=g%u_"
+				 "%0200u", s % 8 + 1, s, s, s);
+			char name[8];
+			snprintf(name, sizeof(name), "g%u", s);
+			def(&states[s][state_n[s]++], name, args);
+		} else if (s == 10) {   /* set g3 */
+			states[s][2].cpus = 4;
+		} else if (s == 11) {   /* undefine g1 */
+			memmove(&states[s][0], &states[s][1], (state_n[s] - 1) * sizeof(struct vm_def));
+			state_n[s]--;
+		} else {                /* undefine everything */
+			state_n[s] = 0;
+		}
+	}
+	for (unsigned s = 0; s <= STATES; s++)
+		CHECK(catalog_encode(states[s], state_n[s], state_text[s], CATALOG_SLOT_BYTES) > 0);
+}
+
+struct expect { unsigned committed; unsigned images, bad; };
+
+static void check_image(const uint8_t *img, void *ctx)
+{
+	struct expect *e = ctx;
+	const struct fake_disk *src = &fake_disks[0];
+	fake_setup(1, src->bs, src->blocks, img);
+	struct blockdev *d = open_dev("fake:1");
+	struct slotstore s;
+	struct vm_def out[CATALOG_GUESTS_MAX];
+	unsigned n = 0;
+	char err[200] = "", text[CATALOG_SLOT_BYTES];
+	catalog_store_init(&s, d);
+	int rc = catalog_store_load(&s, out, CATALOG_GUESTS_MAX, &n, err, sizeof(err));
+	int ok;
+	if (rc == -ENOENT)
+		ok = e->committed == 0;
+	else {
+		ok = rc == 0 && catalog_encode(out, n, text, sizeof(text)) > 0 &&
+		     (!strcmp(text, state_text[e->committed]) ||
+		      (e->committed < STATES && !strcmp(text, state_text[e->committed + 1])));
+	}
+	e->images++;
+	if (!ok && e->bad++ == 0)
+		printf("     committed %u: load gave %d (%s)\n", e->committed, rc, err);
+	blk_close(d);
+}
+
+/* Runs the workload on a blank fake:0 with power cut after `cut` ops. */
+static unsigned run_workload(long cut, uint32_t bs)
+{
+	struct fake_disk *f = fake_setup(0, bs, 1024 * 512 / bs, 0);
+	f->cut_at = cut;
+	struct blockdev *d = open_dev("fake:0");
+	struct slotstore s;
+	CHECK_EQ(catalog_store_init(&s, d), 0);
+	unsigned committed = 0;
+	for (unsigned i = 1; i <= STATES; i++) {
+		if (catalog_store_save(&s, states[i], state_n[i]))
+			break;
+		committed = i;
+	}
+	blk_close(d);
+	return committed;
+}
+
+static void power_cut_replay(uint32_t bs)
+{
+	run_workload(-1, bs);
+	long total = fake_disks[0].ops;
+	CHECK_EQ(total, 4 * STATES);   /* payload, flush, header, flush per save */
+	struct expect e = { 0, 0, 0 };
+	for (long cut = 1; cut <= total; cut++) {
+		e.committed = run_workload(cut, bs);
+		CHECK(e.committed < STATES || cut == total);
+		CHECK(fake_disks[0].cut);
+		fake_crash_images(&fake_disks[0], check_image, &e);
+	}
+	CHECK_EQ(e.bad, 0);
+	CHECK(e.images > (unsigned)total * 3);
+	printf("     %ld cut points, %u crash images at %u-byte blocks\n", total, e.images, bs);
+}
+
+static void test_power_cut_512(void) { power_cut_replay(512); }
+static void test_power_cut_4096(void) { power_cut_replay(4096); }
+
+/* A corrupted newest slot falls back to the older one; a foreign version is refused. */
+static void test_fallback_and_version(void)
+{
+	fake_setup(0, 512, 1024, 0);
+	struct blockdev *d = open_dev("fake:0");
+	struct slotstore s;
+	struct vm_def out[CATALOG_GUESTS_MAX];
+	unsigned n;
+	char err[200];
+	catalog_store_init(&s, d);
+	CHECK_EQ(catalog_store_save(&s, states[1], state_n[1]), 0);
+	CHECK_EQ(catalog_store_save(&s, states[2], state_n[2]), 0);
+	CHECK_EQ(s.cur, 1);
+	fake_disks[0].cache[s.slot_blocks * 512 + 512 + 20] ^= 1;   /* a payload byte of slot 1 */
+	CHECK_EQ(catalog_store_load(&s, out, CATALOG_GUESTS_MAX, &n, err, sizeof(err)), 0);
+	CHECK_EQ(n, state_n[1]);
+	CHECK_EQ(s.seq, 1);
+	CHECK_EQ(catalog_store_save(&s, states[3], state_n[3]), 0);  /* overwrites the bad slot */
+	CHECK_EQ(s.seq, 2);
+	CHECK_EQ(catalog_store_load(&s, out, CATALOG_GUESTS_MAX, &n, err, sizeof(err)), 0);
+	CHECK_EQ(n, state_n[3]);
+	s.version = 2;
+	CHECK_EQ(catalog_store_load(&s, out, CATALOG_GUESTS_MAX, &n, err, sizeof(err)), -ENOTSUP);
+	blk_close(d);
+	fake_setup(0, 512, 200, 0);                                  /* 100 KiB: too small */
+	d = open_dev("fake:0");
+	CHECK_EQ(catalog_store_init(&s, d), -ENOSPC);
+	blk_close(d);
+}
+
+int main(void)
+{
+	blk_set_host(&host);
+	RUN(test_encode_decode);
+	RUN(test_decode_rejects);
+	build_states();
+	RUN(test_power_cut_512);
+	RUN(test_power_cut_4096);
+	RUN(test_fallback_and_version);
+	return check_done();
+}
