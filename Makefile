@@ -39,6 +39,21 @@ KERNEL_SRC  := $(shell find $(KERNEL_DIRS) \( -path boot/efi -o -path '*/host' \
                  \( -name '*.c' -o -name '*.S' \) -print 2>/dev/null | sort)
 KERNEL_OBJ  := $(patsubst %,$(BUILD)/kernel/%.o,$(KERNEL_SRC))
 
+# lwIP: Debian's source package, unpacked by tools/fetch-lwip.sh (never
+# committed), compiled unmodified with hako's port in net/lwip/.
+LWIP_DIR   := $(BUILD)/lwip
+LWIP_STAMP := $(LWIP_DIR)/src/core/tcp.c
+LWIP_FILES := core/def.c core/inet_chksum.c core/init.c core/ip.c core/mem.c core/memp.c \
+              core/netif.c core/pbuf.c core/stats.c core/sys.c core/tcp.c core/tcp_in.c \
+              core/tcp_out.c core/timeouts.c core/udp.c core/ipv4/dhcp.c core/ipv4/etharp.c \
+              core/ipv4/icmp.c core/ipv4/ip4.c core/ipv4/ip4_addr.c core/ipv4/ip4_frag.c \
+              netif/ethernet.c
+LWIP_OBJ   := $(patsubst %.c,$(BUILD)/lwip-obj/%.o,$(LWIP_FILES))
+LWIP_INC   := -Inet/lwip -I$(LWIP_DIR)/src/include
+# Only for lwIP's own files: its code is not written to hako's warning set.
+LWIP_RELAX := -Wno-unused-parameter -Wno-sign-compare -Wno-type-limits \
+              -Wno-implicit-fallthrough -Inet/lwip/include
+
 EFI_INC    := -I/usr/include/efi -I/usr/include/efi/x86_64
 EFI_CFLAGS := -std=c11 $(EFI_INC) -I. -O2 -fpic -ffreestanding -fno-stack-protector \
               -fno-stack-check -fshort-wchar -mno-red-zone -maccumulate-outgoing-args \
@@ -53,18 +68,31 @@ all: usb-image
 kernel: $(BUILD)/kernel.elf
 efi: $(BUILD)/BOOTX64.EFI
 
-$(BUILD)/kernel/%.c.o: %.c
+$(BUILD)/kernel/%.c.o: %.c | $(LWIP_STAMP)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	@$(CC) $(KCFLAGS) -c $< -o $@
+	@$(CC) $(KCFLAGS) $(LWIP_INC) -c $< -o $@
+
+$(LWIP_STAMP): tools/fetch-lwip.sh
+	sh tools/fetch-lwip.sh $(LWIP_DIR)
+	@touch $@
+
+# Every other lwIP source appears with the stamp (named, so make never
+# takes them for intermediate files and deletes them).
+$(filter-out $(LWIP_STAMP),$(addprefix $(LWIP_DIR)/src/,$(LWIP_FILES))): $(LWIP_STAMP) ;
+
+$(BUILD)/lwip-obj/%.o: $(LWIP_DIR)/src/%.c | $(LWIP_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  CC      lwip/$*.c"
+	@$(CC) $(KCFLAGS) $(LWIP_INC) $(LWIP_RELAX) -c $< -o $@
 
 $(BUILD)/kernel/%.S.o: %.S
 	@mkdir -p $(dir $@)
 	@echo "  AS      $<"
 	@$(CC) $(KASFLAGS) -c $< -o $@
 
-$(BUILD)/kernel.elf: $(KERNEL_OBJ) linker.ld
-	$(LD) $(KLDFLAGS) -o $@ $(KERNEL_OBJ)
+$(BUILD)/kernel.elf: $(KERNEL_OBJ) $(LWIP_OBJ) linker.ld
+	$(LD) $(KLDFLAGS) -o $@ $(KERNEL_OBJ) $(LWIP_OBJ)
 
 $(BUILD)/efi/%.o: boot/efi/%.c boot/bootinfo.h
 	@mkdir -p $(dir $@)
@@ -111,7 +139,10 @@ PORTABLE := vmm/lib/fmt.c vmm/lib/log.c vmm/lib/errno.c vmm/mm/buddy.c \
             mgmt/shell/line.c mgmt/shell/args.c mgmt/shell/shell.c mgmt/cfg.c \
             drivers/acpi/acpi.c vmm/pagetable.c vmm/cpuid_policy.c vmm/vm_def.c \
             vmm/elf_guest.c vmm/uart_model.c vmm/insn.c vmm/gpt.c \
-            vmm/bzimage.c vmm/dev/aml.c vmm/dev/acpi_tables.c
+            vmm/bzimage.c vmm/dev/aml.c vmm/dev/acpi_tables.c vmm/dev/rtc.c \
+            vmm/blk/blk.c vmm/blk/blk_mem.c \
+            vmm/dev/virtqueue.c vmm/dev/virtio_mmio.c vmm/dev/virtio_blk.c \
+            net/crypto/sha256.c net/auth.c net/telnet.c
 
 UNIT_OBJ := $(patsubst %.c,$(BUILD)/unit/obj/%.o,$(PORTABLE))
 .SECONDARY: $(UNIT_OBJ)

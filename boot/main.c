@@ -22,6 +22,7 @@
 #include "vmm/lib/log.h"
 #include "vmm/lib/string.h"
 #include "vmm/mm/page.h"
+#include "vmm/blk/blk.h"
 #include "vmm/vm.h"
 
 struct host host;
@@ -149,6 +150,7 @@ void kmain(struct boot_info *bi)
 		log_info("virtualization: %s back end: %s", virt_backend_name(host.virt.backend),
 			 host.virt.detail);
 	vmm_init();
+	blk_init();
 	load_config();
 	phase("config");
 	log_phases();

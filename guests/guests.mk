@@ -15,5 +15,13 @@ $(BUILD)/guests/probe.elf: guests/probe/start.S guests/probe/probe.c guests/gues
 
 GUEST_FILES += $(BUILD)/guests/probe.elf
 
+$(BUILD)/guests/vblk.elf: guests/vblk/start.S guests/vblk/vblk.c guests/guest.ld
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS) -c guests/vblk/start.S -o $(BUILD)/guests/vblk-start.o
+	$(CC) $(GUEST_CFLAGS) -c guests/vblk/vblk.c -o $(BUILD)/guests/vblk.o
+	$(LD) $(GUEST_LDFLAGS) -o $@ $(BUILD)/guests/vblk-start.o $(BUILD)/guests/vblk.o
+
+GUEST_FILES += $(BUILD)/guests/vblk.elf
+
 # The Linux test guest (make linux-guest): kernel, initramfs, ext4 disk image.
 GUEST_FILES += $(LINUX_GUEST)

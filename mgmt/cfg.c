@@ -110,6 +110,7 @@ static const struct cfg_key known_keys[] = {
 	{ "dns", check_gw, 0 },
 	{ "nic", check_any, 0 },
 	{ "mgmt_port", check_port, 0 },
+	{ "mgmt_idle", check_port, 0 }, /* network console idle timeout, seconds */
 	{ "user", check_user, 1 },
 	{ "catalog", check_iscsi_url, 0 },
 	{ "pool", check_iscsi_url, 0 },

@@ -4,6 +4,7 @@
  */
 #include "drivers/acpi/power.h"
 #include "mgmt/shell/shell.h"
+#include "net/net.h"
 #include "vmm/core/host.h"
 #include "vmm/core/percpu.h"
 #include "vmm/core/time.h"
@@ -22,6 +23,25 @@ static int cmd_version(struct shell *sh, int argc, char **argv)
 }
 SHELL_COMMAND(version, "version", "", "print hako's version and back end", cmd_version);
 
+static void print_network(struct shell *sh)
+{
+	struct net_status st;
+	net_get_status(&st);
+	if (!st.configured) {
+		shell_printf(sh, "network: not configured (%s)\n", st.why);
+		return;
+	}
+	char ip[16];
+	net_ip_str(st.ip, ip, sizeof(ip));
+	int prefix = 0;
+	for (uint32_t m = st.mask; m; m &= m - 1)
+		prefix++;
+	const uint8_t *m = st.nic->mac;
+	shell_printf(sh, "network: %s/%d on %s %02x:%02x:%02x:%02x:%02x:%02x (%s), link %s\n", ip,
+		     prefix, st.nic->model, m[0], m[1], m[2], m[3], m[4], m[5], st.mode,
+		     st.link ? "up" : "down");
+}
+
 static int cmd_host(struct shell *sh, int argc, char **argv)
 {
 	(void)argv; /* no arguments */
@@ -39,7 +59,7 @@ static int cmd_host(struct shell *sh, int argc, char **argv)
 	shell_printf(sh, "uptime: %lu:%02lu:%02lu\n", up / 3600, up / 60 % 60, up % 60);
 	shell_printf(sh, "boot: %lu ms from kernel entry to prompt, TSC %lu kHz\n",
 		     host.prompt_us / 1000, tsc_khz);
-	shell_printf(sh, "network: not configured\n");
+	print_network(sh);
 	return 0;
 }
 SHELL_COMMAND(host, "host", "", "cores, memory, back end, uptime, network", cmd_host);

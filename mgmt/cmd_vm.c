@@ -8,6 +8,7 @@
 #include "vmm/core/host.h"
 #include "vmm/core/smp.h"
 #include "vmm/core/time.h"
+#include "vmm/dev/virtio_attach.h"
 #include "vmm/lib/errno.h"
 #include "vmm/lib/string.h"
 #include "vmm/dev/platform.h"
@@ -79,7 +80,7 @@ static int cmd_show(struct shell *sh, int argc, char **argv)
 	struct vm *vm = find_or_error(sh, argv[1]);
 	if (!vm)
 		return -1;
-	char line[512];
+	static char line[512 + VM_MAX_DISKS * (VM_DISK_URL_MAX + 12)]; /* service core only */
 	vm_def_format(&vm->def, line, sizeof(line));
 	shell_printf(sh, "%s\nstate=%s\n", line, vm_state_name(vm->state));
 	if (vm->state == VM_CRASHED)
@@ -113,7 +114,7 @@ static int cmd_list(struct shell *sh, int argc, char **argv)
 		if (!vm->defined)
 			continue;
 		shell_printf(sh, "%-16s %-8s %4u %7luM %5u", vm->def.name, vm_state_name(vm->state),
-			     vm->def.cpus, vm->def.mem >> 20, 0u);
+			     vm->def.cpus, vm->def.mem >> 20, vm->def.ndisks);
 		if (vm->state == VM_CRASHED)
 			shell_printf(sh, "  (%s)", vm->crash_reason);
 		shell_printf(sh, "\n");
@@ -189,13 +190,26 @@ static int cmd_reset(struct shell *sh, int argc, char **argv)
 	return 0;
 }
 SHELL_COMMAND(reset, "reset", "NAME", "hard reset a running guest", cmd_reset);
+/* One line per disk: requests and bytes of the current (or last) run. */
+static void print_disk_stats(struct shell *sh, struct vm *vm)
+{
+	struct blk_stats st;
+	for (unsigned i = 0; i < vm->def.ndisks; i++) {
+		if (vm_disk_stats(vm, i, &st))
+			continue;
+		shell_printf(sh, "  disk vd%c %s: %lu reads %lu writes %lu flushes %lu errors, "
+			     "%lu bytes read, %lu bytes written\n", 'a' + i, vm->def.disk[i].url,
+			     st.reads, st.writes, st.flushes, st.errors, st.bytes_read,
+			     st.bytes_written);
+	}
+}
 
 static int cmd_stats(struct shell *sh, int argc, char **argv)
 {
 	if (argc > 2)
 		return shell_usage(sh, "stats");
 	for (unsigned i = 0; i < VM_MAX; i++) {
-		const struct vm *vm = &vms[i];
+		struct vm *vm = &vms[i];
 		if (!vm->defined || (argc == 2 && strcmp(vm->def.name, argv[1])))
 			continue;
 		uint64_t total = 0;
@@ -206,12 +220,13 @@ static int cmd_stats(struct shell *sh, int argc, char **argv)
 			if (vm->exit_count[k])
 				shell_printf(sh, "  %-14s %lu\n", exit_kind_name((enum exit_kind)k),
 					     vm->exit_count[k]);
+		print_disk_stats(sh, vm);
 	}
 	if (argc == 2 && !vm_find(argv[1]))
 		return shell_error(sh, "unknown guest '%s'", argv[1]);
 	return 0;
 }
-SHELL_COMMAND(stats, "stats", "[NAME]", "VM exits by reason per guest", cmd_stats);
+SHELL_COMMAND(stats, "stats", "[NAME]", "VM exits by reason and disk I/O per guest", cmd_stats);
 
 /* ---- console: the shell's input goes to the guest's UART ---- */
 

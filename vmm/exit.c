@@ -247,7 +247,10 @@ static enum exit_result exit_port_io(struct vcpu *v, const struct exit_info *e)
 
 static enum exit_result exit_mem_violation(struct vcpu *v, const struct exit_info *e)
 {
-	if (v->vm->linux_guest && e->mem.access != EXIT_ACCESS_EXEC)
+	/* Linux guests see a PC (unclaimed MMIO reads all ones); other guests
+	 * reach only the devices they were given, anything else ends them */
+	if (e->mem.access != EXIT_ACCESS_EXEC &&
+	    (v->vm->linux_guest || mmio_find(v->vm, e->mem.gpa)))
 		return mmio_emulate(v, e);
 	const char *acc = e->mem.access == EXIT_ACCESS_WRITE ? "write" :
 			  e->mem.access == EXIT_ACCESS_EXEC ? "execute" : "read";

@@ -19,6 +19,7 @@
 #include "vmm/dev/acpi_tables.h"
 #include "vmm/dev/devices.h"
 #include "vmm/dev/irq.h"
+#include "vmm/dev/virtio_attach.h"
 #include "vmm/dev/platform.h"
 #include "vmm/guest_boot.h"
 #include "vmm/lib/errno.h"
@@ -67,6 +68,7 @@ int vm_undefine(struct vm *vm)
 {
 	if (vm->state == VM_RUNNING)
 		return -EBUSY;
+	vm_disks_release(vm);
 	vm->defined = 0;
 	return 0;
 }
@@ -226,7 +228,8 @@ static int vm_build(struct vm *vm, char *err, unsigned len)
 	if (vm->linux_guest && (rc = platform_attach(vm)))
 		return fmt_snprintf(err, len, "cannot set up the platform devices of '%s': %s",
 				    vm->def.name, errno_str(rc)), rc;
-	return vm->linux_guest ? vm_devices_attach(vm, err, len) : 0;
+	/* virtio disks for every guest: the vblk test guest drives them without Linux */
+	return vm_devices_attach(vm, err, len);
 }
 
 /*

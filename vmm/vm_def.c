@@ -6,6 +6,7 @@
 #include "vmm/vm_def.h"
 
 #include "mgmt/shell/args.h"
+#include "vmm/blk/blk.h"
 #include "vmm/lib/errno.h"
 #include "vmm/lib/fmt.h"
 #include "vmm/lib/string.h"
@@ -39,6 +40,38 @@ static int set_kernel(struct vm_def *d, const char *v, char *err, unsigned len)
 		return fail(err, len, -EINVAL,
 			    "kernel must be esp:PATH (a file in the boot medium's \\hako\\ folder), not '%s'", v);
 	return set_copy(d->kernel, sizeof(d->kernel), v + 4, err, len, "kernel");
+}
+
+_Static_assert(VM_DISK_URL_MAX == BLK_URL_MAX, "disk URLs fit the block layer's");
+
+/* disk=URL[,ro] appends; disk= clears. The URL's syntax is the block layer's. */
+static int set_disk(struct vm_def *d, const char *v, char *err, unsigned len)
+{
+	char url[VM_DISK_URL_MAX];
+	if (!*v) {
+		d->ndisks = 0;
+		return 0;
+	}
+	if (d->ndisks == VM_MAX_DISKS)
+		return fmt_snprintf(err, len, "too many disks: at most %u (disk= alone removes them)",
+				    VM_MAX_DISKS), -E2BIG;
+	size_t n = strlen(v);
+	int ro = n > 3 && !strcmp(v + n - 3, ",ro");
+	if (ro)
+		n -= 3;
+	if (n >= sizeof(url))
+		return fmt_snprintf(err, len, "disk URL is too long (at most %u characters)",
+				    VM_DISK_URL_MAX - 1), -ENAMETOOLONG;
+	memcpy(url, v, n);
+	url[n] = 0;
+	if (strchr(url, ','))
+		return fail(err, len, -EINVAL, "bad disk option in '%s': only ,ro is known", v);
+	int rc = blk_url_check(url, err, len);
+	if (rc)
+		return rc;
+	memcpy(d->disk[d->ndisks].url, url, n + 1);
+	d->disk[d->ndisks++].ro = (uint8_t)ro;
+	return 0;
 }
 
 /* initrd=esp:PATH, or initrd= (empty) to remove it. */
@@ -76,7 +109,9 @@ int vm_def_set(struct vm_def *d, const char *key, const char *v, char *err, unsi
 		return set_initrd(d, v, err, len);
 	if (!strcmp(key, "cmdline"))
 		return set_copy(d->cmdline, sizeof(d->cmdline), v, err, len, "cmdline");
-	return fail(err, len, -EINVAL, "unknown key '%s' (keys: cpus, mem, kernel, initrd, cmdline)", key);
+	if (!strcmp(key, "disk"))
+		return set_disk(d, v, err, len);
+	return fail(err, len, -EINVAL, "unknown key '%s' (keys: cpus, mem, kernel, initrd, cmdline, disk)", key);
 }
 
 int vm_def_set_arg(struct vm_def *d, char *arg, char *err, unsigned len)
@@ -109,5 +144,8 @@ void vm_def_format(const struct vm_def *d, char *buf, unsigned len)
 	if (d->initrd[0] && n >= 0 && (unsigned)n < len)
 		n += fmt_snprintf(buf + n, len - n, " initrd=esp:%s", d->initrd);
 	if (n >= 0 && (unsigned)n < len)
-		fmt_snprintf(buf + n, len - n, " cmdline=\"%s\"", d->cmdline);
+		n += fmt_snprintf(buf + n, len - n, " cmdline=\"%s\"", d->cmdline);
+	for (unsigned i = 0; i < d->ndisks && n >= 0 && (unsigned)n < len; i++)
+		n += fmt_snprintf(buf + n, len - n, " disk=%s%s", d->disk[i].url,
+				  d->disk[i].ro ? ",ro" : "");
 }

@@ -14,6 +14,14 @@
 #define VM_CHUNK_SIZE (1ull << 21)
 #define VM_MEM_MIN (4ull << 20)
 #define VM_MEM_MAX (64ull << 30)
+#define VM_MAX_DISKS 8              /* virtio-mmio slots (vmm/dev/devices.h) */
+#define VM_DISK_URL_MAX 256         /* = BLK_URL_MAX (vmm/blk/blk.h) */
+
+/* One `disk=URL[,ro]` key: a virtio block device, vda first. */
+struct vm_disk {
+	char url[VM_DISK_URL_MAX];
+	uint8_t ro;
+};
 
 /* What `define`/`set` store and `show` prints. */
 struct vm_def {
@@ -23,11 +31,17 @@ struct vm_def {
 	char kernel[VM_PATH_MAX];       /* file name in the boot medium's \hako\ */
 	char initrd[VM_PATH_MAX];       /* the same for the initial ramdisk; "" = none */
 	char cmdline[VM_CMDLINE_MAX];
+	unsigned ndisks;
+	struct vm_disk disk[VM_MAX_DISKS];
 };
 
 /* The defaults of CLI.md: 1 vCPU, 256M, cmdline "console=ttyS0", no kernel. */
 void vm_def_defaults(struct vm_def *d, const char *name);
-/* Applies KEY=VALUE; 0, or -E... with a message for the shell in err. */
+/*
+ * Applies KEY=VALUE; 0, or -E... with a message for the shell in err.
+ * `disk=URL[,ro]` appends a disk (at most VM_MAX_DISKS); `disk=` with an
+ * empty value removes them all, so `set NAME disk= disk=URL` replaces them.
+ */
 int vm_def_set(struct vm_def *d, const char *key, const char *value, char *err, unsigned len);
 /* The same for one "KEY=VALUE" word. */
 int vm_def_set_arg(struct vm_def *d, char *arg, char *err, unsigned len);

@@ -131,38 +131,49 @@ def test_destroy_stops_guest_spinning_with_interrupts_off(m):
     define(m, "spin", "spin")
     ok(m, "start spin")
     console(m, "spin", r"probe: spinning with interrupts off")
-    t0 = time.time()
-    assert "destroyed spin" in ok(m, "destroy spin", timeout=20)
-    assert time.time() - t0 < 10
+    # Generous timeout: "destroy works at all", not a speed target.
+    assert "destroyed spin" in ok(m, "destroy spin", timeout=60)
     assert state(m, "spin") == "stopped"
     assert free_cores(m) == 3
     cleanup(m, "spin")
 
 
+def port_io_exits(m, name):
+    stats = ok(m, "stats %s" % name)
+    row = re.search(r"port-io\s+(\d+)", stats)
+    return int(row.group(1)) if row else 0  # no such exit yet
+
+
 def test_uart_flood_does_not_stall_the_shell(m):
     define(m, "flood", "flood")
     ok(m, "start flood")
-    for _ in range(5):
-        t0 = time.time()
-        assert "flood" in ok(m, "list", timeout=10)
-        assert time.time() - t0 < 5
-    console(m, "flood", r"flood flood", timeout=20)
-    stats = ok(m, "stats flood")
-    assert int(re.search(r"port-io\s+(\d+)", stats).group(1)) > 1000, stats
-    cleanup(m, "flood")
+    try:
+        # The shell keeps answering while the guest floods its UART (each
+        # command must come back; the timeout only means "not stalled").
+        deadline = time.time() + 120
+        while port_io_exits(m, "flood") < 5000:
+            assert "flood" in ok(m, "list", timeout=30)
+            assert time.time() < deadline, "the flood guest made no progress"
+        console(m, "flood", r"flood flood", timeout=30)
+        assert "flood" in ok(m, "list", timeout=30)
+    finally:
+        cleanup(m, "flood")
 
 
 def test_start_destroy_cycles_return_all_memory(m):
     define(m, "cyc", "report", mem="4M")
-    ok(m, "start cyc")  # the first start may settle one-time state
-    ok(m, "destroy cyc")
-    before = free_mem(m)
-    for _ in range(100):
-        ok(m, "start cyc")
+    try:
+        cores_before = free_cores(m)
+        ok(m, "start cyc")  # the first start may settle one-time state
         ok(m, "destroy cyc")
-    assert free_mem(m) == before
-    assert free_cores(m) == 3
-    cleanup(m, "cyc")
+        before = free_mem(m)
+        for _ in range(100):
+            ok(m, "start cyc")
+            ok(m, "destroy cyc")
+        assert free_mem(m) == before
+        assert free_cores(m) == cores_before == 3
+    finally:
+        cleanup(m, "cyc")
 
 
 def test_refusals_are_one_clear_error(m):

@@ -16,6 +16,7 @@
 #include "vmm/pagetable.h"
 #include "vmm/uart_model.h"
 #include "vmm/vm_def.h"
+#include "mgmt/shell/args.h"
 
 #include "tests/unit/check.h"
 
@@ -162,6 +163,56 @@ static void test_vm_def(void)
 	CHECK(strstr(line, " mem=2G ") != 0);
 }
 
+/* disk=URL[,ro]: repeatable, checked, cleared by disk=, and `show` round-trips it. */
+static void test_vm_def_disks(void)
+{
+	struct vm_def d, back;
+	char err[160], line[2600];
+	vm_def_defaults(&d, "db");
+	CHECK_EQ(vm_def_set(&d, "disk", "esp:disk.img", err, sizeof(err)), 0);
+	CHECK_EQ(vm_def_set(&d, "disk", "ram:64M,ro", err, sizeof(err)), 0);
+	CHECK_EQ(d.ndisks, 2);
+	CHECK_STREQ(d.disk[0].url, "esp:disk.img");
+	CHECK_EQ(d.disk[0].ro, 0);
+	CHECK_STREQ(d.disk[1].url, "ram:64M");
+	CHECK_EQ(d.disk[1].ro, 1);
+	const char *bad[] = { "ram:", "ram:100", "floppy:a", "esp:", "ram:64M,rw", "ram:64M,ro,ro", ",ro" };
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = 0;
+		CHECK(vm_def_set(&d, "disk", bad[i], err, sizeof(err)) < 0);
+		CHECK(err[0] != 0 && !strchr(err, '\n'));
+	}
+	CHECK_EQ(d.ndisks, 2);          /* bad values changed nothing */
+	vm_def_set(&d, "disk", "ram:100", err, sizeof(err));
+	CHECK_CONTAINS(err, "multiple of 512");
+	vm_def_set(&d, "disk", "ram:64M,rw", err, sizeof(err));
+	CHECK_CONTAINS(err, "only ,ro");
+	vm_def_format(&d, line, sizeof(line));
+	CHECK_CONTAINS(line, " disk=esp:disk.img disk=ram:64M,ro");
+	/* round trip: the printed line defines the same disks */
+	char *argv[32];
+	int argc = args_split(line, argv);
+	vm_def_defaults(&back, "db");
+	for (int i = 2; i < argc; i++)
+		CHECK_EQ(vm_def_set_arg(&back, argv[i], err, sizeof(err)), 0);
+	CHECK_EQ(back.ndisks, 2);
+	CHECK(!memcmp(back.disk, d.disk, sizeof(d.disk)));
+	/* at most 8; disk= clears */
+	for (int i = 0; i < 6; i++)
+		CHECK_EQ(vm_def_set(&d, "disk", "ram:1M", err, sizeof(err)), 0);
+	CHECK_EQ(vm_def_set(&d, "disk", "ram:1M", err, sizeof(err)), -E2BIG);
+	CHECK_CONTAINS(err, "at most 8");
+	CHECK_EQ(vm_def_set(&d, "disk", "", err, sizeof(err)), 0);
+	CHECK_EQ(d.ndisks, 0);
+	vm_def_format(&d, line, sizeof(line));
+	CHECK(!strstr(line, "disk="));
+	char url[300];
+	memset(url, 'a', sizeof(url));
+	memcpy(url, "esp:", 4);
+	url[sizeof(url) - 1] = 0;
+	CHECK(vm_def_set(&d, "disk", url, err, sizeof(err)) < 0);
+}
+
 /* ---- ELF64 guest images ---- */
 
 struct img {
@@ -255,6 +306,7 @@ int main(void)
 	RUN(test_pagetable);
 	RUN(test_cpuid_policy);
 	RUN(test_vm_def);
+	RUN(test_vm_def_disks);
 	RUN(test_elf_guest);
 	RUN(test_uart_model);
 	return check_done();

@@ -1,0 +1,341 @@
+/*
+ * drivers/net/virtio_net.c - virtio-net over virtio 1.x PCI ("modern"
+ * transport), polled (virtio spec 1.1: 4.1 PCI transport, 2.6 split
+ * virtqueues, 5.1 network device).
+ *
+ * One receive queue (0) and one transmit queue (1), each with buffers of
+ * VNET_BUF bytes allocated once: a received frame is copied out and its
+ * buffer handed straight back; a frame to send is copied into the next
+ * free transmit buffer. Only VIRTIO_F_VERSION_1, VIRTIO_NET_F_MAC and
+ * VIRTIO_NET_F_STATUS are negotiated, so the 12-byte header is always zero
+ * on transmit and ignored on receive (no offloads).
+ */
+#include <stddef.h>
+
+#include "drivers/net/nic.h"
+#include "vmm/core/time.h"
+#include "vmm/lib/errno.h"
+#include "vmm/lib/log.h"
+#include "vmm/lib/string.h"
+#include "vmm/mm/page.h"
+
+#define CHECK_OFFSET(t, f, off) _Static_assert(offsetof(t, f) == (off), #t "." #f)
+
+#define VIRTIO_VENDOR 0x1af4
+#define VIRTIO_DEV_NET_TRANSITIONAL 0x1000
+#define VIRTIO_DEV_NET_MODERN 0x1041
+
+/* struct virtio_pci_cap cfg_type values (4.1.4) */
+#define VIRTIO_PCI_CAP_COMMON_CFG 1
+#define VIRTIO_PCI_CAP_NOTIFY_CFG 2
+#define VIRTIO_PCI_CAP_DEVICE_CFG 4
+
+/* device_status bits (2.1) */
+#define VIRTIO_STATUS_ACKNOWLEDGE 1
+#define VIRTIO_STATUS_DRIVER 2
+#define VIRTIO_STATUS_DRIVER_OK 4
+#define VIRTIO_STATUS_FEATURES_OK 8
+#define VIRTIO_STATUS_FAILED 128
+
+#define VIRTIO_NET_F_MAC 5
+#define VIRTIO_NET_F_STATUS 16
+#define VIRTIO_F_VERSION_1 32
+#define  VIRTIO_NET_S_LINK_UP 1
+
+struct virtio_pci_common_cfg { /* 4.1.4.3 */
+	uint32_t device_feature_select; /* 0x00 */
+	uint32_t device_feature;        /* 0x04 */
+	uint32_t driver_feature_select; /* 0x08 */
+	uint32_t driver_feature;        /* 0x0c */
+	uint16_t msix_config;           /* 0x10 */
+	uint16_t num_queues;            /* 0x12 */
+	uint8_t device_status;          /* 0x14 */
+	uint8_t config_generation;      /* 0x15 */
+	uint16_t queue_select;          /* 0x16 */
+	uint16_t queue_size;            /* 0x18 */
+	uint16_t queue_msix_vector;     /* 0x1a */
+	uint16_t queue_enable;          /* 0x1c */
+	uint16_t queue_notify_off;      /* 0x1e */
+	uint64_t queue_desc;            /* 0x20 */
+	uint64_t queue_driver;          /* 0x28 */
+	uint64_t queue_device;          /* 0x30 */
+} __attribute__((packed));
+CHECK_OFFSET(struct virtio_pci_common_cfg, device_status, 0x14);
+CHECK_OFFSET(struct virtio_pci_common_cfg, queue_desc, 0x20);
+
+struct virtq_desc { /* 2.6.5 */
+	uint64_t addr;  /* 0x00 */
+	uint32_t len;   /* 0x08 */
+	uint16_t flags; /* 0x0c */
+	uint16_t next;  /* 0x0e */
+} __attribute__((packed));
+_Static_assert(sizeof(struct virtq_desc) == 16, "virtq_desc is 16 bytes");
+#define VIRTQ_DESC_F_WRITE 2
+
+struct virtq_used_elem { /* 2.6.8 */
+	uint32_t id;  /* 0x00 */
+	uint32_t len; /* 0x04 */
+} __attribute__((packed));
+
+struct virtio_net_hdr { /* 5.1.6, with VIRTIO_F_VERSION_1 */
+	uint8_t flags;        /* 0x00 */
+	uint8_t gso_type;     /* 0x01 */
+	uint16_t hdr_len;     /* 0x02 */
+	uint16_t gso_size;    /* 0x04 */
+	uint16_t csum_start;  /* 0x06 */
+	uint16_t csum_offset; /* 0x08 */
+	uint16_t num_buffers; /* 0x0a */
+} __attribute__((packed));
+_Static_assert(sizeof(struct virtio_net_hdr) == 12, "virtio_net_hdr is 12 bytes");
+
+#define VNET_QSIZE 256 /* at most; the device may offer fewer */
+#define VNET_BUF 2048
+
+struct vq {
+	uint16_t size;
+	uint16_t last_used; /* next used-ring index to look at */
+	uint16_t avail_idx; /* our shadow of avail->idx */
+	uint16_t free_count;
+	struct virtq_desc *desc;
+	volatile uint16_t *avail; /* flags, idx, ring[size] */
+	volatile uint16_t *used;  /* flags, idx, then elems */
+	uint8_t *bufs;
+	volatile uint16_t *notify;
+};
+
+struct vnet {
+	volatile struct virtio_pci_common_cfg *common;
+	volatile uint8_t *device_cfg;
+	volatile uint8_t *notify_base;
+	uint32_t notify_mult;
+	int has_status;
+	struct vq rx, tx;
+};
+
+static struct vnet vnets[NIC_MAX];
+static unsigned vnet_count;
+
+static int vnet_match(const struct pci_dev *d)
+{
+	return d->vendor == VIRTIO_VENDOR &&
+	       (d->device == VIRTIO_DEV_NET_MODERN || d->device == VIRTIO_DEV_NET_TRANSITIONAL);
+}
+
+static volatile struct virtq_used_elem *used_elem(struct vq *q, uint16_t i)
+{
+	return (volatile struct virtq_used_elem *)(q->used + 2) + (i % q->size);
+}
+
+/* Finds the modern-transport structures through vendor capabilities. */
+static int find_caps(struct pci_dev *d, struct vnet *v)
+{
+	for (unsigned off = pci_find_cap(d, PCI_CAP_ID_VNDR, 0); off;
+	     off = pci_find_cap(d, PCI_CAP_ID_VNDR, off)) {
+		uint8_t type = pci_read8(d, off + 3), bar = pci_read8(d, off + 4);
+		uint32_t where = pci_read32(d, off + 8), len = pci_read32(d, off + 12);
+		if (bar > 5 || d->bar_is_io[bar] || !d->bar[bar])
+			continue;
+		uint64_t a = d->bar[bar] + where;
+		if (paging_map_mmio(a, len))
+			continue;
+		if (type == VIRTIO_PCI_CAP_COMMON_CFG && !v->common)
+			v->common = (volatile struct virtio_pci_common_cfg *)a;
+		else if (type == VIRTIO_PCI_CAP_NOTIFY_CFG && !v->notify_base) {
+			v->notify_base = (volatile uint8_t *)a;
+			v->notify_mult = pci_read32(d, off + 16);
+		} else if (type == VIRTIO_PCI_CAP_DEVICE_CFG && !v->device_cfg)
+			v->device_cfg = (volatile uint8_t *)a;
+	}
+	return v->common && v->notify_base && v->device_cfg ? 0 : -ENODEV;
+}
+
+static unsigned order_for(uint64_t bytes)
+{
+	unsigned o = 0;
+	while ((PAGE_SIZE << o) < bytes)
+		o++;
+	return o;
+}
+
+/* Sets up queue `idx` (4.1.5.1.3) with its rings and buffers. */
+static int vq_setup(struct vnet *v, struct vq *q, uint16_t idx)
+{
+	v->common->queue_select = idx;
+	uint16_t size = v->common->queue_size;
+	if (!size)
+		return -ENODEV;
+	if (size > VNET_QSIZE)
+		size = VNET_QSIZE;
+	v->common->queue_size = size;
+	q->size = size;
+	uint64_t ring = page_alloc(order_for(16 * size + 6 + 2 * size + PAGE_SIZE + 6 + 8 * size),
+				   PAGE_HAKO);
+	uint64_t bufs = page_alloc(order_for((uint64_t)VNET_BUF * size), PAGE_HAKO);
+	if (!ring || !bufs)
+		return -ENOMEM;
+	q->desc = (struct virtq_desc *)ring;
+	q->avail = (volatile uint16_t *)(ring + 16 * size);
+	/* The used ring needs 4-byte alignment; put it on its own page. */
+	q->used = (volatile uint16_t *)((ring + 16 * size + 6 + 2 * size + PAGE_SIZE - 1) &
+					~(PAGE_SIZE - 1));
+	q->bufs = (uint8_t *)bufs;
+	for (uint16_t i = 0; i < size; i++)
+		q->desc[i].addr = bufs + (uint64_t)i * VNET_BUF;
+	v->common->queue_desc = ring;
+	v->common->queue_driver = (uint64_t)q->avail;
+	v->common->queue_device = (uint64_t)q->used;
+	v->common->queue_msix_vector = 0xffff; /* no interrupts: we poll */
+	q->notify = (volatile uint16_t *)(v->notify_base +
+					  (uint32_t)v->common->queue_notify_off * v->notify_mult);
+	v->common->queue_enable = 1;
+	q->free_count = size;
+	return 0;
+}
+
+static void vq_publish(struct vq *q, uint16_t desc_idx)
+{
+	q->avail[2 + q->avail_idx % q->size] = desc_idx;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* ring entry before idx (2.6.13) */
+	q->avail[1] = ++q->avail_idx;
+}
+
+static void vq_kick(struct vq *q)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* idx before notify (2.6.13.6) */
+	*q->notify = 0;
+}
+
+static void rx_fill(struct vq *q)
+{
+	for (uint16_t i = 0; i < q->size; i++) {
+		q->desc[i].len = VNET_BUF;
+		q->desc[i].flags = VIRTQ_DESC_F_WRITE;
+		vq_publish(q, i);
+	}
+	q->free_count = 0;
+	vq_kick(q);
+}
+
+static int negotiate(struct vnet *v)
+{
+	volatile struct virtio_pci_common_cfg *c = v->common;
+	c->device_feature_select = 0;
+	uint32_t lo = c->device_feature;
+	c->device_feature_select = 1;
+	uint32_t hi = c->device_feature;
+	if (!(hi & (1u << (VIRTIO_F_VERSION_1 - 32))) || !(lo & (1u << VIRTIO_NET_F_MAC)))
+		return -ENOTSUP;
+	v->has_status = !!(lo & (1u << VIRTIO_NET_F_STATUS));
+	c->driver_feature_select = 0;
+	c->driver_feature = (1u << VIRTIO_NET_F_MAC) | (v->has_status << VIRTIO_NET_F_STATUS);
+	c->driver_feature_select = 1;
+	c->driver_feature = 1u << (VIRTIO_F_VERSION_1 - 32);
+	c->device_status |= VIRTIO_STATUS_FEATURES_OK;
+	return (c->device_status & VIRTIO_STATUS_FEATURES_OK) ? 0 : -ENOTSUP;
+}
+
+static int vnet_link_up(struct nic *n)
+{
+	struct vnet *v = n->priv;
+	if (!v->has_status)
+		return 1;
+	return !!(*(volatile uint16_t *)(v->device_cfg + 6) & VIRTIO_NET_S_LINK_UP);
+}
+
+/* Takes back transmit buffers the device has finished with. */
+static void tx_reclaim(struct vq *q)
+{
+	while (q->last_used != q->used[1]) {
+		q->last_used++;
+		q->free_count++;
+	}
+}
+
+static int vnet_tx(struct nic *n, const void *frame, size_t len)
+{
+	struct vnet *v = n->priv;
+	struct vq *q = &v->tx;
+	tx_reclaim(q);
+	if (!q->free_count || len > VNET_BUF - sizeof(struct virtio_net_hdr))
+		return -EAGAIN;
+	/* Buffers are used in ring order, so the next free one follows the
+	 * last one published. This relies on the device finishing transmit
+	 * buffers in order, as QEMU's does; VIRTIO_F_IN_ORDER would promise
+	 * it (2.6.9), a device without it could in theory reorder. */
+	uint16_t i = q->avail_idx % q->size;
+	uint8_t *buf = q->bufs + (uint64_t)i * VNET_BUF;
+	memset(buf, 0, sizeof(struct virtio_net_hdr));
+	memcpy(buf + sizeof(struct virtio_net_hdr), frame, len);
+	q->desc[i].len = (uint32_t)(len + sizeof(struct virtio_net_hdr));
+	q->desc[i].flags = 0;
+	q->free_count--;
+	vq_publish(q, i);
+	vq_kick(q);
+	return 0;
+}
+
+static int vnet_rx(struct nic *n, void *out, size_t cap)
+{
+	struct vnet *v = n->priv;
+	struct vq *q = &v->rx;
+	for (;;) {
+		if (q->last_used == q->used[1])
+			return 0;
+		__atomic_thread_fence(__ATOMIC_SEQ_CST); /* idx before the element */
+		volatile struct virtq_used_elem *e = used_elem(q, q->last_used++);
+		uint32_t id = e->id, len = e->len;
+		int got = 0;
+		/* The device is trusted less than the spec asks: check id and len. */
+		if (id < q->size && len > sizeof(struct virtio_net_hdr) && len <= VNET_BUF &&
+		    len - sizeof(struct virtio_net_hdr) <= cap) {
+			got = (int)(len - sizeof(struct virtio_net_hdr));
+			memcpy(out, q->bufs + (uint64_t)id * VNET_BUF + sizeof(struct virtio_net_hdr),
+			       got);
+		} else {
+			n->rx_dropped++;
+		}
+		if (id < q->size)
+			vq_publish(q, (uint16_t)id);
+		vq_kick(q);
+		if (got)
+			return got;
+	}
+}
+
+static const struct nic_ops vnet_ops = { vnet_link_up, vnet_tx, vnet_rx };
+
+/* Device initialization, virtio 1.1 3.1.1. */
+static int vnet_probe(struct pci_dev *d, struct nic *n)
+{
+	if (vnet_count == NIC_MAX)
+		return -ENOSPC;
+	struct vnet *v = &vnets[vnet_count];
+	memset(v, 0, sizeof(*v));
+	if (find_caps(d, v))
+		return -ENODEV; /* a legacy-only device: not supported */
+	pci_enable(d, "virtio-net");
+	v->common->device_status = 0;
+	for (int i = 0; i < 1000 && v->common->device_status; i++)
+		delay_us(100);
+	v->common->device_status = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER;
+	int err = negotiate(v);
+	if (!err)
+		err = vq_setup(v, &v->rx, 0);
+	if (!err)
+		err = vq_setup(v, &v->tx, 1);
+	if (err) {
+		v->common->device_status = VIRTIO_STATUS_FAILED;
+		return err;
+	}
+	for (int i = 0; i < 6; i++)
+		n->mac[i] = v->device_cfg[i];
+	v->common->device_status |= VIRTIO_STATUS_DRIVER_OK;
+	rx_fill(&v->rx);
+	n->ops = &vnet_ops;
+	n->model = "virtio-net";
+	n->priv = v;
+	vnet_count++;
+	return 0;
+}
+
+const struct nic_driver virtio_net_driver = { "virtio-net", vnet_match, vnet_probe };

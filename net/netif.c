@@ -1,0 +1,274 @@
+/*
+ * net/netif.c - the glue between a NIC driver and lwIP, and the network's
+ * start-up from hako.cfg.
+ *
+ * On its first call the network poller enumerates PCI, probes the NICs,
+ * picks one (hako.cfg `nic=` as a PCI address BB:DD.F or a MAC, else the
+ * first whose link is up, else the first), adds it to lwIP and starts DHCP
+ * (`net=dhcp`, the default) or sets `ip=`/`gw=` (`net=static`). After that
+ * each call moves received frames into lwIP, follows the link state, and
+ * runs lwIP's timers.
+ */
+#include "net/net.h"
+
+#include "lwip/dhcp.h"
+#include "lwip/etharp.h"
+#include "lwip/init.h"
+#include "lwip/netif.h"
+#include "lwip/pbuf.h"
+#include "lwip/timeouts.h"
+#include "netif/ethernet.h"
+#include "drivers/pci/pci.h"
+#include "vmm/core/host.h"
+#include "vmm/core/time.h"
+#include "vmm/lib/errno.h"
+#include "vmm/lib/fmt.h"
+#include "vmm/lib/log.h"
+#include "vmm/lib/string.h"
+#include "vmm/mm/page.h"
+
+#define RX_BUDGET 64 /* frames per poll, so the shell stays responsive */
+
+unsigned char *hako_lwip_heap; /* lwIP's MEM_SIZE heap (lwipopts.h) */
+static struct netif mgmt_netif;
+static struct nic *mgmt_nic;
+static const char *net_mode = "dhcp";
+static char net_why[96] = "network not started yet";
+static int net_started, last_link;
+static uint8_t rx_frame[NIC_FRAME_MAX + 4];
+static struct log_ratelimit tx_full_rl = LOG_RATELIMIT_INIT(3);
+
+static err_t linkoutput(struct netif *nif, struct pbuf *p)
+{
+	static uint8_t frame[NIC_FRAME_MAX];
+	struct nic *n = nif->state;
+	if (p->tot_len > sizeof(frame))
+		return ERR_VAL;
+	pbuf_copy_partial(p, frame, p->tot_len, 0);
+	/* A full ring usually drains within a few microseconds; wait briefly
+	 * rather than drop, then drop (TCP will retransmit). */
+	for (int i = 0; i < 200; i++) {
+		if (!n->ops->tx(n, frame, p->tot_len)) {
+			n->tx_frames++;
+			return ERR_OK;
+		}
+		delay_us(5);
+	}
+	n->tx_dropped++;
+	if (log_ratelimit_ok(&tx_full_rl))
+		log_warn("net: %s transmit ring full; frame dropped", n->model);
+	return ERR_IF;
+}
+
+static err_t hako_netif_init(struct netif *nif)
+{
+	struct nic *n = nif->state;
+	nif->name[0] = 'e', nif->name[1] = 'n';
+	nif->output = etharp_output;
+	nif->linkoutput = linkoutput;
+	nif->mtu = NIC_MTU;
+	nif->hwaddr_len = 6;
+	memcpy(nif->hwaddr, n->mac, 6);
+	nif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET;
+	return ERR_OK;
+}
+
+/* Parses "XX:XX:XX:XX:XX:XX"; returns 0 when good. */
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	for (int i = 0; i < 6; i++) {
+		unsigned v = 0;
+		for (int k = 0; k < 2; k++, s++) {
+			char c = *s;
+			int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+				c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+			if (d < 0)
+				return -EINVAL;
+			v = v * 16 + (unsigned)d;
+		}
+		mac[i] = (uint8_t)v;
+		if (i < 5 && *s++ != ':')
+			return -EINVAL;
+	}
+	return *s ? -EINVAL : 0;
+}
+
+static struct nic *pick_configured(const char *want)
+{
+	uint8_t mac[6];
+	int by_mac = !parse_mac(want, mac);
+	for (unsigned i = 0; i < nic_count; i++) {
+		char addr[16];
+		pci_addr_str(nics[i].pci, addr, sizeof(addr));
+		if (by_mac ? !memcmp(mac, nics[i].mac, 6) : !strcmp(want, addr))
+			return &nics[i];
+	}
+	return 0;
+}
+
+/* hako.cfg's nic=, else the first NIC with link (waiting up to 2 s for
+ * autonegotiation), else the first NIC. */
+static struct nic *pick_nic(void)
+{
+	const char *want = cfg_get(&host.cfg, "nic");
+	if (want) {
+		struct nic *n = pick_configured(want);
+		if (!n)
+			log_warn("net: hako.cfg nic=%s matches no NIC (give BB:DD.F or a MAC); "
+				 "using the first with link", want);
+		else
+			return n;
+	}
+	uint64_t until = time_us() + 2000000;
+	do {
+		for (unsigned i = 0; i < nic_count; i++)
+			if (nics[i].ops->link_up(&nics[i]))
+				return &nics[i];
+		delay_us(10000);
+	} while (time_us() < until);
+	return &nics[0];
+}
+
+static int parse_ip(const char *s, ip4_addr_t *out, unsigned *prefix)
+{
+	unsigned v[4], p = 32;
+	const char *c = s;
+	for (int i = 0; i < 4; i++) {
+		v[i] = 0;
+		while (*c >= '0' && *c <= '9')
+			v[i] = v[i] * 10 + (unsigned)(*c++ - '0');
+		if (i < 3)
+			c++;
+	}
+	if (prefix && *c == '/') {
+		p = 0;
+		for (c++; *c >= '0' && *c <= '9'; c++)
+			p = p * 10 + (unsigned)(*c - '0');
+	}
+	IP4_ADDR(out, v[0], v[1], v[2], v[3]);
+	if (prefix)
+		*prefix = p > 32 ? 32 : p;
+	return 0;
+}
+
+/* net=static: ip= (A.B.C.D/N, checked by cfg.c) and optional gw=. */
+static int config_static(void)
+{
+	const char *ip = cfg_get(&host.cfg, "ip"), *gw = cfg_get(&host.cfg, "gw");
+	if (!ip) {
+		fmt_snprintf(net_why, sizeof(net_why), "net=static needs ip=A.B.C.D/N in hako.cfg");
+		return -EINVAL;
+	}
+	ip4_addr_t a, m, g;
+	unsigned prefix;
+	parse_ip(ip, &a, &prefix);
+	ip4_addr_set_u32(&m, prefix ? lwip_htonl(0xffffffffu << (32 - prefix)) : 0);
+	ip4_addr_set_zero(&g);
+	if (gw)
+		parse_ip(gw, &g, 0);
+	netif_set_addr(&mgmt_netif, &a, &m, &g);
+	return 0;
+}
+
+static void status_changed(struct netif *nif)
+{
+	char ip[16];
+	net_ip_str(ip4_addr_get_u32(netif_ip4_addr(nif)), ip, sizeof(ip));
+	if (!ip4_addr_isany_val(*netif_ip4_addr(nif)))
+		log_info("net: %s address %s (%s)", mgmt_nic->model, ip, net_mode);
+}
+
+static void net_start(void)
+{
+	const char *mode = cfg_get(&host.cfg, "net");
+	net_mode = mode ? mode : "dhcp";
+	if (!strcmp(net_mode, "off")) {
+		fmt_snprintf(net_why, sizeof(net_why), "net=off in hako.cfg");
+		return;
+	}
+	pci_init(host.acpi.mcfg_base, host.acpi.mcfg_bus_start, host.acpi.mcfg_bus_end);
+	if (!nic_probe_all()) {
+		fmt_snprintf(net_why, sizeof(net_why), "no supported NIC (virtio-net, e1000, e1000e)");
+		log_warn("net: %s", net_why);
+		return;
+	}
+	mgmt_nic = pick_nic();
+	/* lwIP's heap: MEM_SIZE plus its own header and alignment slack
+	 * (mem.c MEM_SIZE_ALIGNED + 2 * SIZEOF_STRUCT_MEM). */
+	hako_lwip_heap = (unsigned char *)page_alloc_bytes(MEM_SIZE + 4096);
+	lwip_init();
+	netif_add(&mgmt_netif, IP4_ADDR_ANY4, IP4_ADDR_ANY4, IP4_ADDR_ANY4, mgmt_nic,
+		  hako_netif_init, ethernet_input);
+	netif_set_default(&mgmt_netif);
+	const char *hn = cfg_get(&host.cfg, "hostname");
+	netif_set_hostname(&mgmt_netif, hn ? hn : "hako");
+	netif_set_status_callback(&mgmt_netif, status_changed);
+	netif_set_up(&mgmt_netif);
+	last_link = mgmt_nic->ops->link_up(mgmt_nic);
+	if (last_link)
+		netif_set_link_up(&mgmt_netif);
+	fmt_snprintf(net_why, sizeof(net_why), "waiting for a DHCP lease");
+	if (!strcmp(net_mode, "static")) {
+		if (config_static())
+			log_warn("net: %s", net_why);
+	} else if (dhcp_start(&mgmt_netif) != ERR_OK) {
+		fmt_snprintf(net_why, sizeof(net_why), "DHCP could not start (out of memory)");
+	}
+	console_start();
+}
+
+static void net_poll(void)
+{
+	if (!net_started) {
+		net_started = 1;
+		net_start();
+	}
+	if (!mgmt_nic)
+		return;
+	for (int i = 0; i < RX_BUDGET; i++) {
+		int len = mgmt_nic->ops->rx(mgmt_nic, rx_frame, sizeof(rx_frame));
+		if (len <= 0)
+			break;
+		mgmt_nic->rx_frames++;
+		struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_POOL);
+		if (!p) {
+			mgmt_nic->rx_dropped++;
+			continue;
+		}
+		pbuf_take(p, rx_frame, (u16_t)len);
+		if (mgmt_netif.input(p, &mgmt_netif) != ERR_OK)
+			pbuf_free(p);
+	}
+	int link = mgmt_nic->ops->link_up(mgmt_nic);
+	if (link != last_link) {
+		last_link = link;
+		log_info("net: %s link %s", mgmt_nic->model, link ? "up" : "down");
+		if (link)
+			netif_set_link_up(&mgmt_netif);
+		else
+			netif_set_link_down(&mgmt_netif);
+	}
+	sys_check_timeouts();
+}
+SERVICE_POLLER(net, net_poll);
+
+void net_ip_str(uint32_t ip, char *buf, size_t n)
+{
+	const uint8_t *b = (const uint8_t *)&ip;
+	fmt_snprintf(buf, n, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
+}
+
+void net_get_status(struct net_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->mode = net_mode;
+	st->nic = mgmt_nic;
+	fmt_snprintf(st->why, sizeof(st->why), "%s", net_why);
+	if (!mgmt_nic)
+		return;
+	st->link = mgmt_nic->ops->link_up(mgmt_nic);
+	st->ip = ip4_addr_get_u32(netif_ip4_addr(&mgmt_netif));
+	st->mask = ip4_addr_get_u32(netif_ip4_netmask(&mgmt_netif));
+	st->gw = ip4_addr_get_u32(netif_ip4_gw(&mgmt_netif));
+	st->configured = st->ip != 0;
+}

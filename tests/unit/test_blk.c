@@ -1,0 +1,371 @@
+/*
+ * tests/unit/test_blk.c - host tests of the block layer (vmm/blk): URL
+ * checks, ram: and esp: disks through fake host memory and files, bounds
+ * and read-only enforcement, completion only from blk_poll(), cancel on
+ * close, allocation failures without leaks, and submission from several
+ * threads at once while another thread polls.
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmm/blk/blk.h"
+#include "vmm/lib/errno.h"
+
+#include "tests/unit/check.h"
+
+/* ---- fake host: counted memory with an optional failure point, two files ---- */
+
+static long live_bytes;
+static int allocs_left = -1;    /* -1: unlimited */
+static uint8_t file_img[3 * 1024 * 1024 + 100];
+
+static void *fake_alloc(uint64_t bytes)
+{
+	if (allocs_left == 0)
+		return 0;
+	if (allocs_left > 0)
+		allocs_left--;
+	live_bytes += (long)bytes;
+	return calloc(1, bytes);
+}
+static void fake_free(void *p, uint64_t bytes) { live_bytes -= (long)bytes; free(p); }
+static const void *fake_file(const char *name, uint64_t *size)
+{
+	if (strcmp(name, "disk.img"))
+		return 0;
+	*size = sizeof(file_img);
+	return file_img;
+}
+static const struct blk_host_ops fake_host = { fake_alloc, fake_free, fake_file };
+
+/* ---- helpers ---- */
+
+struct done_log { int calls, status; };
+static void on_done(struct blk_req *r, int status)
+{
+	struct done_log *l = r->ctx;
+	l->calls++;
+	l->status = status;
+}
+
+static struct blockdev *open_ok(const char *url, int ro)
+{
+	char err[160] = "";
+	struct blockdev *d = 0;
+	int rc = blk_open(url, ro, &d, err, sizeof(err));
+	CHECK_EQ(rc, 0);
+	if (rc)
+		printf("     %s\n", err);
+	return d;
+}
+
+/* Submits, polls, and returns the status (or the submit error). */
+static int io(struct blockdev *d, enum blk_op op, uint64_t lba, uint32_t count, void *buf)
+{
+	struct done_log l = { 0, 99 };
+	struct blk_req r = { .op = op, .lba = lba, .count = count, .buf = buf, .done = on_done, .ctx = &l };
+	int rc = blk_submit(d, &r);
+	if (rc)
+		return rc;
+	CHECK_EQ(l.calls, 0);   /* never completes inside submit */
+	blk_poll();
+	CHECK_EQ(l.calls, 1);
+	return l.status;
+}
+
+/* ---- tests ---- */
+
+static void test_url_check(void)
+{
+	char err[160];
+	CHECK_EQ(blk_url_check("ram:64M", err, sizeof(err)), 0);
+	CHECK_EQ(blk_url_check("ram:512", err, sizeof(err)), 0);
+	CHECK_EQ(blk_url_check("esp:disk.img", err, sizeof(err)), 0);
+	CHECK_EQ(blk_url_check("esp:dir/disk.img", err, sizeof(err)), 0);
+	const char *bad[] = { "", "ram:", "ram:0", "ram:100", "ram:1T", "ram:12Q", "esp:",
+			      "nbd://x", "RAM:64M", "ram64M", "esp:a,b" };
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = 0;
+		CHECK_EQ(blk_url_check(bad[i], err, sizeof(err)), -EINVAL);
+		CHECK(err[0] != 0);
+	}
+	blk_url_check("nbd://x", err, sizeof(err));
+	CHECK_CONTAINS(err, "unknown disk URL 'nbd://x' (known: ");
+	CHECK_CONTAINS(err, "ram:...");
+	blk_url_check("ram:100", err, sizeof(err));
+	CHECK_CONTAINS(err, "multiple of 512");
+}
+
+static void test_ram_read_write(void)
+{
+	struct blockdev *d = open_ok("ram:5M", 0);
+	if (!d)
+		return;
+	CHECK_EQ(blk_blocks(d), 5 * 2048);
+	CHECK_EQ(blk_block_size(d), 512);
+	CHECK_EQ(blk_readonly(d), 0);
+	/* 8 sectors straddling the first 2 MiB chunk boundary */
+	uint8_t w[4096], r[4096];
+	for (unsigned i = 0; i < sizeof(w); i++)
+		w[i] = (uint8_t)(i * 7 + 3);
+	uint64_t lba = 4096 - 3;
+	CHECK_EQ(io(d, BLK_WRITE, lba, 8, w), 0);
+	memset(r, 0, sizeof(r));
+	CHECK_EQ(io(d, BLK_READ, lba, 8, r), 0);
+	CHECK(!memcmp(w, r, sizeof(w)));
+	CHECK_EQ(io(d, BLK_READ, 0, 1, r), 0);   /* fresh disks are zero */
+	CHECK_EQ(r[0] | r[511], 0);
+	CHECK_EQ(io(d, BLK_FLUSH, 0, 0, 0), 0);
+	/* the last sector is reachable, one past it is not */
+	CHECK_EQ(io(d, BLK_WRITE, blk_blocks(d) - 1, 1, w), 0);
+	const struct blk_stats *st = blk_stats(d);
+	CHECK_EQ(st->writes, 2);
+	CHECK_EQ(st->reads, 2);
+	CHECK_EQ(st->flushes, 1);
+	CHECK_EQ(st->bytes_written, 4096 + 512);
+	CHECK_EQ(st->bytes_read, 4096 + 512);
+	blk_close(d);
+	CHECK_EQ(live_bytes, 0);
+}
+
+static void test_bounds_and_bad_requests(void)
+{
+	struct blockdev *d = open_ok("ram:1M", 0);
+	if (!d)
+		return;
+	uint8_t buf[1024];
+	CHECK_EQ(io(d, BLK_READ, 2048, 1, buf), -ERANGE);
+	CHECK_EQ(io(d, BLK_READ, 2047, 2, buf), -ERANGE);
+	CHECK_EQ(io(d, BLK_WRITE, UINT64_MAX, 2, buf), -ERANGE);
+	CHECK_EQ(io(d, BLK_WRITE, UINT64_MAX - 1, 4, buf), -ERANGE);
+	CHECK_EQ(io(d, BLK_READ, 0, UINT32_MAX, buf), -ERANGE);
+	CHECK_EQ(io(d, BLK_READ, 0, 0, buf), -EINVAL);
+	CHECK_EQ(io(d, BLK_READ, 0, 1, 0), -EINVAL);
+	CHECK_EQ(io(d, (enum blk_op)7, 0, 1, buf), -EINVAL);
+	struct blk_req nocb = { .op = BLK_READ, .count = 1, .buf = buf };
+	CHECK_EQ(blk_submit(d, &nocb), -EINVAL);
+	CHECK_EQ(blk_stats(d)->reads + blk_stats(d)->writes, 0);
+	blk_close(d);
+	CHECK_EQ(live_bytes, 0);
+}
+
+static void test_readonly(void)
+{
+	struct blockdev *d = open_ok("ram:1M", 1);
+	if (!d)
+		return;
+	uint8_t buf[512] = { 1 };
+	CHECK_EQ(blk_readonly(d), 1);
+	CHECK_EQ(io(d, BLK_WRITE, 0, 1, buf), -EPERM);
+	CHECK_EQ(io(d, BLK_READ, 0, 1, buf), 0);
+	CHECK_EQ(buf[0], 0);
+	CHECK_EQ(io(d, BLK_FLUSH, 0, 0, 0), 0);
+	blk_close(d);
+}
+
+static void test_esp_copy(void)
+{
+	for (unsigned i = 0; i < sizeof(file_img); i++)
+		file_img[i] = (uint8_t)(i ^ (i >> 8));
+	struct blockdev *d = open_ok("esp:disk.img", 0);
+	if (!d)
+		return;
+	CHECK_EQ(blk_blocks(d), (sizeof(file_img) + 511) / 512);
+	uint8_t buf[1024];
+	uint64_t last = blk_blocks(d) - 1;
+	CHECK_EQ(io(d, BLK_READ, last, 1, buf), 0);
+	CHECK(!memcmp(buf, file_img + last * 512, 100));
+	CHECK_EQ(buf[100] | buf[511], 0);       /* past the file's end: zeros */
+	CHECK_EQ(io(d, BLK_READ, 4095, 2, buf), 0);
+	CHECK(!memcmp(buf, file_img + 4095 * 512, 1024));
+	memset(buf, 0xee, sizeof(buf));
+	CHECK_EQ(io(d, BLK_WRITE, 0, 2, buf), 0);
+	CHECK_EQ(file_img[0], 0);               /* the medium's file is unchanged */
+	uint8_t back[1024];
+	CHECK_EQ(io(d, BLK_READ, 0, 2, back), 0);
+	CHECK(!memcmp(back, buf, sizeof(buf)));
+	blk_close(d);
+	CHECK_EQ(live_bytes, 0);
+
+	char err[160];
+	struct blockdev *x;
+	CHECK_EQ(blk_open("esp:missing.img", 0, &x, err, sizeof(err)), -ENOENT);
+	CHECK_CONTAINS(err, "'missing.img' is not on the boot medium");
+}
+
+static void test_open_failures_leak_nothing(void)
+{
+	char err[160];
+	struct blockdev *d;
+	for (int n = 0; n < 5; n++) {
+		allocs_left = n;
+		int rc = blk_open("ram:5M", 0, &d, err, sizeof(err));
+		CHECK_EQ(rc, -ENOMEM);
+		CHECK_EQ(live_bytes, 0);
+	}
+	allocs_left = -1;
+	CHECK_EQ(blk_open("ram:5M", 0, &d, err, sizeof(err)), 0);
+	blk_close(d);
+	CHECK_EQ(blk_open("bogus:1", 0, &d, err, sizeof(err)), -EINVAL);
+	CHECK_EQ(live_bytes, 0);
+}
+
+static void test_close_cancels_queued(void)
+{
+	struct blockdev *d = open_ok("ram:1M", 0);
+	if (!d)
+		return;
+	uint8_t buf[512];
+	struct done_log l[3] = { { 0, 99 }, { 0, 99 }, { 0, 99 } };
+	struct blk_req r[3];
+	for (int i = 0; i < 3; i++) {
+		r[i] = (struct blk_req){ .op = BLK_READ, .lba = (uint64_t)i, .count = 1, .buf = buf,
+					 .done = on_done, .ctx = &l[i] };
+		CHECK_EQ(blk_submit(d, &r[i]), 0);
+	}
+	blk_close(d);
+	for (int i = 0; i < 3; i++) {
+		CHECK_EQ(l[i].calls, 1);
+		CHECK_EQ(l[i].status, -ECANCELED);
+	}
+	blk_poll();                             /* nothing left to call */
+	for (int i = 0; i < 3; i++)
+		CHECK_EQ(l[i].calls, 1);
+	CHECK_EQ(live_bytes, 0);
+}
+
+/*
+ * ---- an asynchronous backend, the way iSCSI will be: a scheme registered
+ * from another file (this one), requests that stay in flight across polls
+ * and complete later, and close cancelling what is still in flight ----
+ */
+
+static struct blk_req *slow_pending[8];
+static unsigned slow_n;
+
+static void slow_start(struct blockdev *d, struct blk_req *r)
+{
+	(void)d;
+	slow_pending[slow_n++] = r;     /* the test never queues more than 8 */
+}
+static void slow_close(struct blockdev *d)
+{
+	(void)d;
+	while (slow_n)
+		blk_complete(slow_pending[--slow_n], -ECANCELED);
+}
+static const struct blk_backend_ops slow_ops = { slow_start, slow_close };
+static int slow_check(const char *spec, char *err, unsigned len)
+{
+	if (strcmp(spec, "//ok")) {
+		snprintf(err, len, "bad slow URL");
+		return -EINVAL;
+	}
+	return 0;
+}
+static int slow_open(const char *spec, struct blockdev *d, char *err, unsigned len)
+{
+	(void)spec, (void)err, (void)len;
+	d->ops = &slow_ops;
+	d->blocks = 100;
+	d->block_size = 4096;
+	d->readonly = 1;                /* a write-protected LUN */
+	return 0;
+}
+BLK_SCHEME(slow, "slow:", slow_check, slow_open);
+
+static void test_async_backend(void)
+{
+	char err[160];
+	CHECK_EQ(blk_url_check("slow://no", err, sizeof(err)), -EINVAL);
+	CHECK_STREQ(err, "bad slow URL");
+	struct blockdev *d = open_ok("slow://ok", 0);
+	if (!d)
+		return;
+	CHECK_EQ(blk_block_size(d), 4096);
+	CHECK_EQ(blk_readonly(d), 1);   /* the medium says so even when the caller did not */
+	static uint8_t buf[3][4096];
+	struct done_log l[3] = { { 0, 99 }, { 0, 99 }, { 0, 99 } };
+	struct blk_req r[3];
+	for (int i = 0; i < 3; i++) {
+		r[i] = (struct blk_req){ .op = BLK_READ, .lba = 99, .count = 1, .buf = buf[i],
+					 .done = on_done, .ctx = &l[i] };
+		CHECK_EQ(blk_submit(d, &r[i]), 0);
+	}
+	CHECK_EQ(io(d, BLK_READ, 100, 1, buf[0]), -ERANGE);     /* 100 blocks of 4 KiB */
+	CHECK_EQ(io(d, BLK_WRITE, 0, 1, buf[0]), -EPERM);
+	blk_poll();
+	CHECK_EQ(slow_n, 3);
+	CHECK_EQ(l[0].calls + l[1].calls + l[2].calls, 0);      /* in flight */
+	blk_complete(slow_pending[--slow_n], 0);                /* r[2] finishes */
+	CHECK_EQ(l[2].calls, 1);
+	CHECK_EQ(l[2].status, 0);
+	CHECK_EQ(blk_stats(d)->bytes_read, 4096);
+	blk_close(d);                   /* the other two are cancelled, once each */
+	CHECK_EQ(l[0].calls, 1);
+	CHECK_EQ(l[0].status, -ECANCELED);
+	CHECK_EQ(l[1].calls, 1);
+	CHECK_EQ(live_bytes, 0);
+}
+
+/* ---- several submitting threads, one polling thread ---- */
+
+#define THREADS 4
+#define PER_THREAD 2000
+static struct blockdev *mt_dev;
+static int mt_done_count;              /* only the polling thread writes it */
+static void mt_done(struct blk_req *r, int status)
+{
+	if (!status)
+		mt_done_count++;
+	free(r);
+}
+static void *mt_submit(void *arg)
+{
+	uint8_t *buf = arg;
+	for (int i = 0; i < PER_THREAD; i++) {
+		struct blk_req *r = calloc(1, sizeof(*r));
+		*r = (struct blk_req){ .op = (i & 1) ? BLK_READ : BLK_WRITE, .lba = (uint64_t)i,
+				       .count = 1, .buf = buf, .done = mt_done };
+		if (blk_submit(mt_dev, r))
+			free(r);
+	}
+	return 0;
+}
+
+static void test_concurrent_submit(void)
+{
+	mt_dev = open_ok("ram:2M", 0);
+	if (!mt_dev)
+		return;
+	static uint8_t bufs[THREADS][512];
+	pthread_t t[THREADS];
+	for (int i = 0; i < THREADS; i++)
+		pthread_create(&t[i], 0, mt_submit, bufs[i]);
+	while (mt_done_count < THREADS * PER_THREAD)
+		blk_poll();
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(t[i], 0);
+	blk_poll();
+	CHECK_EQ(mt_done_count, THREADS * PER_THREAD);
+	CHECK_EQ(blk_stats(mt_dev)->reads + blk_stats(mt_dev)->writes, THREADS * PER_THREAD);
+	blk_close(mt_dev);
+}
+
+int main(void)
+{
+	blk_set_host(&fake_host);
+	RUN(test_url_check);
+	RUN(test_ram_read_write);
+	RUN(test_bounds_and_bad_requests);
+	RUN(test_readonly);
+	RUN(test_esp_copy);
+	RUN(test_open_failures_leak_nothing);
+	RUN(test_close_cancels_queued);
+	RUN(test_async_backend);
+	RUN(test_concurrent_submit);
+	return check_done();
+}

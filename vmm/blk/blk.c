@@ -1,0 +1,222 @@
+/*
+ * vmm/blk/blk.c - the block layer's core (see blk.h for the model): the
+ * scheme registry, opening and closing devices, checking and queueing
+ * requests from any core, and starting and completing them on the service
+ * core. Portable: unit-tested natively in tests/unit/test_blk.c.
+ */
+#include "vmm/blk/blk.h"
+
+#include "vmm/lib/errno.h"
+#include "vmm/lib/fmt.h"
+#include "vmm/lib/string.h"
+
+extern const struct blk_scheme __start_hako_blk_schemes[], __stop_hako_blk_schemes[];
+
+static const struct blk_host_ops *host_ops;
+static struct blockdev *open_list;      /* service core only */
+
+void blk_set_host(const struct blk_host_ops *ops) { host_ops = ops; }
+const struct blk_host_ops *blk_host(void) { return host_ops; }
+
+uint64_t blk_blocks(const struct blockdev *d) { return d->blocks; }
+uint32_t blk_block_size(const struct blockdev *d) { return d->block_size; }
+int blk_readonly(const struct blockdev *d) { return d->readonly; }
+const struct blk_stats *blk_stats(const struct blockdev *d) { return &d->stats; }
+
+/* The scheme whose prefix starts `url`, or 0. */
+static const struct blk_scheme *scheme_for(const char *url)
+{
+	for (const struct blk_scheme *s = __start_hako_blk_schemes; s < __stop_hako_blk_schemes; s++)
+		if (!strncmp(url, s->prefix, strlen(s->prefix)))
+			return s;
+	return 0;
+}
+
+static int no_scheme(const char *url, char *err, unsigned len)
+{
+	char known[96];
+	int n = 0;
+	known[0] = 0;
+	for (const struct blk_scheme *s = __start_hako_blk_schemes; s < __stop_hako_blk_schemes; s++)
+		n += fmt_snprintf(known + n, n < (int)sizeof(known) ? sizeof(known) - n : 0, "%s%s...",
+				  n ? ", " : "", s->prefix);
+	fmt_snprintf(err, len, "unknown disk URL '%s' (known: %s)", url, known);
+	return -EINVAL;
+}
+
+/*
+ * Checks a URL's syntax through its scheme. 0, or -EINVAL and a sentence
+ * in `err`.
+ */
+int blk_url_check(const char *url, char *err, unsigned len)
+{
+	const struct blk_scheme *s = scheme_for(url);
+	if (!s)
+		return no_scheme(url, err, len);
+	if (strlen(url) >= BLK_URL_MAX) {
+		fmt_snprintf(err, len, "disk URL is too long (at most %u characters)", BLK_URL_MAX - 1);
+		return -EINVAL;
+	}
+	return s->check(url + strlen(s->prefix), err, len);
+}
+
+static int geometry_ok(const struct blockdev *d)
+{
+	uint32_t bs = d->block_size;
+	return d->ops && d->ops->start && d->ops->close && bs >= 512 && !(bs & (bs - 1));
+}
+
+/*
+ * Opens `url` (see blk.h). Service core. The device joins the list that
+ * blk_poll() serves.
+ */
+int blk_open(const char *url, int readonly, struct blockdev **out, char *err, unsigned len)
+{
+	int rc = blk_url_check(url, err, len);
+	if (rc)
+		return rc;
+	if (!host_ops) {
+		fmt_snprintf(err, len, "the block layer has no host memory yet");
+		return -ENODEV;
+	}
+	struct blockdev *d = host_ops->alloc(sizeof(*d));
+	if (!d) {
+		fmt_snprintf(err, len, "out of memory opening '%s'", url);
+		return -ENOMEM;
+	}
+	const struct blk_scheme *s = scheme_for(url);
+	memcpy(d->url, url, strlen(url) + 1);
+	rc = s->open(url + strlen(s->prefix), d, err, len);
+	if (rc)
+		goto free_dev;
+	if (!geometry_ok(d)) {
+		fmt_snprintf(err, len, "backend of '%s' gave a bad geometry", url);
+		rc = -EIO;
+		goto close_dev;
+	}
+	d->readonly |= readonly;
+	d->next_open = open_list;
+	open_list = d;
+	*out = d;
+	return 0;
+close_dev:
+	d->ops->close(d);
+free_dev:
+	host_ops->free(d, sizeof(*d));
+	return rc;
+}
+
+/* Is r's block range inside d? Overflow-safe. */
+static int in_range(const struct blockdev *d, const struct blk_req *r)
+{
+	return r->lba < d->blocks && r->count <= d->blocks - r->lba;
+}
+
+static int check_req(const struct blockdev *d, const struct blk_req *r)
+{
+	if (!r->done)
+		return -EINVAL;
+	if (r->op == BLK_FLUSH)
+		return 0;
+	if ((r->op != BLK_READ && r->op != BLK_WRITE) || !r->count || !r->buf)
+		return -EINVAL;
+	if (r->op == BLK_WRITE && d->readonly)
+		return -EPERM;
+	return in_range(d, r) ? 0 : -ERANGE;
+}
+
+/*
+ * Checks r and queues it on d (see blk.h for the contract). Any core.
+ */
+int blk_submit(struct blockdev *d, struct blk_req *r)
+{
+	int rc = check_req(d, r);
+	if (rc)
+		return rc;
+	r->dev = d;
+	r->next = 0;
+	spin_lock(&d->lock);
+	if (d->closing) {
+		spin_unlock(&d->lock);
+		return -ENODEV;
+	}
+	if (d->tail)
+		d->tail->next = r;
+	else
+		d->head = r;
+	d->tail = r;
+	spin_unlock(&d->lock);
+	return 0;
+}
+
+/* Takes d's whole queue, oldest first. */
+static struct blk_req *take_queue(struct blockdev *d)
+{
+	spin_lock(&d->lock);
+	struct blk_req *r = d->head;
+	d->head = d->tail = 0;
+	spin_unlock(&d->lock);
+	return r;
+}
+
+/* Service core: hands every queued request to its backend. */
+void blk_poll(void)
+{
+	for (struct blockdev *d = open_list; d; d = d->next_open) {
+		struct blk_req *r = take_queue(d);
+		while (r) {
+			struct blk_req *next = r->next;  /* done() may free r */
+			d->inflight++;
+			d->ops->start(d, r);
+			r = next;
+		}
+	}
+}
+
+static void count(struct blk_stats *st, const struct blk_req *r, uint64_t bytes, int status)
+{
+	if (status) {
+		st->errors++;
+		return;
+	}
+	if (r->op == BLK_READ)
+		st->reads++, st->bytes_read += bytes;
+	else if (r->op == BLK_WRITE)
+		st->writes++, st->bytes_written += bytes;
+	else
+		st->flushes++;
+}
+
+/* A backend (or blk_close) finishes r; calls r->done. Service core. */
+void blk_complete(struct blk_req *r, int status)
+{
+	struct blockdev *d = r->dev;
+	d->inflight--;
+	count(&d->stats, r, (uint64_t)r->count * d->block_size, status);
+	r->done(r, status);
+}
+
+static void unlink_open(struct blockdev *d)
+{
+	for (struct blockdev **p = &open_list; *p; p = &(*p)->next_open)
+		if (*p == d) {
+			*p = d->next_open;
+			return;
+		}
+}
+
+/* Closes d (see blk.h): cancels what is queued, lets the backend finish. */
+void blk_close(struct blockdev *d)
+{
+	spin_lock(&d->lock);
+	d->closing = 1;
+	spin_unlock(&d->lock);
+	for (struct blk_req *r = take_queue(d), *next; r; r = next) {
+		next = r->next;
+		d->inflight++;
+		blk_complete(r, -ECANCELED);
+	}
+	d->ops->close(d);
+	unlink_open(d);
+	host_ops->free(d, sizeof(*d));
+}

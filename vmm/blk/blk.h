@@ -1,0 +1,160 @@
+/*
+ * vmm/blk/blk.h - hako's block layer: asynchronous read, write and flush by
+ * LBA on a block device named by a URL, shared by every disk backend
+ * (`ram:SIZE`, `esp:PATH`, and later `iscsi://...`) and every consumer
+ * (virtio-blk, `disk check`, copy-on-write layers).
+ *
+ * The model (stable; the iSCSI initiator and virtio-blk rely on it):
+ *  - blk_submit() may be called from any core (a vCPU's core emulating a
+ *    virtio notify, or the service core). It checks the request and puts
+ *    it on the device's lock-protected queue; it never does I/O itself.
+ *  - The service core drains the queues (blk_poll(), a SERVICE_POLLER)
+ *    and hands each request to its backend's start(). A backend finishes a
+ *    request, at once or later, by calling blk_complete() on the service
+ *    core. So every `done` callback runs on the service core, which is
+ *    what single-threaded backends such as lwIP-based iSCSI need.
+ *  - blk_open() and blk_close() run on the service core too.
+ *
+ * LBAs and counts are in the device's blocks (blk_block_size(): 512 for
+ * `ram:` and `esp:`, whatever the LUN reports for iSCSI). Portable: no
+ * hardware headers besides the spinlock of vmm/core/cpu.h.
+ */
+#ifndef HAKO_BLK_H
+#define HAKO_BLK_H
+
+#include <stdint.h>
+
+#include "vmm/core/cpu.h"
+
+#define BLK_URL_MAX 256
+
+enum blk_op { BLK_READ, BLK_WRITE, BLK_FLUSH };
+
+struct blockdev;
+
+struct blk_req {
+	enum blk_op op;
+	uint64_t lba;           /* first block (ignored for BLK_FLUSH) */
+	uint32_t count;         /* blocks, > 0 for READ/WRITE; 0 for FLUSH */
+	void *buf;              /* count * block size bytes of hako memory */
+	/* Called once on the service core with 0 or -E...; may free r. */
+	void (*done)(struct blk_req *r, int status);
+	void *ctx;              /* the caller's */
+	/* private to the block layer and the backend */
+	struct blk_req *next;
+	struct blockdev *dev;
+};
+
+/* Per-device counters (`stats NAME`): completed requests and bytes. */
+struct blk_stats {
+	uint64_t reads, writes, flushes, errors;
+	uint64_t bytes_read, bytes_written;
+};
+
+/*
+ * Opens the device `url` names (scheme prefix + backend-specific part).
+ * `readonly` makes every write fail with -EPERM. Returns 0 and *out, or
+ * -E... with one human-readable sentence in `err`. Service core only;
+ * a backend may take some time here (a network login).
+ */
+int blk_open(const char *url, int readonly, struct blockdev **out, char *err, unsigned errlen);
+
+/*
+ * Queues `r` (op, lba, count, buf, done, ctx filled in) on `d`. From any
+ * core. Returns 0 when queued: r->done will then be called exactly once,
+ * on the service core. Returns -EINVAL (bad op, zero count, no buffer or
+ * callback), -ERANGE (beyond the end of the device), -EPERM (write to a
+ * read-only device) or -ENODEV (device closing) without queueing: r->done
+ * is not called. Backend failures reach r->done as -EIO (or another -E).
+ */
+int blk_submit(struct blockdev *d, struct blk_req *r);
+
+/*
+ * Closes `d`: every request queued or in flight completes (with
+ * -ECANCELED if it had not finished) before this returns, and no callback
+ * runs afterwards. Service core only; no blk_submit() may race with it.
+ */
+void blk_close(struct blockdev *d);
+
+/* Geometry and flags of an open device. */
+uint64_t blk_blocks(const struct blockdev *d);
+uint32_t blk_block_size(const struct blockdev *d);
+int blk_readonly(const struct blockdev *d);
+const struct blk_stats *blk_stats(const struct blockdev *d);
+
+/*
+ * Checks the syntax of a disk URL without opening it (guest definitions
+ * call this at `define`). 0, or -EINVAL with one sentence in `err`.
+ */
+int blk_url_check(const char *url, char *err, unsigned errlen);
+
+/* Service core: starts queued requests. Registered as a SERVICE_POLLER. */
+void blk_poll(void);
+
+/* ---- for backends ---- */
+
+struct blk_backend_ops {
+	/* Starts r (already checked against the device); service core. */
+	void (*start)(struct blockdev *d, struct blk_req *r);
+	/*
+	 * Finishes every request still in flight (blk_complete with
+	 * -ECANCELED) and frees the backend's state. Service core.
+	 */
+	void (*close)(struct blockdev *d);
+};
+
+struct blockdev {
+	const struct blk_backend_ops *ops;  /* set by the scheme's open */
+	void *priv;                         /* the backend's */
+	uint64_t blocks;                    /* set by the scheme's open */
+	uint32_t block_size;                /* a power of two >= 512 */
+	int readonly;
+	char url[BLK_URL_MAX];
+	/* the queue filled by blk_submit on any core, drained by blk_poll */
+	struct spinlock lock;
+	struct blk_req *head, *tail;
+	int closing;
+	uint32_t inflight;                  /* started and not completed */
+	struct blk_stats stats;
+	struct blockdev *next_open;         /* the service core's list */
+};
+
+/*
+ * A URL scheme, registered with BLK_SCHEME() into the `hako_blk_schemes`
+ * section (linker.ld). `prefix` is matched at the start of the URL; the
+ * functions receive what follows it.
+ */
+struct blk_scheme {
+	const char *prefix;                 /* "ram:", "esp:", "iscsi://" */
+	/* Syntax only, no I/O. 0 or -EINVAL with a sentence in err. */
+	int (*check)(const char *spec, char *err, unsigned errlen);
+	/*
+	 * Fills d->ops, priv, blocks, block_size (and readonly when the
+	 * medium itself is read-only). 0 or -E... with a sentence in err.
+	 */
+	int (*open)(const char *spec, struct blockdev *d, char *err, unsigned errlen);
+};
+#define BLK_SCHEME(ident, ...)                                                   \
+	static const struct blk_scheme blk_scheme_##ident                              \
+		__attribute__((used, section("hako_blk_schemes"), aligned(8))) = { __VA_ARGS__ }
+
+/* A backend finishes r with 0 or -E...; service core only. */
+void blk_complete(struct blk_req *r, int status);
+
+/*
+ * What the block layer needs from its host: zeroed memory, and the files
+ * of the boot medium. The kernel installs its own at boot
+ * (vmm/blk/blk_host.c); host unit tests install fakes.
+ */
+struct blk_host_ops {
+	void *(*alloc)(uint64_t bytes);          /* zeroed, or 0 */
+	void (*free)(void *p, uint64_t bytes);
+	/* A file in the boot medium's \hako\ folder, or 0. */
+	const void *(*file)(const char *name, uint64_t *size);
+};
+void blk_set_host(const struct blk_host_ops *ops);
+/* The kernel's: page allocator and boot medium (vmm/blk/blk_host.c). */
+void blk_init(void);
+const struct blk_host_ops *blk_host(void);
+
+#endif

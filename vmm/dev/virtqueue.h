@@ -1,0 +1,116 @@
+/*
+ * vmm/dev/virtqueue.h - split virtqueues seen from the device side
+ * (virtio 1.2, 2.7 "Split Virtqueues"). Portable: guest memory is reached
+ * only through `struct vq_mem`, and every guest-supplied index, address
+ * and length is checked before use. A malformed ring makes the functions
+ * fail with a reason; the transport then sets DEVICE_NEEDS_RESET.
+ */
+#ifndef HAKO_VIRTQUEUE_H
+#define HAKO_VIRTQUEUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef CHECK_OFFSET
+#define CHECK_OFFSET(t, f, off) _Static_assert(offsetof(t, f) == (off), #t "." #f)
+#endif
+
+/* 2.7.5 The Virtqueue Descriptor Table */
+struct virtq_desc {
+	uint64_t addr;          /* 0x00 guest-physical */
+	uint32_t len;           /* 0x08 */
+	uint16_t flags;         /* 0x0c */
+#define VIRTQ_DESC_F_NEXT 1
+#define VIRTQ_DESC_F_WRITE 2
+#define VIRTQ_DESC_F_INDIRECT 4
+	uint16_t next;          /* 0x0e */
+} __attribute__((packed));
+CHECK_OFFSET(struct virtq_desc, next, 0x0e);
+_Static_assert(sizeof(struct virtq_desc) == 16, "descriptor is 16 bytes");
+
+/* 2.7.6 The Virtqueue Available Ring: flags, idx, ring[size], used_event */
+struct virtq_avail {
+	uint16_t flags;         /* 0x00 */
+	uint16_t idx;           /* 0x02 */
+	uint16_t ring[];        /* 0x04 */
+} __attribute__((packed));
+CHECK_OFFSET(struct virtq_avail, ring, 0x04);
+
+/* 2.7.8 The Virtqueue Used Ring: flags, idx, ring[size], avail_event */
+struct virtq_used_elem {
+	uint32_t id;            /* 0x00 head of the chain */
+	uint32_t len;           /* 0x04 bytes written into the chain */
+} __attribute__((packed));
+struct virtq_used {
+	uint16_t flags;         /* 0x00 */
+	uint16_t idx;           /* 0x02 */
+	struct virtq_used_elem ring[];  /* 0x04 */
+} __attribute__((packed));
+CHECK_OFFSET(struct virtq_used, ring, 0x04);
+
+#define VIRTQ_MAX_SIZE 32768    /* 2.7: Queue Size is a power of 2, at most 32768 */
+
+/* Guest memory: a host pointer for guest-physical [gpa, gpa+len), or 0. */
+struct vq_mem {
+	void *(*map)(void *ctx, uint64_t gpa, uint64_t len);
+	void *ctx;
+};
+
+struct virtq {
+	uint16_t size;          /* QueueNum */
+	uint64_t desc, avail, used;     /* guest-physical ring addresses */
+	uint16_t last_avail;    /* next avail ring slot the device takes */
+	uint16_t used_idx;      /* next used ring slot the device fills */
+	const struct vq_mem *mem;
+	const char *error;      /* why the ring was malformed, or 0 */
+};
+
+/* One segment of a descriptor chain, already checked against guest memory. */
+struct vq_seg {
+	uint64_t gpa;
+	uint32_t len;
+	uint8_t write;          /* device-writable */
+};
+
+struct vq_chain {
+	uint16_t head;
+	uint16_t nseg;
+	uint64_t out_len;       /* bytes the device may read (readable segments) */
+	uint64_t in_len;        /* bytes the device may write (writable segments) */
+	struct vq_seg *seg;     /* the caller's array of max_seg entries */
+	uint16_t max_seg;       /* set by the caller */
+	uint64_t max_len;       /* set by the caller: longest chain accepted, bytes */
+};
+
+/*
+ * Checks a queue's layout before QueueReady: size a power of two at most
+ * `max`, rings aligned as 2.7 requires and inside guest memory. 0, or
+ * -EINVAL with q->error set.
+ */
+int vq_setup(struct virtq *q, uint16_t max);
+
+/*
+ * Takes the next available chain into c. Returns 1 when one was taken,
+ * 0 when the ring is empty, or -EINVAL (with q->error) for a malformed
+ * ring: an avail index too far ahead, a head or next index out of range,
+ * a loop, an indirect descriptor (not offered), a readable descriptor after
+ * a writable one, a zero or overflowing length, an address outside guest
+ * memory, more segments than c->max_seg or more bytes than c->max_len.
+ * Zero-length descriptors are allowed and skipped.
+ */
+int vq_pop(struct virtq *q, struct vq_chain *c);
+
+/* Returns a chain to the driver with `written` bytes. 0, or -EINVAL. */
+int vq_push(struct virtq *q, uint16_t head, uint32_t written);
+
+/*
+ * Copies `len` bytes at offset `off` of the chain's readable part into
+ * dst, or src into its writable part. 0, or -EINVAL when the part is too
+ * short or memory vanished.
+ */
+int vq_chain_read(const struct virtq *q, const struct vq_chain *c, uint64_t off, void *dst,
+		  uint64_t len);
+int vq_chain_write(const struct virtq *q, const struct vq_chain *c, uint64_t off, const void *src,
+		   uint64_t len);
+
+#endif
