@@ -220,20 +220,6 @@ static int cmd_destroy(struct shell *sh, int argc, char **argv)
 }
 SHELL_COMMAND(destroy, "destroy", "NAME", "stop a guest at once and free its resources", cmd_destroy);
 
-/* One line per disk: requests and bytes of the current (or last) run. */
-static void print_disk_stats(struct shell *sh, struct vm *vm)
-{
-	struct blk_stats st;
-	for (unsigned i = 0; i < vm->def.ndisks; i++) {
-		if (vm_disk_stats(vm, i, &st))
-			continue;
-		shell_printf(sh, "  disk vd%c %s: %lu reads %lu writes %lu flushes %lu errors, "
-			     "%lu bytes read, %lu bytes written\n", 'a' + i, vm->def.disk[i].url,
-			     st.reads, st.writes, st.flushes, st.errors, st.bytes_read,
-			     st.bytes_written);
-	}
-}
-
 #define SHUTDOWN_TIMEOUT_S 30
 
 static int cmd_shutdown(struct shell *sh, int argc, char **argv)
@@ -265,6 +251,20 @@ static int cmd_reset(struct shell *sh, int argc, char **argv)
 	return 0;
 }
 SHELL_COMMAND(reset, "reset", "NAME", "hard reset a running guest", cmd_reset);
+
+/* One line per disk: requests and bytes since the disk was opened. */
+static void print_disk_stats(struct shell *sh, struct vm *vm)
+{
+	struct blk_stats st;
+	for (unsigned i = 0; i < vm->def.ndisks; i++) {
+		if (vm_disk_stats(vm, i, &st))
+			continue;
+		shell_printf(sh, "  disk vd%c %s: %lu reads %lu writes %lu flushes %lu errors, "
+			     "%lu bytes read, %lu bytes written\n", 'a' + i, vm->def.disk[i].url,
+			     st.reads, st.writes, st.flushes, st.errors, st.bytes_read,
+			     st.bytes_written);
+	}
+}
 
 static int cmd_stats(struct shell *sh, int argc, char **argv)
 {
