@@ -70,6 +70,19 @@ static const uint64_t linux_gdt[] = {
 	0x00cf93000000ffffull, /* 0x18: data */
 };
 
+/*
+ * The real-mode reset vector (F000:FFF0, SDM Vol. 3A 9.1.4): there is no
+ * BIOS, so a guest that jumps there to restart (Linux's BOOT_BIOS, its
+ * choice on hardware-reduced ACPI without EFI) finds code that writes the
+ * ACPI reset register: mov al, 1; mov dx, RESET_PORT; out dx, al; hlt; jmp $-3.
+ */
+#define GB_RESET_VECTOR 0xffff0ull
+static const uint8_t reset_stub[] = {
+	0xb0, GUEST_ACPI_RESET_VALUE,
+	0xba, GUEST_ACPI_RESET_PORT & 0xff, GUEST_ACPI_RESET_PORT >> 8,
+	0xee, 0xf4, 0xeb, 0xfd,
+};
+
 /* The command line Linux gets: the definition's plus the TSC rate (no PIT to measure it). */
 static int linux_cmdline(struct vm *vm, const char **why)
 {
@@ -119,6 +132,7 @@ static int linux_load(struct vm *vm, const void *img, uint64_t len, const char *
 	copy_cb(vm, GB_LINUX_BOOT_PARAMS, &bp, sizeof(bp));
 	build_page_tables(vm);
 	copy_cb(vm, GB_GDT, linux_gdt, sizeof(linux_gdt));
+	copy_cb(vm, GB_RESET_VECTOR, reset_stub, sizeof(reset_stub));
 	vm->linux_guest = 1;
 	vm->entry = plan.entry;
 	vm->boot_params = GB_LINUX_BOOT_PARAMS;

@@ -72,9 +72,12 @@ class attached:
 def wait_marker(m, timeout=BOOT_TIMEOUT):
     """While attached: waits for /init's marker; returns (release, cpus)."""
     mk = m.mark()
-    m.expect(MARKER, timeout)
-    found = re.search(MARKER, m.output_since(mk))
-    return found.group(1), int(found.group(2))
+    deadline = time.time() + timeout
+    while True:  # expect() may first find an older marker the attach replayed
+        m.expect(MARKER, max(1, deadline - time.time()))
+        found = re.search(MARKER, m.output_since(mk))
+        if found:
+            return found.group(1), int(found.group(2))
 
 
 def sh(m, line, timeout=60):
