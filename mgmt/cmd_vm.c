@@ -110,7 +110,7 @@ static int cmd_show(struct shell *sh, int argc, char **argv)
 	if (!vm)
 		return -1;
 	static char line[VM_DEF_LINE_MAX]; /* service core only */
-	vm_def_format(&vm->def, line, sizeof(line));
+	vm_def_format_masked(&vm->def, line, sizeof(line)); /* CLI.md: secrets print as **** */
 	shell_printf(sh, "%s\nstate=%s\n", line, vm_state_name(vm->state));
 	if (vm->state == VM_CRASHED)
 		shell_printf(sh, "reason=%s\n", vm->crash_reason);

@@ -177,22 +177,78 @@ static const char *size_str(uint64_t b, char *buf, unsigned len)
 	return buf;
 }
 
-void vm_def_format(const struct vm_def *d, char *buf, unsigned len)
+unsigned vm_def_mask_url(const char *url, char *out, unsigned len)
 {
-	char sz[24];
+	unsigned o = 0;
+	if (!len)
+		return 0;
+	for (const char *p = url; *p && o + 1 < len;) {
+		/* In the user-info of an authority ("://" up to '@' before any '/'). */
+		if (p[0] == '%' && p > url) {
+			const char *at = p, *scheme = strstr(url, "://");
+			while (*at && *at != '@' && *at != '/')
+				at++;
+			if (*at == '@' && scheme && scheme < p) {
+				for (const char *m = "%****"; *m && o + 1 < len; m++)
+					out[o++] = *m;
+				p = at;
+				continue;
+			}
+		}
+		out[o++] = *p++;
+	}
+	out[o] = 0;
+	return o;
+}
+
+/* cmdline inside double quotes, with " and \ escaped (see args_split). */
+static int format_cmdline(const char *cmdline, char *buf, unsigned len)
+{
+	unsigned o = 0;
+	if (len < 3)
+		return (int)len;
+	buf[o++] = '"';
+	for (const char *p = cmdline; *p && o + 3 < len; p++) {
+		if (*p == '"' || *p == '\\')
+			buf[o++] = '\\';
+		buf[o++] = *p;
+	}
+	buf[o++] = '"';
+	buf[o] = 0;
+	return (int)o;
+}
+
+static void format_def(const struct vm_def *d, char *buf, unsigned len, int mask)
+{
+	char sz[24], url[VM_DEF_LINE_MAX];
 	int n = fmt_snprintf(buf, len, "define %s cpus=%u mem=%s", d->name, d->cpus,
 			     size_str(d->mem, sz, sizeof(sz)));
 	if (d->kernel[0] && n >= 0 && (unsigned)n < len)
 		n += fmt_snprintf(buf + n, len - n, " kernel=esp:%s", d->kernel);
 	if (d->initrd[0] && n >= 0 && (unsigned)n < len)
 		n += fmt_snprintf(buf + n, len - n, " initrd=esp:%s", d->initrd);
-	if (n >= 0 && (unsigned)n < len)
-		n += fmt_snprintf(buf + n, len - n, " cmdline=\"%s\"", d->cmdline);
-	for (unsigned i = 0; i < d->ndisks && n >= 0 && (unsigned)n < len; i++)
-		n += fmt_snprintf(buf + n, len - n, " disk=%s%s", d->disk[i].url,
+	if (n >= 0 && (unsigned)n + 9 < len) {
+		n += fmt_snprintf(buf + n, len - n, " cmdline=");
+		n += format_cmdline(d->cmdline, buf + n, len - n);
+	}
+	for (unsigned i = 0; i < d->ndisks && n >= 0 && (unsigned)n < len; i++) {
+		if (mask)
+			vm_def_mask_url(d->disk[i].url, url, sizeof(url));
+		n += fmt_snprintf(buf + n, len - n, " disk=%s%s", mask ? url : d->disk[i].url,
 				  d->disk[i].ro ? ",ro" : "");
+	}
 	const uint8_t *m = d->mac;
 	if (d->has_mac && n >= 0 && (unsigned)n < len)
 		fmt_snprintf(buf + n, len - n, " mac=%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2],
 			     m[3], m[4], m[5]);
+}
+
+void vm_def_format(const struct vm_def *d, char *buf, unsigned len)
+{
+	format_def(d, buf, len, 0);
+}
+
+void vm_def_format_masked(const struct vm_def *d, char *buf, unsigned len)
+{
+	format_def(d, buf, len, 1);
 }

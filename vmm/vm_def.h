@@ -50,7 +50,18 @@ int vm_def_set(struct vm_def *d, const char *key, const char *value, char *err, 
 int vm_def_set_arg(struct vm_def *d, char *arg, char *err, unsigned len);
 /* The MAC of a guest without mac=: from its name, locally administered unicast. */
 void vm_def_mac_from_name(const char *name, uint8_t mac[6]);
-/* The `define` line that recreates d (VM_DEF_LINE_MAX bytes suffice). */
+/*
+ * The `define` line that recreates d (VM_DEF_LINE_MAX bytes suffice), for
+ * the catalog: secrets included. Quotes and backslashes in cmdline are
+ * escaped so that args_split() reads the line back unchanged.
+ */
 void vm_def_format(const struct vm_def *d, char *buf, unsigned len);
+/* The same for people (`show`): CHAP secrets in disk URLs print as ****. */
+void vm_def_format_masked(const struct vm_def *d, char *buf, unsigned len);
+/*
+ * Copies `url` to `out`, replacing the SECRET of every
+ * "scheme://USER%SECRET@" with "****". Returns the length written.
+ */
+unsigned vm_def_mask_url(const char *url, char *out, unsigned len);
 
 #endif

@@ -66,6 +66,18 @@ def test_luns_with_sizes(vm, tgt):
     assert re.search(r"^1\s+disk\s+%d\s" % (4 << 20), out, re.M), out
 
 
+def test_show_masks_chap_secret(vm, tgt):
+    disk = url(tgt, CHAP, 1, auth="%s%%%s@" % (USER, SECRET))
+    out = vm.cmd('define sec1 mem=16M kernel=esp:vblk.elf cmdline="size" disk=%s' % disk)
+    assert not re.search(r"^error: ", out, re.M), out
+    try:
+        out = vm.cmd("show sec1")
+        assert "%s%%****@" % USER in out, out
+        assert SECRET not in out, out
+    finally:
+        vm.cmd("undefine sec1")
+
+
 def test_wrong_chap_secret_is_a_clear_error(vm, tgt):
     out = vm.cmd("iscsi luns " + url(tgt, CHAP, auth="%s%%wrongsecret1@" % USER), timeout=60)
     assert re.search(r"^error: login failed: authentication failed .*%s" % re.escape(CHAP), out, re.M), out
