@@ -2,7 +2,8 @@
 #
 #   make              kernel, UEFI loader and the USB image
 #   make usb-image    build/hako-usb.img (GPT + FAT ESP), ready for dd
-#   make run          boot the image in QEMU (q35, OVMF, usb-storage, serial here)
+#   make run          hako in QEMU with a local iSCSI target and a sample Linux guest
+#   make run-bare     just the image in QEMU (q35, OVMF, usb-storage, serial here)
 #   make test         unit tests, then boot tests in QEMU and Bochs
 #   make test-slow    the same plus the slow emulator runs
 #   make unit         host unit tests only (ASan + UBSan)
@@ -62,7 +63,7 @@ EFI_CFLAGS := -std=c11 $(EFI_INC) -I. -O2 -fpic -ffreestanding -fno-stack-protec
 EFI_LIBDIR := /usr/lib
 EFI_OBJ    := $(BUILD)/efi/loader.o
 
-.PHONY: all usb-image run test test-slow unit fuzz bench clean kernel efi guests linux-guest \
+.PHONY: all usb-image run run-bare test test-slow unit fuzz bench clean kernel efi guests linux-guest \
         iscsi-live
 all: usb-image
 
@@ -126,7 +127,13 @@ $(BUILD)/hako-usb.img: $(BUILD)/BOOTX64.EFI $(BUILD)/kernel.elf tools/mkimage.sh
 	IMAGE_SIZE=$(IMAGE_SIZE) sh tools/mkimage.sh $@ $(BUILD)/BOOTX64.EFI \
 	    $(BUILD)/kernel.elf tools/hako.cfg.default $(GUEST_FILES)
 
-run: $(BUILD)/hako-usb.img
+# The main job: hako in QEMU with a local iSCSI target (tgtd) and a sample
+# Linux guest whose disk and catalog live on it (tools/run-demo.py).
+run: all $(LINUX_GUEST)
+	$(PYTHON) tools/run-demo.py
+
+# Just hako, no target: boot the image with the serial console here.
+run-bare: $(BUILD)/hako-usb.img
 	sh tools/run-qemu.sh $(BUILD)/hako-usb.img -smp $(QEMU_SMP) -m $(QEMU_MEM) -cpu $(QEMU_CPU)
 
 # ---- host unit tests: portable code built natively with sanitizers ----
