@@ -14,6 +14,7 @@ uses a private copy of the OVMF variable store, and is stopped by PID: a test
 never touches processes it did not start. Use `with Qemu(...) as m:` to get
 start/stop for free.
 """
+import ctypes
 import os
 import re
 import shutil
@@ -32,6 +33,17 @@ OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
 OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
 OVMF_BOCHS = "/usr/share/ovmf/OVMF.fd"
 PROMPT = "hako> "
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent():
+    """preexec_fn: the child gets SIGKILL when the test process dies, however it dies
+    (a killed pytest runs no teardown; its emulators must not outlive it)."""
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    os.setsid()
 
 
 def free_port():
@@ -75,7 +87,7 @@ class Machine:
         self.stdout = open(os.path.join(LOGS, self.name + ".stdout"), "wb")
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.stdout,
                                      stderr=subprocess.STDOUT, env=env, cwd=self.tmp,
-                                     start_new_session=True)
+                                     preexec_fn=die_with_parent)
 
     def _attach(self, connect, timeout=30):
         deadline = time.time() + timeout

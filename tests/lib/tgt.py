@@ -21,7 +21,7 @@ import subprocess
 import tempfile
 import time
 
-from hako import BUILD, LOGS, free_port
+from hako import BUILD, LOGS, die_with_parent, free_port
 
 
 class Tgt:
@@ -54,7 +54,7 @@ class Tgt:
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             ["tgtd", "-f", "--iscsi", "portal=127.0.0.1:%d" % self.port], env=self.env,
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, preexec_fn=die_with_parent)
         log.close()
         deadline = time.time() + 10
         while time.time() < deadline:
