@@ -18,15 +18,17 @@ from hako import BUILD, Qemu  # noqa: E402
 TARGETS = {"boot_ms": 100, "image_kib": 1024, "own_mib": 16}
 
 
-def kernel_loaded_size():
+def kernel_sizes():
+    """(bytes the ELF's loadable segments carry, bytes they occupy in memory with .bss)."""
     out = subprocess.run(["readelf", "-lW", os.path.join(BUILD, "kernel.elf")],
                          stdout=subprocess.PIPE, check=True).stdout.decode()
-    total = 0
+    filesz = memsz = 0
     for line in out.splitlines():
         f = line.split()
         if f and f[0] == "LOAD":
-            total += int(f[5], 16)  # MemSiz
-    return total
+            filesz += int(f[4], 16)
+            memsz += int(f[5], 16)
+    return filesz, memsz
 
 
 def boot_figures(runs=3):

@@ -45,6 +45,9 @@ struct desc_ptr {
 } __attribute__((packed));
 
 /* Is `v`'s VMCS current on the calling core? Then the VMCS holds its state. */
+#define BLOCKING_BY_STI (1u << 0)    /* guest interruptibility state, SDM 25.4.2 */
+#define BLOCKING_BY_MOV_SS (1u << 1)
+
 static int vmcs_here(struct vcpu *v)
 {
 	struct vmx_vcpu *s = vmx_vcpu(v);
@@ -181,7 +184,16 @@ static void vmcs_get_seg(enum vseg seg, struct vseg_desc *d)
 static void vmcs_put_reg(enum vreg r, uint64_t val)
 {
 	switch (r) {
-	case VREG_RIP:    vmcs_writenat(VMCS_GUEST_RIP, val); return;
+	case VREG_RIP:
+		/*
+		 * Moving RIP past an emulated instruction ends any STI or MOV SS
+		 * shadow, as executing it would have (SDM 25.4.2, 27.3.1.5),
+		 * the same as SVM's interrupt shadow.
+		 */
+		vmcs_writenat(VMCS_GUEST_RIP, val);
+		vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY,
+			     vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) & ~(BLOCKING_BY_STI | BLOCKING_BY_MOV_SS));
+		return;
 	case VREG_RSP:    vmcs_writenat(VMCS_GUEST_RSP, val); return;
 	case VREG_RFLAGS: vmcs_writenat(VMCS_GUEST_RFLAGS, val); return;
 	case VREG_CR3:    vmcs_writenat(VMCS_GUEST_CR3, val); return;
@@ -421,8 +433,6 @@ int vmx_inject(struct vcpu *v, const struct vevent *ev)
 }
 
 #define RFLAGS_IF (1ull << 9)
-#define BLOCKING_BY_STI (1u << 0)    /* guest interruptibility state, SDM 25.4.2 */
-#define BLOCKING_BY_MOV_SS (1u << 1)
 
 /*
  * Can an external interrupt be injected at the next entry? (SDM 27.2:
