@@ -4,8 +4,8 @@
 #   make usb-image    build/hako-usb.img (GPT + FAT ESP), ready for dd
 #   make run          hako in QEMU with a local iSCSI target and a sample Linux guest
 #   make run-bare     just the image in QEMU (q35, OVMF, usb-storage, serial here)
-#   make test         unit tests, then boot tests in QEMU and Bochs
-#   make test-slow    the same plus the slow emulator runs
+#   make test         every test: unit tests, then emulator tests in QEMU and Bochs
+#   make test-fast    the same without the long emulator runs (marked slow)
 #   make unit         host unit tests only (ASan + UBSan)
 #   make fuzz         libFuzzer targets for the parsers (clang; optional)
 #   make bench        benchmarks; print figures
@@ -63,7 +63,7 @@ EFI_CFLAGS := -std=c11 $(EFI_INC) -I. -O2 -fpic -ffreestanding -fno-stack-protec
 EFI_LIBDIR := /usr/lib
 EFI_OBJ    := $(BUILD)/efi/loader.o
 
-.PHONY: all usb-image run run-bare test test-slow unit fuzz bench clean kernel efi guests linux-guest \
+.PHONY: all usb-image run run-bare test test-fast test-slow unit fuzz bench clean kernel efi guests linux-guest \
         iscsi-live
 all: usb-image
 
@@ -195,9 +195,11 @@ fuzz: $(FUZZ_BIN)
 test: all $(UNIT_BIN) $(BUILD)/unit/iscsi_live
 	$(PYTHON) tests/run.py
 
-# Everything, including the long emulator runs marked slow.
-test-slow: all $(UNIT_BIN)
-	$(PYTHON) tests/run.py --slow
+# Quicker: without the long emulator runs marked slow (Linux clones, Bochs cycles).
+test-fast: all $(UNIT_BIN)
+	$(PYTHON) tests/run.py --fast
+
+test-slow: test
 
 bench: all
 	$(PYTHON) tests/bench.py

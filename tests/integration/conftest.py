@@ -6,4 +6,4 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "slow: long emulator runs (make test-slow)")
+    config.addinivalue_line("markers", "slow: long emulator runs (skipped by make test-fast)")

@@ -2,7 +2,7 @@
 a ram: disk through virtio-mmio under Bochs 2.7 (emulated Haswell: VMX, EPT),
 so the MMIO path of the VMX back end (EPT violation -> instruction decode ->
 device) is tested without Linux. Slow (Bochs boots OVMF and hako in minutes):
-`make test-slow`. Needs the VMX back end (main) together with the platform's
+skipped by `make test-fast`. Needs the VMX back end (main) together with the platform's
 interrupt-window back-end ops (linux-platform); before both are in one tree
 the back end is not `vmx` and this fails on its first check."""
 import re

@@ -4,7 +4,7 @@ The ext4 test disk of guests/linux (files and their SHA256SUMS, made on the
 host) is copied into a LUN of the test's own tgtd; hako logs in at `start`,
 the guest's /init mounts /dev/vda, verifies the checksums, writes
 written.txt and powers off; the host then finds the new file with debugfs.
-Slow (about a minute of TCG): `make test-slow`.
+Slow (about a minute of TCG): skipped by `make test-fast`.
 """
 import os
 import re

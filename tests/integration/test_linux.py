@@ -6,7 +6,7 @@ linux-guest` are on the image in \\hako\\; their /init prints
 Linux under TCG inside hako is slow (the kernel alone needs tens of seconds
 here), so `make test` boots one guest and checks what a console shows; the
 lifecycle tests (a second guest at the same time, poweroff, reboot,
-shutdown, reset) are marked slow (`make test-slow`)."""
+shutdown, reset) are marked slow (skipped by `make test-fast`)."""
 import re
 import time
 
