@@ -10,14 +10,9 @@ import time
 import pytest
 
 from hako import BUILD, Qemu, make_image
+from shell_helpers import ok
 
 CFG = "catalog=ram:1M\npool=ram:96M\n"
-
-
-def ok(m, line, timeout=60):
-    out = m.cmd(line, timeout)
-    assert not re.search(r"^error: ", out, re.M), "%s -> %s" % (line, out)
-    return out
 
 
 def refused(m, line, pattern):

@@ -14,6 +14,7 @@ import time
 import pytest
 
 from hako import BUILD, Qemu, make_image
+from shell_helpers import ok
 from tgt import Tgt
 
 IQN = "iqn.2026-11.org.hako.test:catalog"
@@ -59,12 +60,6 @@ def boot(image, name):
     m.start()
     m.wait_prompt(120)
     return m
-
-
-def ok(m, line, timeout=60):
-    out = m.cmd(line, timeout)
-    assert not re.search(r"^error: ", out, re.M), "%s -> %s" % (line, out)
-    return out
 
 
 def guests(m):

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from hako import BUILD, Qemu, make_image
+from shell_helpers import ok
 from tgt import Tgt
 
 IQN = "iqn.2026-11.org.hako.test:clones"
@@ -25,12 +26,6 @@ pytestmark = pytest.mark.slow
 def sha(path):
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
-
-
-def ok(m, line, timeout=60):
-    out = m.cmd(line, timeout)
-    assert not re.search(r"^error: ", out, re.M), "%s -> %s" % (line, out)
-    return out
 
 
 def shell(m, line, pattern, timeout=60):

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from hako import Qemu
+from shell_helpers import ok, state
 
 LINUX = "kernel=esp:vmlinuz initrd=esp:initrd.img"
 BOOT_TIMEOUT = 300
@@ -26,18 +27,6 @@ def m():
     q.wait_prompt()
     yield q
     q.stop()
-
-
-def ok(m, line, timeout=60):
-    out = m.cmd(line, timeout)
-    assert not re.search(r"^error: ", out, re.M), "%s -> %s" % (line, out)
-    return out
-
-
-def state(m, name):
-    row = re.search(r"^%s\s+(\w+)" % name, m.cmd("list"), re.M)
-    assert row, "%s not in list" % name
-    return row.group(1)
 
 
 def wait_state(m, name, want, timeout):

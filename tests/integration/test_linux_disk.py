@@ -9,6 +9,7 @@ import time
 import pytest
 
 from hako import Qemu
+from shell_helpers import ok
 
 # `make all` puts build/linux/{vmlinuz,initrd.img,disk.img} in \hako\ (guests/guests.mk)
 KERNEL = "kernel=esp:vmlinuz initrd=esp:initrd.img"
@@ -21,12 +22,6 @@ def m():
     q.wait_prompt()
     yield q
     q.stop()
-
-
-def ok(m, line, timeout=60):
-    out = m.cmd(line, timeout)
-    assert not re.search(r"^error: ", out, re.M), "%s -> %s" % (line, out)
-    return out
 
 
 def guest_output(m, name, pattern, timeout):

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from hako import Qemu
+from shell_helpers import ok, state
 
 PROBE = "kernel=esp:probe.elf"
 
@@ -20,13 +21,6 @@ def m():
     q.wait_prompt()
     yield q
     q.stop()
-
-
-def ok(m, line, timeout=60):
-    out = m.cmd(line, timeout)
-    # hako's log lines ("[ time] error: guest ...") may interleave; refusals start a line.
-    assert not re.search(r"^error: ", out, re.M), "%s -> %s" % (line, out)
-    return out
 
 
 def define(m, name, cmdline, mem="16M"):
@@ -43,12 +37,6 @@ def console(m, name, pattern, timeout=60):
         m.send(b"\x1d")
         m.expect(r"\[detached from %s\]" % name, 10)
         m.wait_prompt(10)
-
-
-def state(m, name):
-    row = re.search(r"^%s\s+(\w+)" % name, m.cmd("list"), re.M)
-    assert row, "%s not in list" % name
-    return row.group(1)
 
 
 def wait_state(m, name, want, timeout=30):

@@ -6,6 +6,7 @@ import re
 import pytest
 
 from hako import Qemu
+from shell_helpers import ok
 
 PROBE = "kernel=esp:probe.elf"
 
@@ -17,12 +18,6 @@ def m():
     q.wait_prompt()
     yield q
     q.stop()
-
-
-def ok(m, line, timeout=60):
-    out = m.cmd(line, timeout)
-    assert not re.search(r"^error: ", out, re.M), "%s -> %s" % (line, out)
-    return out
 
 
 def refused(m, line, pattern):
