@@ -311,14 +311,15 @@ static int console_input(struct shell *sh, unsigned char c)
 }
 
 /* Service poller: copies guest output to the attached shell. */
-static void console_poll(void)
+static int console_poll(void)
 {
 	char buf[256];
 	if (!console.sh)
-		return;
+		return 0;
 	unsigned n = uart_model_output(&console.vm->uart, &console.pos, buf, sizeof(buf));
 	if (n)
 		shell_write(console.sh, buf, n);
+	return n > 0;
 }
 SERVICE_POLLER(console, console_poll);
 
