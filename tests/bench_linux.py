@@ -4,8 +4,8 @@ under hako, against the same kernel and initramfs booted by plain QEMU, in the
 same run (issue 5: ratio target at most 1.3). Prints, never judges.
 
 What each side measures, both on QEMU TCG, 1 vCPU, 256 MiB, cmdline
-"console=ttyS0" (hako appends tsc_early_khz=, which plain QEMU does not need:
-there the kernel calibrates its TSC against the PIT):
+"console=ttyS0" and tsc_early_khz= (hako appends its measured TSC rate; for
+plain QEMU tests/lib/plain_qemu.py appends the host's):
   - hako: from sending `start` on hako's shell (hako already up; AMD-V on QEMU
     TCG, q35, 2 cores) until HAKO-LINUX-INIT appears on the guest's console.
     That includes copying the kernel and initramfs from the ESP into the guest.

@@ -9,7 +9,10 @@ QEMU's microvm machine (-M microvm,pit=on,pic=on,rtc=on -cpu max, TCG) boots
 build/linux/vmlinuz and initrd.img directly (-kernel/-initrd/-append). Its
 ACPI tables (acpi is on by default) describe a 16550 at 0x3f8 and every
 virtio-mmio device, which is how the stock Debian kernel finds them
-(TESTING.md). The serial port goes to a pipe; every chunk is timestamped on
+(TESTING.md). Like hako, it appends tsc_early_khz= to the command line, here
+the host's TSC rate (QEMU TCG's guest TSC is the host's): without it the kernel
+calibrates the TSC against QEMU's PIT, which fails on a loaded machine, and
+the kernel then hangs before /init. The serial port goes to a pipe; every chunk is timestamped on
 arrival, and the whole output is kept in build/test-logs/NAME.serial.
 """
 import os
@@ -22,6 +25,15 @@ from hako import BUILD, LOGS, die_with_parent
 LINUX = os.path.join(BUILD, "linux")
 
 
+def host_tsc_khz():
+    """The host CPU's clock in kHz from /proc/cpuinfo (its TSC rate with constant_tsc)."""
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("cpu MHz"):
+                return int(float(line.split(":")[1]) * 1000)
+    raise RuntimeError("no 'cpu MHz' in /proc/cpuinfo")
+
+
 class PlainLinux:
     def __init__(self, cmdline, name="plain-linux", mem="256M", extra_args=()):
         self.name = name
@@ -31,7 +43,8 @@ class PlainLinux:
                      "-serial", "chardev:ser0",
                      "-kernel", os.path.join(LINUX, "vmlinuz"),
                      "-initrd", os.path.join(LINUX, "initrd.img"),
-                     "-append", cmdline] + list(extra_args)
+                     "-append", "%s tsc_early_khz=%d" % (cmdline, host_tsc_khz())]
+        self.argv += list(extra_args)
         self.proc = None
         self.t0 = None
         self.chunks = []  # (seconds since start, bytes)
@@ -55,9 +68,11 @@ class PlainLinux:
         return b"".join(c for _, c in self.chunks)
 
     def wait(self, marker, timeout):
-        """Reads output until `marker` has appeared; False on timeout or exit."""
+        """Reads output until `marker` (bytes, or a compiled bytes regex) has appeared,
+        at most `timeout` seconds after QEMU's start; False on timeout or exit."""
+        found = marker.search if hasattr(marker, "search") else (lambda out: marker in out)
         deadline = self.t0 + timeout
-        while marker not in self.output():
+        while not found(self.output()):
             left = deadline - time.time()
             if left <= 0:
                 return False
