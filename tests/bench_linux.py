@@ -15,7 +15,10 @@ Where the time goes, for both: the first kernel console line ("Linux version",
 printed when the kernel's serial console comes up, after decompression and
 early setup), and the kernel's own clock at "Run /init". For hako also how long
 `start` takes to return, and VM exits (total, per second, by reason) before the
-first console line and at the marker.
+first console line and at the marker, and the CPU time each of QEMU's TCG vCPU
+threads used (hako's service core is a TCG thread too, competing with the
+guest's for the host's cores; the guest-core CPU time against plain QEMU's is
+the ratio with that contention taken out).
 """
 import os
 import re
@@ -44,6 +47,28 @@ def exits(stats_text):
     return (int(total.group(1)) if total else 0), reasons
 
 
+def thread_cpu(pid):
+    """{thread name: CPU seconds} of a process, e.g. QEMU's "CPU 0/TCG" threads
+    (QEMU names its threads with -name ...,debug-threads=on)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    cpu = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        cpu[name] = cpu.get(name, 0) + (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return cpu
+
+
+def tcg_cpu_delta(before, after):
+    """CPU seconds each TCG vCPU thread used between two thread_cpu() samples."""
+    return {k: after[k] - before.get(k, 0) for k in sorted(after) if k.endswith("/TCG")}
+
+
 def stats_detached(m, name):
     """Detach from the console, run `stats NAME`, attach again (the ring buffer replays)."""
     m.send(b"\x1d")
@@ -57,14 +82,17 @@ def stats_detached(m, name):
 
 def under_hako():
     r = {}
-    with Qemu(smp=2, mem="1G", cpu="qemu64,+svm,+npt", name="bench-linux") as m:
+    with Qemu(smp=2, mem="1G", cpu="qemu64,+svm,+npt", name="bench-linux",
+              extra_args=["-name", "hako,debug-threads=on"]) as m:
         m.wait_prompt()
         m.cmd('define lx cpus=1 mem=256M kernel=esp:vmlinuz initrd=esp:initrd.img '
               'cmdline="%s"' % CMDLINE)
+        cpu0 = thread_cpu(m.proc.pid)
         t0 = time.time()
-        m.send("start lx\r")
-        m.wait_prompt(60)
+        out = m.cmd("start lx")
         r["start"] = time.time() - t0
+        core = re.search(r"on core\(?s?\)? (\d+)", out)
+        r["core"] = core.group(1) if core else "?"
         m.send("console lx\r")
         m.expect(re.escape(FIRST), TIMEOUT)
         r["first"] = time.time() - t0
@@ -72,6 +100,7 @@ def under_hako():
         mark = m.mark()
         m.expect(MARKER, TIMEOUT)
         r["marker"] = time.time() - t0
+        r["cpu"] = tcg_cpu_delta(cpu0, thread_cpu(m.proc.pid))
         text = m.output_since(mark)
         m.send(b"\x1d")
         m.wait_prompt(30)
@@ -81,17 +110,23 @@ def under_hako():
 
 
 def plain():
-    with PlainLinux(CMDLINE, name="bench-linux-plain") as p:
+    with PlainLinux(CMDLINE, name="bench-linux-plain",
+                    extra_args=["-name", "plain,debug-threads=on"]) as p:
         if not p.wait(MARKER.encode(), TIMEOUT):
             tail = p.output()[-600:].decode("latin-1")
             raise RuntimeError("plain QEMU: no %s within %d s (see %s); last output:\n%s"
                                % (MARKER, TIMEOUT, p.serial_log, tail))
         return {"first": p.seconds_to(FIRST.encode()), "marker": p.seconds_to(MARKER.encode()),
-                "init_clock": kernel_clock_at_init(p.output().decode("latin-1"))}
+                "init_clock": kernel_clock_at_init(p.output().decode("latin-1")),
+                "cpu": tcg_cpu_delta({}, thread_cpu(p.proc.pid))}
 
 
 def fmt_clock(v):
     return "%.2f s" % v if v is not None else "?"
+
+
+def fmt_cpu(cpu):
+    return ", ".join("%s %.1f s" % kv for kv in cpu.items()) or "?"
 
 
 def report(h, q):
@@ -108,6 +143,13 @@ def report(h, q):
     print("linux:   hako VM exits: %d before the first console line (%.0f/s), %d to the marker "
           "(%.0f/s): %s" % (n1, n1 / h["first"], n, n / h["marker"],
                             ", ".join("%s %d" % kv for kv in top)))
+    guest = h["cpu"].get("CPU %s/TCG" % h["core"])
+    plain_cpu = sum(q["cpu"].values())
+    ratio = "%.2f" % (guest / plain_cpu) if guest and plain_cpu else "?"
+    print("linux:   CPU time of QEMU's TCG vCPU threads until the marker: hako %s (the guest runs "
+          "on core %s, the others are hako's service cores); plain %s; guest CPU time ratio %s "
+          "(wall time also counts waiting for a host core: this machine has %d)"
+          % (fmt_cpu(h["cpu"]), h["core"], fmt_cpu(q["cpu"]), ratio, os.cpu_count()))
 
 
 def main():
