@@ -7,7 +7,7 @@ What each side measures, both on QEMU TCG, 1 vCPU, 256 MiB, cmdline
 "console=ttyS0" and tsc_early_khz= (hako appends its measured TSC rate; for
 plain QEMU tests/lib/plain_qemu.py appends the host's):
   - hako: from sending `start` on hako's shell (hako already up; AMD-V on QEMU
-    TCG, q35, 2 cores) until HAKO-LINUX-INIT appears on the guest's console.
+    TCG -cpu max, q35, 2 cores) until HAKO-LINUX-INIT appears on the guest's console.
     That includes copying the kernel and initramfs from the ESP into the guest.
   - plain QEMU: from starting qemu-system-x86_64 (-M microvm,pit=on,pic=on,rtc=on
     -cpu max, -kernel/-initrd/-append, serial on a pipe) until the marker.
@@ -82,7 +82,9 @@ def stats_detached(m, name):
 
 def under_hako():
     r = {}
-    with Qemu(smp=2, mem="1G", cpu="qemu64,+svm,+npt", name="bench-linux",
+    # -cpu max on both sides: the guest sees the same CPU model (hako passes the
+    # host's identity through), and max has SVM with nested paging
+    with Qemu(smp=2, mem="1G", cpu="max", name="bench-linux",
               extra_args=["-name", "hako,debug-threads=on"]) as m:
         m.wait_prompt()
         m.cmd('define lx cpus=1 mem=256M kernel=esp:vmlinuz initrd=esp:initrd.img '
