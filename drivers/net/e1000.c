@@ -7,7 +7,8 @@
  *
  * Receive and transmit rings of E1000_RING descriptors, each with a
  * 2 KiB buffer allocated once. Interrupts are masked; the service core
- * polls the descriptors' DD bits.
+ * polls the descriptors' DD bits. The tail registers, which start the
+ * hardware, are written once per flush rather than once per frame.
  */
 #include <stddef.h>
 
@@ -94,6 +95,7 @@ struct e1000 {
 	unsigned rx_next;   /* next descriptor to look at */
 	unsigned tx_next;   /* next descriptor to fill */
 	unsigned tx_clean;  /* oldest descriptor not yet known done */
+	unsigned rdt, tdt;  /* tail values the hardware has been given */
 };
 
 static struct e1000 e1000s[NIC_MAX];
@@ -119,22 +121,36 @@ static int e1000_link_up(struct nic *n)
 	return !!(rd(n->priv, E1000_STATUS) & E1000_STATUS_LU);
 }
 
+/* Gives the hardware the descriptors filled or returned since the last call. */
+static void e1000_flush(struct nic *n)
+{
+	struct e1000 *e = n->priv;
+	unsigned rdt = (e->rx_next + E1000_RING - 1) % E1000_RING;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* descriptors before the tails */
+	if (e->tdt != e->tx_next)
+		wr(e, E1000_TDT, e->tdt = e->tx_next);
+	if (e->rdt != rdt)
+		wr(e, E1000_RDT, e->rdt = rdt);
+}
+
 static int e1000_tx(struct nic *n, const void *frame, size_t len)
 {
 	struct e1000 *e = n->priv;
 	while (e->tx_clean != e->tx_next && (e->tx[e->tx_clean].status & E1000_TXD_DD))
 		e->tx_clean = (e->tx_clean + 1) % E1000_RING;
 	unsigned next = (e->tx_next + 1) % E1000_RING;
-	if (next == e->tx_clean || len > E1000_BUF)
+	if (len > E1000_BUF)
+		return -EAGAIN;
+	if (next == e->tx_clean) {
+		e1000_flush(n); /* the ring drains only once the hardware knows of it */
 		return -EAGAIN; /* one slot stays empty so full != empty */
+	}
 	volatile struct e1000_tx_desc *d = &e->tx[e->tx_next];
 	memcpy(e->tx_bufs + (size_t)e->tx_next * E1000_BUF, frame, len);
 	d->length = (uint16_t)len;
 	d->status = 0;
 	d->cmd = E1000_TXD_EOP | E1000_TXD_IFCS | E1000_TXD_RS;
 	e->tx_next = next;
-	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* descriptor before the tail */
-	wr(e, E1000_TDT, next);
 	return 0;
 }
 
@@ -158,16 +174,16 @@ static int e1000_rx(struct nic *n, void *out, size_t cap)
 			n->rx_dropped++;
 		}
 		d->status = 0;
-		/* Hand the descriptor back: the tail points one past the last
-		 * descriptor software owns (SDM 3.2.6). */
-		wr(e, E1000_RDT, e->rx_next);
+		/* The descriptor goes back at the next flush: the tail then
+		 * points at the one before rx_next, which software keeps so
+		 * that a full ring differs from an empty one (SDM 3.2.6). */
 		e->rx_next = (e->rx_next + 1) % E1000_RING;
 		if (got)
 			return got;
 	}
 }
 
-static const struct nic_ops e1000_ops = { e1000_link_up, e1000_tx, e1000_rx };
+static const struct nic_ops e1000_ops = { e1000_link_up, e1000_tx, e1000_rx, e1000_flush };
 
 static int rings_alloc(struct e1000 *e)
 {
@@ -193,7 +209,7 @@ static void rx_init(struct e1000 *e)
 	wr(e, E1000_RDBAH, (uint32_t)((uint64_t)e->rx >> 32));
 	wr(e, E1000_RDLEN, E1000_RING * sizeof(struct e1000_rx_desc));
 	wr(e, E1000_RDH, 0);
-	wr(e, E1000_RDT, E1000_RING - 1);
+	wr(e, E1000_RDT, e->rdt = E1000_RING - 1);
 	for (unsigned i = 0; i < 128; i++)
 		wr(e, E1000_MTA + 4 * i, 0);
 	wr(e, E1000_RCTL, E1000_RCTL_EN | E1000_RCTL_BAM | E1000_RCTL_SECRC);

@@ -4,7 +4,9 @@
  *
  * Drivers are polled from the service core: no interrupts. Frames cross
  * the interface by copy into and out of the driver's own DMA buffers, so
- * the stack never sees DMA memory and a driver never sees a pbuf.
+ * the stack never sees DMA memory and a driver never sees a pbuf. The
+ * stack works in batches: it takes the frames waiting, queues what it
+ * has to send, then calls flush once.
  */
 #ifndef HAKO_NIC_H
 #define HAKO_NIC_H
@@ -22,11 +24,17 @@ struct nic;
 struct nic_ops {
 	/* 1 when the link is up. */
 	int (*link_up)(struct nic *n);
-	/* Queues one frame for sending; -EAGAIN when the ring is full. */
+	/* Queues one frame for sending; -EAGAIN when the ring is full. The
+	 * device may not see it before the next flush. */
 	int (*tx)(struct nic *n, const void *frame, size_t len);
 	/* Copies the next received frame into buf (cap bytes); returns its
-	 * length, 0 when none is waiting. Oversized frames are dropped. */
+	 * length, 0 when none is waiting. Oversized frames are dropped. The
+	 * buffer goes back to the device at the next flush. */
 	int (*rx)(struct nic *n, void *buf, size_t cap);
+	/* Tells the device about the frames queued and the buffers returned
+	 * since the last flush: one doorbell (an MMIO write, which costs a
+	 * trip through the emulator or hypervisor) for a whole batch. */
+	void (*flush)(struct nic *n);
 };
 
 struct nic {

@@ -6,7 +6,12 @@
  * One receive queue (0) and one transmit queue (1), each with buffers of
  * VNET_BUF bytes allocated once: a received frame is copied out and its
  * buffer handed straight back; a frame to send is copied into the next
- * free transmit buffer. Only VIRTIO_F_VERSION_1, VIRTIO_NET_F_MAC and
+ * free transmit buffer. Notifications are batched both ways: the device
+ * is told not to interrupt (we poll), and the driver notifies it once per
+ * flush, and only when the device asks for notifications at all (it does
+ * not while it is still working through a queue). Under an emulator each
+ * notification is an exit into the device model that also takes its
+ * global lock, which made it the largest cost per frame. Only VIRTIO_F_VERSION_1, VIRTIO_NET_F_MAC and
  * VIRTIO_NET_F_STATUS are negotiated, so the 12-byte header is always zero
  * on transmit and ignored on receive (no offloads).
  */
@@ -71,6 +76,8 @@ struct virtq_desc { /* 2.6.5 */
 } __attribute__((packed));
 _Static_assert(sizeof(struct virtq_desc) == 16, "virtq_desc is 16 bytes");
 #define VIRTQ_DESC_F_WRITE 2
+#define VIRTQ_AVAIL_F_NO_INTERRUPT 1 /* avail->flags (2.6.7) */
+#define VIRTQ_USED_F_NO_NOTIFY 1     /* used->flags (2.6.10) */
 
 struct virtq_used_elem { /* 2.6.8 */
 	uint32_t id;  /* 0x00 */
@@ -96,6 +103,7 @@ struct vq {
 	uint16_t last_used; /* next used-ring index to look at */
 	uint16_t avail_idx; /* our shadow of avail->idx */
 	uint16_t free_count;
+	uint16_t notified_idx; /* avail_idx when the device last heard of it */
 	struct virtq_desc *desc;
 	volatile uint16_t *avail; /* flags, idx, ring[size] */
 	volatile uint16_t *used;  /* flags, idx, then elems */
@@ -175,6 +183,7 @@ static int vq_setup(struct vnet *v, struct vq *q, uint16_t idx)
 		return -ENOMEM;
 	q->desc = (struct virtq_desc *)ring;
 	q->avail = (volatile uint16_t *)(ring + 16 * size);
+	q->avail[0] = VIRTQ_AVAIL_F_NO_INTERRUPT; /* we poll the used ring */
 	/* The used ring needs 4-byte alignment; put it on its own page. */
 	q->used = (volatile uint16_t *)((ring + 16 * size + 6 + 2 * size + PAGE_SIZE - 1) &
 					~(PAGE_SIZE - 1));
@@ -199,10 +208,20 @@ static void vq_publish(struct vq *q, uint16_t desc_idx)
 	q->avail[1] = ++q->avail_idx;
 }
 
-static void vq_kick(struct vq *q)
+/*
+ * Notifies the device of buffers made available since the last call,
+ * unless it asked not to be (2.6.10.2: the driver reads used->flags
+ * after publishing avail->idx, with a barrier in between; a device that
+ * clears the flag checks the ring again afterwards, so nothing is lost).
+ */
+static void vq_notify(struct vq *q)
 {
-	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* idx before notify (2.6.13.6) */
-	*q->notify = 0;
+	if (q->notified_idx == q->avail_idx)
+		return;
+	q->notified_idx = q->avail_idx;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* idx before flags and notify (2.6.13.6) */
+	if (!(q->used[0] & VIRTQ_USED_F_NO_NOTIFY))
+		*q->notify = 0;
 }
 
 static void rx_fill(struct vq *q)
@@ -213,7 +232,7 @@ static void rx_fill(struct vq *q)
 		vq_publish(q, i);
 	}
 	q->free_count = 0;
-	vq_kick(q);
+	vq_notify(q);
 }
 
 static int negotiate(struct vnet *v)
@@ -256,8 +275,12 @@ static int vnet_tx(struct nic *n, const void *frame, size_t len)
 	struct vnet *v = n->priv;
 	struct vq *q = &v->tx;
 	tx_reclaim(q);
-	if (!q->free_count || len > VNET_BUF - sizeof(struct virtio_net_hdr))
+	if (len > VNET_BUF - sizeof(struct virtio_net_hdr))
 		return -EAGAIN;
+	if (!q->free_count) {
+		vq_notify(q); /* a full ring of frames the device has not heard of drains only then */
+		return -EAGAIN;
+	}
 	/* Buffers are used in ring order, so the next free one follows the
 	 * last one published. This relies on the device finishing transmit
 	 * buffers in order, as QEMU's does; VIRTIO_F_IN_ORDER would promise
@@ -270,7 +293,6 @@ static int vnet_tx(struct nic *n, const void *frame, size_t len)
 	q->desc[i].flags = 0;
 	q->free_count--;
 	vq_publish(q, i);
-	vq_kick(q);
 	return 0;
 }
 
@@ -296,13 +318,19 @@ static int vnet_rx(struct nic *n, void *out, size_t cap)
 		}
 		if (id < q->size)
 			vq_publish(q, (uint16_t)id);
-		vq_kick(q);
 		if (got)
 			return got;
 	}
 }
 
-static const struct nic_ops vnet_ops = { vnet_link_up, vnet_tx, vnet_rx };
+static void vnet_flush(struct nic *n)
+{
+	struct vnet *v = n->priv;
+	vq_notify(&v->rx);
+	vq_notify(&v->tx);
+}
+
+static const struct nic_ops vnet_ops = { vnet_link_up, vnet_tx, vnet_rx, vnet_flush };
 
 /* Device initialization, virtio 1.1 3.1.1. */
 static int vnet_probe(struct pci_dev *d, struct nic *n)
