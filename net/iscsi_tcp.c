@@ -16,6 +16,7 @@
 #include "lwip/ip_addr.h"
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/tcp.h"
+#include "net/net.h"
 #include "vmm/core/cpu.h"
 #include "vmm/core/host.h"
 #include "vmm/core/time.h"
@@ -141,7 +142,9 @@ static long t_send(void *ctx, const void *buf, size_t n)
 		return 0;
 	if (e != ERR_OK)
 		return -EIO;
+	net_tx_hold(); /* the segments of one write leave with one doorbell */
 	tcp_output(t->pcb);
+	net_tx_release();
 	return (long)n;
 }
 

@@ -26,6 +26,14 @@ void net_get_status(struct net_status *st);
 /* "A.B.C.D" of a network-order address into buf (16 bytes). */
 void net_ip_str(uint32_t ip, char *buf, size_t n);
 
+/*
+ * Frames lwIP sends between net_tx_hold() and net_tx_release() reach the
+ * NIC with one flush at the release (one doorbell for a burst of
+ * segments); outside a hold each frame is flushed at once. Holds nest.
+ */
+void net_tx_hold(void);
+void net_tx_release(void);
+
 /* 1 when `sh` is a network console session's shell. */
 struct shell;
 int console_is_network(const struct shell *sh);

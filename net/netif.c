@@ -8,8 +8,7 @@
  * (`net=dhcp`, the default) or sets `ip=`/`gw=` (`net=static`). After that
  * each call moves received frames into lwIP, follows the link state, and
  * runs lwIP's timers. Frames lwIP sends meanwhile (ACKs, mostly) reach
- * the NIC with one flush at the end of the round; frames sent from
- * anywhere else are flushed at once.
+ * the NIC with one flush at the end of the round (net_tx_hold).
  */
 #include "net/net.h"
 
@@ -36,7 +35,7 @@ static struct netif mgmt_netif;
 static struct nic *mgmt_nic;
 static const char *net_mode = "dhcp";
 static char net_why[96] = "network not started yet";
-static int net_started, last_link, in_poll;
+static int net_started, last_link, tx_holds;
 static uint8_t rx_frame[NIC_FRAME_MAX + 4];
 static struct log_ratelimit tx_full_rl = LOG_RATELIMIT_INIT(3);
 
@@ -52,7 +51,7 @@ static err_t linkoutput(struct netif *nif, struct pbuf *p)
 	for (int i = 0; i < 200; i++) {
 		if (!n->ops->tx(n, frame, p->tot_len)) {
 			n->tx_frames++;
-			if (!in_poll)
+			if (!tx_holds)
 				n->ops->flush(n);
 			return ERR_OK;
 		}
@@ -230,7 +229,7 @@ static int net_poll(void)
 	if (!mgmt_nic)
 		return 0;
 	int frames = 0;
-	in_poll = 1;
+	net_tx_hold();
 	for (int i = 0; i < RX_BUDGET; i++, frames++) {
 		int len = mgmt_nic->ops->rx(mgmt_nic, rx_frame, sizeof(rx_frame));
 		if (len <= 0)
@@ -255,11 +254,22 @@ static int net_poll(void)
 			netif_set_link_down(&mgmt_netif);
 	}
 	sys_check_timeouts();
-	in_poll = 0;
-	mgmt_nic->ops->flush(mgmt_nic);
+	net_tx_release();
 	return frames;
 }
 SERVICE_POLLER(net, net_poll);
+
+/* See net.h. */
+void net_tx_hold(void)
+{
+	tx_holds++;
+}
+
+void net_tx_release(void)
+{
+	if (--tx_holds == 0 && mgmt_nic)
+		mgmt_nic->ops->flush(mgmt_nic);
+}
 
 void net_ip_str(uint32_t ip, char *buf, size_t n)
 {
