@@ -62,7 +62,7 @@ struct vlapic_ops {
 };
 
 struct vlapic {
-	const struct vlapic_ops *ops;   /* kept by vlapic_reset: wiring, not state */
+	const struct vlapic_ops *ops;   /* the wiring, set by vlapic_reset */
 	void *ctx;
 	/* From here on, the APIC's state: vlapic_reset clears it. */
 	uint32_t id;
@@ -77,25 +77,28 @@ struct vlapic {
 	volatile int nmi_pending;
 };
 
+/* Power-on/INIT state, wired through `ops` and `ctx` (contracts in lapic.c). */
 void vlapic_reset(struct vlapic *l, uint32_t id, int bsp, const struct vlapic_ops *ops,
 		  void *ctx);
 
+/* The guest's accesses; `now` is the TSC. MSR forms return -1 for #GP. */
 uint64_t vlapic_mmio_read(struct vlapic *l, uint64_t offset, unsigned size, uint64_t now);
 void vlapic_mmio_write(struct vlapic *l, uint64_t offset, unsigned size, uint64_t val,
 		       uint64_t now);
-
 int vlapic_msr_read(struct vlapic *l, uint32_t msr, uint64_t *val, uint64_t now);
 int vlapic_msr_write(struct vlapic *l, uint32_t msr, uint64_t val, uint64_t now);
 int vlapic_msr_is(uint32_t msr);
 
+/* The vCPU loop (own core): fire a due timer, find and take an interrupt. */
 void vlapic_timer_check(struct vlapic *l, uint64_t now);
-
 int vlapic_pending(const struct vlapic *l);
 void vlapic_ack(struct vlapic *l, int vector);
 
+/* Arrivals from any core: a fixed interrupt, an NMI. */
 void vlapic_accept(struct vlapic *l, uint8_t vector, int level);
 void vlapic_nmi(struct vlapic *l);
 
+/* Destination matching, for whoever routes a message to a guest's APICs. */
 int vlapic_match(const struct vlapic *l, uint32_t dest, int logical);
 int vlapic_ipi_accepts(const struct vlapic *l, const struct vlapic_ipi *m, int sender);
 
