@@ -30,6 +30,7 @@
 #define SERVICE_TICK_US 1000 /* then halts, waking at least this often */
 
 static void service_idle(void);
+static uint64_t halted_us, halted_since_us; /* service_idle()'s account */
 
 struct host host;
 static struct shell serial_shell;
@@ -215,6 +216,7 @@ void kmain(struct boot_info *bi)
 	log_info("ready: %lu ms from kernel entry to prompt", host.prompt_us / 1000);
 	shell_prompt(&serial_shell);
 	uint64_t last_work = time_us();
+	halted_since_us = last_work;
 	for (;;) {
 		int c = uart_getc();
 		if (c >= 0) {
@@ -257,10 +259,18 @@ static void service_idle(void)
 	irq_disable();
 	__atomic_store_n(&service_halted, 1, __ATOMIC_SEQ_CST);
 	if (!__atomic_exchange_n(&service_woken, 0, __ATOMIC_SEQ_CST)) {
+		uint64_t t0 = time_us();
 		lapic_timer_arm(SERVICE_TICK_US * tsc_khz / 1000);
 		__asm__ volatile("sti; hlt; cli" ::: "memory"); /* STI's shadow covers HLT */
+		halted_us += time_us() - t0;
 	}
 	__atomic_store_n(&service_halted, 0, __ATOMIC_SEQ_CST);
+}
+
+void service_halted_share(uint64_t *since_us, uint64_t *halted)
+{
+	*since_us = halted_since_us;
+	*halted = halted_us;
 }
 
 void service_wake(void)

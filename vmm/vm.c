@@ -298,6 +298,15 @@ int vm_destroy(struct vm *vm)
 	return 0;
 }
 
+/* Whether any of the guest's vCPU cores is still in its loop. */
+static int vcpus_running(const struct vm *vm)
+{
+	for (unsigned j = 0; j < vm->nvcpus; j++)
+		if (__atomic_load_n(&vm->vcpu[j]->running, __ATOMIC_ACQUIRE))
+			return 1;
+	return 0;
+}
+
 /* Service poller: frees the cores and memory of guests that failed. */
 static int vm_reap(void)
 {
@@ -306,10 +315,7 @@ static int vm_reap(void)
 		struct vm *vm = &vms[i];
 		if (vm->state != VM_RUNNING || !vm->failed)
 			continue;
-		int busy = 0;
-		for (unsigned j = 0; j < vm->nvcpus; j++)
-			busy |= __atomic_load_n(&vm->vcpu[j]->running, __ATOMIC_ACQUIRE);
-		if (busy)
+		if (vcpus_running(vm))
 			continue;
 		vm_teardown(vm);
 		vm->state = VM_CRASHED;
@@ -331,10 +337,7 @@ static int vm_power_poll(void)
 		struct vm *vm = &vms[i];
 		if (vm->state != VM_RUNNING || vm->power == VM_POWER_NONE || vm->failed)
 			continue;
-		int busy = 0;
-		for (unsigned j = 0; j < vm->nvcpus; j++)
-			busy |= __atomic_load_n(&vm->vcpu[j]->running, __ATOMIC_ACQUIRE);
-		if (busy)
+		if (vcpus_running(vm))
 			continue;
 		int reset = vm->power == VM_POWER_RESET;
 		vm_teardown(vm);

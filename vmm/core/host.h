@@ -42,6 +42,8 @@ struct service_poller {
 int service_poll(void);
 /* Another core queued work for the service core: wakes it if it halts. */
 void service_wake(void);
+/* Time (us) the service core spent halted since the prompt came up at *since_us. */
+void service_halted_share(uint64_t *since_us, uint64_t *halted_us);
 
 /* A file from the boot medium's \hako\ folder (names compare case-blind). */
 const struct boot_file *bootfs_find(const char *name);
