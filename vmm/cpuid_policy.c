@@ -1,8 +1,9 @@
 /*
  * vmm/cpuid_policy.c - the guest's view of CPUID. Portable.
  *
- * The guest sees the host's CPU with three changes: the hypervisor-present
+ * The guest sees the host's CPU with four changes: the hypervisor-present
  * bit is set (CPUID.1:ECX[31], reserved for this use by both vendors);
+ * OSXSAVE (CPUID.1:ECX[27]) is the guest's CR4.OSXSAVE, not hako's;
  * leaves 0x40000000.. answer with hako's signature and the TSC frequency;
  * and the virtualization features hako does not offer a guest (VMX:
  * CPUID.1:ECX[5], SDM Vol. 2A "CPUID"; SVM: CPUID 8000_0001:ECX[2] and the
@@ -18,6 +19,7 @@
 
 #define CPUID1_ECX_VMX (1u << 5)
 #define CPUID1_ECX_HYPERVISOR (1u << 31)
+#define CPUID1_ECX_OSXSAVE (1u << 27)
 #define CPUID81_ECX_SVM (1u << 2)
 #define CPUID_SVM_LEAF 0x8000000au
 #define CPUID1_ECX_X2APIC (1u << 21)
@@ -77,8 +79,8 @@ void cpuid_policy(const struct cpuid_ctx *c, uint32_t leaf, uint32_t sub, struct
 		return;
 	c->host_cpuid(c->ctx, leaf, sub, r);
 	if (leaf == 1) {
-		r->ecx &= ~CPUID1_ECX_VMX;
-		r->ecx |= CPUID1_ECX_HYPERVISOR;
+		r->ecx &= ~(CPUID1_ECX_VMX | CPUID1_ECX_OSXSAVE);
+		r->ecx |= CPUID1_ECX_HYPERVISOR | (c->osxsave ? CPUID1_ECX_OSXSAVE : 0);
 	} else if (leaf == 0x80000001u) {
 		r->ecx &= ~CPUID81_ECX_SVM;
 	} else if (leaf == CPUID_SVM_LEAF) {
