@@ -12,11 +12,14 @@
 #include "vmm/exit.h"
 
 #include "vmm/backend.h"
+#include "vmm/core/host.h"
 #include "vmm/core/time.h"
 #include "vmm/cpuid_policy.h"
 #include "vmm/cr.h"
 #include "vmm/dev/platform.h"
 #include "vmm/exit_dispatch.h"
+#include "vmm/lib/log.h"
+#include "vmm/lib/string.h"
 #include "vmm/mmio.h"
 #include "vmm/portio.h"
 #include "vmm/vm.h"
@@ -31,6 +34,12 @@
 #define MSR_MTRRCAP 0xfe
 #define MSR_AMD_INT_PENDING 0xc0010055
 #define MSR_MTRR_DEF_TYPE 0x2ff
+#define MSR_IA32_MISC_ENABLE 0x1a0
+#define  MISC_ENABLE_FAST_STRING (1ull << 0)
+#define  MISC_ENABLE_BTS_UNAVAIL (1ull << 11)
+#define  MISC_ENABLE_PEBS_UNAVAIL (1ull << 12)
+#define  MISC_ENABLE_GUEST (MISC_ENABLE_FAST_STRING | MISC_ENABLE_BTS_UNAVAIL | \
+			    MISC_ENABLE_PEBS_UNAVAIL)
 #define  APIC_BASE_EXTD (1ull << 10)
 #define EFER_SCE (1ull << 0)
 #define EFER_LMA (1ull << 10)
@@ -124,6 +133,27 @@ static int msr_mtrr_def_write(struct vcpu *v, uint64_t val)
 	return 0;
 }
 
+/*
+ * IA32_MISC_ENABLE exists on Intel processors only (SDM Vol. 4 Table
+ * 2-2); Linux reads it early, before it has an IDT (verify_cpu, for the
+ * XD-disable bit). The guest sees fast strings on, no BTS, no PEBS, XD
+ * not disabled; it may write that value back, nothing else.
+ */
+static int msr_misc_enable_read(struct vcpu *v, uint64_t *val)
+{
+	(void)v; /* the same for every vCPU */
+	if (strcmp(host.virt.vendor, "GenuineIntel"))
+		return -1;
+	*val = MISC_ENABLE_GUEST;
+	return 0;
+}
+
+static int msr_misc_enable_write(struct vcpu *v, uint64_t val)
+{
+	uint64_t cur;
+	return msr_misc_enable_read(v, &cur) || val != cur ? -1 : 0;
+}
+
 static int msr_efer_read(struct vcpu *v, uint64_t *val)
 {
 	*val = backend->reg_read(v, VREG_EFER);
@@ -153,6 +183,7 @@ static const struct msr_entry msr_table[] = {
 	{ MSR_MTRRCAP, msr_mtrrcap_read, 0 },
 	{ MSR_MTRR_DEF_TYPE, msr_mtrr_def_read, msr_mtrr_def_write },
 	{ MSR_AMD_INT_PENDING, msr_zero_read, 0 },
+	{ MSR_IA32_MISC_ENABLE, msr_misc_enable_read, msr_misc_enable_write },
 };
 
 static const struct msr_entry *msr_find(uint32_t index)
@@ -272,11 +303,17 @@ static enum exit_result exit_fail(struct vcpu *v, const struct exit_info *e)
 	return EXIT_GUEST_FAULT;
 }
 
-/* A Linux guest's triple fault resets it, as on a PC; other guests crash. */
+/*
+ * A Linux guest's triple fault resets it, as on a PC; other guests crash.
+ * Logged once per boot at most: the guest runs its whole boot again first.
+ */
 static enum exit_result exit_triple_fault(struct vcpu *v, const struct exit_info *e)
 {
 	if (!v->vm->linux_guest)
 		return exit_fail(v, e);
+	log_warn("guest %s: triple fault on vcpu %u at rip 0x%lx (cr0 0x%lx cr4 0x%lx); resetting it",
+		 v->vm->def.name, v->id, e->rip, backend->reg_read(v, VREG_CR0),
+		 backend->reg_read(v, VREG_CR4));
 	platform_power(v, VM_POWER_RESET);
 	return EXIT_GUEST_STOP;
 }

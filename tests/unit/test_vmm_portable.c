@@ -129,9 +129,14 @@ static void test_cpuid_policy(void)
 	CHECK_EQ(r.edx, 3);
 	cpuid_policy(&c, 7, 0, &r);
 	CHECK(!(r.ecx & (1u << 22)));
+	CHECK(!(r.ebx & (1u << 1)));  /* TSC_ADJUST */
+	cpuid_policy(&c, 0xa, 0, &r);
+	CHECK(r.eax == 0 && r.ebx == 0 && r.ecx == 0 && r.edx == 0);
+	cpuid_policy(&c, 6, 0, &r);
+	CHECK(r.ecx == 0 && r.eax == 0xffffffffu);
 	/* OSXSAVE follows the guest's CR4, not the host's */
 	cpuid_policy(&c, 1, 0, &r);
-	CHECK(!(r.ecx & (1u << 27)) && (r.ecx & (1u << 26)));
+	CHECK(!(r.ecx & (1u << 27)) && (r.ecx & (1u << 26)) && !(r.ecx & (1u << 15)));
 	c.osxsave = 1;
 	cpuid_policy(&c, 1, 0, &r);
 	CHECK(r.ecx & (1u << 27));
