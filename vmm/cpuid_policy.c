@@ -13,7 +13,8 @@
  * vCPU's, the TSC-deadline timer is offered (hako emulates it), and what
  * hako does not emulate is hidden: MCE/MCA (their MSRs), MTRRs, RDTSCP
  * and RDPID (IA32_TSC_AUX is the host's), x2APIC (xAPIC is what the
- * platform offers), IA32_TSC_ADJUST, APERF/MPERF and the energy bias
+ * platform offers), MONITOR/MWAIT (an idle vCPU should HLT, which
+ * exits, rather than wait inside the guest), IA32_TSC_ADJUST, APERF/MPERF and the energy bias
  * (leaf 6), and the performance counters (Intel's leaf 0xA and PDCM, the
  * AMD core counters).
  */
@@ -34,6 +35,7 @@
 #define CPUID7_ECX_RDPID (1u << 22)
 #define CPUID7_EBX_TSC_ADJUST (1u << 1)
 #define CPUID1_ECX_PDCM (1u << 15)
+#define CPUID1_ECX_MONITOR (1u << 3)
 #define CPUID_PERFMON_LEAF 0xau
 #define CPUID_POWER_LEAF 6u
 
@@ -65,7 +67,8 @@ static void platform_leaf(const struct cpuid_ctx *c, uint32_t leaf, struct cpuid
 	const uint32_t hidden = CPUID_EDX_MCE | CPUID_EDX_MTRR | CPUID_EDX_MCA;
 	if (leaf == 1) {
 		r->ebx = (r->ebx & 0x00ffffffu) | c->apic_id << 24;
-		r->ecx = (r->ecx & ~(CPUID1_ECX_X2APIC | CPUID1_ECX_PDCM)) | CPUID1_ECX_TSC_DEADLINE;
+		r->ecx &= ~(CPUID1_ECX_X2APIC | CPUID1_ECX_PDCM | CPUID1_ECX_MONITOR);
+		r->ecx |= CPUID1_ECX_TSC_DEADLINE;
 		r->edx &= ~hidden;
 	} else if (leaf == CPUID_POWER_LEAF) {
 		r->ecx = 0; /* no APERF/MPERF, no energy-performance bias MSRs */

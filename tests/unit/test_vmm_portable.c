@@ -137,6 +137,7 @@ static void test_cpuid_policy(void)
 	/* OSXSAVE follows the guest's CR4, not the host's */
 	cpuid_policy(&c, 1, 0, &r);
 	CHECK(!(r.ecx & (1u << 27)) && (r.ecx & (1u << 26)) && !(r.ecx & (1u << 15)));
+	CHECK(!(r.ecx & (1u << 3))); /* MONITOR */
 	c.osxsave = 1;
 	cpuid_policy(&c, 1, 0, &r);
 	CHECK(r.ecx & (1u << 27));
