@@ -47,6 +47,8 @@
 #define CR4_SMAP (1ull << 21)
 #define CR4_PKE (1ull << 22)
 
+#define XCR0_RESET 0x1ull  /* x87 only (SDM Vol. 1 13.3) */
+
 #define CR_EFER_LME (1ull << 8)
 #define CR_EFER_LMA (1ull << 10)
 

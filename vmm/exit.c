@@ -438,6 +438,8 @@ static const struct exit_handler exit_table[EXIT_KIND_COUNT] = {
 	[EXIT_NMI]           = { "nmi",            exit_interrupt },
 	[EXIT_VIRT_INSN]     = { "virt-insn",      exit_virt_insn },
 	[EXIT_EXCEPTION]     = { "exception",      exit_fail },
+	/* Only a physical INIT/SIPI, which hako never sends to a guest core; a
+	 * guest's own INIT-SIPI-SIPI goes through its vLAPIC (vcpu_signal_sipi). */
 	[EXIT_INIT_SIPI]     = { "init-sipi",      exit_fail },
 	[EXIT_ENTRY_FAILED]  = { "entry-failed",   exit_fail },
 	[EXIT_INTR_WINDOW]   = { "intr-window",    exit_interrupt },

@@ -14,6 +14,7 @@
 #include "vmm/core/percpu.h"
 #include "vmm/core/smp.h"
 #include "vmm/core/time.h"
+#include "vmm/cr.h"
 #include "vmm/exit_dispatch.h"
 #include "vmm/guest_boot.h"
 #include "vmm/lib/fmt.h"
@@ -248,6 +249,9 @@ void vcpu_loop(void *arg)
 	while (!err && !v->vm->stop_request && vcpu_step(v))
 		;
 	lapic_timer_stop();
+	/* A guest's XSETBV stays in XCR0 (vmm/exit.c): the next guest here starts from reset. */
+	if (read_cr4() & CR4_OSXSAVE)
+		xsetbv(0, XCR0_RESET);
 	v->armed_deadline = 0;
 	v->run_us += time_us() - t0;
 	__atomic_store_n(&v->running, 0, __ATOMIC_RELEASE);
