@@ -195,7 +195,7 @@ fuzz: $(FUZZ_BIN)
 test: all $(UNIT_BIN) $(BUILD)/unit/iscsi_live
 	$(PYTHON) tests/run.py
 
-# Quicker: without the long emulator runs marked slow (Linux clones, Bochs cycles).
+# Quicker: without the long emulator runs marked slow (Linux clones, Linux on Bochs, Bochs cycles).
 test-fast: all $(UNIT_BIN)
 	$(PYTHON) tests/run.py --fast
 
