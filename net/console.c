@@ -380,18 +380,22 @@ static void session_timers(struct session *s, uint64_t now)
 	}
 }
 
-static void console_poll(void)
+/* Busy while a session has output the network has not taken yet. */
+static int console_poll(void)
 {
 	uint64_t now = time_us();
+	int busy = 0;
 	for (int i = 0; sessions && i < CONSOLE_SESSIONS; i++) {
 		struct session *s = &sessions[i];
 		if (s->state == S_FREE)
 			continue;
 		session_timers(s, now);
 		flush(s);
+		busy |= s->out_len > 0;
 		if (s->state == S_CLOSING)
 			release(s);
 	}
+	return busy;
 }
 SERVICE_POLLER(console, console_poll);
 
