@@ -59,7 +59,9 @@ static int is_pit_port(uint16_t port)
 /* The IOAPIC's messages go to the guest's local APICs. */
 static void ioapic_deliver(void *ctx, const struct vioapic_msg *m)
 {
-	vlapic_deliver(ctx, m->dest, m->logical, m->mode, m->vector, m->level);
+	const struct vlapic_ipi ipi = { m->dest, m->logical, m->mode, m->vector, m->level,
+					VLAPIC_DEST };
+	vlapic_route(ctx, &ipi, 0);
 }
 
 static const struct mmio_ops ioapic_ops = { vioapic_mmio_read, vioapic_mmio_write };
