@@ -303,6 +303,7 @@ static void rx_logout(struct iscsi_session *s, const struct iscsi_bhs *h)
 	}
 	if (iscsi_check_statsn(s, iscsi_be32(h->statsn)))
 		return;
+	log_info("iscsi %s: logged out", s->cfg.target[0] ? s->cfg.target : "discovery");
 	s->ops->close(s->ctx);
 	s->epoch++;
 	set_state(s, ISCSI_S_CLOSED);
