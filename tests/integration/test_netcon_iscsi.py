@@ -149,6 +149,17 @@ def test_input_typed_during_a_command_is_kept(nc, tgt):
     assert re.search(r"hako \d+\.\d+\.\d+ \(svm\)", out), out
 
 
+def test_ctrl_c_interrupts_a_running_command(nc, vm, tgt):
+    nc.send("disk check %s\r\n" % url(tgt, DISK, 1))
+    nc.read_until(b"Type 'yes' to continue: ", 30)
+    nc.send("yes\r\n")
+    nc.read_until(re.compile(rb"write: \d+%"), 120)
+    nc.send(b"\x03")
+    out = nc.read_until(b"hako> ", 120).decode("latin-1")
+    assert re.search(r"^error: disk check failed: interrupted", out.replace("\r", ""), re.M), out
+    assert re.search(r"^1\s+disk\s", nc.cmd("iscsi luns " + url(tgt, DISK), timeout=60), re.M)
+
+
 def test_second_session_served_while_one_waits(vm, tgt):
     a = login(vm)
     b = None
