@@ -74,6 +74,7 @@ struct session {
 	uint64_t dropped;
 	char peer[24];
 	int busy; /* its command runs: console_poll() leaves its input queued */
+	uint64_t in_dropped;
 	uint8_t in[CONSOLE_IN]; /* shell input, telnet already decoded */
 	size_t in_head, in_len;
 };
@@ -270,8 +271,10 @@ static void data_byte(struct session *s, uint8_t c)
 			break;
 		}
 		s->last_cr = 0;
-		/* on_recv() made sure the pbuf fits */
-		s->in[(s->in_head + s->in_len++) % CONSOLE_IN] = c;
+		if (s->in_len < CONSOLE_IN)
+			s->in[(s->in_head + s->in_len++) % CONSOLE_IN] = c;
+		else
+			s->in_dropped++; /* more than the ring at once (see on_recv) */
 		break;
 	default: /* S_DELAY drops input; S_FREE and S_CLOSING ignore it */
 		break;
@@ -293,8 +296,10 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 	}
 	/* Telnet decoding only shrinks the bytes; when the input ring has no
 	 * room (a command is running and input piles up) lwIP keeps the pbuf
-	 * and offers it again later, and the window stays shut meanwhile. */
-	if (p->tot_len > CONSOLE_IN - s->in_len)
+	 * and offers it again later (tcp_process_refused_data), and the window
+	 * stays shut meanwhile. A pbuf larger than the whole ring is taken
+	 * once the ring is empty, and what does not fit is dropped. */
+	if (p->tot_len > CONSOLE_IN - s->in_len && s->in_len)
 		return ERR_MEM;
 	s->last_input = time_us();
 	for (struct pbuf *q = p; q; q = q->next) {
@@ -370,7 +375,7 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	}
 	memset(s, 0, offsetof(struct session, out));
 	s->out_head = s->out_len = s->dropped = 0;
-	s->busy = 0, s->in_head = s->in_len = 0;
+	s->busy = 0, s->in_head = s->in_len = s->in_dropped = 0;
 	s->pcb = pcb;
 	s->started = s->last_input = s->last_progress = time_us();
 	peer_str(pcb, s->peer, sizeof(s->peer));
@@ -434,6 +439,11 @@ static void console_poll(void)
 		if (s->state == S_FREE)
 			continue;
 		session_timers(s, time_us());
+		if (s->in_dropped && log_ratelimit_ok(&refuse_rl)) {
+			log_warn("console: %s: %llu input bytes dropped (more than %d at once)", s->peer,
+				 (unsigned long long)s->in_dropped, CONSOLE_IN);
+			s->in_dropped = 0;
+		}
 		if (s->state == S_SHELL && !s->busy && s->in_len && service_commands_allowed())
 			run_input(s);
 		flush(s);
