@@ -19,6 +19,9 @@
 
 /* What we offer (chapter 13); the target may only lower or confirm. */
 #define OUR_MAX_RECV_DSL ISCSI_RX_DATA_MAX
+/* A discovery session only receives text: the default size (13.12) will do,
+ * and a long SendTargets answer then comes in continued pieces (6.2). */
+#define DISCOVERY_MAX_RECV_DSL 8192
 #define OUR_MAX_BURST (256 * 1024)
 #define OUR_FIRST_BURST (64 * 1024)
 #define LOGIN_MAX_ROUNDS 24 /* responses, continued ones included */
@@ -72,7 +75,8 @@ void iscsi_login_begin(struct iscsi_session *s)
 	s->tsih = 0;
 	s->exp_statsn = 0;
 	s->p = (struct iscsi_params){
-		.immediate_data = 1, .initial_r2t = 1, .max_recv_dsl = OUR_MAX_RECV_DSL,
+		.immediate_data = 1, .initial_r2t = 1,
+		.max_recv_dsl = s->cfg.target[0] ? OUR_MAX_RECV_DSL : DISCOVERY_MAX_RECV_DSL,
 		.target_max_recv_dsl = 8192, /* implied when not declared (13.12) */
 		.first_burst = 65536, .max_burst = 262144, .max_outstanding_r2t = 1,
 	};
@@ -94,7 +98,7 @@ static void send_operational(struct iscsi_session *s)
 	text_init(s, &t);
 	iscsi_text_add(&t, "HeaderDigest", hd);
 	iscsi_text_add(&t, "DataDigest", dd);
-	iscsi_text_add_num(&t, "MaxRecvDataSegmentLength", OUR_MAX_RECV_DSL);
+	iscsi_text_add_num(&t, "MaxRecvDataSegmentLength", s->p.max_recv_dsl);
 	if (s->cfg.target[0]) {
 		iscsi_text_add(&t, "InitialR2T", "No");
 		iscsi_text_add(&t, "ImmediateData", "Yes");

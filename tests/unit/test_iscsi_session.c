@@ -716,6 +716,7 @@ static void test_discovery_and_logout(void)
 	login_rsp(TRANSIT(0, 1), 0, 0, 0, 0);
 	next_sent();
 	CHECK(!sent_key("InitialR2T")); /* session keys are irrelevant here */
+	CHECK_STREQ(sent_key("MaxRecvDataSegmentLength"), "8192"); /* long answers come in pieces */
 	login_rsp(TRANSIT(1, 3), 0, 0, 0, 0);
 	iscsi_poll(S);
 	CHECK(next_sent());
