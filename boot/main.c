@@ -26,6 +26,12 @@
 #include "vmm/blk/blk.h"
 #include "vmm/vm.h"
 
+#define SERVICE_SPIN_US 500  /* the service core polls on this long after work */
+#define SERVICE_TICK_US 1000 /* then halts, waking at least this often */
+
+static void service_idle(void);
+static uint64_t halted_us, halted_since_us; /* service_idle()'s account */
+
 struct host host;
 static struct shell serial_shell;
 extern char boot_stack_top[];
@@ -63,11 +69,11 @@ static void serial_sink(const char *s, size_t n)
 	irq_restore(flags);
 }
 
-static void deferred_flush(void)
+static int deferred_flush(void)
 {
 	char out[sizeof(deferred.buf)];
 	if (!__atomic_load_n(&deferred.len, __ATOMIC_RELAXED) && !deferred.dropped)
-		return; /* the usual case, without the lock */
+		return 0; /* the usual case, without the lock */
 	uint64_t flags = irq_save();
 	spin_lock(&deferred.lock);
 	size_t n = deferred.len;
@@ -79,6 +85,7 @@ static void deferred_flush(void)
 	uart_write(out, n);
 	if (dropped)
 		log_warn("%u log lines from guest cores not printed; 'log' shows them", dropped);
+	return 1;
 }
 SERVICE_POLLER(log_deferred, deferred_flush);
 
@@ -95,16 +102,19 @@ static void serial_shell_write(void *ctx, const char *s, size_t n)
  */
 static int serial_ready, serial_busy;
 
-static void serial_poll(void)
+/* Busy when it took input. */
+static int serial_poll(void)
 {
+	int fed = 0;
 	if (!serial_ready || serial_busy || !service_commands_allowed())
-		return;
+		return 0;
 	serial_busy = 1;
 	int saved = service_command_begin();
-	for (int c; (c = uart_getc()) >= 0;)
+	for (int c; (c = uart_getc()) >= 0; fed = 1)
 		shell_feed(&serial_shell, (unsigned char)c);
 	service_command_end(saved);
 	serial_busy = 0;
+	return fed;
 }
 SERVICE_POLLER(serial, serial_poll);
 
@@ -247,10 +257,16 @@ void kmain(struct boot_info *bi)
 	host.prompt_us = time_us();
 	log_info("ready: %lu ms from kernel entry to prompt", host.prompt_us / 1000);
 	shell_prompt(&serial_shell);
+	uint64_t last_work = time_us();
+	halted_since_us = last_work;
 	serial_ready = 1;
 	for (;;) {
-		service_poll();
-		cpu_relax();
+		if (service_poll())
+			last_work = time_us();
+		else if (time_us() - last_work > SERVICE_SPIN_US)
+			service_idle();
+		else
+			cpu_relax();
 	}
 }
 
@@ -258,12 +274,14 @@ extern const struct service_poller __start_hako_pollers[], __stop_hako_pollers[]
 
 static int poll_depth, command_depth;
 
-void service_poll(void)
+int service_poll(void)
 {
+	int busy = 0;
 	poll_depth++;
 	for (const struct service_poller *p = __start_hako_pollers; p < __stop_hako_pollers; p++)
-		p->poll();
+		busy |= p->poll() != 0;
 	poll_depth--;
+	return busy;
 }
 
 /* See host.h: the main loop's poll, or the poll of a running command's wait. */
@@ -282,4 +300,41 @@ int service_command_begin(void)
 void service_command_end(int saved)
 {
 	command_depth = saved;
+}
+
+/*
+ * An idle service core halts instead of spinning: a core that spins
+ * costs a real PC power, and under an emulator (nested QEMU, CI) it takes
+ * host CPU from the guests. It wakes on its LAPIC timer every
+ * SERVICE_TICK_US (serial input, network frames and timers wait at most
+ * that long) or at once when another core calls service_wake().
+ * Both sides write their flag before reading the other's, so a wake-up
+ * is never lost between the check and the HLT.
+ */
+static int service_halted, service_woken;
+
+static void service_idle(void)
+{
+	irq_disable();
+	__atomic_store_n(&service_halted, 1, __ATOMIC_SEQ_CST);
+	if (!__atomic_exchange_n(&service_woken, 0, __ATOMIC_SEQ_CST)) {
+		uint64_t t0 = time_us();
+		lapic_timer_arm(SERVICE_TICK_US * tsc_khz / 1000);
+		__asm__ volatile("sti; hlt; cli" ::: "memory"); /* STI's shadow covers HLT */
+		halted_us += time_us() - t0;
+	}
+	__atomic_store_n(&service_halted, 0, __ATOMIC_SEQ_CST);
+}
+
+void service_halted_share(uint64_t *since_us, uint64_t *halted)
+{
+	*since_us = halted_since_us;
+	*halted = halted_us;
+}
+
+void service_wake(void)
+{
+	__atomic_store_n(&service_woken, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&service_halted, __ATOMIC_SEQ_CST))
+		smp_kick(0);
 }

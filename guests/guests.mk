@@ -6,22 +6,25 @@ GUEST_CFLAGS := -std=c11 -ffreestanding -fno-pic -fno-pie -mno-red-zone -mno-mmx
                 -mno-sse2 -fno-stack-protector -fcf-protection=none -O2 -Wall -Wextra -Werror \
                 -nostdinc -isystem $(GCC_INC)
 GUEST_LDFLAGS := -nostdlib -static -z max-page-size=4096 -z noexecstack --no-warn-rwx-segments -T guests/guest.ld
+GUEST_NAMES := probe vblk
 
-$(BUILD)/guests/probe.elf: guests/probe/start.S guests/probe/probe.c guests/guest.ld
+# Each guest is its folder's start.S and NAME.c, linked with guests/lib.
+$(BUILD)/guests/%.o: guests/%.c $(wildcard guests/lib/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(GUEST_CFLAGS) -c guests/probe/start.S -o $(BUILD)/guests/probe-start.o
-	$(CC) $(GUEST_CFLAGS) -c guests/probe/probe.c -o $(BUILD)/guests/probe.o
-	$(LD) $(GUEST_LDFLAGS) -o $@ $(BUILD)/guests/probe-start.o $(BUILD)/guests/probe.o
+	$(CC) $(GUEST_CFLAGS) -I. -c $< -o $@
 
-GUEST_FILES += $(BUILD)/guests/probe.elf
-
-$(BUILD)/guests/vblk.elf: guests/vblk/start.S guests/vblk/vblk.c guests/guest.ld
+$(BUILD)/guests/%.o: guests/%.S
 	@mkdir -p $(dir $@)
-	$(CC) $(GUEST_CFLAGS) -c guests/vblk/start.S -o $(BUILD)/guests/vblk-start.o
-	$(CC) $(GUEST_CFLAGS) -c guests/vblk/vblk.c -o $(BUILD)/guests/vblk.o
-	$(LD) $(GUEST_LDFLAGS) -o $@ $(BUILD)/guests/vblk-start.o $(BUILD)/guests/vblk.o
+	$(CC) $(GUEST_CFLAGS) -c $< -o $@
 
-GUEST_FILES += $(BUILD)/guests/vblk.elf
+define GUEST_LINK
+$(BUILD)/guests/$(1).elf: $(BUILD)/guests/$(1)/start.o $(BUILD)/guests/$(1)/$(1).o \
+                          $(BUILD)/guests/lib/console.o guests/guest.ld
+	$$(LD) $$(GUEST_LDFLAGS) -o $$@ $$(filter %.o,$$^)
+endef
+$(foreach g,$(GUEST_NAMES),$(eval $(call GUEST_LINK,$(g))))
+
+GUEST_FILES += $(foreach g,$(GUEST_NAMES),$(BUILD)/guests/$(g).elf)
 
 # The Linux test guest (make linux-guest): kernel, initramfs, ext4 disk image.
 GUEST_FILES += $(LINUX_GUEST)

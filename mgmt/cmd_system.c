@@ -60,6 +60,11 @@ static int cmd_host(struct shell *sh, int argc, char **argv)
 	shell_printf(sh, "uptime: %lu:%02lu:%02lu\n", up / 3600, up / 60 % 60, up % 60);
 	shell_printf(sh, "boot: %lu ms from kernel entry to prompt, TSC %lu kHz\n",
 		     host.prompt_us / 1000, tsc_khz);
+	uint64_t since, halted;
+	service_halted_share(&since, &halted);
+	uint64_t span = time_us() - since;
+	shell_printf(sh, "service core: halted %lu%% of the time since the prompt\n",
+		     span ? halted * 100 / span : 0);
 	print_network(sh);
 	char line[200];
 	catalog_describe(line, sizeof(line));

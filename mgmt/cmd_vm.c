@@ -292,10 +292,20 @@ SHELL_COMMAND(stats, "stats", "[NAME]", "VM exits by reason and disk I/O per gue
 
 /* ---- console: the shell's input goes to the guest's UART ---- */
 
+/*
+ * Keystrokes (or a pasted block) arrive faster than a guest drains its
+ * UART's receive FIFO, so they wait here and the service poller feeds
+ * the FIFO as it empties; only more than CONSOLE_PENDING waiting bytes
+ * are dropped.
+ */
+#define CONSOLE_PENDING 4096 /* power of two */
+
 static struct console_session {
 	struct shell *sh;
 	struct vm *vm;
 	uint64_t pos;       /* next output byte to show */
+	uint8_t pending[CONSOLE_PENDING];
+	uint32_t head, tail; /* pending input: written at head, fed from tail */
 } console;
 
 static int console_input(struct shell *sh, unsigned char c)
@@ -306,19 +316,25 @@ static int console_input(struct shell *sh, unsigned char c)
 		shell_printf(sh, "\n[detached from %s]\n", vm->def.name);
 		return 1;
 	}
-	(void)platform_uart_input(vm, c); /* a full FIFO drops input, as a UART overrun would */
+	if (console.head - console.tail < CONSOLE_PENDING)
+		console.pending[console.head++ % CONSOLE_PENDING] = c;
 	return 0;
 }
 
-/* Service poller: copies guest output to the attached shell. */
-static void console_poll(void)
+/* Service poller: feeds waiting input to the guest, copies its output to the shell. */
+static int console_poll(void)
 {
 	char buf[256];
 	if (!console.sh)
-		return;
+		return 0;
+	uint32_t fed = console.tail;
+	while (console.tail != console.head &&
+	       !platform_uart_input(console.vm, console.pending[console.tail % CONSOLE_PENDING]))
+		console.tail++;
 	unsigned n = uart_model_output(&console.vm->uart, &console.pos, buf, sizeof(buf));
 	if (n)
 		shell_write(console.sh, buf, n);
+	return n > 0 || console.tail != fed;
 }
 SERVICE_POLLER(console, console_poll);
 
@@ -332,7 +348,10 @@ static int cmd_console(struct shell *sh, int argc, char **argv)
 	if (console.sh)
 		return shell_error(sh, "another session is attached to a console");
 	shell_printf(sh, "[attached to %s; Ctrl-] detaches]\n", vm->def.name);
-	console = (struct console_session){ sh, vm, 0 }; /* 0: replay what the ring kept */
+	console.sh = sh;
+	console.vm = vm;
+	console.pos = 0; /* replay what the output ring kept */
+	console.head = console.tail = 0;
 	sh->input_hook = console_input;
 	return 0;
 }

@@ -432,8 +432,10 @@ static void run_input(struct session *s)
 	s->last_input = time_us(); /* a long command is not idleness */
 }
 
-static void console_poll(void)
+/* Busy while a session has input to run or output the network has not taken yet. */
+static int console_poll(void)
 {
+	int busy = 0;
 	for (int i = 0; sessions && i < CONSOLE_SESSIONS; i++) {
 		struct session *s = &sessions[i];
 		if (s->state == S_FREE)
@@ -444,12 +446,16 @@ static void console_poll(void)
 				 (unsigned long long)s->in_dropped, CONSOLE_IN);
 			s->in_dropped = 0;
 		}
-		if (s->state == S_SHELL && !s->busy && s->in_len && service_commands_allowed())
+		if (s->state == S_SHELL && !s->busy && s->in_len && service_commands_allowed()) {
 			run_input(s);
+			busy = 1;
+		}
 		flush(s);
+		busy |= s->out_len > 0 || s->in_len > 0;
 		if (s->state == S_CLOSING && !s->busy)
 			release(s);
 	}
+	return busy;
 }
 
 /* A running command's next input byte (a confirmation answer). */

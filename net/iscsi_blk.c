@@ -206,9 +206,14 @@ static int lun_open(const char *spec, struct blockdev *d, char *err, unsigned le
 BLK_SCHEME(iscsi, "iscsi://", lun_check, lun_open);
 
 /* Keeps every open LUN's session going: timers, keepalive, reconnects. */
-static void iscsi_blk_poll(void)
+/* Busy while any LUN has commands in flight: their answers come by polling. */
+static int iscsi_blk_poll(void)
 {
-	for (struct iscsi_lun *l = open_luns; l; l = l->next)
+	int busy = 0;
+	for (struct iscsi_lun *l = open_luns; l; l = l->next) {
 		iscsi_tcp_poll(l->s);
+		busy |= iscsi_tasks_pending(l->s) > 0;
+	}
+	return busy;
 }
 SERVICE_POLLER(iscsi_blk, iscsi_blk_poll);

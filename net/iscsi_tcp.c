@@ -255,8 +255,8 @@ void iscsi_tcp_logout_free(struct iscsi_session *s)
 	lingering = t;
 }
 
-/* Drives the sessions that are logging out; frees the finished ones. */
-static void linger_poll(void)
+/* Drives the sessions that are logging out; frees the finished ones. Busy while any linger. */
+static int linger_poll(void)
 {
 	for (struct iscsi_tcp **pp = &lingering; *pp;) {
 		struct iscsi_tcp *t = *pp;
@@ -274,6 +274,7 @@ static void linger_poll(void)
 		*pp = t->linger_next;
 		iscsi_tcp_free(&t->s);
 	}
+	return lingering != 0;
 }
 SERVICE_POLLER(iscsi_linger, linger_poll);
 

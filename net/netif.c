@@ -217,15 +217,16 @@ static void net_start(void)
 	console_start();
 }
 
-static void net_poll(void)
+static int net_poll(void)
 {
 	if (!net_started) {
 		net_started = 1;
 		net_start();
 	}
 	if (!mgmt_nic)
-		return;
-	for (int i = 0; i < RX_BUDGET; i++) {
+		return 0;
+	int frames = 0;
+	for (int i = 0; i < RX_BUDGET; i++, frames++) {
 		int len = mgmt_nic->ops->rx(mgmt_nic, rx_frame, sizeof(rx_frame));
 		if (len <= 0)
 			break;
@@ -249,6 +250,7 @@ static void net_poll(void)
 			netif_set_link_down(&mgmt_netif);
 	}
 	sys_check_timeouts();
+	return frames;
 }
 SERVICE_POLLER(net, net_poll);
 

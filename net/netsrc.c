@@ -86,10 +86,10 @@ static err_t netsrc_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	return ERR_OK;
 }
 
-static void netsrc_poll(void)
+static int netsrc_poll(void)
 {
 	if (!src.conn || !src.done)
-		return;
+		return src.conn != 0; /* a transfer in progress keeps the service core awake */
 	uint64_t us = time_us() - src.started;
 	log_info("netsrc: sent %lu bytes in %lu ms (%lu KiB/s)", src.acked, us / 1000,
 		 us ? src.acked * 1000000 / 1024 / us : 0);
@@ -100,6 +100,7 @@ static void netsrc_poll(void)
 		tcp_abort(src.conn);
 	src.conn = 0;
 	src.done = 0;
+	return 1;
 }
 SERVICE_POLLER(netsrc, netsrc_poll);
 

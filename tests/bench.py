@@ -48,11 +48,13 @@ def main():
     ms = sorted(f[0] for f in figs)
     own_kib = figs[0][1]
     efi = os.path.getsize(os.path.join(BUILD, "BOOTX64.EFI"))
-    kern = kernel_loaded_size()
+    kern_file, kern_mem = kernel_sizes()
     print("boot: kernel entry to prompt: %s ms (median %d ms; target < %d ms; QEMU TCG, 4 cores, 1 GiB)"
           % (", ".join(map(str, ms)), ms[len(ms) // 2], TARGETS["boot_ms"]))
-    print("size: BOOTX64.EFI %d KiB + kernel %d KiB loaded = %d KiB (target < %d KiB)"
-          % (efi // 1024, kern // 1024, (efi + kern) // 1024, TARGETS["image_kib"]))
+    print("size: BOOTX64.EFI %d KiB + kernel code and data %d KiB = %d KiB (target < %d KiB); "
+          "the kernel occupies %d KiB in memory with .bss"
+          % (efi // 1024, kern_file // 1024, (efi + kern_file) // 1024, TARGETS["image_kib"],
+             kern_mem // 1024))
     print("memory: hako keeps %.1f MiB for itself on a 1 GiB machine (target < %d MiB)"
           % (own_kib / 1024, TARGETS["own_mib"]))
     sys.stdout.flush()

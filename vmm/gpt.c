@@ -1,6 +1,6 @@
 /*
  * vmm/gpt.c - the guest page-table walker of vmm/gpt.h (SDM Vol. 3A
- * 4.3 32-bit, 4.4 PAE, 4.5 4-level paging). Portable. Accessed/dirty bits
+ * 4.3 32-bit, 4.4 PAE, 4.5 4-level and 5-level paging). Portable. Accessed/dirty bits
  * are not set and permissions are not checked: the walk only finds the
  * bytes the guest CPU has just fetched from.
  */
@@ -72,11 +72,8 @@ int gpt_translate(const struct gpt_ops *ops, const struct gpt_mode *m, uint64_t 
 		*gpa = la;
 		return 0;
 	}
-	if (m->efer & EFER_LMA) {
-		if (m->cr4 & CR4_LA57)
-			return -EINVAL;
-		return walk64(ops, m->cr3 & ADDR_MASK, 4, la, gpa);
-	}
+	if (m->efer & EFER_LMA) /* CR4.LA57 adds the PML5 table above the PML4 */
+		return walk64(ops, m->cr3 & ADDR_MASK, (m->cr4 & CR4_LA57) ? 5 : 4, la, gpa);
 	if (m->cr4 & CR4_PAE)
 		return walk_pae(ops, m->cr3, la, gpa);
 	return walk32(ops, m, la, gpa);

@@ -3,7 +3,7 @@
  * the instruction at a guest RIP for MMIO decoding (vmm/mmio.c).
  *
  * Paging modes (SDM Vol. 3A 4.1, APM Vol. 2 5.1): off (CR0.PG = 0),
- * 32-bit, PAE and 4-level. Guest memory is read through `read`, so a
+ * 32-bit, PAE, 4-level and 5-level. Guest memory is read through `read`, so a
  * table outside the guest's RAM is an error, never a host access.
  */
 #ifndef HAKO_GPT_H
@@ -24,7 +24,7 @@ struct gpt_mode {
 /*
  * Translates linear address `la` to a guest-physical address for a
  * supervisor instruction fetch. Returns 0, -EFAULT (a table outside guest
- * memory or a non-present entry) or -EINVAL (5-level paging).
+ * memory or a non-present entry).
  */
 int gpt_translate(const struct gpt_ops *ops, const struct gpt_mode *m, uint64_t la,
 		  uint64_t *gpa);

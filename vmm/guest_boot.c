@@ -83,11 +83,29 @@ static const uint8_t reset_stub[] = {
 	0xee, 0xf4, 0xeb, 0xfd,
 };
 
-/* The command line Linux gets: the definition's plus the TSC rate (no PIT to measure it). */
+/* Whether the command line already has parameter `key` (like "pci="). */
+static int cmdline_has(const char *line, const char *key)
+{
+	for (const char *p = strstr(line, key); p; p = strstr(p + 1, key))
+		if (p == line || p[-1] == ' ')
+			return 1;
+	return 0;
+}
+
+/*
+ * The command line Linux gets: the definition's, then the TSC rate (the
+ * guest's PIT is too slow to calibrate against when every read is a VM
+ * exit) and, unless the definition says otherwise, `pci=off`: the
+ * platform has no PCI, and without it Linux's early code still scans 256
+ * buses through ports 0xcf8/0xcfc (on AMD family 0Fh, twice, looking for
+ * an AGP bridge), 33,000 VM exits for nothing. Firecracker passes the same.
+ */
 static int linux_cmdline(struct vm *vm, const char **why)
 {
 	char line[GB_LINUX_CMDLINE_MAX];
-	int n = fmt_snprintf(line, sizeof(line), "%s tsc_early_khz=%lu", vm->def.cmdline, tsc_khz);
+	const char *cl = vm->def.cmdline;
+	int n = fmt_snprintf(line, sizeof(line), "%s tsc_early_khz=%lu%s", cl, tsc_khz,
+			     cmdline_has(cl, "pci=") ? "" : " pci=off");
 	if (n < 0 || (unsigned)n >= sizeof(line))
 		return *why = "command line too long", -E2BIG;
 	copy_cb(vm, GB_LINUX_CMDLINE, line, (uint64_t)n + 1);

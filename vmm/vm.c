@@ -298,22 +298,31 @@ int vm_destroy(struct vm *vm)
 	return 0;
 }
 
-/* Service poller: frees the cores and memory of guests that failed. */
-static void vm_reap(void)
+/* Whether any of the guest's vCPU cores is still in its loop. */
+static int vcpus_running(const struct vm *vm)
 {
+	for (unsigned j = 0; j < vm->nvcpus; j++)
+		if (__atomic_load_n(&vm->vcpu[j]->running, __ATOMIC_ACQUIRE))
+			return 1;
+	return 0;
+}
+
+/* Service poller: frees the cores and memory of guests that failed. */
+static int vm_reap(void)
+{
+	int acted = 0;
 	for (unsigned i = 0; i < VM_MAX; i++) {
 		struct vm *vm = &vms[i];
 		if (vm->state != VM_RUNNING || !vm->failed)
 			continue;
-		int busy = 0;
-		for (unsigned j = 0; j < vm->nvcpus; j++)
-			busy |= __atomic_load_n(&vm->vcpu[j]->running, __ATOMIC_ACQUIRE);
-		if (busy)
+		if (vcpus_running(vm))
 			continue;
 		vm_teardown(vm);
 		vm->state = VM_CRASHED;
 		log_warn("guest %s: cores and memory freed after crash", vm->def.name);
+		acted = 1;
 	}
+	return acted;
 }
 SERVICE_POLLER(vm_reap, vm_reap);
 
@@ -321,16 +330,14 @@ SERVICE_POLLER(vm_reap, vm_reap);
  * Service poller: finishes a power-off (state `stopped`) or reset (start
  * again with fresh memory) the guest asked for, once its vCPUs are out.
  */
-static void vm_power_poll(void)
+static int vm_power_poll(void)
 {
+	int acted = 0;
 	for (unsigned i = 0; i < VM_MAX; i++) {
 		struct vm *vm = &vms[i];
 		if (vm->state != VM_RUNNING || vm->power == VM_POWER_NONE || vm->failed)
 			continue;
-		int busy = 0;
-		for (unsigned j = 0; j < vm->nvcpus; j++)
-			busy |= __atomic_load_n(&vm->vcpu[j]->running, __ATOMIC_ACQUIRE);
-		if (busy)
+		if (vcpus_running(vm))
 			continue;
 		int reset = vm->power == VM_POWER_RESET;
 		vm_teardown(vm);
@@ -339,7 +346,9 @@ static void vm_power_poll(void)
 		char err[160];
 		if (reset && vm_start(vm, err, sizeof(err)))
 			log_err("guest %s: restart after reset failed: %s", vm->def.name, err);
+		acted = 1;
 	}
+	return acted;
 }
 SERVICE_POLLER(vm_power, vm_power_poll);
 
@@ -356,8 +365,9 @@ int vm_shutdown(struct vm *vm, uint64_t timeout_us)
 }
 
 /* Service poller: `shutdown` timeouts. */
-static void vm_shutdown_poll(void)
+static int vm_shutdown_poll(void)
 {
+	int acted = 0;
 	for (unsigned i = 0; i < VM_MAX; i++) {
 		struct vm *vm = &vms[i];
 		if (vm->state != VM_RUNNING || !vm->shutdown_deadline_us ||
@@ -367,7 +377,9 @@ static void vm_shutdown_poll(void)
 		log_warn("guest %s: did not power off in time; destroying it", vm->def.name);
 		if (vm_destroy(vm))
 			log_err("guest %s: destroy after shutdown timeout failed", vm->def.name);
+		acted = 1;
 	}
+	return acted;
 }
 SERVICE_POLLER(vm_shutdown, vm_shutdown_poll);
 

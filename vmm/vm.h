@@ -14,6 +14,7 @@
 
 #include "vmm/core/cpu.h"
 #include "vmm/dev/ioapic.h"
+#include "vmm/dev/pit.h"
 #include "vmm/dev/rtc.h"
 #include "vmm/exit.h"
 #include "vmm/mmio.h"
@@ -54,7 +55,8 @@ struct vm {
 	uint64_t boot_params;           /* GPA of the zero page */
 	struct vioapic ioapic;
 	struct vrtc rtc;
-	struct spinlock pio_lock;       /* COM1 and CMOS, shared by vCPUs and the console */
+	struct vpit pit;
+	struct spinlock pio_lock;       /* COM1, CMOS and PIT, shared by vCPUs and the console */
 	int uart_irq_level;
 	volatile int power;             /* enum vm_power the guest asked for */
 	uint64_t shutdown_deadline_us;  /* `shutdown`: destroy at this time_us(); 0 = none */

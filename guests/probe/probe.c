@@ -19,59 +19,11 @@
  */
 #include <stdint.h>
 
+#include "guests/lib/console.h"
+#include "guests/lib/io.h"
+
 extern char _end[];
 extern char exc_stub_6[], exc_stub_13[];
-
-static inline void outb(uint16_t p, uint8_t v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(p)); }
-static inline uint8_t inb(uint16_t p)
-{
-	uint8_t v;
-	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(p));
-	return v;
-}
-static inline void cpuid(uint32_t leaf, uint32_t r[4])
-{
-	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(0));
-}
-static inline uint64_t rdtsc(void)
-{
-	uint32_t lo, hi;
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return (uint64_t)hi << 32 | lo;
-}
-
-#define COM1 0x3f8
-
-static void putc_(char c)
-{
-	while (!(inb(COM1 + 5) & 0x20))
-		;
-	outb(COM1, (uint8_t)c);
-}
-
-static void puts_(const char *s)
-{
-	while (*s)
-		putc_(*s++);
-}
-
-static void putu(uint64_t v)
-{
-	char b[21];
-	int i = 20;
-	b[i] = 0;
-	do
-		b[--i] = (char)('0' + v % 10);
-	while (v /= 10);
-	puts_(b + i);
-}
-
-static void putx(uint64_t v)
-{
-	puts_("0x");
-	for (int s = 60; s >= 0; s -= 4)
-		putc_("0123456789abcdef"[(v >> s) & 15]);
-}
 
 static void halt_forever(void)
 {

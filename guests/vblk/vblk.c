@@ -23,39 +23,12 @@
  */
 #include <stdint.h>
 
-#define COM1 0x3f8
+#include "guests/lib/console.h"
+#include "guests/lib/io.h"
+
 #define MMIO_BASE 0xd0000000ull
 #define QSIZE 16
 
-static inline void outb(uint16_t p, uint8_t v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(p)); }
-static inline uint8_t inb(uint16_t p)
-{
-	uint8_t v;
-	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(p));
-	return v;
-}
-
-static void putc_(char c)
-{
-	while (!(inb(COM1 + 5) & 0x20))
-		;
-	outb(COM1, (uint8_t)c);
-}
-static void puts_(const char *s)
-{
-	while (*s)
-		putc_(*s++);
-}
-static void putu(uint64_t v)
-{
-	char b[21];
-	int i = 20;
-	b[i] = 0;
-	do
-		b[--i] = (char)('0' + v % 10);
-	while (v /= 10);
-	puts_(b + i);
-}
 static void result(const char *what, int ok)
 {
 	puts_("vblk: ");

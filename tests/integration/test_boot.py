@@ -37,6 +37,15 @@ def test_host_reports_cores_and_memory(m4):
     assert abs(total - 1024) <= 0.05 * 1024, "total memory %d MiB not within 5%% of 1024" % total
 
 
+def test_idle_service_core_halts(m4):
+    """With nothing to do the service core halts between timer ticks instead of
+    spinning (a spinning core would report 0%); it still answers at once."""
+    time.sleep(3)
+    share = host_field(m4.cmd("host"), "service core")
+    pct = int(re.match(r"halted (\d+)% of the time since the prompt", share).group(1))
+    assert pct >= 50, share
+
+
 def test_version_names_svm(m4):
     out = m4.cmd("version")
     assert re.match(r"hako \d+\.\d+\.\d+ \(svm\)$", out.strip()), out

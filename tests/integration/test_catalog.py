@@ -10,7 +10,7 @@ import time
 import pytest
 
 from hako import BUILD, Qemu, make_image
-from shell_helpers import ok
+from shell_helpers import console, ok
 
 CFG = "catalog=ram:1M\npool=ram:96M\n"
 
@@ -117,18 +117,6 @@ def test_full_clone_copies_and_ctrl_c_leaves_nothing(m):
     ok(m, "undefine full1")
     ok(m, "undefine src")
     assert pool_used(m) == (used0, vols0)
-
-
-def console(m, name, pattern, timeout=60):
-    """Attaches to NAME's console, waits for `pattern`, detaches with Ctrl-]."""
-    m.send("console %s\r" % name)
-    m.expect(r"\[attached to %s" % name, 10)
-    try:
-        return m.expect(pattern, timeout)
-    finally:
-        m.send(b"\x1d")
-        m.expect(r"\[detached from %s\]" % name, 10)
-        m.wait_prompt(10)
 
 
 def test_clone_disk_serves_a_guest(m):

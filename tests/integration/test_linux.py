@@ -82,7 +82,7 @@ def sh(m, line, timeout=60):
 
 
 def test_linux_boots_and_answers_on_its_console(m):
-    """cpus=2: the marker, uname -r, /proc/cpuinfo, and `sleep 3` in wall time."""
+    """cpus=2: the marker, uname -r, /proc/cpuinfo, `sleep 3` in wall time, a long pasted line."""
     define(m, "lx1", 2)
     t0 = time.time()
     ok(m, "start lx1")
@@ -108,6 +108,10 @@ def test_linux_boots_and_answers_on_its_console(m):
         # the guest's clock is the host's TSC; a loaded host delays wake-ups
         assert 2.9 < guest_s < 8 and 2.5 < wall - trip < 12, \
             "sleep 3 took %.2f s by the guest's clock, %.1f s of wall time" % (guest_s, wall)
+        # a pasted line five times the UART's receive FIFO arrives whole
+        word = "".join(chr(ord("a") + i % 26) for i in range(300))
+        out, status = sh(m, "echo %s | wc -c" % word)
+        assert status == 0 and re.search(r"^301\s*$", out, re.M), out
         out, status = sh(m, "date +%Y")
         assert status == 0 and int(re.search(r"^(\d{4})\s*$", out, re.M).group(1)) >= 2024, out
     assert state(m, "lx1") == "running"

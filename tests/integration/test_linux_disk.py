@@ -9,7 +9,7 @@ import time
 import pytest
 
 from hako import Qemu
-from shell_helpers import ok
+from shell_helpers import console, ok
 
 # `make all` puts build/linux/{vmlinuz,initrd.img,disk.img} in \hako\ (guests/guests.mk)
 KERNEL = "kernel=esp:vmlinuz initrd=esp:initrd.img"
@@ -22,22 +22,6 @@ def m():
     q.wait_prompt()
     yield q
     q.stop()
-
-
-def guest_output(m, name, pattern, timeout):
-    """Attaches to NAME's console until `pattern`; returns the guest's output."""
-    mark = m.mark()   # the replay of earlier output may follow the banner at once
-    m.send("console %s\r" % name)
-    m.expect(r"\[attached to %s" % name, 10)
-    try:
-        m.expect(pattern, timeout)
-        out = m.output_since(mark)
-        out = out[out.index("[attached to"):]
-        return re.sub(r"\[ *\d+\.\d{6}\] [^\n]*\n", "", out)
-    finally:
-        m.send(b"\x1d")
-        m.expect(r"\[detached from %s\]" % name, 10)
-        m.wait_prompt(10)
 
 
 def shell(m, line, pattern, timeout=60):
@@ -56,7 +40,7 @@ def test_linux_guest_on_esp_ro_and_ram_disks(m):
     ok(m, 'define lx mem=256M %s cmdline="console=ttyS0 hako.check=/dev/vda" '
           'disk=esp:disk.img disk=esp:disk.img,ro disk=ram:64M' % KERNEL)
     ok(m, "start lx")
-    out = guest_output(m, "lx", r"CHECK (PASS|FAIL)", 240)
+    out = console(m, "lx", r"CHECK (PASS|FAIL)", 240)
     assert "hello.txt: OK" in out and "CHECK PASS" in out, out
 
     m.send("console lx\r")

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from hako import Qemu
-from shell_helpers import ok, state
+from shell_helpers import console, ok, state
 
 PROBE = "kernel=esp:probe.elf"
 
@@ -25,18 +25,6 @@ def m():
 
 def define(m, name, cmdline, mem="16M"):
     ok(m, 'define %s mem=%s %s cmdline="%s"' % (name, mem, PROBE, cmdline))
-
-
-def console(m, name, pattern, timeout=60):
-    """Attaches to NAME's console, waits for `pattern`, detaches with Ctrl-]."""
-    m.send("console %s\r" % name)
-    m.expect(r"\[attached to %s" % name, 10)
-    try:
-        return m.expect(pattern, timeout)
-    finally:
-        m.send(b"\x1d")
-        m.expect(r"\[detached from %s\]" % name, 10)
-        m.wait_prompt(10)
 
 
 def wait_state(m, name, want, timeout=30):

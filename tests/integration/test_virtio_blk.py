@@ -6,7 +6,7 @@ import re
 import pytest
 
 from hako import Qemu
-from shell_helpers import ok
+from shell_helpers import console, ok
 
 PROBE = "kernel=esp:probe.elf"
 
@@ -81,24 +81,6 @@ def test_disks_live_as_long_as_the_definition(m):
     assert "disk vdb" not in ok(m, "stats d4")
     ok(m, "undefine d4")
     assert free_mem(m) == before                # every byte back
-
-def console(m, name, pattern, timeout=60):
-    """Attaches to NAME's console, waits for `pattern`, returns what the guest
-    printed up to it, detaches with Ctrl-]."""
-    mark = m.mark()   # the replay of earlier output may follow the banner at once
-    m.send("console %s\r" % name)
-    m.expect(r"\[attached to %s" % name, 10)
-    try:
-        m.expect(pattern, timeout)
-        # hako's own log lines may land in the middle of the guest's
-        out = m.output_since(mark)
-        out = out[out.index("[attached to"):]
-        return re.sub(r"\[ *\d+\.\d{6}\] [^\n]*\n", "", out)
-    finally:
-        m.send(b"\x1d")
-        m.expect(r"\[detached from %s\]" % name, 10)
-        m.wait_prompt(10)
-
 
 VBLK = "kernel=esp:vblk.elf"
 

@@ -17,3 +17,23 @@ def state(m, name):
     row = re.search(r"^%s\s+(\w+)" % name, m.cmd("list"), re.M)
     assert row, "%s not in list" % name
     return row.group(1)
+
+
+HAKO_LOG_LINE = re.compile(r"\[ *\d+\.\d{6}\] [^\n]*\n")
+
+
+def console(m, name, pattern, timeout=60):
+    """Attaches to NAME's console (hako replays its output since boot), waits
+    for `pattern`, detaches with Ctrl-]. Returns what the guest printed up to
+    then, without hako's own log lines (which may land in the middle)."""
+    mark = m.mark()   # the replay may follow the banner at once
+    m.send("console %s\r" % name)
+    m.expect(r"\[attached to %s" % name, 10)
+    try:
+        m.expect(pattern, timeout)
+        out = m.output_since(mark)
+        return HAKO_LOG_LINE.sub("", out[out.index("[attached to"):])
+    finally:
+        m.send(b"\x1d")
+        m.expect(r"\[detached from %s\]" % name, 10)
+        m.wait_prompt(10)

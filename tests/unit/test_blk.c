@@ -39,7 +39,9 @@ static const void *fake_file(const char *name, uint64_t *size)
 	*size = sizeof(file_img);
 	return file_img;
 }
-static const struct blk_host_ops fake_host = { fake_alloc, fake_free, fake_file };
+static int kicks;
+static void fake_kick(void) { kicks++; }
+static const struct blk_host_ops fake_host = { fake_alloc, fake_free, fake_file, fake_kick };
 
 /* ---- helpers ---- */
 
@@ -67,11 +69,13 @@ static int io(struct blockdev *d, enum blk_op op, uint64_t lba, uint32_t count, 
 {
 	struct done_log l = { 0, 99 };
 	struct blk_req r = { .op = op, .lba = lba, .count = count, .buf = buf, .done = on_done, .ctx = &l };
+	int k = kicks;
 	int rc = blk_submit(d, &r);
 	if (rc)
 		return rc;
 	CHECK_EQ(l.calls, 0);   /* never completes inside submit */
-	blk_poll();
+	CHECK_EQ(kicks, k + 1); /* but wakes the core that polls */
+	CHECK(blk_poll());      /* which reports it had work */
 	CHECK_EQ(l.calls, 1);
 	return l.status;
 }

@@ -161,9 +161,15 @@ static void test_gpt(void)
 	CHECK_EQ(gpt_translate(&ops, &m, la, &gpa), -14);
 	put(0x3000 + ((la >> 21) & 511) * 8, 0x7ff0000003ull);
 	CHECK_EQ(gpt_translate(&ops, &m, la, &gpa), -14);
-	/* LA57 is refused */
+	/* 5-level (CR4.LA57): one more table above, indexed by bits 56:48 */
+	put(0x3000 + ((la >> 21) & 511) * 8, 0x4003);
+	put(0x9000 + ((la >> 48) & 511) * 8, 0x1003);
+	m.cr3 = 0x9000;
 	m.cr4 |= 1 << 12;
-	CHECK_EQ(gpt_translate(&ops, &m, la, &gpa), -22);
+	CHECK_EQ(gpt_translate(&ops, &m, la, &gpa), 0);
+	CHECK_EQ(gpa, 0x55123);
+	put(0x9000 + ((la >> 48) & 511) * 8, 0);
+	CHECK_EQ(gpt_translate(&ops, &m, la, &gpa), -14);
 	/* 32-bit paging with a 4 MiB page */
 	put(0x8000 + (0xc0400000u >> 22) * 4, 0x00c00083);
 	m = (struct gpt_mode){ 1ull << 31, 0x8000, 1 << 4, 0 };

@@ -146,6 +146,8 @@ int blk_submit(struct blockdev *d, struct blk_req *r)
 		d->head = r;
 	d->tail = r;
 	spin_unlock(&d->lock);
+	if (host_ops->kick)
+		host_ops->kick();
 	return 0;
 }
 
@@ -160,8 +162,9 @@ static struct blk_req *take_queue(struct blockdev *d)
 }
 
 /* Service core: hands every queued request to its backend. */
-void blk_poll(void)
+int blk_poll(void)
 {
+	int busy = 0;
 	for (struct blockdev *d = open_list; d; d = d->next_open) {
 		struct blk_req *r = take_queue(d);
 		while (r) {
@@ -169,8 +172,11 @@ void blk_poll(void)
 			d->inflight++;
 			d->ops->start(d, r);
 			r = next;
+			busy = 1;
 		}
+		busy |= d->inflight > 0;
 	}
+	return busy;
 }
 
 static void count(struct blk_stats *st, const struct blk_req *r, uint64_t bytes, int status)

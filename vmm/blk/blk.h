@@ -89,7 +89,7 @@ const struct blk_stats *blk_stats(const struct blockdev *d);
 int blk_url_check(const char *url, char *err, unsigned errlen);
 
 /* Service core: starts queued requests. Registered as a SERVICE_POLLER. */
-void blk_poll(void);
+int blk_poll(void); /* nonzero while requests are being started or in flight */
 
 /* ---- for backends ---- */
 
@@ -157,6 +157,8 @@ struct blk_host_ops {
 	void (*free)(void *p, uint64_t bytes);
 	/* A file in the boot medium's \hako\ folder, or 0. */
 	const void *(*file)(const char *name, uint64_t *size);
+	/* Optional: a request was queued; wake the core that runs blk_poll. */
+	void (*kick)(void);
 };
 void blk_set_host(const struct blk_host_ops *ops);
 /* The kernel's: page allocator and boot medium (vmm/blk/blk_host.c). */

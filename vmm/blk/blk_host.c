@@ -31,7 +31,8 @@ static const void *host_file(const char *name, uint64_t *size)
 	return (const void *)f->phys;
 }
 
-static const struct blk_host_ops kernel_blk_host = { host_alloc, host_free, host_file };
+static const struct blk_host_ops kernel_blk_host = { host_alloc, host_free, host_file,
+						     service_wake };
 
 /* Gives the block layer its memory and files; call once at boot. */
 void blk_init(void)

@@ -4,9 +4,9 @@
  */
 #include "vmm/blk/blk_sync.h"
 
-static void (*sync_pump)(void) = blk_poll;
+static int (*sync_pump)(void) = blk_poll;
 
-void blk_sync_set_pump(void (*pump)(void)) { sync_pump = pump ? pump : blk_poll; }
+void blk_sync_set_pump(int (*pump)(void)) { sync_pump = pump ? pump : blk_poll; }
 void blk_sync_pump(void) { sync_pump(); }
 
 struct sync_wait {

@@ -23,7 +23,7 @@ int blk_sync_io(struct blockdev *d, enum blk_op op, uint64_t lba, uint32_t count
  * memory devices and the host unit tests); the kernel installs
  * service_poll() so that network backends make progress too.
  */
-void blk_sync_set_pump(void (*pump)(void));
+void blk_sync_set_pump(int (*pump)(void));
 /* Runs the pump once (for callers that wait on their own callbacks). */
 void blk_sync_pump(void);
 

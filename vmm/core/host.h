@@ -25,18 +25,25 @@ extern struct host host;
 
 /*
  * Work the service core does between shell bytes (network, storage,
- * timers). Register with SERVICE_POLLER(fn); see linker.ld.
+ * timers). Register with SERVICE_POLLER(fn); see linker.ld. `poll`
+ * returns nonzero when it did something or waits on I/O in flight: the
+ * service core keeps polling then, and halts between timer ticks once
+ * every poller has been quiet for a while (boot/main.c).
  */
 struct service_poller {
 	const char *name;
-	void (*poll)(void);
+	int (*poll)(void);
 };
 #define SERVICE_POLLER(ident, fn)                                              \
 	static const struct service_poller service_poller_##ident                      \
 		__attribute__((used, section("hako_pollers"), aligned(8))) = { #ident, fn }
 
-/* Runs every registered poller once. */
-void service_poll(void);
+/* Runs every registered poller once; nonzero when any of them was busy. */
+int service_poll(void);
+/* Another core queued work for the service core: wakes it if it halts. */
+void service_wake(void);
+/* Time (us) the service core spent halted since the prompt came up at *since_us. */
+void service_halted_share(uint64_t *since_us, uint64_t *halted_us);
 
 /*
  * Shell commands wait by calling service_poll(), so pollers run nested.

@@ -217,6 +217,6 @@ int smp_run_on(unsigned index, void (*fn)(void *), void *arg)
 
 void smp_kick(unsigned index)
 {
-	if (index && index < cpu_count)
+	if (index < cpu_count)
 		lapic_send_ipi(cpus[index].apic_id, VEC_KICK);
 }

@@ -1,7 +1,8 @@
 /*
  * vmm/dev/platform.c - wiring of the platform devices of platform.h.
  *
- * Ports: 0x3f8-0x3ff COM1 (IRQ 4), 0x70-0x71 CMOS RTC, 0x600 ACPI
+ * Ports: 0x3f8-0x3ff COM1 (IRQ 4), 0x40-0x43 and 0x61 the 8254 timer
+ * (no interrupt), 0x70-0x71 CMOS RTC, 0x600 ACPI
  * SLEEP_CONTROL_REG, 0x601 SLEEP_STATUS_REG, 0x602 RESET_REG (ACPI 6.4
  * 4.8.3.6-7), 0x64 keyboard controller (command 0xfe pulses reset), 0xcf9
  * reset control (bits 1-2 = 0x6: hard reset). MMIO: IOAPIC at
@@ -14,6 +15,7 @@
 #include "vmm/core/time.h"
 #include "vmm/dev/acpi_tables.h"
 #include "vmm/dev/irq.h"
+#include "vmm/dev/pit.h"
 #include "vmm/dev/rtc.h"
 #include "vmm/mmio.h"
 #include "vmm/vm.h"
@@ -25,6 +27,8 @@
 #define RST_CNT_PORT 0xcf9
 #define  RST_CNT_RST_CPU 0x04
 #define RTC_PORT 0x70
+#define PIT_PORT 0x40
+#define PORT61 0x61
 
 static uint64_t boot_epoch, boot_epoch_us;
 
@@ -39,12 +43,26 @@ static uint64_t now_epoch(void)
 	return boot_epoch + (time_us() - boot_epoch_us) / 1000000;
 }
 
+/* PIT input clocks (1.193182 MHz) since hako started, from the TSC. */
+static uint64_t pit_now(void)
+{
+	uint64_t tsc = rdtsc() - tsc_boot;
+	uint64_t ms = tsc / tsc_khz, rem = tsc % tsc_khz;
+	return (ms * PIT_HZ + rem * PIT_HZ / tsc_khz) / 1000;
+}
+
+static int is_pit_port(uint16_t port)
+{
+	return (port >= PIT_PORT && port < PIT_PORT + 4) || port == PORT61;
+}
+
 static const struct mmio_ops ioapic_ops = { vioapic_mmio_read, vioapic_mmio_write };
 
 int platform_attach(struct vm *vm)
 {
 	vioapic_reset(&vm->ioapic);
 	vrtc_reset(&vm->rtc);
+	vpit_reset(&vm->pit);
 	vm->uart_irq_level = 0;
 	return mmio_register(vm, GUEST_IOAPIC_BASE, 0x1000, &ioapic_ops, vm);
 }
@@ -93,7 +111,7 @@ int platform_uart_input(struct vm *vm, uint8_t c)
 
 int platform_port_claims(uint16_t port)
 {
-	return port == RTC_PORT || port == RTC_PORT + 1 || port == GUEST_ACPI_SLEEP_CTL_PORT ||
+	return is_pit_port(port) || port == RTC_PORT || port == RTC_PORT + 1 || port == GUEST_ACPI_SLEEP_CTL_PORT ||
 	       port == GUEST_ACPI_SLEEP_STS_PORT || port == GUEST_ACPI_RESET_PORT ||
 	       port == KBD_CMD_PORT || port == RST_CNT_PORT;
 }
@@ -104,6 +122,13 @@ uint32_t platform_port_read(struct vm *vm, uint16_t port, unsigned size)
 	if (port == RTC_PORT || port == RTC_PORT + 1) {
 		spin_lock(&vm->pio_lock); /* the CMOS index is shared by vCPUs too */
 		uint8_t v = vrtc_read(&vm->rtc, port - RTC_PORT, now_epoch());
+		spin_unlock(&vm->pio_lock);
+		return v;
+	}
+	if (is_pit_port(port)) {
+		spin_lock(&vm->pio_lock);
+		uint8_t v = port == PORT61 ? vpit_port61_read(&vm->pit, pit_now())
+					   : vpit_read(&vm->pit, port - PIT_PORT, pit_now());
 		spin_unlock(&vm->pio_lock);
 		return v;
 	}
@@ -119,6 +144,13 @@ void platform_port_write(struct vcpu *v, uint16_t port, unsigned size, uint32_t 
 	if (port == RTC_PORT || port == RTC_PORT + 1) {
 		spin_lock(&vm->pio_lock);
 		vrtc_write(&vm->rtc, port - RTC_PORT, (uint8_t)val);
+		spin_unlock(&vm->pio_lock);
+	} else if (is_pit_port(port)) {
+		spin_lock(&vm->pio_lock);
+		if (port == PORT61)
+			vpit_port61_write(&vm->pit, (uint8_t)val, pit_now());
+		else
+			vpit_write(&vm->pit, port - PIT_PORT, (uint8_t)val, pit_now());
 		spin_unlock(&vm->pio_lock);
 	} else if (port == GUEST_ACPI_SLEEP_CTL_PORT) {
 		if ((val & SLP_EN) && SLP_TYP(val) == GUEST_ACPI_SLP_TYP_S5)

@@ -5,18 +5,30 @@
  */
 #include "vmm/lib/string.h"
 
+#include <stdint.h>
+
+/*
+ * memset and memcpy move eight bytes per string-instruction step, then
+ * the tail byte by byte. Fast-string hardware is quick either way, but
+ * emulators (QEMU's TCG, Bochs) run a REP instruction one step at a
+ * time: zeroing a 256 MiB guest byte by byte took seconds under TCG.
+ */
 void *memset(void *d, int c, size_t n)
 {
-	unsigned char *p = d;
-	while (n--)
-		*p++ = (unsigned char)c;
-	return d;
+	void *ret = d;
+	uint64_t v = 0x0101010101010101ull * (unsigned char)c;
+	size_t q = n / 8, r = n % 8;
+	__asm__ volatile("rep stosq" : "+D"(d), "+c"(q) : "a"(v) : "memory");
+	__asm__ volatile("rep stosb" : "+D"(d), "+c"(r) : "a"(v) : "memory");
+	return ret;
 }
 
 void *memcpy(void *d, const void *s, size_t n)
 {
 	void *ret = d;
-	__asm__ volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(n)::"memory");
+	size_t q = n / 8, r = n % 8;
+	__asm__ volatile("rep movsq" : "+D"(d), "+S"(s), "+c"(q)::"memory");
+	__asm__ volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(r)::"memory");
 	return ret;
 }
 
