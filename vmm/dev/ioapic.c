@@ -6,10 +6,6 @@
  */
 #include "vmm/dev/ioapic.h"
 
-#include "vmm/dev/irq.h"
-#include "vmm/dev/lapic.h"
-#include "vmm/vm.h"
-
 #define IOREGSEL 0x00
 #define IOWIN 0x10
 #define IOAPICID 0x00
@@ -24,8 +20,10 @@
 #define RTE_MASKED (1ull << 16)
 #define RTE_WRITABLE 0xff0000000001afffull  /* not delivery status, not remote IRR */
 
-void vioapic_reset(struct vioapic *io)
+void vioapic_reset(struct vioapic *io, vioapic_deliver_fn deliver, void *ctx)
 {
+	io->deliver = deliver;
+	io->ctx = ctx;
 	io->regsel = 0;
 	io->id = 0;
 	io->line = 0;
@@ -34,9 +32,8 @@ void vioapic_reset(struct vioapic *io)
 }
 
 /* Sends pin `pin`'s message if it should fire now. Called with the lock. */
-static void pin_fire(struct vm *vm, unsigned pin)
+static void pin_fire(struct vioapic *io, unsigned pin)
 {
-	struct vioapic *io = &vm->ioapic;
 	uint64_t r = io->redir[pin];
 	if (r & RTE_MASKED)
 		return;
@@ -45,8 +42,9 @@ static void pin_fire(struct vm *vm, unsigned pin)
 			return;
 		io->redir[pin] |= RTE_REMOTE_IRR;
 	}
-	vlapic_deliver(vm, (uint32_t)(r >> 56), !!(r & RTE_DEST_LOGICAL), (unsigned)(r >> 8) & 7,
-		       (uint8_t)r, !!(r & RTE_LEVEL));
+	const struct vioapic_msg m = { (uint32_t)(r >> 56), !!(r & RTE_DEST_LOGICAL),
+				       (uint8_t)((r >> 8) & 7), (uint8_t)r, !!(r & RTE_LEVEL) };
+	io->deliver(io->ctx, &m);
 }
 
 /* The pin's logical level after polarity (active low pins invert). */
@@ -56,9 +54,8 @@ static int pin_active(const struct vioapic *io, unsigned pin)
 	return (io->redir[pin] & RTE_POLARITY_LOW) ? !l : l;
 }
 
-void vioapic_set(struct vm *vm, unsigned pin, int level)
+void vioapic_set(struct vioapic *io, unsigned pin, int level)
 {
-	struct vioapic *io = &vm->ioapic;
 	if (pin >= VIOAPIC_PINS)
 		return;
 	spin_lock(&io->lock);
@@ -69,13 +66,12 @@ void vioapic_set(struct vm *vm, unsigned pin, int level)
 		io->line &= ~(1u << pin);
 	int now = pin_active(io, pin);
 	if (now && ((io->redir[pin] & RTE_LEVEL) || !was))
-		pin_fire(vm, pin);
+		pin_fire(io, pin);
 	spin_unlock(&io->lock);
 }
 
-void vioapic_eoi(struct vm *vm, uint8_t vector)
+void vioapic_eoi(struct vioapic *io, uint8_t vector)
 {
-	struct vioapic *io = &vm->ioapic;
 	spin_lock(&io->lock);
 	for (unsigned i = 0; i < VIOAPIC_PINS; i++) {
 		uint64_t r = io->redir[i];
@@ -83,7 +79,7 @@ void vioapic_eoi(struct vm *vm, uint8_t vector)
 			continue;
 		io->redir[i] &= ~RTE_REMOTE_IRR;
 		if (pin_active(io, i))
-			pin_fire(vm, i);  /* still asserted: deliver again (82093AA 3.2.4) */
+			pin_fire(io, i);  /* still asserted: deliver again (82093AA 3.2.4) */
 	}
 	spin_unlock(&io->lock);
 }
@@ -102,9 +98,8 @@ static uint32_t reg_read(struct vioapic *io, uint32_t sel)
 	}
 }
 
-static void reg_write(struct vm *vm, uint32_t sel, uint32_t val)
+static void reg_write(struct vioapic *io, uint32_t sel, uint32_t val)
 {
-	struct vioapic *io = &vm->ioapic;
 	if (sel == IOAPICID) {
 		io->id = (val >> 24) & 0xf;
 		return;
@@ -120,39 +115,28 @@ static void reg_write(struct vm *vm, uint32_t sel, uint32_t val)
 		io->redir[pin] &= ~RTE_REMOTE_IRR;
 	/* unmasking an asserted level pin delivers it */
 	if ((io->redir[pin] & RTE_LEVEL) && pin_active(io, pin))
-		pin_fire(vm, pin);
+		pin_fire(io, pin);
 }
 
 uint64_t vioapic_mmio_read(void *dev, uint64_t offset, unsigned size)
 {
-	struct vm *vm = dev;
+	struct vioapic *io = dev;
 	(void)size; /* 32-bit registers */
-	spin_lock(&vm->ioapic.lock);
-	uint32_t v = offset == IOREGSEL ? vm->ioapic.regsel :
-		     offset == IOWIN    ? reg_read(&vm->ioapic, vm->ioapic.regsel) : 0xffffffffu;
-	spin_unlock(&vm->ioapic.lock);
+	spin_lock(&io->lock);
+	uint32_t v = offset == IOREGSEL ? io->regsel :
+		     offset == IOWIN    ? reg_read(io, io->regsel) : 0xffffffffu;
+	spin_unlock(&io->lock);
 	return v;
 }
 
 void vioapic_mmio_write(void *dev, uint64_t offset, unsigned size, uint64_t val)
 {
-	struct vm *vm = dev;
+	struct vioapic *io = dev;
 	(void)size; /* 32-bit registers */
-	spin_lock(&vm->ioapic.lock);
+	spin_lock(&io->lock);
 	if (offset == IOREGSEL)
-		vm->ioapic.regsel = (uint32_t)val & 0xff;
+		io->regsel = (uint32_t)val & 0xff;
 	else if (offset == IOWIN)
-		reg_write(vm, vm->ioapic.regsel, (uint32_t)val);
-	spin_unlock(&vm->ioapic.lock);
-}
-
-void vm_irq_set(struct vm *vm, unsigned gsi, int level)
-{
-	vioapic_set(vm, gsi, level);
-}
-
-void vm_irq_pulse(struct vm *vm, unsigned gsi)
-{
-	vioapic_set(vm, gsi, 1);
-	vioapic_set(vm, gsi, 0);
+		reg_write(io, io->regsel, (uint32_t)val);
+	spin_unlock(&io->lock);
 }

@@ -4,6 +4,10 @@
  * version 0x11, 24 pins, EOI by LAPIC broadcast). Edge pins deliver on a
  * rising edge; level pins deliver while asserted and set remote IRR until
  * the guest's EOI for that vector.
+ *
+ * Portable: a message leaves through the `deliver` callback given at
+ * reset (the platform hands it to the local APIC models), so the host
+ * unit tests drive the model with a recorder.
  */
 #ifndef HAKO_DEV_IOAPIC_H
 #define HAKO_DEV_IOAPIC_H
@@ -14,7 +18,16 @@
 
 #define VIOAPIC_PINS 24
 
-struct vm;
+/* An interrupt message, as the redirection entry describes it (82093AA 3.2.4). */
+struct vioapic_msg {
+	uint32_t dest;          /* APIC ID, or logical destination */
+	uint8_t logical;        /* destination mode */
+	uint8_t mode;           /* delivery mode: 0 fixed, 1 lowest priority, ... */
+	uint8_t vector;
+	uint8_t level;          /* trigger mode: the target's EOI comes back */
+};
+
+typedef void (*vioapic_deliver_fn)(void *ctx, const struct vioapic_msg *m);
 
 struct vioapic {
 	struct spinlock lock;
@@ -22,14 +35,17 @@ struct vioapic {
 	uint32_t id;
 	uint64_t redir[VIOAPIC_PINS];
 	uint32_t line;          /* bit n: pin n asserted */
+	vioapic_deliver_fn deliver; /* called with the lock held */
+	void *ctx;
 };
 
-void vioapic_reset(struct vioapic *io);
-uint64_t vioapic_mmio_read(void *vm, uint64_t offset, unsigned size);
-void vioapic_mmio_write(void *vm, uint64_t offset, unsigned size, uint64_t val);
+void vioapic_reset(struct vioapic *io, vioapic_deliver_fn deliver, void *ctx);
+/* IOREGSEL (offset 0) and IOWIN (0x10), 32-bit; `io` is the struct vioapic. */
+uint64_t vioapic_mmio_read(void *io, uint64_t offset, unsigned size);
+void vioapic_mmio_write(void *io, uint64_t offset, unsigned size, uint64_t val);
 /* A LAPIC EOI for a level-triggered `vector` (any core). */
-void vioapic_eoi(struct vm *vm, uint8_t vector);
-/* Sets pin `pin` to `level`; `pulse` raises then lowers it. Any core. */
-void vioapic_set(struct vm *vm, unsigned pin, int level);
+void vioapic_eoi(struct vioapic *io, uint8_t vector);
+/* Sets pin `pin` to `level` (1 = electrically high). Any core. */
+void vioapic_set(struct vioapic *io, unsigned pin, int level);
 
 #endif

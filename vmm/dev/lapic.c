@@ -127,7 +127,7 @@ static void eoi(struct vcpu *v)
 		return;
 	bit_clr(v->lapic.isr, (unsigned)vec);
 	if (bit_get(v->lapic.tmr, (unsigned)vec))
-		vioapic_eoi(v->vm, (uint8_t)vec); /* level-triggered: EOI broadcast (11.8.5) */
+		vioapic_eoi(&v->vm->ioapic, (uint8_t)vec); /* level-triggered: EOI broadcast (11.8.5) */
 }
 
 /* ---- timer ---- */

@@ -56,15 +56,32 @@ static int is_pit_port(uint16_t port)
 	return (port >= PIT_PORT && port < PIT_PORT + 4) || port == PORT61;
 }
 
+/* The IOAPIC's messages go to the guest's local APICs. */
+static void ioapic_deliver(void *ctx, const struct vioapic_msg *m)
+{
+	vlapic_deliver(ctx, m->dest, m->logical, m->mode, m->vector, m->level);
+}
+
 static const struct mmio_ops ioapic_ops = { vioapic_mmio_read, vioapic_mmio_write };
 
 int platform_attach(struct vm *vm)
 {
-	vioapic_reset(&vm->ioapic);
+	vioapic_reset(&vm->ioapic, ioapic_deliver, vm);
 	vrtc_reset(&vm->rtc);
 	vpit_reset(&vm->pit);
 	vm->uart_irq_level = 0;
-	return mmio_register(vm, GUEST_IOAPIC_BASE, 0x1000, &ioapic_ops, vm);
+	return mmio_register(vm, GUEST_IOAPIC_BASE, 0x1000, &ioapic_ops, &vm->ioapic);
+}
+
+void vm_irq_set(struct vm *vm, unsigned gsi, int level)
+{
+	vioapic_set(&vm->ioapic, gsi, level);
+}
+
+void vm_irq_pulse(struct vm *vm, unsigned gsi)
+{
+	vioapic_set(&vm->ioapic, gsi, 1);
+	vioapic_set(&vm->ioapic, gsi, 0);
 }
 
 /* ---- COM1 ---- */
