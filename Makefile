@@ -148,6 +148,7 @@ PORTABLE := vmm/lib/fmt.c vmm/lib/log.c vmm/lib/errno.c vmm/mm/buddy.c \
             drivers/acpi/acpi.c vmm/pagetable.c vmm/cpuid_policy.c vmm/vm_def.c \
             vmm/elf_guest.c vmm/uart_model.c vmm/insn.c vmm/gpt.c \
             vmm/bzimage.c vmm/dev/aml.c vmm/dev/acpi_tables.c vmm/dev/rtc.c vmm/dev/pit.c vmm/dev/ioapic.c \
+            vmm/dev/lapic.c \
             net/crypto/sha256.c net/auth.c net/telnet.c $(wildcard net/iscsi/*.c) \
             vmm/blk/blk.c vmm/blk/blk_mem.c vmm/blk/blk_check.c vmm/blk/blk_bench.c \
             vmm/dev/virtqueue.c vmm/dev/virtio_mmio.c vmm/dev/virtio_blk.c \

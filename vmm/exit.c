@@ -167,7 +167,7 @@ static enum exit_result exit_msr_read(struct vcpu *v, const struct exit_info *e)
 	const struct msr_entry *m = msr_find(e->msr.index);
 	uint64_t val;
 	int apic = v->vm->linux_guest && vlapic_msr_is(e->msr.index);
-	if (apic ? vlapic_msr_read(v, e->msr.index, &val) : (!m || !m->read || m->read(v, &val))) {
+	if (apic ? vlapic_msr_read(&v->lapic, e->msr.index, &val, rdtsc()) : (!m || !m->read || m->read(v, &val))) {
 		vcpu_inject_exception(v, VEC_GP, 1, 0); /* unknown MSR: #GP(0), SDM "RDMSR" */
 		return EXIT_RESUME;
 	}
@@ -182,7 +182,7 @@ static enum exit_result exit_msr_write(struct vcpu *v, const struct exit_info *e
 	const struct msr_entry *m = msr_find(e->msr.index);
 	uint64_t val = (uint32_t)v->regs.rax | v->regs.rdx << 32;
 	int apic = v->vm->linux_guest && vlapic_msr_is(e->msr.index);
-	if (apic ? vlapic_msr_write(v, e->msr.index, val) : (!m || !m->write || m->write(v, val))) {
+	if (apic ? vlapic_msr_write(&v->lapic, e->msr.index, val, rdtsc()) : (!m || !m->write || m->write(v, val))) {
 		vcpu_inject_exception(v, VEC_GP, 1, 0);
 		return EXIT_RESUME;
 	}

@@ -229,7 +229,7 @@ static void boot_state_64(struct vcpu *v, uint16_t sel_code, uint16_t sel_data, 
 
 void guest_boot_vcpu(struct vcpu *v)
 {
-	vlapic_reset(&v->lapic, v->id, v->id == 0);
+	vlapic_vcpu_reset(v, v->id == 0);
 	v->msr_pat = PAT_POWER_ON;
 	v->msr_mtrr_def_type = 0;
 	v->wait_sipi = v->sipi_pending = v->init_pending = 0;

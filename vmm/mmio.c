@@ -123,7 +123,7 @@ static void gpr_set(struct vcpu *v, unsigned enc, uint64_t val)
 static uint64_t bus_read(struct vcpu *v, uint64_t gpa, unsigned size)
 {
 	if (gpa - GUEST_LAPIC_BASE < 0x1000)
-		return vlapic_mmio_read(v, gpa - GUEST_LAPIC_BASE, size);
+		return vlapic_mmio_read(&v->lapic, gpa - GUEST_LAPIC_BASE, size, rdtsc());
 	const struct mmio_range *r = mmio_find(v->vm, gpa);
 	return r ? r->ops->read(r->dev, gpa - r->base, size) : ~0ull;
 }
@@ -131,7 +131,7 @@ static uint64_t bus_read(struct vcpu *v, uint64_t gpa, unsigned size)
 static void bus_write(struct vcpu *v, uint64_t gpa, unsigned size, uint64_t val)
 {
 	if (gpa - GUEST_LAPIC_BASE < 0x1000) {
-		vlapic_mmio_write(v, gpa - GUEST_LAPIC_BASE, size, val);
+		vlapic_mmio_write(&v->lapic, gpa - GUEST_LAPIC_BASE, size, val, rdtsc());
 		return;
 	}
 	const struct mmio_range *r = mmio_find(v->vm, gpa);

@@ -117,7 +117,7 @@ static void timer_arm(struct vcpu *v)
  */
 static void vcpu_events(struct vcpu *v)
 {
-	vlapic_timer_check(v, rdtsc());
+	vlapic_timer_check(&v->lapic, rdtsc());
 	timer_arm(v);
 	if (v->lapic.nmi_pending && backend->intr_ready(v) >= 0) {
 		const struct vevent nmi = { VEVENT_NMI, 2, 0, 0 };
@@ -157,7 +157,7 @@ static void vcpu_idle(struct vcpu *v)
 {
 	for (;;) {
 		irq_disable();
-		vlapic_timer_check(v, rdtsc());
+		vlapic_timer_check(&v->lapic, rdtsc());
 		if (idle_wakeup(v))
 			break;
 		timer_arm(v);
@@ -193,7 +193,7 @@ static int vcpu_step(struct vcpu *v)
 {
 	struct exit_info e;
 	if (v->init_pending || v->wait_sipi) {
-		vlapic_reset(&v->lapic, v->id, 0);
+		vlapic_vcpu_reset(v, 0);
 		if (vcpu_wait_sipi(v))
 			return 0;
 	}

@@ -3,17 +3,16 @@
  * registers, 11.5.4 timer, 11.6 IPIs and ICR, 11.8 handling interrupts,
  * 11.12 x2APIC). The timer counts at the TSC rate (the "bus clock" is the
  * TSC), divided by TDCR; TSC-deadline mode compares against the TSC the
- * guest reads, which is the host's (no TSC offset).
+ * guest reads, which is the host's (no TSC offset). Portable: the caller
+ * passes the TSC as `now`; IPIs, level-triggered EOIs and wake-ups leave
+ * through the ops given at reset.
  */
 #include "vmm/dev/lapic.h"
 
-#include "vmm/core/cpu.h"
-#include "vmm/core/smp.h"
+#include <stddef.h>
+
 #include "vmm/dev/acpi_tables.h"
-#include "vmm/dev/ioapic.h"
-#include "vmm/dev/platform.h"
-#include "vmm/lib/log.h"
-#include "vmm/vm.h"
+#include "vmm/lib/string.h"
 
 #define APIC_ID 0x020
 #define APIC_VER 0x030
@@ -53,15 +52,20 @@
 #define MSR_X2APIC_FIRST 0x800
 #define MSR_X2APIC_LAST 0x8ff
 #define MSR_TSC_DEADLINE 0x6e0
-#define MODE_FIXED 0
-#define MODE_LOWEST 1
-#define MODE_NMI 4
-#define MODE_INIT 5
-#define MODE_SIPI 6
+#define ICR_MODE(v) (((v) >> 8) & 7)
 
-void vlapic_reset(struct vlapic *l, uint32_t id, int bsp)
+/*
+ * Resets `l` to the power-on state with APIC ID `id` (SDM 11.4.7.1; INIT
+ * does the same), the BSP flag in IA32_APIC_BASE when `bsp`. `ops` and
+ * `ctx` wire it to the machine. Other cores may be delivering to `l`
+ * meanwhile, so the wiring is rewritten in place, never cleared.
+ */
+void vlapic_reset(struct vlapic *l, uint32_t id, int bsp, const struct vlapic_ops *ops, void *ctx)
 {
-	*l = (struct vlapic){ 0 };
+	const size_t state = offsetof(struct vlapic, id);
+	l->ops = ops;
+	l->ctx = ctx;
+	memset((char *)l + state, 0, sizeof(*l) - state);
 	l->id = id;
 	l->apic_base = GUEST_LAPIC_BASE | APIC_BASE_EN | (bsp ? APIC_BASE_BSP : 0);
 	l->dfr = 0xffffffffu;
@@ -90,6 +94,10 @@ static uint32_t ppr(const struct vlapic *l)
 	return (l->tpr & 0xf0) >= isrv ? l->tpr & 0xff : isrv;
 }
 
+/*
+ * The highest vector in IRR whose priority class is above the processor
+ * priority's (SDM 11.8.3), or -1: nothing, or the APIC is software-disabled.
+ */
 int vlapic_pending(const struct vlapic *l)
 {
 	int v = highest(l->irr);
@@ -102,32 +110,44 @@ static void bit_set(uint32_t *bits, unsigned v) { __atomic_or_fetch(&bits[v / 32
 static void bit_clr(uint32_t *bits, unsigned v) { __atomic_and_fetch(&bits[v / 32], ~(1u << (v % 32)), __ATOMIC_RELEASE); }
 static int bit_get(const uint32_t *bits, unsigned v) { return !!(bits[v / 32] & (1u << (v % 32))); }
 
+/* The vCPU takes `vector` (from vlapic_pending): IRR to ISR (11.8.4). Own core. */
 void vlapic_ack(struct vlapic *l, int vector)
 {
 	bit_clr(l->irr, (unsigned)vector);
 	bit_set(l->isr, (unsigned)vector);
 }
 
-void vlapic_accept(struct vcpu *v, uint8_t vector, int level)
+/*
+ * A fixed interrupt arrives, from any core: sets IRR, and TMR for a
+ * level-triggered one (clears it for edge), then wakes the vCPU.
+ */
+void vlapic_accept(struct vlapic *l, uint8_t vector, int level)
 {
 	if (vector < 16)
 		return; /* illegal vectors are dropped (SDM 11.5.3: ESR "receive illegal vector") */
 	if (level)
-		bit_set(v->lapic.tmr, vector);
+		bit_set(l->tmr, vector);
 	else
-		bit_clr(v->lapic.tmr, vector);
-	bit_set(v->lapic.irr, vector);
-	vcpu_wake(v);
+		bit_clr(l->tmr, vector);
+	bit_set(l->irr, vector);
+	l->ops->wake(l->ctx);
 }
 
-static void eoi(struct vcpu *v)
+/* An NMI arrives, from any core; the vCPU loop injects it. */
+void vlapic_nmi(struct vlapic *l)
 {
-	int vec = highest(v->lapic.isr);
+	l->nmi_pending = 1;
+	l->ops->wake(l->ctx);
+}
+
+static void eoi(struct vlapic *l)
+{
+	int vec = highest(l->isr);
 	if (vec < 0)
 		return;
-	bit_clr(v->lapic.isr, (unsigned)vec);
-	if (bit_get(v->lapic.tmr, (unsigned)vec))
-		vioapic_eoi(&v->vm->ioapic, (uint8_t)vec); /* level-triggered: EOI broadcast (11.8.5) */
+	bit_clr(l->isr, (unsigned)vec);
+	if (bit_get(l->tmr, (unsigned)vec))
+		l->ops->eoi(l->ctx, (uint8_t)vec); /* level-triggered: EOI broadcast (11.8.5) */
 }
 
 /* ---- timer ---- */
@@ -145,9 +165,13 @@ static void timer_load(struct vlapic *l, uint64_t now)
 	l->deadline = l->timer_icr ? now + timer_period(l) : 0;
 }
 
-void vlapic_timer_check(struct vcpu *v, uint64_t now)
+/*
+ * Fires the timer if its deadline passed by `now` (TSC): a periodic timer
+ * reloads (skipping periods the vCPU missed), a one-shot or TSC-deadline
+ * timer disarms; the LVT vector becomes pending unless masked. Own core.
+ */
+void vlapic_timer_check(struct vlapic *l, uint64_t now)
 {
-	struct vlapic *l = &v->lapic;
 	if (!l->deadline || now < l->deadline)
 		return;
 	uint32_t lvt = l->lvt[0];
@@ -162,7 +186,7 @@ void vlapic_timer_check(struct vcpu *v, uint64_t now)
 			l->tsc_deadline = 0;
 	}
 	if (!(lvt & LVT_MASKED))
-		vlapic_accept(v, (uint8_t)lvt, 0);
+		vlapic_accept(l, (uint8_t)lvt, 0);
 }
 
 static uint32_t timer_ccr(const struct vlapic *l, uint64_t now)
@@ -188,10 +212,13 @@ static void lvt_timer_write(struct vlapic *l, uint32_t val)
 
 /* ---- IPIs ---- */
 
-/* Does the local APIC of `t` accept destination `dest` (SDM 11.6.2)? */
-static int dest_match(struct vcpu *t, uint32_t dest, int logical)
+/*
+ * Does `l` accept destination `dest` in physical or `logical` mode (SDM
+ * 11.6.2)? Physical: its APIC ID or the broadcast ID. Logical: xAPIC
+ * flat or cluster model as DFR says, against LDR; x2APIC cluster form.
+ */
+int vlapic_match(const struct vlapic *l, uint32_t dest, int logical)
 {
-	const struct vlapic *l = &t->lapic;
 	if (!logical)
 		return dest == (x2apic(l) ? 0xffffffffu : 0xffu) || dest == l->id;
 	if (x2apic(l)) {  /* cluster in 31:16, bit mask in 15:0 (11.12.10.2) */
@@ -207,68 +234,34 @@ static int dest_match(struct vcpu *t, uint32_t dest, int logical)
 	return (ldr >> 4) == (dest >> 4) && (ldr & dest & 0xf);  /* cluster model */
 }
 
-static void deliver_one(struct vcpu *t, unsigned mode, uint8_t vector, int level)
+/*
+ * Is `l` a target of `m`? `sender` says `l` belongs to the vCPU that
+ * wrote the ICR; a shorthand overrides the destination field (11.6.1).
+ */
+int vlapic_ipi_accepts(const struct vlapic *l, const struct vlapic_ipi *m, int sender)
 {
-	switch (mode) {
-	case MODE_FIXED:
-	case MODE_LOWEST:
-		vlapic_accept(t, vector, level);
-		return;
-	case MODE_NMI:
-		t->lapic.nmi_pending = 1;
-		vcpu_wake(t);
-		return;
-	case MODE_INIT:
-		vcpu_signal_init(t);
-		return;
-	case MODE_SIPI:
-		vcpu_signal_sipi(t, vector);
-		return;
-	default:
-		LOG_WARN_RL("guest %s: APIC delivery mode %u ignored", t->vm->def.name, mode);
-		return;
+	switch (m->shorthand) {
+	case VLAPIC_SELF:   return sender;
+	case VLAPIC_ALL:    return 1;
+	case VLAPIC_OTHERS: return !sender;
+	default:            return vlapic_match(l, m->dest, m->logical);
 	}
 }
 
-void vlapic_deliver(struct vm *vm, uint32_t dest, int logical, unsigned mode, uint8_t vector,
-		    int level)
+/* Decodes an ICR write into a message for ops->ipi (11.6.1; x2APIC 11.12.9). */
+static void icr_write(struct vlapic *l, uint32_t lo, uint32_t dest)
 {
-	for (unsigned i = 0; i < vm->nvcpus; i++) {
-		struct vcpu *t = vm->vcpu[i];
-		if (!dest_match(t, dest, logical))
-			continue;
-		deliver_one(t, mode, vector, level);
-		if (mode == MODE_LOWEST)
-			return; /* one of the set is enough */
-	}
-}
-
-static void icr_write(struct vcpu *v, uint32_t lo, uint32_t dest)
-{
-	unsigned mode = (lo >> 8) & 7;
-	uint8_t vec = (uint8_t)lo;
-	if (mode == MODE_INIT && !(lo & ICR_LEVEL_ASSERT))
+	const struct vlapic_ipi m = { dest, !!(lo & ICR_DEST_LOGICAL), (uint8_t)ICR_MODE(lo),
+				      (uint8_t)lo, 0, (uint8_t)ICR_SHORTHAND(lo) };
+	if (m.mode == VLAPIC_INIT && !(lo & ICR_LEVEL_ASSERT))
 		return; /* INIT level de-assert: no action on modern CPUs (11.6.1) */
-	switch (ICR_SHORTHAND(lo)) {
-	case 1:
-		deliver_one(v, mode, vec, 0);
-		return;
-	case 2:
-	case 3:
-		for (unsigned i = 0; i < v->vm->nvcpus; i++)
-			if (ICR_SHORTHAND(lo) == 2 || v->vm->vcpu[i] != v)
-				deliver_one(v->vm->vcpu[i], mode, vec, 0);
-		return;
-	default:
-		vlapic_deliver(v->vm, dest, !!(lo & ICR_DEST_LOGICAL), mode, vec, 0);
-	}
+	l->ops->ipi(l->ctx, &m);
 }
 
 /* ---- registers ---- */
 
-static uint32_t reg_read(struct vcpu *v, uint32_t reg)
+static uint32_t reg_read(struct vlapic *l, uint32_t reg, uint64_t now)
 {
-	struct vlapic *l = &v->lapic;
 	if (reg >= APIC_ISR && reg < APIC_ISR + 0x80)
 		return l->isr[(reg - APIC_ISR) >> 4];
 	if (reg >= APIC_TMR && reg < APIC_TMR + 0x80)
@@ -291,7 +284,7 @@ static uint32_t reg_read(struct vcpu *v, uint32_t reg)
 	case APIC_ICR_LO:     return 0; /* delivery status: idle */
 	case APIC_ICR_HI:     return l->icr_hi;
 	case APIC_TIMER_ICR:  return l->timer_icr;
-	case APIC_TIMER_CCR:  return timer_ccr(l, rdtsc());
+	case APIC_TIMER_CCR:  return timer_ccr(l, now);
 	case APIC_TIMER_DCR:  return l->timer_dcr;
 	default:              return 0;
 	}
@@ -305,61 +298,71 @@ static void svr_write(struct vlapic *l, uint32_t val)
 			l->lvt[i] |= LVT_MASKED;
 }
 
-static void reg_write(struct vcpu *v, uint32_t reg, uint32_t val)
+static void timer_icr_write(struct vlapic *l, uint32_t val, uint64_t now)
 {
-	struct vlapic *l = &v->lapic;
+	if (LVT_TIMER_MODE(l->lvt[0]) == TIMER_TSC_DEADLINE)
+		return; /* TSC-deadline mode ignores the initial count (11.5.4.1) */
+	l->timer_icr = val;
+	timer_load(l, now);
+}
+
+static void reg_write(struct vlapic *l, uint32_t reg, uint32_t val, uint64_t now)
+{
 	if (reg > APIC_LVT_TIMER && reg <= APIC_LVT_ERROR) {
 		l->lvt[(reg - APIC_LVT_TIMER) >> 4] = val & 0x1f7ff;
 		return;
 	}
 	switch (reg) {
 	case APIC_TPR:       l->tpr = val & 0xff; return;
-	case APIC_EOI:       eoi(v); return;
+	case APIC_EOI:       eoi(l); return;
 	case APIC_LDR:       if (!x2apic(l)) l->ldr = val & 0xff000000u; return;
 	case APIC_DFR:       if (!x2apic(l)) l->dfr = val | 0x0fffffffu; return;
 	case APIC_SVR:       svr_write(l, val); return;
 	case APIC_ESR:       l->esr = 0; return;
 	case APIC_LVT_CMCI:  l->lvt[6] = val & 0x107ff; return;
 	case APIC_ICR_HI:    l->icr_hi = val; return;
-	case APIC_ICR_LO:    icr_write(v, val, x2apic(l) ? l->icr_hi : l->icr_hi >> 24); return;
+	case APIC_ICR_LO:    icr_write(l, val, x2apic(l) ? l->icr_hi : l->icr_hi >> 24); return;
 	case APIC_LVT_TIMER: lvt_timer_write(l, val); return;
-	case APIC_TIMER_ICR:
-		if (LVT_TIMER_MODE(l->lvt[0]) == TIMER_TSC_DEADLINE)
-			return;
-		l->timer_icr = val;
-		timer_load(l, rdtsc());
-		return;
+	case APIC_TIMER_ICR: timer_icr_write(l, val, now); return;
 	case APIC_TIMER_DCR: l->timer_dcr = val & 0xb; return;
-	case APIC_SELF_IPI:  if (x2apic(l)) vlapic_accept(v, (uint8_t)val, 0); return;
+	case APIC_SELF_IPI:  if (x2apic(l)) vlapic_accept(l, (uint8_t)val, 0); return;
 	default:             return; /* read-only or reserved: ignored */
 	}
 }
 
-uint64_t vlapic_mmio_read(void *vcpu, uint64_t offset, unsigned size)
+/*
+ * xAPIC register read at `offset` in the 4 KiB page, `now` the TSC.
+ * All ones while the APIC is in x2APIC mode.
+ */
+uint64_t vlapic_mmio_read(struct vlapic *l, uint64_t offset, unsigned size, uint64_t now)
 {
-	struct vcpu *v = vcpu;
 	(void)size; /* 32-bit registers; narrower reads see the low bytes */
-	if (x2apic(&v->lapic))
+	if (x2apic(l))
 		return ~0ull; /* the MMIO page is off in x2APIC mode (11.12.1) */
-	return reg_read(v, (uint32_t)offset & 0xff0) >> (8 * (offset & 3));
+	return reg_read(l, (uint32_t)offset & 0xff0, now) >> (8 * (offset & 3));
 }
 
-void vlapic_mmio_write(void *vcpu, uint64_t offset, unsigned size, uint64_t val)
+/* xAPIC register write; only aligned 32-bit writes in xAPIC mode take effect. */
+void vlapic_mmio_write(struct vlapic *l, uint64_t offset, unsigned size, uint64_t val,
+		       uint64_t now)
 {
-	struct vcpu *v = vcpu;
-	if (x2apic(&v->lapic) || size != 4 || (offset & 0xf))
+	if (x2apic(l) || size != 4 || (offset & 0xf))
 		return; /* only aligned 32-bit writes are defined (11.4.1) */
-	reg_write(v, (uint32_t)offset, (uint32_t)val);
+	reg_write(l, (uint32_t)offset, (uint32_t)val, now);
 }
 
+/* Is `msr` one of the APIC's: x2APIC 0x800-0x8ff or IA32_TSC_DEADLINE? */
 int vlapic_msr_is(uint32_t msr)
 {
 	return (msr >= MSR_X2APIC_FIRST && msr <= MSR_X2APIC_LAST) || msr == MSR_TSC_DEADLINE;
 }
 
-int vlapic_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
+/*
+ * RDMSR of an APIC MSR (vlapic_msr_is), `now` the TSC. 0 with *val set,
+ * or -1: the caller injects #GP (xAPIC mode, write-only EOI; 11.12.1.2).
+ */
+int vlapic_msr_read(struct vlapic *l, uint32_t msr, uint64_t *val, uint64_t now)
 {
-	struct vlapic *l = &v->lapic;
 	if (msr == MSR_TSC_DEADLINE) {
 		*val = l->tsc_deadline;
 		return 0;
@@ -371,13 +374,13 @@ int vlapic_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 		*val = (uint64_t)l->icr_hi << 32;
 		return 0;
 	}
-	*val = reg_read(v, reg);
+	*val = reg_read(l, reg, now);
 	return 0;
 }
 
-int vlapic_msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
+/* WRMSR of an APIC MSR: 0, or -1 for #GP (xAPIC mode, read-only registers). */
+int vlapic_msr_write(struct vlapic *l, uint32_t msr, uint64_t val, uint64_t now)
 {
-	struct vlapic *l = &v->lapic;
 	if (msr == MSR_TSC_DEADLINE) {
 		if (LVT_TIMER_MODE(l->lvt[0]) != TIMER_TSC_DEADLINE)
 			return 0; /* ignored outside TSC-deadline mode (11.5.4.1) */
@@ -390,11 +393,11 @@ int vlapic_msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 	uint32_t reg = (msr - MSR_X2APIC_FIRST) << 4;
 	if (reg == APIC_ICR_LO) {  /* one 64-bit write in x2APIC mode (11.12.9) */
 		l->icr_hi = (uint32_t)(val >> 32);
-		icr_write(v, (uint32_t)val, l->icr_hi);
+		icr_write(l, (uint32_t)val, l->icr_hi);
 		return 0;
 	}
 	if (reg == APIC_LDR || reg == APIC_ID || reg == APIC_DFR)
 		return -1; /* read-only in x2APIC mode */
-	reg_write(v, reg, (uint32_t)val);
+	reg_write(l, reg, (uint32_t)val, now);
 	return 0;
 }

@@ -6,19 +6,65 @@
  * level-triggered vectors), and IPIs between a guest's vCPUs including
  * INIT and SIPI.
  *
- * Everything but IRR/TMR belongs to the vCPU's own core. Other cores
- * (IOAPIC lines, IPIs from other vCPUs) only set IRR/TMR bits atomically
- * (vlapic_accept) and kick the core.
+ * Portable: time comes in as a TSC value (`now`), and the model reaches
+ * the rest of the machine only through the ops given at reset - an ICR
+ * write leaves as a decoded IPI message, a level-triggered EOI as a
+ * callback, and a newly pending interrupt as a wake-up. Which vCPUs an
+ * IPI reaches, and what INIT and SIPI do to a vCPU, is the kernel's
+ * part (vmm/dev/lapic_glue.c, declared at the end of this file).
+ *
+ * Everything but IRR/TMR/nmi_pending belongs to the vCPU's own core.
+ * Other cores (IOAPIC lines, IPIs from other vCPUs) only set those bits
+ * atomically (vlapic_accept, vlapic_nmi), which then wakes the vCPU.
  */
 #ifndef HAKO_DEV_LAPIC_H
 #define HAKO_DEV_LAPIC_H
 
 #include <stdint.h>
 
-struct vcpu;
-struct vm;
+/* Delivery modes of the ICR and of IOAPIC redirection entries (SDM 11.6.1). */
+enum vlapic_mode {
+	VLAPIC_FIXED = 0,
+	VLAPIC_LOWEST = 1,
+	VLAPIC_SMI = 2,
+	VLAPIC_NMI = 4,
+	VLAPIC_INIT = 5,
+	VLAPIC_SIPI = 6,
+	VLAPIC_EXTINT = 7,
+};
+
+/* ICR destination shorthands, bits 19:18 (SDM 11.6.1). */
+enum vlapic_shorthand {
+	VLAPIC_DEST = 0,        /* the destination field selects */
+	VLAPIC_SELF = 1,
+	VLAPIC_ALL = 2,         /* all including self */
+	VLAPIC_OTHERS = 3,      /* all excluding self */
+};
+
+/* An interrupt message: an ICR write, or an IOAPIC redirection entry. */
+struct vlapic_ipi {
+	uint32_t dest;          /* APIC ID or logical destination (x2APIC: 32 bits) */
+	uint8_t logical;        /* destination mode */
+	uint8_t mode;           /* enum vlapic_mode */
+	uint8_t vector;
+	uint8_t level;          /* trigger mode; the ICR's IPIs are edge */
+	uint8_t shorthand;      /* enum vlapic_shorthand */
+};
+
+/* How the model reaches the machine; `ctx` is the one given at reset. */
+struct vlapic_ops {
+	/* The guest wrote the ICR: send `m` (any mode, any shorthand). */
+	void (*ipi)(void *ctx, const struct vlapic_ipi *m);
+	/* EOI for a level-triggered vector: broadcast it to the IOAPIC (11.8.5). */
+	void (*eoi)(void *ctx, uint8_t vector);
+	/* An interrupt or NMI became pending, possibly from another core. */
+	void (*wake)(void *ctx);
+};
 
 struct vlapic {
+	const struct vlapic_ops *ops;   /* the wiring, set by vlapic_reset */
+	void *ctx;
+	/* From here on, the APIC's state: vlapic_reset clears it. */
 	uint32_t id;
 	uint64_t apic_base;         /* IA32_APIC_BASE */
 	uint32_t irr[8], isr[8], tmr[8];
@@ -31,39 +77,42 @@ struct vlapic {
 	volatile int nmi_pending;
 };
 
-/* Resets to the power-on state with APIC ID `id` (SDM 11.4.7.1). */
-void vlapic_reset(struct vlapic *l, uint32_t id, int bsp);
+/* Power-on/INIT state, wired through `ops` and `ctx` (contracts in lapic.c). */
+void vlapic_reset(struct vlapic *l, uint32_t id, int bsp, const struct vlapic_ops *ops,
+		  void *ctx);
 
-/* xAPIC MMIO handlers (register offset in the 4 KiB page). */
-uint64_t vlapic_mmio_read(void *vcpu, uint64_t offset, unsigned size);
-void vlapic_mmio_write(void *vcpu, uint64_t offset, unsigned size, uint64_t val);
-
-/* x2APIC and TSC-deadline MSRs; 0, or -1 to inject #GP. */
-int vlapic_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val);
-int vlapic_msr_write(struct vcpu *v, uint32_t msr, uint64_t val);
-/* Is `msr` one of the APIC's (0x800-0x8ff, 0x6e0)? */
+/* The guest's accesses; `now` is the TSC. MSR forms return -1 for #GP. */
+uint64_t vlapic_mmio_read(struct vlapic *l, uint64_t offset, unsigned size, uint64_t now);
+void vlapic_mmio_write(struct vlapic *l, uint64_t offset, unsigned size, uint64_t val,
+		       uint64_t now);
+int vlapic_msr_read(struct vlapic *l, uint32_t msr, uint64_t *val, uint64_t now);
+int vlapic_msr_write(struct vlapic *l, uint32_t msr, uint64_t val, uint64_t now);
 int vlapic_msr_is(uint32_t msr);
 
-/* Fires the timer if its deadline passed (own core). */
-void vlapic_timer_check(struct vcpu *v, uint64_t now_tsc);
-
-/* The highest vector IRR holds that the processor priority lets through, or -1. */
+/* The vCPU loop (own core): fire a due timer, find and take an interrupt. */
+void vlapic_timer_check(struct vlapic *l, uint64_t now);
 int vlapic_pending(const struct vlapic *l);
-/* Moves `vector` from IRR to ISR: the vCPU is about to take it. */
 void vlapic_ack(struct vlapic *l, int vector);
 
-/*
- * Delivers a fixed interrupt to `v` from any core: sets IRR (and TMR for
- * level-triggered vectors) and wakes the vCPU.
- */
-void vlapic_accept(struct vcpu *v, uint8_t vector, int level);
+/* Arrivals from any core: a fixed interrupt, an NMI. */
+void vlapic_accept(struct vlapic *l, uint8_t vector, int level);
+void vlapic_nmi(struct vlapic *l);
 
+/* Destination matching, for whoever routes a message to a guest's APICs. */
+int vlapic_match(const struct vlapic *l, uint32_t dest, int logical);
+int vlapic_ipi_accepts(const struct vlapic *l, const struct vlapic_ipi *m, int sender);
+
+/* ---- the kernel's side (vmm/dev/lapic_glue.c; not portable) ---- */
+
+struct vcpu;
+struct vm;
+
+/* Resets `v`'s local APIC, wired to its vCPU and guest (own core). */
+void vlapic_vcpu_reset(struct vcpu *v, int bsp);
 /*
- * Sends an interrupt message (IOAPIC redirection entry or ICR) to the
- * vCPUs of `vm` that `dest`/`logical` select: delivery mode `mode`
- * (0 fixed, 1 lowest priority, 4 NMI, 5 INIT, 6 SIPI).
+ * Delivers `m` to the vCPUs of `vm` it selects; `sender` is the vCPU that
+ * wrote the ICR (for the shorthands), or 0 for an IOAPIC message. Any core.
  */
-void vlapic_deliver(struct vm *vm, uint32_t dest, int logical, unsigned mode, uint8_t vector,
-		    int level);
+void vlapic_route(struct vm *vm, const struct vlapic_ipi *m, const struct vcpu *sender);
 
 #endif
