@@ -154,7 +154,7 @@ PORTABLE := vmm/lib/fmt.c vmm/lib/log.c vmm/lib/errno.c vmm/mm/buddy.c \
             vmm/dev/virtqueue.c vmm/dev/virtio_mmio.c vmm/dev/virtio_blk.c \
             vmm/blk/blk_sync.c vmm/blk/slotstore.c mgmt/catalog_fmt.c \
             vmm/blk/cow_pool.c vmm/blk/cow.c \
-            vmm/vmx/ctls.c
+            vmm/vmx/ctls.c vmm/cr.c
 
 UNIT_OBJ := $(patsubst %.c,$(BUILD)/unit/obj/%.o,$(PORTABLE))
 .SECONDARY: $(UNIT_OBJ)
@@ -196,7 +196,7 @@ fuzz: $(FUZZ_BIN)
 test: all $(UNIT_BIN) $(BUILD)/unit/iscsi_live
 	$(PYTHON) tests/run.py
 
-# Quicker: without the long emulator runs marked slow (Linux clones, Bochs cycles).
+# Quicker: without the long emulator runs marked slow (Linux clones, Linux on Bochs, Bochs cycles).
 test-fast: all $(UNIT_BIN)
 	$(PYTHON) tests/run.py --fast
 

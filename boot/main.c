@@ -95,6 +95,47 @@ static void serial_shell_write(void *ctx, const char *s, size_t n)
 	uart_write(s, n);
 }
 
+/*
+ * The serial console's input, as a poller: so the serial shell is served
+ * while a network console command waits, as that one is while a serial
+ * command waits. Its own command reads the UART itself (busy).
+ */
+static int serial_ready, serial_busy;
+
+/* Busy when it took input. */
+static int serial_poll(void)
+{
+	int fed = 0;
+	if (!serial_ready || serial_busy || !service_commands_allowed())
+		return 0;
+	serial_busy = 1;
+	int saved = service_command_begin();
+	for (int c; (c = uart_getc()) >= 0; fed = 1)
+		shell_feed(&serial_shell, (unsigned char)c);
+	service_command_end(saved);
+	serial_busy = 0;
+	return fed;
+}
+SERVICE_POLLER(serial, serial_poll);
+
+/* A running command's input on the serial console: the UART itself. */
+static int serial_shell_getc(void *ctx)
+{
+	(void)ctx; /* one serial port */
+	int c = uart_getc();
+	return c < 0 ? SHELL_NO_INPUT : c;
+}
+
+/* Ctrl-C on the serial console; other keys typed meanwhile are dropped. */
+static int serial_shell_interrupted(void *ctx)
+{
+	(void)ctx; /* one serial port */
+	for (int c; (c = uart_getc()) >= 0;)
+		if (c == 3)
+			return 1;
+	return 0;
+}
+
 static const void *acpi_map_identity(void *ctx, uint64_t phys, uint64_t len)
 {
 	(void)ctx; /* all RAM is identity-mapped below identity_top */
@@ -212,18 +253,14 @@ void kmain(struct boot_info *bi)
 	log_phases();
 
 	shell_init(&serial_shell, serial_shell_write, 0);
+	shell_set_input(&serial_shell, serial_shell_getc, serial_shell_interrupted);
 	host.prompt_us = time_us();
 	log_info("ready: %lu ms from kernel entry to prompt", host.prompt_us / 1000);
 	shell_prompt(&serial_shell);
 	uint64_t last_work = time_us();
 	halted_since_us = last_work;
+	serial_ready = 1;
 	for (;;) {
-		int c = uart_getc();
-		if (c >= 0) {
-			shell_feed(&serial_shell, (unsigned char)c);
-			last_work = time_us();
-			continue;
-		}
 		if (service_poll())
 			last_work = time_us();
 		else if (time_us() - last_work > SERVICE_SPIN_US)
@@ -235,12 +272,34 @@ void kmain(struct boot_info *bi)
 
 extern const struct service_poller __start_hako_pollers[], __stop_hako_pollers[];
 
+static int poll_depth, command_depth;
+
 int service_poll(void)
 {
 	int busy = 0;
+	poll_depth++;
 	for (const struct service_poller *p = __start_hako_pollers; p < __stop_hako_pollers; p++)
 		busy |= p->poll() != 0;
+	poll_depth--;
 	return busy;
+}
+
+/* See host.h: the main loop's poll, or the poll of a running command's wait. */
+int service_commands_allowed(void)
+{
+	return poll_depth == command_depth + 1;
+}
+
+int service_command_begin(void)
+{
+	int saved = command_depth;
+	command_depth = poll_depth;
+	return saved;
+}
+
+void service_command_end(int saved)
+{
+	command_depth = saved;
 }
 
 /*

@@ -1,16 +1,14 @@
 /*
  * mgmt/cmd_clone.c - the `clone` verb (shared/CLI.md): parses and prints;
  * the work is catalog_clone() in mgmt/clone.c. A full copy shows a
- * progress line and stops at Ctrl-C typed on the serial console (a
- * network session cannot interrupt it yet). Also
+ * progress line and stops at Ctrl-C typed on the terminal that started
+ * it (serial or network console). Also
  * `diskread`, a sequential-read benchmark of any disk URL (bench_clone.py
  * compares a LUN with an overlay over it).
  */
-#include "drivers/uart/uart16550.h"
 #include "mgmt/catalog.h"
 #include "mgmt/shell/args.h"
 #include "mgmt/shell/shell.h"
-#include "net/net.h"
 #include "vmm/blk/blk_sync.h"
 #include "vmm/core/time.h"
 #include "vmm/lib/errno.h"
@@ -18,28 +16,17 @@
 
 #define READ_CHUNK (256u << 10)
 
-#define CTRL_C 0x03
 
 static void progress(void *ctx, const char *line)
 {
 	shell_printf(ctx, "%s", line);
 }
 
-/* Ctrl-C on the serial console; other keys typed during a copy are dropped. */
+/* Ctrl-C on the command's terminal (mgmt/shell: serial or network). */
 static int cancelled(void *ctx)
 {
-	(void)ctx; /* the serial console is the one input polled during a command */
-	for (int c; (c = uart_getc()) >= 0;)
-		if (c == CTRL_C)
-			return 1;
-	return 0;
-}
-
-/* A network session's Ctrl-C is not seen while the command runs (see README). */
-static int no_cancel(void *ctx)
-{
-	(void)ctx; /* never cancelled */
-	return 0;
+	(void)ctx; /* the running command's shell is known to the shell layer */
+	return shell_interrupted();
 }
 
 static int cmd_clone(struct shell *sh, int argc, char **argv)
@@ -47,7 +34,7 @@ static int cmd_clone(struct shell *sh, int argc, char **argv)
 	int full = argc == 4 && !strcmp(argv[3], "full");
 	if (argc != 3 && !full)
 		return shell_usage(sh, "clone");
-	struct clone_ui ui = { progress, console_is_network(sh) ? no_cancel : cancelled, sh };
+	struct clone_ui ui = { progress, cancelled, sh };
 	char err[200];
 	if (catalog_hold(err, sizeof(err)))
 		return shell_error(sh, "%s", err);

@@ -4,10 +4,11 @@
  * work is net/iscsi (session, exec.c helpers) over net/iscsi_tcp.c, and
  * for `disk check` the block layer (vmm/blk/blk_check.c), so it works on
  * every disk URL. These verbs wait for the network while polling the
- * service core, so they run on the serial console only; Ctrl-C there
- * interrupts them.
+ * service core; they work on the serial and the network console alike
+ * (net/console.c runs a network session's command outside lwIP), and
+ * Ctrl-C on the terminal that started them interrupts them. One at a
+ * time: a second one, from another session, is refused while one runs.
  */
-#include "drivers/uart/uart16550.h"
 #include "mgmt/shell/args.h"
 #include "mgmt/shell/shell.h"
 #include "net/iscsi/exec.h"
@@ -31,23 +32,16 @@ static int busy;
 
 static int refuse(struct shell *sh)
 {
-	if (console_is_network(sh))
-		return shell_error(sh, "iSCSI verbs run on the serial console only for now");
 	if (busy)
-		return shell_error(sh, "another iSCSI command is running");
+		return shell_error(sh, "another iSCSI or disk command is running; try again when "
+				       "it ends");
 	return 0;
 }
 
-/* Logs out politely (bounded) and frees the session. */
+/* Logs out (the transport finishes that in the background) and frees the session. */
 static void finish(struct iscsi_session *s)
 {
-	uint64_t end = time_us() + 2000000;
-	iscsi_logout(s);
-	while (s->state != ISCSI_S_CLOSED && s->state != ISCSI_S_FAILED && time_us() < end) {
-		iscsi_tcp_wait(s);
-		iscsi_poll(s);
-	}
-	iscsi_tcp_free(s);
+	iscsi_tcp_logout_free(s);
 	busy = 0;
 }
 
@@ -166,28 +160,18 @@ static int cmd_iscsi(struct shell *sh, int argc, char **argv)
 SHELL_COMMAND(iscsi, "iscsi", "discover HOST[:PORT] | luns URL",
 	      "iSCSI SendTargets discovery, or a target's LUNs with sizes", cmd_iscsi);
 
-/* Reads a line from the serial port (with service polling); 1 if "yes". */
+static void confirm_wait(void)
+{
+	service_poll();
+	cpu_relax();
+}
+
+/* Reads the answer from the command's own terminal (serial or network); 1 if "yes". */
 static int confirm(struct shell *sh, const char *what)
 {
 	char line[8];
-	size_t n = 0;
 	shell_printf(sh, "%s\nType 'yes' to continue: ", what);
-	for (;;) {
-		int c = uart_getc();
-		if (c < 0) {
-			service_poll();
-			cpu_relax();
-			continue;
-		}
-		if (c == 3 || c == '\r' || c == '\n')
-			break;
-		if (n < sizeof(line) - 1)
-			line[n++] = (char)c;
-		shell_printf(sh, "%c", c);
-	}
-	line[n] = 0;
-	shell_printf(sh, "\n");
-	return !strcmp(line, "yes");
+	return shell_read_line(sh, line, sizeof(line), 1, confirm_wait) >= 0 && !strcmp(line, "yes");
 }
 
 static void show_progress(void *arg, const char *phase, uint64_t done, uint64_t total)
@@ -200,9 +184,8 @@ static void show_progress(void *arg, const char *phase, uint64_t done, uint64_t 
 /* Drives the service core (block layer, iSCSI sessions); 1 after Ctrl-C. */
 static int check_wait(void *arg)
 {
-	(void)arg;
-	int c = uart_getc();
-	if (c == 3)
+	(void)arg; /* the block layer and the terminal are global */
+	if (shell_interrupted())
 		return 1;
 	service_poll();
 	return 0;
@@ -215,14 +198,14 @@ static int disk_check(struct shell *sh, const char *url, uint64_t size)
 	if (size)
 		fmt_snprintf(amount, sizeof(amount), "the first %llu bytes", (unsigned long long)size);
 	fmt_snprintf(what, sizeof(what), "This overwrites %s of %s.", amount, url);
+	busy = 1; /* c is static, and the answer may take a while */
 	if (!confirm(sh, what))
-		return shell_error(sh, "not confirmed; nothing written");
+		return busy = 0, shell_error(sh, "not confirmed; nothing written");
 	memset(&c, 0, sizeof(c));
 	unsigned order = buddy_order_for(BLK_CHECK_BUF);
 	c.buf = (uint8_t *)page_alloc(order, PAGE_HAKO);
 	if (!c.buf)
-		return shell_error(sh, "out of memory for the check buffers");
-	busy = 1;
+		return busy = 0, shell_error(sh, "out of memory for the check buffers");
 	int rc = blk_open(url, 0, &c.d, err, sizeof(err));
 	if (rc) {
 		page_free((uint64_t)c.buf, order, PAGE_HAKO);
@@ -269,13 +252,13 @@ static int disk_bench(struct shell *sh, const char *url, uint64_t size)
 	char what[BLK_URL_MAX + 80], err[160] = "";
 	fmt_snprintf(what, sizeof(what), "This overwrites the first %llu bytes of %s.",
 		     (unsigned long long)size, url);
+	busy = 1; /* b is static, and the answer may take a while */
 	if (!confirm(sh, what))
-		return shell_error(sh, "not confirmed; nothing written");
+		return busy = 0, shell_error(sh, "not confirmed; nothing written");
 	memset(&b, 0, sizeof(b));
 	unsigned order = buddy_order_for(BLK_BENCH_BUF);
 	if (!(b.buf = (uint8_t *)page_alloc(order, PAGE_HAKO)))
-		return shell_error(sh, "out of memory for the benchmark buffers");
-	busy = 1;
+		return busy = 0, shell_error(sh, "out of memory for the benchmark buffers");
 	int rc = blk_open(url, 0, &b.d, err, sizeof(err));
 	for (int w = 1; w >= 0 && !rc; w--)
 		for (int r = 0; r < 2 && !rc; r++)

@@ -17,7 +17,17 @@
  * holds up the service core.
  *
  * All of it runs on the service core: lwIP callbacks (from the network
- * poller) and console_poll() for timers. Sessions close only from
+ * poller) and console_poll() for timers and commands. Receive callbacks
+ * only queue a shell session's input; console_poll() feeds it to the
+ * shell outside any lwIP callback, so a command may wait on the network
+ * (iSCSI verbs, starting a guest on a LUN) by polling the service core,
+ * lwIP included (lwIP is NO_SYS: single-threaded, never re-entered).
+ * While a session's command runs, its further input waits in its input
+ * ring (the command reads a confirmation or a Ctrl-C from there), and the
+ * nested console_poll() calls serve the other sessions: their commands run
+ * nested inside the waiting one, one at a time per session. A session
+ * whose peer goes away during its command stays allocated until the
+ * command returns; its output is dropped. Sessions close only from
  * console_poll(), never inside an lwIP callback.
  */
 #include "net/net.h"
@@ -43,6 +53,8 @@
 #define IDLE_DEFAULT_S 900
 #define STALL_TIMEOUT_US (30 * 1000000ull)
 #define FIELD_MAX 128
+#define CONSOLE_IN 4096
+#define CTRL_C 3
 
 enum sess_state { S_FREE, S_USER, S_PASS, S_DELAY, S_SHELL, S_CLOSING };
 
@@ -61,6 +73,10 @@ struct session {
 	size_t out_head, out_len; /* ring: bytes [head, head+len) are pending */
 	uint64_t dropped;
 	char peer[24];
+	int busy; /* its command runs: console_poll() leaves its input queued */
+	uint64_t in_dropped;
+	uint8_t in[CONSOLE_IN]; /* shell input, telnet already decoded */
+	size_t in_head, in_len;
 };
 
 /* Allocated by console_start(): about 80 KiB each, only when networking. */
@@ -68,6 +84,9 @@ static struct session *sessions;
 static struct tcp_pcb *listener;
 static uint64_t idle_us = IDLE_DEFAULT_S * 1000000ull;
 static struct log_ratelimit refuse_rl = LOG_RATELIMIT_INIT(5);
+
+static int session_getc(void *ctx);
+static int session_interrupted(void *ctx);
 
 static void flush(struct session *s)
 {
@@ -202,6 +221,7 @@ static void field_done(struct session *s)
 	log_info("console: '%s' logged in from %s", s->user, s->peer);
 	s->state = S_SHELL;
 	shell_init(&s->sh, shell_out, s);
+	shell_set_input(&s->sh, session_getc, session_interrupted);
 	shell_printf(&s->sh, "hako %s - type 'help' for the verbs, 'exit' to leave\n", HAKO_VERSION);
 	shell_prompt(&s->sh);
 }
@@ -251,9 +271,10 @@ static void data_byte(struct session *s, uint8_t c)
 			break;
 		}
 		s->last_cr = 0;
-		shell_feed(&s->sh, c);
-		if (s->sh.closed)
-			end_session(s, 0);
+		if (s->in_len < CONSOLE_IN)
+			s->in[(s->in_head + s->in_len++) % CONSOLE_IN] = c;
+		else
+			s->in_dropped++; /* more than the ring at once (see on_recv) */
 		break;
 	default: /* S_DELAY drops input; S_FREE and S_CLOSING ignore it */
 		break;
@@ -273,6 +294,13 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 		end_session(s, 0);
 		return ERR_OK;
 	}
+	/* Telnet decoding only shrinks the bytes; when the input ring has no
+	 * room (a command is running and input piles up) lwIP keeps the pbuf
+	 * and offers it again later (tcp_process_refused_data), and the window
+	 * stays shut meanwhile. A pbuf larger than the whole ring is taken
+	 * once the ring is empty, and what does not fit is dropped. */
+	if (p->tot_len > CONSOLE_IN - s->in_len && s->in_len)
+		return ERR_MEM;
 	s->last_input = time_us();
 	for (struct pbuf *q = p; q; q = q->next) {
 		for (u16_t i = 0; i < q->len && s->state != S_CLOSING; i++) {
@@ -304,7 +332,8 @@ static void on_err(void *arg, err_t err)
 	(void)err; /* the connection is gone whatever the reason */
 	if (s) {
 		s->pcb = 0; /* lwIP already freed it */
-		s->state = S_FREE;
+		/* A running command still uses the session: free it when it ends. */
+		s->state = s->busy ? S_CLOSING : S_FREE;
 	}
 }
 
@@ -346,6 +375,7 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	}
 	memset(s, 0, offsetof(struct session, out));
 	s->out_head = s->out_len = s->dropped = 0;
+	s->busy = 0, s->in_head = s->in_len = s->in_dropped = 0;
 	s->pcb = pcb;
 	s->started = s->last_input = s->last_progress = time_us();
 	peer_str(pcb, s->peer, sizeof(s->peer));
@@ -371,7 +401,7 @@ static void session_timers(struct session *s, uint64_t now)
 	if ((s->state == S_USER || s->state == S_PASS || s->state == S_DELAY) &&
 	    now - s->started > LOGIN_TIMEOUT_US)
 		end_session(s, "\nlogin timed out\n");
-	if (s->state == S_SHELL && now - s->last_input > idle_us)
+	if (s->state == S_SHELL && !s->busy && now - s->last_input > idle_us)
 		end_session(s, "\nidle timeout; bye\n");
 	if (s->out_len && now - s->last_progress > STALL_TIMEOUT_US) {
 		log_warn("console: %s reads nothing; disconnected", s->peer);
@@ -380,22 +410,82 @@ static void session_timers(struct session *s, uint64_t now)
 	}
 }
 
-/* Busy while a session has output the network has not taken yet. */
+/*
+ * Feeds a session's queued input to its shell, outside lwIP: a complete
+ * line runs its command here, and the command may poll the service core
+ * (this function included) while it waits.
+ */
+static void run_input(struct session *s)
+{
+	s->busy = 1;
+	int saved = service_command_begin();
+	while (s->in_len && s->state == S_SHELL) {
+		uint8_t c = s->in[s->in_head];
+		s->in_head = (s->in_head + 1) % CONSOLE_IN;
+		s->in_len--;
+		shell_feed(&s->sh, c);
+		if (s->sh.closed)
+			end_session(s, 0);
+	}
+	service_command_end(saved);
+	s->busy = 0;
+	s->last_input = time_us(); /* a long command is not idleness */
+}
+
+/* Busy while a session has input to run or output the network has not taken yet. */
 static int console_poll(void)
 {
-	uint64_t now = time_us();
 	int busy = 0;
 	for (int i = 0; sessions && i < CONSOLE_SESSIONS; i++) {
 		struct session *s = &sessions[i];
 		if (s->state == S_FREE)
 			continue;
-		session_timers(s, now);
+		session_timers(s, time_us());
+		if (s->in_dropped && log_ratelimit_ok(&refuse_rl)) {
+			log_warn("console: %s: %llu input bytes dropped (more than %d at once)", s->peer,
+				 (unsigned long long)s->in_dropped, CONSOLE_IN);
+			s->in_dropped = 0;
+		}
+		if (s->state == S_SHELL && !s->busy && s->in_len && service_commands_allowed()) {
+			run_input(s);
+			busy = 1;
+		}
 		flush(s);
-		busy |= s->out_len > 0;
-		if (s->state == S_CLOSING)
+		busy |= s->out_len > 0 || s->in_len > 0;
+		if (s->state == S_CLOSING && !s->busy)
 			release(s);
 	}
 	return busy;
+}
+
+/* A running command's next input byte (a confirmation answer). */
+static int session_getc(void *ctx)
+{
+	struct session *s = ctx;
+	if (s->state != S_SHELL || !s->pcb)
+		return SHELL_GONE;
+	if (!s->in_len)
+		return SHELL_NO_INPUT;
+	uint8_t c = s->in[s->in_head];
+	s->in_head = (s->in_head + 1) % CONSOLE_IN;
+	s->in_len--;
+	return c;
+}
+
+/*
+ * Ctrl-C typed during a command: like a terminal's interrupt, it also
+ * discards what was typed ahead of it; input after it stays queued.
+ */
+static int session_interrupted(void *ctx)
+{
+	struct session *s = ctx;
+	for (size_t i = 0; i < s->in_len; i++)
+		if (s->in[(s->in_head + i) % CONSOLE_IN] == CTRL_C) {
+			s->in_head = (s->in_head + i + 1) % CONSOLE_IN;
+			s->in_len -= i + 1;
+			return 1;
+		}
+	return 0;
 }
 SERVICE_POLLER(console, console_poll);
 

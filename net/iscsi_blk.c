@@ -145,12 +145,11 @@ static void lun_close(struct blockdev *d)
 		l->backlog = r->next;
 		blk_complete(r, -ECANCELED);
 	}
-	iscsi_logout(l->s);
-	iscsi_tcp_free(l->s);
+	iscsi_tcp_logout_free(l->s); /* Logout Request; the session lingers until answered */
 	blk_host()->free(l, sizeof(*l));
 }
 
-static const struct blk_backend_ops lun_ops = { lun_start, lun_close };
+static const struct blk_backend_ops lun_ops = { lun_start, lun_close, 1 };
 
 /* Login, TEST UNIT READY and READ CAPACITY before the guest starts (blk_open may wait). */
 static int lun_open(const char *spec, struct blockdev *d, char *err, unsigned len)
@@ -163,8 +162,10 @@ static int lun_open(const char *spec, struct blockdev *d, char *err, unsigned le
 	if (rc)
 		return rc;
 	if (!iscsi_tcp_can_wait()) {
-		fmt_snprintf(err, len, "iSCSI disks can only be opened from the serial console for "
-			     "now (start this guest there)");
+		/* Opening waits on the network: never from inside lwIP (console.c
+		 * runs shell commands outside it, so this is a host bug). */
+		fmt_snprintf(err, len, "iSCSI disks cannot be opened from inside a network "
+			     "callback");
 		return -EBUSY;
 	}
 	memset(&cfg, 0, sizeof(cfg));

@@ -9,10 +9,16 @@
  * next wait/poll, outside lwIP. Received data is fed to the session and
  * acknowledged at once (tcp_recved), which keeps the window open: QEMU's
  * slirp stalls 5 s on a zero window (TESTING.md).
+ *
+ * Closing a session politely (iscsi_tcp_logout_free) sends a Logout
+ * Request (RFC 7143 11.14, reason 0: close the session) and leaves the
+ * session on a linger list, which a service poller drives until the
+ * Logout Response arrives or LINGER_US passes; then the TCP connection
+ * closes and the memory goes. Nobody waits for it.
  */
 #include "net/iscsi_tcp.h"
 
-#include "drivers/uart/uart16550.h"
+#include "mgmt/shell/shell.h"
 #include "lwip/ip_addr.h"
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/tcp.h"
@@ -33,7 +39,14 @@ struct iscsi_tcp {
 	int in_callback, aborted_in_callback;
 	int err_pending, up_pending;
 	uint64_t rnd;
+	struct iscsi_tcp *linger_next; /* logging out, on the linger list */
+	uint64_t linger_until;
 };
+
+/* A target that does not answer a Logout within this just sees the TCP close. */
+#define LINGER_US (2 * 1000000ull)
+
+static struct iscsi_tcp *lingering;
 
 static void tcp_detach(struct tcp_pcb *pcb)
 {
@@ -225,12 +238,54 @@ void iscsi_tcp_free(struct iscsi_session *s)
 	page_free((uint64_t)t, buddy_order_for(sizeof(struct iscsi_tcp)), PAGE_HAKO);
 }
 
+/*
+ * iscsi_tcp_logout_free - logs out and frees the session in the
+ * background: at once when it is not logged in, otherwise after the
+ * Logout Response or LINGER_US. Tasks still in flight fail with
+ * -ECANCELED. The caller must not touch `s` afterwards.
+ */
+void iscsi_tcp_logout_free(struct iscsi_session *s)
+{
+	struct iscsi_tcp *t = (struct iscsi_tcp *)s;
+	iscsi_abort_all(s, -ECANCELED, "session closed");
+	iscsi_logout(s);
+	if (s->state != ISCSI_S_LOGOUT && !s->logout_wanted) {
+		iscsi_tcp_free(s);
+		return;
+	}
+	t->linger_until = time_us() + LINGER_US;
+	t->linger_next = lingering;
+	lingering = t;
+}
+
+/* Drives the sessions that are logging out; frees the finished ones. Busy while any linger. */
+static int linger_poll(void)
+{
+	for (struct iscsi_tcp **pp = &lingering; *pp;) {
+		struct iscsi_tcp *t = *pp;
+		tcp_events(t);
+		iscsi_poll(&t->s);
+		int st = t->s.state;
+		if (st == ISCSI_S_LOGOUT || (st == ISCSI_S_FULL && t->s.logout_wanted)) {
+			if (time_us() < t->linger_until) {
+				pp = &t->linger_next;
+				continue;
+			}
+			log_info("iscsi %s: no logout response; closing the connection",
+				 t->s.cfg.target[0] ? t->s.cfg.target : t->s.cfg.host);
+		}
+		*pp = t->linger_next;
+		iscsi_tcp_free(&t->s);
+	}
+	return lingering != 0;
+}
+SERVICE_POLLER(iscsi_linger, linger_poll);
+
 /* One service-core round for a waiting shell verb; 1 after Ctrl-C. */
 int iscsi_tcp_wait(void *arg)
 {
 	struct iscsi_tcp *t = arg;
-	int c = uart_getc();
-	if (c == 3)
+	if (shell_interrupted())
 		return 1;
 	service_poll();
 	tcp_events(t);

@@ -2,8 +2,8 @@
  * net/iscsi_tcp.h - the kernel's transport for the portable iSCSI session
  * (net/iscsi/session.h): one lwIP raw-API TCP connection, driven on the
  * service core. Also the blocking helpers the shell verbs use: they run
- * service_poll() while they wait, so only the serial console may call
- * them (a network session's command runs inside lwIP's own callbacks).
+ * service_poll() while they wait, so they must not be called from inside
+ * an lwIP callback (net/console.c runs network commands outside them).
  */
 #ifndef HAKO_NET_ISCSI_TCP_H
 #define HAKO_NET_ISCSI_TCP_H
@@ -19,16 +19,18 @@ struct iscsi_tcp;
  */
 int iscsi_tcp_open(const struct iscsi_config *cfg, struct iscsi_session **out);
 void iscsi_tcp_free(struct iscsi_session *s);
+/* Logs out (RFC 7143 11.14) in the background, then frees; see iscsi_tcp.c. */
+void iscsi_tcp_logout_free(struct iscsi_session *s);
 
 /* Host-wide defaults: the initiator IQN and the task timeout. */
 void iscsi_tcp_defaults(struct iscsi_config *cfg);
 
 /*
- * The `wait` function for net/iscsi/exec.h on the serial console: polls
- * the service core once; returns 1 after Ctrl-C on the serial port.
+ * The `wait` function for net/iscsi/exec.h in a shell command: polls the
+ * service core once; returns 1 after Ctrl-C on the command's terminal.
  */
 int iscsi_tcp_wait(void *arg);
-/* 0 when called from inside lwIP (a network console command): no waiting. */
+/* 0 when called from inside an lwIP callback, where waiting would re-enter lwIP. */
 int iscsi_tcp_can_wait(void);
 /* The same without reading the serial port (opening a guest's disk). */
 int iscsi_tcp_wait_quiet(void *arg);

@@ -6,7 +6,7 @@ Runs the host unit tests (build/unit/test_*), then the integration tests
 each part's result and, last, one line `N passed, N failed`; exits
 non-zero when anything failed.
 
-    tests/run.py                 everything (about 12 minutes on 2 cores)
+    tests/run.py                 everything (about 20 minutes on 2 cores)
     tests/run.py --fast          skip the tests marked slow (long Linux and Bochs runs)
     tests/run.py --unit-only     only the unit tests
     tests/run.py -k EXPR         pass a pytest -k selection to the integration tests

@@ -1,8 +1,9 @@
 /*
  * vmm/cpuid_policy.c - the guest's view of CPUID. Portable.
  *
- * The guest sees the host's CPU with three changes: the hypervisor-present
+ * The guest sees the host's CPU with four changes: the hypervisor-present
  * bit is set (CPUID.1:ECX[31], reserved for this use by both vendors);
+ * OSXSAVE (CPUID.1:ECX[27]) is the guest's CR4.OSXSAVE, not hako's;
  * leaves 0x40000000.. answer with hako's signature and the TSC frequency;
  * and the virtualization features hako does not offer a guest (VMX:
  * CPUID.1:ECX[5], SDM Vol. 2A "CPUID"; SVM: CPUID 8000_0001:ECX[2] and the
@@ -12,12 +13,16 @@
  * vCPU's, the TSC-deadline timer is offered (hako emulates it), and what
  * hako does not emulate is hidden: MCE/MCA (their MSRs), MTRRs, RDTSCP
  * and RDPID (IA32_TSC_AUX is the host's), x2APIC (xAPIC is what the
- * platform offers), and the AMD core performance counters.
+ * platform offers), MONITOR/MWAIT (an idle vCPU should HLT, which
+ * exits, rather than wait inside the guest), IA32_TSC_ADJUST, APERF/MPERF and the energy bias
+ * (leaf 6), and the performance counters (Intel's leaf 0xA and PDCM, the
+ * AMD core counters).
  */
 #include "vmm/cpuid_policy.h"
 
 #define CPUID1_ECX_VMX (1u << 5)
 #define CPUID1_ECX_HYPERVISOR (1u << 31)
+#define CPUID1_ECX_OSXSAVE (1u << 27)
 #define CPUID81_ECX_SVM (1u << 2)
 #define CPUID_SVM_LEAF 0x8000000au
 #define CPUID1_ECX_X2APIC (1u << 21)
@@ -28,6 +33,11 @@
 #define CPUID81_EDX_RDTSCP (1u << 27)
 #define CPUID81_ECX_PERFCTR_CORE (1u << 23)
 #define CPUID7_ECX_RDPID (1u << 22)
+#define CPUID7_EBX_TSC_ADJUST (1u << 1)
+#define CPUID1_ECX_PDCM (1u << 15)
+#define CPUID1_ECX_MONITOR (1u << 3)
+#define CPUID_PERFMON_LEAF 0xau
+#define CPUID_POWER_LEAF 6u
 
 static uint32_t sig_word(int i)
 {
@@ -57,9 +67,15 @@ static void platform_leaf(const struct cpuid_ctx *c, uint32_t leaf, struct cpuid
 	const uint32_t hidden = CPUID_EDX_MCE | CPUID_EDX_MTRR | CPUID_EDX_MCA;
 	if (leaf == 1) {
 		r->ebx = (r->ebx & 0x00ffffffu) | c->apic_id << 24;
-		r->ecx = (r->ecx & ~CPUID1_ECX_X2APIC) | CPUID1_ECX_TSC_DEADLINE;
+		r->ecx &= ~(CPUID1_ECX_X2APIC | CPUID1_ECX_PDCM | CPUID1_ECX_MONITOR);
+		r->ecx |= CPUID1_ECX_TSC_DEADLINE;
 		r->edx &= ~hidden;
+	} else if (leaf == CPUID_POWER_LEAF) {
+		r->ecx = 0; /* no APERF/MPERF, no energy-performance bias MSRs */
+	} else if (leaf == CPUID_PERFMON_LEAF) {
+		*r = (struct cpuid_result){ 0, 0, 0, 0 }; /* no architectural PMU */
 	} else if (leaf == 7) {
+		r->ebx &= ~CPUID7_EBX_TSC_ADJUST;
 		r->ecx &= ~CPUID7_ECX_RDPID;
 	} else if (leaf == 0xb) {
 		r->edx = c->apic_id;
@@ -77,8 +93,8 @@ void cpuid_policy(const struct cpuid_ctx *c, uint32_t leaf, uint32_t sub, struct
 		return;
 	c->host_cpuid(c->ctx, leaf, sub, r);
 	if (leaf == 1) {
-		r->ecx &= ~CPUID1_ECX_VMX;
-		r->ecx |= CPUID1_ECX_HYPERVISOR;
+		r->ecx &= ~(CPUID1_ECX_VMX | CPUID1_ECX_OSXSAVE);
+		r->ecx |= CPUID1_ECX_HYPERVISOR | (c->osxsave ? CPUID1_ECX_OSXSAVE : 0);
 	} else if (leaf == 0x80000001u) {
 		r->ecx &= ~CPUID81_ECX_SVM;
 	} else if (leaf == CPUID_SVM_LEAF) {

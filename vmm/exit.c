@@ -12,10 +12,14 @@
 #include "vmm/exit.h"
 
 #include "vmm/backend.h"
+#include "vmm/core/host.h"
 #include "vmm/core/time.h"
 #include "vmm/cpuid_policy.h"
+#include "vmm/cr.h"
 #include "vmm/dev/platform.h"
 #include "vmm/exit_dispatch.h"
+#include "vmm/lib/log.h"
+#include "vmm/lib/string.h"
 #include "vmm/mmio.h"
 #include "vmm/portio.h"
 #include "vmm/vm.h"
@@ -30,6 +34,12 @@
 #define MSR_MTRRCAP 0xfe
 #define MSR_AMD_INT_PENDING 0xc0010055
 #define MSR_MTRR_DEF_TYPE 0x2ff
+#define MSR_IA32_MISC_ENABLE 0x1a0
+#define  MISC_ENABLE_FAST_STRING (1ull << 0)
+#define  MISC_ENABLE_BTS_UNAVAIL (1ull << 11)
+#define  MISC_ENABLE_PEBS_UNAVAIL (1ull << 12)
+#define  MISC_ENABLE_GUEST (MISC_ENABLE_FAST_STRING | MISC_ENABLE_BTS_UNAVAIL | \
+			    MISC_ENABLE_PEBS_UNAVAIL)
 #define  APIC_BASE_EXTD (1ull << 10)
 #define EFER_SCE (1ull << 0)
 #define EFER_LMA (1ull << 10)
@@ -123,6 +133,27 @@ static int msr_mtrr_def_write(struct vcpu *v, uint64_t val)
 	return 0;
 }
 
+/*
+ * IA32_MISC_ENABLE exists on Intel processors only (SDM Vol. 4 Table
+ * 2-2); Linux reads it early, before it has an IDT (verify_cpu, for the
+ * XD-disable bit). The guest sees fast strings on, no BTS, no PEBS, XD
+ * not disabled; it may write that value back, nothing else.
+ */
+static int msr_misc_enable_read(struct vcpu *v, uint64_t *val)
+{
+	(void)v; /* the same for every vCPU */
+	if (strcmp(host.virt.vendor, "GenuineIntel"))
+		return -1;
+	*val = MISC_ENABLE_GUEST;
+	return 0;
+}
+
+static int msr_misc_enable_write(struct vcpu *v, uint64_t val)
+{
+	uint64_t cur;
+	return msr_misc_enable_read(v, &cur) || val != cur ? -1 : 0;
+}
+
 static int msr_efer_read(struct vcpu *v, uint64_t *val)
 {
 	*val = backend->reg_read(v, VREG_EFER);
@@ -152,6 +183,7 @@ static const struct msr_entry msr_table[] = {
 	{ MSR_MTRRCAP, msr_mtrrcap_read, 0 },
 	{ MSR_MTRR_DEF_TYPE, msr_mtrr_def_read, msr_mtrr_def_write },
 	{ MSR_AMD_INT_PENDING, msr_zero_read, 0 },
+	{ MSR_IA32_MISC_ENABLE, msr_misc_enable_read, msr_misc_enable_write },
 };
 
 static const struct msr_entry *msr_find(uint32_t index)
@@ -199,12 +231,19 @@ static void host_cpuid(void *ctx, uint32_t leaf, uint32_t sub, struct cpuid_resu
 	*r = (struct cpuid_result){ h.eax, h.ebx, h.ecx, h.edx };
 }
 
-static enum exit_result exit_cpuid(struct vcpu *v, const struct exit_info *e)
+/* CPUID(leaf, sub) as this guest sees it. */
+static void guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub, struct cpuid_result *r)
 {
 	const struct cpuid_ctx c = { (uint32_t)tsc_khz, host_cpuid, 0, v->lapic.id,
-				     v->vm->linux_guest };
+				     v->vm->linux_guest,
+				     !!(backend->reg_read(v, VREG_CR4) & CR4_OSXSAVE) };
+	cpuid_policy(&c, leaf, sub, r);
+}
+
+static enum exit_result exit_cpuid(struct vcpu *v, const struct exit_info *e)
+{
 	struct cpuid_result r;
-	cpuid_policy(&c, (uint32_t)v->regs.rax, (uint32_t)v->regs.rcx, &r);
+	guest_cpuid(v, (uint32_t)v->regs.rax, (uint32_t)v->regs.rcx, &r);
 	v->regs.rax = r.eax;
 	v->regs.rbx = r.ebx;
 	v->regs.rcx = r.ecx;
@@ -264,11 +303,17 @@ static enum exit_result exit_fail(struct vcpu *v, const struct exit_info *e)
 	return EXIT_GUEST_FAULT;
 }
 
-/* A Linux guest's triple fault resets it, as on a PC; other guests crash. */
+/*
+ * A Linux guest's triple fault resets it, as on a PC; other guests crash.
+ * Logged once per boot at most: the guest runs its whole boot again first.
+ */
 static enum exit_result exit_triple_fault(struct vcpu *v, const struct exit_info *e)
 {
 	if (!v->vm->linux_guest)
 		return exit_fail(v, e);
+	log_warn("guest %s: triple fault on vcpu %u at rip 0x%lx (cr0 0x%lx cr4 0x%lx); resetting it",
+		 v->vm->def.name, v->id, e->rip, backend->reg_read(v, VREG_CR0),
+		 backend->reg_read(v, VREG_CR4));
 	platform_power(v, VM_POWER_RESET);
 	return EXIT_GUEST_STOP;
 }
@@ -286,6 +331,99 @@ static enum exit_result exit_virt_insn(struct vcpu *v, const struct exit_info *e
 	return EXIT_RESUME;
 }
 
+/* ---- control registers and XCR0 (the exits VT-x adds) ---- */
+
+static void cr_state_get(struct vcpu *v, struct cr_state *s)
+{
+	struct vseg_desc cs;
+	backend->seg_read(v, VSEG_CS, &cs);
+	*s = (struct cr_state){ backend->reg_read(v, VREG_CR0), backend->reg_read(v, VREG_CR3),
+				backend->reg_read(v, VREG_CR4), backend->reg_read(v, VREG_EFER),
+				!!(cs.attr & SEG_ATTR_L) };
+}
+
+/* Writes back what changed; the guest's cached translations go with it (SDM 4.10.4.1). */
+static void cr_state_put(struct vcpu *v, const struct cr_state *old, const struct cr_state *s)
+{
+	if (s->cr4 != old->cr4)
+		backend->reg_write(v, VREG_CR4, s->cr4);
+	if (s->cr3 != old->cr3)
+		backend->reg_write(v, VREG_CR3, s->cr3);
+	if (s->efer != old->efer)
+		backend->reg_write(v, VREG_EFER, s->efer);
+	if (s->cr0 != old->cr0)
+		backend->reg_write(v, VREG_CR0, s->cr0);
+	backend->tlb_flush(v);
+}
+
+static int cr_write(struct vcpu *v, const struct exit_info *e, struct cr_state *s)
+{
+	struct cpuid_result l1, l7;
+	uint64_t val = vcpu_gpr_get(v, e->cr.gpr);
+	if (e->cr.op == EXIT_CR_CLTS)
+		return cr_write_cr0(s, s->cr0 & ~CR0_TS);
+	if (e->cr.op == EXIT_CR_LMSW)
+		return cr_lmsw(s, e->cr.lmsw);
+	if (e->cr.cr == 0)
+		return cr_write_cr0(s, val);
+	if (e->cr.cr == 3) {
+		s->cr3 = val & ~(1ull << 63); /* bit 63: keep PCID entries (a flush is still right) */
+		return 0;
+	}
+	guest_cpuid(v, 1, 0, &l1);
+	guest_cpuid(v, 7, 0, &l7);
+	return cr_write_cr4(s, val, cr4_allowed(l1.ecx, l7.ebx, l7.ecx));
+}
+
+/*
+ * VT-x: the guest wrote a CR0/CR4 bit that the guest/host masks give to
+ * hako (SDM Vol. 3C 26.1.3), or ran CLTS/LMSW on one: carry the write out
+ * with its architectural checks (vmm/cr.c). Reads of CR0/CR4 come from
+ * the read shadows without exits; CR3 and CR8 exit only where the
+ * processor forces CR3 exiting.
+ */
+static enum exit_result exit_cr_access(struct vcpu *v, const struct exit_info *e)
+{
+	struct cr_state s, old;
+	int known = e->cr.cr == 0 || e->cr.cr == 3 || e->cr.cr == 4;
+	if (!known || (e->cr.op == EXIT_CR_MOV_FROM && e->cr.cr != 3)) {
+		vcpu_fail(v, e, "access to CR%u (operation %u) is not emulated", e->cr.cr, e->cr.op);
+		return EXIT_GUEST_FAULT;
+	}
+	cr_state_get(v, &s);
+	old = s;
+	if (e->cr.op == EXIT_CR_MOV_FROM) {
+		vcpu_gpr_set(v, e->cr.gpr, s.cr3);
+	} else if (cr_write(v, e, &s)) {
+		vcpu_inject_exception(v, VEC_GP, 1, 0);
+		return EXIT_RESUME;
+	} else {
+		cr_state_put(v, &old, &s);
+	}
+	vcpu_skip_insn(v, e);
+	return EXIT_RESUME;
+}
+
+/*
+ * XSETBV (SDM Vol. 2C): VT-x makes it exit unconditionally (SDM Vol. 3C
+ * 26.1.2) after the CPL and CR4.OSXSAVE checks. hako carries a valid
+ * write out on the core itself: the guest's XCR0 stays loaded while the
+ * core runs this guest (hako's own code uses no XSAVE state).
+ */
+static enum exit_result exit_xsetbv(struct vcpu *v, const struct exit_info *e)
+{
+	struct cpuid_regs x = cpuid(0xd, 0);
+	uint64_t supported = x.eax | (uint64_t)x.edx << 32;
+	uint64_t val = (uint32_t)v->regs.rax | v->regs.rdx << 32;
+	if (!(read_cr4() & CR4_OSXSAVE) || cr_xsetbv_check((uint32_t)v->regs.rcx, val, supported)) {
+		vcpu_inject_exception(v, VEC_GP, 1, 0);
+		return EXIT_RESUME;
+	}
+	xsetbv(0, val);
+	vcpu_skip_insn(v, e);
+	return EXIT_RESUME;
+}
+
 static const struct exit_handler exit_table[EXIT_KIND_COUNT] = {
 	[EXIT_UNKNOWN]       = { "unknown",        exit_fail },
 	[EXIT_CPUID]         = { "cpuid",          exit_cpuid },
@@ -300,9 +438,13 @@ static const struct exit_handler exit_table[EXIT_KIND_COUNT] = {
 	[EXIT_NMI]           = { "nmi",            exit_interrupt },
 	[EXIT_VIRT_INSN]     = { "virt-insn",      exit_virt_insn },
 	[EXIT_EXCEPTION]     = { "exception",      exit_fail },
+	/* Only a physical INIT/SIPI, which hako never sends to a guest core; a
+	 * guest's own INIT-SIPI-SIPI goes through its vLAPIC (vcpu_signal_sipi). */
 	[EXIT_INIT_SIPI]     = { "init-sipi",      exit_fail },
 	[EXIT_ENTRY_FAILED]  = { "entry-failed",   exit_fail },
 	[EXIT_INTR_WINDOW]   = { "intr-window",    exit_interrupt },
+	[EXIT_CR_ACCESS]     = { "cr-access",      exit_cr_access },
+	[EXIT_XSETBV]        = { "xsetbv",         exit_xsetbv },
 };
 
 const char *exit_kind_name(enum exit_kind k)

@@ -30,6 +30,8 @@ enum exit_kind {
 	EXIT_INIT_SIPI,      /* VMX 3/4 INIT and SIPI (SVM intercepts INIT as 0x63) */
 	EXIT_ENTRY_FAILED,   /* SVM VMEXIT_INVALID (-1) / VMX entry failure: hako bug */
 	EXIT_INTR_WINDOW,    /* SVM 0x64 VINTR / VMX 7: the guest accepts interrupts now */
+	EXIT_CR_ACCESS,      /* VMX 28: a write to a CR0/CR4 bit hako owns; see exit_info.cr */
+	EXIT_XSETBV,         /* VMX 55 (always exits); SVM 0x8d when intercepted */
 	EXIT_KIND_COUNT
 };
 
@@ -37,6 +39,12 @@ enum exit_kind {
 #define EXIT_ACCESS_READ 0x1
 #define EXIT_ACCESS_WRITE 0x2
 #define EXIT_ACCESS_EXEC 0x4
+
+/* Operations of a control-register access (exit_info.cr.op). */
+#define EXIT_CR_MOV_TO 0
+#define EXIT_CR_MOV_FROM 1
+#define EXIT_CR_CLTS 2
+#define EXIT_CR_LMSW 3
 
 struct exit_info {
 	enum exit_kind kind;
@@ -67,6 +75,12 @@ struct exit_info {
 			uint8_t has_error;
 			uint32_t error;
 		} exc;
+		struct {                /* EXIT_CR_ACCESS */
+			uint8_t cr;     /* 0, 3, 4 or 8 */
+			uint8_t op;     /* EXIT_CR_* */
+			uint8_t gpr;    /* MOV's register, encoding order (RAX, RCX, ...) */
+			uint16_t lmsw;  /* LMSW's source operand */
+		} cr;
 		struct {                /* EXIT_VIRT_INSN */
 			const char *mnemonic; /* "vmrun", "vmmcall", "vmcall", ... */
 		} insn;

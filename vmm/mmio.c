@@ -97,29 +97,6 @@ static unsigned fetch(struct vcpu *v, uint64_t rip, uint8_t *buf, int *long64, i
 	return n;
 }
 
-/* GPR number in instruction encodings (SDM Vol. 2A Table 2-2) -> hako's slot. */
-static uint64_t *gpr_slot(struct vcpu *v, unsigned enc)
-{
-	struct guest_regs *r = &v->regs;
-	uint64_t *const map[16] = { &r->rax, &r->rcx, &r->rdx, &r->rbx, 0, &r->rbp, &r->rsi,
-				    &r->rdi, &r->r8, &r->r9, &r->r10, &r->r11, &r->r12,
-				    &r->r13, &r->r14, &r->r15 };
-	return map[enc & 15];
-}
-
-static uint64_t gpr_get(struct vcpu *v, unsigned enc)
-{
-	return enc == 4 ? backend->reg_read(v, VREG_RSP) : *gpr_slot(v, enc);
-}
-
-static void gpr_set(struct vcpu *v, unsigned enc, uint64_t val)
-{
-	if (enc == 4)
-		backend->reg_write(v, VREG_RSP, val);
-	else
-		*gpr_slot(v, enc) = val;
-}
-
 static uint64_t bus_read(struct vcpu *v, uint64_t gpa, unsigned size)
 {
 	if (gpa - GUEST_LAPIC_BASE < 0x1000)
@@ -153,11 +130,11 @@ int mmio_emulate(struct vcpu *v, const struct exit_info *e)
 	}
 	if (in.kind == INSN_LOAD) {
 		uint64_t val = bus_read(v, e->mem.gpa, in.size);
-		gpr_set(v, in.reg, insn_load_result(&in, gpr_get(v, in.reg), val));
+		vcpu_gpr_set(v, in.reg, insn_load_result(&in, vcpu_gpr_get(v, in.reg), val));
 	} else {
 		uint64_t regs[16];
 		for (unsigned i = 0; i < 16; i++)
-			regs[i] = in.has_imm ? 0 : gpr_get(v, i);
+			regs[i] = in.has_imm ? 0 : vcpu_gpr_get(v, i);
 		bus_write(v, e->mem.gpa, in.size, insn_store_value(&in, regs));
 	}
 	backend->reg_write(v, VREG_RIP, e->rip + in.len);

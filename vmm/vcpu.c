@@ -14,6 +14,7 @@
 #include "vmm/core/percpu.h"
 #include "vmm/core/smp.h"
 #include "vmm/core/time.h"
+#include "vmm/cr.h"
 #include "vmm/exit_dispatch.h"
 #include "vmm/guest_boot.h"
 #include "vmm/lib/fmt.h"
@@ -23,6 +24,29 @@
 void vcpu_skip_insn(struct vcpu *v, const struct exit_info *e)
 {
 	backend->reg_write(v, VREG_RIP, e->rip + e->insn_len);
+}
+
+/* GPR number in instruction encodings (SDM Vol. 2A Table 2-2) -> hako's slot. */
+static uint64_t *gpr_slot(struct vcpu *v, unsigned enc)
+{
+	struct guest_regs *r = &v->regs;
+	uint64_t *const map[16] = { &r->rax, &r->rcx, &r->rdx, &r->rbx, 0, &r->rbp, &r->rsi,
+				    &r->rdi, &r->r8, &r->r9, &r->r10, &r->r11, &r->r12,
+				    &r->r13, &r->r14, &r->r15 };
+	return map[enc & 15];
+}
+
+uint64_t vcpu_gpr_get(struct vcpu *v, unsigned enc)
+{
+	return (enc & 15) == 4 ? backend->reg_read(v, VREG_RSP) : *gpr_slot(v, enc);
+}
+
+void vcpu_gpr_set(struct vcpu *v, unsigned enc, uint64_t val)
+{
+	if ((enc & 15) == 4)
+		backend->reg_write(v, VREG_RSP, val);
+	else
+		*gpr_slot(v, enc) = val;
 }
 
 void vcpu_inject_exception(struct vcpu *v, uint8_t vector, int has_error, uint32_t error)
@@ -225,6 +249,9 @@ void vcpu_loop(void *arg)
 	while (!err && !v->vm->stop_request && vcpu_step(v))
 		;
 	lapic_timer_stop();
+	/* A guest's XSETBV stays in XCR0 (vmm/exit.c): the next guest here starts from reset. */
+	if (read_cr4() & CR4_OSXSAVE)
+		xsetbv(0, XCR0_RESET);
 	v->armed_deadline = 0;
 	v->run_us += time_us() - t0;
 	__atomic_store_n(&v->running, 0, __ATOMIC_RELEASE);

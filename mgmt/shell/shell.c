@@ -13,6 +13,10 @@
 
 extern const struct shell_cmd __start_hako_cmds[], __stop_hako_cmds[];
 
+/* The shell whose command runs now; commands nest when one waits and the
+ * service core runs another session's command meanwhile. */
+static struct shell *running;
+
 static void echo_cb(void *ctx, const char *s, size_t n)
 {
 	struct shell *sh = ctx;
@@ -25,6 +29,60 @@ void shell_init(struct shell *sh, void (*write)(void *, const char *, size_t), v
 	sh->write = write;
 	sh->ctx = ctx;
 	line_init(&sh->ed, echo_cb, sh);
+}
+
+void shell_set_input(struct shell *sh, int (*getc)(void *ctx), int (*interrupted)(void *ctx))
+{
+	sh->getc = getc;
+	sh->interrupted = interrupted;
+}
+
+struct shell *shell_current(void)
+{
+	return running;
+}
+
+int shell_interrupted(void)
+{
+	return running && running->interrupted && running->interrupted(running->ctx);
+}
+
+int shell_read_line(struct shell *sh, char *buf, size_t cap, int echo, void (*wait)(void))
+{
+	size_t n = 0;
+	int after_cr = sh->ed.last_cr; /* the command's own line may end in CR LF */
+	for (;;) {
+		int c = sh->getc ? sh->getc(sh->ctx) : SHELL_GONE;
+		if (c == SHELL_NO_INPUT) {
+			wait();
+			continue;
+		}
+		if (after_cr && (c == '\n' || c == 0)) {
+			after_cr = 0;
+			continue;
+		}
+		after_cr = 0;
+		if (c == SHELL_GONE || c == 3) {
+			shell_write(sh, "\n", 1);
+			return -1;
+		}
+		if (c == '\r' || c == '\n') {
+			sh->ed.last_cr = c == '\r'; /* the LF of CR LF is not a new line */
+			break;
+		}
+		if ((c == 8 || c == 127) && n) {
+			n--;
+			if (echo)
+				shell_write(sh, "\b \b", 3);
+		} else if (c >= 32 && c < 127 && n + 1 < cap) {
+			buf[n++] = (char)c;
+			if (echo)
+				shell_write(sh, (const char *)&buf[n - 1], 1);
+		}
+	}
+	buf[n] = 0;
+	shell_write(sh, "\n", 1);
+	return (int)n;
 }
 
 void shell_write(struct shell *sh, const char *s, size_t n)
@@ -95,7 +153,11 @@ int shell_execute(struct shell *sh, char *line)
 	const struct shell_cmd *c = shell_find(argv[0]);
 	if (!c)
 		return shell_error(sh, "unknown verb '%.40s'; 'help' lists the verbs", argv[0]);
-	return c->run(sh, argc, argv);
+	struct shell *outer = running;
+	running = sh;
+	int rc = c->run(sh, argc, argv);
+	running = outer;
+	return rc;
 }
 
 void shell_feed(struct shell *sh, unsigned char c)

@@ -28,7 +28,18 @@ struct shell {
 	 */
 	int (*input_hook)(struct shell *sh, unsigned char c);
 	void *hook_ctx;
+	/*
+	 * Input for a command that is running (shell_set_input()): getc
+	 * returns the next byte, SHELL_NO_INPUT when none arrived yet or
+	 * SHELL_GONE when the terminal went away; interrupted returns 1 once
+	 * for a Ctrl-C typed since the command started, keeping other input.
+	 */
+	int (*getc)(void *ctx);
+	int (*interrupted)(void *ctx);
 };
+
+#define SHELL_NO_INPUT (-1)
+#define SHELL_GONE (-2)
 
 struct shell_cmd {
 	const char *name;
@@ -42,6 +53,21 @@ struct shell_cmd {
 		__attribute__((used, section("hako_cmds"), aligned(8))) = { __VA_ARGS__ }
 
 void shell_init(struct shell *sh, void (*write)(void *, const char *, size_t), void *ctx);
+/* Where a running command reads its terminal (see struct shell). */
+void shell_set_input(struct shell *sh, int (*getc)(void *ctx), int (*interrupted)(void *ctx));
+/*
+ * The shell whose command is running (0 when none): waiting code asks it
+ * for Ctrl-C with shell_interrupted() without knowing which terminal it is.
+ */
+struct shell *shell_current(void);
+/* 1 after a Ctrl-C on the running command's terminal. */
+int shell_interrupted(void);
+/*
+ * Reads a line for a running command (a confirmation), echoing it when
+ * `echo`; `wait` runs between polls (service work). Returns its length,
+ * or -1 for Ctrl-C or a terminal that went away.
+ */
+int shell_read_line(struct shell *sh, char *buf, size_t cap, int echo, void (*wait)(void));
 /* Prints the prompt. */
 void shell_prompt(struct shell *sh);
 /* Feeds one input byte; runs a command when a line is complete. */

@@ -3,7 +3,10 @@
  * security stage with AuthMethod None or CHAP-MD5, one-way or mutual
  * (12.1.3), then the operational stage, where the keys of chapter 13
  * are negotiated. Every answer from the target is checked against what
- * we offered; anything else ends the login with a reason. Portable.
+ * we offered; anything else ends the login with a reason. A response
+ * whose text does not fit one PDU comes in pieces with the C bit set; each
+ * piece is answered with an empty request and the pieces are joined before
+ * the keys are read (6.2, 11.12, 11.13). Portable.
  */
 #include "net/iscsi/session.h"
 
@@ -16,9 +19,12 @@
 
 /* What we offer (chapter 13); the target may only lower or confirm. */
 #define OUR_MAX_RECV_DSL ISCSI_RX_DATA_MAX
+/* A discovery session only receives text: the default size (13.12) will do,
+ * and a long SendTargets answer then comes in continued pieces (6.2). */
+#define DISCOVERY_MAX_RECV_DSL 8192
 #define OUR_MAX_BURST (256 * 1024)
 #define OUR_FIRST_BURST (64 * 1024)
-#define LOGIN_MAX_ROUNDS 8
+#define LOGIN_MAX_ROUNDS 24 /* responses, continued ones included */
 
 enum login_step {
 	L_SEC_NONE, /* sent AuthMethod=None and asked to transit */
@@ -65,10 +71,12 @@ void iscsi_login_begin(struct iscsi_session *s)
 	int chap = s->cfg.user[0] != 0;
 	s->login_itt = 0x40000000u | (s->next_itt++ & 0xffff);
 	s->login_rounds = 0;
+	s->login_rx_len = 0;
 	s->tsih = 0;
 	s->exp_statsn = 0;
 	s->p = (struct iscsi_params){
-		.immediate_data = 1, .initial_r2t = 1, .max_recv_dsl = OUR_MAX_RECV_DSL,
+		.immediate_data = 1, .initial_r2t = 1,
+		.max_recv_dsl = s->cfg.target[0] ? OUR_MAX_RECV_DSL : DISCOVERY_MAX_RECV_DSL,
 		.target_max_recv_dsl = 8192, /* implied when not declared (13.12) */
 		.first_burst = 65536, .max_burst = 262144, .max_outstanding_r2t = 1,
 	};
@@ -90,7 +98,7 @@ static void send_operational(struct iscsi_session *s)
 	text_init(s, &t);
 	iscsi_text_add(&t, "HeaderDigest", hd);
 	iscsi_text_add(&t, "DataDigest", dd);
-	iscsi_text_add_num(&t, "MaxRecvDataSegmentLength", OUR_MAX_RECV_DSL);
+	iscsi_text_add_num(&t, "MaxRecvDataSegmentLength", s->p.max_recv_dsl);
 	if (s->cfg.target[0]) {
 		iscsi_text_add(&t, "InitialR2T", "No");
 		iscsi_text_add(&t, "ImmediateData", "Yes");
@@ -366,6 +374,34 @@ static void login_next(struct iscsi_session *s, const struct iscsi_login *h,
 	}
 }
 
+/*
+ * Collects a response's text in s->login_rx. Returns 0 when the text is
+ * complete; 1 when the target continues it (C bit): we asked for the rest
+ * with an empty request in the same stage and T=0 (11.12); -EIO when the
+ * connection was dropped.
+ */
+static int login_join(struct iscsi_session *s, const struct iscsi_login *h, const char *data,
+		      uint32_t len)
+{
+	if (len > sizeof(s->login_rx) - s->login_rx_len) {
+		iscsi_drop(s, -EIO, "login failed: target's login text exceeds %zu bytes",
+			   sizeof(s->login_rx));
+		return -EIO;
+	}
+	memcpy(s->login_rx + s->login_rx_len, data, len);
+	s->login_rx_len += len;
+	if (!(h->flags & ISCSI_FLAG_CONT))
+		return 0;
+	if (h->flags & ISCSI_LOGIN_TRANSIT) {
+		/* 11.13: a response that continues its text cannot also transit */
+		iscsi_drop(s, -EIO, "login failed: response has both the C and the T bit");
+		return -EIO;
+	}
+	struct iscsi_text_buf e = { s->login_text, 0, 0 };
+	login_send(s, ISCSI_LOGIN_CSG(h->flags), 0, 0, &e);
+	return 1;
+}
+
 /* One Login Response: refusal, sequence checks, keys, then the next step. */
 void iscsi_login_rx(struct iscsi_session *s, const struct iscsi_bhs *bhs, const char *data,
 		    uint32_t len)
@@ -380,14 +416,14 @@ void iscsi_login_rx(struct iscsi_session *s, const struct iscsi_bhs *bhs, const 
 	}
 	if (login_seq(s, h))
 		return;
-	if (h->flags & ISCSI_FLAG_CONT) {
-		iscsi_drop(s, -EIO, "login failed: continued login text is not supported");
-		return;
-	}
 	iscsi_update_sn(s, iscsi_be32(h->exp_sn), iscsi_be32(h->max_cmdsn));
+	if (login_join(s, h, data, len))
+		return;
 	memset(&r, 0, sizeof(r));
 	r.chap_i = -1;
-	if (parse_keys(s, data, len, &r) < 0)
+	int rc = parse_keys(s, s->login_rx, (uint32_t)s->login_rx_len, &r);
+	s->login_rx_len = 0;
+	if (rc < 0)
 		return;
 	login_next(s, h, &r);
 }

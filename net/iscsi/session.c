@@ -238,12 +238,14 @@ static void rx_nop_in(struct iscsi_session *s, const struct iscsi_bhs *h, const 
 	iscsi_update_sn(s, iscsi_be32(h->exp_cmdsn), iscsi_be32(h->max_cmdsn));
 }
 
-static void send_text(struct iscsi_session *s, uint32_t ttt, const char *text, uint32_t len)
+/* Every request of one text exchange carries the same ITT (11.10.3). */
+static void send_text(struct iscsi_session *s, uint32_t itt, uint32_t ttt, const char *text,
+		      uint32_t len)
 {
 	struct iscsi_bhs h;
-	fill_request(s, &h, ISCSI_OP_TEXT_REQ, next_tag(s));
+	fill_request(s, &h, ISCSI_OP_TEXT_REQ, itt);
 	h.ttt = iscsi_be32(ttt);
-	s->login_itt = iscsi_be32(h.itt);
+	s->login_itt = itt;
 	s->cmdsn++; /* text requests are not immediate: they use a CmdSN */
 	iscsi_tx_pdu(s, &h, text, len);
 }
@@ -259,7 +261,12 @@ static void send_logout(struct iscsi_session *s)
 	set_state(s, ISCSI_S_LOGOUT);
 }
 
-/* Appendix C: SendTargets answers may span several PDUs (C bit, TTT). */
+/*
+ * Appendix C: SendTargets answers may span several PDUs: a response with
+ * F=0 (C=1 while the text is cut, 11.11) is answered with an empty Text
+ * Request carrying its TTT, and the pieces are joined in s->disc, so a
+ * key=value pair cut between two PDUs is whole again (6.2).
+ */
 static void rx_text(struct iscsi_session *s, const struct iscsi_bhs *h, const uint8_t *d,
 		    uint32_t len)
 {
@@ -270,6 +277,10 @@ static void rx_text(struct iscsi_session *s, const struct iscsi_bhs *h, const ui
 	if (iscsi_check_statsn(s, iscsi_be32(h->statsn)))
 		return;
 	iscsi_update_sn(s, iscsi_be32(h->exp_cmdsn), iscsi_be32(h->max_cmdsn));
+	if ((h->flags & ISCSI_FLAG_FINAL) && (h->flags & ISCSI_FLAG_CONT)) {
+		iscsi_drop(s, -EIO, "Text Response with both the F and the C bit");
+		return;
+	}
 	if (len > sizeof(s->disc) - 1 - s->disc_len) {
 		iscsi_drop(s, -E2BIG, "SendTargets answer longer than %zu bytes", sizeof(s->disc));
 		return;
@@ -277,7 +288,7 @@ static void rx_text(struct iscsi_session *s, const struct iscsi_bhs *h, const ui
 	memcpy(s->disc + s->disc_len, d, len);
 	s->disc_len += len;
 	if (!(h->flags & ISCSI_FLAG_FINAL)) {
-		send_text(s, iscsi_be32(h->ttt), 0, 0);
+		send_text(s, s->login_itt, iscsi_be32(h->ttt), 0, 0);
 		return;
 	}
 	s->discovery_done = 2;
@@ -292,6 +303,7 @@ static void rx_logout(struct iscsi_session *s, const struct iscsi_bhs *h)
 	}
 	if (iscsi_check_statsn(s, iscsi_be32(h->statsn)))
 		return;
+	log_info("iscsi %s: logged out", s->cfg.target[0] ? s->cfg.target : "discovery");
 	s->ops->close(s->ctx);
 	s->epoch++;
 	set_state(s, ISCSI_S_CLOSED);
@@ -381,7 +393,7 @@ static void poll_full(struct iscsi_session *s, uint64_t t)
 	if (!s->cfg.target[0] && !s->discovery_done) {
 		static const char st[] = "SendTargets=All";
 		s->discovery_done = 1;
-		send_text(s, ISCSI_RSVD_TAG, st, sizeof(st));
+		send_text(s, next_tag(s), ISCSI_RSVD_TAG, st, sizeof(st));
 	}
 	if (t - s->last_rx > 2 * s->cfg.keepalive_us && s->ping_itt) {
 		iscsi_drop(s, -ETIMEDOUT, "target did not answer NOP-Out for %llu s",
@@ -425,12 +437,22 @@ void iscsi_poll(struct iscsi_session *s)
 		iscsi_tx_flush(s);
 }
 
-/* Logs out once the tasks in flight are done; closes at once when not logged in. */
+/*
+ * Logs out (11.14, reason 0: close the session) once the tasks in flight
+ * are done: at once when none are; closes at once when not logged in.
+ * The session is ISCSI_S_CLOSED after the Logout Response, or after
+ * iscsi_drop() when the target never answers (LOGOUT_TIMEOUT_US).
+ */
 void iscsi_logout(struct iscsi_session *s)
 {
 	if (s->state == ISCSI_S_FULL || s->state == ISCSI_S_LOGIN || s->state == ISCSI_S_CONNECTING ||
 	    s->state == ISCSI_S_BACKOFF)
 		s->logout_wanted = 1;
+	if (s->state == ISCSI_S_FULL && !iscsi_tasks_pending(s) && iscsi_tx_room(s, 0)) {
+		send_logout(s);
+		iscsi_tx_flush(s);
+		return;
+	}
 	if (s->state != ISCSI_S_FULL && s->state != ISCSI_S_LOGOUT) {
 		if (s->state == ISCSI_S_CONNECTING || s->state == ISCSI_S_LOGIN)
 			s->ops->close(s->ctx);

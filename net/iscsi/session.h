@@ -122,8 +122,11 @@ struct iscsi_session {
 	int login_step, login_rounds, mutual_id;
 	uint32_t login_itt, next_itt;
 	uint8_t mutual_challenge[16];
-	char login_text[ISCSI_LOGIN_TEXT_MAX];
+	char login_text[ISCSI_LOGIN_TEXT_MAX]; /* our next request's keys */
 	size_t login_text_len;
+	/* a response's keys, joined across PDUs sent with the C bit (6.2) */
+	char login_rx[ISCSI_LOGIN_TEXT_MAX];
+	size_t login_rx_len;
 	/* tasks */
 	struct iscsi_task *tasks[ISCSI_MAX_TASKS];
 	uint32_t task_seq;

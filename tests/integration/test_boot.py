@@ -16,6 +16,9 @@ def m4():
     m = Qemu(smp=4, mem="1G", cpu="qemu64,+svm,+npt", name="boot-4core")
     m.start()
     m.wait_prompt()
+    # The network starts in the first service round after the prompt; its log
+    # lines could otherwise land in the first command's output.
+    m.settle(quiet=1.0)
     yield m
     m.stop()
 

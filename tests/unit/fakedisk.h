@@ -103,7 +103,7 @@ static void fake_start(struct blockdev *d, struct blk_req *r)
 }
 
 static void fake_close(struct blockdev *d) { (void)d; }
-static const struct blk_backend_ops fake_ops = { fake_start, fake_close };
+static const struct blk_backend_ops fake_ops = { fake_start, fake_close, 0 };
 
 static int fake_check(const char *spec, char *err, unsigned len)
 {

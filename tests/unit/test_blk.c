@@ -261,7 +261,7 @@ static void slow_close(struct blockdev *d)
 	while (slow_n)
 		blk_complete(slow_pending[--slow_n], -ECANCELED);
 }
-static const struct blk_backend_ops slow_ops = { slow_start, slow_close };
+static const struct blk_backend_ops slow_ops = { slow_start, slow_close, 0 };
 static int slow_check(const char *spec, char *err, unsigned len)
 {
 	if (strcmp(spec, "//ok")) {

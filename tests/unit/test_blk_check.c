@@ -54,7 +54,7 @@ static void flaky_close(struct blockdev *d)
 	nheld = 0;
 }
 
-static const struct blk_backend_ops flaky_ops = { flaky_start, flaky_close };
+static const struct blk_backend_ops flaky_ops = { flaky_start, flaky_close, 0 };
 static int flaky_check(const char *spec, char *err, unsigned n) { (void)spec, (void)err, (void)n; return 0; }
 static int flaky_open(const char *spec, struct blockdev *d, char *err, unsigned n)
 {

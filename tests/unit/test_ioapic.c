@@ -129,11 +129,21 @@ static void test_unmask_and_polarity(void)
 	CHECK_EQ(sent[1].vector, 0x60);
 }
 
+static void test_never_reset_sends_nothing(void)
+{
+	struct vioapic io;
+	memset(&io, 0, sizeof(io)); /* unmasked, edge, no callback */
+	vioapic_set(&io, 3, 1);
+	vioapic_eoi(&io, 0);
+	CHECK_EQ(io.line, 1u << 3);
+}
+
 int main(void)
 {
 	RUN(test_registers);
 	RUN(test_edge);
 	RUN(test_level_remote_irr);
 	RUN(test_unmask_and_polarity);
+	RUN(test_never_reset_sends_nothing);
 	return check_done();
 }

@@ -5,7 +5,8 @@
  * Covers login (none, CHAP one-way and mutual, refusals, bad answers),
  * reads, writes with immediate, unsolicited and solicited data, UNIT
  * ATTENTION, sense errors, the CmdSN window, NOP-In/NOP-Out, keepalive,
- * timeouts, discovery, and connection loss with re-issue.
+ * timeouts, discovery, responses continued over several PDUs (C bit),
+ * logout, and connection loss with re-issue.
  */
 #include <stdlib.h>
 
@@ -692,6 +693,18 @@ static void on_target(void *arg, const char *name, const char *addr)
 	}
 }
 
+static void on_split_target(void *arg, const char *name, const char *addr)
+{
+	(void)arg;
+	if (found++ == 0) {
+		CHECK_STREQ(name, "iqn.a:one");
+		CHECK_STREQ(addr, "10.0.0.1:3260,1");
+	} else {
+		CHECK_STREQ(name, "iqn.b:two");
+		CHECK_STREQ(addr, "");
+	}
+}
+
 static void test_discovery_and_logout(void)
 {
 	struct iscsi_config c;
@@ -703,6 +716,7 @@ static void test_discovery_and_logout(void)
 	login_rsp(TRANSIT(0, 1), 0, 0, 0, 0);
 	next_sent();
 	CHECK(!sent_key("InitialR2T")); /* session keys are irrelevant here */
+	CHECK_STREQ(sent_key("MaxRecvDataSegmentLength"), "8192"); /* long answers come in pieces */
 	login_rsp(TRANSIT(1, 3), 0, 0, 0, 0);
 	iscsi_poll(S);
 	CHECK(next_sent());
@@ -726,6 +740,153 @@ static void test_discovery_and_logout(void)
 	found = 0;
 	iscsi_discovery_walk(S, on_target, 0);
 	CHECK_EQ(found, 2);
+}
+
+/* 6.2, 11.13: a login response cut in two (C bit), a key split at the cut. */
+static void test_login_continued(void)
+{
+	struct iscsi_config c = target_cfg();
+	new_session(&c);
+	CHECK(next_sent());
+	login_rsp(TRANSIT(0, 1), TEXT("AuthMethod=None\0"), 0, 0);
+	CHECK(next_sent());
+	uint32_t itt = iscsi_be32(pdu.h.itt);
+	login_rsp(ISCSI_FLAG_CONT | 1 << 2, TEXT("HeaderDigest=None\0DataDigest=None\0MaxBurstLe"),
+		  0, 0);
+	CHECK_EQ(S->state, ISCSI_S_LOGIN);
+	CHECK(next_sent()); /* an empty request for the rest: same stage, T=0, same ITT */
+	CHECK_EQ(pdu.h.opcode, ISCSI_OP_LOGIN_REQ | ISCSI_OP_IMMEDIATE);
+	CHECK_EQ(pdu.h.flags, 1 << 2);
+	CHECK_EQ(pdu.len, 0);
+	CHECK_EQ(iscsi_be32(pdu.h.itt), itt);
+	login_rsp(TRANSIT(1, 3), TEXT("ngth=65536\0FirstBurstLength=16384\0ImmediateData=No\0"), 0, 0);
+	CHECK_EQ(S->state, ISCSI_S_FULL);
+	CHECK_EQ(S->p.max_burst, 65536);
+	CHECK_EQ(S->p.first_burst, 16384);
+	CHECK_EQ(S->p.immediate_data, 0);
+	CHECK(!next_sent());
+
+	/* a piece that also transits breaks the rules */
+	new_session(&c);
+	next_sent();
+	login_rsp(TRANSIT(0, 1) | ISCSI_FLAG_CONT, TEXT("AuthMethod=None\0"), 0, 0);
+	CHECK_CONTAINS(S->error, "both the C and the T bit");
+	CHECK(S->state != ISCSI_S_LOGIN && S->state != ISCSI_S_FULL);
+
+	/* pieces that never end overflow the buffer: a clear error, no overrun */
+	static char big[4096];
+	memset(big, 'a', sizeof(big));
+	new_session(&c);
+	next_sent();
+	for (int i = 0; i < 3 && S->state == ISCSI_S_LOGIN; i++) {
+		login_rsp(ISCSI_FLAG_CONT, big, sizeof(big), 0, 0);
+		next_sent();
+	}
+	CHECK_CONTAINS(S->error, "exceeds");
+}
+
+/* Appendix C, 11.10.3: SendTargets in three pieces, a key cut twice. */
+static void test_discovery_split_keys(void)
+{
+	struct iscsi_config c;
+	memset(&c, 0, sizeof(c));
+	new_session(&c);
+	next_sent();
+	login_rsp(TRANSIT(0, 1), 0, 0, 0, 0);
+	next_sent();
+	login_rsp(TRANSIT(1, 3), 0, 0, 0, 0);
+	iscsi_poll(S);
+	CHECK(next_sent());
+	uint32_t itt = iscsi_be32(pdu.h.itt), cmdsn = iscsi_be32(pdu.h.statsn);
+	struct iscsi_bhs h;
+	rsp_init(&h, ISCSI_OP_TEXT_RSP, ISCSI_FLAG_CONT, itt);
+	h.ttt = iscsi_be32(9);
+	deliver(&h, TEXT("TargetName=iqn.a:one\0TargetAddr"));
+	CHECK(next_sent());
+	CHECK_EQ(pdu.h.opcode, ISCSI_OP_TEXT_REQ);
+	CHECK_EQ(pdu.h.flags, ISCSI_FLAG_FINAL);
+	CHECK_EQ(iscsi_be32(pdu.h.itt), itt); /* the same exchange */
+	CHECK_EQ(iscsi_be32(pdu.h.ttt), 9);
+	CHECK_EQ(iscsi_be32(pdu.h.statsn), cmdsn + 1); /* CmdSN: not immediate */
+	CHECK_EQ(pdu.len, 0);
+	rsp_init(&h, ISCSI_OP_TEXT_RSP, ISCSI_FLAG_CONT, itt);
+	h.ttt = iscsi_be32(10);
+	deliver(&h, TEXT("ess=10.0.0.1:3260,1\0TargetName=iqn.b:t"));
+	CHECK(next_sent());
+	CHECK_EQ(iscsi_be32(pdu.h.itt), itt);
+	CHECK_EQ(iscsi_be32(pdu.h.ttt), 10);
+	rsp_init(&h, ISCSI_OP_TEXT_RSP, ISCSI_FLAG_FINAL, itt);
+	deliver(&h, TEXT("wo\0"));
+	CHECK_EQ(S->discovery_done, 2);
+	found = 0;
+	iscsi_discovery_walk(S, on_split_target, 0);
+	CHECK_EQ(found, 2);
+
+	/* F and C together is a protocol error */
+	memset(&c, 0, sizeof(c));
+	new_session(&c);
+	next_sent();
+	login_rsp(TRANSIT(0, 1), 0, 0, 0, 0);
+	next_sent();
+	login_rsp(TRANSIT(1, 3), 0, 0, 0, 0);
+	iscsi_poll(S);
+	next_sent();
+	rsp_init(&h, ISCSI_OP_TEXT_RSP, ISCSI_FLAG_FINAL | ISCSI_FLAG_CONT, iscsi_be32(pdu.h.itt));
+	deliver(&h, TEXT("TargetName=iqn.a:one\0"));
+	CHECK_CONTAINS(S->error, "both the F and the C bit");
+}
+
+/* 11.14: Logout Request, reason 0, after the tasks in flight; then the TCP close. */
+static void test_logout(void)
+{
+	static uint8_t buf[512];
+	struct iscsi_task t;
+	struct iscsi_bhs h;
+	logged_in(TEXT(OPER));
+	iscsi_logout(S);
+	CHECK(next_sent()); /* at once: nothing in flight */
+	CHECK_EQ(pdu.h.opcode, ISCSI_OP_LOGOUT_REQ | ISCSI_OP_IMMEDIATE);
+	CHECK_EQ(pdu.h.flags, ISCSI_FLAG_FINAL); /* reason code 0: close the session */
+	CHECK_EQ(iscsi_be32(pdu.h.ttt) >> 16, 0); /* CID 0 */
+	CHECK_EQ(pdu.len, 0);
+	CHECK_EQ(S->state, ISCSI_S_LOGOUT);
+	int closes = fk.closes;
+	rsp_init(&h, ISCSI_OP_LOGOUT_RSP, ISCSI_FLAG_FINAL, iscsi_be32(pdu.h.itt));
+	deliver(&h, 0, 0);
+	CHECK_EQ(S->state, ISCSI_S_CLOSED);
+	CHECK_EQ(fk.closes, closes + 1);
+
+	/* a task in flight goes first; then the logout */
+	logged_in(TEXT(OPER));
+	task_setup(&t, ISCSI_DIR_READ, buf, sizeof(buf));
+	CHECK_EQ(iscsi_submit(S, &t), 0);
+	CHECK(next_sent());
+	uint32_t itt = iscsi_be32(pdu.h.itt);
+	iscsi_logout(S);
+	iscsi_poll(S);
+	CHECK(!next_sent());
+	data_in(itt, 0, 0, buf, sizeof(buf), 1);
+	CHECK_EQ(t.result, 0);
+	iscsi_poll(S);
+	CHECK(next_sent());
+	CHECK_EQ(pdu.h.opcode, ISCSI_OP_LOGOUT_REQ | ISCSI_OP_IMMEDIATE);
+
+	/* a target that never answers: closed after the logout timeout, no reconnect */
+	closes = fk.closes;
+	fk.now += 6000000;
+	iscsi_poll(S);
+	CHECK_EQ(S->state, ISCSI_S_CLOSED);
+	CHECK_EQ(fk.closes, closes + 1);
+	CHECK_EQ(fk.connects, 1);
+	CHECK_CONTAINS(S->error, "no logout response");
+
+	/* not logged in yet: closed at once, nothing sent */
+	struct iscsi_config c = target_cfg();
+	new_session(&c);
+	fk.pos = fk.len;
+	iscsi_logout(S);
+	CHECK_EQ(S->state, ISCSI_S_CLOSED);
+	CHECK(!next_sent());
 }
 
 static void test_digests_on_the_wire(void)
@@ -796,6 +957,9 @@ int main(void)
 	RUN(test_timeout);
 	RUN(test_malformed_pdus);
 	RUN(test_discovery_and_logout);
+	RUN(test_login_continued);
+	RUN(test_discovery_split_keys);
+	RUN(test_logout);
 	RUN(test_digests_on_the_wire);
 	return check_done();
 }

@@ -1,6 +1,7 @@
 /*
  * tests/unit/test_shell.c - mgmt/shell/shell.c: dispatch, errors, prompts,
- * help, and garbage input. Test verbs register with SHELL_COMMAND exactly
+ * help, garbage input, and a running command's input (confirmations,
+ * Ctrl-C). Test verbs register with SHELL_COMMAND exactly
  * as kernel commands do.
  */
 #include <stdint.h>
@@ -228,6 +229,100 @@ static void test_random_garbage(void)
 	CHECK_STREQ(seen_argv[1], "after");
 }
 
+/* ---- input for a running command: shell_read_line, shell_interrupted ---- */
+static const char *pending; /* what the terminal will deliver */
+static int waits, gone, ctrl_c;
+
+static int fake_getc(void *ctx)
+{
+	(void)ctx;
+	if (*pending)
+		return (unsigned char)*pending++;
+	return gone ? SHELL_GONE : SHELL_NO_INPUT;
+}
+
+static int fake_interrupted(void *ctx)
+{
+	(void)ctx;
+	return ctrl_c;
+}
+
+static void fake_wait(void)
+{
+	waits++;
+	if (waits > 100)
+		gone = 1; /* the terminal left while the command waited */
+}
+
+static char answer[16];
+static int answer_len, seen_interrupted;
+static struct shell *seen_current;
+
+static int cmd_zzask(struct shell *s, int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	seen_current = shell_current();
+	seen_interrupted = shell_interrupted();
+	shell_printf(s, "sure? ");
+	answer_len = shell_read_line(s, answer, sizeof(answer), 1, fake_wait);
+	return 0;
+}
+SHELL_COMMAND(zzask, "zzask", "", "asks a question", cmd_zzask);
+
+static void ask(const char *line, const char *typed_later)
+{
+	fresh();
+	shell_set_input(&sh, fake_getc, fake_interrupted);
+	pending = typed_later, waits = gone = ctrl_c = 0;
+	answer[0] = 0, answer_len = -2;
+	type(line);
+}
+
+static void test_read_line(void)
+{
+	ask("zzask\r", "\nyes\r\nnext\r");
+	CHECK_EQ(answer_len, 3); /* the LF of the command's CR LF is skipped */
+	CHECK_STREQ(answer, "yes");
+	CHECK(strstr(out, "sure? yes\n") != 0);
+	CHECK(seen_current == &sh);
+	CHECK(shell_current() == 0);
+	CHECK_STREQ(pending, "\nnext\r"); /* the rest stays for the shell */
+	CHECK_EQ(sh.ed.last_cr, 1);
+
+	ask("zzask\n", "nx\bo\r");
+	CHECK_STREQ(answer, "no");
+	CHECK(strstr(out, "nx\b \bo\n") != 0);
+
+	ask("zzask\r", "ye\x03s\r");
+	CHECK_EQ(answer_len, -1); /* Ctrl-C */
+
+	ask("zzask\r", "ye");
+	CHECK_EQ(answer_len, -1); /* the terminal went away */
+	CHECK(waits > 100);
+
+	ask("zzask\r", "0123456789012345678901234567890\r");
+	CHECK_EQ(answer_len, 15); /* kept to the buffer */
+	CHECK_EQ(strlen(answer), 15);
+
+	fresh(); /* a shell without input reads nothing */
+	pending = "yes\r";
+	type("zzask\r");
+	CHECK_EQ(answer_len, -1);
+	CHECK_EQ(seen_interrupted, 0);
+}
+
+static void test_interrupted(void)
+{
+	ask("zzask\r", "\r");
+	CHECK_EQ(seen_interrupted, 0);
+	fresh();
+	shell_set_input(&sh, fake_getc, fake_interrupted);
+	pending = "\r", ctrl_c = 1;
+	type("zzask\r");
+	CHECK_EQ(seen_interrupted, 1);
+	CHECK_EQ(shell_interrupted(), 0); /* no command runs */
+}
+
 int main(void)
 {
 	RUN(test_dispatch);
@@ -236,5 +331,7 @@ int main(void)
 	RUN(test_help);
 	RUN(test_input_hook);
 	RUN(test_random_garbage);
+	RUN(test_read_line);
+	RUN(test_interrupted);
 	return check_done();
 }

@@ -92,7 +92,7 @@ static void fake_cpuid(void *ctx, uint32_t leaf, uint32_t sub, struct cpuid_resu
 
 static void test_cpuid_policy(void)
 {
-	struct cpuid_ctx c = { 2500000, fake_cpuid, 0, 3, 0 };
+	struct cpuid_ctx c = { 2500000, fake_cpuid, 0, 3, 0, 0 };
 	struct cpuid_result r;
 	cpuid_policy(&c, 1, 0, &r);
 	CHECK((r.ecx >> 31) & 1);
@@ -129,6 +129,18 @@ static void test_cpuid_policy(void)
 	CHECK_EQ(r.edx, 3);
 	cpuid_policy(&c, 7, 0, &r);
 	CHECK(!(r.ecx & (1u << 22)));
+	CHECK(!(r.ebx & (1u << 1)));  /* TSC_ADJUST */
+	cpuid_policy(&c, 0xa, 0, &r);
+	CHECK(r.eax == 0 && r.ebx == 0 && r.ecx == 0 && r.edx == 0);
+	cpuid_policy(&c, 6, 0, &r);
+	CHECK(r.ecx == 0 && r.eax == 0xffffffffu);
+	/* OSXSAVE follows the guest's CR4, not the host's */
+	cpuid_policy(&c, 1, 0, &r);
+	CHECK(!(r.ecx & (1u << 27)) && (r.ecx & (1u << 26)) && !(r.ecx & (1u << 15)));
+	CHECK(!(r.ecx & (1u << 3))); /* MONITOR */
+	c.osxsave = 1;
+	cpuid_policy(&c, 1, 0, &r);
+	CHECK(r.ecx & (1u << 27));
 }
 
 /* ---- guest definitions ---- */

@@ -101,6 +101,12 @@ struct blk_backend_ops {
 	 * -ECANCELED) and frees the backend's state. Service core.
 	 */
 	void (*close)(struct blockdev *d);
+	/*
+	 * 1 when the data lives on another machine (a LUN): a guest's such
+	 * disk is closed when the guest stops (its session logged out) and
+	 * opened again at the next start; 0 keeps it open (memory disks).
+	 */
+	int remote;
 };
 
 struct blockdev {

@@ -87,7 +87,7 @@ static void mem_close(struct blockdev *d)
 	mem_free(d->priv);  /* nothing is ever in flight: requests finish in start */
 }
 
-static const struct blk_backend_ops mem_ops = { mem_start, mem_close };
+static const struct blk_backend_ops mem_ops = { mem_start, mem_close, 0 };
 
 static void mem_attach(struct blockdev *d, struct mem_disk *m)
 {

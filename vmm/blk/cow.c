@@ -304,7 +304,7 @@ static void cow_close(struct blockdev *d)
 	cow_free(cd);
 }
 
-static const struct blk_backend_ops cow_ops = { cow_start, cow_close };
+static const struct blk_backend_ops cow_ops = { cow_start, cow_close, 0 };
 
 /* "ID" or "ID:BASE": 0 and the parts, or -EINVAL. */
 static int parse(const char *spec, uint32_t *id, const char **base)

@@ -47,6 +47,12 @@ static inline void wrmsr(uint32_t msr, uint64_t v)
 	__asm__ volatile("wrmsr" ::"c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
 }
 
+/* XSETBV (SDM Vol. 2C): needs CR4.OSXSAVE. */
+static inline void xsetbv(uint32_t xcr, uint64_t v)
+{
+	__asm__ volatile("xsetbv" ::"c"(xcr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+
 static inline uint64_t rdtsc(void)
 {
 	uint32_t lo, hi;

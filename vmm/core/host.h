@@ -45,6 +45,19 @@ void service_wake(void);
 /* Time (us) the service core spent halted since the prompt came up at *since_us. */
 void service_halted_share(uint64_t *since_us, uint64_t *halted_us);
 
+/*
+ * Shell commands wait by calling service_poll(), so pollers run nested.
+ * A poller that feeds a terminal (serial, network console) may start a
+ * command only where service_commands_allowed() says so: from the main
+ * loop, or directly inside a running command's wait, never inside some
+ * other poller's wait (a guest reset opening its disks), which is not
+ * written to have commands run under it. Bracket each command with
+ * service_command_begin()/end().
+ */
+int service_commands_allowed(void);
+int service_command_begin(void);
+void service_command_end(int saved);
+
 /* A file from the boot medium's \hako\ folder (names compare case-blind). */
 const struct boot_file *bootfs_find(const char *name);
 

@@ -35,8 +35,8 @@ void vioapic_reset(struct vioapic *io, vioapic_deliver_fn deliver, void *ctx)
 static void pin_fire(struct vioapic *io, unsigned pin)
 {
 	uint64_t r = io->redir[pin];
-	if (r & RTE_MASKED)
-		return;
+	if ((r & RTE_MASKED) || !io->deliver)
+		return; /* masked, or never reset: nowhere to send it */
 	if (r & RTE_LEVEL) {
 		if (r & RTE_REMOTE_IRR)
 			return;

@@ -115,7 +115,11 @@ int vm_devices_attach(struct vm *vm, char *err, unsigned len)
 	return 0;
 }
 
-/* Removes the devices (requests in flight are dropped); the disks stay open. */
+/*
+ * Removes the devices (requests in flight are dropped). Disks in memory
+ * stay open with their data; remote ones (iSCSI LUNs) close, which logs
+ * their sessions out, and open again at the next start.
+ */
 void vm_devices_detach(struct vm *vm)
 {
 	struct vm_virtio *st = of(vm);
@@ -125,6 +129,9 @@ void vm_devices_detach(struct vm *vm)
 		st->blk[i] = 0;
 	}
 	st->n = 0;
+	for (unsigned i = 0; i < VM_MAX_DISKS; i++)
+		if (st->bd[i] && st->bd[i]->ops->remote)
+			close_disk(st, i);
 }
 
 /* Closes the guest's disks, freeing their memory (undefine). Stopped guests only. */

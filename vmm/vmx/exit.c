@@ -33,6 +33,8 @@ static const struct vmx_exit_desc vmx_exits[] = {
 	{ VMX_EXIT_IO,                  EXIT_PORT_IO,       1, 0 },
 	{ VMX_EXIT_RDMSR,               EXIT_MSR_READ,      1, 0 },
 	{ VMX_EXIT_WRMSR,               EXIT_MSR_WRITE,     1, 0 },
+	{ VMX_EXIT_CR_ACCESS,           EXIT_CR_ACCESS,     1, 0 },
+	{ VMX_EXIT_XSETBV,              EXIT_XSETBV,        1, 0 },
 	{ VMX_EXIT_EPT_VIOLATION,       EXIT_MEM_VIOLATION, 0, 0 },
 	{ VMX_EXIT_EPT_MISCONFIG,       EXIT_MEM_MISCONFIG, 0, 0 },
 	{ VMX_EXIT_VMCALL,              EXIT_VIRT_INSN,     1, "vmcall" },
@@ -81,6 +83,14 @@ static void decode_ept(struct exit_info *e, uint64_t qual)
 		e->mem.gla = vmcs_readnat(VMCS_GUEST_LINEAR_ADDRESS);
 }
 
+static void decode_cr(struct exit_info *e, uint64_t qual)
+{
+	e->cr.cr = (uint8_t)CR_QUAL_CR(qual);
+	e->cr.op = (uint8_t)CR_QUAL_TYPE(qual); /* the same numbering as EXIT_CR_* */
+	e->cr.gpr = (uint8_t)CR_QUAL_GPR(qual);
+	e->cr.lmsw = CR_QUAL_LMSW_SRC(qual);
+}
+
 /* Exit reason 0 is an exception or an NMI: the interruption info says which (28.2.2). */
 static void decode_exception(struct exit_info *e)
 {
@@ -116,6 +126,8 @@ static void vmx_decode(struct vcpu *v, struct exit_info *e, uint32_t reason)
 		decode_ept(e, qual);
 	else if (e->kind == EXIT_EXCEPTION)
 		decode_exception(e);
+	else if (e->kind == EXIT_CR_ACCESS)
+		decode_cr(e, qual);
 	else if (e->kind == EXIT_MSR_READ || e->kind == EXIT_MSR_WRITE)
 		e->msr.index = (uint32_t)v->regs.rcx;
 	/* exit.h: VMX reports the qualification and the guest-linear address. */
@@ -194,22 +206,25 @@ static void vmx_entry_failed(struct vcpu *v, struct exit_info *e, int vmfail)
 
 /*
  * Runs `v` until its next VM exit and decodes it into `e`. On the vCPU's
- * core, with host interrupts enabled. Returns 0, or -EIO when VM entry
+ * core, called with host interrupts disabled; returns with them enabled
+ * (the contract in vmm/backend.h). Returns 0, or -EIO when VM entry
  * failed (e->kind == EXIT_ENTRY_FAILED, the reason logged).
  */
 int vmx_vcpu_run(struct vcpu *v, struct exit_info *e)
 {
 	struct vmx_vcpu *s = vmx_vcpu(v);
 	if (!s->loaded && vmx_vmcs_load(v)) {
+		irq_enable();
 		*e = (struct exit_info){ .kind = EXIT_ENTRY_FAILED, .rip = s->reg[VREG_RIP] };
 		return -EIO;
 	}
 	/*
-	 * External-interrupt exiting without acknowledge-on-exit leaves a
-	 * physical interrupt pending in the LAPIC; RFLAGS.IF is 0 after the
-	 * exit (SDM 28.5.3), so it is taken at the irq_enable() below.
+	 * Entered with host interrupts off (backend.h): a kick that arrived
+	 * since the caller looked for events stays pending in the LAPIC and,
+	 * with external-interrupt exiting, makes the guest exit at once. Without
+	 * acknowledge-on-exit it is still pending after the exit; RFLAGS.IF is
+	 * 0 then (SDM 28.5.3), so it is taken at the irq_enable() below.
 	 */
-	irq_disable();
 	int vmfail = vmx_world_switch(&v->regs, s->launched);
 	if (vmfail) {
 		irq_enable();

@@ -24,6 +24,7 @@
 #define CR0_PE (1ull << 0)
 #define CR0_PG (1ull << 31)
 #define EFER_LMA (1ull << 10)
+#define SEG_TYPE_TSS16_BUSY 0x3
 #define PROC2_RDTSCP (1u << 3)
 #define PROC2_INVPCID (1u << 12)
 #define PROC2_XSAVES (1u << 20)
@@ -54,11 +55,17 @@ static int vmcs_here(struct vcpu *v)
 	return s->loaded && this_cpu()->index == v->core;
 }
 
-/* CR bits the guest may not own: fixed in VMX operation (SDM 24.8, A.7, A.8). */
+/*
+ * CR bits the guest may not own: fixed in VMX operation (SDM 24.8, A.7,
+ * A.8), its writes to them exit (26.1.3) and vmm/exit.c carries them
+ * out. An unrestricted guest may run with PE and PG clear; PE is the
+ * guest's, but PG exits too, so that every long-mode switch passes
+ * vmcs_put_reg(VREG_EFER) and its TR fixup.
+ */
 static uint64_t cr0_mask(void)
 {
 	uint64_t fixed = vmx_caps.cr0_fixed0 | ~vmx_caps.cr0_fixed1;
-	return fixed & ~(CR0_PE | CR0_PG) & 0xffffffffull; /* PE, PG free: unrestricted guest */
+	return ((fixed & ~CR0_PE) | CR0_PG) & 0xffffffffull;
 }
 
 static uint64_t cr4_mask(void)
@@ -181,6 +188,21 @@ static void vmcs_get_seg(enum vseg seg, struct vseg_desc *d)
 	d->base = vmcs_readnat(VMCS_GUEST_SEG(VMCS_GUEST_ES_BASE, seg));
 }
 
+/*
+ * An IA-32e mode guest's TR must be a 64-bit busy TSS (type 11) at entry
+ * (SDM 27.3.1.2), but a CPU switching to long mode keeps the TR it had:
+ * a processor started by SIPI still holds the 16-bit busy TSS (type 3)
+ * of its reset state until the guest loads its own with LTR. The type of
+ * a TR not yet used by the guest is only an entry check, so it becomes 11.
+ */
+static void vmcs_tr_long_mode(void)
+{
+	enum vmcs_field f = VMCS_GUEST_SEG(VMCS_GUEST_ES_AR, VSEG_TR);
+	uint32_t ar = vmcs_read32(f);
+	if ((ar & 0xf) == SEG_TYPE_TSS16_BUSY)
+		vmcs_write32(f, (ar & ~0xfu) | SEG_TYPE_TSS64_BUSY);
+}
+
 static void vmcs_put_reg(enum vreg r, uint64_t val)
 {
 	switch (r) {
@@ -213,6 +235,8 @@ static void vmcs_put_reg(enum vreg r, uint64_t val)
 		uint32_t entry = vmcs_read32(VMCS_ENTRY_CTLS) & ~ENTRY_CTL_IA32E_MODE_GUEST;
 		vmcs_write32(VMCS_ENTRY_CTLS, entry | ((val & EFER_LMA) ? ENTRY_CTL_IA32E_MODE_GUEST : 0));
 		vmcs_write64(VMCS_GUEST_IA32_EFER, val);
+		if (val & EFER_LMA)
+			vmcs_tr_long_mode();
 		return;
 	}
 	case VREG_COUNT:  return;

@@ -186,6 +186,7 @@ enum vmx_exit_reason {
 	VMX_EXIT_EPT_MISCONFIG = 49,
 	VMX_EXIT_INVEPT = 50,
 	VMX_EXIT_INVVPID = 53,
+	VMX_EXIT_XSETBV = 55,
 	VMX_EXIT_VMFUNC = 59,
 };
 
@@ -195,6 +196,12 @@ enum vmx_exit_reason {
 #define IO_QUAL_STRING (1u << 4)
 #define IO_QUAL_REP (1u << 5)
 #define IO_QUAL_PORT(q) ((uint16_t)((q) >> 16))
+
+/* Control-register access exit qualification (SDM Vol. 3C Table 28-3). */
+#define CR_QUAL_CR(q) ((q) & 0xf)
+#define CR_QUAL_TYPE(q) (((q) >> 4) & 3)  /* 0 MOV to CR, 1 MOV from CR, 2 CLTS, 3 LMSW */
+#define CR_QUAL_GPR(q) (((q) >> 8) & 0xf)
+#define CR_QUAL_LMSW_SRC(q) ((uint16_t)((q) >> 16))
 
 /* EPT violation exit qualification (SDM Vol. 3C Table 28-7). */
 #define EPT_QUAL_READ (1u << 0)
