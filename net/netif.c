@@ -255,6 +255,9 @@ static int net_poll(void)
 	}
 	sys_check_timeouts();
 	net_tx_release();
+	/* Flush even inside an outer hold: a caller that waits by polling
+	 * from inside one must still get its frames out. */
+	mgmt_nic->ops->flush(mgmt_nic);
 	return frames;
 }
 SERVICE_POLLER(net, net_poll);
