@@ -30,8 +30,7 @@ static void hex(char *out, const uint8_t *b, size_t n)
 static int unhex(const char *s, uint8_t *b, size_t n, const char **end)
 {
 	for (size_t i = 0; i < 2 * n; i++) {
-		char c = s[i];
-		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+		int d = fmt_hexdigit(s[i]);
 		if (d < 0)
 			return -EINVAL;
 		b[i / 2] = (uint8_t)(i % 2 ? b[i / 2] << 4 | d : d);

@@ -76,30 +76,10 @@ static err_t hako_netif_init(struct netif *nif)
 	return ERR_OK;
 }
 
-/* Parses "XX:XX:XX:XX:XX:XX"; returns 0 when good. */
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-	for (int i = 0; i < 6; i++) {
-		unsigned v = 0;
-		for (int k = 0; k < 2; k++, s++) {
-			char c = *s;
-			int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
-				c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-			if (d < 0)
-				return -EINVAL;
-			v = v * 16 + (unsigned)d;
-		}
-		mac[i] = (uint8_t)v;
-		if (i < 5 && *s++ != ':')
-			return -EINVAL;
-	}
-	return *s ? -EINVAL : 0;
-}
-
 static struct nic *pick_configured(const char *want)
 {
 	uint8_t mac[6];
-	int by_mac = !parse_mac(want, mac);
+	int by_mac = !fmt_parse_mac(want, mac);
 	for (unsigned i = 0; i < nic_count; i++) {
 		char addr[16];
 		pci_addr_str(nics[i].pci, addr, sizeof(addr));

@@ -74,28 +74,12 @@ static int set_disk(struct vm_def *d, const char *v, char *err, unsigned len)
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* mac=XX:XX:XX:XX:XX:XX, unicast (bit 0 of the first octet clear, IEEE 802 8.2). */
 static int set_mac(struct vm_def *d, const char *v, char *err, unsigned len)
 {
 	uint8_t m[6];
-	for (int i = 0; i < 6; i++) {
-		const char *p = v + 3 * i;
-		int hi = hexval(p[0]), lo = hi < 0 ? -1 : hexval(p[1]);
-		if (lo < 0 || p[2] != (i == 5 ? 0 : ':'))
-			return fail(err, len, -EINVAL, "bad MAC '%s': use XX:XX:XX:XX:XX:XX", v);
-		m[i] = (uint8_t)(hi << 4 | lo);
-	}
+	if (fmt_parse_mac(v, m))
+		return fail(err, len, -EINVAL, "bad MAC '%s': use XX:XX:XX:XX:XX:XX", v);
 	if (m[0] & 1)
 		return fail(err, len, -EINVAL, "MAC '%s' is a multicast address", v);
 	memcpy(d->mac, m, 6);

@@ -6,6 +6,7 @@
 
 #include "net/iscsi/md5.h"
 #include "vmm/lib/errno.h"
+#include "vmm/lib/fmt.h"
 #include "vmm/lib/string.h"
 
 /* RFC 1994 4.1: out = MD5(id || secret || challenge[0..clen)). */
@@ -20,17 +21,6 @@ void chap_response(uint8_t id, const char *secret, const uint8_t *challenge, siz
 	md5_final(&c, out);
 }
 
-static int hex_nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Hex may have an odd digit count: the first digit is then a low nibble. */
 static int decode_hex(const char *s, uint8_t *out, size_t cap)
 {
@@ -40,8 +30,8 @@ static int decode_hex(const char *s, uint8_t *out, size_t cap)
 	if (bytes > cap)
 		return -E2BIG;
 	for (size_t i = 0, o = 0; i < n; o++) {
-		int hi = (n % 2 && i == 0) ? 0 : hex_nibble(s[i++]);
-		int lo = hex_nibble(s[i++]);
+		int hi = (n % 2 && i == 0) ? 0 : fmt_hexdigit(s[i++]);
+		int lo = fmt_hexdigit(s[i++]);
 		if (hi < 0 || lo < 0)
 			return -EINVAL;
 		out[o] = (uint8_t)(hi << 4 | lo);

@@ -63,13 +63,9 @@ int iscsi_text_next(const char *data, size_t len, size_t *pos, struct iscsi_kv *
 
 static int digit_value(char c, int hex)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (hex && c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (hex && c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	if (hex)
+		return fmt_hexdigit(c);
+	return c >= '0' && c <= '9' ? c - '0' : -1;
 }
 
 /* A decimal or 0x-hex number up to max; -EINVAL or -ERANGE. */

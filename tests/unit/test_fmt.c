@@ -186,6 +186,23 @@ static void test_against_libc(void)
 	}
 }
 
+static void test_small_parsers(void)
+{
+	uint8_t m[6];
+	CHECK_EQ(fmt_hexdigit('0'), 0);
+	CHECK_EQ(fmt_hexdigit('a'), 10);
+	CHECK_EQ(fmt_hexdigit('F'), 15);
+	CHECK_EQ(fmt_hexdigit('g'), -1);
+	CHECK_EQ(fmt_hexdigit(0), -1);
+	CHECK_EQ(fmt_parse_mac("52:54:00:aB:cd:EF", m), 0);
+	CHECK(m[0] == 0x52 && m[3] == 0xab && m[5] == 0xef);
+	CHECK_EQ(fmt_parse_mac("52:54:00:ab:cd:ef0", m), -1); /* trailing byte */
+	CHECK_EQ(fmt_parse_mac("52:54:00:ab:cd", m), -1);
+	CHECK_EQ(fmt_parse_mac("52-54-00-ab-cd-ef", m), -1);
+	CHECK_EQ(fmt_parse_mac("5:254:00:ab:cd:ef", m), -1);
+	CHECK_EQ(fmt_parse_mac("", m), -1);
+}
+
 int main(void)
 {
 	RUN(test_signed);
@@ -195,5 +212,6 @@ int main(void)
 	RUN(test_width_corner_cases);
 	RUN(test_truncation);
 	RUN(test_against_libc);
+	RUN(test_small_parsers);
 	return check_done();
 }

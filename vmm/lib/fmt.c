@@ -171,3 +171,26 @@ int fmt_snprintf(char *buf, size_t n, const char *fmt, ...)
 	va_end(ap);
 	return r;
 }
+
+int fmt_hexdigit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int fmt_parse_mac(const char *s, uint8_t mac[6])
+{
+	for (int i = 0; i < 6; i++) {
+		const char *p = s + 3 * i;
+		int hi = fmt_hexdigit(p[0]), lo = hi < 0 ? -1 : fmt_hexdigit(p[1]);
+		if (lo < 0 || p[2] != (i == 5 ? 0 : ':'))
+			return -1;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
