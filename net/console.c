@@ -415,15 +415,21 @@ static void session_timers(struct session *s, uint64_t now)
  * line runs its command here, and the command may poll the service core
  * (this function included) while it waits.
  */
+/* Takes the oldest queued input byte; the caller checked in_len. */
+static uint8_t in_pop(struct session *s)
+{
+	uint8_t c = s->in[s->in_head];
+	s->in_head = (s->in_head + 1) % CONSOLE_IN;
+	s->in_len--;
+	return c;
+}
+
 static void run_input(struct session *s)
 {
 	s->busy = 1;
 	int saved = service_command_begin();
 	while (s->in_len && s->state == S_SHELL) {
-		uint8_t c = s->in[s->in_head];
-		s->in_head = (s->in_head + 1) % CONSOLE_IN;
-		s->in_len--;
-		shell_feed(&s->sh, c);
+		shell_feed(&s->sh, in_pop(s));
 		if (s->sh.closed)
 			end_session(s, 0);
 	}
@@ -464,12 +470,7 @@ static int session_getc(void *ctx)
 	struct session *s = ctx;
 	if (s->state != S_SHELL || !s->pcb)
 		return SHELL_GONE;
-	if (!s->in_len)
-		return SHELL_NO_INPUT;
-	uint8_t c = s->in[s->in_head];
-	s->in_head = (s->in_head + 1) % CONSOLE_IN;
-	s->in_len--;
-	return c;
+	return s->in_len ? in_pop(s) : SHELL_NO_INPUT;
 }
 
 /*

@@ -412,7 +412,8 @@ static enum exit_result exit_cr_access(struct vcpu *v, const struct exit_info *e
  */
 static enum exit_result exit_xsetbv(struct vcpu *v, const struct exit_info *e)
 {
-	struct cpuid_regs x = cpuid(0xd, 0);
+	struct cpuid_result x; /* the XCR0 bits this guest's CPUID offers (leaf 0Dh) */
+	guest_cpuid(v, 0xd, 0, &x);
 	uint64_t supported = x.eax | (uint64_t)x.edx << 32;
 	uint64_t val = (uint32_t)v->regs.rax | v->regs.rdx << 32;
 	if (!(read_cr4() & CR4_OSXSAVE) || cr_xsetbv_check((uint32_t)v->regs.rcx, val, supported)) {

@@ -94,6 +94,9 @@ def test_linux_boots_and_answers_on_its_console(m):
         assert status == 0 and release in out, out
         out, status = sh(m, "grep -c ^processor /proc/cpuinfo")
         assert status == 0 and re.search(r"^2\s*$", out, re.M), out
+        # hako added the TSC rate and pci=off (the definition has no pci=)
+        out, status = sh(m, "cat /proc/cmdline")
+        assert re.search(r"tsc_early_khz=\d+ pci=off", out), out
         # the console round trip itself is slow under TCG on a loaded host: subtract it
         t1 = time.time()
         out, status = sh(m, "sleep 0", timeout=30)
