@@ -14,6 +14,8 @@
 
 #include <stdint.h>
 
+#include "vmm/guest_regs_asm.h"
+
 #include "vmm/dev/lapic.h"
 #include "vmm/exit.h"
 
@@ -39,6 +41,12 @@ struct guest_regs {
 	uint64_t cr2;  /* 0x78; SVM keeps CR2 in the VMCB, VMX needs software to switch it */
 };
 _Static_assert(sizeof(struct guest_regs) == 0x80, "guest_regs layout is used by assembly");
+#define CHECK_GR(f, off) _Static_assert(__builtin_offsetof(struct guest_regs, f) == (off), #f)
+CHECK_GR(rax, GR_RAX); CHECK_GR(rbx, GR_RBX); CHECK_GR(rcx, GR_RCX); CHECK_GR(rdx, GR_RDX);
+CHECK_GR(rsi, GR_RSI); CHECK_GR(rdi, GR_RDI); CHECK_GR(rbp, GR_RBP); CHECK_GR(r8, GR_R8);
+CHECK_GR(r9, GR_R9); CHECK_GR(r10, GR_R10); CHECK_GR(r11, GR_R11); CHECK_GR(r12, GR_R12);
+CHECK_GR(r13, GR_R13); CHECK_GR(r14, GR_R14); CHECK_GR(r15, GR_R15); CHECK_GR(cr2, GR_CR2);
+#undef CHECK_GR
 
 /* Registers kept in the VMCB/VMCS. */
 enum vreg {

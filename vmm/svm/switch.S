@@ -12,6 +12,8 @@
  * friends, SYSENTER) is swapped with VMSAVE/VMLOAD around it. The guest's
  * RAX, RSP and RIP live in the VMCB; the other GPRs in *regs.
  */
+#include "vmm/guest_regs_asm.h"
+
 	.text
 	.globl svm_world_switch
 	.type svm_world_switch, @function
@@ -31,39 +33,15 @@ svm_world_switch:
 	mov %rsi, %rax
 	vmload                  /* the guest's from its VMCB */
 
-	mov 0x08(%rdi), %rbx
-	mov 0x10(%rdi), %rcx
-	mov 0x18(%rdi), %rdx
-	mov 0x20(%rdi), %rsi
-	mov 0x30(%rdi), %rbp
-	mov 0x38(%rdi), %r8
-	mov 0x40(%rdi), %r9
-	mov 0x48(%rdi), %r10
-	mov 0x50(%rdi), %r11
-	mov 0x58(%rdi), %r12
-	mov 0x60(%rdi), %r13
-	mov 0x68(%rdi), %r14
-	mov 0x70(%rdi), %r15
-	mov 0x28(%rdi), %rdi
+	GUEST_GPRS_LOAD %rdi
+	mov GR_RDI(%rdi), %rdi
 
 	vmrun                   /* RAX = VMCB; returns at #VMEXIT with host RSP, RAX */
 
 	vmsave                  /* RAX is the VMCB again */
 	mov 0x10(%rsp), %rax    /* regs */
-	mov %rbx, 0x08(%rax)
-	mov %rcx, 0x10(%rax)
-	mov %rdx, 0x18(%rax)
-	mov %rsi, 0x20(%rax)
-	mov %rdi, 0x28(%rax)
-	mov %rbp, 0x30(%rax)
-	mov %r8, 0x38(%rax)
-	mov %r9, 0x40(%rax)
-	mov %r10, 0x48(%rax)
-	mov %r11, 0x50(%rax)
-	mov %r12, 0x58(%rax)
-	mov %r13, 0x60(%rax)
-	mov %r14, 0x68(%rax)
-	mov %r15, 0x70(%rax)
+	GUEST_GPRS_SAVE %rax
+	mov %rdi, GR_RDI(%rax)
 
 	mov 0x08(%rsp), %rax
 	vmload                  /* host FS/GS bases (GS points at percpu) */

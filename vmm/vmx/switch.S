@@ -14,6 +14,8 @@
  * Returns 0 after a VM exit, 1 when VMLAUNCH/VMRESUME itself failed
  * (VMfailInvalid/VMfailValid; the VM-instruction error field says why).
  */
+#include "vmm/guest_regs_asm.h"
+
 #define VMCS_HOST_RSP 0x6c14
 
 	.text
@@ -30,26 +32,14 @@ vmx_world_switch:
 
 	mov $VMCS_HOST_RSP, %eax
 	vmwrite %rsp, %rax
-	mov 0x78(%rdi), %rax    /* guest CR2 */
+	mov GR_CR2(%rdi), %rax  /* guest CR2 */
 	mov %rax, %cr2
 
 	/* MOVs leave the flags alone: test `launched` once, branch after the loads. */
 	test %esi, %esi
-	mov 0x00(%rdi), %rax
-	mov 0x08(%rdi), %rbx
-	mov 0x10(%rdi), %rcx
-	mov 0x18(%rdi), %rdx
-	mov 0x20(%rdi), %rsi
-	mov 0x30(%rdi), %rbp
-	mov 0x38(%rdi), %r8
-	mov 0x40(%rdi), %r9
-	mov 0x48(%rdi), %r10
-	mov 0x50(%rdi), %r11
-	mov 0x58(%rdi), %r12
-	mov 0x60(%rdi), %r13
-	mov 0x68(%rdi), %r14
-	mov 0x70(%rdi), %r15
-	mov 0x28(%rdi), %rdi
+	mov GR_RAX(%rdi), %rax
+	GUEST_GPRS_LOAD %rdi
+	mov GR_RDI(%rdi), %rdi
 	jnz 1f
 	vmlaunch
 	jmp 2f
@@ -62,23 +52,11 @@ vmx_world_switch:
 vmx_exit_entry:
 	push %rdi               /* guest RDI; 0x08(%rsp) is regs */
 	mov 0x08(%rsp), %rdi
-	mov %rax, 0x00(%rdi)
-	mov %rbx, 0x08(%rdi)
-	mov %rcx, 0x10(%rdi)
-	mov %rdx, 0x18(%rdi)
-	mov %rsi, 0x20(%rdi)
-	pop 0x28(%rdi)
-	mov %rbp, 0x30(%rdi)
-	mov %r8, 0x38(%rdi)
-	mov %r9, 0x40(%rdi)
-	mov %r10, 0x48(%rdi)
-	mov %r11, 0x50(%rdi)
-	mov %r12, 0x58(%rdi)
-	mov %r13, 0x60(%rdi)
-	mov %r14, 0x68(%rdi)
-	mov %r15, 0x70(%rdi)
+	mov %rax, GR_RAX(%rdi)
+	GUEST_GPRS_SAVE %rdi
+	pop GR_RDI(%rdi)
 	mov %cr2, %rax
-	mov %rax, 0x78(%rdi)
+	mov %rax, GR_CR2(%rdi)
 	xor %eax, %eax
 3:	add $8, %rsp
 	pop %r15
