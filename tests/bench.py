@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from hako import BUILD, Qemu  # noqa: E402
+from hako import BUILD, Qemu, make_image  # noqa: E402
 
 TARGETS = {"boot_ms": 100, "image_kib": 1024, "own_mib": 16}
 
@@ -32,9 +32,13 @@ def kernel_sizes():
 
 
 def boot_figures(runs=3):
+    """On an image with hako alone: `host` counts the files the loader read from
+    the stick (guest kernels, disk images) as hako's, and they are not its own."""
     figures = []
+    with open(os.path.join(BUILD, "..", "tools", "hako.cfg.default")) as f:
+        img = make_image(os.path.join(BUILD, "bench-boot.img"), f.read())
     for i in range(runs):
-        with Qemu(smp=4, mem="1G", name="bench-boot-%d" % i) as m:
+        with Qemu(smp=4, mem="1G", image=img, name="bench-boot-%d" % i) as m:
             m.wait_prompt()
             out = m.cmd("host")
             ms = int(re.search(r"boot: (\d+) ms", out).group(1))
@@ -55,7 +59,8 @@ def main():
           "the kernel occupies %d KiB in memory with .bss"
           % (efi // 1024, kern_file // 1024, (efi + kern_file) // 1024, TARGETS["image_kib"],
              kern_mem // 1024))
-    print("memory: hako keeps %.1f MiB for itself on a 1 GiB machine (target < %d MiB)"
+    print("memory: hako keeps %.1f MiB for itself on a 1 GiB machine, without files from the "
+          "stick (target < %d MiB)"
           % (own_kib / 1024, TARGETS["own_mib"]))
     sys.stdout.flush()
     for b in sorted(glob.glob(os.path.join(os.path.dirname(__file__), "bench_*.py"))):
