@@ -96,7 +96,7 @@ $(BUILD)/kernel/%.S.o: %.S
 $(BUILD)/kernel.elf: $(KERNEL_OBJ) $(LWIP_OBJ) linker.ld
 	$(LD) $(KLDFLAGS) -o $@ $(KERNEL_OBJ) $(LWIP_OBJ)
 
-$(BUILD)/efi/%.o: boot/efi/%.c boot/bootinfo.h
+$(BUILD)/efi/%.o: boot/efi/%.c vmm/core/bootinfo.h
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(EFI_CFLAGS) -c $< -o $@
@@ -143,13 +143,13 @@ UNIT_CFLAGS := -std=c11 -I. -g -O1 -fsanitize=address,undefined -fno-omit-frame-
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 # Portable kernel files the unit tests link against.
-PORTABLE := vmm/lib/fmt.c vmm/lib/log.c vmm/lib/errno.c vmm/mm/buddy.c \
+PORTABLE := vmm/core/lib/fmt.c vmm/core/lib/log.c vmm/core/lib/errno.c vmm/core/lib/buddy.c \
             mgmt/shell/line.c mgmt/shell/args.c mgmt/shell/shell.c mgmt/cfg.c \
             drivers/acpi/acpi.c vmm/pagetable.c vmm/cpuid_policy.c vmm/vm_def.c \
-            vmm/elf_guest.c vmm/uart_model.c vmm/insn.c vmm/gpt.c \
+            vmm/elf_guest.c vmm/dev/uart.c vmm/insn.c vmm/guest_pt.c \
             vmm/bzimage.c vmm/dev/aml.c vmm/dev/acpi_tables.c vmm/dev/rtc.c vmm/dev/pit.c vmm/dev/ioapic.c \
             vmm/dev/lapic.c \
-            net/crypto/sha256.c net/auth.c net/telnet.c $(wildcard net/iscsi/*.c) \
+            net/crypto/sha256.c mgmt/console/auth.c mgmt/console/telnet.c $(filter-out net/iscsi/blk.c net/iscsi/tcp.c,$(wildcard net/iscsi/*.c)) \
             vmm/blk/blk.c vmm/blk/blk_mem.c vmm/blk/blk_check.c vmm/blk/blk_bench.c \
             vmm/dev/virtqueue.c vmm/dev/virtio_mmio.c vmm/dev/virtio_blk.c \
             vmm/blk/blk_sync.c vmm/blk/slotstore.c mgmt/catalog_fmt.c \

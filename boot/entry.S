@@ -1,5 +1,5 @@
 /*
- * boot/entry.S - the kernel's first instructions (see boot/bootinfo.h for
+ * boot/entry.S - the kernel's first instructions (see vmm/core/bootinfo.h for
  * the machine state a loader leaves). Records the TSC for boot timing,
  * moves to the kernel's own stack and calls kmain(boot_info).
  */

@@ -7,9 +7,9 @@
  * page tables, ACPI, TSC, the other cores, virtualization detection, and
  * the boot configuration.
  */
-#include "boot/bootinfo.h"
+#include "vmm/core/bootinfo.h"
 #include "drivers/acpi/acpi.h"
-#include "drivers/apic/lapic.h"
+#include "vmm/core/lapic.h"
 #include "drivers/uart/uart16550.h"
 #include "mgmt/catalog.h"
 #include "mgmt/cfg.h"
@@ -19,10 +19,10 @@
 #include "vmm/core/smp.h"
 #include "vmm/core/time.h"
 #include "vmm/core/trap.h"
-#include "vmm/lib/fmt.h"
-#include "vmm/lib/log.h"
-#include "vmm/lib/string.h"
-#include "vmm/mm/page.h"
+#include "vmm/core/lib/fmt.h"
+#include "vmm/core/lib/log.h"
+#include "vmm/core/lib/string.h"
+#include "vmm/core/page.h"
 #include "vmm/blk/blk.h"
 #include "vmm/vm.h"
 

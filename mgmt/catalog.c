@@ -12,10 +12,10 @@
 #include "vmm/blk/blk_sync.h"
 #include "vmm/blk/cow_pool.h"
 #include "vmm/core/host.h"
-#include "vmm/lib/errno.h"
-#include "vmm/lib/fmt.h"
-#include "vmm/lib/log.h"
-#include "vmm/lib/string.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/fmt.h"
+#include "vmm/core/lib/log.h"
+#include "vmm/core/lib/string.h"
 
 static struct {
 	struct blockdev *dev;           /* 0: definitions live in memory */

@@ -6,9 +6,9 @@
 #include "mgmt/catalog_fmt.h"
 
 #include "mgmt/shell/args.h"
-#include "vmm/lib/errno.h"
-#include "vmm/lib/fmt.h"
-#include "vmm/lib/string.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/fmt.h"
+#include "vmm/core/lib/string.h"
 
 #define CATALOG_FIRST_LINE "hako-catalog 1\n"
 

@@ -5,9 +5,9 @@
 
 #include "mgmt/shell/args.h"
 #include "vmm/blk/blk.h"
-#include "vmm/lib/errno.h"
-#include "vmm/lib/fmt.h"
-#include "vmm/lib/string.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/fmt.h"
+#include "vmm/core/lib/string.h"
 
 /* A check returns 0 or writes why the value is wrong into `why`. */
 typedef int (*cfg_check_fn)(const char *v, char *why, size_t n);

@@ -13,10 +13,10 @@
 #include "mgmt/shell/args.h"
 #include "vmm/blk/blk_sync.h"
 #include "vmm/blk/cow_pool.h"
-#include "vmm/lib/errno.h"
-#include "vmm/lib/fmt.h"
-#include "vmm/lib/log.h"
-#include "vmm/lib/string.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/fmt.h"
+#include "vmm/core/lib/log.h"
+#include "vmm/core/lib/string.h"
 
 /* The base URL of an overlay disk URL ("cow:ID:BASE" -> BASE), or 0. */
 static const char *overlay_base(const char *url)

@@ -11,8 +11,8 @@
 #include "mgmt/shell/shell.h"
 #include "vmm/blk/blk_sync.h"
 #include "vmm/core/time.h"
-#include "vmm/lib/errno.h"
-#include "vmm/lib/string.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/string.h"
 
 #define READ_CHUNK (256u << 10)
 

@@ -1,18 +1,18 @@
 /*
  * mgmt/cmd_iscsi.c - `iscsi discover HOST[:PORT]`, `iscsi luns URL` and
  * `disk check URL [SIZE]` (shared/CLI.md). Parsing and printing only: the
- * work is net/iscsi (session, exec.c helpers) over net/iscsi_tcp.c, and
+ * work is net/iscsi (session, exec.c helpers) over net/iscsi/tcp.c, and
  * for `disk check` the block layer (vmm/blk/blk_check.c), so it works on
  * every disk URL. These verbs wait for the network while polling the
  * service core; they work on the serial and the network console alike
- * (net/console.c runs a network session's command outside lwIP), and
+ * (mgmt/console/console.c runs a network session's command outside lwIP), and
  * Ctrl-C on the terminal that started them interrupts them. One at a
  * time: a second one, from another session, is refused while one runs.
  */
 #include "mgmt/shell/args.h"
 #include "mgmt/shell/shell.h"
 #include "net/iscsi/exec.h"
-#include "net/iscsi_tcp.h"
+#include "net/iscsi/tcp.h"
 #include "net/net.h"
 #include "vmm/core/cpu.h"
 #include "vmm/blk/blk.h"
@@ -20,11 +20,11 @@
 #include "vmm/blk/blk_check.h"
 #include "vmm/core/host.h"
 #include "vmm/core/time.h"
-#include "vmm/lib/errno.h"
-#include "vmm/lib/fmt.h"
-#include "vmm/lib/string.h"
-#include "vmm/mm/buddy.h"
-#include "vmm/mm/page.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/fmt.h"
+#include "vmm/core/lib/string.h"
+#include "vmm/core/lib/buddy.h"
+#include "vmm/core/page.h"
 
 #define LOGIN_WAIT_US (15 * 1000000ull)
 

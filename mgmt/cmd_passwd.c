@@ -8,12 +8,12 @@
  * while the operator types: unique per hash, which is all a salt needs.
  */
 #include "mgmt/shell/shell.h"
-#include "net/auth.h"
+#include "mgmt/console/auth.h"
 #include "net/net.h"
 #include "net/crypto/sha256.h"
 #include "vmm/core/cpu.h"
-#include "vmm/lib/errno.h"
-#include "vmm/lib/string.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/string.h"
 
 #define PW_MAX 128
 

@@ -9,9 +9,9 @@
 #include "vmm/core/host.h"
 #include "vmm/core/percpu.h"
 #include "vmm/core/time.h"
-#include "vmm/lib/errno.h"
-#include "vmm/lib/log.h"
-#include "vmm/mm/page.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/log.h"
+#include "vmm/core/page.h"
 #include "vmm/vm.h"
 
 static int cmd_version(struct shell *sh, int argc, char **argv)

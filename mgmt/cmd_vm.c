@@ -9,10 +9,10 @@
 #include "vmm/core/host.h"
 #include "vmm/core/smp.h"
 #include "vmm/core/time.h"
-#include "vmm/dev/virtio_attach.h"
-#include "vmm/lib/errno.h"
-#include "vmm/lib/string.h"
-#include "vmm/dev/platform.h"
+#include "vmm/virtio_attach.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/string.h"
+#include "vmm/platform.h"
 #include "vmm/vm.h"
 
 #define CTRL_RBRACKET 0x1d

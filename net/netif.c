@@ -22,11 +22,11 @@
 #include "drivers/pci/pci.h"
 #include "vmm/core/host.h"
 #include "vmm/core/time.h"
-#include "vmm/lib/errno.h"
-#include "vmm/lib/fmt.h"
-#include "vmm/lib/log.h"
-#include "vmm/lib/string.h"
-#include "vmm/mm/page.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/fmt.h"
+#include "vmm/core/lib/log.h"
+#include "vmm/core/lib/string.h"
+#include "vmm/core/page.h"
 
 #define RX_BUDGET 64 /* frames per poll, so the shell stays responsive */
 

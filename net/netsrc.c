@@ -11,7 +11,7 @@
 #include "net/net.h"
 #include "vmm/core/host.h"
 #include "vmm/core/time.h"
-#include "vmm/lib/log.h"
+#include "vmm/core/lib/log.h"
 
 #define NETSRC_CHUNK 16384
 

@@ -12,8 +12,8 @@
  */
 #include "vmm/bzimage.h"
 
-#include "vmm/lib/errno.h"
-#include "vmm/lib/string.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/string.h"
 
 #define HDRS_MAGIC 0x53726448u  /* "HdrS" */
 #define BOOT_FLAG 0xaa55

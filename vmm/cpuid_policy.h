@@ -21,7 +21,7 @@ struct cpuid_ctx {
 	void (*host_cpuid)(void *ctx, uint32_t leaf, uint32_t sub, struct cpuid_result *r);
 	void *ctx;
 	uint32_t apic_id;   /* the vCPU's initial APIC ID (CPUID.1:EBX[31:24], 0xB, 8000_001E) */
-	int linux_platform; /* the guest has hako's emulated PC platform (vmm/dev/platform.h) */
+	int linux_platform; /* the guest has hako's emulated PC platform (vmm/platform.h) */
 	int osxsave;        /* the guest's CR4.OSXSAVE, which CPUID.1:ECX[27] reflects */
 };
 

@@ -5,8 +5,8 @@
  */
 #include "vmm/elf_guest.h"
 
-#include "boot/elf64.h"
-#include "vmm/lib/errno.h"
+#include "vmm/core/lib/elf64.h"
+#include "vmm/core/lib/errno.h"
 
 static const struct elf64_phdr *phdr(const void *img, unsigned i)
 {

@@ -5,7 +5,7 @@
  */
 #include "vmm/insn.h"
 
-#include "vmm/lib/errno.h"
+#include "vmm/core/lib/errno.h"
 
 #define REX_W 0x8
 #define REX_R 0x4

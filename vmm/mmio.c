@@ -8,10 +8,10 @@
 #include "vmm/dev/acpi_tables.h"
 #include "vmm/dev/lapic.h"
 #include "vmm/exit_dispatch.h"
-#include "vmm/gpt.h"
+#include "vmm/guest_pt.h"
 #include "vmm/insn.h"
-#include "vmm/lib/errno.h"
-#include "vmm/lib/string.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/string.h"
 #include "vmm/vm.h"
 
 #define EFER_LMA_BIT (1ull << 10)
@@ -74,16 +74,16 @@ static unsigned fetch(struct vcpu *v, uint64_t rip, uint8_t *buf, int *long64, i
 {
 	struct vseg_desc cs;
 	backend->seg_read(v, VSEG_CS, &cs);
-	const struct gpt_mode m = { backend->reg_read(v, VREG_CR0), backend->reg_read(v, VREG_CR3),
+	const struct guest_pt_mode m = { backend->reg_read(v, VREG_CR0), backend->reg_read(v, VREG_CR3),
 				    backend->reg_read(v, VREG_CR4), backend->reg_read(v, VREG_EFER) };
-	const struct gpt_ops ops = { v->vm, guest_read };
+	const struct guest_pt_ops ops = { v->vm, guest_read };
 	*long64 = (m.efer & EFER_LMA_BIT) && (cs.attr & SEG_ATTR_L);
 	*def32 = !!(cs.attr & SEG_ATTR_DB);
 	uint64_t la = *long64 ? rip : (cs.base + rip) & 0xffffffffull;
 	unsigned n = 0;
 	while (n < INSN_MAX_LEN) {
 		uint64_t gpa;
-		if (gpt_translate(&ops, &m, la + n, &gpa))
+		if (guest_pt_translate(&ops, &m, la + n, &gpa))
 			break;
 		unsigned chunk = (unsigned)(0x1000 - (gpa & 0xfff));
 		if (chunk > INSN_MAX_LEN - n)

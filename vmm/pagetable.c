@@ -7,7 +7,7 @@
  */
 #include "vmm/pagetable.h"
 
-#include "vmm/lib/errno.h"
+#include "vmm/core/lib/errno.h"
 
 static unsigned pt_index(uint64_t va, int level)
 {

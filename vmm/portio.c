@@ -5,7 +5,7 @@
  */
 #include "vmm/portio.h"
 
-#include "vmm/dev/platform.h"
+#include "vmm/platform.h"
 #include "vmm/vm.h"
 
 #define COM1_BASE 0x3f8

@@ -6,8 +6,8 @@
 #include "vmm/virt.h"
 
 #include "vmm/core/cpu.h"
-#include "vmm/lib/fmt.h"
-#include "vmm/lib/string.h"
+#include "vmm/core/lib/fmt.h"
+#include "vmm/core/lib/string.h"
 
 #define FC_LOCK (1ull << 0)
 #define FC_VMX_OUTSIDE_SMX (1ull << 2)

@@ -18,7 +18,7 @@
 #include "vmm/dev/rtc.h"
 #include "vmm/exit.h"
 #include "vmm/mmio.h"
-#include "vmm/uart_model.h"
+#include "vmm/dev/uart.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm_def.h"
 
@@ -50,7 +50,7 @@ struct vm {
 	uint64_t entry;                 /* guest entry point from the ELF image */
 	struct uart_model uart;         /* COM1 at 0x3F8 */
 	struct mmio_bus mmio;           /* device ranges (vmm/mmio.h) */
-	/* The Linux platform (vmm/dev/platform.c) */
+	/* The Linux platform (vmm/platform.c) */
 	int linux_guest;                /* booted from a bzImage: full PC platform */
 	uint64_t boot_params;           /* GPA of the zero page */
 	struct vioapic ioapic;

@@ -7,9 +7,9 @@
 
 #include "mgmt/shell/args.h"
 #include "vmm/blk/blk.h"
-#include "vmm/lib/errno.h"
-#include "vmm/lib/fmt.h"
-#include "vmm/lib/string.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/fmt.h"
+#include "vmm/core/lib/string.h"
 
 void vm_def_defaults(struct vm_def *d, const char *name)
 {

@@ -14,7 +14,7 @@
 #define VM_CHUNK_SIZE (1ull << 21)
 #define VM_MEM_MIN (4ull << 20)
 #define VM_MEM_MAX (64ull << 30)
-#define VM_MAX_DISKS 8              /* virtio-mmio slots (vmm/dev/devices.h) */
+#define VM_MAX_DISKS 8              /* virtio-mmio slots (vmm/devices.h) */
 #define VM_DISK_URL_MAX 256         /* = BLK_URL_MAX (vmm/blk/blk.h) */
 
 /* One `disk=URL[,ro]` key: a virtio block device, vda first. */

@@ -4,7 +4,7 @@
  * Runs as an ordinary UEFI application: it reads the kernel ELF from
  * \EFI\hako\kernel.elf and every file under \hako\ on the volume it was
  * started from, finds the ACPI RSDP in the system configuration table,
- * builds the page tables described in boot/bootinfo.h, fills struct
+ * builds the page tables described in vmm/core/bootinfo.h, fills struct
  * boot_info, calls ExitBootServices() and jumps to the kernel. It never
  * returns to the firmware after that and the kernel never calls it.
  *
@@ -15,8 +15,8 @@
 #include <efi.h>
 #include <efilib.h>
 
-#include "boot/bootinfo.h"
-#include "boot/elf64.h"
+#include "vmm/core/bootinfo.h"
+#include "vmm/core/lib/elf64.h"
 
 /* UEFI lets an OS define its own memory types from 0x80000000 (UEFI 7.2). */
 #define HAKO_MEMORY_TYPE ((EFI_MEMORY_TYPE)0x80000001u)

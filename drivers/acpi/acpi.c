@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "vmm/lib/errno.h"
+#include "vmm/core/lib/errno.h"
 
 #define CHECK_OFFSET(t, f, off) _Static_assert(offsetof(t, f) == (off), #t "." #f)
 

@@ -6,7 +6,7 @@
 
 #include "vmm/core/cpu.h"
 #include "vmm/core/time.h"
-#include "vmm/lib/errno.h"
+#include "vmm/core/lib/errno.h"
 
 #define PM1_SLP_EN (1u << 13)
 #define PM1_SLP_TYP_SHIFT 10

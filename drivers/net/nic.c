@@ -3,7 +3,7 @@
  */
 #include "drivers/net/nic.h"
 
-#include "vmm/lib/log.h"
+#include "vmm/core/lib/log.h"
 
 struct nic nics[NIC_MAX];
 unsigned nic_count;

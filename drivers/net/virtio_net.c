@@ -19,10 +19,10 @@
 
 #include "drivers/net/nic.h"
 #include "vmm/core/time.h"
-#include "vmm/lib/errno.h"
-#include "vmm/lib/log.h"
-#include "vmm/lib/string.h"
-#include "vmm/mm/page.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/log.h"
+#include "vmm/core/lib/string.h"
+#include "vmm/core/page.h"
 
 #define CHECK_OFFSET(t, f, off) _Static_assert(offsetof(t, f) == (off), #t "." #f)
 

@@ -11,9 +11,9 @@
 #include "drivers/pci/pci.h"
 
 #include "vmm/core/cpu.h"
-#include "vmm/lib/fmt.h"
-#include "vmm/lib/log.h"
-#include "vmm/mm/page.h"
+#include "vmm/core/lib/fmt.h"
+#include "vmm/core/lib/log.h"
+#include "vmm/core/page.h"
 
 struct pci_dev pci_devs[PCI_MAX_DEVS];
 unsigned pci_count;

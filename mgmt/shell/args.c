@@ -3,7 +3,7 @@
  */
 #include "mgmt/shell/args.h"
 
-#include "vmm/lib/errno.h"
+#include "vmm/core/lib/errno.h"
 
 int args_split(char *line, char **argv)
 {

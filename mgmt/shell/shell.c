@@ -5,11 +5,11 @@
 #include "mgmt/shell/shell.h"
 
 #include <stdarg.h>
-#include "vmm/lib/string.h"
+#include "vmm/core/lib/string.h"
 
 #include "mgmt/shell/args.h"
-#include "vmm/lib/errno.h"
-#include "vmm/lib/fmt.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/fmt.h"
 
 extern const struct shell_cmd __start_hako_cmds[], __stop_hako_cmds[];
 

@@ -5,7 +5,7 @@
  */
 #include "net/crypto/sha256.h"
 
-#include "vmm/lib/string.h"
+#include "vmm/core/lib/string.h"
 
 /* FIPS 180-4 4.2.2: the first 32 bits of the fractional parts of the cube
  * roots of the first 64 primes. */

@@ -5,9 +5,9 @@
 #include "net/iscsi/chap.h"
 
 #include "net/iscsi/md5.h"
-#include "vmm/lib/errno.h"
-#include "vmm/lib/fmt.h"
-#include "vmm/lib/string.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/fmt.h"
+#include "vmm/core/lib/string.h"
 
 /* RFC 1994 4.1: out = MD5(id || secret || challenge[0..clen)). */
 void chap_response(uint8_t id, const char *secret, const uint8_t *challenge, size_t clen,

@@ -4,9 +4,9 @@
  */
 #include "net/iscsi/exec.h"
 
-#include "vmm/lib/errno.h"
-#include "vmm/lib/fmt.h"
-#include "vmm/lib/string.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/fmt.h"
+#include "vmm/core/lib/string.h"
 
 static void exec_done(struct iscsi_task *t)
 {

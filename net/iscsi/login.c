@@ -12,10 +12,10 @@
 
 #include "net/iscsi/chap.h"
 #include "net/iscsi/text.h"
-#include "vmm/lib/errno.h"
-#include "vmm/lib/fmt.h"
-#include "vmm/lib/log.h"
-#include "vmm/lib/string.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/fmt.h"
+#include "vmm/core/lib/log.h"
+#include "vmm/core/lib/string.h"
 
 /* What we offer (chapter 13); the target may only lower or confirm. */
 #define OUR_MAX_RECV_DSL ISCSI_RX_DATA_MAX

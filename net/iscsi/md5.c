@@ -6,7 +6,7 @@
  */
 #include "net/iscsi/md5.h"
 
-#include "vmm/lib/string.h"
+#include "vmm/core/lib/string.h"
 
 /* RFC 1321 3.4: T[i] = floor(2^32 * abs(sin(i + 1))). */
 static const uint32_t T[64] = {

@@ -5,8 +5,8 @@
 #include "net/iscsi/pdu.h"
 
 #include "net/iscsi/crc32c.h"
-#include "vmm/lib/errno.h"
-#include "vmm/lib/string.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/string.h"
 
 #define BHS_LEN 48
 

@@ -5,9 +5,9 @@
  */
 #include "net/iscsi/scsi.h"
 
-#include "vmm/lib/errno.h"
-#include "vmm/lib/fmt.h"
-#include "vmm/lib/string.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/fmt.h"
+#include "vmm/core/lib/string.h"
 
 static void put_be(uint8_t *p, uint64_t v, int bytes)
 {

@@ -11,10 +11,10 @@
 #include <stdarg.h>
 
 #include "net/iscsi/text.h"
-#include "vmm/lib/errno.h"
-#include "vmm/lib/fmt.h"
-#include "vmm/lib/log.h"
-#include "vmm/lib/string.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/fmt.h"
+#include "vmm/core/lib/log.h"
+#include "vmm/core/lib/string.h"
 
 #define LOGIN_TIMEOUT_US (10 * 1000000ull)
 #define LOGOUT_TIMEOUT_US (5 * 1000000ull)

@@ -12,10 +12,10 @@
 #include "net/iscsi/session.h"
 
 #include "net/iscsi/scsi.h"
-#include "vmm/lib/errno.h"
-#include "vmm/lib/fmt.h"
-#include "vmm/lib/log.h"
-#include "vmm/lib/string.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/fmt.h"
+#include "vmm/core/lib/log.h"
+#include "vmm/core/lib/string.h"
 
 enum { T_FREE, T_QUEUED, T_SENT };
 #define UA_RETRIES 4

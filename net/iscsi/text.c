@@ -4,9 +4,9 @@
  */
 #include "net/iscsi/text.h"
 
-#include "vmm/lib/errno.h"
-#include "vmm/lib/fmt.h"
-#include "vmm/lib/string.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/fmt.h"
+#include "vmm/core/lib/string.h"
 
 int iscsi_text_add(struct iscsi_text_buf *t, const char *key, const char *value)
 {

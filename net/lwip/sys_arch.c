@@ -11,8 +11,8 @@
 #include "vmm/core/cpu.h"
 #include "vmm/core/time.h"
 #include "vmm/core/trap.h"
-#include "vmm/lib/fmt.h"
-#include "vmm/lib/log.h"
+#include "vmm/core/lib/fmt.h"
+#include "vmm/core/lib/log.h"
 
 /* lwIP's clock: milliseconds, wrapping at 2^32 (lwIP compares with
  * subtraction, so the wrap is harmless). */

@@ -1,6 +1,6 @@
 """Verbs that wait on the network, from the network console (issue 7).
 
-net/console.c runs a network session's command outside lwIP's callbacks, so
+mgmt/console/console.c runs a network session's command outside lwIP's callbacks, so
 `iscsi discover`, `iscsi luns`, `disk check` (with its confirmation) and
 `start` of a guest on an iscsi:// disk work there as on the serial console.
 While one session's command waits, another session logs in and is served; a

@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "vmm/blk/blk.h"
-#include "vmm/lib/errno.h"
+#include "vmm/core/lib/errno.h"
 
 #define FAKE_DISKS 4
 #define FAKE_PENDING 4096

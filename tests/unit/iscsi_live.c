@@ -23,8 +23,8 @@
 #include "iscsi_posix.h"
 #include "net/iscsi/exec.h"
 #include "vmm/blk/blk_check.h"
-const char *errno_str(int err); /* vmm/lib/errno.h clashes with <errno.h> */
-#include "vmm/lib/log.h"
+const char *errno_str(int err); /* vmm/core/lib/errno.h clashes with <errno.h> */
+#include "vmm/core/lib/log.h"
 
 static struct iscsi_config cfg;
 static int depth = 16;

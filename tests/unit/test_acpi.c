@@ -25,7 +25,7 @@
 #include "drivers/acpi/acpi.h"
 #include "tests/unit/check.h"
 #include "tests/unit/data/acpi_qemu_q35_ovmf.h"
-#include "vmm/lib/errno.h"
+#include "vmm/core/lib/errno.h"
 
 #define NSEG (sizeof(qemu_segs) / sizeof(qemu_segs[0]))
 

@@ -5,7 +5,7 @@
 
 #include "mgmt/shell/args.h"
 #include "tests/unit/check.h"
-#include "vmm/lib/errno.h"
+#include "vmm/core/lib/errno.h"
 
 static char line[4096];
 static char *argv[ARGS_MAX];

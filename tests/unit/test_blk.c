@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "vmm/blk/blk.h"
-#include "vmm/lib/errno.h"
+#include "vmm/core/lib/errno.h"
 
 #include "tests/unit/check.h"
 

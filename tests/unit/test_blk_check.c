@@ -11,7 +11,7 @@
 #include "vmm/blk/blk.h"
 #include "vmm/blk/blk_bench.h"
 #include "vmm/blk/blk_check.h"
-#include "vmm/lib/errno.h"
+#include "vmm/core/lib/errno.h"
 
 static void *h_alloc(uint64_t n) { return calloc(1, n); }
 static void h_free(void *p, uint64_t n) { (void)n; free(p); }

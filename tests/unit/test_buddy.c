@@ -1,12 +1,12 @@
 /*
- * tests/unit/test_buddy.c - vmm/mm/buddy.c over a heap arena.
+ * tests/unit/test_buddy.c - vmm/core/lib/buddy.c over a heap arena.
  */
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "tests/unit/check.h"
-#include "vmm/lib/errno.h"
-#include "vmm/mm/buddy.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/buddy.h"
 
 #define PG BUDDY_PAGE_SIZE
 #define ARENA_ORDER 10 /* 1024 pages, 4 MiB */

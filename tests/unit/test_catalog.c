@@ -14,7 +14,7 @@
 
 #include "mgmt/catalog_fmt.h"
 #include "vmm/blk/blk_sync.h"
-#include "vmm/lib/errno.h"
+#include "vmm/core/lib/errno.h"
 
 #include "tests/unit/check.h"
 #include "tests/unit/fakedisk.h"

@@ -16,7 +16,7 @@
 
 #include "vmm/blk/blk_sync.h"
 #include "vmm/blk/cow_pool.h"
-#include "vmm/lib/errno.h"
+#include "vmm/core/lib/errno.h"
 
 #include "tests/unit/check.h"
 #include "tests/unit/fakedisk.h"

@@ -1,12 +1,12 @@
 /*
- * tests/unit/test_fmt.c - vmm/lib/fmt.c against what C's printf would print.
+ * tests/unit/test_fmt.c - vmm/core/lib/fmt.c against what C's printf would print.
  */
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "tests/unit/check.h"
-#include "vmm/lib/fmt.h"
+#include "vmm/core/lib/fmt.h"
 
 static char out[256];
 

@@ -1,13 +1,13 @@
 /*
  * tests/unit/test_insn.c - the MMIO instruction decoder (vmm/insn.c) and
- * the guest page-table walker (vmm/gpt.c), on instruction bytes as GCC
+ * the guest page-table walker (vmm/guest_pt.c), on instruction bytes as GCC
  * emits them for Linux's readl/writel/readb and APIC accessors.
  */
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "check.h"
-#include "vmm/gpt.h"
+#include "vmm/guest_pt.h"
 #include "vmm/insn.h"
 
 #define B(...) ((const uint8_t[]){ __VA_ARGS__ }), sizeof((const uint8_t[]){ __VA_ARGS__ })
@@ -138,10 +138,10 @@ static void put(uint64_t gpa, uint64_t v) { memcpy(gmem + gpa, &v, 8); }
 
 static void test_gpt(void)
 {
-	const struct gpt_ops ops = { 0, gread };
-	struct gpt_mode m = { 0, 0, 0, 0 };
+	const struct guest_pt_ops ops = { 0, gread };
+	struct guest_pt_mode m = { 0, 0, 0, 0 };
 	uint64_t gpa;
-	CHECK_EQ(gpt_translate(&ops, &m, 0x1234, &gpa), 0); /* paging off */
+	CHECK_EQ(guest_pt_translate(&ops, &m, 0x1234, &gpa), 0); /* paging off */
 	CHECK_EQ(gpa, 0x1234);
 	/* 4-level: 0xffffffff81000123 -> 4 KiB page at 0x55000 */
 	uint64_t la = 0xffffffff81000123ull;
@@ -149,31 +149,31 @@ static void test_gpt(void)
 	put(0x2000 + ((la >> 30) & 511) * 8, 0x3003);
 	put(0x3000 + ((la >> 21) & 511) * 8, 0x4003);
 	put(0x4000 + ((la >> 12) & 511) * 8, 0x55003);
-	m = (struct gpt_mode){ 1ull << 31, 0x1000, 1 << 5, 1 << 10 };
-	CHECK_EQ(gpt_translate(&ops, &m, la, &gpa), 0);
+	m = (struct guest_pt_mode){ 1ull << 31, 0x1000, 1 << 5, 1 << 10 };
+	CHECK_EQ(guest_pt_translate(&ops, &m, la, &gpa), 0);
 	CHECK_EQ(gpa, 0x55123);
 	/* 2 MiB page */
 	put(0x3000 + ((la >> 21) & 511) * 8, 0x600083);
-	CHECK_EQ(gpt_translate(&ops, &m, la, &gpa), 0);
+	CHECK_EQ(guest_pt_translate(&ops, &m, la, &gpa), 0);
 	CHECK_EQ(gpa, 0x600000 + (la & 0x1fffff));
 	/* not present, and a table outside guest memory */
 	put(0x3000 + ((la >> 21) & 511) * 8, 0);
-	CHECK_EQ(gpt_translate(&ops, &m, la, &gpa), -14);
+	CHECK_EQ(guest_pt_translate(&ops, &m, la, &gpa), -14);
 	put(0x3000 + ((la >> 21) & 511) * 8, 0x7ff0000003ull);
-	CHECK_EQ(gpt_translate(&ops, &m, la, &gpa), -14);
+	CHECK_EQ(guest_pt_translate(&ops, &m, la, &gpa), -14);
 	/* 5-level (CR4.LA57): one more table above, indexed by bits 56:48 */
 	put(0x3000 + ((la >> 21) & 511) * 8, 0x4003);
 	put(0x9000 + ((la >> 48) & 511) * 8, 0x1003);
 	m.cr3 = 0x9000;
 	m.cr4 |= 1 << 12;
-	CHECK_EQ(gpt_translate(&ops, &m, la, &gpa), 0);
+	CHECK_EQ(guest_pt_translate(&ops, &m, la, &gpa), 0);
 	CHECK_EQ(gpa, 0x55123);
 	put(0x9000 + ((la >> 48) & 511) * 8, 0);
-	CHECK_EQ(gpt_translate(&ops, &m, la, &gpa), -14);
+	CHECK_EQ(guest_pt_translate(&ops, &m, la, &gpa), -14);
 	/* 32-bit paging with a 4 MiB page */
 	put(0x8000 + (0xc0400000u >> 22) * 4, 0x00c00083);
-	m = (struct gpt_mode){ 1ull << 31, 0x8000, 1 << 4, 0 };
-	CHECK_EQ(gpt_translate(&ops, &m, 0xc0412345, &gpa), 0);
+	m = (struct guest_pt_mode){ 1ull << 31, 0x8000, 1 << 4, 0 };
+	CHECK_EQ(guest_pt_translate(&ops, &m, 0xc0412345, &gpa), 0);
 	CHECK_EQ(gpa, 0xc12345);
 }
 

@@ -13,7 +13,7 @@
 #include "net/iscsi/pdu.h"
 #include "net/iscsi/scsi.h"
 #include "net/iscsi/text.h"
-#include "vmm/lib/errno.h"
+#include "vmm/core/lib/errno.h"
 
 static void test_crc32c_vectors(void)
 {

@@ -16,7 +16,7 @@
 #include "net/iscsi/scsi.h"
 #include "net/iscsi/session.h"
 #include "net/iscsi/text.h"
-#include "vmm/lib/errno.h"
+#include "vmm/core/lib/errno.h"
 
 /* ---- the fake transport and target ---- */
 static struct {

@@ -1,6 +1,6 @@
 /*
  * tests/unit/test_telnet.c - the network console's telnet receive filter
- * (net/telnet.c, RFC 854): negotiation is stripped, data survives, and a
+ * (mgmt/console/telnet.c, RFC 854): negotiation is stripped, data survives, and a
  * random stream (a fuzz run under the sanitizers) never loses the data
  * that follows it once the stream is back in data state.
  */
@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "net/telnet.h"
+#include "mgmt/console/telnet.h"
 
 /* Filters `n` bytes; returns how many data bytes were written to out. */
 static size_t filter(struct telnet_rx *t, const uint8_t *in, size_t n, uint8_t *out)

@@ -15,7 +15,7 @@
 #include "vmm/blk/blk.h"
 #include "vmm/dev/virtio_blk.h"
 #include "vmm/dev/virtio_mmio.h"
-#include "vmm/lib/errno.h"
+#include "vmm/core/lib/errno.h"
 
 #include "tests/unit/check.h"
 

@@ -9,12 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "boot/elf64.h"
+#include "vmm/core/lib/elf64.h"
 #include "vmm/cpuid_policy.h"
 #include "vmm/elf_guest.h"
-#include "vmm/lib/errno.h"
+#include "vmm/core/lib/errno.h"
 #include "vmm/pagetable.h"
-#include "vmm/uart_model.h"
+#include "vmm/dev/uart.h"
 #include "vmm/vm_def.h"
 #include "mgmt/shell/args.h"
 

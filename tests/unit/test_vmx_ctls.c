@@ -7,7 +7,7 @@
 #include <stdio.h>
 
 #include "tests/unit/check.h"
-#include "vmm/lib/errno.h"
+#include "vmm/core/lib/errno.h"
 #include "vmm/vmx/ctls.h"
 
 static void test_fit_ctl(void)

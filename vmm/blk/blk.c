@@ -6,9 +6,9 @@
  */
 #include "vmm/blk/blk.h"
 
-#include "vmm/lib/errno.h"
-#include "vmm/lib/fmt.h"
-#include "vmm/lib/string.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/fmt.h"
+#include "vmm/core/lib/string.h"
 
 extern const struct blk_scheme __start_hako_blk_schemes[], __stop_hako_blk_schemes[];
 

@@ -4,8 +4,8 @@
  */
 #include "vmm/blk/blk_bench.h"
 
-#include "vmm/lib/errno.h"
-#include "vmm/lib/string.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/string.h"
 
 static void bench_done(struct blk_req *r, int status)
 {

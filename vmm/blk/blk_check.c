@@ -4,9 +4,9 @@
  */
 #include "vmm/blk/blk_check.h"
 
-#include "vmm/lib/errno.h"
-#include "vmm/lib/fmt.h"
-#include "vmm/lib/string.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/fmt.h"
+#include "vmm/core/lib/string.h"
 
 /* splitmix64 of the seed and the word number. */
 uint64_t blk_check_word(uint64_t seed, uint64_t word)

@@ -6,8 +6,8 @@
 #include "vmm/blk/blk.h"
 
 #include "vmm/core/host.h"
-#include "vmm/mm/buddy.h"
-#include "vmm/mm/page.h"
+#include "vmm/core/lib/buddy.h"
+#include "vmm/core/page.h"
 
 static void *host_alloc(uint64_t bytes)
 {

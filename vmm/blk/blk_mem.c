@@ -12,9 +12,9 @@
 #include "vmm/blk/blk.h"
 
 #include "mgmt/shell/args.h"
-#include "vmm/lib/errno.h"
-#include "vmm/lib/fmt.h"
-#include "vmm/lib/string.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/fmt.h"
+#include "vmm/core/lib/string.h"
 
 #define MEM_CHUNK (2ull << 20)
 #define MEM_SECTOR 512u

@@ -8,9 +8,9 @@
 #include "vmm/blk/cow_pool.h"
 
 #include "vmm/blk/blk_sync.h"
-#include "vmm/lib/errno.h"
-#include "vmm/lib/fmt.h"
-#include "vmm/lib/string.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/fmt.h"
+#include "vmm/core/lib/string.h"
 
 struct cow_pool *cow_pool;
 

@@ -5,8 +5,8 @@
 #include "vmm/blk/slotstore.h"
 
 #include "vmm/blk/blk_sync.h"
-#include "vmm/lib/errno.h"
-#include "vmm/lib/string.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/string.h"
 
 /* Bitwise CRC32C, reflected polynomial 0x82F63B78 (RFC 3720 B.4). */
 uint32_t slot_crc32c(uint32_t crc, const void *p, size_t n)

@@ -10,8 +10,8 @@
  */
 #include "vmm/core/percpu.h"
 
-#include "vmm/lib/string.h"
-#include "vmm/mm/page.h"
+#include "vmm/core/lib/string.h"
+#include "vmm/core/page.h"
 
 struct idt_gate {               /* SDM Vol. 3A Figure 6-8 */
 	uint16_t offset_lo;     /* 0x00 */

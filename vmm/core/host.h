@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#include "boot/bootinfo.h"
+#include "vmm/core/bootinfo.h"
 #include "drivers/acpi/acpi.h"
 #include "mgmt/cfg.h"
 #include "vmm/virt.h"

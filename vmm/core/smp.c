@@ -9,15 +9,15 @@
  */
 #include "vmm/core/smp.h"
 
-#include "drivers/apic/lapic.h"
+#include "vmm/core/lapic.h"
 #include "vmm/core/percpu.h"
 #include "vmm/core/time.h"
 #include "vmm/core/trap.h"
-#include "vmm/lib/errno.h"
-#include "vmm/lib/log.h"
-#include "vmm/lib/string.h"
-#include "vmm/mm/buddy.h"
-#include "vmm/mm/page.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/log.h"
+#include "vmm/core/lib/string.h"
+#include "vmm/core/lib/buddy.h"
+#include "vmm/core/page.h"
 
 extern const char smp_trampoline_start[], smp_trampoline_end[];
 extern const char smp_tr_gdtr[], smp_tr_pm_ptr[], smp_tr_lm_ptr[], smp_tr_cr3_low[];

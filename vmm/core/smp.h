@@ -4,7 +4,7 @@
 #ifndef HAKO_SMP_H
 #define HAKO_SMP_H
 
-#include "boot/bootinfo.h"
+#include "vmm/core/bootinfo.h"
 #include "drivers/acpi/acpi.h"
 
 /* Starts every core ACPI lists and parks it. Returns how many came up. */

@@ -11,10 +11,10 @@
 
 #include <stdarg.h>
 
-#include "drivers/apic/lapic.h"
+#include "vmm/core/lapic.h"
 #include "drivers/uart/uart16550.h"
 #include "vmm/core/percpu.h"
-#include "vmm/lib/fmt.h"
+#include "vmm/core/lib/fmt.h"
 
 static irq_handler_t irq_table[256];
 

@@ -11,9 +11,9 @@
 #include <stddef.h>
 
 #include "vmm/dev/aml.h"
-#include "vmm/dev/devices.h"
-#include "vmm/lib/errno.h"
-#include "vmm/lib/string.h"
+#include "vmm/devices.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/string.h"
 
 #define CHECK_OFFSET(t, f, off) _Static_assert(offsetof(t, f) == (off), #t "." #f)
 

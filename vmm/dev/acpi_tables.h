@@ -24,7 +24,7 @@
 
 struct acpi_guest {
 	unsigned ncpus;         /* LAPIC IDs 0..ncpus-1 */
-	unsigned nvirtio;       /* virtio-mmio devices 0..nvirtio-1 (vmm/dev/devices.h) */
+	unsigned nvirtio;       /* virtio-mmio devices 0..nvirtio-1 (vmm/devices.h) */
 };
 
 /*

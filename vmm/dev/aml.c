@@ -8,8 +8,8 @@
  */
 #include "vmm/dev/aml.h"
 
-#include "vmm/lib/errno.h"
-#include "vmm/lib/string.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/string.h"
 
 #define AML_ZERO 0x00
 #define AML_ONE 0x01

@@ -12,7 +12,7 @@
 #include <stddef.h>
 
 #include "vmm/dev/acpi_tables.h"
-#include "vmm/lib/string.h"
+#include "vmm/core/lib/string.h"
 
 #define APIC_ID 0x020
 #define APIC_VER 0x030

@@ -11,7 +11,7 @@
  * write leaves as a decoded IPI message, a level-triggered EOI as a
  * callback, and a newly pending interrupt as a wake-up. Which vCPUs an
  * IPI reaches, and what INIT and SIPI do to a vCPU, is the kernel's
- * part (vmm/dev/lapic_glue.c, declared at the end of this file).
+ * part (vmm/irq.c, declared at the end of this file).
  *
  * Everything but IRR/TMR/nmi_pending belongs to the vCPU's own core.
  * Other cores (IOAPIC lines, IPIs from other vCPUs) only set those bits
@@ -102,7 +102,7 @@ void vlapic_nmi(struct vlapic *l);
 int vlapic_match(const struct vlapic *l, uint32_t dest, int logical);
 int vlapic_ipi_accepts(const struct vlapic *l, const struct vlapic_ipi *m, int sender);
 
-/* ---- the kernel's side (vmm/dev/lapic_glue.c; not portable) ---- */
+/* ---- the kernel's side (vmm/irq.c; not portable) ---- */
 
 struct vcpu;
 struct vm;

@@ -5,7 +5,7 @@
  */
 #include "vmm/dev/pit.h"
 
-#include "vmm/lib/string.h"
+#include "vmm/core/lib/string.h"
 
 #define PIT_CONTROL 3
 #define  CW_SC(v)   (((v) >> 6) & 3)  /* select counter, 3 = read-back */

@@ -4,7 +4,7 @@
  */
 #include "vmm/dev/rtc.h"
 
-#include "vmm/lib/string.h"
+#include "vmm/core/lib/string.h"
 
 #define REG_SEC 0x00
 #define REG_MIN 0x02

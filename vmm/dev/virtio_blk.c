@@ -13,8 +13,8 @@
  */
 #include "vmm/dev/virtio_blk.h"
 
-#include "vmm/lib/errno.h"
-#include "vmm/lib/string.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/string.h"
 
 #define SECTOR 512u
 #define HDR_LEN sizeof(struct virtio_blk_req_hdr)

@@ -7,8 +7,8 @@
  */
 #include "vmm/dev/virtio_mmio.h"
 
-#include "vmm/lib/errno.h"
-#include "vmm/lib/string.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/string.h"
 
 #define ALL_STATUS_BITS 0xff
 

@@ -8,8 +8,8 @@
  */
 #include "vmm/dev/virtqueue.h"
 
-#include "vmm/lib/errno.h"
-#include "vmm/lib/string.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/string.h"
 
 #define VQ_PAGE 4096ull
 

@@ -13,8 +13,8 @@
  */
 #include "vmm/core/host.h"
 #include "vmm/core/percpu.h"
-#include "vmm/lib/errno.h"
-#include "vmm/lib/log.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/log.h"
 #include "vmm/svm/svm.h"
 #include "vmm/vm.h"
 

@@ -10,8 +10,8 @@
  * in their own memory.
  */
 #include "vmm/backend.h"
-#include "vmm/lib/errno.h"
-#include "vmm/mm/page.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/page.h"
 #include "vmm/pagetable.h"
 #include "vmm/svm/svm.h"
 #include "vmm/vm.h"

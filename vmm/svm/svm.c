@@ -9,9 +9,9 @@
 #include "vmm/svm/svm.h"
 
 #include "vmm/core/percpu.h"
-#include "vmm/lib/errno.h"
-#include "vmm/lib/string.h"
-#include "vmm/mm/page.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/string.h"
+#include "vmm/core/page.h"
 
 #define MSR_VM_HSAVE_PA 0xc0010117
 #define IOPM_ORDER 2   /* 12 KiB used of 16 KiB (APM 15.10.1) */

@@ -5,8 +5,8 @@
  * through svm_reg_write/svm_seg_write by vmm/guest_boot.c.
  */
 #include "vmm/core/percpu.h"
-#include "vmm/lib/errno.h"
-#include "vmm/mm/page.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/page.h"
 #include "vmm/svm/svm.h"
 #include "vmm/vm.h"
 

@@ -5,7 +5,7 @@
  */
 #include "vmm/vmx/ctls.h"
 
-#include "vmm/lib/errno.h"
+#include "vmm/core/lib/errno.h"
 
 int vmx_fit_ctl(uint64_t cap, uint32_t want, uint32_t *out)
 {

@@ -11,8 +11,8 @@
  * real hardware. The portable walker in vmm/pagetable.c builds the tree.
  */
 #include "vmm/backend.h"
-#include "vmm/lib/errno.h"
-#include "vmm/mm/page.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/page.h"
 #include "vmm/pagetable.h"
 #include "vmm/vm.h"
 #include "vmm/vmx/vmx.h"

@@ -11,10 +11,10 @@
 #include "vmm/vmx/vmx.h"
 
 #include "vmm/core/percpu.h"
-#include "vmm/lib/errno.h"
-#include "vmm/lib/log.h"
-#include "vmm/lib/string.h"
-#include "vmm/mm/page.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/log.h"
+#include "vmm/core/lib/string.h"
+#include "vmm/core/page.h"
 #include "vmm/vmx/ctls.h"
 
 #define MSR_IA32_VMX_PINBASED_CTLS 0x481

@@ -1,0 +1,551 @@
+/*
+ * mgmt/console/console.c - the network management console: the shell over TCP
+ * (hako.cfg `mgmt_port=`, default 2323) after a login.
+ *
+ * Works with telnet and nc: telnet negotiation (RFC 854) is answered with
+ * "server echoes, no go-ahead" (RFC 857, RFC 858) and otherwise skipped;
+ * output lines end in CR LF.
+ *
+ * Rules (issue 6): passwords are checked against mgmt/console/auth.c's hashes; a
+ * wrong one costs a growing delay (1 s, 2 s, ...) during which input is
+ * dropped, and the fifth ends the connection; at most CONSOLE_SESSIONS
+ * sessions, a further one gets a polite refusal; a login must finish
+ * within LOGIN_TIMEOUT_US and a shell session ends after `mgmt_idle=`
+ * seconds without input (default 900). Output goes through a per-session
+ * ring: when a reader is slow the ring's overflow is dropped, and when it
+ * takes nothing for STALL_TIMEOUT_US it is disconnected, so no reader ever
+ * holds up the service core.
+ *
+ * All of it runs on the service core: lwIP callbacks (from the network
+ * poller) and console_poll() for timers and commands. Receive callbacks
+ * only queue a shell session's input; console_poll() feeds it to the
+ * shell outside any lwIP callback, so a command may wait on the network
+ * (iSCSI verbs, starting a guest on a LUN) by polling the service core,
+ * lwIP included (lwIP is NO_SYS: single-threaded, never re-entered).
+ * While a session's command runs, its further input waits in its input
+ * ring (the command reads a confirmation or a Ctrl-C from there), and the
+ * nested console_poll() calls serve the other sessions: their commands run
+ * nested inside the waiting one, one at a time per session. A session
+ * whose peer goes away during its command stays allocated until the
+ * command returns; its output is dropped. Sessions close only from
+ * console_poll(), never inside an lwIP callback.
+ */
+#include "net/net.h"
+
+#include "lwip/tcp.h"
+#include "mgmt/shell/args.h"
+#include "mgmt/shell/shell.h"
+#include "mgmt/console/auth.h"
+#include "mgmt/console/telnet.h"
+#include "vmm/core/host.h"
+#include "vmm/core/time.h"
+#include "vmm/core/lib/fmt.h"
+#include "vmm/core/lib/log.h"
+#include "vmm/core/lib/string.h"
+#include "vmm/core/page.h"
+
+#define CONSOLE_PORT 2323
+#define CONSOLE_SESSIONS 4
+#define CONSOLE_RING (64 * 1024)
+#define LOGIN_TRIES 5
+#define LOGIN_DELAY_US 1000000ull
+#define LOGIN_TIMEOUT_US (60 * 1000000ull)
+#define IDLE_DEFAULT_S 900
+#define STALL_TIMEOUT_US (30 * 1000000ull)
+#define FIELD_MAX 128
+#define CONSOLE_IN 4096
+#define CTRL_C 3
+
+enum sess_state { S_FREE, S_USER, S_PASS, S_DELAY, S_SHELL, S_CLOSING };
+
+struct session {
+	enum sess_state state;
+	struct telnet_rx tn;
+	struct tcp_pcb *pcb;
+	struct shell sh;
+	char user[AUTH_NAME_MAX + 1];
+	char field[FIELD_MAX + 1];
+	size_t flen;
+	int overlong, last_cr;
+	unsigned fails;
+	uint64_t started, last_input, delay_until, last_progress;
+	uint8_t out[CONSOLE_RING];
+	size_t out_head, out_len; /* ring: bytes [head, head+len) are pending */
+	uint64_t dropped;
+	char peer[24];
+	int busy; /* its command runs: console_poll() leaves its input queued */
+	uint64_t in_dropped;
+	uint8_t in[CONSOLE_IN]; /* shell input, telnet already decoded */
+	size_t in_head, in_len;
+};
+
+/* Allocated by console_start(): about 80 KiB each, only when networking. */
+static struct session *sessions;
+static struct tcp_pcb *listener;
+static uint64_t idle_us = IDLE_DEFAULT_S * 1000000ull;
+static struct log_ratelimit refuse_rl = LOG_RATELIMIT_INIT(5);
+
+static int session_getc(void *ctx);
+static int session_interrupted(void *ctx);
+
+static void flush(struct session *s)
+{
+	if (!s->pcb)
+		return;
+	int wrote = 0;
+	while (s->out_len) {
+		size_t chunk = CONSOLE_RING - s->out_head < s->out_len ? CONSOLE_RING - s->out_head :
+									   s->out_len;
+		size_t room = tcp_sndbuf(s->pcb);
+		if (chunk > room)
+			chunk = room;
+		if (chunk > 0xffff)
+			chunk = 0xffff;
+		if (!chunk || tcp_write(s->pcb, s->out + s->out_head, (u16_t)chunk,
+					TCP_WRITE_FLAG_COPY) != ERR_OK)
+			break;
+		s->out_head = (s->out_head + chunk) % CONSOLE_RING;
+		s->out_len -= chunk;
+		wrote = 1;
+	}
+	if (wrote) {
+		s->last_progress = time_us();
+		tcp_output(s->pcb);
+	}
+	if (!s->out_len)
+		s->last_progress = time_us();
+}
+
+/* Queues raw bytes; what does not fit in the ring is dropped. */
+static void out_raw(struct session *s, const void *data, size_t n)
+{
+	const uint8_t *p = data;
+	for (size_t i = 0; i < n; i++) {
+		if (s->out_len == CONSOLE_RING) {
+			s->dropped += n - i;
+			return;
+		}
+		s->out[(s->out_head + s->out_len++) % CONSOLE_RING] = p[i];
+	}
+}
+
+/* Text output: LF becomes CR LF, and 0xff is doubled (telnet IAC). */
+static void out_text(struct session *s, const char *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (t[i] == '\n')
+			out_raw(s, "\r\n", 2);
+		else if ((uint8_t)t[i] == TELNET_IAC)
+			out_raw(s, "\xff\xff", 2);
+		else
+			out_raw(s, &t[i], 1);
+	}
+	flush(s);
+}
+
+static void out_str(struct session *s, const char *t)
+{
+	out_text(s, t, strlen(t));
+}
+
+static void shell_out(void *ctx, const char *t, size_t n)
+{
+	out_text(ctx, t, n);
+}
+
+/* Ends a session from console_poll(): `why` is its last line. */
+static void end_session(struct session *s, const char *why)
+{
+	if (s->state == S_FREE || s->state == S_CLOSING)
+		return;
+	if (why)
+		out_str(s, why);
+	s->state = S_CLOSING;
+}
+
+static void release(struct session *s)
+{
+	struct tcp_pcb *pcb = s->pcb;
+	s->pcb = 0;
+	s->state = S_FREE;
+	if (!pcb)
+		return;
+	tcp_arg(pcb, 0);
+	tcp_recv(pcb, 0);
+	tcp_sent(pcb, 0);
+	tcp_err(pcb, 0);
+	if (tcp_close(pcb) != ERR_OK)
+		tcp_abort(pcb);
+}
+
+static void prompt_login(struct session *s)
+{
+	s->state = S_USER;
+	s->flen = 0;
+	out_str(s, "login: ");
+}
+
+static void login_failed(struct session *s)
+{
+	s->fails++;
+	log_warn("console: failed login for '%s' from %s (%u of %d)", s->user, s->peer, s->fails,
+		 LOGIN_TRIES);
+	if (s->fails >= LOGIN_TRIES) {
+		end_session(s, "\nlogin incorrect; too many failures, disconnecting\n");
+		return;
+	}
+	/* The delay grows with each failure; input during it is dropped. */
+	s->state = S_DELAY;
+	s->delay_until = time_us() + s->fails * LOGIN_DELAY_US;
+}
+
+static void field_done(struct session *s)
+{
+	s->field[s->flen] = 0;
+	if (s->state == S_USER) {
+		if (!s->flen)
+			return prompt_login(s);
+		memcpy(s->user, s->field, s->flen > AUTH_NAME_MAX ? AUTH_NAME_MAX : s->flen);
+		s->user[s->flen > AUTH_NAME_MAX ? AUTH_NAME_MAX : s->flen] = 0;
+		s->state = S_PASS;
+		s->flen = 0;
+		out_str(s, "password: ");
+		return;
+	}
+	out_str(s, "\n");
+	int ok = !s->overlong && !auth_login(s->user, s->field);
+	memset(s->field, 0, sizeof(s->field));
+	s->flen = 0;
+	if (!ok)
+		return login_failed(s);
+	log_info("console: '%s' logged in from %s", s->user, s->peer);
+	s->state = S_SHELL;
+	shell_init(&s->sh, shell_out, s);
+	shell_set_input(&s->sh, session_getc, session_interrupted);
+	shell_printf(&s->sh, "hako %s - type 'help' for the verbs, 'exit' to leave\n", HAKO_VERSION);
+	shell_prompt(&s->sh);
+}
+
+/* One byte of login input: the user name is echoed, the password not. */
+static void login_byte(struct session *s, uint8_t c)
+{
+	if (c == '\n' && s->last_cr)
+		return;
+	if (c == 0 && s->last_cr)
+		return; /* telnet's CR NUL */
+	s->last_cr = c == '\r';
+	if (c == '\r' || c == '\n') {
+		if (s->state == S_USER)
+			out_str(s, "\n");
+		field_done(s);
+		s->overlong = 0;
+		return;
+	}
+	if ((c == 8 || c == 127) && s->flen) {
+		s->flen--;
+		if (s->state == S_USER)
+			out_str(s, "\b \b");
+		return;
+	}
+	if (c < 32 || c > 126)
+		return;
+	if (s->flen == FIELD_MAX) {
+		s->overlong = 1;
+		return;
+	}
+	s->field[s->flen++] = (char)c;
+	if (s->state == S_USER)
+		out_text(s, (const char *)&c, 1);
+}
+
+static void data_byte(struct session *s, uint8_t c)
+{
+	switch (s->state) {
+	case S_USER:
+	case S_PASS:
+		login_byte(s, c);
+		break;
+	case S_SHELL:
+		if (s->last_cr && (c == '\n' || c == 0)) {
+			s->last_cr = 0; /* the rest of the password line's CR LF */
+			break;
+		}
+		s->last_cr = 0;
+		if (s->in_len < CONSOLE_IN)
+			s->in[(s->in_head + s->in_len++) % CONSOLE_IN] = c;
+		else
+			s->in_dropped++; /* more than the ring at once (see on_recv) */
+		break;
+	default: /* S_DELAY drops input; S_FREE and S_CLOSING ignore it */
+		break;
+	}
+}
+
+static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+	struct session *s = arg;
+	(void)err; /* lwIP passes ERR_OK here in 2.1 */
+	if (!s) {
+		if (p)
+			pbuf_free(p);
+		return ERR_OK;
+	}
+	if (!p) {
+		end_session(s, 0);
+		return ERR_OK;
+	}
+	/* Telnet decoding only shrinks the bytes; when the input ring has no
+	 * room (a command is running and input piles up) lwIP keeps the pbuf
+	 * and offers it again later (tcp_process_refused_data), and the window
+	 * stays shut meanwhile. A pbuf larger than the whole ring is taken
+	 * once the ring is empty, and what does not fit is dropped. */
+	if (p->tot_len > CONSOLE_IN - s->in_len && s->in_len)
+		return ERR_MEM;
+	s->last_input = time_us();
+	for (struct pbuf *q = p; q; q = q->next) {
+		for (u16_t i = 0; i < q->len && s->state != S_CLOSING; i++) {
+			int c = telnet_rx_byte(&s->tn, ((uint8_t *)q->payload)[i]);
+			if (c >= 0)
+				data_byte(s, (uint8_t)c);
+		}
+	}
+	/* Consume at once so the window stays open (TESTING.md: slirp). */
+	tcp_recved(pcb, p->tot_len);
+	pbuf_free(p);
+	return ERR_OK;
+}
+
+static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
+{
+	struct session *s = arg;
+	(void)pcb, (void)len; /* any acknowledgment means progress */
+	if (s) {
+		s->last_progress = time_us();
+		flush(s);
+	}
+	return ERR_OK;
+}
+
+static void on_err(void *arg, err_t err)
+{
+	struct session *s = arg;
+	(void)err; /* the connection is gone whatever the reason */
+	if (s) {
+		s->pcb = 0; /* lwIP already freed it */
+		/* A running command still uses the session: free it when it ends. */
+		s->state = s->busy ? S_CLOSING : S_FREE;
+	}
+}
+
+static void refuse(struct tcp_pcb *pcb, const char *msg)
+{
+	tcp_write(pcb, msg, (u16_t)strlen(msg), TCP_WRITE_FLAG_COPY);
+	tcp_output(pcb);
+	if (tcp_close(pcb) != ERR_OK)
+		tcp_abort(pcb);
+}
+
+static void peer_str(struct tcp_pcb *pcb, char *buf, size_t n)
+{
+	char ip[16];
+	net_ip_str(ip4_addr_get_u32(ip_2_ip4(&pcb->remote_ip)), ip, sizeof(ip));
+	fmt_snprintf(buf, n, "%s:%u", ip, pcb->remote_port);
+}
+
+static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+	(void)arg; /* one listener */
+	if (err != ERR_OK || !pcb)
+		return ERR_VAL;
+	if (!auth_user_count()) {
+		refuse(pcb, "hako: network login is disabled until a password is set: run "
+			    "'passwd' on the serial console, or add a user= line made by "
+			    "tools/hako-passwd to hako.cfg\r\n");
+		return ERR_OK;
+	}
+	struct session *s = 0;
+	for (int i = 0; i < CONSOLE_SESSIONS && !s; i++)
+		if (sessions[i].state == S_FREE)
+			s = &sessions[i];
+	if (!s) {
+		if (log_ratelimit_ok(&refuse_rl))
+			log_warn("console: session refused: %d already open", CONSOLE_SESSIONS);
+		refuse(pcb, "hako: too many sessions (at most 4 at a time); try again later\r\n");
+		return ERR_OK;
+	}
+	memset(s, 0, offsetof(struct session, out));
+	s->out_head = s->out_len = s->dropped = 0;
+	s->busy = 0, s->in_head = s->in_len = s->in_dropped = 0;
+	s->pcb = pcb;
+	s->started = s->last_input = s->last_progress = time_us();
+	peer_str(pcb, s->peer, sizeof(s->peer));
+	tcp_arg(pcb, s);
+	tcp_recv(pcb, on_recv);
+	tcp_sent(pcb, on_sent);
+	tcp_err(pcb, on_err);
+	tcp_nagle_disable(pcb);
+	static const uint8_t offer[] = { TELNET_IAC, TELNET_WILL, TELNET_OPT_ECHO,
+					 TELNET_IAC, TELNET_WILL, TELNET_OPT_SGA };
+	out_raw(s, offer, sizeof(offer));
+	out_str(s, "hako management console\n");
+	prompt_login(s);
+	return ERR_OK;
+}
+
+static void session_timers(struct session *s, uint64_t now)
+{
+	if (s->state == S_DELAY && now >= s->delay_until) {
+		out_str(s, "login incorrect\n");
+		prompt_login(s);
+	}
+	if ((s->state == S_USER || s->state == S_PASS || s->state == S_DELAY) &&
+	    now - s->started > LOGIN_TIMEOUT_US)
+		end_session(s, "\nlogin timed out\n");
+	if (s->state == S_SHELL && !s->busy && now - s->last_input > idle_us)
+		end_session(s, "\nidle timeout; bye\n");
+	if (s->out_len && now - s->last_progress > STALL_TIMEOUT_US) {
+		log_warn("console: %s reads nothing; disconnected", s->peer);
+		s->out_len = 0;
+		end_session(s, 0);
+	}
+}
+
+/*
+ * Feeds a session's queued input to its shell, outside lwIP: a complete
+ * line runs its command here, and the command may poll the service core
+ * (this function included) while it waits.
+ */
+/* Takes the oldest queued input byte; the caller checked in_len. */
+static uint8_t in_pop(struct session *s)
+{
+	uint8_t c = s->in[s->in_head];
+	s->in_head = (s->in_head + 1) % CONSOLE_IN;
+	s->in_len--;
+	return c;
+}
+
+static void run_input(struct session *s)
+{
+	s->busy = 1;
+	int saved = service_command_begin();
+	while (s->in_len && s->state == S_SHELL) {
+		shell_feed(&s->sh, in_pop(s));
+		if (s->sh.closed)
+			end_session(s, 0);
+	}
+	service_command_end(saved);
+	s->busy = 0;
+	s->last_input = time_us(); /* a long command is not idleness */
+}
+
+/* Busy while a session has input to run or output the network has not taken yet. */
+static int console_poll(void)
+{
+	int busy = 0;
+	for (int i = 0; sessions && i < CONSOLE_SESSIONS; i++) {
+		struct session *s = &sessions[i];
+		if (s->state == S_FREE)
+			continue;
+		session_timers(s, time_us());
+		if (s->in_dropped && log_ratelimit_ok(&refuse_rl)) {
+			log_warn("console: %s: %llu input bytes dropped (more than %d at once)", s->peer,
+				 (unsigned long long)s->in_dropped, CONSOLE_IN);
+			s->in_dropped = 0;
+		}
+		if (s->state == S_SHELL && !s->busy && s->in_len && service_commands_allowed()) {
+			run_input(s);
+			busy = 1;
+		}
+		flush(s);
+		busy |= s->out_len > 0 || s->in_len > 0;
+		if (s->state == S_CLOSING && !s->busy)
+			release(s);
+	}
+	return busy;
+}
+
+/* A running command's next input byte (a confirmation answer). */
+static int session_getc(void *ctx)
+{
+	struct session *s = ctx;
+	if (s->state != S_SHELL || !s->pcb)
+		return SHELL_GONE;
+	return s->in_len ? in_pop(s) : SHELL_NO_INPUT;
+}
+
+/*
+ * Ctrl-C typed during a command: like a terminal's interrupt, it also
+ * discards what was typed ahead of it; input after it stays queued.
+ */
+static int session_interrupted(void *ctx)
+{
+	struct session *s = ctx;
+	for (size_t i = 0; i < s->in_len; i++)
+		if (s->in[(s->in_head + i) % CONSOLE_IN] == CTRL_C) {
+			s->in_head = (s->in_head + i + 1) % CONSOLE_IN;
+			s->in_len -= i + 1;
+			return 1;
+		}
+	return 0;
+}
+SERVICE_POLLER(console, console_poll);
+
+static void auth_report(const char *name, const char *why)
+{
+	log_warn("hako.cfg: user '%s' ignored: %s", name, why);
+}
+
+/*
+ * console_start - loads users from hako.cfg and listens on mgmt_port.
+ * Called once by the network start-up, after lwIP is initialised.
+ */
+void console_start(void)
+{
+	uint64_t port = CONSOLE_PORT, idle;
+	const char *v = cfg_get(&host.cfg, "mgmt_port");
+	if (v)
+		args_parse_uint(v, 1, 65535, &port); /* cfg.c already checked it */
+	v = cfg_get(&host.cfg, "mgmt_idle");
+	if (v && !args_parse_uint(v, 1, 86400, &idle))
+		idle_us = idle * 1000000ull;
+	sessions = (struct session *)page_alloc_bytes(CONSOLE_SESSIONS * sizeof(struct session));
+	if (!auth_load(&host.cfg, auth_report))
+		log_warn("console: no user with a password: network logins refused until "
+			 "'passwd' is run on the serial console");
+	struct tcp_pcb *pcb = tcp_new();
+	if (!pcb || tcp_bind(pcb, IP_ANY_TYPE, (u16_t)port) != ERR_OK) {
+		log_err("console: cannot listen on TCP port %lu", port);
+		if (pcb)
+			tcp_abort(pcb);
+		return;
+	}
+	listener = tcp_listen(pcb);
+	if (!listener) {
+		log_err("console: cannot listen on TCP port %lu (out of memory)", port);
+		return;
+	}
+	tcp_accept(listener, on_accept);
+	log_info("console: listening on TCP port %lu", port);
+}
+
+int console_is_network(const struct shell *sh)
+{
+	for (int i = 0; sessions && i < CONSOLE_SESSIONS; i++)
+		if (sh == &sessions[i].sh)
+			return 1;
+	return 0;
+}
+
+/* exit: ends a network session (on the serial console it says so). */
+static int cmd_exit(struct shell *sh, int argc, char **argv)
+{
+	(void)argv; /* no arguments */
+	if (argc != 1)
+		return shell_usage(sh, "exit");
+	if (!console_is_network(sh))
+		return shell_error(sh, "exit ends a network session; the serial console stays");
+	shell_printf(sh, "bye\n");
+	sh->closed = 1;
+	return 0;
+}
+SHELL_COMMAND(exit, "exit", "", "leave a network console session", cmd_exit);

@@ -1,0 +1,316 @@
+/*
+ * net/iscsi/tcp.c - iSCSI over lwIP's raw TCP API (NO_SYS, service core).
+ *
+ * lwIP calls back from inside net_poll(); the session may end the
+ * connection from inside those callbacks (a malformed PDU), so close()
+ * detaches the pcb at once and the receive callback then reports
+ * ERR_ABRT when it had to abort. Errors lwIP reports through tcp_err
+ * (the pcb is already freed then) are handed to the session from the
+ * next wait/poll, outside lwIP. Received data is fed to the session and
+ * acknowledged at once (tcp_recved), which keeps the window open: QEMU's
+ * slirp stalls 5 s on a zero window (TESTING.md).
+ *
+ * Closing a session politely (iscsi_tcp_logout_free) sends a Logout
+ * Request (RFC 7143 11.14, reason 0: close the session) and leaves the
+ * session on a linger list, which a service poller drives until the
+ * Logout Response arrives or LINGER_US passes; then the TCP connection
+ * closes and the memory goes. Nobody waits for it.
+ */
+#include "net/iscsi/tcp.h"
+
+#include "mgmt/shell/shell.h"
+#include "lwip/ip_addr.h"
+#include "lwip/priv/tcp_priv.h"
+#include "lwip/tcp.h"
+#include "net/net.h"
+#include "vmm/core/cpu.h"
+#include "vmm/core/host.h"
+#include "vmm/core/time.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/fmt.h"
+#include "vmm/core/lib/log.h"
+#include "vmm/core/lib/string.h"
+#include "vmm/core/lib/buddy.h"
+#include "vmm/core/page.h"
+
+struct iscsi_tcp {
+	struct iscsi_session s; /* first: the session's ctx is this struct */
+	struct tcp_pcb *pcb;
+	int in_callback, aborted_in_callback;
+	int err_pending, up_pending;
+	uint64_t rnd;
+	struct iscsi_tcp *linger_next; /* logging out, on the linger list */
+	uint64_t linger_until;
+};
+
+/* A target that does not answer a Logout within this just sees the TCP close. */
+#define LINGER_US (2 * 1000000ull)
+
+static struct iscsi_tcp *lingering;
+
+static void tcp_detach(struct tcp_pcb *pcb)
+{
+	tcp_arg(pcb, 0);
+	tcp_recv(pcb, 0);
+	tcp_err(pcb, 0);
+	tcp_sent(pcb, 0);
+}
+
+static void t_close(void *ctx)
+{
+	struct iscsi_tcp *t = ctx;
+	struct tcp_pcb *pcb = t->pcb;
+	if (!pcb)
+		return;
+	t->pcb = 0;
+	t->up_pending = 0;
+	tcp_detach(pcb);
+	if (tcp_close(pcb) == ERR_OK)
+		return;
+	tcp_abort(pcb);
+	if (t->in_callback)
+		t->aborted_in_callback = 1;
+}
+
+static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+	struct iscsi_tcp *t = arg;
+	(void)err;
+	if (!p) {
+		t_close(t);
+		t->err_pending = -EIO;
+		return ERR_OK;
+	}
+	t->in_callback = 1;
+	for (struct pbuf *q = p; q && t->pcb == pcb; q = q->next)
+		iscsi_feed(&t->s, q->payload, q->len);
+	t->in_callback = 0;
+	if (t->pcb == pcb)
+		tcp_recved(pcb, p->tot_len);
+	pbuf_free(p);
+	if (t->aborted_in_callback) {
+		t->aborted_in_callback = 0;
+		return ERR_ABRT;
+	}
+	return ERR_OK;
+}
+
+static void on_err(void *arg, err_t err)
+{
+	struct iscsi_tcp *t = arg;
+	t->pcb = 0; /* lwIP freed it */
+	t->err_pending = err == ERR_RST ? -ECONNREFUSED : -EIO;
+}
+
+static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+	struct iscsi_tcp *t = arg;
+	(void)pcb, (void)err;
+	t->up_pending = 1; /* handled outside lwIP, in the next poll */
+	return ERR_OK;
+}
+
+static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
+{
+	(void)pcb, (void)len;
+	iscsi_tx_flush(&((struct iscsi_tcp *)arg)->s);
+	return ERR_OK;
+}
+
+static int t_connect(void *ctx, const char *host, uint16_t port)
+{
+	struct iscsi_tcp *t = ctx;
+	ip_addr_t ip;
+	if (!ipaddr_aton(host, &ip))
+		return -EINVAL; /* no DNS: hosts are addresses */
+	t->pcb = tcp_new();
+	if (!t->pcb)
+		return -ENOMEM;
+	tcp_arg(t->pcb, t);
+	tcp_recv(t->pcb, on_recv);
+	tcp_err(t->pcb, on_err);
+	tcp_sent(t->pcb, on_sent);
+	tcp_nagle_disable(t->pcb);
+	if (tcp_connect(t->pcb, &ip, port, on_connected) != ERR_OK) {
+		t_close(t);
+		return -ECONNREFUSED;
+	}
+	return 0;
+}
+
+static long t_send(void *ctx, const void *buf, size_t n)
+{
+	struct iscsi_tcp *t = ctx;
+	if (!t->pcb || t->up_pending || t->pcb->state != ESTABLISHED)
+		return 0;
+	size_t room = tcp_sndbuf(t->pcb);
+	if (n > room)
+		n = room;
+	if (n > 0xffff)
+		n = 0xffff;
+	if (!n)
+		return 0;
+	err_t e = tcp_write(t->pcb, buf, (u16_t)n, TCP_WRITE_FLAG_COPY);
+	if (e == ERR_MEM)
+		return 0;
+	if (e != ERR_OK)
+		return -EIO;
+	net_tx_hold(); /* the segments of one write leave with one doorbell */
+	tcp_output(t->pcb);
+	net_tx_release();
+	return (long)n;
+}
+
+static uint64_t t_now(void *ctx)
+{
+	(void)ctx;
+	return time_us();
+}
+
+/* Challenges and ISIDs need to differ, not to be secret from the target. */
+static void t_random(void *ctx, void *buf, size_t n)
+{
+	struct iscsi_tcp *t = ctx;
+	for (size_t i = 0; i < n; i++) {
+		t->rnd ^= rdtsc();
+		t->rnd = t->rnd * 6364136223846793005ull + 1442695040888963407ull;
+		((uint8_t *)buf)[i] = (uint8_t)(t->rnd >> 56);
+	}
+}
+
+static const struct iscsi_transport_ops tcp_ops = { t_connect, t_send, t_close, t_now, t_random };
+
+/* Transport events that lwIP reported from inside its callbacks. */
+static void tcp_events(struct iscsi_tcp *t)
+{
+	if (t->up_pending) {
+		t->up_pending = 0;
+		iscsi_conn_up(&t->s);
+	}
+	if (t->err_pending) {
+		int err = t->err_pending;
+		t->err_pending = 0;
+		iscsi_conn_down(&t->s, err, err == -ECONNREFUSED ? "connection refused or reset" :
+								  "target closed the connection");
+	}
+}
+
+/* initiator= (or iqn.2026-11.org.hako:HOSTNAME) and iscsi_timeout= from hako.cfg. */
+void iscsi_tcp_defaults(struct iscsi_config *cfg)
+{
+	const char *ini = cfg_get(&host.cfg, "initiator");
+	const char *hn = cfg_get(&host.cfg, "hostname");
+	const char *to = cfg_get(&host.cfg, "iscsi_timeout");
+	if (ini)
+		fmt_snprintf(cfg->initiator, sizeof(cfg->initiator), "%s", ini);
+	else
+		fmt_snprintf(cfg->initiator, sizeof(cfg->initiator), "iqn.2026-11.org.hako:%s",
+			     hn ? hn : "hako");
+	uint64_t secs = 0;
+	for (; to && *to >= '0' && *to <= '9'; to++)
+		secs = secs * 10 + (uint64_t)(*to - '0');
+	if (secs)
+		cfg->task_timeout_us = secs * 1000000ull;
+}
+
+/* A zeroed session + transport from the page allocator, connecting; 0 or -E. */
+int iscsi_tcp_open(const struct iscsi_config *cfg, struct iscsi_session **out)
+{
+	unsigned order = buddy_order_for(sizeof(struct iscsi_tcp));
+	struct iscsi_tcp *t = (struct iscsi_tcp *)page_alloc(order, PAGE_HAKO);
+	if (!t)
+		return -ENOMEM; /* zeroed */
+	t->rnd = rdtsc();
+	int err = iscsi_session_start(&t->s, cfg, &tcp_ops, t);
+	if (err) {
+		page_free((uint64_t)t, order, PAGE_HAKO);
+		return err;
+	}
+	*out = &t->s;
+	return 0;
+}
+
+/* Closes the connection (no logout) and frees the session. */
+void iscsi_tcp_free(struct iscsi_session *s)
+{
+	struct iscsi_tcp *t = (struct iscsi_tcp *)s;
+	t_close(t);
+	page_free((uint64_t)t, buddy_order_for(sizeof(struct iscsi_tcp)), PAGE_HAKO);
+}
+
+/*
+ * iscsi_tcp_logout_free - logs out and frees the session in the
+ * background: at once when it is not logged in, otherwise after the
+ * Logout Response or LINGER_US. Tasks still in flight fail with
+ * -ECANCELED. The caller must not touch `s` afterwards.
+ */
+void iscsi_tcp_logout_free(struct iscsi_session *s)
+{
+	struct iscsi_tcp *t = (struct iscsi_tcp *)s;
+	iscsi_abort_all(s, -ECANCELED, "session closed");
+	iscsi_logout(s);
+	if (s->state != ISCSI_S_LOGOUT && !s->logout_wanted) {
+		iscsi_tcp_free(s);
+		return;
+	}
+	t->linger_until = time_us() + LINGER_US;
+	t->linger_next = lingering;
+	lingering = t;
+}
+
+/* Drives the sessions that are logging out; frees the finished ones. Busy while any linger. */
+static int linger_poll(void)
+{
+	for (struct iscsi_tcp **pp = &lingering; *pp;) {
+		struct iscsi_tcp *t = *pp;
+		tcp_events(t);
+		iscsi_poll(&t->s);
+		int st = t->s.state;
+		if (st == ISCSI_S_LOGOUT || (st == ISCSI_S_FULL && t->s.logout_wanted)) {
+			if (time_us() < t->linger_until) {
+				pp = &t->linger_next;
+				continue;
+			}
+			log_info("iscsi %s: no logout response; closing the connection",
+				 t->s.cfg.target[0] ? t->s.cfg.target : t->s.cfg.host);
+		}
+		*pp = t->linger_next;
+		iscsi_tcp_free(&t->s);
+	}
+	return lingering != 0;
+}
+SERVICE_POLLER(iscsi_linger, linger_poll);
+
+/* One service-core round for a waiting shell verb; 1 after Ctrl-C. */
+int iscsi_tcp_wait(void *arg)
+{
+	struct iscsi_tcp *t = arg;
+	if (shell_interrupted())
+		return 1;
+	service_poll();
+	tcp_events(t);
+	return 0;
+}
+
+/*
+ * Waiting means running lwIP; inside one of lwIP's own callbacks (a
+ * network console command runs in one) that would re-enter it.
+ */
+int iscsi_tcp_can_wait(void)
+{
+	return tcp_input_pcb == 0;
+}
+
+int iscsi_tcp_wait_quiet(void *arg)
+{
+	service_poll();
+	tcp_events(arg);
+	return 0;
+}
+
+/* Transport events, then iscsi_poll(); for sessions polled by a poller. */
+void iscsi_tcp_poll(struct iscsi_session *s)
+{
+	tcp_events((struct iscsi_tcp *)s);
+	iscsi_poll(s);
+}

@@ -1,0 +1,39 @@
+/*
+ * vmm/devices.h - the hook through which per-guest devices that are
+ * not part of the fixed platform (virtio-mmio, vmm/virtio_attach.c)
+ * are created at start and torn down at every stop.
+ *
+ * Guest-physical layout of virtio-mmio device i (i = 0..7), which the
+ * ACPI DSDT (vmm/dev/acpi_tables.c) describes in the order of the
+ * definition's disk= keys:
+ *   base VIRTIO_MMIO_BASE + i * VIRTIO_MMIO_STRIDE, size VIRTIO_MMIO_SIZE,
+ *   GSI VIRTIO_MMIO_GSI0 + i, level-triggered, active high.
+ */
+#ifndef HAKO_DEV_DEVICES_H
+#define HAKO_DEV_DEVICES_H
+
+struct vm;
+
+#define VIRTIO_MMIO_BASE 0xd0000000ull
+#define VIRTIO_MMIO_STRIDE 0x1000ull
+#define VIRTIO_MMIO_SIZE 0x1000ull
+#define VIRTIO_MMIO_GSI0 16
+#define VIRTIO_MMIO_MAX 8
+
+/*
+ * Creates the guest's devices and registers their MMIO ranges
+ * (mmio_register). Service core, before the vCPUs run. 0 or -E... with a
+ * message for the shell in `err`. A weak no-op default exists until the
+ * virtio code provides it.
+ */
+int vm_devices_attach(struct vm *vm, char *err, unsigned errlen);
+/*
+ * Tears them down; called on every stop (destroy, crash, power-off,
+ * reset) and after a start that failed part-way, so it must accept a
+ * guest whose attach did not run or failed.
+ */
+void vm_devices_detach(struct vm *vm);
+/* How many virtio-mmio devices the guest has (0..VIRTIO_MMIO_MAX). */
+int virtio_mmio_count(struct vm *vm);
+
+#endif
