@@ -147,9 +147,9 @@ PORTABLE := vmm/core/lib/fmt.c vmm/core/lib/log.c vmm/core/lib/errno.c vmm/core/
             mgmt/shell/line.c mgmt/shell/args.c mgmt/shell/shell.c mgmt/cfg.c \
             drivers/acpi/acpi.c vmm/pagetable.c vmm/cpuid_policy.c vmm/vm_def.c \
             vmm/elf_guest.c vmm/dev/uart.c vmm/insn.c vmm/guest_pt.c \
-            vmm/bzimage.c vmm/dev/aml.c vmm/dev/acpi_tables.c vmm/dev/rtc.c vmm/dev/pit.c vmm/dev/ioapic.c \
+            vmm/bzimage.c vmm/dev/aml.c vmm/dev/acpi_tables.c vmm/dev/rtc.c vmm/core/lib/calendar.c vmm/dev/pit.c vmm/dev/ioapic.c \
             vmm/dev/lapic.c \
-            net/crypto/sha256.c mgmt/console/auth.c mgmt/console/telnet.c $(filter-out net/iscsi/blk.c net/iscsi/tcp.c,$(wildcard net/iscsi/*.c)) \
+            net/crypto/sha256.c mgmt/auth.c mgmt/console/telnet.c $(filter-out net/iscsi/blk.c net/iscsi/tcp.c,$(wildcard net/iscsi/*.c)) \
             vmm/blk/blk.c vmm/blk/blk_mem.c vmm/blk/blk_check.c vmm/blk/blk_bench.c \
             vmm/dev/virtqueue.c vmm/dev/virtio_mmio.c vmm/dev/virtio_blk.c \
             vmm/blk/blk_sync.c vmm/blk/slotstore.c mgmt/catalog_fmt.c \

@@ -1,38 +1,41 @@
 /*
  * boot/main.c - kmain(): bring the machine under hako's control, in order,
- * then run the service core's loop (shell, and later network and storage).
+ * wire the parts together (configuration from hako.cfg goes to the network,
+ * iSCSI and the consoles; the serial port becomes the log's sink and the
+ * serial shell's terminal), then hand the service core to its loop
+ * (vmm/core/service.c).
  *
  * Order matters: serial first (so everything after can be reported), then
  * hako's own descriptor tables (exceptions become readable), memory, own
  * page tables, ACPI, TSC, the other cores, virtualization detection, and
  * the boot configuration.
  */
-#include "vmm/core/bootinfo.h"
 #include "drivers/acpi/acpi.h"
-#include "vmm/core/lapic.h"
+#include "drivers/acpi/power.h"
+#include "drivers/pci/pci.h"
 #include "drivers/uart/uart16550.h"
 #include "mgmt/catalog.h"
 #include "mgmt/cfg.h"
+#include "mgmt/console/console.h"
 #include "mgmt/shell/shell.h"
+#include "net/iscsi/tcp.h"
+#include "net/net.h"
+#include "vmm/backend.h"
+#include "vmm/blk/blk.h"
+#include "vmm/core/bootinfo.h"
 #include "vmm/core/host.h"
-#include "vmm/core/percpu.h"
-#include "vmm/core/smp.h"
-#include "vmm/core/time.h"
-#include "vmm/core/trap.h"
+#include "vmm/core/lapic.h"
 #include "vmm/core/lib/fmt.h"
 #include "vmm/core/lib/log.h"
 #include "vmm/core/lib/string.h"
 #include "vmm/core/page.h"
-#include "vmm/blk/blk.h"
+#include "vmm/core/percpu.h"
+#include "vmm/core/service.h"
+#include "vmm/core/smp.h"
+#include "vmm/core/time.h"
+#include "vmm/core/trap.h"
 #include "vmm/vm.h"
 
-#define SERVICE_SPIN_US 500  /* the service core polls on this long after work */
-#define SERVICE_TICK_US 1000 /* then halts, waking at least this often */
-
-static void service_idle(void);
-static uint64_t halted_us, halted_since_us; /* service_idle()'s account */
-
-struct host host;
 static struct shell serial_shell;
 extern char boot_stack_top[];
 
@@ -158,10 +161,10 @@ static void load_config(void)
 			 "(network console off until a password is set)");
 		return;
 	}
-	unsigned bad = cfg_parse(&host.cfg, (const char *)f->phys, f->size, cfg_report, 0);
-	log_info("hako.cfg: %u settings%s", host.cfg.count,
+	unsigned bad = cfg_parse(&hako_cfg, (const char *)f->phys, f->size, cfg_report, 0);
+	log_info("hako.cfg: %u settings%s", hako_cfg.count,
 		 bad ? ", some lines ignored (see above)" : "");
-	const char *lvl = cfg_get(&host.cfg, "log_level");
+	const char *lvl = cfg_get(&hako_cfg, "log_level");
 	if (lvl)
 		log_set_level(!strcmp(lvl, "error") ? LOG_ERR : !strcmp(lvl, "warn") ? LOG_WARN :
 			      !strcmp(lvl, "debug") ? LOG_DBG : LOG_INFO);
@@ -195,6 +198,29 @@ static void log_phases(void)
 	log_info("boot phases: %s", line);
 }
 
+/* The network and iSCSI settings of hako.cfg, handed to their owners. */
+static struct net_config net_conf;
+
+static void configure_services(void)
+{
+	static char initiator[ISCSI_NAME_MAX];
+	const char *hn = cfg_get(&hako_cfg, "hostname"), *ini = cfg_get(&hako_cfg, "initiator");
+	uint64_t timeout_s = 0;
+	const char *to = cfg_get(&hako_cfg, "iscsi_timeout");
+	if (to)
+		fmt_parse_uint(to, 1, UINT32_MAX, &timeout_s); /* cfg.c checked it */
+	fmt_snprintf(initiator, sizeof(initiator), "%s", ini ? ini : "");
+	if (!ini)
+		fmt_snprintf(initiator, sizeof(initiator), "iqn.2026-11.org.hako:%s", hn ? hn : "hako");
+	iscsi_tcp_configure(initiator, timeout_s * 1000000ull);
+
+	pci_init(acpi_host.mcfg_base, acpi_host.mcfg_bus_start, acpi_host.mcfg_bus_end);
+	net_conf = (struct net_config){ cfg_get(&hako_cfg, "net"), cfg_get(&hako_cfg, "nic"),
+					cfg_get(&hako_cfg, "ip"), cfg_get(&hako_cfg, "gw"), hn,
+					console_start };
+	net_init(&net_conf);
+}
+
 static void bsp_setup(void)
 {
 	struct percpu *c = &cpus[0];
@@ -209,6 +235,7 @@ static void bsp_setup(void)
 void kmain(struct boot_info *bi)
 {
 	uart_init(COM1_PORT, 115200);
+	trap_set_console(uart_write);
 	log_set_sink(serial_sink);
 	log_set_clock(time_us);
 	if (bi->magic != BOOT_INFO_MAGIC || bi->version != BOOT_INFO_VERSION) {
@@ -225,28 +252,31 @@ void kmain(struct boot_info *bi)
 	bsp_setup();
 	paging_init(bi);
 	phase("tables");
-	if (acpi_parse(&(struct acpi_ops){ acpi_map_identity, 0 }, bi->acpi_rsdp, &host.acpi))
+	if (acpi_parse(&(struct acpi_ops){ acpi_map_identity, 0 }, bi->acpi_rsdp, &acpi_host))
 		log_warn("acpi: no usable RSDP (firmware gave 0x%lx); no power-off", bi->acpi_rsdp);
 	phase("acpi");
-	tsc_calibrate(&host.acpi);
+	const struct pm_timer pm = { acpi_host.pm_timer.address,
+				     acpi_host.pm_timer.space_id == ACPI_GAS_IO,
+				     acpi_host.pm_timer_32bit };
+	tsc_calibrate(&pm);
 	log_info("tsc: %lu kHz (measured against the %s)", tsc_khz, tsc_source());
 	phase("tsc");
 	lapic_init();
 	cpus[0].apic_id = lapic_id();
-	smp_init(bi, &host.acpi);
+	smp_init(bi, acpi_host.cpu_apic_ids, acpi_host.cpu_count);
 	deferred.enabled = 1;
 	phase("smp");
 
-	virt_detect(&host.virt);
-	if (host.virt.backend == VIRT_NONE)
-		log_warn("virtualization: none usable: %s. The shell works; guests cannot start.",
-			 host.virt.detail);
+	backend_select();
+	if (!backend)
+		log_warn("virtualization: %s not usable: %s. The shell works; guests cannot start.",
+			 virt.kind, virt.detail);
 	else
-		log_info("virtualization: %s back end: %s", virt_backend_name(host.virt.backend),
-			 host.virt.detail);
+		log_info("virtualization: %s back end: %s", backend->name, virt.detail);
 	vmm_init();
 	blk_init();
 	load_config();
+	configure_services();
 	phase("config");
 	catalog_boot();
 	phase("catalog");
@@ -257,84 +287,6 @@ void kmain(struct boot_info *bi)
 	host.prompt_us = time_us();
 	log_info("ready: %lu ms from kernel entry to prompt", host.prompt_us / 1000);
 	shell_prompt(&serial_shell);
-	uint64_t last_work = time_us();
-	halted_since_us = last_work;
 	serial_ready = 1;
-	for (;;) {
-		if (service_poll())
-			last_work = time_us();
-		else if (time_us() - last_work > SERVICE_SPIN_US)
-			service_idle();
-		else
-			cpu_relax();
-	}
-}
-
-extern const struct service_poller __start_hako_pollers[], __stop_hako_pollers[];
-
-static int poll_depth, command_depth;
-
-int service_poll(void)
-{
-	int busy = 0;
-	poll_depth++;
-	for (const struct service_poller *p = __start_hako_pollers; p < __stop_hako_pollers; p++)
-		busy |= p->poll() != 0;
-	poll_depth--;
-	return busy;
-}
-
-/* See host.h: the main loop's poll, or the poll of a running command's wait. */
-int service_commands_allowed(void)
-{
-	return poll_depth == command_depth + 1;
-}
-
-int service_command_begin(void)
-{
-	int saved = command_depth;
-	command_depth = poll_depth;
-	return saved;
-}
-
-void service_command_end(int saved)
-{
-	command_depth = saved;
-}
-
-/*
- * An idle service core halts instead of spinning: a core that spins
- * costs a real PC power, and under an emulator (nested QEMU, CI) it takes
- * host CPU from the guests. It wakes on its LAPIC timer every
- * SERVICE_TICK_US (serial input, network frames and timers wait at most
- * that long) or at once when another core calls service_wake().
- * Both sides write their flag before reading the other's, so a wake-up
- * is never lost between the check and the HLT.
- */
-static int service_halted, service_woken;
-
-static void service_idle(void)
-{
-	irq_disable();
-	__atomic_store_n(&service_halted, 1, __ATOMIC_SEQ_CST);
-	if (!__atomic_exchange_n(&service_woken, 0, __ATOMIC_SEQ_CST)) {
-		uint64_t t0 = time_us();
-		lapic_timer_arm(SERVICE_TICK_US * tsc_khz / 1000);
-		__asm__ volatile("sti; hlt; cli" ::: "memory"); /* STI's shadow covers HLT */
-		halted_us += time_us() - t0;
-	}
-	__atomic_store_n(&service_halted, 0, __ATOMIC_SEQ_CST);
-}
-
-void service_halted_share(uint64_t *since_us, uint64_t *halted)
-{
-	*since_us = halted_since_us;
-	*halted = halted_us;
-}
-
-void service_wake(void)
-{
-	__atomic_store_n(&service_woken, 1, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&service_halted, __ATOMIC_SEQ_CST))
-		smp_kick(0);
+	service_loop();
 }

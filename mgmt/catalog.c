@@ -9,13 +9,14 @@
 #include "mgmt/catalog.h"
 
 #include "mgmt/catalog_fmt.h"
+#include "mgmt/cfg.h"
 #include "vmm/blk/blk_sync.h"
 #include "vmm/blk/cow_pool.h"
-#include "vmm/core/host.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/fmt.h"
 #include "vmm/core/lib/log.h"
 #include "vmm/core/lib/string.h"
+#include "vmm/core/service.h"
 
 static struct {
 	struct blockdev *dev;           /* 0: definitions live in memory */
@@ -92,7 +93,7 @@ void catalog_pool_describe(char *buf, unsigned len)
 
 static struct blockdev *open_cfg_dev(const char *key)
 {
-	const char *url = cfg_get(&host.cfg, key);
+	const char *url = cfg_get(&hako_cfg, key);
 	if (!url)
 		return 0;
 	char err[200];
@@ -138,7 +139,7 @@ static void catalog_open(void)
 {
 	struct blockdev *d = open_cfg_dev("catalog");
 	if (!d) {
-		if (cfg_get(&host.cfg, "catalog"))
+		if (cfg_get(&hako_cfg, "catalog"))
 			cat.why_none = "the catalog device did not open; see `log`";
 		return;
 	}

@@ -9,6 +9,8 @@
 #include "vmm/core/lib/fmt.h"
 #include "vmm/core/lib/string.h"
 
+struct cfg hako_cfg;
+
 /* A check returns 0 or writes why the value is wrong into `why`. */
 typedef int (*cfg_check_fn)(const char *v, char *why, size_t n);
 
@@ -47,7 +49,7 @@ int cfg_check_ipv4(const char *s, int prefix)
 		if (*s++ != '/')
 			return -EINVAL;
 		uint64_t len;
-		if (args_parse_uint(s, 0, 32, &len))
+		if (fmt_parse_uint(s, 0, 32, &len))
 			return -EINVAL;
 		return 0;
 	}
@@ -73,7 +75,7 @@ static int check_gw(const char *v, char *why, size_t n)
 static int check_port(const char *v, char *why, size_t n)
 {
 	uint64_t p;
-	if (!args_parse_uint(v, 1, 65535, &p))
+	if (!fmt_parse_uint(v, 1, 65535, &p))
 		return 0;
 	fmt_snprintf(why, n, "a port is a number from 1 to 65535");
 	return -EINVAL;

@@ -29,6 +29,9 @@ struct cfg {
 	int present; /* a hako.cfg was found */
 };
 
+/* hako.cfg as read at boot (boot/main.c); empty when the stick has none. */
+extern struct cfg hako_cfg;
+
 /*
  * Parses `len` bytes of `text` into `cfg`. Each problem is reported once
  * through `report(ctx, message)` as "hako.cfg:LINE: ..." and skipped.

@@ -10,9 +10,10 @@
 #include "mgmt/shell/args.h"
 #include "mgmt/shell/shell.h"
 #include "vmm/blk/blk_sync.h"
-#include "vmm/core/time.h"
 #include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/fmt.h"
 #include "vmm/core/lib/string.h"
+#include "vmm/core/time.h"
 
 #define READ_CHUNK (256u << 10)
 
@@ -66,7 +67,7 @@ static int read_all(struct blockdev *d, uint64_t bytes, uint8_t *buf)
 static int cmd_diskread(struct shell *sh, int argc, char **argv)
 {
 	uint64_t size = 0;
-	if (argc < 2 || argc > 3 || (argc == 3 && (args_parse_size(argv[2], &size) || !size)))
+	if (argc < 2 || argc > 3 || (argc == 3 && (fmt_parse_size(argv[2], &size) || !size)))
 		return shell_usage(sh, "diskread");
 	char err[200];
 	struct blockdev *d;

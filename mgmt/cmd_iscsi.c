@@ -14,17 +14,17 @@
 #include "net/iscsi/exec.h"
 #include "net/iscsi/tcp.h"
 #include "net/net.h"
-#include "vmm/core/cpu.h"
 #include "vmm/blk/blk.h"
 #include "vmm/blk/blk_bench.h"
 #include "vmm/blk/blk_check.h"
-#include "vmm/core/host.h"
-#include "vmm/core/time.h"
+#include "vmm/core/cpu.h"
+#include "vmm/core/lib/buddy.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/fmt.h"
 #include "vmm/core/lib/string.h"
-#include "vmm/core/lib/buddy.h"
 #include "vmm/core/page.h"
+#include "vmm/core/service.h"
+#include "vmm/core/time.h"
 
 #define LOGIN_WAIT_US (15 * 1000000ull)
 
@@ -35,6 +35,19 @@ static int refuse(struct shell *sh)
 	if (busy)
 		return shell_error(sh, "another iSCSI or disk command is running; try again when "
 				       "it ends");
+	return 0;
+}
+
+/*
+ * The `wait` of net/iscsi/exec.h for these verbs: one service-core round
+ * and the session's transport events; 1 after Ctrl-C on the terminal.
+ */
+static int shell_wait(void *session)
+{
+	if (shell_interrupted())
+		return 1;
+	service_poll();
+	iscsi_tcp_events(session);
 	return 0;
 }
 
@@ -59,7 +72,7 @@ static int open_url(struct shell *sh, const struct iscsi_url *u, struct iscsi_se
 	if (err)
 		return shell_error(sh, "cannot start an iSCSI session: %s", errno_str(err));
 	busy = 1;
-	err = iscsi_wait_login(*s, LOGIN_WAIT_US, iscsi_tcp_wait, *s);
+	err = iscsi_wait_login(*s, LOGIN_WAIT_US, shell_wait, *s);
 	if (err) {
 		const char *why = err == -ECANCELED ? "interrupted" :
 				  (*s)->error[0] ? (*s)->error : errno_str(err);
@@ -91,7 +104,7 @@ static int iscsi_discover(struct shell *sh, const char *hostport)
 	uint64_t end = time_us() + LOGIN_WAIT_US;
 	while (s->discovery_done != 2 && s->state != ISCSI_S_FAILED && time_us() < end &&
 	       !(s->error_code == -ECONNREFUSED && s->connects >= ISCSI_REFUSED_TRIES)) {
-		if (iscsi_tcp_wait(s)) {
+		if (shell_wait(s)) {
 			finish(s);
 			return shell_error(sh, "discovery interrupted");
 		}
@@ -124,7 +137,7 @@ static int iscsi_luns(struct shell *sh, const char *url)
 		return shell_error(sh, "bad URL: %s", why);
 	if (open_url(sh, &u, &s))
 		return -1;
-	int n = iscsi_cmd_report_luns(s, luns, 64, iscsi_tcp_wait, s), err = 0;
+	int n = iscsi_cmd_report_luns(s, luns, 64, shell_wait, s), err = 0;
 	if (n < 0) {
 		shell_error(sh, "REPORT LUNS failed: %s", errno_str(n));
 		finish(s);
@@ -134,9 +147,9 @@ static int iscsi_luns(struct shell *sh, const char *url)
 	for (int i = 0; i < n && i < 64 && !err; i++) {
 		struct scsi_inquiry inq;
 		struct scsi_capacity cap = { 0, 0 };
-		err = iscsi_cmd_inquiry(s, luns[i], &inq, iscsi_tcp_wait, s);
+		err = iscsi_cmd_inquiry(s, luns[i], &inq, shell_wait, s);
 		if (!err && inq.peripheral_type == 0)
-			err = iscsi_cmd_capacity(s, luns[i], &cap, iscsi_tcp_wait, s, msg, sizeof(msg));
+			err = iscsi_cmd_capacity(s, luns[i], &cap, shell_wait, s, msg, sizeof(msg));
 		if (!err)
 			shell_printf(sh, "%-4llu %-11s %-15llu %-6u %s %s\n", (unsigned long long)luns[i],
 				     type_name(inq.peripheral_type),
@@ -287,7 +300,7 @@ static int cmd_disk(struct shell *sh, int argc, char **argv)
 		return -1;
 	if (blk_url_check(argv[2], err, sizeof(err)))
 		return shell_error(sh, "%s", err);
-	if (argc == 4 && (args_parse_size(argv[3], &size) || !size))
+	if (argc == 4 && (fmt_parse_size(argv[3], &size) || !size))
 		return shell_error(sh, "'%s' is not a size (K, M, G suffixes)", argv[3]);
 	if (bench && !size)
 		size = 16u << 20;

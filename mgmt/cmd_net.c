@@ -5,6 +5,8 @@
 #include "drivers/pci/pci.h"
 #include "mgmt/shell/shell.h"
 #include "net/net.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/fmt.h"
 
 static int cmd_net(struct shell *sh, int argc, char **argv)
 {
@@ -54,3 +56,24 @@ static int cmd_pci(struct shell *sh, int argc, char **argv)
 	return 0;
 }
 SHELL_COMMAND(pci, "pci", "", "PCI functions found at boot", cmd_pci);
+
+static int cmd_netsrc(struct shell *sh, int argc, char **argv)
+{
+	uint64_t port, size;
+	if (argc != 3 || fmt_parse_uint(argv[1], 1, 65535, &port) ||
+	    fmt_parse_size(argv[2], &size) || !size)
+		return shell_usage(sh, "netsrc");
+	struct net_status st;
+	net_get_status(&st);
+	if (!st.configured)
+		return shell_error(sh, "the network is not up (%s)", st.why);
+	int err = netsrc_start((uint16_t)port, size);
+	if (err == -EBUSY)
+		return shell_error(sh, "a netsrc transfer is already waiting or running");
+	if (err)
+		return shell_error(sh, "cannot listen on TCP port %lu (%s)", port, errno_str(err));
+	shell_printf(sh, "netsrc: port %lu will send %lu bytes to the first client\n", port, size);
+	return 0;
+}
+SHELL_COMMAND(netsrc, "netsrc", "PORT SIZE", "benchmark: send SIZE bytes to one TCP client",
+	      cmd_netsrc);

@@ -7,9 +7,8 @@
  * mid-command would otherwise leave the state held. The salt is 16 bytes hashed from TSC readings taken
  * while the operator types: unique per hash, which is all a salt needs.
  */
+#include "mgmt/auth.h"
 #include "mgmt/shell/shell.h"
-#include "mgmt/console/auth.h"
-#include "net/net.h"
 #include "net/crypto/sha256.h"
 #include "vmm/core/cpu.h"
 #include "vmm/core/lib/errno.h"
@@ -99,7 +98,7 @@ static int cmd_passwd(struct shell *sh, int argc, char **argv)
 	if (auth_name_check(user))
 		return shell_error(sh, "'%.40s' is not a user name: 1-32 of [a-z0-9_-], "
 				       "starting with a letter", user);
-	if (console_is_network(sh))
+	if (sh->remote)
 		return shell_error(sh, "passwd works on the serial console only");
 	memset(&pw, 0, sizeof(pw));
 	pw.last_cr = 1; /* the command's own line may end in CR LF */

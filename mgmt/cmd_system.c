@@ -6,12 +6,14 @@
 #include "mgmt/catalog.h"
 #include "mgmt/shell/shell.h"
 #include "net/net.h"
+#include "vmm/backend.h"
 #include "vmm/core/host.h"
-#include "vmm/core/percpu.h"
-#include "vmm/core/time.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/log.h"
 #include "vmm/core/page.h"
+#include "vmm/core/percpu.h"
+#include "vmm/core/service.h"
+#include "vmm/core/time.h"
 #include "vmm/vm.h"
 
 static int cmd_version(struct shell *sh, int argc, char **argv)
@@ -19,7 +21,7 @@ static int cmd_version(struct shell *sh, int argc, char **argv)
 	(void)argv; /* no arguments */
 	if (argc != 1)
 		return shell_usage(sh, "version");
-	shell_printf(sh, "hako %s (%s)\n", HAKO_VERSION, virt_backend_name(host.virt.backend));
+	shell_printf(sh, "hako %s (%s)\n", HAKO_VERSION, virt.kind);
 	return 0;
 }
 SHELL_COMMAND(version, "version", "", "print hako's version and back end", cmd_version);
@@ -55,8 +57,8 @@ static int cmd_host(struct shell *sh, int argc, char **argv)
 		     vm_free_cores());
 	shell_printf(sh, "memory: %lu MiB total, %lu MiB free for guests, %lu KiB used by hako\n",
 		     ps.total_bytes >> 20, ps.free_bytes >> 20, ps.hako_bytes >> 10);
-	shell_printf(sh, "backend: %s (%s)\n", virt_backend_name(host.virt.backend),
-		     host.virt.detail);
+	shell_printf(sh, "backend: %s (%s%s)\n", virt.kind, backend ? "" : "not usable: ",
+		     virt.detail);
 	shell_printf(sh, "uptime: %lu:%02lu:%02lu\n", up / 3600, up / 60 % 60, up % 60);
 	shell_printf(sh, "boot: %lu ms from kernel entry to prompt, TSC %lu kHz\n",
 		     host.prompt_us / 1000, tsc_khz);
@@ -97,7 +99,7 @@ static int cmd_reboot(struct shell *sh, int argc, char **argv)
 		return shell_usage(sh, "reboot");
 	shell_printf(sh, "rebooting\n");
 	log_info("reboot requested from the shell");
-	platform_reboot(&host.acpi);
+	acpi_reboot();
 }
 SHELL_COMMAND(reboot, "reboot", "", "reset the host", cmd_reboot);
 
@@ -108,7 +110,7 @@ static int cmd_poweroff(struct shell *sh, int argc, char **argv)
 		return shell_usage(sh, "poweroff");
 	shell_printf(sh, "powering off\n");
 	log_info("power-off requested from the shell");
-	int err = platform_poweroff(&host.acpi);
+	int err = acpi_poweroff();
 	return shell_error(sh, "power-off failed (%s): the ACPI tables give no usable S5",
 			   errno_str(err));
 }

@@ -6,13 +6,13 @@
 #include "mgmt/catalog.h"
 #include "mgmt/shell/args.h"
 #include "mgmt/shell/shell.h"
-#include "vmm/core/host.h"
-#include "vmm/core/smp.h"
-#include "vmm/core/time.h"
-#include "vmm/virtio_attach.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/string.h"
+#include "vmm/core/service.h"
+#include "vmm/core/smp.h"
+#include "vmm/core/time.h"
 #include "vmm/platform.h"
+#include "vmm/virtio_attach.h"
 #include "vmm/vm.h"
 
 #define CTRL_RBRACKET 0x1d

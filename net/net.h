@@ -34,11 +34,29 @@ void net_ip_str(uint32_t ip, char *buf, size_t n);
 void net_tx_hold(void);
 void net_tx_release(void);
 
-/* 1 when `sh` is a network console session's shell. */
-struct shell;
-int console_is_network(const struct shell *sh);
+/* How boot configures the management interface (from hako.cfg). */
+struct net_config {
+	const char *mode;      /* "dhcp" (also when 0), "static" or "off" */
+	const char *nic;       /* nic=: a PCI address BB:DD.F or a MAC; 0: pick one */
+	const char *ip, *gw;   /* net=static: "A.B.C.D/N" and "A.B.C.D" (gw may be 0) */
+	const char *hostname;  /* for DHCP; 0: "hako" */
+	void (*started)(void); /* called once lwIP is up: services start listening */
+};
 
-/* Starts the TCP services (console, bench) once the stack is up. */
-void console_start(void);
+/*
+ * Configures the management network; it starts at the first net_poll()
+ * (PCI scan, NIC choice, lwIP, DHCP or the static address). `c` and its
+ * strings must stay valid. Call once, before the service loop.
+ */
+void net_init(const struct net_config *c);
+
+/*
+ * 1 while lwIP runs (input, timers) on the service core, so inside every
+ * lwIP callback: code there must not wait by polling the service loop.
+ */
+int net_in_stack(void);
+
+/* The benchmark's TCP source (net/netsrc.c): see netsrc_start() there. */
+int netsrc_start(uint16_t port, uint64_t size);
 
 #endif

@@ -12,6 +12,7 @@
  */
 #include "net/net.h"
 
+#include "drivers/pci/pci.h"
 #include "lwip/dhcp.h"
 #include "lwip/etharp.h"
 #include "lwip/init.h"
@@ -19,14 +20,13 @@
 #include "lwip/pbuf.h"
 #include "lwip/timeouts.h"
 #include "netif/ethernet.h"
-#include "drivers/pci/pci.h"
-#include "vmm/core/host.h"
-#include "vmm/core/time.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/fmt.h"
 #include "vmm/core/lib/log.h"
 #include "vmm/core/lib/string.h"
 #include "vmm/core/page.h"
+#include "vmm/core/service.h"
+#include "vmm/core/time.h"
 
 #define RX_BUDGET 64 /* frames per poll, so the shell stays responsive */
 
@@ -35,7 +35,8 @@ static struct netif mgmt_netif;
 static struct nic *mgmt_nic;
 static const char *net_mode = "dhcp";
 static char net_why[96] = "network not started yet";
-static int net_started, last_link, tx_holds;
+static int net_started, last_link, tx_holds, in_stack;
+static const struct net_config *conf;
 static uint8_t rx_frame[NIC_FRAME_MAX + 4];
 static struct log_ratelimit tx_full_rl = LOG_RATELIMIT_INIT(3);
 
@@ -93,7 +94,7 @@ static struct nic *pick_configured(const char *want)
  * autonegotiation), else the first NIC. */
 static struct nic *pick_nic(void)
 {
-	const char *want = cfg_get(&host.cfg, "nic");
+	const char *want = conf->nic;
 	if (want) {
 		struct nic *n = pick_configured(want);
 		if (!n)
@@ -137,7 +138,7 @@ static int parse_ip(const char *s, ip4_addr_t *out, unsigned *prefix)
 /* net=static: ip= (A.B.C.D/N, checked by cfg.c) and optional gw=. */
 static int config_static(void)
 {
-	const char *ip = cfg_get(&host.cfg, "ip"), *gw = cfg_get(&host.cfg, "gw");
+	const char *ip = conf->ip, *gw = conf->gw;
 	if (!ip) {
 		fmt_snprintf(net_why, sizeof(net_why), "net=static needs ip=A.B.C.D/N in hako.cfg");
 		return -EINVAL;
@@ -163,13 +164,12 @@ static void status_changed(struct netif *nif)
 
 static void net_start(void)
 {
-	const char *mode = cfg_get(&host.cfg, "net");
-	net_mode = mode ? mode : "dhcp";
+	/* ip= alone means a static address: nobody writes ip= and wants DHCP */
+	net_mode = conf->mode ? conf->mode : conf->ip ? "static" : "dhcp";
 	if (!strcmp(net_mode, "off")) {
 		fmt_snprintf(net_why, sizeof(net_why), "net=off in hako.cfg");
 		return;
 	}
-	pci_init(host.acpi.mcfg_base, host.acpi.mcfg_bus_start, host.acpi.mcfg_bus_end);
 	if (!nic_probe_all()) {
 		fmt_snprintf(net_why, sizeof(net_why), "no supported NIC (virtio-net, e1000, e1000e)");
 		log_warn("net: %s", net_why);
@@ -183,8 +183,7 @@ static void net_start(void)
 	netif_add(&mgmt_netif, IP4_ADDR_ANY4, IP4_ADDR_ANY4, IP4_ADDR_ANY4, mgmt_nic,
 		  hako_netif_init, ethernet_input);
 	netif_set_default(&mgmt_netif);
-	const char *hn = cfg_get(&host.cfg, "hostname");
-	netif_set_hostname(&mgmt_netif, hn ? hn : "hako");
+	netif_set_hostname(&mgmt_netif, conf->hostname ? conf->hostname : "hako");
 	netif_set_status_callback(&mgmt_netif, status_changed);
 	netif_set_up(&mgmt_netif);
 	last_link = mgmt_nic->ops->link_up(mgmt_nic);
@@ -197,12 +196,13 @@ static void net_start(void)
 	} else if (dhcp_start(&mgmt_netif) != ERR_OK) {
 		fmt_snprintf(net_why, sizeof(net_why), "DHCP could not start (out of memory)");
 	}
-	console_start();
+	if (conf->started)
+		conf->started();
 }
 
 static int net_poll(void)
 {
-	if (!net_started) {
+	if (!net_started && conf) {
 		net_started = 1;
 		net_start();
 	}
@@ -221,8 +221,10 @@ static int net_poll(void)
 			continue;
 		}
 		pbuf_take(p, rx_frame, (u16_t)len);
+		in_stack = 1;
 		if (mgmt_netif.input(p, &mgmt_netif) != ERR_OK)
 			pbuf_free(p);
+		in_stack = 0;
 	}
 	int link = mgmt_nic->ops->link_up(mgmt_nic);
 	if (link != last_link) {
@@ -233,7 +235,9 @@ static int net_poll(void)
 		else
 			netif_set_link_down(&mgmt_netif);
 	}
+	in_stack = 1;
 	sys_check_timeouts();
+	in_stack = 0;
 	net_tx_release();
 	/* Flush even inside an outer hold: a caller that waits by polling
 	 * from inside one must still get its frames out. */
@@ -243,6 +247,16 @@ static int net_poll(void)
 SERVICE_POLLER(net, net_poll);
 
 /* See net.h. */
+void net_init(const struct net_config *c)
+{
+	conf = c;
+}
+
+int net_in_stack(void)
+{
+	return in_stack;
+}
+
 void net_tx_hold(void)
 {
 	tx_holds++;

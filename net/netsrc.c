@@ -1,17 +1,17 @@
 /*
  * net/netsrc.c - a one-shot TCP source for the network benchmark
- * (tests/bench_net.py): `netsrc PORT SIZE` listens on PORT; the first
+ * (tests/bench_net.py; the shell verb `netsrc PORT SIZE` is in
+ * mgmt/cmd_net.c): netsrc_start() listens on PORT; the first
  * client to connect receives SIZE bytes, then the connection and the
  * listener close and the log reports the rate. Runs from lwIP callbacks
  * and a poller on the service core, like everything in net/.
  */
 #include "lwip/tcp.h"
-#include "mgmt/shell/args.h"
-#include "mgmt/shell/shell.h"
 #include "net/net.h"
-#include "vmm/core/host.h"
-#include "vmm/core/time.h"
+#include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/log.h"
+#include "vmm/core/service.h"
+#include "vmm/core/time.h"
 
 #define NETSRC_CHUNK 16384
 
@@ -104,31 +104,29 @@ static int netsrc_poll(void)
 }
 SERVICE_POLLER(netsrc, netsrc_poll);
 
-static int cmd_netsrc(struct shell *sh, int argc, char **argv)
+/*
+ * Listens on `port` for one client, which then receives `size` bytes.
+ * 0, -EBUSY (a transfer waits or runs), -ENETDOWN, -EADDRINUSE, -ENOMEM.
+ */
+int netsrc_start(uint16_t port, uint64_t size)
 {
-	uint64_t port, size;
-	if (argc != 3 || args_parse_uint(argv[1], 1, 65535, &port) ||
-	    args_parse_size(argv[2], &size) || !size)
-		return shell_usage(sh, "netsrc");
 	struct net_status st;
 	net_get_status(&st);
 	if (!st.configured)
-		return shell_error(sh, "the network is not up (%s)", st.why);
+		return -ENETDOWN;
 	if (src.listener || src.conn)
-		return shell_error(sh, "a netsrc transfer is already waiting or running");
+		return -EBUSY;
 	struct tcp_pcb *pcb = tcp_new();
-	if (!pcb || tcp_bind(pcb, IP_ANY_TYPE, (u16_t)port) != ERR_OK) {
-		if (pcb)
-			tcp_abort(pcb);
-		return shell_error(sh, "cannot listen on TCP port %lu", port);
+	if (!pcb)
+		return -ENOMEM;
+	if (tcp_bind(pcb, IP_ANY_TYPE, port) != ERR_OK) {
+		tcp_abort(pcb);
+		return -EADDRINUSE;
 	}
 	src.listener = tcp_listen(pcb);
 	if (!src.listener)
-		return shell_error(sh, "cannot listen on TCP port %lu (out of memory)", port);
+		return -ENOMEM;
 	src.size = size, src.queued = src.acked = 0, src.done = 0;
 	tcp_accept(src.listener, netsrc_accept);
-	shell_printf(sh, "netsrc: port %lu will send %lu bytes to the first client\n", port, size);
 	return 0;
 }
-SHELL_COMMAND(netsrc, "netsrc", "PORT SIZE", "benchmark: send SIZE bytes to one TCP client",
-	      cmd_netsrc);

@@ -22,6 +22,15 @@
 
 struct vm;
 
+/* What boot found out about the machine's hardware virtualization. */
+struct virt_caps {
+	const char *kind;  /* "vmx" or "svm": the back end this CPU calls for */
+	char vendor[13];   /* CPUID leaf 0 */
+	char detail[160];  /* what was found, or why it is not usable */
+	int ept_or_npt, unrestricted, vpid, nrips;
+};
+extern struct virt_caps virt;
+
 /* Nested page permissions (npt_map/npt_protect). */
 #define NPT_R 0x1
 #define NPT_W 0x2
@@ -30,6 +39,12 @@ struct vm;
 
 struct vmm_backend {
 	const char *name;  /* "svm" or "vmx", as `version` prints it */
+
+	/*
+	 * Is this back end usable on the machine? Fills the capabilities and,
+	 * either way, a sentence in c->detail. 1 or 0. Boot, service core.
+	 */
+	int (*probe)(struct virt_caps *c);
 
 	/*
 	 * Enables virtualization on the calling core (EFER.SVME + host save
@@ -98,10 +113,14 @@ struct vmm_backend {
 extern const struct vmm_backend svm_backend;
 extern const struct vmm_backend vmx_backend;
 
-/* The back end chosen at boot from host.virt, or 0 when none is usable. */
+/* The back end chosen at boot, or 0 when the CPU's is not usable. */
 extern const struct vmm_backend *backend;
 
-/* Selects `backend` from host.virt.backend; call once after virt_detect(). */
+/*
+ * Picks the back end the CPU calls for (VMX or SVM in CPUID, else by
+ * vendor), probes it and fills `virt`; `backend` stays 0 when the probe
+ * says no (virt.detail says why). Once, at boot, on the service core.
+ */
 void backend_select(void);
 
 #endif

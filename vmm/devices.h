@@ -3,7 +3,7 @@
  * not part of the fixed platform (virtio-mmio, vmm/virtio_attach.c)
  * are created at start and torn down at every stop.
  *
- * Guest-physical layout of virtio-mmio device i (i = 0..7), which the
+ * Guest-physical layout of virtio-mmio device i (i < VIRTIO_MMIO_MAX), which the
  * ACPI DSDT (vmm/dev/acpi_tables.c) describes in the order of the
  * definition's disk= keys:
  *   base VIRTIO_MMIO_BASE + i * VIRTIO_MMIO_STRIDE, size VIRTIO_MMIO_SIZE,
@@ -12,19 +12,14 @@
 #ifndef HAKO_DEV_DEVICES_H
 #define HAKO_DEV_DEVICES_H
 
-struct vm;
+#include "vmm/dev/acpi_tables.h"
 
-#define VIRTIO_MMIO_BASE 0xd0000000ull
-#define VIRTIO_MMIO_STRIDE 0x1000ull
-#define VIRTIO_MMIO_SIZE 0x1000ull
-#define VIRTIO_MMIO_GSI0 16
-#define VIRTIO_MMIO_MAX 8
+struct vm;
 
 /*
  * Creates the guest's devices and registers their MMIO ranges
  * (mmio_register). Service core, before the vCPUs run. 0 or -E... with a
- * message for the shell in `err`. A weak no-op default exists until the
- * virtio code provides it.
+ * message for the shell in `err`.
  */
 int vm_devices_attach(struct vm *vm, char *err, unsigned errlen);
 /*

@@ -13,14 +13,14 @@
 
 #include "vmm/backend.h"
 #include "vmm/core/host.h"
+#include "vmm/core/lib/log.h"
+#include "vmm/core/lib/string.h"
 #include "vmm/core/time.h"
 #include "vmm/cpuid_policy.h"
 #include "vmm/cr.h"
-#include "vmm/platform.h"
 #include "vmm/exit_dispatch.h"
-#include "vmm/core/lib/log.h"
-#include "vmm/core/lib/string.h"
 #include "vmm/mmio.h"
+#include "vmm/platform.h"
 #include "vmm/portio.h"
 #include "vmm/vm.h"
 
@@ -142,7 +142,7 @@ static int msr_mtrr_def_write(struct vcpu *v, uint64_t val)
 static int msr_misc_enable_read(struct vcpu *v, uint64_t *val)
 {
 	(void)v; /* the same for every vCPU */
-	if (strcmp(host.virt.vendor, "GenuineIntel"))
+	if (strcmp(virt.vendor, "GenuineIntel"))
 		return -1;
 	*val = MISC_ENABLE_GUEST;
 	return 0;

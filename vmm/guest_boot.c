@@ -9,13 +9,13 @@
 #include "vmm/backend.h"
 #include "vmm/bzimage.h"
 #include "vmm/core/host.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/fmt.h"
+#include "vmm/core/lib/string.h"
 #include "vmm/core/time.h"
 #include "vmm/dev/acpi_tables.h"
 #include "vmm/devices.h"
 #include "vmm/elf_guest.h"
-#include "vmm/core/lib/errno.h"
-#include "vmm/core/lib/fmt.h"
-#include "vmm/core/lib/string.h"
 
 #define PTE_P 0x1ull
 #define PTE_RW 0x2ull

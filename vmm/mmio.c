@@ -5,13 +5,13 @@
 #include "vmm/mmio.h"
 
 #include "vmm/backend.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/string.h"
 #include "vmm/dev/acpi_tables.h"
 #include "vmm/dev/lapic.h"
 #include "vmm/exit_dispatch.h"
 #include "vmm/guest_pt.h"
 #include "vmm/insn.h"
-#include "vmm/core/lib/errno.h"
-#include "vmm/core/lib/string.h"
 #include "vmm/vm.h"
 
 #define EFER_LMA_BIT (1ull << 10)

@@ -14,9 +14,9 @@
 #include "drivers/rtc/cmos.h"
 #include "vmm/core/time.h"
 #include "vmm/dev/acpi_tables.h"
-#include "vmm/irq.h"
 #include "vmm/dev/pit.h"
 #include "vmm/dev/rtc.h"
+#include "vmm/irq.h"
 #include "vmm/mmio.h"
 #include "vmm/vm.h"
 

@@ -9,16 +9,16 @@
 
 #include <stdarg.h>
 
-#include "vmm/core/lapic.h"
 #include "vmm/backend.h"
+#include "vmm/core/lapic.h"
+#include "vmm/core/lib/fmt.h"
+#include "vmm/core/lib/log.h"
 #include "vmm/core/percpu.h"
 #include "vmm/core/smp.h"
 #include "vmm/core/time.h"
 #include "vmm/cr.h"
 #include "vmm/exit_dispatch.h"
 #include "vmm/guest_boot.h"
-#include "vmm/core/lib/fmt.h"
-#include "vmm/core/lib/log.h"
 #include "vmm/vm.h"
 
 void vcpu_skip_insn(struct vcpu *v, const struct exit_info *e)

@@ -11,13 +11,13 @@
  */
 #include "vmm/devices.h"
 
-#include "vmm/irq.h"
-#include "vmm/virtio_attach.h"
-#include "vmm/dev/virtio_blk.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/fmt.h"
 #include "vmm/core/lib/string.h"
+#include "vmm/dev/virtio_blk.h"
+#include "vmm/irq.h"
 #include "vmm/mmio.h"
+#include "vmm/virtio_attach.h"
 #include "vmm/vm.h"
 
 _Static_assert(VM_MAX_DISKS <= VIRTIO_MMIO_MAX, "every disk has a virtio-mmio slot");

@@ -11,23 +11,24 @@
 
 #include "vmm/backend.h"
 #include "vmm/core/host.h"
-#include "vmm/core/percpu.h"
-#include "vmm/core/smp.h"
-#include "vmm/core/time.h"
-#include "vmm/core/trap.h"
 #include "vmm/core/lapic.h"
-#include "vmm/dev/acpi_tables.h"
-#include "vmm/devices.h"
-#include "vmm/irq.h"
-#include "vmm/virtio_attach.h"
-#include "vmm/platform.h"
-#include "vmm/guest_boot.h"
+#include "vmm/core/lib/buddy.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/fmt.h"
 #include "vmm/core/lib/log.h"
 #include "vmm/core/lib/string.h"
-#include "vmm/core/lib/buddy.h"
 #include "vmm/core/page.h"
+#include "vmm/core/percpu.h"
+#include "vmm/core/service.h"
+#include "vmm/core/smp.h"
+#include "vmm/core/time.h"
+#include "vmm/core/trap.h"
+#include "vmm/dev/acpi_tables.h"
+#include "vmm/devices.h"
+#include "vmm/guest_boot.h"
+#include "vmm/irq.h"
+#include "vmm/platform.h"
+#include "vmm/virtio_attach.h"
 
 #define STOP_TIMEOUT_US 2000000
 
@@ -187,7 +188,7 @@ static int start_refusal(struct vm *vm, char *err, unsigned len)
 		return fmt_snprintf(err, len, "guest '%s' is already running", vm->def.name), -EBUSY;
 	if (!backend)
 		return fmt_snprintf(err, len, "no usable hardware virtualization: %s",
-				    host.virt.detail), -ENODEV;
+				    virt.detail), -ENODEV;
 	if (!vm->def.kernel[0])
 		return fmt_snprintf(err, len, "guest '%s' has no kernel; set kernel=esp:FILE",
 				    vm->def.name), -EINVAL;
@@ -410,7 +411,7 @@ static void enable_here(void *arg)
 
 /*
  * Chooses the back end and enables it on every guest core now, so that
- * the per-core state is allocated once at boot. Call after virt_detect().
+ * the per-core state is allocated once at boot. Call after backend_select().
  */
 void vmm_init(void)
 {

@@ -16,9 +16,9 @@
 #include "vmm/dev/ioapic.h"
 #include "vmm/dev/pit.h"
 #include "vmm/dev/rtc.h"
+#include "vmm/dev/uart.h"
 #include "vmm/exit.h"
 #include "vmm/mmio.h"
-#include "vmm/dev/uart.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm_def.h"
 
@@ -91,7 +91,7 @@ unsigned vm_free_cores(void);
 /* Where guest-physical `gpa` lives in host memory, or 0 if outside the guest. */
 void *vm_gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len);
 
-/* Enables the back end on every guest core (boot, after virt_detect). */
+/* Enables the back end on every guest core (boot, after backend_select). */
 void vmm_init(void);
 
 /* The state's name as `list` prints it. */

@@ -5,7 +5,6 @@
  */
 #include "vmm/vm_def.h"
 
-#include "mgmt/shell/args.h"
 #include "vmm/blk/blk.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/fmt.h"
@@ -115,13 +114,13 @@ int vm_def_set(struct vm_def *d, const char *key, const char *v, char *err, unsi
 {
 	uint64_t n;
 	if (!strcmp(key, "cpus")) {
-		if (args_parse_uint(v, 1, VM_MAX_VCPUS, &n))
+		if (fmt_parse_uint(v, 1, VM_MAX_VCPUS, &n))
 			return fail(err, len, -EINVAL, "cpus must be a number from 1 to 8, not '%s'", v);
 		d->cpus = (unsigned)n;
 		return 0;
 	}
 	if (!strcmp(key, "mem")) {
-		if (args_parse_size(v, &n) || n < VM_MEM_MIN || n > VM_MEM_MAX || n % VM_CHUNK_SIZE)
+		if (fmt_parse_size(v, &n) || n < VM_MEM_MIN || n > VM_MEM_MAX || n % VM_CHUNK_SIZE)
 			return fail(err, len, -EINVAL,
 				    "bad size '%s': mem must be a multiple of 2M from 4M to 64G", v);
 		d->mem = n;

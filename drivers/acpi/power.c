@@ -5,8 +5,10 @@
 #include "drivers/acpi/power.h"
 
 #include "vmm/core/cpu.h"
-#include "vmm/core/time.h"
 #include "vmm/core/lib/errno.h"
+#include "vmm/core/time.h"
+
+struct acpi_info acpi_host;
 
 #define PM1_SLP_EN (1u << 13)
 #define PM1_SLP_TYP_SHIFT 10
@@ -28,8 +30,9 @@ static void gas_write(const struct acpi_gas *g, uint32_t v, int width)
 	}
 }
 
-void platform_reboot(const struct acpi_info *a)
+void acpi_reboot(void)
 {
+	const struct acpi_info *a = &acpi_host;
 	irq_disable();
 	if (a->have_reset) {
 		gas_write(&a->reset_reg, a->reset_value, 8);
@@ -49,8 +52,9 @@ void platform_reboot(const struct acpi_info *a)
 		cpu_halt();
 }
 
-int platform_poweroff(const struct acpi_info *a)
+int acpi_poweroff(void)
 {
+	const struct acpi_info *a = &acpi_host;
 	if (!a->have_s5)
 		return -ENOTSUP;
 	irq_disable();

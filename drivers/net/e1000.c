@@ -13,10 +13,10 @@
 #include <stddef.h>
 
 #include "drivers/net/nic.h"
-#include "vmm/core/time.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/string.h"
 #include "vmm/core/page.h"
+#include "vmm/core/time.h"
 
 #define CHECK_OFFSET(t, f, off) _Static_assert(offsetof(t, f) == (off), #t "." #f)
 

@@ -6,7 +6,7 @@
 #include "drivers/rtc/cmos.h"
 
 #include "vmm/core/cpu.h"
-#include "vmm/dev/rtc.h"
+#include "vmm/core/lib/calendar.h"
 
 static uint8_t cmos(uint8_t idx)
 {
@@ -21,7 +21,7 @@ uint64_t cmos_read_epoch(void)
 	for (int i = 0; i < 1000000 && (cmos(0x0a) & 0x80); i++)
 		cpu_relax();
 	int bcd = !(cmos(0x0b) & 0x04);
-	struct rtc_time t = { 0 };
+	struct cal_time t = { 0 };
 	t.sec = dec(cmos(0x00), bcd);
 	t.min = dec(cmos(0x02), bcd);
 	t.hour = dec(cmos(0x04) & 0x7f, bcd);
@@ -33,5 +33,5 @@ uint64_t cmos_read_epoch(void)
 	if (t.month < 1 || t.month > 12 || t.day < 1 || t.day > 31 || t.year < 1970 ||
 	    t.year > 2099 || t.hour > 23 || t.min > 59 || t.sec > 59)
 		return 0;
-	return rtc_to_epoch(&t);
+	return cal_to_epoch(&t);
 }

@@ -6,7 +6,7 @@
  * "server echoes, no go-ahead" (RFC 857, RFC 858) and otherwise skipped;
  * output lines end in CR LF.
  *
- * Rules (issue 6): passwords are checked against mgmt/console/auth.c's hashes; a
+ * Rules (issue 6): passwords are checked against mgmt/auth.c's hashes; a
  * wrong one costs a growing delay (1 s, 2 s, ...) during which input is
  * dropped, and the fifth ends the connection; at most CONSOLE_SESSIONS
  * sessions, a further one gets a polite refusal; a login must finish
@@ -33,16 +33,18 @@
 #include "net/net.h"
 
 #include "lwip/tcp.h"
+#include "mgmt/auth.h"
+#include "mgmt/console/console.h"
+#include "mgmt/console/telnet.h"
 #include "mgmt/shell/args.h"
 #include "mgmt/shell/shell.h"
-#include "mgmt/console/auth.h"
-#include "mgmt/console/telnet.h"
 #include "vmm/core/host.h"
-#include "vmm/core/time.h"
 #include "vmm/core/lib/fmt.h"
 #include "vmm/core/lib/log.h"
 #include "vmm/core/lib/string.h"
 #include "vmm/core/page.h"
+#include "vmm/core/service.h"
+#include "vmm/core/time.h"
 
 #define CONSOLE_PORT 2323
 #define CONSOLE_SESSIONS 4
@@ -221,6 +223,7 @@ static void field_done(struct session *s)
 	log_info("console: '%s' logged in from %s", s->user, s->peer);
 	s->state = S_SHELL;
 	shell_init(&s->sh, shell_out, s);
+	s->sh.remote = 1;
 	shell_set_input(&s->sh, session_getc, session_interrupted);
 	shell_printf(&s->sh, "hako %s - type 'help' for the verbs, 'exit' to leave\n", HAKO_VERSION);
 	shell_prompt(&s->sh);
@@ -497,19 +500,19 @@ static void auth_report(const char *name, const char *why)
 
 /*
  * console_start - loads users from hako.cfg and listens on mgmt_port.
- * Called once by the network start-up, after lwIP is initialised.
+ * Called once by the network start-up, after lwIP is initialised (see console.h).
  */
 void console_start(void)
 {
 	uint64_t port = CONSOLE_PORT, idle;
-	const char *v = cfg_get(&host.cfg, "mgmt_port");
+	const char *v = cfg_get(&hako_cfg, "mgmt_port");
 	if (v)
-		args_parse_uint(v, 1, 65535, &port); /* cfg.c already checked it */
-	v = cfg_get(&host.cfg, "mgmt_idle");
-	if (v && !args_parse_uint(v, 1, 86400, &idle))
+		fmt_parse_uint(v, 1, 65535, &port); /* cfg.c already checked it */
+	v = cfg_get(&hako_cfg, "mgmt_idle");
+	if (v && !fmt_parse_uint(v, 1, 86400, &idle))
 		idle_us = idle * 1000000ull;
 	sessions = (struct session *)page_alloc_bytes(CONSOLE_SESSIONS * sizeof(struct session));
-	if (!auth_load(&host.cfg, auth_report))
+	if (!auth_load(&hako_cfg, auth_report))
 		log_warn("console: no user with a password: network logins refused until "
 			 "'passwd' is run on the serial console");
 	struct tcp_pcb *pcb = tcp_new();
@@ -528,21 +531,13 @@ void console_start(void)
 	log_info("console: listening on TCP port %lu", port);
 }
 
-int console_is_network(const struct shell *sh)
-{
-	for (int i = 0; sessions && i < CONSOLE_SESSIONS; i++)
-		if (sh == &sessions[i].sh)
-			return 1;
-	return 0;
-}
-
 /* exit: ends a network session (on the serial console it says so). */
 static int cmd_exit(struct shell *sh, int argc, char **argv)
 {
 	(void)argv; /* no arguments */
 	if (argc != 1)
 		return shell_usage(sh, "exit");
-	if (!console_is_network(sh))
+	if (!sh->remote)
 		return shell_error(sh, "exit ends a network session; the serial console stays");
 	shell_printf(sh, "bye\n");
 	sh->closed = 1;

@@ -42,58 +42,6 @@ int args_split(char *line, char **argv)
 	}
 }
 
-int args_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-	uint64_t v = 0;
-	if (!*s)
-		return -EINVAL;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -EINVAL;
-		uint64_t d = (uint64_t)(*s - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return -ERANGE;
-		v = v * 10 + d;
-	}
-	if (v < min || v > max)
-		return -ERANGE;
-	*out = v;
-	return 0;
-}
-
-int args_parse_size(const char *s, uint64_t *out)
-{
-	char digits[24];
-	size_t n = 0;
-	while (s[n] >= '0' && s[n] <= '9') {
-		if (n == sizeof(digits) - 1)
-			return -ERANGE;
-		digits[n] = s[n];
-		n++;
-	}
-	digits[n] = 0;
-	unsigned shift = 0;
-	char suffix = s[n];
-	if (suffix == 'K' || suffix == 'k')
-		shift = 10;
-	else if (suffix == 'M' || suffix == 'm')
-		shift = 20;
-	else if (suffix == 'G' || suffix == 'g')
-		shift = 30;
-	else if (suffix)
-		return -EINVAL;
-	if (suffix && s[n + 1])
-		return -EINVAL;
-	uint64_t v;
-	int err = args_parse_uint(digits, 0, UINT64_MAX, &v);
-	if (err)
-		return err;
-	if (shift && v > (UINT64_MAX >> shift))
-		return -ERANGE;
-	*out = v << shift;
-	return 0;
-}
-
 int args_valid_name(const char *s)
 {
 	size_t n = 0;

@@ -19,10 +19,6 @@
  */
 int args_split(char *line, char **argv);
 
-/* Parses a size: digits with an optional K, M or G (powers of 1024). */
-int args_parse_size(const char *s, uint64_t *out);
-/* Parses a decimal unsigned number within [min, max]. */
-int args_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* A name is 1-32 characters of [a-z0-9_-], starting with a letter. */
 int args_valid_name(const char *s);
 

@@ -21,6 +21,7 @@ struct shell {
 	void (*write)(void *ctx, const char *s, size_t n);
 	void *ctx;
 	int closed; /* set by a command that ends a network session */
+	int remote; /* a network console session (its console sets it); 0: serial */
 	/*
 	 * While set, input bytes go here instead of the line editor (a
 	 * command that keeps the terminal, like `console`). It returns

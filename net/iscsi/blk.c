@@ -9,12 +9,12 @@
  */
 #include "net/iscsi/tcp.h"
 #include "vmm/blk/blk.h"
-#include "vmm/core/host.h"
-#include "vmm/core/time.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/fmt.h"
 #include "vmm/core/lib/log.h"
 #include "vmm/core/lib/string.h"
+#include "vmm/core/service.h"
+#include "vmm/core/time.h"
 
 #define OPEN_WAIT_US (20 * 1000000ull)
 

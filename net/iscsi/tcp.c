@@ -18,20 +18,18 @@
  */
 #include "net/iscsi/tcp.h"
 
-#include "mgmt/shell/shell.h"
 #include "lwip/ip_addr.h"
-#include "lwip/priv/tcp_priv.h"
 #include "lwip/tcp.h"
 #include "net/net.h"
 #include "vmm/core/cpu.h"
-#include "vmm/core/host.h"
-#include "vmm/core/time.h"
+#include "vmm/core/lib/buddy.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/fmt.h"
 #include "vmm/core/lib/log.h"
 #include "vmm/core/lib/string.h"
-#include "vmm/core/lib/buddy.h"
 #include "vmm/core/page.h"
+#include "vmm/core/service.h"
+#include "vmm/core/time.h"
 
 struct iscsi_tcp {
 	struct iscsi_session s; /* first: the session's ctx is this struct */
@@ -195,22 +193,22 @@ static void tcp_events(struct iscsi_tcp *t)
 	}
 }
 
-/* initiator= (or iqn.2026-11.org.hako:HOSTNAME) and iscsi_timeout= from hako.cfg. */
+/* Host-wide settings (boot gives hako.cfg's initiator= and iscsi_timeout=). */
+static char default_initiator[ISCSI_NAME_MAX] = "iqn.2026-11.org.hako:hako";
+static uint64_t default_timeout_us;
+
+void iscsi_tcp_configure(const char *initiator, uint64_t task_timeout_us)
+{
+	if (initiator)
+		fmt_snprintf(default_initiator, sizeof(default_initiator), "%s", initiator);
+	default_timeout_us = task_timeout_us;
+}
+
 void iscsi_tcp_defaults(struct iscsi_config *cfg)
 {
-	const char *ini = cfg_get(&host.cfg, "initiator");
-	const char *hn = cfg_get(&host.cfg, "hostname");
-	const char *to = cfg_get(&host.cfg, "iscsi_timeout");
-	if (ini)
-		fmt_snprintf(cfg->initiator, sizeof(cfg->initiator), "%s", ini);
-	else
-		fmt_snprintf(cfg->initiator, sizeof(cfg->initiator), "iqn.2026-11.org.hako:%s",
-			     hn ? hn : "hako");
-	uint64_t secs = 0;
-	for (; to && *to >= '0' && *to <= '9'; to++)
-		secs = secs * 10 + (uint64_t)(*to - '0');
-	if (secs)
-		cfg->task_timeout_us = secs * 1000000ull;
+	fmt_snprintf(cfg->initiator, sizeof(cfg->initiator), "%s", default_initiator);
+	if (default_timeout_us)
+		cfg->task_timeout_us = default_timeout_us;
 }
 
 /* A zeroed session + transport from the page allocator, connecting; 0 or -E. */
@@ -281,24 +279,18 @@ static int linger_poll(void)
 }
 SERVICE_POLLER(iscsi_linger, linger_poll);
 
-/* One service-core round for a waiting shell verb; 1 after Ctrl-C. */
-int iscsi_tcp_wait(void *arg)
-{
-	struct iscsi_tcp *t = arg;
-	if (shell_interrupted())
-		return 1;
-	service_poll();
-	tcp_events(t);
-	return 0;
-}
-
 /*
  * Waiting means running lwIP; inside one of lwIP's own callbacks (a
  * network console command runs in one) that would re-enter it.
  */
 int iscsi_tcp_can_wait(void)
 {
-	return tcp_input_pcb == 0;
+	return !net_in_stack();
+}
+
+void iscsi_tcp_events(struct iscsi_session *s)
+{
+	tcp_events((struct iscsi_tcp *)s);
 }
 
 int iscsi_tcp_wait_quiet(void *arg)

@@ -22,14 +22,16 @@ void iscsi_tcp_free(struct iscsi_session *s);
 /* Logs out (RFC 7143 11.14) in the background, then frees; see iscsi_tcp.c. */
 void iscsi_tcp_logout_free(struct iscsi_session *s);
 
-/* Host-wide defaults: the initiator IQN and the task timeout. */
+/*
+ * Host-wide settings, from hako.cfg at boot: the initiator IQN (0 keeps
+ * iqn.2026-11.org.hako:hako) and the task timeout (0 keeps the session's).
+ */
+void iscsi_tcp_configure(const char *initiator, uint64_t task_timeout_us);
+/* Copies them into `cfg`. */
 void iscsi_tcp_defaults(struct iscsi_config *cfg);
 
-/*
- * The `wait` function for net/iscsi/exec.h in a shell command: polls the
- * service core once; returns 1 after Ctrl-C on the command's terminal.
- */
-int iscsi_tcp_wait(void *arg);
+/* The transport's pending events (data in, connection up or lost) for session `s`. */
+void iscsi_tcp_events(struct iscsi_session *s);
 /* 0 when called from inside an lwIP callback, where waiting would re-enter lwIP. */
 int iscsi_tcp_can_wait(void);
 /* The same without reading the serial port (opening a guest's disk). */

@@ -9,10 +9,10 @@
 #include "lwip/arch.h"
 #include "lwip/sys.h"
 #include "vmm/core/cpu.h"
-#include "vmm/core/time.h"
-#include "vmm/core/trap.h"
 #include "vmm/core/lib/fmt.h"
 #include "vmm/core/lib/log.h"
+#include "vmm/core/time.h"
+#include "vmm/core/trap.h"
 
 /* lwIP's clock: milliseconds, wrapping at 2^32 (lwIP compares with
  * subtraction, so the wrap is harmless). */

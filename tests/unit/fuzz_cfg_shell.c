@@ -12,6 +12,7 @@
 #include "mgmt/cfg.h"
 #include "mgmt/shell/args.h"
 #include "mgmt/shell/shell.h"
+#include "vmm/core/lib/fmt.h"
 
 static size_t written;
 
@@ -25,7 +26,7 @@ static int cmd_fz(struct shell *sh, int argc, char **argv)
 {
 	uint64_t v;
 	for (int i = 1; i < argc; i++) {
-		args_parse_size(argv[i], &v);
+		fmt_parse_size(argv[i], &v);
 		shell_printf(sh, "%s %d\n", argv[i], args_valid_name(argv[i]));
 	}
 	return argc > 3 ? shell_error(sh, "too many") : 0;

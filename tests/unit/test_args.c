@@ -6,6 +6,7 @@
 #include "mgmt/shell/args.h"
 #include "tests/unit/check.h"
 #include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/fmt.h"
 
 static char line[4096];
 static char *argv[ARGS_MAX];
@@ -73,57 +74,57 @@ static void test_split_errors(void)
 static void test_parse_uint(void)
 {
 	uint64_t v = 7;
-	CHECK_EQ(args_parse_uint("0", 0, 10, &v), 0);
+	CHECK_EQ(fmt_parse_uint("0", 0, 10, &v), 0);
 	CHECK_EQ(v, 0);
-	CHECK_EQ(args_parse_uint("65535", 1, 65535, &v), 0);
+	CHECK_EQ(fmt_parse_uint("65535", 1, 65535, &v), 0);
 	CHECK_EQ(v, 65535);
-	CHECK_EQ(args_parse_uint("65536", 1, 65535, &v), -ERANGE);
-	CHECK_EQ(args_parse_uint("0", 1, 65535, &v), -ERANGE);
-	CHECK_EQ(args_parse_uint("", 0, 10, &v), -EINVAL);
-	CHECK_EQ(args_parse_uint("-1", 0, 10, &v), -EINVAL);
-	CHECK_EQ(args_parse_uint("+1", 0, 10, &v), -EINVAL);
-	CHECK_EQ(args_parse_uint("1x", 0, 10, &v), -EINVAL);
-	CHECK_EQ(args_parse_uint(" 1", 0, 10, &v), -EINVAL);
+	CHECK_EQ(fmt_parse_uint("65536", 1, 65535, &v), -ERANGE);
+	CHECK_EQ(fmt_parse_uint("0", 1, 65535, &v), -ERANGE);
+	CHECK_EQ(fmt_parse_uint("", 0, 10, &v), -EINVAL);
+	CHECK_EQ(fmt_parse_uint("-1", 0, 10, &v), -EINVAL);
+	CHECK_EQ(fmt_parse_uint("+1", 0, 10, &v), -EINVAL);
+	CHECK_EQ(fmt_parse_uint("1x", 0, 10, &v), -EINVAL);
+	CHECK_EQ(fmt_parse_uint(" 1", 0, 10, &v), -EINVAL);
 	CHECK_EQ(v, 65535); /* untouched by failures */
 	/* Bug fixed with this: UINT64_MAX itself used to be out of range. */
-	CHECK_EQ(args_parse_uint("18446744073709551615", 0, UINT64_MAX, &v), 0);
+	CHECK_EQ(fmt_parse_uint("18446744073709551615", 0, UINT64_MAX, &v), 0);
 	CHECK_EQ(v, UINT64_MAX);
-	CHECK_EQ(args_parse_uint("18446744073709551616", 0, UINT64_MAX, &v), -ERANGE);
-	CHECK_EQ(args_parse_uint("99999999999999999999999", 0, UINT64_MAX, &v), -ERANGE);
-	CHECK_EQ(args_parse_uint("0000000000000000000000000042", 0, 100, &v), 0);
+	CHECK_EQ(fmt_parse_uint("18446744073709551616", 0, UINT64_MAX, &v), -ERANGE);
+	CHECK_EQ(fmt_parse_uint("99999999999999999999999", 0, UINT64_MAX, &v), -ERANGE);
+	CHECK_EQ(fmt_parse_uint("0000000000000000000000000042", 0, 100, &v), 0);
 	CHECK_EQ(v, 42);
 }
 
 static void test_parse_size(void)
 {
 	uint64_t v = 0;
-	CHECK_EQ(args_parse_size("512", &v), 0);
+	CHECK_EQ(fmt_parse_size("512", &v), 0);
 	CHECK_EQ(v, 512);
-	CHECK_EQ(args_parse_size("4K", &v), 0);
+	CHECK_EQ(fmt_parse_size("4K", &v), 0);
 	CHECK_EQ(v, 4096);
-	CHECK_EQ(args_parse_size("4k", &v), 0);
+	CHECK_EQ(fmt_parse_size("4k", &v), 0);
 	CHECK_EQ(v, 4096);
-	CHECK_EQ(args_parse_size("256M", &v), 0);
+	CHECK_EQ(fmt_parse_size("256M", &v), 0);
 	CHECK_EQ(v, 256ull << 20);
-	CHECK_EQ(args_parse_size("2G", &v), 0);
+	CHECK_EQ(fmt_parse_size("2G", &v), 0);
 	CHECK_EQ(v, 2ull << 30);
-	CHECK_EQ(args_parse_size("2g", &v), 0);
-	CHECK_EQ(args_parse_size("0M", &v), 0);
+	CHECK_EQ(fmt_parse_size("2g", &v), 0);
+	CHECK_EQ(fmt_parse_size("0M", &v), 0);
 	CHECK_EQ(v, 0);
-	CHECK_EQ(args_parse_size("", &v), -EINVAL);
-	CHECK_EQ(args_parse_size("M", &v), -EINVAL);
-	CHECK_EQ(args_parse_size("1T", &v), -EINVAL);
-	CHECK_EQ(args_parse_size("1MB", &v), -EINVAL);
-	CHECK_EQ(args_parse_size("1 M", &v), -EINVAL);
-	CHECK_EQ(args_parse_size("-1M", &v), -EINVAL);
-	CHECK_EQ(args_parse_size("1.5G", &v), -EINVAL);
+	CHECK_EQ(fmt_parse_size("", &v), -EINVAL);
+	CHECK_EQ(fmt_parse_size("M", &v), -EINVAL);
+	CHECK_EQ(fmt_parse_size("1T", &v), -EINVAL);
+	CHECK_EQ(fmt_parse_size("1MB", &v), -EINVAL);
+	CHECK_EQ(fmt_parse_size("1 M", &v), -EINVAL);
+	CHECK_EQ(fmt_parse_size("-1M", &v), -EINVAL);
+	CHECK_EQ(fmt_parse_size("1.5G", &v), -EINVAL);
 	/* Overflow, in the digits and in the shift. */
-	CHECK_EQ(args_parse_size("17179869183G", &v), 0);
+	CHECK_EQ(fmt_parse_size("17179869183G", &v), 0);
 	CHECK_EQ(v, 17179869183ull << 30);
-	CHECK_EQ(args_parse_size("17179869184G", &v), -ERANGE);
-	CHECK_EQ(args_parse_size("18014398509481984K", &v), -ERANGE);
-	CHECK_EQ(args_parse_size("18446744073709551616", &v), -ERANGE);
-	CHECK_EQ(args_parse_size("123456789012345678901234567890", &v), -ERANGE);
+	CHECK_EQ(fmt_parse_size("17179869184G", &v), -ERANGE);
+	CHECK_EQ(fmt_parse_size("18014398509481984K", &v), -ERANGE);
+	CHECK_EQ(fmt_parse_size("18446744073709551616", &v), -ERANGE);
+	CHECK_EQ(fmt_parse_size("123456789012345678901234567890", &v), -ERANGE);
 }
 
 static void test_valid_name(void)

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 
 #include "tests/unit/check.h"
-#include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/buddy.h"
+#include "vmm/core/lib/errno.h"
 
 #define PG BUDDY_PAGE_SIZE
 #define ARENA_ORDER 10 /* 1024 pages, 4 MiB */

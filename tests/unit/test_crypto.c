@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "mgmt/console/auth.h"
+#include "mgmt/auth.h"
 #include "net/crypto/sha256.h"
 
 static int hex_is(const uint8_t *b, size_t n, const char *want)

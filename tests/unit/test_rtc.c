@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "check.h"
+#include "vmm/core/lib/calendar.h"
 #include "vmm/dev/rtc.h"
 
 static uint8_t rd(struct vrtc *r, uint8_t idx, uint64_t now)
@@ -15,18 +16,18 @@ static uint8_t rd(struct vrtc *r, uint8_t idx, uint64_t now)
 
 static void test_calendar(void)
 {
-	struct rtc_time t;
-	rtc_from_epoch(0, &t);
+	struct cal_time t;
+	cal_from_epoch(0, &t);
 	CHECK(t.year == 1970 && t.month == 1 && t.day == 1 && t.hour == 0 && t.wday == 5);
-	rtc_from_epoch(951782400, &t); /* 2000-02-29 00:00:00, a Tuesday */
+	cal_from_epoch(951782400, &t); /* 2000-02-29 00:00:00, a Tuesday */
 	CHECK(t.year == 2000 && t.month == 2 && t.day == 29 && t.wday == 3);
-	rtc_from_epoch(1795222245, &t); /* 2026-11-21 00:50:45 */
+	cal_from_epoch(1795222245, &t); /* 2026-11-21 00:50:45 */
 	CHECK(t.year == 2026 && t.month == 11 && t.day == 21);
 	CHECK(t.hour == 0 && t.min == 50 && t.sec == 45);
 	for (uint64_t s = 0; s < 4102444800ull; s += 86400 * 37 + 3671) {
-		rtc_from_epoch(s, &t);
-		if (rtc_to_epoch(&t) != s) {
-			CHECK_EQ(rtc_to_epoch(&t), s);
+		cal_from_epoch(s, &t);
+		if (cal_to_epoch(&t) != s) {
+			CHECK_EQ(cal_to_epoch(&t), s);
 			break;
 		}
 	}

@@ -13,9 +13,9 @@
 #include <string.h>
 
 #include "vmm/blk/blk.h"
+#include "vmm/core/lib/errno.h"
 #include "vmm/dev/virtio_blk.h"
 #include "vmm/dev/virtio_mmio.h"
-#include "vmm/core/lib/errno.h"
 
 #include "tests/unit/check.h"
 

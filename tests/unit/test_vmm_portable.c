@@ -9,14 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/core/lib/elf64.h"
-#include "vmm/cpuid_policy.h"
-#include "vmm/elf_guest.h"
-#include "vmm/core/lib/errno.h"
-#include "vmm/pagetable.h"
-#include "vmm/dev/uart.h"
-#include "vmm/vm_def.h"
 #include "mgmt/shell/args.h"
+#include "vmm/core/lib/elf64.h"
+#include "vmm/core/lib/errno.h"
+#include "vmm/cpuid_policy.h"
+#include "vmm/dev/uart.h"
+#include "vmm/elf_guest.h"
+#include "vmm/pagetable.h"
+#include "vmm/vm_def.h"
 
 #include "tests/unit/check.h"
 

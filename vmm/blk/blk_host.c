@@ -8,6 +8,7 @@
 #include "vmm/core/host.h"
 #include "vmm/core/lib/buddy.h"
 #include "vmm/core/page.h"
+#include "vmm/core/service.h"
 
 static void *host_alloc(uint64_t bytes)
 {

@@ -11,7 +11,6 @@
  */
 #include "vmm/blk/blk.h"
 
-#include "mgmt/shell/args.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/fmt.h"
 #include "vmm/core/lib/string.h"
@@ -101,7 +100,7 @@ static void mem_attach(struct blockdev *d, struct mem_disk *m)
 
 static int ram_size(const char *spec, uint64_t *bytes, char *err, unsigned len)
 {
-	if (args_parse_size(spec, bytes) || !*bytes || *bytes % MEM_SECTOR || *bytes > MEM_MAX) {
+	if (fmt_parse_size(spec, bytes) || !*bytes || *bytes % MEM_SECTOR || *bytes > MEM_MAX) {
 		fmt_snprintf(err, len, "bad disk size 'ram:%s': use ram:SIZE, a multiple of 512 "
 			     "bytes up to 64G (e.g. ram:64M)", spec);
 		return -EINVAL;

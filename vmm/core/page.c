@@ -9,10 +9,10 @@
 #include "vmm/core/page.h"
 
 #include "vmm/core/cpu.h"
-#include "vmm/core/trap.h"
+#include "vmm/core/lib/buddy.h"
 #include "vmm/core/lib/log.h"
 #include "vmm/core/lib/string.h"
-#include "vmm/core/lib/buddy.h"
+#include "vmm/core/trap.h"
 
 #define LOW_MEMORY_END (1ull << 20)
 

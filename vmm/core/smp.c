@@ -10,14 +10,14 @@
 #include "vmm/core/smp.h"
 
 #include "vmm/core/lapic.h"
-#include "vmm/core/percpu.h"
-#include "vmm/core/time.h"
-#include "vmm/core/trap.h"
+#include "vmm/core/lib/buddy.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/log.h"
 #include "vmm/core/lib/string.h"
-#include "vmm/core/lib/buddy.h"
 #include "vmm/core/page.h"
+#include "vmm/core/percpu.h"
+#include "vmm/core/time.h"
+#include "vmm/core/trap.h"
 
 extern const char smp_trampoline_start[], smp_trampoline_end[];
 extern const char smp_tr_gdtr[], smp_tr_pm_ptr[], smp_tr_lm_ptr[], smp_tr_cr3_low[];
@@ -129,19 +129,20 @@ static void start_all(unsigned first, unsigned last, uint64_t wait_us)
 #define SMP_PROBE_MAX 7
 
 /* Fills ids[] with the APs to start; returns how many. */
-static unsigned ap_candidates(const struct acpi_info *acpi, uint32_t self, uint32_t *ids)
+static unsigned ap_candidates(const uint32_t *apic_ids, unsigned count, uint32_t self,
+			      uint32_t *ids)
 {
 	unsigned n = 0;
-	if (acpi->cpu_count == 0) {
+	if (count == 0) {
 		log_warn("smp: ACPI lists no processors; probing APIC IDs %u-%u", self + 1,
 			 self + SMP_PROBE_MAX);
 		for (uint32_t id = self + 1; n < SMP_PROBE_MAX; id++)
 			ids[n++] = id;
 		return n;
 	}
-	for (uint32_t i = 0; i < acpi->cpu_count && 1 + n < MAX_CPUS; i++)
-		if (acpi->cpu_apic_ids[i] != self)
-			ids[n++] = acpi->cpu_apic_ids[i];
+	for (uint32_t i = 0; i < count && 1 + n < MAX_CPUS; i++)
+		if (apic_ids[i] != self)
+			ids[n++] = apic_ids[i];
 	return n;
 }
 
@@ -172,7 +173,7 @@ static unsigned compact(unsigned n, int probing)
 	return cpu_count;
 }
 
-unsigned smp_init(const struct boot_info *bi, const struct acpi_info *acpi)
+unsigned smp_init(const struct boot_info *bi, const uint32_t *apic_ids, unsigned count)
 {
 	irq_register(VEC_WAKEUP, wakeup_irq);
 	uint32_t self = lapic_id();
@@ -183,7 +184,7 @@ unsigned smp_init(const struct boot_info *bi, const struct acpi_info *acpi)
 		log_warn("smp: no free page below 1 MiB for the start-up code; using one core");
 		return 1;
 	}
-	unsigned n = ap_candidates(acpi, self, ids);
+	unsigned n = ap_candidates(apic_ids, count, self, ids);
 	for (unsigned i = 0; i < n; i++) {
 		struct percpu *c = &cpus[1 + i];
 		c->index = 1 + i;
@@ -195,7 +196,7 @@ unsigned smp_init(const struct boot_info *bi, const struct acpi_info *acpi)
 	patch64(TR_OFF(smp_tr_table), (uint64_t)ap_table);
 	patch64(TR_OFF(smp_tr_count), n);
 	/* Probed IDs mostly do not exist: waiting the full second is waste. */
-	int probing = acpi->cpu_count == 0;
+	int probing = count == 0;
 	start_all(1, 1 + n, probing ? 100000 : 1000000);
 	compact(n, probing);
 	log_info("smp: %u cores online (1 service core, %u for guests)", cpu_count, cpu_count - 1);

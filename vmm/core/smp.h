@@ -4,11 +4,16 @@
 #ifndef HAKO_SMP_H
 #define HAKO_SMP_H
 
-#include "vmm/core/bootinfo.h"
-#include "drivers/acpi/acpi.h"
+#include <stdint.h>
 
-/* Starts every core ACPI lists and parks it. Returns how many came up. */
-unsigned smp_init(const struct boot_info *bi, const struct acpi_info *acpi);
+#include "vmm/core/bootinfo.h"
+
+/*
+ * Starts every core of `apic_ids` (the firmware's list, ACPI MADT; the
+ * calling core's own ID is skipped) and parks it; with count 0 it probes
+ * the IDs above its own. Returns how many cores are online.
+ */
+unsigned smp_init(const struct boot_info *bi, const uint32_t *apic_ids, unsigned count);
 /* Runs fn(arg) on parked core `index` (> 0). Returns 0, or -EBUSY. */
 int smp_run_on(unsigned index, void (*fn)(void *), void *arg);
 /* Interrupts core `index`: a running vCPU exits to hako; 0 wakes the service core. */

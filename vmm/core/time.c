@@ -21,23 +21,23 @@ uint64_t tsc_boot;
 static int calibrated;
 static const char *source = "none";
 
-static uint32_t pm_read(const struct acpi_gas *g)
+static uint32_t pm_read(const struct pm_timer *p)
 {
-	if (g->space_id == ACPI_GAS_IO)
-		return inl((uint16_t)g->address);
-	return *(volatile uint32_t *)g->address;
+	if (p->io)
+		return inl((uint16_t)p->address);
+	return *(volatile uint32_t *)p->address;
 }
 
-static uint64_t calibrate_pm(const struct acpi_info *a)
+static uint64_t calibrate_pm(const struct pm_timer *a)
 {
-	uint32_t mask = a->pm_timer_32bit ? 0xffffffffu : 0xffffffu;
+	uint32_t mask = a->bits32 ? 0xffffffffu : 0xffffffu;
 	uint64_t ticks = PM_TIMER_HZ * CALIBRATE_US / 1000000;
-	uint32_t start = pm_read(&a->pm_timer) & mask;
+	uint32_t start = pm_read(a) & mask;
 	uint64_t t0 = rdtsc(), elapsed = 0;
 	uint32_t last = start;
 
 	while (elapsed < ticks) {
-		uint32_t now = pm_read(&a->pm_timer) & mask;
+		uint32_t now = pm_read(a) & mask;
 		elapsed += (now - last) & mask;
 		last = now;
 	}
@@ -60,10 +60,10 @@ static uint64_t calibrate_pit(void)
 	return (rdtsc() - t0) * 1000 / CALIBRATE_US;
 }
 
-void tsc_calibrate(const struct acpi_info *a)
+void tsc_calibrate(const struct pm_timer *a)
 {
 	uint64_t khz = 0;
-	if (a->pm_timer.address) {
+	if (a && a->address) {
 		khz = calibrate_pm(a);
 		source = "ACPI PM timer";
 	}

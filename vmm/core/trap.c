@@ -12,9 +12,8 @@
 #include <stdarg.h>
 
 #include "vmm/core/lapic.h"
-#include "drivers/uart/uart16550.h"
-#include "vmm/core/percpu.h"
 #include "vmm/core/lib/fmt.h"
+#include "vmm/core/percpu.h"
 
 static irq_handler_t irq_table[256];
 
@@ -30,6 +29,14 @@ static const char *const exc_names[32] = {
 	"#VC VMM communication", "#SX security", "reserved 31",
 };
 
+/* Where panics and exception dumps go: the serial port (boot sets it). */
+static void (*panic_console)(const char *s, size_t n);
+
+void trap_set_console(void (*write)(const char *s, size_t n))
+{
+	panic_console = write;
+}
+
 static void out(const char *fmt, ...)
 {
 	char buf[256];
@@ -37,7 +44,8 @@ static void out(const char *fmt, ...)
 	va_start(ap, fmt);
 	int n = fmt_vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	uart_write(buf, n < (int)sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+	if (panic_console)
+		panic_console(buf, n < (int)sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 }
 
 static int plausible_frame(uint64_t rbp)

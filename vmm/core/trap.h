@@ -4,6 +4,7 @@
 #ifndef HAKO_TRAP_H
 #define HAKO_TRAP_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* The stack as vmm/core/trap.S leaves it (lowest address first). */
@@ -31,6 +32,12 @@ void trap_dispatch(struct trap_frame *f);
  * and a backtrace on the serial port, stops every core. Never returns.
  */
 void hv_panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+/*
+ * Where hv_panic() and unexpected exceptions write, without locks or the
+ * log ring: a raw console write (the serial port). Set once at boot.
+ */
+void trap_set_console(void (*write)(const char *s, size_t n));
 
 /* Prints return addresses by walking the frame-pointer chain from rbp. */
 void backtrace_print(uint64_t rbp);

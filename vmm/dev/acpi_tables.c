@@ -10,10 +10,9 @@
 
 #include <stddef.h>
 
-#include "vmm/dev/aml.h"
-#include "vmm/devices.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/string.h"
+#include "vmm/dev/aml.h"
 
 #define CHECK_OFFSET(t, f, off) _Static_assert(offsetof(t, f) == (off), #t "." #f)
 

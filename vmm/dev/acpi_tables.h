@@ -21,10 +21,17 @@
 #define GUEST_LAPIC_BASE 0xfee00000ull
 #define GUEST_COM1_IRQ 4
 #define GUEST_GED_GSI 9                   /* power button event (Generic Event Device) */
+/* virtio-mmio device i (i < VIRTIO_MMIO_MAX): registers at BASE + i * STRIDE,
+ * level-triggered active-high interrupt on GSI VIRTIO_MMIO_GSI0 + i */
+#define VIRTIO_MMIO_BASE 0xd0000000ull
+#define VIRTIO_MMIO_STRIDE 0x1000ull
+#define VIRTIO_MMIO_SIZE 0x1000ull
+#define VIRTIO_MMIO_GSI0 16
+#define VIRTIO_MMIO_MAX 8
 
 struct acpi_guest {
 	unsigned ncpus;         /* LAPIC IDs 0..ncpus-1 */
-	unsigned nvirtio;       /* virtio-mmio devices 0..nvirtio-1 (vmm/devices.h) */
+	unsigned nvirtio;       /* virtio-mmio devices 0..nvirtio-1 (layout above) */
 };
 
 /*

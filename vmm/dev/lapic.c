@@ -11,8 +11,8 @@
 
 #include <stddef.h>
 
-#include "vmm/dev/acpi_tables.h"
 #include "vmm/core/lib/string.h"
+#include "vmm/dev/acpi_tables.h"
 
 #define APIC_ID 0x020
 #define APIC_VER 0x030

@@ -19,17 +19,9 @@ struct vrtc {
 	uint8_t ram[128];
 };
 
-struct rtc_time {
-	unsigned year, month, day, hour, min, sec, wday;  /* month 1-12, day 1-31, wday 1 = Sunday */
-};
-
 void vrtc_reset(struct vrtc *r);
 /* Port access: `port` 0 is the index (0x70), 1 the data (0x71). */
 uint8_t vrtc_read(struct vrtc *r, unsigned port, uint64_t now_epoch);
 void vrtc_write(struct vrtc *r, unsigned port, uint8_t val);
-
-/* Calendar conversion for years 1970-2099 (proleptic Gregorian). */
-void rtc_from_epoch(uint64_t secs, struct rtc_time *t);
-uint64_t rtc_to_epoch(const struct rtc_time *t);
 
 #endif

@@ -12,8 +12,8 @@
 #include <stdint.h>
 
 #include "vmm/core/cpu.h"
-#include "vmm/dev/virtqueue.h"
 #include "vmm/core/lib/log.h"
+#include "vmm/dev/virtqueue.h"
 
 /* 4.2.2 MMIO Device Register Layout (offsets from the device's base) */
 #define VIRTIO_MMIO_MAGIC_VALUE 0x000          /* "virt" */

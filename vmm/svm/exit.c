@@ -12,9 +12,9 @@
  * in EXITINFO2 (APM 15.10.2).
  */
 #include "vmm/core/host.h"
-#include "vmm/core/percpu.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/log.h"
+#include "vmm/core/percpu.h"
 #include "vmm/svm/svm.h"
 #include "vmm/vm.h"
 
@@ -85,7 +85,7 @@ static void svm_decode(struct vcpu *v, struct exit_info *e)
 	e->rip = vmcb->save.rip;
 	e->kind = d ? d->kind : EXIT_UNKNOWN;
 	e->insn_len = d ? d->insn_len : 0;
-	if (d && d->insn_len && host.virt.nrips && vmcb->control.nrip > e->rip)
+	if (d && d->insn_len && virt.nrips && vmcb->control.nrip > e->rip)
 		e->insn_len = (uint8_t)(vmcb->control.nrip - e->rip);
 	if (e->kind == EXIT_VIRT_INSN)
 		e->insn.mnemonic = d->mnemonic;

@@ -3,15 +3,15 @@
  * SVM", 15.30.4 VM_HSAVE_PA), the permission maps shared by every VMCB
  * (15.10.1 I/O, 15.11 MSR), and the back end's ops table.
  *
- * Detection (CPUID 8000_0001/8000_000A, VM_CR.SVMDIS) is in vmm/virt.c;
+ * Detection (CPUID 8000_0001/8000_000A, VM_CR.SVMDIS) is in vmm/svm/probe.c;
  * this runs only when it found SVM with nested paging.
  */
 #include "vmm/svm/svm.h"
 
-#include "vmm/core/percpu.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/string.h"
 #include "vmm/core/page.h"
+#include "vmm/core/percpu.h"
 
 #define MSR_VM_HSAVE_PA 0xc0010117
 #define IOPM_ORDER 2   /* 12 KiB used of 16 KiB (APM 15.10.1) */
@@ -85,6 +85,7 @@ int svm_cpu_enable(void)
 
 const struct vmm_backend svm_backend = {
 	.name = "svm",
+	.probe = svm_probe,
 	.cpu_enable = svm_cpu_enable,
 	.vcpu_create = svm_vcpu_create,
 	.vcpu_destroy = svm_vcpu_destroy,

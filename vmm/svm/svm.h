@@ -11,6 +11,8 @@
 #include "vmm/backend.h"
 #include "vmm/svm/vmcb.h"
 
+int svm_probe(struct virt_caps *c);
+
 struct vm;
 
 /* Per physical core (percpu->vmm). */

@@ -4,9 +4,9 @@
  * The guest's architectural entry state itself is neutral policy, set
  * through svm_reg_write/svm_seg_write by vmm/guest_boot.c.
  */
-#include "vmm/core/percpu.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/page.h"
+#include "vmm/core/percpu.h"
 #include "vmm/svm/svm.h"
 #include "vmm/vm.h"
 

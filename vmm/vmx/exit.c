@@ -8,9 +8,9 @@
  * Instruction lengths come from the VM-exit instruction-length field,
  * valid for every exit that an instruction caused (SDM 28.2.5).
  */
-#include "vmm/core/percpu.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/log.h"
+#include "vmm/core/percpu.h"
 #include "vmm/vm.h"
 #include "vmm/vmx/vmx.h"
 

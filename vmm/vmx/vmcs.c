@@ -10,13 +10,13 @@
  * the vCPU's core loads the VMCS (vmx_vmcs_load, at its first run) the
  * state waits in struct vmx_vcpu; from then on it lives in the VMCS.
  */
-#include "vmm/core/percpu.h"
-#include "vmm/core/smp.h"
-#include "vmm/core/time.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/log.h"
 #include "vmm/core/lib/string.h"
 #include "vmm/core/page.h"
+#include "vmm/core/percpu.h"
+#include "vmm/core/smp.h"
+#include "vmm/core/time.h"
 #include "vmm/vm.h"
 #include "vmm/vmx/ctls.h"
 #include "vmm/vmx/vmx.h"

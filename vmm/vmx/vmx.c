@@ -5,16 +5,16 @@
  * bitmaps shared by every VMCS (25.6.4 I/O, 25.6.9 MSR), and the back
  * end's ops table. Parallel to vmm/svm/svm.c.
  *
- * Detection (CPUID.1:ECX.VMX, EPT, unrestricted guest) is in vmm/virt.c;
+ * Detection (CPUID.1:ECX.VMX, EPT, unrestricted guest) is in vmm/vmx/probe.c;
  * this runs only when it found VMX usable.
  */
 #include "vmm/vmx/vmx.h"
 
-#include "vmm/core/percpu.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/log.h"
 #include "vmm/core/lib/string.h"
 #include "vmm/core/page.h"
+#include "vmm/core/percpu.h"
 #include "vmm/vmx/ctls.h"
 
 #define MSR_IA32_VMX_PINBASED_CTLS 0x481
@@ -175,6 +175,7 @@ int vmx_cpu_enable(void)
 
 const struct vmm_backend vmx_backend = {
 	.name = "vmx",
+	.probe = vmx_probe,
 	.cpu_enable = vmx_cpu_enable,
 	.vcpu_create = vmx_vcpu_create,
 	.vcpu_destroy = vmx_vcpu_destroy,

@@ -12,6 +12,8 @@
 #include "vmm/backend.h"
 #include "vmm/vmx/vmcs.h"
 
+int vmx_probe(struct virt_caps *c);
+
 struct vm;
 
 /* What the capability MSRs allow, read once on the first core (SDM Vol. 3D A). */

@@ -25,6 +25,8 @@ const char *errno_str(int err)
 	case ENAMETOOLONG: return "name too long";
 	case ENOSYS: return "not implemented";
 	case ENOTSUP: return "not supported";
+	case EADDRINUSE: return "address in use";
+	case ENETDOWN: return "network is down";
 	case ETIMEDOUT: return "timed out";
 	case ECONNREFUSED: return "connection refused";
 	case ECANCELED: return "cancelled";

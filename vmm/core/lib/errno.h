@@ -22,6 +22,8 @@
 #define ENAMETOOLONG 36
 #define ENOSYS 38
 #define ENOTSUP 95
+#define EADDRINUSE 98
+#define ENETDOWN 100
 #define ETIMEDOUT 110
 #define ECONNREFUSED 111
 #define ECANCELED 125

@@ -24,5 +24,9 @@ int fmt_snprintf(char *buf, size_t n, const char *fmt, ...)
 int fmt_hexdigit(char c);
 /* Parses exactly "XX:XX:XX:XX:XX:XX" (hex, either case). 0, or -1. */
 int fmt_parse_mac(const char *s, uint8_t mac[6]);
+/* Parses a decimal unsigned number within [min, max]. 0, -EINVAL or -ERANGE. */
+int fmt_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* Parses a size: digits with an optional K, M or G (powers of 1024). 0 or -E... */
+int fmt_parse_size(const char *s, uint64_t *out);
 
 #endif

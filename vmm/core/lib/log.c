@@ -6,8 +6,8 @@
 
 #include <stdarg.h>
 
-#include "vmm/core/cpu.h"
 #include "vmm/core/lib/fmt.h"
+#include "vmm/core/lib/spinlock.h"
 
 static char ring[LOG_RING_SIZE];
 static size_t ring_head; /* total bytes ever written; index = head % size */

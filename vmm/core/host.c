@@ -1,7 +1,10 @@
 /*
- * vmm/core/bootfs.c - looking up files the loader brought from \hako\.
+ * vmm/core/host.c - the boot facts of host.h, and looking up the files the
+ * loader brought from \hako\.
  */
 #include "vmm/core/host.h"
+
+struct host host;
 
 static char lower(char c)
 {

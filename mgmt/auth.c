@@ -1,7 +1,7 @@
 /*
- * mgmt/console/auth.c - password hashes and the in-memory user table. Portable.
+ * mgmt/auth.c - password hashes and the in-memory user table. Portable.
  */
-#include "mgmt/console/auth.h"
+#include "mgmt/auth.h"
 
 #include "net/crypto/sha256.h"
 #include "vmm/core/lib/errno.h"

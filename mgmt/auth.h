@@ -1,5 +1,5 @@
 /*
- * mgmt/console/auth.h - network console users and their password hashes. Portable.
+ * mgmt/auth.h - network console users and their password hashes. Portable.
  *
  * A hash is "pbkdf2-sha256$ITERATIONS$SALT$KEY", SALT and KEY in lowercase
  * hex (16 and 32 bytes), KEY = PBKDF2-HMAC-SHA256(password, SALT,
