@@ -54,7 +54,8 @@ def run_integration(fast, select):
     if os.path.exists(junit):
         os.remove(junit)
     argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rfE", "-v",
-            "--junitxml=" + junit, os.path.join(ROOT, "tests", "integration")]
+            "--junitxml=" + junit, os.path.join(ROOT, "tests", "static"),
+            os.path.join(ROOT, "tests", "integration")]
     if fast:
         argv += ["-m", "not slow"]
     if select:

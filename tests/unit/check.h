@@ -3,7 +3,8 @@
  *
  * Each tests/unit/test_NAME.c is one program: its main() calls RUN(fn) for
  * each test function and returns check_done(), which prints
- * "N passed, N failed" as the last line and exits non-zero on a failure.
+ * "N passed, N failed" (test functions, not assertions) as the last line
+ * and exits non-zero on a failure.
  * A failed CHECK prints file:line and what was expected, and the test goes
  * on, so one run shows every failure. Only this header is shared; each
  * binary has its own counters.
@@ -14,7 +15,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static unsigned check_passed, check_failed;
+static unsigned check_passed, check_failed;   /* assertions */
+static unsigned check_tests_passed, check_tests_failed; /* RUN() test functions */
 static const char *check_current = "?";
 
 static int check_note(int ok, const char *file, int line, const char *what)
@@ -68,13 +70,24 @@ static int check_note(int ok, const char *file, int line, const char *what)
 		unsigned check_f0_ = check_failed;                              \
 		check_current = #fn;                                            \
 		fn();                                                           \
+		if (check_failed == check_f0_)                                  \
+			check_tests_passed++;                                   \
+		else                                                            \
+			check_tests_failed++;                                   \
 		printf("%s %s\n", check_failed == check_f0_ ? "ok  " : "FAIL", #fn); \
 		fflush(stdout);                                                 \
 	} while (0)
 
+/*
+ * The closing line counts tests (RUN() functions), not the assertions in
+ * them; the assertion count comes on the line before, for information.
+ */
 static int check_done(void)
 {
-	printf("%u passed, %u failed\n", check_passed, check_failed);
+	printf("%u checks passed, %u failed\n", check_passed, check_failed);
+	if (check_failed && !check_tests_failed)
+		check_tests_failed = 1; /* a CHECK outside any RUN() */
+	printf("%u passed, %u failed\n", check_tests_passed, check_tests_failed);
 	fflush(stdout);
 	return check_failed ? 1 : 0;
 }
