@@ -12,9 +12,9 @@
 static uint64_t efer_after(const struct cr_state *s, uint64_t cr0)
 {
 	if (!(cr0 & CR0_PG))
-		return s->efer & ~CR_EFER_LMA;
-	if (!(s->cr0 & CR0_PG) && (s->efer & CR_EFER_LME))
-		return s->efer | CR_EFER_LMA;
+		return s->efer & ~EFER_LMA;
+	if (!(s->cr0 & CR0_PG) && (s->efer & EFER_LME))
+		return s->efer | EFER_LMA;
 	return s->efer;
 }
 
@@ -27,9 +27,9 @@ int cr_write_cr0(struct cr_state *s, uint64_t val)
 	if (((val & CR0_PG) && !(val & CR0_PE)) || ((val & CR0_NW) && !(val & CR0_CD)))
 		return -1;
 	/* Entering long mode needs PAE paging; leaving it from 64-bit code is refused. */
-	if (pg_on && (s->efer & CR_EFER_LME) && !(s->cr4 & CR4_PAE))
+	if (pg_on && (s->efer & EFER_LME) && !(s->cr4 & CR4_PAE))
 		return -1;
-	if (pg_off && (((s->efer & CR_EFER_LMA) && s->cs_l) || (s->cr4 & CR4_PCIDE)))
+	if (pg_off && (((s->efer & EFER_LMA) && s->cs_l) || (s->cr4 & CR4_PCIDE)))
 		return -1;
 	s->efer = efer_after(s, val);
 	s->cr0 = val | CR0_ET;
@@ -46,7 +46,7 @@ int cr_lmsw(struct cr_state *s, uint16_t src)
 int cr_write_cr4(struct cr_state *s, uint64_t val, uint64_t allowed)
 {
 	uint64_t changed = val ^ s->cr4;
-	int lma = !!(s->efer & CR_EFER_LMA);
+	int lma = !!(s->efer & EFER_LMA);
 	if (val & ~allowed)
 		return -1;
 	/* In long mode PAE stays on and LA57 cannot change (SDM Vol. 2B "MOV"). */

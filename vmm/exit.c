@@ -23,6 +23,7 @@
 #include "vmm/platform.h"
 #include "vmm/portio.h"
 #include "vmm/vm.h"
+#include "vmm/core/lib/x86.h"
 
 #define MSR_IA32_TSC 0x10
 #define MSR_IA32_APIC_BASE_ 0x1b
@@ -41,8 +42,6 @@
 #define  MISC_ENABLE_GUEST (MISC_ENABLE_FAST_STRING | MISC_ENABLE_BTS_UNAVAIL | \
 			    MISC_ENABLE_PEBS_UNAVAIL)
 #define  APIC_BASE_EXTD (1ull << 10)
-#define EFER_SCE (1ull << 0)
-#define EFER_LMA (1ull << 10)
 
 /* ---- MSRs: a table of the few a guest may touch; the rest #GP ---- */
 

@@ -16,18 +16,11 @@
 #include "vmm/dev/acpi_tables.h"
 #include "vmm/devices.h"
 #include "vmm/elf_guest.h"
+#include "vmm/core/lib/x86.h"
 
 #define PTE_P 0x1ull
 #define PTE_RW 0x2ull
 #define PTE_PS 0x80ull
-#define CR0_PE (1ull << 0)
-#define CR0_MP (1ull << 1)
-#define CR0_ET (1ull << 4)
-#define CR0_NE (1ull << 5)
-#define CR0_WP (1ull << 16)
-#define CR0_PG (1ull << 31)
-#define CR4_PAE (1ull << 5)
-#define EFER_LMA_ (1ull << 10)
 #define RFLAGS_FIXED 0x2ull
 #define PAT_POWER_ON 0x0007040600070406ull  /* SDM Vol. 3A 12.12.4 */
 
@@ -222,7 +215,7 @@ static void boot_state_64(struct vcpu *v, uint16_t sel_code, uint16_t sel_data, 
 	backend->reg_write(v, VREG_CR0, CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG);
 	backend->reg_write(v, VREG_CR3, GB_PML4);
 	backend->reg_write(v, VREG_CR4, CR4_PAE);
-	backend->reg_write(v, VREG_EFER, EFER_LME | EFER_LMA_);
+	backend->reg_write(v, VREG_EFER, EFER_LME | EFER_LMA);
 	backend->reg_write(v, VREG_RFLAGS, RFLAGS_FIXED);
 	backend->reg_write(v, VREG_RIP, v->vm->entry);
 }

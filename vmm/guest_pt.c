@@ -7,12 +7,8 @@
 #include "vmm/guest_pt.h"
 
 #include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/x86.h"
 
-#define CR0_PG (1ull << 31)
-#define CR4_PSE (1ull << 4)
-#define CR4_PAE (1ull << 5)
-#define CR4_LA57 (1ull << 12)
-#define EFER_LMA (1ull << 10)
 #define PTE_P 0x1ull
 #define PTE_PS 0x80ull
 #define ADDR_MASK 0x000ffffffffff000ull

@@ -13,8 +13,8 @@
 #include "vmm/guest_pt.h"
 #include "vmm/insn.h"
 #include "vmm/vm.h"
+#include "vmm/core/lib/x86.h"
 
-#define EFER_LMA_BIT (1ull << 10)
 
 static int overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 {
@@ -77,7 +77,7 @@ static unsigned fetch(struct vcpu *v, uint64_t rip, uint8_t *buf, int *long64, i
 	const struct guest_pt_mode m = { backend->reg_read(v, VREG_CR0), backend->reg_read(v, VREG_CR3),
 				    backend->reg_read(v, VREG_CR4), backend->reg_read(v, VREG_EFER) };
 	const struct guest_pt_ops ops = { v->vm, guest_read };
-	*long64 = (m.efer & EFER_LMA_BIT) && (cs.attr & SEG_ATTR_L);
+	*long64 = (m.efer & EFER_LMA) && (cs.attr & SEG_ATTR_L);
 	*def32 = !!(cs.attr & SEG_ATTR_DB);
 	uint64_t la = *long64 ? rip : (cs.base + rip) & 0xffffffffull;
 	unsigned n = 0;

@@ -18,6 +18,7 @@
 
 #include "vmm/dev/lapic.h"
 #include "vmm/exit.h"
+#include "vmm/core/lib/x86.h"
 
 struct vm;
 
@@ -99,7 +100,6 @@ struct vevent {
 	uint8_t has_error;
 	uint32_t error;
 };
-#define RFLAGS_IF (1ull << 9)
 #define VEC_UD 6
 #define VEC_GP 13
 #define VEC_PF 14

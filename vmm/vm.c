@@ -410,15 +410,14 @@ static void enable_here(void *arg)
 }
 
 /*
- * Chooses the back end and enables it on every guest core now, so that
- * the per-core state is allocated once at boot. Call after backend_select().
+ * Enables the chosen back end on every guest core now, so that the
+ * per-core state is allocated once at boot. Call after backend_select().
  */
 void vmm_init(void)
 {
 	irq_register(VEC_KICK, kick_irq);
 	lapic_timer_calibrate();
 	platform_init();
-	backend_select();
 	if (!backend)
 		return;
 	for (unsigned i = 1; i < cpu_count; i++) {

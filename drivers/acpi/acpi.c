@@ -10,8 +10,8 @@
 #include <stddef.h>
 
 #include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/x86.h"
 
-#define CHECK_OFFSET(t, f, off) _Static_assert(offsetof(t, f) == (off), #t "." #f)
 
 struct acpi_rsdp {              /* 5.2.5.3 */
 	char signature[8];      /* 0x00 "RSD PTR " */

@@ -17,8 +17,8 @@
 #include "vmm/core/lib/string.h"
 #include "vmm/core/page.h"
 #include "vmm/core/time.h"
+#include "vmm/core/lib/x86.h"
 
-#define CHECK_OFFSET(t, f, off) _Static_assert(offsetof(t, f) == (off), #t "." #f)
 
 #define INTEL_VENDOR 0x8086
 #define DEV_82540EM 0x100e

@@ -23,8 +23,8 @@
 #include "vmm/core/lib/string.h"
 #include "vmm/core/page.h"
 #include "vmm/core/time.h"
+#include "vmm/core/lib/x86.h"
 
-#define CHECK_OFFSET(t, f, off) _Static_assert(offsetof(t, f) == (off), #t "." #f)
 
 #define VIRTIO_VENDOR 0x1af4
 #define VIRTIO_DEV_NET_TRANSITIONAL 0x1000

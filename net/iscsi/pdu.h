@@ -10,7 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CHECK_OFFSET(t, f, off) _Static_assert(__builtin_offsetof(t, f) == (off), #t "." #f)
+#include "vmm/core/lib/x86.h"
+
 
 /* Opcodes, RFC 7143 11.1.1. Initiator to target: */
 #define ISCSI_OP_NOP_OUT 0x00

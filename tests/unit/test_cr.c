@@ -23,16 +23,16 @@ static void test_cr0_long_mode_activation(void)
 	struct cr_state s = reset_state();
 	CHECK(cr_write_cr0(&s, CR0_PE) == 0 && s.cr0 == (CR0_PE | CR0_ET) && s.efer == 0);
 	s.cr4 = CR4_PAE;
-	s.efer = CR_EFER_LME;
+	s.efer = EFER_LME;
 	CHECK(cr_write_cr0(&s, CR0_LINUX) == 0);
 	CHECK_EQ(s.cr0, CR0_LINUX);
-	CHECK_EQ(s.efer, CR_EFER_LME | CR_EFER_LMA);
+	CHECK_EQ(s.efer, EFER_LME | EFER_LMA);
 	/* Paging without LME: 32-bit paging, no LMA. */
 	s = reset_state();
 	CHECK(cr_write_cr0(&s, CR0_PE | CR0_PG) == 0 && s.efer == 0);
 	/* Leaving paging from compatibility mode clears LMA. */
-	s = (struct cr_state){ CR0_LINUX, 0x1000, CR4_PAE, CR_EFER_LME | CR_EFER_LMA, 0 };
-	CHECK(cr_write_cr0(&s, CR0_LINUX & ~CR0_PG) == 0 && s.efer == CR_EFER_LME);
+	s = (struct cr_state){ CR0_LINUX, 0x1000, CR4_PAE, EFER_LME | EFER_LMA, 0 };
+	CHECK(cr_write_cr0(&s, CR0_LINUX & ~CR0_PG) == 0 && s.efer == EFER_LME);
 }
 
 static void test_cr0_refusals(void)
@@ -43,12 +43,12 @@ static void test_cr0_refusals(void)
 	CHECK(cr_write_cr0(&s, CR0_PE | CR0_NW) == -1);          /* NW without CD */
 	CHECK(cr_write_cr0(&s, CR0_PE | (1ull << 32)) == -1);    /* bits 63:32 */
 	CHECK(cr_write_cr0(&s, CR0_PE | (1ull << 6)) == -1);     /* reserved bit 6 */
-	s.efer = CR_EFER_LME;                                    /* long mode needs PAE */
-	before.efer = CR_EFER_LME;
+	s.efer = EFER_LME;                                    /* long mode needs PAE */
+	before.efer = EFER_LME;
 	CHECK(cr_write_cr0(&s, CR0_PE | CR0_PG) == -1);
 	CHECK(s.cr0 == before.cr0 && s.efer == before.efer);     /* nothing changed */
 	/* 64-bit code cannot turn paging off; nor can anyone with PCIDE set. */
-	s = (struct cr_state){ CR0_LINUX, 0, CR4_PAE, CR_EFER_LME | CR_EFER_LMA, 1 };
+	s = (struct cr_state){ CR0_LINUX, 0, CR4_PAE, EFER_LME | EFER_LMA, 1 };
 	CHECK(cr_write_cr0(&s, CR0_LINUX & ~CR0_PG) == -1);
 	s.cs_l = 0;
 	s.cr4 |= CR4_PCIDE;
@@ -75,7 +75,7 @@ static void test_cr4(void)
 	CHECK(allowed & CR4_OSXSAVE && allowed & CR4_PCIDE && allowed & CR4_SMEP);
 	CHECK(!(allowed & (CR4_UMIP | CR4_PKE | CR4_LA57 | CR4_SMAP)));
 	CHECK(!(allowed & (1ull << 13)) && !(allowed & (1ull << 14))); /* VMXE, SMXE */
-	struct cr_state s = { CR0_LINUX, 0x5000, CR4_PAE, CR_EFER_LME | CR_EFER_LMA, 1 };
+	struct cr_state s = { CR0_LINUX, 0x5000, CR4_PAE, EFER_LME | EFER_LMA, 1 };
 	CHECK(cr_write_cr4(&s, CR4_PAE | CR4_PGE | CR4_OSXSAVE, allowed) == 0);
 	CHECK_EQ(s.cr4, CR4_PAE | CR4_PGE | CR4_OSXSAVE);
 	CHECK(cr_write_cr4(&s, CR4_PAE | (1ull << 13), allowed) == -1);   /* VMXE */

@@ -17,8 +17,8 @@
 #include <stdint.h>
 
 #include "vmm/blk/blk.h"
+#include "vmm/core/lib/x86.h"
 
-#define CHECK_OFFSET(t, f, off) _Static_assert(offsetof(t, f) == (off), #t "." #f)
 
 /* The first block of a slot; all fields little-endian, rest of the block zero. */
 struct slot_hdr {

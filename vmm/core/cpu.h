@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "vmm/core/lib/spinlock.h"
+#include "vmm/core/lib/x86.h"
 
 #define MSR_IA32_APIC_BASE 0x1b
 #define MSR_IA32_FEATURE_CONTROL 0x3a
@@ -16,9 +17,6 @@
 #define MSR_IA32_VMX_PROCBASED_CTLS2 0x48b
 #define MSR_IA32_VMX_EPT_VPID_CAP 0x48c
 #define MSR_EFER 0xc0000080
-#define  EFER_LME (1u << 8)
-#define  EFER_NXE (1u << 11)
-#define  EFER_SVME (1u << 12)
 #define MSR_FS_BASE 0xc0000100
 #define MSR_GS_BASE 0xc0000101
 #define MSR_VM_CR 0xc0010114

@@ -11,8 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vmm/core/lib/x86.h"
+
 #ifndef CHECK_OFFSET
-#define CHECK_OFFSET(t, f, off) _Static_assert(offsetof(t, f) == (off), #t "." #f)
 #endif
 
 /* 2.7.5 The Virtqueue Descriptor Table */

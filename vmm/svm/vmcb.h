@@ -9,7 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CHECK_OFFSET(t, f, off) _Static_assert(offsetof(t, f) == (off), #t "." #f)
+#include "vmm/core/lib/x86.h"
+
 
 struct vmcb_seg {               /* APM B-2: segment state */
 	uint16_t selector;      /* 0x0 */

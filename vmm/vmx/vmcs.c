@@ -20,10 +20,8 @@
 #include "vmm/vm.h"
 #include "vmm/vmx/ctls.h"
 #include "vmm/vmx/vmx.h"
+#include "vmm/core/lib/x86.h"
 
-#define CR0_PE (1ull << 0)
-#define CR0_PG (1ull << 31)
-#define EFER_LMA (1ull << 10)
 #define SEG_TYPE_TSS16_BUSY 0x3
 #define PROC2_RDTSCP (1u << 3)
 #define PROC2_INVPCID (1u << 12)
@@ -456,7 +454,6 @@ int vmx_inject(struct vcpu *v, const struct vevent *ev)
 	return 0;
 }
 
-#define RFLAGS_IF (1ull << 9)
 
 /*
  * Can an external interrupt be injected at the next entry? (SDM 27.2:

@@ -16,6 +16,7 @@
 #include "vmm/core/page.h"
 #include "vmm/core/percpu.h"
 #include "vmm/vmx/ctls.h"
+#include "vmm/core/lib/x86.h"
 
 #define MSR_IA32_VMX_PINBASED_CTLS 0x481
 #define MSR_IA32_VMX_EXIT_CTLS 0x483
@@ -32,7 +33,6 @@
 #define  FEATURE_CONTROL_LOCK (1ull << 0)
 #define  FEATURE_CONTROL_VMX_OUTSIDE_SMX (1ull << 2)
 #define CR4_VMXE (1ull << 13)
-#define CR4_OSXSAVE (1ull << 18)
 #define CPUID1_ECX_XSAVE (1u << 26)
 #define EPT_VPID_CAP_INVVPID (1ull << 32)
 
