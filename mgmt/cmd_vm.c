@@ -13,6 +13,7 @@
 #include "vmm/core/time.h"
 #include "vmm/platform.h"
 #include "vmm/virtio_attach.h"
+#include "vmm/exit_names.h"
 #include "vmm/vm.h"
 
 #define CTRL_RBRACKET 0x1d

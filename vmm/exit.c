@@ -19,186 +19,18 @@
 #include "vmm/cpuid_policy.h"
 #include "vmm/cr.h"
 #include "vmm/exit_dispatch.h"
+#include "vmm/exit_names.h"
 #include "vmm/mmio.h"
-#include "vmm/platform.h"
+#include "vmm/msr.h"
 #include "vmm/portio.h"
+#include "vmm/vcpu_regs.h"
 #include "vmm/vm.h"
 #include "vmm/core/lib/x86.h"
 
-#define MSR_IA32_TSC 0x10
-#define MSR_IA32_APIC_BASE_ 0x1b
-#define  APIC_BASE_DEFAULT 0xfee00000ull
-#define  APIC_BASE_ENABLE (1ull << 11)
-#define  APIC_BASE_BSP (1ull << 8)
-#define MSR_IA32_PAT 0x277
-#define  PAT_RESERVED 0xf8f8f8f8f8f8f8f8ull /* each entry's bits 7:3 (SDM 11.12.2) */
-#define MSR_MTRRCAP 0xfe
-#define MSR_AMD_INT_PENDING 0xc0010055
-#define MSR_MTRR_DEF_TYPE 0x2ff
-#define MSR_IA32_MISC_ENABLE 0x1a0
-#define  MISC_ENABLE_FAST_STRING (1ull << 0)
-#define  MISC_ENABLE_BTS_UNAVAIL (1ull << 11)
-#define  MISC_ENABLE_PEBS_UNAVAIL (1ull << 12)
-#define  MISC_ENABLE_GUEST (MISC_ENABLE_FAST_STRING | MISC_ENABLE_BTS_UNAVAIL | \
-			    MISC_ENABLE_PEBS_UNAVAIL)
-#define  APIC_BASE_EXTD (1ull << 10)
-
-/* ---- MSRs: a table of the few a guest may touch; the rest #GP ---- */
-
-struct msr_entry {
-	uint32_t index;
-	int (*read)(struct vcpu *v, uint64_t *val);
-	int (*write)(struct vcpu *v, uint64_t val); /* nonzero: inject #GP */
-};
-
-static int msr_tsc_read(struct vcpu *v, uint64_t *val)
-{
-	(void)v; /* the TSC is not offset */
-	*val = rdtsc();
-	return 0;
-}
-
-static int msr_apic_base_read(struct vcpu *v, uint64_t *val)
-{
-	*val = v->lapic.apic_base;
-	return 0;
-}
-
-/*
- * Only the enable bits may change; the base stays at 0xfee00000 (hako
- * does not move the APIC page), x2APIC only from enabled xAPIC (SDM
- * 11.12.5). Guests without the Linux platform keep the fixed value.
- */
-static int msr_apic_base_write(struct vcpu *v, uint64_t val)
-{
-	uint64_t fixed = APIC_BASE_DEFAULT | APIC_BASE_BSP;
-	if (!v->vm->linux_guest)
-		return val == v->lapic.apic_base ? 0 : -1;
-	if ((val & ~(fixed | APIC_BASE_ENABLE | APIC_BASE_EXTD)) ||
-	    (val & fixed) != (v->lapic.apic_base & fixed))
-		return -1;
-	if ((val & APIC_BASE_EXTD) && !(val & APIC_BASE_ENABLE))
-		return -1;
-	v->lapic.apic_base = val;
-	return 0;
-}
-
-static int msr_pat_read(struct vcpu *v, uint64_t *val)
-{
-	*val = v->msr_pat;
-	return 0;
-}
-
-/*
- * Kept, not applied: guest memory types do not matter to hako's
- * correctness (a gap on real hardware, where VMCB g_pat/VMCS guest PAT
- * would carry it).
- */
-static int msr_pat_write(struct vcpu *v, uint64_t val)
-{
-	if (val & PAT_RESERVED)
-		return -1;
-	v->msr_pat = val;
-	return 0;
-}
-
-/* No variable or fixed MTRRs (MTRRCAP = 0); the default type is kept. */
-static int msr_mtrrcap_read(struct vcpu *v, uint64_t *val)
-{
-	(void)v; /* the same for every vCPU */
-	*val = 0;
-	return 0;
-}
-
-/* AMD "interrupt pending message" (C1E, BKDG family 10h): no C1E here. */
-static int msr_zero_read(struct vcpu *v, uint64_t *val)
-{
-	(void)v; /* the same for every vCPU */
-	*val = 0;
-	return 0;
-}
-
-static int msr_mtrr_def_read(struct vcpu *v, uint64_t *val)
-{
-	*val = v->msr_mtrr_def_type;
-	return 0;
-}
-
-static int msr_mtrr_def_write(struct vcpu *v, uint64_t val)
-{
-	if (val & ~0xcffull)
-		return -1;
-	v->msr_mtrr_def_type = val;
-	return 0;
-}
-
-/*
- * IA32_MISC_ENABLE exists on Intel processors only (SDM Vol. 4 Table
- * 2-2); Linux reads it early, before it has an IDT (verify_cpu, for the
- * XD-disable bit). The guest sees fast strings on, no BTS, no PEBS, XD
- * not disabled; it may write that value back, nothing else.
- */
-static int msr_misc_enable_read(struct vcpu *v, uint64_t *val)
-{
-	(void)v; /* the same for every vCPU */
-	if (strcmp(virt.vendor, "GenuineIntel"))
-		return -1;
-	*val = MISC_ENABLE_GUEST;
-	return 0;
-}
-
-static int msr_misc_enable_write(struct vcpu *v, uint64_t val)
-{
-	uint64_t cur;
-	return msr_misc_enable_read(v, &cur) || val != cur ? -1 : 0;
-}
-
-static int msr_efer_read(struct vcpu *v, uint64_t *val)
-{
-	*val = backend->reg_read(v, VREG_EFER);
-	return 0;
-}
-
-/*
- * SCE and NXE may change; LME only while paging is off (the AP start-up
- * path enters long mode this way; SDM Vol. 3A 10.8.5); LMA is the CPU's.
- */
-static int msr_efer_write(struct vcpu *v, uint64_t val)
-{
-	uint64_t old = backend->reg_read(v, VREG_EFER);
-	int paging = !!(backend->reg_read(v, VREG_CR0) & (1ull << 31));
-	if ((val & ~(EFER_LME | EFER_LMA | EFER_SCE | EFER_NXE)) ||
-	    (paging && (val & EFER_LME) != (old & EFER_LME)))
-		return -1;
-	backend->reg_write(v, VREG_EFER, (old & EFER_LMA) | (val & (EFER_LME | EFER_SCE | EFER_NXE)));
-	return 0;
-}
-
-static const struct msr_entry msr_table[] = {
-	{ MSR_IA32_TSC, msr_tsc_read, 0 },
-	{ MSR_IA32_APIC_BASE_, msr_apic_base_read, msr_apic_base_write },
-	{ MSR_EFER, msr_efer_read, msr_efer_write },
-	{ MSR_IA32_PAT, msr_pat_read, msr_pat_write },
-	{ MSR_MTRRCAP, msr_mtrrcap_read, 0 },
-	{ MSR_MTRR_DEF_TYPE, msr_mtrr_def_read, msr_mtrr_def_write },
-	{ MSR_AMD_INT_PENDING, msr_zero_read, 0 },
-	{ MSR_IA32_MISC_ENABLE, msr_misc_enable_read, msr_misc_enable_write },
-};
-
-static const struct msr_entry *msr_find(uint32_t index)
-{
-	for (unsigned i = 0; i < sizeof(msr_table) / sizeof(msr_table[0]); i++)
-		if (msr_table[i].index == index)
-			return &msr_table[i];
-	return 0;
-}
-
 static enum exit_result exit_msr_read(struct vcpu *v, const struct exit_info *e)
 {
-	const struct msr_entry *m = msr_find(e->msr.index);
 	uint64_t val;
-	int apic = v->vm->linux_guest && vlapic_msr_is(e->msr.index);
-	if (apic ? vlapic_msr_read(&v->lapic, e->msr.index, &val, rdtsc()) : (!m || !m->read || m->read(v, &val))) {
+	if (msr_read(v, e->msr.index, &val)) {
 		vcpu_inject_exception(v, VEC_GP, 1, 0); /* unknown MSR: #GP(0), SDM "RDMSR" */
 		return EXIT_RESUME;
 	}
@@ -210,10 +42,8 @@ static enum exit_result exit_msr_read(struct vcpu *v, const struct exit_info *e)
 
 static enum exit_result exit_msr_write(struct vcpu *v, const struct exit_info *e)
 {
-	const struct msr_entry *m = msr_find(e->msr.index);
 	uint64_t val = (uint32_t)v->regs.rax | v->regs.rdx << 32;
-	int apic = v->vm->linux_guest && vlapic_msr_is(e->msr.index);
-	if (apic ? vlapic_msr_write(&v->lapic, e->msr.index, val, rdtsc()) : (!m || !m->write || m->write(v, val))) {
+	if (msr_write(v, e->msr.index, val)) {
 		vcpu_inject_exception(v, VEC_GP, 1, 0);
 		return EXIT_RESUME;
 	}
@@ -234,7 +64,7 @@ static void host_cpuid(void *ctx, uint32_t leaf, uint32_t sub, struct cpuid_resu
 static void guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub, struct cpuid_result *r)
 {
 	const struct cpuid_ctx c = { (uint32_t)tsc_khz, host_cpuid, 0, v->lapic.id,
-				     v->vm->linux_guest,
+				     v->vm->platform == VM_PLATFORM_PC,
 				     !!(backend->reg_read(v, VREG_CR4) & CR4_OSXSAVE) };
 	cpuid_policy(&c, leaf, sub, r);
 }
@@ -264,31 +94,23 @@ static enum exit_result exit_port_io(struct vcpu *v, const struct exit_info *e)
 		return EXIT_GUEST_FAULT;
 	}
 	uint32_t mask = e->io.size == 4 ? 0xffffffffu : (1u << (8 * e->io.size)) - 1;
-	if (v->vm->linux_guest && platform_port_claims(e->io.port) && !e->io.in) {
-		platform_port_write(v, e->io.port, e->io.size, (uint32_t)v->regs.rax & mask);
-		vcpu_skip_insn(v, e);
-		return v->vm->stop_request ? EXIT_GUEST_STOP : EXIT_RESUME;
-	}
 	if (e->io.in) {
-		uint32_t val = v->vm->linux_guest && platform_port_claims(e->io.port) ?
-				       platform_port_read(v->vm, e->io.port, e->io.size) & mask :
-				       portio_read(v->vm, e->io.port, e->io.size);
-		v->regs.rax = (v->regs.rax & ~(uint64_t)mask) | val;
-		if (e->io.size == 4)
-			v->regs.rax = val; /* 32-bit results zero-extend */
+		uint32_t val = portio_read(v, e->io.port, e->io.size);
+		/* IN AL/AX keeps RAX's other bits; IN EAX zero-extends (SDM Vol. 2A 3.4.1.1) */
+		v->regs.rax = e->io.size == 4 ? val : (v->regs.rax & ~(uint64_t)mask) | val;
 	} else {
-		portio_write(v->vm, e->io.port, e->io.size, (uint32_t)v->regs.rax & mask);
+		portio_write(v, e->io.port, e->io.size, (uint32_t)v->regs.rax & mask);
 	}
 	vcpu_skip_insn(v, e);
-	return EXIT_RESUME;
+	return v->vm->stop_request ? EXIT_GUEST_STOP : EXIT_RESUME;
 }
 
 static enum exit_result exit_mem_violation(struct vcpu *v, const struct exit_info *e)
 {
-	/* Linux guests see a PC (unclaimed MMIO reads all ones); other guests
-	 * reach only the devices they were given, anything else ends them */
+	/* a PC's unclaimed MMIO reads all ones; a bare guest reaches only the
+	 * devices it was given, anything else ends it (enum vm_platform) */
 	if (e->mem.access != EXIT_ACCESS_EXEC &&
-	    (v->vm->linux_guest || mmio_find(v->vm, e->mem.gpa)))
+	    (v->vm->platform == VM_PLATFORM_PC || mmio_find(v->vm, e->mem.gpa)))
 		return mmio_emulate(v, e);
 	const char *acc = e->mem.access == EXIT_ACCESS_WRITE ? "write" :
 			  e->mem.access == EXIT_ACCESS_EXEC ? "execute" : "read";
@@ -303,17 +125,18 @@ static enum exit_result exit_fail(struct vcpu *v, const struct exit_info *e)
 }
 
 /*
- * A Linux guest's triple fault resets it, as on a PC; other guests crash.
- * Logged once per boot at most: the guest runs its whole boot again first.
+ * A PC's triple fault resets it (a shutdown cycle, SDM Vol. 3A 6.15
+ * "#DF"); a bare guest crashes. The guest runs its whole boot again
+ * between two of these, so the warning is rare.
  */
 static enum exit_result exit_triple_fault(struct vcpu *v, const struct exit_info *e)
 {
-	if (!v->vm->linux_guest)
+	if (v->vm->platform != VM_PLATFORM_PC)
 		return exit_fail(v, e);
 	log_warn("guest %s: triple fault on vcpu %u at rip 0x%lx (cr0 0x%lx cr4 0x%lx); resetting it",
 		 v->vm->def.name, v->id, e->rip, backend->reg_read(v, VREG_CR0),
 		 backend->reg_read(v, VREG_CR4));
-	platform_power(v, VM_POWER_RESET);
+	vm_request_power(v, VM_POWER_RESET);
 	return EXIT_GUEST_STOP;
 }
 
@@ -424,39 +247,34 @@ static enum exit_result exit_xsetbv(struct vcpu *v, const struct exit_info *e)
 	return EXIT_RESUME;
 }
 
-static const struct exit_handler exit_table[EXIT_KIND_COUNT] = {
-	[EXIT_UNKNOWN]       = { "unknown",        exit_fail },
-	[EXIT_CPUID]         = { "cpuid",          exit_cpuid },
-	[EXIT_HLT]           = { "hlt",            exit_hlt },
-	[EXIT_PORT_IO]       = { "port-io",        exit_port_io },
-	[EXIT_MSR_READ]      = { "msr-read",       exit_msr_read },
-	[EXIT_MSR_WRITE]     = { "msr-write",      exit_msr_write },
-	[EXIT_MEM_VIOLATION] = { "mem",            exit_mem_violation },
-	[EXIT_MEM_MISCONFIG] = { "mem-misconfig",  exit_fail },
-	[EXIT_TRIPLE_FAULT]  = { "triple-fault",   exit_triple_fault },
-	[EXIT_EXT_INTERRUPT] = { "interrupt",      exit_interrupt },
-	[EXIT_NMI]           = { "nmi",            exit_interrupt },
-	[EXIT_VIRT_INSN]     = { "virt-insn",      exit_virt_insn },
-	[EXIT_EXCEPTION]     = { "exception",      exit_fail },
+static const exit_handler_fn exit_table[EXIT_KIND_COUNT] = {
+	[EXIT_UNKNOWN      ] = exit_fail,
+	[EXIT_CPUID        ] = exit_cpuid,
+	[EXIT_HLT          ] = exit_hlt,
+	[EXIT_PORT_IO      ] = exit_port_io,
+	[EXIT_MSR_READ     ] = exit_msr_read,
+	[EXIT_MSR_WRITE    ] = exit_msr_write,
+	[EXIT_MEM_VIOLATION] = exit_mem_violation,
+	[EXIT_MEM_MISCONFIG] = exit_fail,
+	[EXIT_TRIPLE_FAULT ] = exit_triple_fault,
+	[EXIT_EXT_INTERRUPT] = exit_interrupt,
+	[EXIT_NMI          ] = exit_interrupt,
+	[EXIT_VIRT_INSN    ] = exit_virt_insn,
+	[EXIT_EXCEPTION    ] = exit_fail,
 	/* Only a physical INIT/SIPI, which hako never sends to a guest core; a
 	 * guest's own INIT-SIPI-SIPI goes through its vLAPIC (vcpu_signal_sipi). */
-	[EXIT_INIT_SIPI]     = { "init-sipi",      exit_fail },
-	[EXIT_ENTRY_FAILED]  = { "entry-failed",   exit_fail },
-	[EXIT_INTR_WINDOW]   = { "intr-window",    exit_interrupt },
-	[EXIT_CR_ACCESS]     = { "cr-access",      exit_cr_access },
-	[EXIT_XSETBV]        = { "xsetbv",         exit_xsetbv },
+	[EXIT_INIT_SIPI    ] = exit_fail,
+	[EXIT_ENTRY_FAILED ] = exit_fail,
+	[EXIT_INTR_WINDOW  ] = exit_interrupt,
+	[EXIT_CR_ACCESS    ] = exit_cr_access,
+	[EXIT_XSETBV       ] = exit_xsetbv,
 };
-
-const char *exit_kind_name(enum exit_kind k)
-{
-	return (unsigned)k < EXIT_KIND_COUNT && exit_table[k].name ? exit_table[k].name : "?";
-}
 
 enum exit_result exit_dispatch(struct vcpu *v, const struct exit_info *e)
 {
-	if ((unsigned)e->kind >= EXIT_KIND_COUNT || !exit_table[e->kind].handle) {
+	if ((unsigned)e->kind >= EXIT_KIND_COUNT || !exit_table[e->kind]) {
 		vcpu_fail(v, e, "exit kind %u has no handler (hako bug)", (unsigned)e->kind);
 		return EXIT_GUEST_FAULT;
 	}
-	return exit_table[e->kind].handle(v, e);
+	return exit_table[e->kind](v, e);
 }

@@ -87,7 +87,4 @@ struct exit_info {
 	};
 };
 
-/* The short name `stats` prints for an exit kind ("cpuid", "port-io", ...). */
-const char *exit_kind_name(enum exit_kind k);
-
 #endif

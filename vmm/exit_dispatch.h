@@ -14,10 +14,8 @@ enum exit_result {
 	EXIT_GUEST_STOP,   /* the guest asked to stop */
 };
 
-struct exit_handler {
-	const char *name;  /* as `stats` prints it */
-	enum exit_result (*handle)(struct vcpu *v, const struct exit_info *e);
-};
+/* A handler of one exit kind; it advances RIP only when it emulated the instruction. */
+typedef enum exit_result (*exit_handler_fn)(struct vcpu *v, const struct exit_info *e);
 
 /* Handles one decoded exit. */
 enum exit_result exit_dispatch(struct vcpu *v, const struct exit_info *e);

@@ -16,6 +16,7 @@
 #include "vmm/dev/acpi_tables.h"
 #include "vmm/devices.h"
 #include "vmm/elf_guest.h"
+#include "vmm/irq.h"
 #include "vmm/core/lib/x86.h"
 
 #define PTE_P 0x1ull
@@ -144,7 +145,7 @@ static int linux_load(struct vm *vm, const void *img, uint64_t len, const char *
 	build_page_tables(vm);
 	copy_cb(vm, GB_GDT, linux_gdt, sizeof(linux_gdt));
 	copy_cb(vm, GB_RESET_VECTOR, reset_stub, sizeof(reset_stub));
-	vm->linux_guest = 1;
+	vm->platform = VM_PLATFORM_PC;
 	vm->entry = plan.entry;
 	vm->boot_params = GB_LINUX_BOOT_PARAMS;
 	return 0;
@@ -157,7 +158,7 @@ static int linux_load(struct vm *vm, const void *img, uint64_t len, const char *
  */
 int guest_boot_load(struct vm *vm, const void *img, uint64_t len, const char **why)
 {
-	vm->linux_guest = 0;
+	vm->platform = VM_PLATFORM_BARE;
 	if (bzimage_is(img, len))
 		return linux_load(vm, img, len, why);
 	int err = elf_guest_check(img, len, vm->mem.size, why);
@@ -222,11 +223,11 @@ static void boot_state_64(struct vcpu *v, uint16_t sel_code, uint16_t sel_data, 
 
 void guest_boot_vcpu(struct vcpu *v)
 {
-	vlapic_vcpu_reset(v, v->id == 0);
+	irq_vcpu_reset(v, v->id == 0);
 	v->msr_pat = PAT_POWER_ON;
 	v->msr_mtrr_def_type = 0;
 	v->wait_sipi = v->sipi_pending = v->init_pending = 0;
-	if (v->vm->linux_guest) {
+	if (v->vm->platform == VM_PLATFORM_PC) {
 		if (v->id) {
 			v->wait_sipi = 1;
 			return;

@@ -7,11 +7,10 @@
 #include "vmm/backend.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/string.h"
-#include "vmm/dev/acpi_tables.h"
-#include "vmm/dev/lapic.h"
 #include "vmm/exit_dispatch.h"
 #include "vmm/guest_pt.h"
 #include "vmm/insn.h"
+#include "vmm/vcpu_regs.h"
 #include "vmm/vm.h"
 #include "vmm/core/lib/x86.h"
 
@@ -22,23 +21,37 @@ static int overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 }
 
 /*
- * Claims [base, base+size) for `dev` (service core, vCPUs stopped).
- * 0, -EINVAL for an empty range, one that wraps or overlaps the guest's
- * RAM or another range, -ENOSPC when the bus is full.
+ * Claims a range (service core, vCPUs stopped). 0, -EINVAL for an empty
+ * range, one that wraps or overlaps the guest's RAM or another range,
+ * -ENOSPC when the bus is full.
  */
-int mmio_register(struct vm *vm, uint64_t base, uint64_t size, const struct mmio_ops *ops,
-		  void *dev)
+static int range_add(struct vm *vm, const struct mmio_range *nr)
 {
 	struct mmio_bus *b = &vm->mmio;
-	if (!size || base + size < base || !ops || overlaps(base, size, 0, vm->def.mem))
+	if (!nr->size || nr->base + nr->size < nr->base || !nr->ops ||
+	    overlaps(nr->base, nr->size, 0, vm->def.mem))
 		return -EINVAL;
 	for (unsigned i = 0; i < b->n; i++)
-		if (overlaps(base, size, b->range[i].base, b->range[i].size))
+		if (overlaps(nr->base, nr->size, b->range[i].base, b->range[i].size))
 			return -EINVAL;
 	if (b->n == MMIO_MAX_RANGES)
 		return -ENOSPC;
-	b->range[b->n++] = (struct mmio_range){ base, size, ops, dev };
+	b->range[b->n++] = *nr;
 	return 0;
+}
+
+int mmio_register(struct vm *vm, uint64_t base, uint64_t size, const struct mmio_ops *ops,
+		  void *dev)
+{
+	return range_add(vm, &(struct mmio_range){ base, size, ops, dev, 0 });
+}
+
+int mmio_register_vcpu(struct vm *vm, uint64_t base, uint64_t size, const struct mmio_ops *ops,
+		       void *(*dev_of)(struct vcpu *v))
+{
+	if (!dev_of)
+		return -EINVAL;
+	return range_add(vm, &(struct mmio_range){ base, size, ops, 0, dev_of });
 }
 
 void mmio_reset(struct vm *vm)
@@ -97,23 +110,22 @@ static unsigned fetch(struct vcpu *v, uint64_t rip, uint8_t *buf, int *long64, i
 	return n;
 }
 
+static void *range_dev(const struct mmio_range *r, struct vcpu *v)
+{
+	return r->dev_of ? r->dev_of(v) : r->dev;
+}
+
 static uint64_t bus_read(struct vcpu *v, uint64_t gpa, unsigned size)
 {
-	if (gpa - GUEST_LAPIC_BASE < 0x1000)
-		return vlapic_mmio_read(&v->lapic, gpa - GUEST_LAPIC_BASE, size, rdtsc());
 	const struct mmio_range *r = mmio_find(v->vm, gpa);
-	return r ? r->ops->read(r->dev, gpa - r->base, size) : ~0ull;
+	return r ? r->ops->read(range_dev(r, v), gpa - r->base, size) : ~0ull;
 }
 
 static void bus_write(struct vcpu *v, uint64_t gpa, unsigned size, uint64_t val)
 {
-	if (gpa - GUEST_LAPIC_BASE < 0x1000) {
-		vlapic_mmio_write(&v->lapic, gpa - GUEST_LAPIC_BASE, size, val, rdtsc());
-		return;
-	}
 	const struct mmio_range *r = mmio_find(v->vm, gpa);
 	if (r)
-		r->ops->write(r->dev, gpa - r->base, size, val);
+		r->ops->write(range_dev(r, v), gpa - r->base, size, val);
 }
 
 int mmio_emulate(struct vcpu *v, const struct exit_info *e)

@@ -28,6 +28,7 @@ struct mmio_range {
 	uint64_t base, size;
 	const struct mmio_ops *ops;
 	void *dev;
+	void *(*dev_of)(struct vcpu *v); /* a device per vCPU (its local APIC): dev is 0 */
 };
 
 /* Per guest; reset by mmio_reset() at every start. */
@@ -43,6 +44,14 @@ struct mmio_bus {
  */
 int mmio_register(struct vm *vm, uint64_t base, uint64_t size, const struct mmio_ops *ops,
 		  void *dev);
+
+/*
+ * The same for a device every vCPU has its own of at the same address
+ * (the local APIC page, SDM Vol. 3A 11.4.1): an access by vCPU v reaches
+ * dev_of(v).
+ */
+int mmio_register_vcpu(struct vm *vm, uint64_t base, uint64_t size, const struct mmio_ops *ops,
+		       void *(*dev_of)(struct vcpu *v));
 
 /* Forgets every range of `vm` (stop). */
 void mmio_reset(struct vm *vm);

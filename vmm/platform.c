@@ -1,34 +1,36 @@
 /*
- * vmm/platform.c - wiring of the platform devices of platform.h.
+ * vmm/platform.c - the devices of platform.h on the guest's port bus.
  *
- * Ports: 0x3f8-0x3ff COM1 (IRQ 4), 0x40-0x43 and 0x61 the 8254 timer
- * (no interrupt), 0x70-0x71 CMOS RTC, 0x600 ACPI
- * SLEEP_CONTROL_REG, 0x601 SLEEP_STATUS_REG, 0x602 RESET_REG (ACPI 6.4
- * 4.8.3.6-7), 0x64 keyboard controller (command 0xfe pulses reset), 0xcf9
- * reset control (bits 1-2 = 0x6: hard reset). MMIO: IOAPIC at
- * 0xfec00000; the local APIC page at 0xfee00000 is handled per vCPU in
- * vmm/mmio.c.
+ * Ports: 0x3f8-0x3ff COM1 (IRQ 4), 0x40-0x43 and 0x61 the 8254 timer (no
+ * interrupt), 0x70-0x71 CMOS RTC, 0x600 ACPI SLEEP_CONTROL_REG, 0x601
+ * SLEEP_STATUS_REG, 0x602 RESET_REG (ACPI 6.4 4.8.3.6-7), 0x64 keyboard
+ * controller (command 0xfe pulses reset), 0xcf9 reset control (bit 2:
+ * reset the CPU). The models behind them are portable (vmm/dev/); COM1,
+ * the RTC and the PIT share the guest's pio_lock because vCPUs and the
+ * service core's console reach them concurrently.
  */
 #include "vmm/platform.h"
 
 #include "drivers/rtc/cmos.h"
+#include "vmm/core/lib/errno.h"
 #include "vmm/core/time.h"
 #include "vmm/dev/acpi_tables.h"
 #include "vmm/dev/pit.h"
 #include "vmm/dev/rtc.h"
 #include "vmm/irq.h"
-#include "vmm/mmio.h"
+#include "vmm/portio.h"
 #include "vmm/vm.h"
 
-#define SLP_EN (1u << 5)
-#define SLP_TYP(v) (((v) >> 2) & 7)
-#define KBD_CMD_PORT 0x64
-#define  KBD_CMD_RESET 0xfe
-#define RST_CNT_PORT 0xcf9
-#define  RST_CNT_RST_CPU 0x04
-#define RTC_PORT 0x70
+#define COM1_PORT 0x3f8
 #define PIT_PORT 0x40
 #define PORT61 0x61
+#define KBD_CMD_PORT 0x64
+#define  KBD_CMD_RESET 0xfe
+#define RTC_PORT 0x70
+#define RST_CNT_PORT 0xcf9
+#define  RST_CNT_RST_CPU 0x04
+#define SLP_EN (1u << 5)
+#define SLP_TYP(v) (((v) >> 2) & 7)
 
 static uint64_t boot_epoch, boot_epoch_us;
 
@@ -51,49 +53,7 @@ static uint64_t pit_now(void)
 	return (ms * PIT_HZ + rem * PIT_HZ / tsc_khz) / 1000;
 }
 
-static int is_pit_port(uint16_t port)
-{
-	return (port >= PIT_PORT && port < PIT_PORT + 4) || port == PORT61;
-}
-
-/* The IOAPIC's messages go to the guest's local APICs. */
-static void ioapic_deliver(void *ctx, const struct vioapic_msg *m)
-{
-	const struct vlapic_ipi ipi = { m->dest, m->logical, m->mode, m->vector, m->level,
-					VLAPIC_DEST };
-	vlapic_route(ctx, &ipi, 0);
-}
-
-static const struct mmio_ops ioapic_ops = { vioapic_mmio_read, vioapic_mmio_write };
-
-int platform_attach(struct vm *vm)
-{
-	vioapic_reset(&vm->ioapic, ioapic_deliver, vm);
-	vrtc_reset(&vm->rtc);
-	vpit_reset(&vm->pit);
-	vm->uart_irq_level = 0;
-	return mmio_register(vm, GUEST_IOAPIC_BASE, 0x1000, &ioapic_ops, &vm->ioapic);
-}
-
-/*
- * Only a guest with the PC platform has an IOAPIC (platform_attach gave it
- * its delivery callback); the test guests' devices raise no interrupts,
- * they poll. Without this a virtio completion for such a guest called
- * through the IOAPIC's empty callback and took the host down.
- */
-void vm_irq_set(struct vm *vm, unsigned gsi, int level)
-{
-	if (vm->linux_guest)
-		vioapic_set(&vm->ioapic, gsi, level);
-}
-
-void vm_irq_pulse(struct vm *vm, unsigned gsi)
-{
-	vm_irq_set(vm, gsi, 1);
-	vm_irq_set(vm, gsi, 0);
-}
-
-/* ---- COM1 ---- */
+/* ---- COM1: the 16550 model, its IRQ line follows its state ---- */
 
 static void uart_sync_irq(struct vm *vm)
 {
@@ -104,24 +64,27 @@ static void uart_sync_irq(struct vm *vm)
 	vm_irq_set(vm, GUEST_COM1_IRQ, level);
 }
 
-uint8_t platform_uart_read(struct vm *vm, unsigned offset)
+static uint32_t com1_read(void *dev, struct vcpu *v, uint16_t offset, unsigned size)
 {
+	struct vm *vm = dev;
+	(void)v, (void)size; /* byte registers; wider reads see the low byte */
 	spin_lock(&vm->pio_lock);
-	uint8_t v = uart_model_read(&vm->uart, offset);
+	uint8_t val = uart_model_read(&vm->uart, offset);
 	uart_sync_irq(vm);
 	spin_unlock(&vm->pio_lock);
-	return v;
+	return val;
 }
 
-void platform_uart_write(struct vm *vm, unsigned offset, uint8_t val)
+static void com1_write(void *dev, struct vcpu *v, uint16_t offset, unsigned size, uint32_t val)
 {
+	struct vm *vm = dev;
+	(void)v, (void)size; /* byte registers */
 	spin_lock(&vm->pio_lock);
-	uart_model_write(&vm->uart, offset, val);
+	uart_model_write(&vm->uart, offset, (uint8_t)val);
 	uart_sync_irq(vm);
 	spin_unlock(&vm->pio_lock);
 }
 
-/* Console input (service core). 0, or -ENOSPC when the receive FIFO is full. */
 int platform_uart_input(struct vm *vm, uint8_t c)
 {
 	spin_lock(&vm->pio_lock);
@@ -133,75 +96,133 @@ int platform_uart_input(struct vm *vm, uint8_t c)
 	return rc;
 }
 
-/* ---- ports ---- */
+/* ---- CMOS RTC ---- */
 
-int platform_port_claims(uint16_t port)
+static uint32_t rtc_read(void *dev, struct vcpu *v, uint16_t offset, unsigned size)
 {
-	return is_pit_port(port) || port == RTC_PORT || port == RTC_PORT + 1 || port == GUEST_ACPI_SLEEP_CTL_PORT ||
-	       port == GUEST_ACPI_SLEEP_STS_PORT || port == GUEST_ACPI_RESET_PORT ||
-	       port == KBD_CMD_PORT || port == RST_CNT_PORT;
+	struct vm *vm = dev;
+	(void)v, (void)size; /* byte registers */
+	spin_lock(&vm->pio_lock); /* the CMOS index is shared by vCPUs too */
+	uint8_t val = vrtc_read(&vm->rtc, offset, now_epoch());
+	spin_unlock(&vm->pio_lock);
+	return val;
 }
 
-uint32_t platform_port_read(struct vm *vm, uint16_t port, unsigned size)
+static void rtc_write(void *dev, struct vcpu *v, uint16_t offset, unsigned size, uint32_t val)
 {
-	(void)size; /* byte registers */
-	if (port == RTC_PORT || port == RTC_PORT + 1) {
-		spin_lock(&vm->pio_lock); /* the CMOS index is shared by vCPUs too */
-		uint8_t v = vrtc_read(&vm->rtc, port - RTC_PORT, now_epoch());
-		spin_unlock(&vm->pio_lock);
-		return v;
-	}
-	if (is_pit_port(port)) {
-		spin_lock(&vm->pio_lock);
-		uint8_t v = port == PORT61 ? vpit_port61_read(&vm->pit, pit_now())
-					   : vpit_read(&vm->pit, port - PIT_PORT, pit_now());
-		spin_unlock(&vm->pio_lock);
-		return v;
-	}
-	if (port == KBD_CMD_PORT)
-		return 0; /* status: input buffer empty, so a reset command can be sent */
-	return 0;     /* sleep status (WAK_STS clear), sleep control, reset, 0xcf9 */
+	struct vm *vm = dev;
+	(void)v, (void)size; /* byte registers */
+	spin_lock(&vm->pio_lock);
+	vrtc_write(&vm->rtc, offset, (uint8_t)val);
+	spin_unlock(&vm->pio_lock);
 }
 
-void platform_port_write(struct vcpu *v, uint16_t port, unsigned size, uint32_t val)
+/* ---- 8254 timer at 0x40-0x43, and port 0x61 (its counter 2 gate) ---- */
+
+static uint32_t pit_read(void *dev, struct vcpu *v, uint16_t offset, unsigned size)
 {
-	struct vm *vm = v->vm;
-	(void)size; /* byte registers */
-	if (port == RTC_PORT || port == RTC_PORT + 1) {
-		spin_lock(&vm->pio_lock);
-		vrtc_write(&vm->rtc, port - RTC_PORT, (uint8_t)val);
-		spin_unlock(&vm->pio_lock);
-	} else if (is_pit_port(port)) {
-		spin_lock(&vm->pio_lock);
-		if (port == PORT61)
-			vpit_port61_write(&vm->pit, (uint8_t)val, pit_now());
-		else
-			vpit_write(&vm->pit, port - PIT_PORT, (uint8_t)val, pit_now());
-		spin_unlock(&vm->pio_lock);
-	} else if (port == GUEST_ACPI_SLEEP_CTL_PORT) {
-		if ((val & SLP_EN) && SLP_TYP(val) == GUEST_ACPI_SLP_TYP_S5)
-			platform_power(v, VM_POWER_OFF);
-	} else if (port == GUEST_ACPI_RESET_PORT) {
-		if ((val & 0xff) == GUEST_ACPI_RESET_VALUE)
-			platform_power(v, VM_POWER_RESET);
-	} else if (port == KBD_CMD_PORT) {
-		if ((val & 0xff) == KBD_CMD_RESET)
-			platform_power(v, VM_POWER_RESET);
-	} else if (port == RST_CNT_PORT) {
-		if (val & RST_CNT_RST_CPU)
-			platform_power(v, VM_POWER_RESET);
-	}
+	struct vm *vm = dev;
+	(void)v, (void)size; /* byte registers */
+	spin_lock(&vm->pio_lock);
+	uint8_t val = vpit_read(&vm->pit, offset, pit_now());
+	spin_unlock(&vm->pio_lock);
+	return val;
 }
 
-void platform_power(struct vcpu *v, enum vm_power what)
+static void pit_write(void *dev, struct vcpu *v, uint16_t offset, unsigned size, uint32_t val)
 {
-	struct vm *vm = v->vm;
-	spin_lock(&vm->lock);
-	if (vm->power == VM_POWER_NONE)
-		vm->power = what;
-	vm->stop_request = 1;
-	spin_unlock(&vm->lock);
-	for (unsigned i = 0; i < vm->nvcpus; i++)
-		if (vm->vcpu[i] != v)
-			vcpu_wake(vm->vcpu[i]);
+	struct vm *vm = dev;
+	(void)v, (void)size; /* byte registers */
+	spin_lock(&vm->pio_lock);
+	vpit_write(&vm->pit, offset, (uint8_t)val, pit_now());
+	spin_unlock(&vm->pio_lock);
+}
+
+static uint32_t port61_read(void *dev, struct vcpu *v, uint16_t offset, unsigned size)
+{
+	struct vm *vm = dev;
+	(void)v, (void)offset, (void)size; /* one byte register */
+	spin_lock(&vm->pio_lock);
+	uint8_t val = vpit_port61_read(&vm->pit, pit_now());
+	spin_unlock(&vm->pio_lock);
+	return val;
+}
+
+static void port61_write(void *dev, struct vcpu *v, uint16_t offset, unsigned size, uint32_t val)
+{
+	struct vm *vm = dev;
+	(void)v, (void)offset, (void)size; /* one byte register */
+	spin_lock(&vm->pio_lock);
+	vpit_port61_write(&vm->pit, (uint8_t)val, pit_now());
+	spin_unlock(&vm->pio_lock);
+}
+
+/* ---- reset and power: ACPI registers, 8042 and 0xCF9 ---- */
+
+/* Reads as 0: WAK_STS clear, an 8042 whose input buffer is empty, and so on. */
+static uint32_t zero_read(void *dev, struct vcpu *v, uint16_t offset, unsigned size)
+{
+	(void)dev, (void)v, (void)offset, (void)size; /* write-mostly registers */
+	return 0;
+}
+
+static void acpi_write(void *dev, struct vcpu *v, uint16_t offset, unsigned size, uint32_t val)
+{
+	(void)dev, (void)size; /* byte registers */
+	uint16_t port = (uint16_t)(GUEST_ACPI_SLEEP_CTL_PORT + offset);
+	if (port == GUEST_ACPI_SLEEP_CTL_PORT && (val & SLP_EN) &&
+	    SLP_TYP(val) == GUEST_ACPI_SLP_TYP_S5)
+		vm_request_power(v, VM_POWER_OFF);
+	else if (port == GUEST_ACPI_RESET_PORT && (val & 0xff) == GUEST_ACPI_RESET_VALUE)
+		vm_request_power(v, VM_POWER_RESET);
+}
+
+static void kbd_write(void *dev, struct vcpu *v, uint16_t offset, unsigned size, uint32_t val)
+{
+	(void)dev, (void)offset, (void)size; /* the command port */
+	if ((val & 0xff) == KBD_CMD_RESET)
+		vm_request_power(v, VM_POWER_RESET);
+}
+
+static void rst_cnt_write(void *dev, struct vcpu *v, uint16_t offset, unsigned size, uint32_t val)
+{
+	(void)dev, (void)offset, (void)size; /* one byte register */
+	if (val & RST_CNT_RST_CPU)
+		vm_request_power(v, VM_POWER_RESET);
+}
+
+static const struct portio_ops com1_ops = { com1_read, com1_write };
+static const struct portio_ops rtc_ops = { rtc_read, rtc_write };
+static const struct portio_ops pit_ops = { pit_read, pit_write };
+static const struct portio_ops port61_ops = { port61_read, port61_write };
+static const struct portio_ops acpi_ops = { zero_read, acpi_write };
+static const struct portio_ops kbd_ops = { zero_read, kbd_write };
+static const struct portio_ops rst_cnt_ops = { zero_read, rst_cnt_write };
+
+/* The PC platform's ports beyond COM1. */
+static const struct pc_port {
+	uint16_t base, len;
+	const char *name;
+	const struct portio_ops *ops;
+} pc_ports[] = {
+	{ PIT_PORT, 4, "pit", &pit_ops },
+	{ PORT61, 1, "port61", &port61_ops },
+	{ KBD_CMD_PORT, 1, "kbd", &kbd_ops },
+	{ RTC_PORT, 2, "rtc", &rtc_ops },
+	{ GUEST_ACPI_SLEEP_CTL_PORT, 3, "acpi", &acpi_ops },
+	{ RST_CNT_PORT, 1, "rst-cnt", &rst_cnt_ops },
+};
+
+int platform_attach(struct vm *vm)
+{
+	vm->uart_irq_level = 0;
+	int rc = portio_register(vm, COM1_PORT, 8, "com1", &com1_ops, vm);
+	if (rc || vm->platform != VM_PLATFORM_PC)
+		return rc;
+	vrtc_reset(&vm->rtc);
+	vpit_reset(&vm->pit);
+	for (unsigned i = 0; i < sizeof(pc_ports) / sizeof(pc_ports[0]) && !rc; i++)
+		rc = portio_register(vm, pc_ports[i].base, pc_ports[i].len, pc_ports[i].name,
+				     pc_ports[i].ops, vm);
+	return rc ? rc : irq_attach(vm);
 }

@@ -1,51 +1,52 @@
 /*
- * vmm/portio.c - the guest's port I/O bus: which device model answers
- * which port. Unclaimed reads return all ones and writes are dropped, as
- * on a PC's ISA bus with nothing decoding the address.
+ * vmm/portio.c - a guest's port I/O bus (see portio.h). Portable: the
+ * host unit tests drive it with fake devices.
  */
 #include "vmm/portio.h"
 
-#include "vmm/platform.h"
+#include "vmm/core/lib/errno.h"
 #include "vmm/vm.h"
 
-#define COM1_BASE 0x3f8
-
-static uint32_t com1_read(struct vm *vm, uint16_t off, unsigned size)
+int portio_register(struct vm *vm, uint16_t base, uint16_t len, const char *name,
+		    const struct portio_ops *ops, void *dev)
 {
-	(void)size; /* byte registers; wider reads see the low byte */
-	return platform_uart_read(vm, off);
+	struct portio_bus *b = &vm->pio;
+	if (!len || (uint32_t)base + len > 0x10000 || !ops || !ops->read || !ops->write)
+		return -EINVAL;
+	for (unsigned i = 0; i < b->n; i++)
+		if (base < b->range[i].base + b->range[i].len && b->range[i].base < base + len)
+			return -EINVAL;
+	if (b->n == PORTIO_MAX_RANGES)
+		return -ENOSPC;
+	b->range[b->n++] = (struct portio_range){ base, len, name, ops, dev };
+	return 0;
 }
 
-static void com1_write(struct vm *vm, uint16_t off, unsigned size, uint32_t val)
+void portio_reset(struct vm *vm)
 {
-	(void)size; /* byte registers */
-	platform_uart_write(vm, off, (uint8_t)val);
+	vm->pio.n = 0;
 }
 
-static const struct portio_dev portio_devs[] = {
-	{ COM1_BASE, 8, "com1", com1_read, com1_write },
-};
-
-static const struct portio_dev *portio_find(uint16_t port)
+static const struct portio_range *portio_find(struct vm *vm, uint16_t port)
 {
-	for (unsigned i = 0; i < sizeof(portio_devs) / sizeof(portio_devs[0]); i++) {
-		const struct portio_dev *d = &portio_devs[i];
-		if (port >= d->base && port < d->base + d->len)
-			return d;
+	for (unsigned i = 0; i < vm->pio.n; i++) {
+		const struct portio_range *r = &vm->pio.range[i];
+		if (port >= r->base && port - r->base < r->len)
+			return r;
 	}
 	return 0;
 }
 
-uint32_t portio_read(struct vm *vm, uint16_t port, unsigned size)
+uint32_t portio_read(struct vcpu *v, uint16_t port, unsigned size)
 {
-	const struct portio_dev *d = portio_find(port);
+	const struct portio_range *r = portio_find(v->vm, port);
 	uint32_t ones = size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
-	return d ? d->read(vm, (uint16_t)(port - d->base), size) & ones : ones;
+	return r ? r->ops->read(r->dev, v, (uint16_t)(port - r->base), size) & ones : ones;
 }
 
-void portio_write(struct vm *vm, uint16_t port, unsigned size, uint32_t val)
+void portio_write(struct vcpu *v, uint16_t port, unsigned size, uint32_t val)
 {
-	const struct portio_dev *d = portio_find(port);
-	if (d)
-		d->write(vm, (uint16_t)(port - d->base), size, val);
+	const struct portio_range *r = portio_find(v->vm, port);
+	if (r)
+		r->ops->write(r->dev, v, (uint16_t)(port - r->base), size, val);
 }

@@ -19,105 +19,8 @@
 #include "vmm/cr.h"
 #include "vmm/exit_dispatch.h"
 #include "vmm/guest_boot.h"
+#include "vmm/irq.h"
 #include "vmm/vm.h"
-
-void vcpu_skip_insn(struct vcpu *v, const struct exit_info *e)
-{
-	backend->reg_write(v, VREG_RIP, e->rip + e->insn_len);
-}
-
-/* GPR number in instruction encodings (SDM Vol. 2A Table 2-2) -> hako's slot. */
-static uint64_t *gpr_slot(struct vcpu *v, unsigned enc)
-{
-	struct guest_regs *r = &v->regs;
-	uint64_t *const map[16] = { &r->rax, &r->rcx, &r->rdx, &r->rbx, 0, &r->rbp, &r->rsi,
-				    &r->rdi, &r->r8, &r->r9, &r->r10, &r->r11, &r->r12,
-				    &r->r13, &r->r14, &r->r15 };
-	return map[enc & 15];
-}
-
-uint64_t vcpu_gpr_get(struct vcpu *v, unsigned enc)
-{
-	return (enc & 15) == 4 ? backend->reg_read(v, VREG_RSP) : *gpr_slot(v, enc);
-}
-
-void vcpu_gpr_set(struct vcpu *v, unsigned enc, uint64_t val)
-{
-	if ((enc & 15) == 4)
-		backend->reg_write(v, VREG_RSP, val);
-	else
-		*gpr_slot(v, enc) = val;
-}
-
-void vcpu_inject_exception(struct vcpu *v, uint8_t vector, int has_error, uint32_t error)
-{
-	const struct vevent ev = { VEVENT_EXCEPTION, vector, (uint8_t)!!has_error, error };
-	if (backend->inject(v, &ev))
-		vcpu_fail(v, &v->last_exit, "exception %u while another event is pending", vector);
-}
-
-static void vcpu_dump(struct vcpu *v)
-{
-	const struct guest_regs *r = &v->regs;
-	log_err("guest %s: rax=%lx rbx=%lx rcx=%lx rdx=%lx rsi=%lx rdi=%lx rsp=%lx rbp=%lx",
-		v->vm->def.name, r->rax, r->rbx, r->rcx, r->rdx, r->rsi, r->rdi,
-		backend->reg_read(v, VREG_RSP), r->rbp);
-	log_err("guest %s: cr0=%lx cr3=%lx cr4=%lx efer=%lx rflags=%lx", v->vm->def.name,
-		backend->reg_read(v, VREG_CR0), backend->reg_read(v, VREG_CR3),
-		backend->reg_read(v, VREG_CR4), backend->reg_read(v, VREG_EFER),
-		backend->reg_read(v, VREG_RFLAGS));
-}
-
-void vcpu_fail(struct vcpu *v, const struct exit_info *e, const char *fmt, ...)
-{
-	struct vm *vm = v->vm;
-	char why[128];
-	va_list ap;
-	va_start(ap, fmt);
-	fmt_vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-
-	spin_lock(&vm->lock);
-	int first = !vm->failed;
-	if (first)
-		fmt_snprintf(vm->crash_reason, sizeof(vm->crash_reason),
-			     "%s (exit %s, vcpu %u, rip 0x%lx)", why, exit_kind_name(e->kind),
-			     v->id, e->rip);
-	vm->failed = 1;
-	vm->stop_request = 1;
-	spin_unlock(&vm->lock);
-	if (!first)
-		return;
-	log_err("guest %s: crashed: %s (hw exit 0x%lx, info 0x%lx 0x%lx)", vm->def.name,
-		vm->crash_reason, e->hw_reason, e->hw_info[0], e->hw_info[1]);
-	vcpu_dump(v);
-	for (unsigned i = 0; i < vm->nvcpus; i++)
-		if (vm->vcpu[i] != v)
-			smp_kick(vm->vcpu[i]->core);
-}
-
-void vcpu_wake(struct vcpu *v)
-{
-	if (v->core != this_cpu()->index)
-		smp_kick(v->core);
-}
-
-void vcpu_signal_init(struct vcpu *v)
-{
-	if (v->wait_sipi)
-		return; /* already in wait-for-SIPI */
-	v->init_pending = 1;
-	vcpu_wake(v);
-}
-
-void vcpu_signal_sipi(struct vcpu *v, uint8_t vector)
-{
-	if (!v->wait_sipi || v->sipi_pending)
-		return; /* SIPIs are ignored outside wait-for-SIPI (SDM 9.4.4.1) */
-	v->sipi_vector = vector;
-	__atomic_store_n(&v->sipi_pending, 1, __ATOMIC_RELEASE);
-	vcpu_wake(v);
-}
 
 /* Sets this core's LAPIC timer to the guest's next timer deadline. */
 static void timer_arm(struct vcpu *v)
@@ -169,7 +72,7 @@ static int idle_wakeup(struct vcpu *v)
 	struct uart_model *u = &v->vm->uart;
 	if (v->vm->stop_request || v->init_pending || v->lapic.nmi_pending)
 		return 1;
-	if (!v->vm->linux_guest)
+	if (v->vm->platform == VM_PLATFORM_BARE)
 		return u->in_head != u->in_tail; /* a polling guest: console input */
 	/* HLT with IF=0 only ends with NMI, INIT or SMI (SDM Vol. 2A "HLT") */
 	return vlapic_pending(&v->lapic) >= 0 &&
@@ -217,7 +120,7 @@ static int vcpu_step(struct vcpu *v)
 {
 	struct exit_info e;
 	if (v->init_pending || v->wait_sipi) {
-		vlapic_vcpu_reset(v, 0);
+		irq_vcpu_reset(v, 0);
 		if (vcpu_wait_sipi(v))
 			return 0;
 	}

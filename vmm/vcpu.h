@@ -131,32 +131,4 @@ struct vcpu {
  */
 void vcpu_loop(void *vcpu);
 
-/*
- * Ends the guest: logs `why`, the exit kind, guest RIP and registers,
- * marks the guest crashed, and asks its other vCPUs to stop. The service
- * core frees its cores and memory (vm_reap). Called on the vCPU's core.
- */
-void vcpu_fail(struct vcpu *v, const struct exit_info *e, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/*
- * Makes `v` look at its pending events soon: an IPI to its core when it
- * is another core's (it exits the guest or leaves HLT). Any core.
- */
-void vcpu_wake(struct vcpu *v);
-/* INIT and SIPI from another vCPU's local APIC (SDM Vol. 3A 9.4.4). Any core. */
-void vcpu_signal_init(struct vcpu *v);
-void vcpu_signal_sipi(struct vcpu *v, uint8_t vector);
-
-/* Convenience: advance RIP past the instruction the exit reported. */
-void vcpu_skip_insn(struct vcpu *v, const struct exit_info *e);
-/*
- * A general-purpose register by its number in instruction encodings
- * (0 RAX, 1 RCX, 2 RDX, 3 RBX, 4 RSP, ... 15 R15; SDM Vol. 2A Table 2-2).
- */
-uint64_t vcpu_gpr_get(struct vcpu *v, unsigned enc);
-void vcpu_gpr_set(struct vcpu *v, unsigned enc, uint64_t val);
-/* Queues a hardware exception (#GP(0), #UD) for the next entry. */
-void vcpu_inject_exception(struct vcpu *v, uint8_t vector, int has_error, uint32_t error);
-
 #endif

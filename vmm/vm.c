@@ -82,14 +82,6 @@ unsigned vm_free_cores(void)
 	return n;
 }
 
-void *vm_gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len)
-{
-	if (gpa >= vm->mem.size || len > vm->mem.size - gpa ||
-	    gpa / VM_CHUNK_SIZE != (gpa + len - 1) / VM_CHUNK_SIZE)
-		return 0;
-	return (void *)(vm->mem.chunk[gpa / VM_CHUNK_SIZE] + gpa % VM_CHUNK_SIZE);
-}
-
 /* ---- memory ---- */
 
 static unsigned chunk_array_order(unsigned n)
@@ -174,6 +166,7 @@ static void vm_teardown(struct vm *vm)
 {
 	vm_devices_detach(vm);
 	mmio_reset(vm);
+	portio_reset(vm);
 	vcpus_free(vm);
 	mem_free(vm);
 	backend->npt_destroy(vm);
@@ -226,7 +219,7 @@ static int vm_build(struct vm *vm, char *err, unsigned len)
 	if (rc)
 		return fmt_snprintf(err, len, "cannot create vCPUs for '%s': %s", vm->def.name,
 				    errno_str(rc)), rc;
-	if (vm->linux_guest && (rc = platform_attach(vm)))
+	if ((rc = platform_attach(vm)))
 		return fmt_snprintf(err, len, "cannot set up the platform devices of '%s': %s",
 				    vm->def.name, errno_str(rc)), rc;
 	/* virtio disks for every guest: the vblk test guest drives them without Linux */
@@ -358,7 +351,7 @@ int vm_shutdown(struct vm *vm, uint64_t timeout_us)
 	if (vm->state != VM_RUNNING)
 		return -EINVAL;
 	vm->shutdown_deadline_us = time_us() + timeout_us;
-	if (vm->linux_guest)
+	if (vm->platform == VM_PLATFORM_PC)
 		vm_irq_pulse(vm, GUEST_GED_GSI);
 	log_info("guest %s: power button pressed; destroy in %lu s unless it powers off",
 		 vm->def.name, timeout_us / 1000000);

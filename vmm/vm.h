@@ -19,12 +19,25 @@
 #include "vmm/dev/uart.h"
 #include "vmm/exit.h"
 #include "vmm/mmio.h"
+#include "vmm/portio.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm_def.h"
+#include "vmm/guest_mem.h"
+#include "vmm/vcpu_signal.h"
 
 #define VM_MAX 16
 
 enum vm_state { VM_STOPPED, VM_RUNNING, VM_CRASHED };
+
+/*
+ * What machine the guest sees, decided by what it boots (guest_boot_load):
+ * a bzImage (Linux) gets a PC - local APICs, IOAPIC, ACPI tables, RTC, PIT,
+ * reset and power registers; unclaimed MMIO reads all ones, as on a PC; a
+ * triple fault resets it. An ELF test guest gets a bare machine - COM1 and
+ * its virtio devices, no interrupts; any access outside them, and a
+ * triple fault, end it.
+ */
+enum vm_platform { VM_PLATFORM_BARE, VM_PLATFORM_PC };
 
 /* Guest-physical [0, size) is backed by chunk[i] at GPA i * 2 MiB. */
 struct vm_mem {
@@ -50,8 +63,9 @@ struct vm {
 	uint64_t entry;                 /* guest entry point from the ELF image */
 	struct uart_model uart;         /* COM1 at 0x3F8 */
 	struct mmio_bus mmio;           /* device ranges (vmm/mmio.h) */
-	/* The Linux platform (vmm/platform.c) */
-	int linux_guest;                /* booted from a bzImage: full PC platform */
+	struct portio_bus pio;          /* port ranges (vmm/portio.h) */
+	enum vm_platform platform;
+	/* The PC platform (vmm/platform.c, vmm/irq.c) */
 	uint64_t boot_params;           /* GPA of the zero page */
 	struct vioapic ioapic;
 	struct vrtc rtc;
@@ -87,9 +101,6 @@ int vm_shutdown(struct vm *vm, uint64_t timeout_us);
 int vm_reset(struct vm *vm);
 /* Cores not used by any vCPU (excluding the service core). */
 unsigned vm_free_cores(void);
-
-/* Where guest-physical `gpa` lives in host memory, or 0 if outside the guest. */
-void *vm_gpa_to_hva(struct vm *vm, uint64_t gpa, uint64_t len);
 
 /* Enables the back end on every guest core (boot, after backend_select). */
 void vmm_init(void);

@@ -102,17 +102,4 @@ void vlapic_nmi(struct vlapic *l);
 int vlapic_match(const struct vlapic *l, uint32_t dest, int logical);
 int vlapic_ipi_accepts(const struct vlapic *l, const struct vlapic_ipi *m, int sender);
 
-/* ---- the kernel's side (vmm/irq.c; not portable) ---- */
-
-struct vcpu;
-struct vm;
-
-/* Resets `v`'s local APIC, wired to its vCPU and guest (own core). */
-void vlapic_vcpu_reset(struct vcpu *v, int bsp);
-/*
- * Delivers `m` to the vCPUs of `vm` it selects; `sender` is the vCPU that
- * wrote the ICR (for the shorthands), or 0 for an IOAPIC message. Any core.
- */
-void vlapic_route(struct vm *vm, const struct vlapic_ipi *m, const struct vcpu *sender);
-
 #endif

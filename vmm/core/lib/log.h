@@ -36,6 +36,14 @@ struct log_ratelimit {
 #define LOG_RATELIMIT_INIT(b) { 0, 0, 0, (b) }
 int log_ratelimit_ok(struct log_ratelimit *rl);
 
+/* A warning a guest or a packet can trigger: at most 5 a second per call site. */
+#define LOG_WARN_RL(...)                                                        \
+	do {                                                                    \
+		static struct log_ratelimit rl_ = LOG_RATELIMIT_INIT(5);        \
+		if (log_ratelimit_ok(&rl_))                                     \
+			log_warn(__VA_ARGS__);                                  \
+	} while (0)
+
 /*
  * Calls `fn` with consecutive pieces of the ring's contents, oldest first.
  * The pieces together are whole lines.
