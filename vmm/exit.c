@@ -1,18 +1,37 @@
 /*
  * vmm/exit.c - what hako does for each kind of VM exit, for either back
  * end. One bounds-checked table indexed by enum exit_kind dispatches
- * every exit; vcpu_loop() counts it per guest first.
+ * every exit; a kind without a handler ends the guest loudly.
  *
- * Following one CPUID: the guest executes CPUID -> #VMEXIT(CPUID) ->
- * svm_vcpu_run() decodes it (vmm/svm/exit.c) as EXIT_CPUID with
- * insn_len 2 -> vcpu_loop() counts it and calls exit_dispatch() ->
- * exit_cpuid() asks vmm/cpuid_policy.c, writes RAX..RDX, advances RIP
- * -> vcpu_loop() enters the guest again after the CPUID.
+ * One VM exit, hop by hop (a guest's CPUID on AMD-V; VT-x differs only in
+ * the vmm/vmx/ files named in brackets):
+ *   1. vcpu_loop() (vmm/vcpu.c) runs on the vCPU's own core; vcpu_step()
+ *      disables interrupts, vcpu_events() injects a pending interrupt,
+ *      then enters the guest through the back end's vcpu_run operation.
+ *   2. svm_vcpu_run() (vmm/svm/exit.c) [vmx_vcpu_run(), vmm/vmx/exit.c]
+ *      enters the guest through svm_world_switch (vmm/svm/switch.S)
+ *      [vmx_world_switch, vmm/vmx/switch.S], which loads struct
+ *      guest_regs, runs VMRUN [VMRESUME] and stores them again at the exit.
+ *   3. The guest executes CPUID; the CPUID intercept (vmcb_controls(),
+ *      vmm/svm/vmcb.c) [CPUID always exits on VT-x] ends VMRUN with
+ *      EXITCODE 0x72 [basic exit reason 10].
+ *   4. svm_decode() [vmx_decode()] turns the vendor's code into a neutral
+ *      struct exit_info: kind EXIT_CPUID, RIP, instruction length 2.
+ *   5. Back in vcpu_step(): the exit is counted per guest (`stats`) and
+ *      exit_dispatch() below calls exit_cpuid(), which asks
+ *      cpuid_policy() (vmm/cpuid_policy.c) what this guest may see,
+ *      writes RAX..RDX and advances RIP (vcpu_skip_insn(), vmm/vcpu_regs.c).
+ *   6. EXIT_RESUME: vcpu_step() returns and the loop enters the guest again
+ *      after the CPUID. EXIT_HALT idles the core until an interrupt
+ *      (vcpu_idle()); EXIT_GUEST_FAULT and EXIT_GUEST_STOP leave the loop,
+ *      and the service core frees the guest (vm_reap(), vm_power_poll()).
+ * Port I/O and MMIO take the same path to exit_port_io() and
+ * exit_mem_violation(), which hand the access to the guest's buses
+ * (vmm/portio.c, vmm/mmio.c) where its devices registered at start.
  */
 #include "vmm/exit.h"
 
 #include "vmm/backend.h"
-#include "vmm/core/host.h"
 #include "vmm/core/lib/log.h"
 #include "vmm/core/lib/string.h"
 #include "vmm/core/time.h"
@@ -248,26 +267,26 @@ static enum exit_result exit_xsetbv(struct vcpu *v, const struct exit_info *e)
 }
 
 static const exit_handler_fn exit_table[EXIT_KIND_COUNT] = {
-	[EXIT_UNKNOWN      ] = exit_fail,
-	[EXIT_CPUID        ] = exit_cpuid,
-	[EXIT_HLT          ] = exit_hlt,
-	[EXIT_PORT_IO      ] = exit_port_io,
-	[EXIT_MSR_READ     ] = exit_msr_read,
-	[EXIT_MSR_WRITE    ] = exit_msr_write,
+	[EXIT_UNKNOWN]       = exit_fail,
+	[EXIT_CPUID]         = exit_cpuid,
+	[EXIT_HLT]           = exit_hlt,
+	[EXIT_PORT_IO]       = exit_port_io,
+	[EXIT_MSR_READ]      = exit_msr_read,
+	[EXIT_MSR_WRITE]     = exit_msr_write,
 	[EXIT_MEM_VIOLATION] = exit_mem_violation,
 	[EXIT_MEM_MISCONFIG] = exit_fail,
-	[EXIT_TRIPLE_FAULT ] = exit_triple_fault,
+	[EXIT_TRIPLE_FAULT]  = exit_triple_fault,
 	[EXIT_EXT_INTERRUPT] = exit_interrupt,
-	[EXIT_NMI          ] = exit_interrupt,
-	[EXIT_VIRT_INSN    ] = exit_virt_insn,
-	[EXIT_EXCEPTION    ] = exit_fail,
+	[EXIT_NMI]           = exit_interrupt,
+	[EXIT_VIRT_INSN]     = exit_virt_insn,
+	[EXIT_EXCEPTION]     = exit_fail,
 	/* Only a physical INIT/SIPI, which hako never sends to a guest core; a
 	 * guest's own INIT-SIPI-SIPI goes through its vLAPIC (vcpu_signal_sipi). */
-	[EXIT_INIT_SIPI    ] = exit_fail,
-	[EXIT_ENTRY_FAILED ] = exit_fail,
-	[EXIT_INTR_WINDOW  ] = exit_interrupt,
-	[EXIT_CR_ACCESS    ] = exit_cr_access,
-	[EXIT_XSETBV       ] = exit_xsetbv,
+	[EXIT_INIT_SIPI]     = exit_fail,
+	[EXIT_ENTRY_FAILED]  = exit_fail,
+	[EXIT_INTR_WINDOW]   = exit_interrupt,
+	[EXIT_CR_ACCESS]     = exit_cr_access,
+	[EXIT_XSETBV]        = exit_xsetbv,
 };
 
 enum exit_result exit_dispatch(struct vcpu *v, const struct exit_info *e)

@@ -1,7 +1,7 @@
 /*
  * vmm/blk/blk.h - hako's block layer: asynchronous read, write and flush by
  * LBA on a block device named by a URL, shared by every disk backend
- * (`ram:SIZE`, `esp:PATH`, and later `iscsi://...`) and every consumer
+ * (`ram:SIZE`, `esp:PATH`, `iscsi://...`, `cow:...`) and every consumer
  * (virtio-blk, `disk check`, copy-on-write layers).
  *
  * The model (stable; the iSCSI initiator and virtio-blk rely on it):
@@ -14,6 +14,32 @@
  *    core. So every `done` callback runs on the service core, which is
  *    what single-threaded backends such as lwIP-based iSCSI need.
  *  - blk_open() and blk_close() run on the service core too.
+ *
+ * One guest disk write, hop by hop, and its completion:
+ *   1. The guest's virtio-blk driver puts a request on its virtqueue and
+ *      writes QueueNotify: an MMIO exit (vmm/exit.c) reaches
+ *      virtio_mmio_write() (vmm/dev/virtio_mmio.c), which calls notify()
+ *      in vmm/dev/virtio_blk.c on the vCPU's core.
+ *   2. process() takes chains with vq_pop() (vmm/dev/virtqueue.c, every
+ *      descriptor checked against guest memory), prepare() checks the
+ *      header, start() calls blk_submit() here: the request is queued.
+ *   3. On the service core blk_poll() hands it to the backend: for a LUN
+ *      lun_start() (net/iscsi/blk.c), which lun_issue()s a SCSI WRITE as
+ *      an iSCSI task with iscsi_submit() (net/iscsi/task.c).
+ *   4. iscsi_tasks_pump() sends it: send_command() and, as the target's
+ *      R2Ts allow, pump_data(); each PDU goes out by iscsi_tx_pdu() and
+ *      iscsi_tx_flush() (net/iscsi/session.c) to the transport's t_send()
+ *      (net/iscsi/tcp.c), which hands it to lwIP's tcp_write.
+ *   5. lwIP's linkoutput() (net/netif.c) copies each segment into the
+ *      NIC's ring: vnet_tx() (drivers/net/virtio_net.c), and one
+ *      vnet_flush() doorbell per batch.
+ * Completion: vnet_rx() gives net_poll() the target's answer; lwIP calls
+ * on_recv() (net/iscsi/tcp.c), iscsi_feed() parses PDUs, the SCSI
+ * Response finishes the task, task_done() (net/iscsi/blk.c) calls
+ * blk_complete(), and request_done() (vmm/dev/virtio_blk.c) writes the
+ * status, vq_push()es the chain and virtio_mmio_notify_used() raises the
+ * device's interrupt line (vm_irq_set(), vmm/irq.c): the IOAPIC model
+ * routes it to a vCPU's local APIC, which vcpu_events() injects.
  *
  * LBAs and counts are in the device's blocks (blk_block_size(): 512 for
  * `ram:` and `esp:`, whatever the LUN reports for iSCSI). Portable: no
