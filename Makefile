@@ -160,31 +160,29 @@ PORTABLE := vmm/core/lib/fmt.c vmm/core/lib/log.c vmm/core/lib/errno.c vmm/core/
 PORTABLE_EXIT := vmm/exit.c vmm/exit_names.c vmm/msr.c vmm/mmio.c vmm/portio.c \
                  vmm/vcpu_regs.c vmm/guest_mem.c vmm/irq.c
 
-# Linked through an archive, so each test pulls in only what it uses.
-UNIT_OBJ := $(patsubst %.c,$(BUILD)/unit/obj/%.o,$(PORTABLE) $(PORTABLE_EXIT))
-UNIT_LIB := $(BUILD)/unit/libhako.a
-.SECONDARY: $(UNIT_OBJ)
-
-$(UNIT_LIB): $(UNIT_OBJ)
-	@rm -f $@
-	@ar rcs $@ $^
+UNIT_OBJ := $(patsubst %.c,$(BUILD)/unit/obj/%.o,$(PORTABLE))
+EXIT_OBJ := $(patsubst %.c,$(BUILD)/unit/obj/%.o,$(PORTABLE_EXIT))
+.SECONDARY: $(UNIT_OBJ) $(EXIT_OBJ)
+# Only test_exit links the exit path (with its fakes of the rest).
+$(BUILD)/unit/test_exit: EXTRA_UNIT_OBJ = $(EXIT_OBJ)
+$(BUILD)/unit/test_exit: $(EXIT_OBJ)
 
 $(BUILD)/unit/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC  $<"
 	@$(CC) $(UNIT_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/unit/%: tests/unit/%.c $(UNIT_LIB) $(wildcard tests/unit/*.h) $(wildcard tests/unit/data/*.h)
+$(BUILD)/unit/%: tests/unit/%.c $(UNIT_OBJ) $(wildcard tests/unit/*.h) $(wildcard tests/unit/data/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  UNIT    $<"
-	@$(CC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_LIB)
+	@$(CC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_OBJ) $(EXTRA_UNIT_OBJ)
 
 # The initiator over POSIX sockets, for tests against tgtd on the host.
 iscsi-live: $(BUILD)/unit/iscsi_live
-$(BUILD)/unit/iscsi_live: tests/unit/iscsi_live.c tests/unit/iscsi_posix.h $(UNIT_LIB)
+$(BUILD)/unit/iscsi_live: tests/unit/iscsi_live.c tests/unit/iscsi_posix.h $(UNIT_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC  $<"
-	@$(CC) $(UNIT_CFLAGS) -D_GNU_SOURCE -o $@ $< $(UNIT_LIB)
+	@$(CC) $(UNIT_CFLAGS) -D_GNU_SOURCE -o $@ $< $(UNIT_OBJ)
 
 # Each binary prints "N passed, N failed" last and exits non-zero on failure.
 unit: $(UNIT_BIN)

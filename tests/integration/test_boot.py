@@ -138,18 +138,22 @@ def test_small_machine_boots():
         assert host_field(out, "cores").startswith("1 total, 1 service, 0 free"), out
 
 
-def test_without_svm_names_no_backend():
+def test_without_svm_says_why_the_backend_is_unusable():
+    """version names the back end the CPU calls for (CLI.md: vmx or svm), host says why it is unusable."""
     with Qemu(smp=2, mem="256M", cpu="qemu64,-svm", name="boot-nosvm") as m:
         m.wait_prompt()
-        assert m.cmd("version").strip().endswith("(none)")
-        assert "without AMD-V" in host_field(m.cmd("host"), "backend")
+        assert m.cmd("version").strip().endswith("(svm)")
+        backend = host_field(m.cmd("host"), "backend")
+        assert "not usable" in backend and "without AMD-V" in backend, backend
+        assert m.cmd("frobnicate").startswith("error: ")
+        assert m.cmd("start nothing").startswith("error: ")
         assert m.cmd("frobnicate").startswith("error: ")
 
 
 def test_svm_without_npt_is_refused_clearly():
     with Qemu(smp=2, mem="256M", cpu="qemu64,+svm,-npt", name="boot-nonpt") as m:
         m.wait_prompt()
-        assert m.cmd("version").strip().endswith("(none)")
+        assert m.cmd("version").strip().endswith("(svm)")
         assert "without nested paging" in host_field(m.cmd("host"), "backend")
 
 
