@@ -13,7 +13,7 @@ What it sets up (state kept in build/run/, so guests persist between runs):
   - on first run, the guest `demo` defined through the shell (after that the
     catalog on the SAN remembers it).
 Then the serial console is yours: try `list`, `start demo`, `console demo`
-(Ctrl-] detaches), `clone demo demo2`. Ctrl-A x quits.
+(Ctrl-] detaches), `destroy demo`, `clone demo demo2`. Ctrl-A x quits.
 
 --check runs the same set-up without a terminal: starts demo, waits for Linux's
 init, runs `uname -r` in it and stops; the tests use it to keep `make run` true.
