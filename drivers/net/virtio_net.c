@@ -23,8 +23,8 @@
 #include "vmm/core/lib/string.h"
 #include "vmm/core/page.h"
 #include "vmm/core/time.h"
+#include "vmm/core/lib/virtio_ring.h"
 #include "vmm/core/lib/x86.h"
-
 
 #define VIRTIO_VENDOR 0x1af4
 #define VIRTIO_DEV_NET_TRANSITIONAL 0x1000
@@ -68,22 +68,6 @@ struct virtio_pci_common_cfg { /* 4.1.4.3 */
 CHECK_OFFSET(struct virtio_pci_common_cfg, device_status, 0x14);
 CHECK_OFFSET(struct virtio_pci_common_cfg, queue_desc, 0x20);
 
-struct virtq_desc { /* 2.6.5 */
-	uint64_t addr;  /* 0x00 */
-	uint32_t len;   /* 0x08 */
-	uint16_t flags; /* 0x0c */
-	uint16_t next;  /* 0x0e */
-} __attribute__((packed));
-_Static_assert(sizeof(struct virtq_desc) == 16, "virtq_desc is 16 bytes");
-#define VIRTQ_DESC_F_WRITE 2
-#define VIRTQ_AVAIL_F_NO_INTERRUPT 1 /* avail->flags (2.6.7) */
-#define VIRTQ_USED_F_NO_NOTIFY 1     /* used->flags (2.6.10) */
-
-struct virtq_used_elem { /* 2.6.8 */
-	uint32_t id;  /* 0x00 */
-	uint32_t len; /* 0x04 */
-} __attribute__((packed));
-
 struct virtio_net_hdr { /* 5.1.6, with VIRTIO_F_VERSION_1 */
 	uint8_t flags;        /* 0x00 */
 	uint8_t gso_type;     /* 0x01 */
@@ -105,8 +89,8 @@ struct vq {
 	uint16_t free_count;
 	uint16_t notified_idx; /* avail_idx when the device last heard of it */
 	struct virtq_desc *desc;
-	volatile uint16_t *avail; /* flags, idx, ring[size] */
-	volatile uint16_t *used;  /* flags, idx, then elems */
+	volatile struct virtq_avail *avail;
+	volatile struct virtq_used *used;
 	uint8_t *bufs;
 	volatile uint16_t *notify;
 };
@@ -127,11 +111,6 @@ static int vnet_match(const struct pci_dev *d)
 {
 	return d->vendor == VIRTIO_VENDOR &&
 	       (d->device == VIRTIO_DEV_NET_MODERN || d->device == VIRTIO_DEV_NET_TRANSITIONAL);
-}
-
-static volatile struct virtq_used_elem *used_elem(struct vq *q, uint16_t i)
-{
-	return (volatile struct virtq_used_elem *)(q->used + 2) + (i % q->size);
 }
 
 /* Finds the modern-transport structures through vendor capabilities. */
@@ -176,17 +155,18 @@ static int vq_setup(struct vnet *v, struct vq *q, uint16_t idx)
 		size = VNET_QSIZE;
 	v->common->queue_size = size;
 	q->size = size;
-	uint64_t ring = page_alloc(order_for(16 * size + 6 + 2 * size + PAGE_SIZE + 6 + 8 * size),
+	uint64_t avail_end = VIRTQ_DESC_BYTES(size) + VIRTQ_AVAIL_BYTES(size);
+	uint64_t ring = page_alloc(order_for(avail_end + PAGE_SIZE + VIRTQ_USED_BYTES(size)),
 				   PAGE_HAKO);
 	uint64_t bufs = page_alloc(order_for((uint64_t)VNET_BUF * size), PAGE_HAKO);
 	if (!ring || !bufs)
 		return -ENOMEM;
 	q->desc = (struct virtq_desc *)ring;
-	q->avail = (volatile uint16_t *)(ring + 16 * size);
-	q->avail[0] = VIRTQ_AVAIL_F_NO_INTERRUPT; /* we poll the used ring */
+	q->avail = (volatile struct virtq_avail *)(ring + VIRTQ_DESC_BYTES(size));
+	q->avail->flags = VIRTQ_AVAIL_F_NO_INTERRUPT; /* we poll the used ring */
 	/* The used ring needs 4-byte alignment; put it on its own page. */
-	q->used = (volatile uint16_t *)((ring + 16 * size + 6 + 2 * size + PAGE_SIZE - 1) &
-					~(PAGE_SIZE - 1));
+	q->used = (volatile struct virtq_used *)((ring + avail_end + PAGE_SIZE - 1) &
+						 ~(PAGE_SIZE - 1));
 	q->bufs = (uint8_t *)bufs;
 	for (uint16_t i = 0; i < size; i++)
 		q->desc[i].addr = bufs + (uint64_t)i * VNET_BUF;
@@ -203,9 +183,9 @@ static int vq_setup(struct vnet *v, struct vq *q, uint16_t idx)
 
 static void vq_publish(struct vq *q, uint16_t desc_idx)
 {
-	q->avail[2 + q->avail_idx % q->size] = desc_idx;
+	q->avail->ring[q->avail_idx % q->size] = desc_idx;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* ring entry before idx (2.6.13) */
-	q->avail[1] = ++q->avail_idx;
+	q->avail->idx = ++q->avail_idx;
 }
 
 /*
@@ -220,7 +200,7 @@ static void vq_notify(struct vq *q)
 		return;
 	q->notified_idx = q->avail_idx;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* idx before flags and notify (2.6.13.6) */
-	if (!(q->used[0] & VIRTQ_USED_F_NO_NOTIFY))
+	if (!(q->used->flags & VIRTQ_USED_F_NO_NOTIFY))
 		*q->notify = 0;
 }
 
@@ -264,7 +244,7 @@ static int vnet_link_up(struct nic *n)
 /* Takes back transmit buffers the device has finished with. */
 static void tx_reclaim(struct vq *q)
 {
-	while (q->last_used != q->used[1]) {
+	while (q->last_used != q->used->idx) {
 		q->last_used++;
 		q->free_count++;
 	}
@@ -301,10 +281,10 @@ static int vnet_rx(struct nic *n, void *out, size_t cap)
 	struct vnet *v = n->priv;
 	struct vq *q = &v->rx;
 	for (;;) {
-		if (q->last_used == q->used[1])
+		if (q->last_used == q->used->idx)
 			return 0;
 		__atomic_thread_fence(__ATOMIC_SEQ_CST); /* idx before the element */
-		volatile struct virtq_used_elem *e = used_elem(q, q->last_used++);
+		volatile struct virtq_used_elem *e = &q->used->ring[q->last_used++ % q->size];
 		uint32_t id = e->id, len = e->len;
 		int got = 0;
 		/* The device is trusted less than the spec asks: check id and len. */

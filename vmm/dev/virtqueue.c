@@ -73,15 +73,15 @@ int vq_setup(struct virtq *q, uint16_t max)
 		return fail(q, "queue size is not a power of two within QueueNumMax");
 	if (q->desc % 16 || q->avail % 2 || q->used % 4)
 		return fail(q, "ring address misaligned");
-	if (!range_ok(q, q->desc, 16 * n) || !range_ok(q, q->avail, 6 + 2 * n) ||
-	    !range_ok(q, q->used, 6 + 8 * n))
+	if (!range_ok(q, q->desc, VIRTQ_DESC_BYTES(n)) || !range_ok(q, q->avail, VIRTQ_AVAIL_BYTES(n)) ||
+	    !range_ok(q, q->used, VIRTQ_USED_BYTES(n)))
 		return fail(q, "ring outside guest memory");
 	return 0;
 }
 
 static int read_desc(struct virtq *q, uint16_t i, struct virtq_desc *d)
 {
-	const void *p = field(q, q->desc + 16ull * i, sizeof(*d));
+	const void *p = field(q, q->desc + sizeof(*d) * i, sizeof(*d));
 	if (!p)
 		return fail(q, "descriptor table outside guest memory");
 	memcpy(d, p, sizeof(*d));   /* one copy; only the copy is checked and used */
@@ -136,7 +136,7 @@ static int walk(struct virtq *q, uint16_t head, struct vq_chain *c)
 /* Takes the next available chain (see virtqueue.h). */
 int vq_pop(struct virtq *q, struct vq_chain *c)
 {
-	uint16_t *idx = field(q, q->avail + 2, 2);
+	uint16_t *idx = field(q, q->avail + offsetof(struct virtq_avail, idx), 2);
 	if (!idx)
 		return fail(q, "available ring outside guest memory");
 	/* read idx before the ring entries it covers (2.7.13.3) */
@@ -146,7 +146,8 @@ int vq_pop(struct virtq *q, struct vq_chain *c)
 		return 0;
 	if (pending > q->size)
 		return fail(q, "available index ahead of the ring by more than its size");
-	uint16_t *slot = field(q, q->avail + 4 + 2ull * (q->last_avail % q->size), 2);
+	uint16_t *slot = field(q, q->avail + offsetof(struct virtq_avail, ring) +
+				       2ull * (q->last_avail % q->size), 2);
 	if (!slot)
 		return fail(q, "available ring outside guest memory");
 	uint16_t head = __atomic_load_n(slot, __ATOMIC_RELAXED);
@@ -161,9 +162,11 @@ int vq_pop(struct virtq *q, struct vq_chain *c)
 /* Puts (head, written) in the used ring, then publishes the new index (2.7.8). */
 int vq_push(struct virtq *q, uint16_t head, uint32_t written)
 {
-	uint64_t e = q->used + 4 + 8ull * (q->used_idx % q->size);
-	uint32_t *id = field(q, e, 4), *len = field(q, e + 4, 4);
-	uint16_t *idx = field(q, q->used + 2, 2);
+	uint64_t e = q->used + offsetof(struct virtq_used, ring) +
+		     sizeof(struct virtq_used_elem) * (q->used_idx % q->size);
+	uint32_t *id = field(q, e + offsetof(struct virtq_used_elem, id), 4);
+	uint32_t *len = field(q, e + offsetof(struct virtq_used_elem, len), 4);
+	uint16_t *idx = field(q, q->used + offsetof(struct virtq_used, idx), 2);
 	if (!id || !len || !idx)
 		return fail(q, "used ring outside guest memory");
 	*id = head;
