@@ -113,6 +113,7 @@ static int serial_poll(void)
 		return 0;
 	serial_busy = 1;
 	int saved = service_command_begin();
+	fed = shell_resume(&serial_shell); /* typed while a command finished later */
 	for (int c; (c = uart_getc()) >= 0; fed = 1)
 		shell_feed(&serial_shell, (unsigned char)c);
 	service_command_end(saved);

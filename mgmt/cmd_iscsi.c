@@ -15,6 +15,7 @@
 #include "net/iscsi/tcp.h"
 #include "net/net.h"
 #include "vmm/blk/blk.h"
+#include "vmm/blk/blk_sync.h"
 #include "vmm/blk/blk_bench.h"
 #include "vmm/blk/blk_check.h"
 #include "vmm/core/cpu.h"
@@ -60,15 +61,7 @@ static void finish(struct iscsi_session *s)
 
 static int open_url(struct shell *sh, const struct iscsi_url *u, struct iscsi_session **s)
 {
-	struct iscsi_config cfg;
-	memset(&cfg, 0, sizeof(cfg));
-	iscsi_tcp_defaults(&cfg);
-	fmt_snprintf(cfg.host, sizeof(cfg.host), "%s", u->host);
-	cfg.port = u->port;
-	fmt_snprintf(cfg.target, sizeof(cfg.target), "%s", u->target);
-	fmt_snprintf(cfg.user, sizeof(cfg.user), "%s", u->user);
-	fmt_snprintf(cfg.secret, sizeof(cfg.secret), "%s", u->secret);
-	int err = iscsi_tcp_open(&cfg, s);
+	int err = iscsi_open_url(u, s);
 	if (err)
 		return shell_error(sh, "cannot start an iSCSI session: %s", errno_str(err));
 	busy = 1;
@@ -91,13 +84,12 @@ static void print_target(void *arg, const char *name, const char *addr)
 
 static int iscsi_discover(struct shell *sh, const char *hostport)
 {
-	struct iscsi_config cfg;
+	struct iscsi_url u; /* no target: a discovery session */
 	struct iscsi_session *s;
-	memset(&cfg, 0, sizeof(cfg));
-	iscsi_tcp_defaults(&cfg);
-	if (iscsi_hostport_parse(hostport, cfg.host, sizeof(cfg.host), &cfg.port))
+	memset(&u, 0, sizeof(u));
+	if (iscsi_hostport_parse(hostport, u.host, sizeof(u.host), &u.port))
 		return shell_error(sh, "'%s' is not HOST[:PORT]", hostport);
-	int err = iscsi_tcp_open(&cfg, &s);
+	int err = iscsi_open_url(&u, &s);
 	if (err)
 		return shell_error(sh, "cannot start discovery: %s", errno_str(err));
 	busy = 1;
@@ -111,7 +103,7 @@ static int iscsi_discover(struct shell *sh, const char *hostport)
 		iscsi_poll(s);
 	}
 	if (s->discovery_done != 2) {
-		shell_error(sh, "discovery at %s:%u failed: %s", cfg.host, cfg.port,
+		shell_error(sh, "discovery at %s:%u failed: %s", u.host, u.port,
 			    s->error[0] ? s->error : "no answer");
 		finish(s);
 		return -1;
@@ -219,7 +211,7 @@ static int disk_check(struct shell *sh, const char *url, uint64_t size)
 	c.buf = (uint8_t *)page_alloc(order, PAGE_HAKO);
 	if (!c.buf)
 		return busy = 0, shell_error(sh, "out of memory for the check buffers");
-	int rc = blk_open(url, 0, &c.d, err, sizeof(err));
+	int rc = blk_sync_open(url, 0, &c.d, err, sizeof(err));
 	if (rc) {
 		page_free((uint64_t)c.buf, order, PAGE_HAKO);
 		busy = 0;
@@ -272,7 +264,7 @@ static int disk_bench(struct shell *sh, const char *url, uint64_t size)
 	unsigned order = buddy_order_for(BLK_BENCH_BUF);
 	if (!(b.buf = (uint8_t *)page_alloc(order, PAGE_HAKO)))
 		return busy = 0, shell_error(sh, "out of memory for the benchmark buffers");
-	int rc = blk_open(url, 0, &b.d, err, sizeof(err));
+	int rc = blk_sync_open(url, 0, &b.d, err, sizeof(err));
 	for (int w = 1; w >= 0 && !rc; w--)
 		for (int r = 0; r < 2 && !rc; r++)
 			for (int q = 0; q < 2 && !rc; q++) {

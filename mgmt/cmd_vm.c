@@ -7,6 +7,7 @@
 #include "mgmt/shell/args.h"
 #include "mgmt/shell/shell.h"
 #include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/fmt.h"
 #include "vmm/core/lib/string.h"
 #include "vmm/core/service.h"
 #include "vmm/core/smp.h"
@@ -79,8 +80,9 @@ static int do_set(struct shell *sh, int argc, char **argv)
 	struct vm *vm = find_or_error(sh, argv[1]);
 	if (!vm)
 		return -1;
-	if (vm->state == VM_RUNNING)
-		return shell_error(sh, "guest '%s' is running; destroy it first", argv[1]);
+	if (!vm_stopped(vm))
+		return shell_error(sh, "guest '%s' is %s; destroy it first", argv[1],
+				   vm->state == VM_STARTING ? "starting" : "running");
 	struct vm_def old = vm->def, d = vm->def;
 	if (apply_keys(sh, &d, argc, argv))
 		return -1;
@@ -90,6 +92,7 @@ static int do_set(struct shell *sh, int argc, char **argv)
 		vm->def = old;
 		return shell_error(sh, "%s", err);
 	}
+	vm_disks_refresh(vm); /* disks it no longer names close now, not at its next start */
 	return 0;
 }
 static int cmd_set(struct shell *sh, int argc, char **argv)
@@ -115,6 +118,8 @@ static int cmd_show(struct shell *sh, int argc, char **argv)
 	shell_printf(sh, "%s\nstate=%s\n", line, vm_state_name(vm->state));
 	if (vm->state == VM_CRASHED)
 		shell_printf(sh, "reason=%s\n", vm->crash_reason);
+	if (vm->state == VM_STARTING)
+		shell_printf(sh, "starting=its disks are opening\n");
 	return 0;
 }
 SHELL_COMMAND(show, "show", "NAME", "a guest's definition and state", cmd_show);
@@ -166,11 +171,47 @@ static int cmd_list(struct shell *sh, int argc, char **argv)
 			     vm->def.cpus, vm->def.mem >> 20, vm->def.ndisks);
 		if (vm->state == VM_CRASHED)
 			shell_printf(sh, "  (%s)", vm->crash_reason);
+		if (vm->state == VM_STARTING)
+			shell_printf(sh, "  (starting: its disks are opening)");
 		shell_printf(sh, "\n");
 	}
 	return 0;
 }
 SHELL_COMMAND(list, "list", "", "every guest and its state", cmd_list);
+
+/* How a pending `start` ends (vm_started_fn): its result, then the prompt. */
+static void start_done(struct vm *vm, int status, const char *err, void *arg)
+{
+	struct shell *sh = arg;
+	if (status) {
+		shell_error(sh, "%s", err);
+	} else {
+		shell_printf(sh, "started %s on core", vm->def.name);
+		for (unsigned i = 0; i < vm->nvcpus; i++)
+			shell_printf(sh, " %u", vm->vcpu[i]->core);
+		shell_printf(sh, "\n");
+	}
+	shell_finish(sh);
+}
+
+/* Ctrl-C while the disks open: the guest stays stopped (start_done says so). */
+static void start_interrupt(struct shell *sh, void *ctx)
+{
+	struct vm *vm = ctx;
+	(void)sh; /* start_done prints to it */
+	char why[96];
+	fmt_snprintf(why, sizeof(why), "start of '%s' interrupted; it stays stopped", vm->def.name);
+	vm_start_cancel(vm, why);
+}
+
+/* The terminal went away: the guest starts anyway; the log tells how it went. */
+static void start_detach(struct shell *sh, void *ctx)
+{
+	(void)sh; /* gone */
+	vm_start_forget(ctx);
+}
+
+static const struct shell_pending_ops start_pending = { start_interrupt, start_detach };
 
 static int do_start(struct shell *sh, int argc, char **argv)
 {
@@ -184,13 +225,11 @@ static int do_start(struct shell *sh, int argc, char **argv)
 		return shell_error(sh, "guest '%s' is a template: the clones %s read its disks, which "
 				   "must not change; start a clone (or `clone %s NEW full` for a "
 				   "writable copy)", argv[1], users, argv[1]);
-	if (vm_start(vm, err, sizeof(err)))
+	if (vm_start(vm, start_done, sh, err, sizeof(err)))
 		return shell_error(sh, "%s", err);
-	shell_printf(sh, "started %s on core", vm->def.name);
-	for (unsigned i = 0; i < vm->nvcpus; i++)
-		shell_printf(sh, " %u", vm->vcpu[i]->core);
-	shell_printf(sh, "\n");
-	return 0;
+	/* Its disks open over the network while the service core goes on: the
+	 * result prints when start_done hears it, then the prompt. */
+	return shell_pend(sh, &start_pending, vm);
 }
 static int cmd_start(struct shell *sh, int argc, char **argv)
 {
@@ -210,7 +249,7 @@ static int cmd_destroy(struct shell *sh, int argc, char **argv)
 	struct vm *vm = find_or_error(sh, argv[1]);
 	if (!vm)
 		return -1;
-	if (vm->state != VM_RUNNING)
+	if (vm_stopped(vm))
 		return shell_error(sh, "guest '%s' is not running", argv[1]);
 	int err = vm_destroy(vm);
 	if (err)

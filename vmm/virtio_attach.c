@@ -1,8 +1,10 @@
 /*
  * vmm/virtio_attach.c - a guest's virtio devices (vmm/devices.h):
- * at start, one virtio-blk device per `disk=` key, its registers at
- * VIRTIO_MMIO_BASE + i * STRIDE on GSI VIRTIO_MMIO_GSI0 + i; at every
- * stop, the devices go.
+ * at start, its disks open (asynchronously: vm_disks_open() starts the
+ * opens, blk_poll() reports each in disk_opened(), vm_start_poll() in
+ * vmm/vm.c asks vm_disks_ready()), then one virtio-blk device per `disk=`
+ * key, its registers at VIRTIO_MMIO_BASE + i * STRIDE on GSI
+ * VIRTIO_MMIO_GSI0 + i; at every stop, the devices go.
  *
  * The disks behind them stay open from the first start until the guest is
  * undefined or its disk= keys change, so what a guest writes to a ram: or
@@ -29,6 +31,12 @@ static struct vm_virtio {
 	struct irq_line { struct vm *vm; unsigned gsi; } line[VM_MAX_DISKS];
 	struct blockdev *bd[VM_MAX_DISKS];              /* kept across runs */
 	struct vm_disk opened[VM_MAX_DISKS];            /* what bd[i] was opened as */
+	/* opens under way (vm_disks_open) and the first failure */
+	struct blk_open_req open[VM_MAX_DISKS];
+	struct vm_disk want[VM_MAX_DISKS];              /* what open[i] opens */
+	int opening[VM_MAX_DISKS];
+	int open_rc;
+	char open_err[BLK_ERR_MAX];
 } state[VM_MAX];
 
 static struct vm_virtio *of(struct vm *vm) { return &state[vm - vms]; }
@@ -54,7 +62,31 @@ static void close_disk(struct vm_virtio *st, unsigned i)
 	st->bd[i] = 0;
 }
 
-/* Opens disk i unless it is open already as the definition says. */
+static void cancel_open(struct vm_virtio *st, unsigned i)
+{
+	if (st->opening[i])
+		blk_open_cancel(&st->open[i]);
+	st->opening[i] = 0;
+}
+
+/* blk_poll reports disk i's open (vm_start_poll then reads vm_disks_ready). */
+static void disk_opened(struct blk_open_req *o)
+{
+	struct vm_virtio *st = o->ctx;
+	unsigned i = (unsigned)(o - st->open);
+	st->opening[i] = 0;
+	if (o->status) {
+		if (!st->open_rc) {
+			st->open_rc = o->status;
+			fmt_snprintf(st->open_err, sizeof(st->open_err), "%s", o->err);
+		}
+		return;
+	}
+	st->bd[i] = o->dev;
+	st->opened[i] = st->want[i];
+}
+
+/* Starts opening disk i unless it is open already as the definition says. */
 static int open_disk(struct vm *vm, unsigned i, char *err, unsigned len)
 {
 	struct vm_virtio *st = of(vm);
@@ -62,13 +94,64 @@ static int open_disk(struct vm *vm, unsigned i, char *err, unsigned len)
 	if (st->bd[i] && !memcmp(&st->opened[i], dk, sizeof(*dk)))
 		return 0;
 	close_disk(st, i);
-	int rc = blk_open(dk->url, dk->ro, &st->bd[i], err, len);
+	st->want[i] = *dk;
+	st->open[i].done = disk_opened;
+	st->open[i].ctx = st;
+	int rc = blk_open(dk->url, dk->ro, &st->open[i]);
 	if (rc) {
-		st->bd[i] = 0;
+		fmt_snprintf(err, len, "%s", st->open[i].err);
 		return rc;
 	}
-	st->opened[i] = *dk;
+	st->opening[i] = 1;
 	return 0;
+}
+
+/*
+ * Starts opening the disks of the guest's definition that are not open
+ * (see devices.h), and closes those it no longer names. A URL that cannot
+ * even start opening fails the start at once; the caller's teardown
+ * (vm_devices_detach) abandons the others.
+ */
+int vm_disks_open(struct vm *vm, char *err, unsigned len)
+{
+	struct vm_virtio *st = of(vm);
+	st->open_rc = 0;
+	st->open_err[0] = 0;
+	vm_disks_refresh(vm);
+	for (unsigned i = 0; i < vm->def.ndisks; i++) {
+		int rc = open_disk(vm, i, err, len);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* See devices.h. */
+int vm_disks_ready(struct vm *vm, char *err, unsigned len)
+{
+	struct vm_virtio *st = of(vm);
+	if (st->open_rc) {
+		fmt_snprintf(err, len, "%s", st->open_err);
+		return st->open_rc;
+	}
+	for (unsigned i = 0; i < vm->def.ndisks; i++)
+		if (st->opening[i])
+			return -EINPROGRESS;
+	return 0;
+}
+
+/*
+ * Closes the disks a stopped guest's definition no longer names as they
+ * were opened (after `set` changed its disk= keys), so they go with the
+ * definition that had them rather than at the next start.
+ */
+void vm_disks_refresh(struct vm *vm)
+{
+	struct vm_virtio *st = of(vm);
+	for (unsigned i = 0; i < VM_MAX_DISKS; i++)
+		if (st->bd[i] && (i >= vm->def.ndisks ||
+				  memcmp(&st->opened[i], &vm->def.disk[i], sizeof(st->opened[i]))))
+			close_disk(st, i);
 }
 
 /* Makes disk i's device and puts it on the guest's MMIO bus. */
@@ -76,9 +159,9 @@ static int attach_disk(struct vm *vm, unsigned i, char *err, unsigned len)
 {
 	struct vm_virtio *st = of(vm);
 	char name[48], id[VIRTIO_BLK_ID_BYTES + 1];
-	int rc = open_disk(vm, i, err, len);
-	if (rc)
-		return rc;
+	int rc;
+	if (!st->bd[i])
+		return fmt_snprintf(err, len, "disk %s is not open", vm->def.disk[i].url), -ENODEV;
 	fmt_snprintf(name, sizeof(name), "guest %s: vd%c", vm->def.name, 'a' + i);
 	fmt_snprintf(id, sizeof(id), "hako-%s-vd%c", vm->def.name, 'a' + i);
 	st->line[i] = (struct irq_line){ vm, VIRTIO_MMIO_GSI0 + i };
@@ -96,17 +179,14 @@ static int attach_disk(struct vm *vm, unsigned i, char *err, unsigned len)
 }
 
 /*
- * Creates the guest's virtio-blk devices in `disk=` order (vda first),
- * opening the disks not open yet and closing those the definition no
- * longer has. Service core, at start; on failure the caller's
- * vm_devices_detach() frees the devices made.
+ * Creates the guest's virtio-blk devices in `disk=` order (vda first) over
+ * the disks vm_disks_open() opened. Service core, at start; on failure the
+ * caller's vm_devices_detach() frees the devices made.
  */
 int vm_devices_attach(struct vm *vm, char *err, unsigned len)
 {
 	struct vm_virtio *st = of(vm);
 	st->n = 0;
-	for (unsigned i = vm->def.ndisks; i < VM_MAX_DISKS; i++)
-		close_disk(st, i);
 	for (unsigned i = 0; i < vm->def.ndisks; i++) {
 		int rc = attach_disk(vm, i, err, len);
 		if (rc)
@@ -129,17 +209,21 @@ void vm_devices_detach(struct vm *vm)
 		st->blk[i] = 0;
 	}
 	st->n = 0;
-	for (unsigned i = 0; i < VM_MAX_DISKS; i++)
+	for (unsigned i = 0; i < VM_MAX_DISKS; i++) {
+		cancel_open(st, i);
 		if (st->bd[i] && st->bd[i]->ops->remote)
 			close_disk(st, i);
+	}
 }
 
 /* Closes the guest's disks, freeing their memory (undefine). Stopped guests only. */
 void vm_disks_release(struct vm *vm)
 {
 	struct vm_virtio *st = of(vm);
-	for (unsigned i = 0; i < VM_MAX_DISKS; i++)
+	for (unsigned i = 0; i < VM_MAX_DISKS; i++) {
+		cancel_open(st, i);
 		close_disk(st, i);
+	}
 }
 
 int virtio_mmio_count(struct vm *vm)

@@ -1,6 +1,8 @@
 /*
  * vmm/vm.c - the guest lifecycle on the service core: define, start on
- * free cores with fresh memory, destroy, and reaping guests that crashed.
+ * free cores with fresh memory (the vCPUs run once the guest's disks are
+ * open, which over the network takes a while: nobody waits for it),
+ * destroy, and reaping guests that crashed.
  *
  * Only the service core allocates and frees: a vCPU that fails marks its
  * guest and leaves its loop; vm_reap() (a service poller) then returns the
@@ -37,6 +39,7 @@ static struct vcpu *core_owner[MAX_CPUS];
 
 const char *vm_state_name(enum vm_state s)
 {
+	/* CLI.md's three states: a guest whose disks are opening is not running yet */
 	return s == VM_RUNNING ? "running" : s == VM_CRASHED ? "crashed" : "stopped";
 }
 
@@ -65,9 +68,14 @@ int vm_define(const char *name, struct vm **out)
 	return -ENOSPC;
 }
 
+int vm_stopped(const struct vm *vm)
+{
+	return vm->state == VM_STOPPED || vm->state == VM_CRASHED;
+}
+
 int vm_undefine(struct vm *vm)
 {
-	if (vm->state == VM_RUNNING)
+	if (!vm_stopped(vm))
 		return -EBUSY;
 	vm_disks_release(vm);
 	vm->defined = 0;
@@ -179,6 +187,9 @@ static int start_refusal(struct vm *vm, char *err, unsigned len)
 	struct page_stats ps;
 	if (vm->state == VM_RUNNING)
 		return fmt_snprintf(err, len, "guest '%s' is already running", vm->def.name), -EBUSY;
+	if (vm->state == VM_STARTING)
+		return fmt_snprintf(err, len, "guest '%s' is already starting (its disks are opening)",
+				    vm->def.name), -EBUSY;
 	if (!backend)
 		return fmt_snprintf(err, len, "no usable hardware virtualization: %s",
 				    virt.detail), -ENODEV;
@@ -222,15 +233,18 @@ static int vm_build(struct vm *vm, char *err, unsigned len)
 	if ((rc = platform_attach(vm)))
 		return fmt_snprintf(err, len, "cannot set up the platform devices of '%s': %s",
 				    vm->def.name, errno_str(rc)), rc;
-	/* virtio disks for every guest: the vblk test guest drives them without Linux */
-	return vm_devices_attach(vm, err, len);
+	/* virtio disks for every guest (the vblk test guest drives them without
+	 * Linux): they open now, and the devices appear once they are open */
+	return vm_disks_open(vm, err, len);
 }
 
 /*
- * Starts a stopped or crashed guest: memory, nested tables, kernel, vCPUs
- * on free cores. On failure nothing stays allocated and `err` says why.
+ * Starts a stopped or crashed guest (see vm.h): memory, nested tables,
+ * kernel and vCPUs on free cores now, then VM_STARTING until vm_start_poll()
+ * finds its disks open. On failure nothing stays allocated and `err` says
+ * why. Service core.
  */
-int vm_start(struct vm *vm, char *err, unsigned len)
+int vm_start(struct vm *vm, vm_started_fn done, void *arg, char *err, unsigned len)
 {
 	int rc = start_refusal(vm, err, len);
 	if (rc)
@@ -246,6 +260,36 @@ int vm_start(struct vm *vm, char *err, unsigned len)
 		vm_teardown(vm);
 		return rc;
 	}
+	vm->started = done;
+	vm->started_arg = arg;
+	vm->state = VM_STARTING;
+	return 0;
+}
+
+/* Tells whoever waits how the start ended (once). */
+static void start_report(struct vm *vm, int status, const char *err)
+{
+	vm_started_fn fn = vm->started;
+	vm->started = 0;
+	if (fn)
+		fn(vm, status, err, vm->started_arg);
+}
+
+static void start_failed(struct vm *vm, int status, const char *err)
+{
+	vm_teardown(vm);
+	vm->state = VM_STOPPED;
+	log_err("guest %s: start failed: %s", vm->def.name, err);
+	start_report(vm, status, err);
+}
+
+/* The disks are open: the devices appear and the vCPUs run. */
+static void vm_launch(struct vm *vm)
+{
+	char err[BLK_ERR_MAX];
+	int rc = vm_devices_attach(vm, err, sizeof(err));
+	if (rc)
+		return start_failed(vm, rc, err);
 	vm->state = VM_RUNNING;
 	vm->start_us = time_us();
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
@@ -256,7 +300,46 @@ int vm_start(struct vm *vm, char *err, unsigned len)
 	}
 	log_info("guest %s: started on %u core(s), %lu MiB", vm->def.name, vm->nvcpus,
 		 vm->def.mem >> 20);
+	start_report(vm, 0, "");
+}
+
+/*
+ * Service poller: launches the guests whose disks finished opening, and
+ * ends the starts whose disks failed to. Nothing here waits: a guest's
+ * reset (vm_power_poll) starts it again the same way.
+ */
+static int vm_start_poll(void)
+{
+	int acted = 0;
+	char err[BLK_ERR_MAX];
+	for (unsigned i = 0; i < VM_MAX; i++) {
+		struct vm *vm = &vms[i];
+		if (vm->state != VM_STARTING)
+			continue;
+		int rc = vm_disks_ready(vm, err, sizeof(err));
+		if (rc == -EINPROGRESS)
+			continue;
+		if (rc)
+			start_failed(vm, rc, err);
+		else
+			vm_launch(vm);
+		acted = 1;
+	}
+	return acted;
+}
+SERVICE_POLLER(vm_start, vm_start_poll);
+
+int vm_start_cancel(struct vm *vm, const char *why)
+{
+	if (vm->state != VM_STARTING)
+		return -EINVAL;
+	start_failed(vm, -ECANCELED, why);
 	return 0;
+}
+
+void vm_start_forget(struct vm *vm)
+{
+	vm->started = 0;
 }
 
 /* Asks every vCPU to leave its loop and waits. 0 or -ETIMEDOUT. */
@@ -275,9 +358,14 @@ static int vm_stop_vcpus(struct vm *vm)
 	return 0;
 }
 
-/* Power cut: stops the vCPUs, frees cores and memory. 0, -EINVAL, -ETIMEDOUT. */
+/* Power cut: stops the vCPUs (or the start), frees cores and memory. 0, -EINVAL, -ETIMEDOUT. */
 int vm_destroy(struct vm *vm)
 {
+	if (vm->state == VM_STARTING) {
+		vm_start_cancel(vm, "destroyed while its disks were opening");
+		log_info("guest %s: destroyed", vm->def.name);
+		return 0;
+	}
 	if (vm->state != VM_RUNNING)
 		return -EINVAL;
 	int err = vm_stop_vcpus(vm);
@@ -337,8 +425,9 @@ static int vm_power_poll(void)
 		vm_teardown(vm);
 		vm->state = VM_STOPPED;
 		log_info("guest %s: %s", vm->def.name, reset ? "reset" : "powered off");
+		/* The start goes on in vm_start_poll (a LUN logs in again): no waiting here. */
 		char err[160];
-		if (reset && vm_start(vm, err, sizeof(err)))
+		if (reset && vm_start(vm, 0, 0, err, sizeof(err)))
 			log_err("guest %s: restart after reset failed: %s", vm->def.name, err);
 		acted = 1;
 	}

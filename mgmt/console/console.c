@@ -25,10 +25,13 @@
  * While a session's command runs, its further input waits in its input
  * ring (the command reads a confirmation or a Ctrl-C from there), and the
  * nested console_poll() calls serve the other sessions: their commands run
- * nested inside the waiting one, one at a time per session. A session
- * whose peer goes away during its command stays allocated until the
- * command returns; its output is dropped. Sessions close only from
- * console_poll(), never inside an lwIP callback.
+ * nested inside the waiting one, one at a time per session. A command
+ * that finishes later without waiting (shell_pend: `start` of a guest
+ * whose disks open over the network) leaves its session's input queued
+ * too, but for a Ctrl-C, which goes to the command. A session whose peer
+ * goes away during its command stays allocated until the command returns
+ * (or, when it is pending, is detached from it); its output is dropped.
+ * Sessions close only from console_poll(), never inside an lwIP callback.
  */
 #include "net/net.h"
 
@@ -335,8 +338,9 @@ static void on_err(void *arg, err_t err)
 	(void)err; /* the connection is gone whatever the reason */
 	if (s) {
 		s->pcb = 0; /* lwIP already freed it */
-		/* A running command still uses the session: free it when it ends. */
-		s->state = s->busy ? S_CLOSING : S_FREE;
+		/* A running or pending command still uses the session: console_poll
+		 * lets it go first. */
+		s->state = s->busy || shell_pending(&s->sh) ? S_CLOSING : S_FREE;
 	}
 }
 
@@ -404,7 +408,7 @@ static void session_timers(struct session *s, uint64_t now)
 	if ((s->state == S_USER || s->state == S_PASS || s->state == S_DELAY) &&
 	    now - s->started > LOGIN_TIMEOUT_US)
 		end_session(s, "\nlogin timed out\n");
-	if (s->state == S_SHELL && !s->busy && now - s->last_input > idle_us)
+	if (s->state == S_SHELL && !s->busy && !shell_pending(&s->sh) && now - s->last_input > idle_us)
 		end_session(s, "\nidle timeout; bye\n");
 	if (s->out_len && now - s->last_progress > STALL_TIMEOUT_US) {
 		log_warn("console: %s reads nothing; disconnected", s->peer);
@@ -431,7 +435,7 @@ static void run_input(struct session *s)
 {
 	s->busy = 1;
 	int saved = service_command_begin();
-	while (s->in_len && s->state == S_SHELL) {
+	while (s->in_len && s->state == S_SHELL && !shell_pending(&s->sh)) {
 		shell_feed(&s->sh, in_pop(s));
 		if (s->sh.closed)
 			end_session(s, 0);
@@ -455,14 +459,21 @@ static int console_poll(void)
 				 (unsigned long long)s->in_dropped, CONSOLE_IN);
 			s->in_dropped = 0;
 		}
-		if (s->state == S_SHELL && !s->busy && s->in_len && service_commands_allowed()) {
+		if (s->state == S_SHELL && shell_pending(&s->sh)) {
+			/* A command finishes later: input waits here, but for a Ctrl-C. */
+			if (session_interrupted(s))
+				shell_interrupt(&s->sh);
+			s->last_input = time_us();
+		} else if (s->state == S_SHELL && !s->busy && s->in_len && service_commands_allowed()) {
 			run_input(s);
 			busy = 1;
 		}
 		flush(s);
-		busy |= s->out_len > 0 || s->in_len > 0;
-		if (s->state == S_CLOSING && !s->busy)
+		busy |= s->out_len > 0 || (s->in_len > 0 && !shell_pending(&s->sh));
+		if (s->state == S_CLOSING && !s->busy) {
+			shell_detach(&s->sh); /* a pending command forgets this terminal */
 			release(s);
+		}
 	}
 	return busy;
 }

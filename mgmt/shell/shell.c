@@ -47,12 +47,20 @@ int shell_interrupted(void)
 	return running && running->interrupted && running->interrupted(running->ctx);
 }
 
+/* The oldest byte typed ahead (the caller checked there is one). */
+static unsigned char ahead_pop(struct shell *sh)
+{
+	unsigned char c = sh->ahead[0];
+	memmove(sh->ahead, sh->ahead + 1, --sh->ahead_len);
+	return c;
+}
+
 int shell_read_line(struct shell *sh, char *buf, size_t cap, int echo, void (*wait)(void))
 {
 	size_t n = 0;
 	int after_cr = sh->ed.last_cr; /* the command's own line may end in CR LF */
 	for (;;) {
-		int c = sh->getc ? sh->getc(sh->ctx) : SHELL_GONE;
+		int c = sh->ahead_len ? ahead_pop(sh) : sh->getc ? sh->getc(sh->ctx) : SHELL_GONE;
 		if (c == SHELL_NO_INPUT) {
 			wait();
 			continue;
@@ -155,12 +163,84 @@ int shell_execute(struct shell *sh, char *line)
 		return shell_error(sh, "unknown verb '%.40s'; 'help' lists the verbs", argv[0]);
 	struct shell *outer = running;
 	running = sh;
+	sh->executing++;
 	int rc = c->run(sh, argc, argv);
+	sh->executing--;
 	running = outer;
 	return rc;
 }
 
+/* ---- commands that finish later (shell.h) ---- */
+
+int shell_pend(struct shell *sh, const struct shell_pending_ops *ops, void *ctx)
+{
+	sh->pending = ops;
+	sh->pending_ctx = ctx;
+	sh->interrupting = 0;
+	return SHELL_PENDING;
+}
+
+int shell_pending(const struct shell *sh)
+{
+	return sh->pending != 0;
+}
+
+void shell_finish(struct shell *sh)
+{
+	if (!sh->pending)
+		return;
+	sh->pending = 0;
+	/* Finished before its command returned: shell_feed prompts then. */
+	if (!sh->executing && !sh->closed)
+		shell_prompt(sh);
+}
+
+void shell_interrupt(struct shell *sh)
+{
+	if (!sh->pending || sh->interrupting)
+		return; /* one Ctrl-C is enough; the work is stopping */
+	sh->interrupting = 1;
+	sh->pending->interrupt(sh, sh->pending_ctx);
+}
+
+void shell_detach(struct shell *sh)
+{
+	const struct shell_pending_ops *ops = sh->pending;
+	sh->pending = 0;
+	sh->ahead_len = 0;
+	if (ops)
+		ops->detach(sh, sh->pending_ctx);
+}
+
+static void feed_one(struct shell *sh, unsigned char c);
+
+int shell_resume(struct shell *sh)
+{
+	int fed = 0;
+	while (sh->ahead_len && !sh->pending && !sh->closed) {
+		feed_one(sh, ahead_pop(sh));
+		fed = 1;
+	}
+	return fed;
+}
+
 void shell_feed(struct shell *sh, unsigned char c)
+{
+	if (!sh->pending && !sh->ahead_len) {
+		feed_one(sh, c);
+		return;
+	}
+	if (c == 3 && sh->pending) {
+		sh->ahead_len = 0; /* like a terminal's interrupt, it drops what was typed ahead */
+		shell_interrupt(sh);
+		return;
+	}
+	if (sh->ahead_len < SHELL_AHEAD)
+		sh->ahead[sh->ahead_len++] = c; /* beyond that, typing ahead is lost */
+	shell_resume(sh);
+}
+
+static void feed_one(struct shell *sh, unsigned char c)
 {
 	if (sh->input_hook) {
 		if (sh->input_hook(sh, c)) {
@@ -182,7 +262,7 @@ void shell_feed(struct shell *sh, unsigned char c)
 		break;
 	}
 	line_reset(&sh->ed);
-	if (!sh->input_hook && !sh->closed)
+	if (!sh->input_hook && !sh->closed && !sh->pending)
 		shell_prompt(sh);
 }
 

@@ -15,6 +15,9 @@
 #include "mgmt/shell/line.h"
 
 #define SHELL_PROMPT "hako> "
+#define SHELL_AHEAD 256 /* bytes typed ahead while a command finishes later */
+
+struct shell_pending_ops;
 
 struct shell {
 	struct line_editor ed;
@@ -37,6 +40,27 @@ struct shell {
 	 */
 	int (*getc)(void *ctx);
 	int (*interrupted)(void *ctx);
+	/*
+	 * A command that finishes later (shell_pend): its hooks, and the
+	 * input typed meanwhile, run once it finished (shell_resume).
+	 */
+	const struct shell_pending_ops *pending;
+	void *pending_ctx;
+	int interrupting;
+	int executing; /* inside a command's run */
+	unsigned char ahead[SHELL_AHEAD];
+	size_t ahead_len;
+};
+
+/*
+ * What the shell asks of a command that finishes later. Both run on the
+ * service core.
+ */
+struct shell_pending_ops {
+	/* Ctrl-C: stop the work; it still ends with shell_finish() (now or later). */
+	void (*interrupt)(struct shell *sh, void *ctx);
+	/* The terminal is gone (a network session ended): never touch sh again. */
+	void (*detach)(struct shell *sh, void *ctx);
 };
 
 #define SHELL_NO_INPUT (-1)
@@ -69,9 +93,37 @@ int shell_interrupted(void);
  * or -1 for Ctrl-C or a terminal that went away.
  */
 int shell_read_line(struct shell *sh, char *buf, size_t cap, int echo, void (*wait)(void));
+/*
+ * A command whose work ends later, without waiting here (a guest start
+ * opening its disks over the network), returns shell_pend(): the shell
+ * prints no prompt, keeps input typed meanwhile (up to SHELL_AHEAD bytes)
+ * and passes a Ctrl-C to ops->interrupt. The work prints its result, then
+ * calls shell_finish(), on the service core but never from inside an lwIP
+ * callback. Returns SHELL_PENDING for the command's `return`.
+ */
+#define SHELL_PENDING 1
+int shell_pend(struct shell *sh, const struct shell_pending_ops *ops, void *ctx);
+/* The pending command printed its result: the prompt follows. */
+void shell_finish(struct shell *sh);
+/* 1 while a command of sh finishes later. */
+int shell_pending(const struct shell *sh);
+/* Ctrl-C for the pending command (a terminal that reads it itself). */
+void shell_interrupt(struct shell *sh);
+/*
+ * Runs what was typed while a command was pending, once none is: the
+ * terminal's owner calls it where it may start commands (service.h).
+ * Returns 1 when it fed anything.
+ */
+int shell_resume(struct shell *sh);
+/* The terminal went away: a pending command is told and forgotten. */
+void shell_detach(struct shell *sh);
 /* Prints the prompt. */
 void shell_prompt(struct shell *sh);
-/* Feeds one input byte; runs a command when a line is complete. */
+/*
+ * Feeds one input byte; runs a command when a line is complete. While a
+ * command is pending the byte is kept for shell_resume() (Ctrl-C
+ * interrupts the command and drops what was typed ahead of it).
+ */
 void shell_feed(struct shell *sh, unsigned char c);
 /* Runs one line as a command (the line is modified). */
 int shell_execute(struct shell *sh, char *line);

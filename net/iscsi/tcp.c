@@ -204,15 +204,8 @@ void iscsi_tcp_configure(const char *initiator, uint64_t task_timeout_us)
 	default_timeout_us = task_timeout_us;
 }
 
-void iscsi_tcp_defaults(struct iscsi_config *cfg)
-{
-	fmt_snprintf(cfg->initiator, sizeof(cfg->initiator), "%s", default_initiator);
-	if (default_timeout_us)
-		cfg->task_timeout_us = default_timeout_us;
-}
-
 /* A zeroed session + transport from the page allocator, connecting; 0 or -E. */
-int iscsi_tcp_open(const struct iscsi_config *cfg, struct iscsi_session **out)
+static int tcp_open(const struct iscsi_config *cfg, struct iscsi_session **out)
 {
 	unsigned order = buddy_order_for(sizeof(struct iscsi_tcp));
 	struct iscsi_tcp *t = (struct iscsi_tcp *)page_alloc(order, PAGE_HAKO);
@@ -226,6 +219,30 @@ int iscsi_tcp_open(const struct iscsi_config *cfg, struct iscsi_session **out)
 	}
 	*out = &t->s;
 	return 0;
+}
+
+/*
+ * iscsi_open_url - starts a session to what `u` names (iscsi_url_parse):
+ * the target u->target at u->host:u->port with u's CHAP account, or a
+ * SendTargets discovery session when u->target is empty. The host-wide
+ * initiator name and task timeout (iscsi_tcp_configure) complete it.
+ * Returns 0 with *out connecting (follow it with iscsi_poll() through
+ * iscsi_tcp_poll(), end it with iscsi_tcp_free() or
+ * iscsi_tcp_logout_free()), or -EINVAL/-ENOMEM.
+ */
+int iscsi_open_url(const struct iscsi_url *u, struct iscsi_session **out)
+{
+	static struct iscsi_config cfg; /* 1.2 KiB: not on the stack; service core only */
+	memset(&cfg, 0, sizeof(cfg));
+	fmt_snprintf(cfg.initiator, sizeof(cfg.initiator), "%s", default_initiator);
+	if (default_timeout_us)
+		cfg.task_timeout_us = default_timeout_us;
+	fmt_snprintf(cfg.host, sizeof(cfg.host), "%s", u->host);
+	cfg.port = u->port;
+	fmt_snprintf(cfg.target, sizeof(cfg.target), "%s", u->target);
+	fmt_snprintf(cfg.user, sizeof(cfg.user), "%s", u->user);
+	fmt_snprintf(cfg.secret, sizeof(cfg.secret), "%s", u->secret);
+	return tcp_open(&cfg, out);
 }
 
 /* Closes the connection (no logout) and frees the session. */
@@ -279,25 +296,9 @@ static int linger_poll(void)
 }
 SERVICE_POLLER(iscsi_linger, linger_poll);
 
-/*
- * Waiting means running lwIP; inside one of lwIP's own callbacks (a
- * network console command runs in one) that would re-enter it.
- */
-int iscsi_tcp_can_wait(void)
-{
-	return !net_in_stack();
-}
-
 void iscsi_tcp_events(struct iscsi_session *s)
 {
 	tcp_events((struct iscsi_tcp *)s);
-}
-
-int iscsi_tcp_wait_quiet(void *arg)
-{
-	service_poll();
-	tcp_events(arg);
-	return 0;
 }
 
 /* Transport events, then iscsi_poll(); for sessions polled by a poller. */

@@ -28,7 +28,7 @@ static struct blockdev *open_dev(const char *url)
 {
 	char err[160];
 	struct blockdev *d = 0;
-	CHECK_EQ(blk_open(url, 0, &d, err, sizeof(err)), 0);
+	CHECK_EQ(blk_sync_open(url, 0, &d, err, sizeof(err)), 0);
 	return d;
 }
 

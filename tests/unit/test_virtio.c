@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "vmm/blk/blk.h"
+#include "vmm/blk/blk_sync.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/dev/virtio_blk.h"
 #include "vmm/dev/virtio_mmio.h"
@@ -101,7 +102,7 @@ static const uint64_t FEATS = (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_BLK
 static void make_dev(const char *url, int ro)
 {
 	char err[160];
-	CHECK_EQ(blk_open(url, ro, &bdev, err, sizeof(err)), 0);
+	CHECK_EQ(blk_sync_open(url, ro, &bdev, err, sizeof(err)), 0);
 	CHECK_EQ(virtio_blk_create(bdev, &vhost, "guest test: vda", "hako-test-vda", &dev), 0);
 	t = virtio_blk_transport(dev);
 	CHECK_EQ(driver_init(FEATS), 0);

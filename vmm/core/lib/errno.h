@@ -26,6 +26,7 @@
 #define ENETDOWN 100
 #define ETIMEDOUT 110
 #define ECONNREFUSED 111
+#define EINPROGRESS 115
 #define ECANCELED 125
 
 /* A short human-readable reason for -err (shell and log messages). */
