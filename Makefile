@@ -45,7 +45,7 @@ KERNEL_OBJ  := $(patsubst %,$(BUILD)/kernel/%.o,$(KERNEL_SRC))
 LWIP_DIR   := $(BUILD)/lwip
 LWIP_STAMP := $(LWIP_DIR)/src/core/tcp.c
 LWIP_FILES := core/def.c core/inet_chksum.c core/init.c core/ip.c core/mem.c core/memp.c \
-              core/netif.c core/pbuf.c core/stats.c core/sys.c core/tcp.c core/tcp_in.c \
+              core/dns.c core/netif.c core/pbuf.c core/stats.c core/sys.c core/tcp.c core/tcp_in.c \
               core/tcp_out.c core/timeouts.c core/udp.c core/ipv4/dhcp.c core/ipv4/etharp.c \
               core/ipv4/icmp.c core/ipv4/ip4.c core/ipv4/ip4_addr.c core/ipv4/ip4_frag.c \
               netif/ethernet.c

@@ -218,7 +218,7 @@ static void configure_services(void)
 	pci_init(acpi_host.mcfg_base, acpi_host.mcfg_bus_start, acpi_host.mcfg_bus_end);
 	net_conf = (struct net_config){ cfg_get(&hako_cfg, "net"), cfg_get(&hako_cfg, "nic"),
 					cfg_get(&hako_cfg, "ip"), cfg_get(&hako_cfg, "gw"), hn,
-					console_start };
+					cfg_get(&hako_cfg, "dns"), console_start };
 	net_init(&net_conf);
 }
 

@@ -94,8 +94,12 @@ static int iscsi_discover(struct shell *sh, const char *hostport)
 		return shell_error(sh, "cannot start discovery: %s", errno_str(err));
 	busy = 1;
 	uint64_t end = time_us() + LOGIN_WAIT_US;
-	while (s->discovery_done != 2 && s->state != ISCSI_S_FAILED && time_us() < end &&
-	       !(s->error_code == -ECONNREFUSED && s->connects >= ISCSI_REFUSED_TRIES)) {
+	/* until the answer, a failed login (refused, a name that does not
+	 * resolve, a permanent refusal) or the time limit */
+	while (s->discovery_done != 2 && time_us() < end) {
+		int rc = iscsi_login_status(s, end);
+		if (rc && rc != -EINPROGRESS)
+			break;
 		if (shell_wait(s)) {
 			finish(s);
 			return shell_error(sh, "discovery interrupted");

@@ -35,6 +35,13 @@ static int cmd_net(struct shell *sh, int argc, char **argv)
 	net_ip_str(st.mask, mask, sizeof(mask));
 	net_ip_str(st.gw, gw, sizeof(gw));
 	shell_printf(sh, "ipv4: %s netmask %s gateway %s (%s)\n", ip, mask, gw, st.mode);
+	if (st.dns) {
+		char dns[16];
+		net_ip_str(st.dns, dns, sizeof(dns));
+		shell_printf(sh, "dns: %s (%s)\n", dns, st.dns_from);
+	} else {
+		shell_printf(sh, "dns: none (host names in URLs do not resolve; set dns= in hako.cfg)\n");
+	}
 	return 0;
 }
 SHELL_COMMAND(net, "net", "", "network interfaces, MAC, addresses, link state", cmd_net);

@@ -7,13 +7,17 @@
  * first whose link is up, else the first), adds it to lwIP and starts DHCP
  * (`net=dhcp`, the default) or sets `ip=`/`gw=` (`net=static`). After that
  * each call moves received frames into lwIP, follows the link state, and
- * runs lwIP's timers. Frames lwIP sends meanwhile (ACKs, mostly) reach
+ * runs lwIP's timers. Host names (iSCSI URLs) are looked up by lwIP's DNS
+ * client at the server the DHCP lease names, or at hako.cfg's `dns=`,
+ * which wins: DHCP writes its server again at every renewal, so the poll
+ * puts `dns=` back. Frames lwIP sends meanwhile (ACKs, mostly) reach
  * the NIC with one flush at the end of the round (net_tx_hold).
  */
 #include "net/net.h"
 
 #include "drivers/pci/pci.h"
 #include "lwip/dhcp.h"
+#include "lwip/dns.h"
 #include "lwip/etharp.h"
 #include "lwip/init.h"
 #include "lwip/netif.h"
@@ -37,6 +41,8 @@ static const char *net_mode = "dhcp";
 static char net_why[96] = "network not started yet";
 static int net_started, last_link, tx_holds, in_stack;
 static const struct net_config *conf;
+static ip_addr_t dns_override; /* hako.cfg dns=, when given */
+static int has_dns_override;
 static uint8_t rx_frame[NIC_FRAME_MAX + 4];
 static struct log_ratelimit tx_full_rl = LOG_RATELIMIT_INIT(3);
 
@@ -186,6 +192,13 @@ static void net_start(void)
 	netif_set_hostname(&mgmt_netif, conf->hostname ? conf->hostname : "hako");
 	netif_set_status_callback(&mgmt_netif, status_changed);
 	netif_set_up(&mgmt_netif);
+	if (conf->dns) {
+		ip4_addr_t a;
+		parse_ip(conf->dns, &a, 0); /* cfg.c checked it */
+		ip_addr_copy_from_ip4(dns_override, a);
+		has_dns_override = 1;
+		dns_setserver(0, &dns_override);
+	}
 	last_link = mgmt_nic->ops->link_up(mgmt_nic);
 	if (last_link)
 		netif_set_link_up(&mgmt_netif);
@@ -235,6 +248,9 @@ static int net_poll(void)
 		else
 			netif_set_link_down(&mgmt_netif);
 	}
+	/* dns= wins over the server a DHCP (re)binding just wrote (see the top) */
+	if (has_dns_override && !ip_addr_cmp(dns_getserver(0), &dns_override))
+		dns_setserver(0, &dns_override);
 	in_stack = 1;
 	sys_check_timeouts();
 	in_stack = 0;
@@ -287,4 +303,6 @@ void net_get_status(struct net_status *st)
 	st->mask = ip4_addr_get_u32(netif_ip4_netmask(&mgmt_netif));
 	st->gw = ip4_addr_get_u32(netif_ip4_gw(&mgmt_netif));
 	st->configured = st->ip != 0;
+	st->dns = ip4_addr_get_u32(ip_2_ip4(dns_getserver(0)));
+	st->dns_from = has_dns_override ? "dns= in hako.cfg" : "DHCP";
 }

@@ -279,7 +279,10 @@ static void start_failed(struct vm *vm, int status, const char *err)
 {
 	vm_teardown(vm);
 	vm->state = VM_STOPPED;
-	log_err("guest %s: start failed: %s", vm->def.name, err);
+	if (status == -ECANCELED)
+		log_info("guest %s: start ended: %s", vm->def.name, err); /* asked for */
+	else
+		log_err("guest %s: start failed: %s", vm->def.name, err);
 	start_report(vm, status, err);
 }
 

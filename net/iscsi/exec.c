@@ -35,7 +35,8 @@ int iscsi_exec(struct iscsi_session *s, struct iscsi_task *t, iscsi_wait_fn wait
  * Where a login stands, without waiting: 0 in full feature phase,
  * -EINPROGRESS while it goes on, or why it will not succeed: a permanent
  * failure (its -E), ISCSI_REFUSED_TRIES refused connections
- * (-ECONNREFUSED), or -ETIMEDOUT once the clock passed `deadline_us`.
+ * (-ECONNREFUSED), a host name that did not resolve (-EHOSTUNREACH), or
+ * -ETIMEDOUT once the clock passed `deadline_us`.
  */
 int iscsi_login_status(const struct iscsi_session *s, uint64_t deadline_us)
 {
@@ -47,6 +48,11 @@ int iscsi_login_status(const struct iscsi_session *s, uint64_t deadline_us)
 	if (s->state == ISCSI_S_BACKOFF && s->error_code == -ECONNREFUSED &&
 	    s->connects >= ISCSI_REFUSED_TRIES)
 		return -ECONNREFUSED;
+	/* The host name did not resolve (the DNS server answered, or never
+	 * will within its retries): waiting longer will not change that. A
+	 * session already in use keeps retrying (session.c). */
+	if (s->state == ISCSI_S_BACKOFF && s->error_code == -EHOSTUNREACH)
+		return -EHOSTUNREACH;
 	if (s->ops->now_us(s->ctx) > deadline_us)
 		return -ETIMEDOUT;
 	return -EINPROGRESS;

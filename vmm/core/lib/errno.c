@@ -29,6 +29,7 @@ const char *errno_str(int err)
 	case ENETDOWN: return "network is down";
 	case ETIMEDOUT: return "timed out";
 	case ECONNREFUSED: return "connection refused";
+	case EHOSTUNREACH: return "host unreachable";
 	case EINPROGRESS: return "in progress";
 	case ECANCELED: return "cancelled";
 	default: return "unknown error";
