@@ -940,9 +940,41 @@ static void test_wait_login_gives_up_on_refusals(void)
 	CHECK_CONTAINS(S->error, "connection refused");
 }
 
+static int unresolved_wait(void *arg)
+{
+	(void)arg;
+	fk.now += 100000;
+	if (S->state == ISCSI_S_CONNECTING)
+		iscsi_conn_down(S, -EHOSTUNREACH, "cannot resolve host 'nosuch.test'");
+	return 0;
+}
+
+/* A host name that does not resolve ends the login at once; the session
+ * itself would retry (a disk in use keeps trying after a DNS outage). */
+static void test_login_gives_up_on_unresolved_name(void)
+{
+	struct iscsi_config c = target_cfg();
+	static struct iscsi_session sess;
+	memset(&sess, 0, sizeof(sess));
+	memset(&fk, 0, sizeof(fk));
+	S = &sess;
+	strcpy(c.host, "nosuch.test"), c.port = 3260;
+	strcpy(c.initiator, "iqn.x:y");
+	CHECK_EQ(iscsi_session_start(S, &c, &fops, 0), 0);
+	CHECK_EQ(iscsi_login_status(S, 60000000), -EINPROGRESS);
+	CHECK_EQ(iscsi_wait_login(S, 60000000, unresolved_wait, 0), -EHOSTUNREACH);
+	CHECK_EQ(fk.connects, 1);
+	CHECK_EQ(S->state, ISCSI_S_BACKOFF);
+	CHECK_CONTAINS(S->error, "cannot resolve host 'nosuch.test'");
+	fk.now += 10000000;
+	iscsi_poll(S);
+	CHECK_EQ(fk.connects, 2); /* not given up for good */
+}
+
 int main(void)
 {
 	RUN(test_wait_login_gives_up_on_refusals);
+	RUN(test_login_gives_up_on_unresolved_name);
 	RUN(test_login_plain);
 	RUN(test_login_chap);
 	RUN(test_login_mutual_wrong);
