@@ -26,6 +26,7 @@ static struct {
 	uint64_t now;
 	uint32_t statsn, exp_cmdsn, window;
 	long send_limit; /* bytes the transport takes per call; 0: all */
+	int stall; /* the target's window is shut: the transport takes nothing */
 } fk;
 
 static int f_connect(void *c, const char *h, uint16_t p)
@@ -37,6 +38,8 @@ static int f_connect(void *c, const char *h, uint16_t p)
 static long f_send(void *c, const void *b, size_t n)
 {
 	(void)c;
+	if (fk.stall)
+		return 0;
 	if (fk.send_limit && (long)n > fk.send_limit)
 		n = (size_t)fk.send_limit;
 	if (n > sizeof(fk.out) - fk.len)
@@ -971,6 +974,219 @@ static void test_login_gives_up_on_unresolved_name(void)
 	CHECK_EQ(fk.connects, 2); /* not given up for good */
 }
 
+/* ---- issue 17: a target that fills the send queue, or breaks the protocol again and again ---- */
+
+/* The send queue holds what it says: nothing ran past s->tx[]. */
+static void check_queue_sane(void)
+{
+	CHECK(S->tx_head <= S->tx_tail);
+	CHECK(S->tx_tail <= ISCSI_TX_CAP);
+}
+
+/* The target pings with `len` bytes (a TTT): hako queues a NOP-Out echoing them. */
+static void target_ping(uint32_t len)
+{
+	static uint8_t data[ISCSI_TX_DATA_MAX];
+	struct iscsi_bhs h;
+	rsp_init(&h, ISCSI_OP_NOP_IN, ISCSI_FLAG_FINAL, ISCSI_RSVD_TAG);
+	fk.statsn--; /* a ping carries no status */
+	h.ttt = iscsi_be32(0x99);
+	deliver(&h, data, len);
+}
+
+/* With the transport stalled, pings until the queue is exactly full. */
+static void fill_queue(void)
+{
+	fk.stall = 1;
+	while (ISCSI_TX_CAP - (S->tx_tail - S->tx_head) >= 48 + 8000)
+		target_ping(8000);
+	size_t left = ISCSI_TX_CAP - (S->tx_tail - S->tx_head);
+	if (left >= 48 + 512)
+		target_ping((uint32_t)(left - 48) & ~3u);
+	CHECK(!iscsi_tx_room(S, 0)); /* not even a bare header fits */
+	check_queue_sane();
+}
+
+static void discovery_logged_in(void)
+{
+	struct iscsi_config c;
+	memset(&c, 0, sizeof(c));
+	new_session(&c);
+	next_sent();
+	login_rsp(TRANSIT(0, 1), 0, 0, 0, 0);
+	next_sent();
+	login_rsp(TRANSIT(1, 3), 0, 0, 0, 0);
+	CHECK_EQ(S->state, ISCSI_S_FULL);
+	iscsi_poll(S); /* SendTargets=All */
+	fk.pos = fk.len - 48 - 16; /* that request: its header and its 16 bytes */
+	CHECK(next_sent());
+	CHECK_EQ(pdu.h.opcode, ISCSI_OP_TEXT_REQ);
+}
+
+/* A continued Text Response (F=0) with a little text, for the exchange's ITT. */
+static void text_piece(uint32_t itt)
+{
+	struct iscsi_bhs h;
+	rsp_init(&h, ISCSI_OP_TEXT_RSP, 0, itt);
+	h.ttt = iscsi_be32(5);
+	deliver(&h, TEXT("X=y\0"));
+}
+
+static void test_text_with_the_queue_full(void)
+{
+	discovery_logged_in();
+	uint32_t itt = iscsi_be32(pdu.h.itt);
+	fill_queue();
+	text_piece(itt); /* answering it would need room the queue does not have */
+	check_queue_sane();
+	CHECK_EQ(S->state, ISCSI_S_BACKOFF);
+	CHECK_CONTAINS(S->error, "does not read what it asked for");
+	fk.stall = 0;
+}
+
+static void test_logout_with_the_queue_full(void)
+{
+	logged_in(TEXT(OPER));
+	fill_queue();
+	iscsi_logout(S);
+	iscsi_poll(S); /* the logout is wanted, but does not fit yet */
+	check_queue_sane();
+	CHECK_EQ(S->state, ISCSI_S_FULL);
+	CHECK_EQ(S->logout_wanted, 1);
+	fk.stall = 0; /* the target reads again */
+	iscsi_poll(S);
+	iscsi_poll(S);
+	CHECK_EQ(S->state, ISCSI_S_LOGOUT);
+	int logouts = 0;
+	while (next_sent())
+		logouts += pdu.h.opcode == (ISCSI_OP_LOGOUT_REQ | ISCSI_OP_IMMEDIATE);
+	CHECK_EQ(logouts, 1);
+}
+
+static const char OPER_HUGE[] = "HeaderDigest=None\0DataDigest=None\0InitialR2T=Yes\0"
+				"ImmediateData=No\0MaxBurstLength=262144\0FirstBurstLength=65536\0"
+				"MaxRecvDataSegmentLength=16777215\0";
+
+/* RFC 7143 13.12: a target that can take 16 MiB PDUs still gets ones the queue holds. */
+static void test_huge_max_recv_dsl_is_clamped(void)
+{
+	static uint8_t src[256 * 1024];
+	struct iscsi_task t;
+	for (size_t i = 0; i < sizeof(src); i++)
+		src[i] = (uint8_t)(i * 29 + (i >> 12));
+	logged_in(TEXT(OPER_HUGE));
+	CHECK_EQ(S->p.target_max_recv_dsl, ISCSI_TX_DATA_MAX);
+	task_setup(&t, ISCSI_DIR_WRITE, src, sizeof(src));
+	iscsi_submit(S, &t);
+	CHECK(next_sent());
+	uint32_t itt = iscsi_be32(pdu.h.itt);
+	r2t(itt, 0x70, 0, 0, sizeof(src)); /* the whole burst at once */
+	iscsi_poll(S); /* three fit the queue at a time; the fourth follows */
+	for (uint32_t k = 0; k < 4; k++)
+		check_data_out(itt, 0x70, k, k * 65536, 65536, k == 3, src);
+	check_queue_sane();
+	scsi_rsp(itt, 0, 0, 0);
+	CHECK_EQ(t.result, 0);
+}
+
+/* The session drops, logs in again, and the same thing happens. */
+static void relogin(const char *oper, size_t len)
+{
+	CHECK_EQ(S->state, ISCSI_S_BACKOFF);
+	fk.now += 3000000;
+	iscsi_poll(S);
+	CHECK_EQ(S->state, ISCSI_S_CONNECTING);
+	fk.pos = fk.len;
+	iscsi_conn_up(S);
+	login_plain(oper, len);
+}
+
+static void test_discovery_flood_is_bounded(void)
+{
+	discovery_logged_in();
+	for (int round = 1; round <= ISCSI_MAX_VIOLATIONS; round++) {
+		uint32_t itt = iscsi_be32(pdu.h.itt);
+		int pieces = 0;
+		while (S->state == ISCSI_S_FULL && pieces < 1000) {
+			text_piece(itt);
+			pieces++;
+			while (next_sent()) /* each one asks for the next */
+				itt = iscsi_be32(pdu.h.itt);
+		}
+		CHECK_EQ(pieces, ISCSI_TEXT_MAX_PIECES + 1);
+		CHECK_CONTAINS(S->error, "more than 64 pieces");
+		CHECK_EQ(fk.connects, round);
+		if (round == ISCSI_MAX_VIOLATIONS)
+			break;
+		CHECK_EQ(S->state, ISCSI_S_BACKOFF);
+		fk.now += 3000000;
+		iscsi_poll(S);
+		fk.pos = fk.len;
+		iscsi_conn_up(S);
+		next_sent();
+		login_rsp(TRANSIT(0, 1), 0, 0, 0, 0);
+		next_sent();
+		login_rsp(TRANSIT(1, 3), 0, 0, 0, 0);
+		iscsi_poll(S);
+		CHECK(next_sent());
+		CHECK_STREQ(sent_key("SendTargets"), "All");
+	}
+	/* no more logins: one clear reason instead */
+	CHECK_EQ(S->state, ISCSI_S_FAILED);
+	CHECK_CONTAINS(S->error, "target broke the protocol 3 times in a row: SendTargets answer");
+	CHECK_EQ(iscsi_login_status(S, fk.now + 1000000), -EPROTO);
+	for (int i = 0; i < 20; i++) {
+		fk.now += 3000000;
+		iscsi_poll(S);
+	}
+	CHECK_EQ(fk.connects, ISCSI_MAX_VIOLATIONS);
+}
+
+/* Data-In beyond the request: after a few tries the task fails with the reason. */
+static void test_violations_fail_the_session(void)
+{
+	static uint8_t src[8192 + 512], dst[8192];
+	struct iscsi_task t;
+	logged_in(TEXT(OPER));
+	task_setup(&t, ISCSI_DIR_READ, dst, sizeof(dst));
+	iscsi_submit(S, &t);
+	for (int round = 1; round <= ISCSI_MAX_VIOLATIONS; round++) {
+		CHECK(next_sent());
+		CHECK_EQ(pdu.h.opcode, ISCSI_OP_SCSI_CMD);
+		data_in(iscsi_be32(pdu.h.itt), 0, 0, src, sizeof(src), 1);
+		CHECK_CONTAINS(S->error, "Data-In out of sequence");
+		if (round < ISCSI_MAX_VIOLATIONS) {
+			CHECK_EQ(done_calls, 0); /* re-issued after a new login */
+			relogin(TEXT(OPER));
+		}
+	}
+	CHECK_EQ(S->state, ISCSI_S_FAILED);
+	CHECK_EQ(done_calls, 1);
+	CHECK_EQ(t.result, -EPROTO);
+	CHECK_CONTAINS(t.message, "target broke the protocol 3 times in a row: Data-In");
+	CHECK_EQ(iscsi_submit(S, &t), -EPROTO); /* later tasks fail at once */
+
+	/* a task that completes in between starts the count afresh */
+	logged_in(TEXT(OPER));
+	task_setup(&t, ISCSI_DIR_READ, dst, sizeof(dst));
+	iscsi_submit(S, &t);
+	for (int round = 0; round < 2 * ISCSI_MAX_VIOLATIONS; round++) {
+		CHECK(next_sent()); /* the command, new or issued again after a login */
+		uint32_t itt = iscsi_be32(pdu.h.itt);
+		if (round % 2) {
+			data_in(itt, 0, 0, src, sizeof(dst), 1);
+			CHECK_EQ(t.result, 0);
+			task_setup(&t, ISCSI_DIR_READ, dst, sizeof(dst));
+			iscsi_submit(S, &t);
+			continue;
+		}
+		r2t(itt, 1, 0, 0, 512); /* an R2T for a read */
+		CHECK_CONTAINS(S->error, "bad R2T");
+		relogin(TEXT(OPER));
+	}
+	CHECK_EQ(S->state, ISCSI_S_FULL);
+}
+
 int main(void)
 {
 	RUN(test_wait_login_gives_up_on_refusals);
@@ -993,5 +1209,10 @@ int main(void)
 	RUN(test_discovery_split_keys);
 	RUN(test_logout);
 	RUN(test_digests_on_the_wire);
+	RUN(test_text_with_the_queue_full);
+	RUN(test_logout_with_the_queue_full);
+	RUN(test_huge_max_recv_dsl_is_clamped);
+	RUN(test_discovery_flood_is_bounded);
+	RUN(test_violations_fail_the_session);
 	return check_done();
 }

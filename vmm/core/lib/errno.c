@@ -24,6 +24,7 @@ const char *errno_str(int err)
 	case ERANGE: return "out of range";
 	case ENAMETOOLONG: return "name too long";
 	case ENOSYS: return "not implemented";
+	case EPROTO: return "protocol error";
 	case ENOTSUP: return "not supported";
 	case EADDRINUSE: return "address in use";
 	case ENETDOWN: return "network is down";

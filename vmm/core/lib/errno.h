@@ -21,6 +21,7 @@
 #define ERANGE 34
 #define ENAMETOOLONG 36
 #define ENOSYS 38
+#define EPROTO 71
 #define ENOTSUP 95
 #define EADDRINUSE 98
 #define ENETDOWN 100
