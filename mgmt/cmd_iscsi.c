@@ -135,7 +135,8 @@ static int iscsi_luns(struct shell *sh, const char *url)
 		return -1;
 	int n = iscsi_cmd_report_luns(s, luns, 64, shell_wait, s), err = 0;
 	if (n < 0) {
-		shell_error(sh, "REPORT LUNS failed: %s", errno_str(n));
+		shell_error(sh, "REPORT LUNS failed: %s%s%s", errno_str(n), s->error[0] ? ": " : "",
+			    s->error);
 		finish(s);
 		return -1;
 	}
@@ -152,6 +153,8 @@ static int iscsi_luns(struct shell *sh, const char *url)
 				     (unsigned long long)(cap.blocks * cap.block_size), cap.block_size,
 				     inq.vendor, inq.product);
 	}
+	if (err && !msg[0] && s->error[0])
+		fmt_snprintf(msg, sizeof(msg), "%s", s->error);
 	if (err)
 		shell_error(sh, "LUN query failed: %s%s%s", errno_str(err), msg[0] ? ": " : "", msg);
 	finish(s);

@@ -49,6 +49,7 @@ struct iscsi_lun {
 };
 
 static struct iscsi_lun *open_luns;
+static struct log_ratelimit fail_rl = LOG_RATELIMIT_INIT(5);
 
 static int url_check(const char *spec, struct iscsi_url *u, char *err, unsigned len)
 {
@@ -78,9 +79,12 @@ static void task_done(struct iscsi_task *t)
 	int status = t->result;
 	if (!status && t->residual)
 		status = -EIO; /* a short transfer is an I/O error for the guest */
-	if (status)
-		log_warn("iscsi %s: request failed: %s %s", l->s->cfg.target, errno_str(status),
-			 t->message);
+	if (status) {
+		fmt_snprintf(l->dev->error, sizeof(l->dev->error), "%s", t->message);
+		if (log_ratelimit_ok(&fail_rl)) /* a guest can make many fail at once */
+			log_warn("iscsi %s: request failed: %s: %s", l->s->cfg.target, errno_str(status),
+				 t->message);
+	}
 	struct blk_req *r = lt->r;
 	l->used[lt - l->slots] = 0;
 	blk_complete(r, status);

@@ -128,7 +128,7 @@ struct iscsi_session {
 	const struct iscsi_transport_ops *ops;
 	void *ctx;
 	enum iscsi_state state;
-	char error[128]; /* why the last connection or login failed */
+	char error[192]; /* why the last connection or login failed */
 	int error_code;
 	struct iscsi_params p;
 	/* sequence numbers (RFC 7143 4.2.2) */

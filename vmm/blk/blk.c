@@ -25,6 +25,7 @@ uint64_t blk_blocks(const struct blockdev *d) { return d->blocks; }
 uint32_t blk_block_size(const struct blockdev *d) { return d->block_size; }
 int blk_readonly(const struct blockdev *d) { return d->readonly; }
 const struct blk_stats *blk_stats(const struct blockdev *d) { return &d->stats; }
+const char *blk_error(const struct blockdev *d) { return d->error; }
 
 /* The scheme whose prefix starts `url`, or 0. */
 static const struct blk_scheme *scheme_for(const char *url)

@@ -155,6 +155,8 @@ uint64_t blk_blocks(const struct blockdev *d);
 uint32_t blk_block_size(const struct blockdev *d);
 int blk_readonly(const struct blockdev *d);
 const struct blk_stats *blk_stats(const struct blockdev *d);
+/* The backend's reason for the last request that failed ("" when it gave none). */
+const char *blk_error(const struct blockdev *d);
 
 /*
  * Checks the syntax of a disk URL without opening it (guest definitions
@@ -202,6 +204,7 @@ struct blockdev {
 	struct blk_stats stats;
 	struct blockdev *next_open;         /* the service core's list */
 	struct blk_open_req *opening;       /* while its scheme opens it */
+	char error[128];                    /* the backend's reason for the last failure */
 };
 
 /*
