@@ -401,11 +401,6 @@ static int linger_poll(void)
 }
 SERVICE_POLLER(iscsi_linger, linger_poll);
 
-void iscsi_tcp_events(struct iscsi_session *s)
-{
-	tcp_events((struct iscsi_tcp *)s);
-}
-
 /* Transport events, then iscsi_poll(); for sessions polled by a poller. */
 void iscsi_tcp_poll(struct iscsi_session *s)
 {

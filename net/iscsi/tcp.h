@@ -29,8 +29,6 @@ void iscsi_tcp_logout_free(struct iscsi_session *s);
  */
 void iscsi_tcp_configure(const char *initiator, uint64_t task_timeout_us);
 
-/* The transport's pending events (data in, connection up or lost) for session `s`. */
-void iscsi_tcp_events(struct iscsi_session *s);
 /* Transport events and iscsi_poll(): for sessions that live on (disks). */
 void iscsi_tcp_poll(struct iscsi_session *s);
 

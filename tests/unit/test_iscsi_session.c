@@ -13,6 +13,7 @@
 #include "check.h"
 #include "net/iscsi/chap.h"
 #include "net/iscsi/exec.h"
+#include "net/iscsi/query.h"
 #include "net/iscsi/scsi.h"
 #include "net/iscsi/session.h"
 #include "net/iscsi/text.h"
@@ -1187,6 +1188,116 @@ static void test_violations_fail_the_session(void)
 	CHECK_EQ(S->state, ISCSI_S_FULL);
 }
 
+/* ---- the shell's questions, step by step (net/iscsi/query.c) ---- */
+
+/* A Data-In with status answering the command just sent: n bytes of d, the rest underflow. */
+static void answer_read(const uint8_t *d, uint32_t n)
+{
+	struct iscsi_bhs h;
+	CHECK(next_sent());
+	CHECK_EQ(pdu.h.opcode, ISCSI_OP_SCSI_CMD);
+	uint32_t edtl = iscsi_be32(pdu.h.ttt); /* ExpectedDataTransferLength sits there */
+	rsp_init(&h, ISCSI_OP_DATA_IN, ISCSI_FLAG_FINAL | ISCSI_DATAIN_STATUS | ISCSI_RSP_UNDERFLOW,
+		 iscsi_be32(pdu.h.itt));
+	fk.exp_cmdsn++;
+	h.exp_cmdsn = iscsi_be32(fk.exp_cmdsn);
+	h.max_cmdsn = iscsi_be32(fk.exp_cmdsn + fk.window - 1);
+	h.count = iscsi_be32(edtl - n);
+	deliver(&h, d, n);
+}
+
+static int names;
+static void count_name(void *arg, const char *name, const char *addr)
+{
+	(void)arg, (void)addr;
+	names += name[0] != 0;
+}
+
+static void test_query_discovery(void)
+{
+	struct iscsi_config c;
+	static struct iscsi_query q;
+	memset(&c, 0, sizeof(c));
+	new_session(&c);
+	iscsi_query_start(&q, ISCSI_QUERY_DISCOVER, S, 15000000);
+	CHECK_EQ(iscsi_query_step(&q), -EINPROGRESS);
+	next_sent();
+	login_rsp(TRANSIT(0, 1), 0, 0, 0, 0);
+	next_sent();
+	login_rsp(TRANSIT(1, 3), 0, 0, 0, 0);
+	iscsi_poll(S);
+	CHECK_EQ(iscsi_query_step(&q), -EINPROGRESS); /* logged in, no answer yet */
+	CHECK(next_sent());
+	struct iscsi_bhs h;
+	rsp_init(&h, ISCSI_OP_TEXT_RSP, ISCSI_FLAG_FINAL, iscsi_be32(pdu.h.itt));
+	deliver(&h, TEXT("TargetName=iqn.a:one\0"));
+	CHECK_EQ(iscsi_query_step(&q), 0);
+	names = 0;
+	iscsi_discovery_walk(S, count_name, 0);
+	CHECK_EQ(names, 1);
+
+	/* nobody answers: the time limit, with the reason */
+	memset(&c, 0, sizeof(c));
+	new_session(&c);
+	iscsi_query_start(&q, ISCSI_QUERY_DISCOVER, S, 15000000);
+	fk.now += 11000000;
+	iscsi_poll(S); /* the login's own limit: backoff */
+	CHECK_EQ(iscsi_query_step(&q), -EINPROGRESS);
+	fk.now += 5000000;
+	CHECK_EQ(iscsi_query_step(&q), -ETIMEDOUT);
+	CHECK_CONTAINS(q.why, "discovery at 10.0.2.2:3260 failed: no login within 10 s");
+}
+
+static void test_query_luns(void)
+{
+	static const uint8_t report[24] = { 0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+					    0, 1, 0, 0, 0, 0, 0, 0 };
+	static uint8_t ctl[36] = { 0x0c, 0, 5, 2, 31 }, disk[36] = { 0, 0, 5, 2, 31 };
+	static const uint8_t cap10[8] = { 0, 0, 0x3f, 0xff, 0, 0, 2, 0 }; /* 16384 blocks of 512 */
+	static const uint8_t illegal[18] = { 0x70, 0, 0x05, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x20, 0 };
+	static struct iscsi_query q;
+	memcpy(ctl + 8, "IET     Controller      0001", 28);
+	memcpy(disk + 8, "IET     VIRTUAL-DISK    0001", 28);
+	logged_in(TEXT(OPER));
+	iscsi_query_start(&q, ISCSI_QUERY_LUNS_OF, S, 15000000);
+	CHECK_EQ(iscsi_query_step(&q), -EINPROGRESS);
+	answer_read(report, sizeof(report));                 /* REPORT LUNS: 0 and 1 */
+	CHECK_EQ(iscsi_query_step(&q), -EINPROGRESS);
+	answer_read(ctl, sizeof(ctl));                       /* INQUIRY LUN 0: a controller */
+	CHECK_EQ(iscsi_query_step(&q), -EINPROGRESS);
+	answer_read(disk, sizeof(disk));                     /* INQUIRY LUN 1: a disk */
+	CHECK_EQ(iscsi_query_step(&q), -EINPROGRESS);
+	CHECK(next_sent());                                  /* READ CAPACITY (16): refused */
+	CHECK_EQ(pdu.data[0], 0); /* a command, no data; the CDB is in the header */
+	scsi_rsp(iscsi_be32(pdu.h.itt), SCSI_STATUS_CHECK_CONDITION, illegal, sizeof(illegal));
+	CHECK_EQ(iscsi_query_step(&q), -EINPROGRESS);
+	answer_read(cap10, sizeof(cap10));                   /* READ CAPACITY (10) */
+	CHECK_EQ(iscsi_query_step(&q), 0);
+	CHECK_EQ(q.nluns, 2);
+	CHECK_EQ(q.lun[0].inq.peripheral_type, 0x0c);
+	CHECK_EQ(q.lun[0].cap.blocks, 0);
+	CHECK_EQ(q.lun[1].lun, 1);
+	CHECK_STREQ(q.lun[1].inq.product, "VIRTUAL-DISK");
+	CHECK_EQ(q.lun[1].cap.blocks * q.lun[1].cap.block_size, 8u << 20);
+
+	/* Ctrl-C while a task is out: it stops, the task goes with the session */
+	iscsi_query_start(&q, ISCSI_QUERY_LUNS_OF, S, 15000000);
+	CHECK_EQ(iscsi_query_step(&q), -EINPROGRESS);
+	iscsi_query_cancel(&q);
+	CHECK_EQ(iscsi_query_step(&q), -ECANCELED);
+	CHECK_EQ(iscsi_tasks_pending(S), 0);
+
+	/* a refused login names the target */
+	struct iscsi_config c = target_cfg();
+	new_session(&c);
+	iscsi_query_start(&q, ISCSI_QUERY_LUNS_OF, S, 15000000);
+	next_sent();
+	login_rsp(0, 0, 0, 2, 1);
+	CHECK_EQ(iscsi_query_step(&q), -EPERM);
+	CHECK_CONTAINS(q.why, "login failed: authentication failed");
+	CHECK_CONTAINS(q.why, "(iqn.2026-11.org.hako.test:disk at 10.0.2.2:3260)");
+}
+
 int main(void)
 {
 	RUN(test_wait_login_gives_up_on_refusals);
@@ -1214,5 +1325,7 @@ int main(void)
 	RUN(test_huge_max_recv_dsl_is_clamped);
 	RUN(test_discovery_flood_is_bounded);
 	RUN(test_violations_fail_the_session);
+	RUN(test_query_discovery);
+	RUN(test_query_luns);
 	return check_done();
 }
