@@ -273,6 +273,24 @@ def test_start_waits_for_its_disk_and_ctrl_c_ends_it(vm, tgt):
     vm.cmd("undefine g6")
 
 
+def test_discover_waits_without_a_prompt_and_ctrl_c_ends_it(vm, tgt):
+    """`iscsi discover` finishes later too: no prompt while the target is silent,
+    Ctrl-C ends it with one error, and the next one works."""
+    tgt.pause()
+    try:
+        mark = vm.mark()
+        vm.send("iscsi discover 10.0.2.2:%d\r" % tgt.port)
+        time.sleep(2)
+        assert "hako> " not in vm.output_since(mark), vm.output_since(mark)
+        vm.send(b"\x03")
+        vm.expect(r"^error: discovery interrupted$", 10)
+        vm.wait_prompt(10)
+    finally:
+        tgt.resume()
+    out = vm.cmd("iscsi discover 10.0.2.2:%d" % tgt.port, timeout=60)
+    assert re.search(r"^%s \S+:%d,1$" % (re.escape(DISK), tgt.port), out, re.M), out
+
+
 def test_reset_reopens_its_disk_without_holding_up_the_shell(vm, tgt):
     """A guest's reset logs its LUN in again. While the target is silent the
     serial shell answers at once (the guest shows as stopped, starting); the
