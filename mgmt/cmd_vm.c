@@ -120,6 +120,8 @@ static int cmd_show(struct shell *sh, int argc, char **argv)
 		shell_printf(sh, "reason=%s\n", vm->crash_reason);
 	if (vm->state == VM_STARTING)
 		shell_printf(sh, "starting=its disks are opening\n");
+	if (vm->state == VM_STOPPED && vm->start_error[0])
+		shell_printf(sh, "reason=start failed: %s\n", vm->start_error);
 	return 0;
 }
 SHELL_COMMAND(show, "show", "NAME", "a guest's definition and state", cmd_show);
@@ -173,6 +175,8 @@ static int cmd_list(struct shell *sh, int argc, char **argv)
 			shell_printf(sh, "  (%s)", vm->crash_reason);
 		if (vm->state == VM_STARTING)
 			shell_printf(sh, "  (starting: its disks are opening)");
+		if (vm->state == VM_STOPPED && vm->start_error[0])
+			shell_printf(sh, "  (start failed: %s)", vm->start_error);
 		shell_printf(sh, "\n");
 	}
 	return 0;

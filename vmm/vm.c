@@ -253,6 +253,7 @@ int vm_start(struct vm *vm, vm_started_fn done, void *arg, char *err, unsigned l
 	vm->power = VM_POWER_NONE;
 	vm->shutdown_deadline_us = 0;
 	vm->crash_reason[0] = 0;
+	vm->start_error[0] = 0;
 	memset(vm->exit_count, 0, sizeof(vm->exit_count));
 	uart_model_reset(&vm->uart);
 	rc = vm_build(vm, err, len);
@@ -279,10 +280,13 @@ static void start_failed(struct vm *vm, int status, const char *err)
 {
 	vm_teardown(vm);
 	vm->state = VM_STOPPED;
-	if (status == -ECANCELED)
+	if (status == -ECANCELED) {
 		log_info("guest %s: start ended: %s", vm->def.name, err); /* asked for */
-	else
+	} else {
+		/* kept for `list` and `show`: after a reset nobody else hears it */
+		fmt_snprintf(vm->start_error, sizeof(vm->start_error), "%s", err);
 		log_err("guest %s: start failed: %s", vm->def.name, err);
+	}
 	start_report(vm, status, err);
 }
 

@@ -63,6 +63,7 @@ struct vm {
 	struct vm_def def;
 	enum vm_state state;
 	char crash_reason[192];         /* why it crashed, for `list` and `show` */
+	char start_error[192];          /* why its last start failed (its disks), or "" */
 	struct vm_mem mem;
 	struct vcpu *vcpu[VM_MAX_VCPUS];
 	unsigned nvcpus;

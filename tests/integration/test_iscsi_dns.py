@@ -92,6 +92,8 @@ def test_unknown_name_is_one_clear_error(vm, tgt, dns):
     assert len(errors) == 1, out
     assert "cannot resolve host 'nosuch.hako.test'" in errors[0], errors[0]
     assert state(vm, "n2") == "stopped"
+    assert re.search(r"^n2\s+stopped\s.*\(start failed: iSCSI disk .*cannot resolve host",
+                     vm.cmd("list"), re.M), vm.cmd("list")
     ok(vm, "undefine n2")
     assert time.time() - t0 < 30  # the DNS server said no: no waiting for a timeout
     assert ("nosuch.hako.test", 1) in dns.queries, dns.queries

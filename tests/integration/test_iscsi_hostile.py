@@ -146,8 +146,22 @@ def test_huge_max_recv_data_segment_length(vm, hostile):
 
 
 def test_garbage_after_login(vm, hostile):
-    hostile.set_mode("garbage_after_login")
+    """After a reset nobody waits for the start: its failure shows in list and show."""
+    hostile.set_mode(None)
     guest_on_hostile(vm, hostile, "hg", cmdline="size")
+    out = ok(vm, "start hg", timeout=60)
+    assert re.search(r"^started hg", out, re.M), out
+    hostile.set_mode("garbage_after_login")
+    ok(vm, "reset hg", timeout=5)
+    deadline = time.time() + 30
+    while True:
+        row = re.search(r"^hg\s.*$", vm.cmd("list", timeout=5), re.M).group(0)
+        if "start failed" in row or time.time() > deadline:
+            break
+        time.sleep(1)
+    assert re.match(r"hg\s+stopped\s.*\(start failed: iSCSI disk .*target broke the protocol 3 "
+                    r"times in a row: malformed PDU", row), row
+    assert re.search(r"^reason=start failed: iSCSI disk ", vm.cmd("show hg"), re.M)
     t0 = time.time()
     err = one_error(vm.cmd("start hg", timeout=60))
     assert re.search(r"iSCSI disk %s/1 at 10\.0\.2\.2:%d: target broke the protocol 3 times in a "
