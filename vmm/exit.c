@@ -42,6 +42,7 @@
 #include "vmm/mmio.h"
 #include "vmm/msr.h"
 #include "vmm/portio.h"
+#include "vmm/vcpu_fpu.h"
 #include "vmm/vcpu_regs.h"
 #include "vmm/vm.h"
 #include "vmm/core/lib/x86.h"
@@ -72,26 +73,10 @@ static enum exit_result exit_msr_write(struct vcpu *v, const struct exit_info *e
 
 /* ---- the other handlers ---- */
 
-static void host_cpuid(void *ctx, uint32_t leaf, uint32_t sub, struct cpuid_result *r)
-{
-	(void)ctx; /* the CPU itself */
-	struct cpuid_regs h = cpuid(leaf, sub);
-	*r = (struct cpuid_result){ h.eax, h.ebx, h.ecx, h.edx };
-}
-
-/* CPUID(leaf, sub) as this guest sees it. */
-static void guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub, struct cpuid_result *r)
-{
-	const struct cpuid_ctx c = { (uint32_t)tsc_khz, host_cpuid, 0, v->lapic.id,
-				     v->vm->platform == VM_PLATFORM_PC,
-				     !!(backend->reg_read(v, VREG_CR4) & CR4_OSXSAVE) };
-	cpuid_policy(&c, leaf, sub, r);
-}
-
 static enum exit_result exit_cpuid(struct vcpu *v, const struct exit_info *e)
 {
 	struct cpuid_result r;
-	guest_cpuid(v, (uint32_t)v->regs.rax, (uint32_t)v->regs.rcx, &r);
+	vcpu_cpuid(v, (uint32_t)v->regs.rax, (uint32_t)v->regs.rcx, &r);
 	v->regs.rax = r.eax;
 	v->regs.rbx = r.ebx;
 	v->regs.rcx = r.ecx;
@@ -211,8 +196,8 @@ static int cr_write(struct vcpu *v, const struct exit_info *e, struct cr_state *
 		s->cr3 = val & ~(1ull << 63); /* bit 63: keep PCID entries (a flush is still right) */
 		return 0;
 	}
-	guest_cpuid(v, 1, 0, &l1);
-	guest_cpuid(v, 7, 0, &l7);
+	vcpu_cpuid(v, 1, 0, &l1);
+	vcpu_cpuid(v, 7, 0, &l7);
 	return cr_write_cr4(s, val, cr4_allowed(l1.ecx, l7.ebx, l7.ecx));
 }
 
@@ -246,22 +231,28 @@ static enum exit_result exit_cr_access(struct vcpu *v, const struct exit_info *e
 }
 
 /*
- * XSETBV (SDM Vol. 2C): VT-x makes it exit unconditionally (SDM Vol. 3C
- * 26.1.2) after the CPL and CR4.OSXSAVE checks. hako carries a valid
- * write out on the core itself: the guest's XCR0 stays loaded while the
- * core runs this guest (hako's own code uses no XSAVE state).
+ * XSETBV (SDM Vol. 2C "XSETBV"): VT-x makes it exit unconditionally (SDM
+ * Vol. 3C 26.1.2), AMD-V through the XSETBV intercept (APM 15.9), both
+ * after the CPL and CR4.OSXSAVE checks. Intercepted on AMD-V too, so that
+ * a guest can enable only the components its CPUID offers (its XSAVE area,
+ * vmm/vcpu_fpu.c, is sized for exactly those) and hako always knows its
+ * XCR0. A valid value is loaded on the core at once: the guest's XCR0
+ * stays there while its vCPU owns the core.
  */
 static enum exit_result exit_xsetbv(struct vcpu *v, const struct exit_info *e)
 {
 	struct cpuid_result x; /* the XCR0 bits this guest's CPUID offers (leaf 0Dh) */
-	guest_cpuid(v, 0xd, 0, &x);
+	vcpu_cpuid(v, 0xd, 0, &x);
 	uint64_t supported = x.eax | (uint64_t)x.edx << 32;
 	uint64_t val = (uint32_t)v->regs.rax | v->regs.rdx << 32;
-	if (!(read_cr4() & CR4_OSXSAVE) || cr_xsetbv_check((uint32_t)v->regs.rcx, val, supported)) {
+	if (cr_xsetbv_check((uint32_t)v->regs.rcx, val, supported)) {
 		vcpu_inject_exception(v, VEC_GP, 1, 0);
 		return EXIT_RESUME;
 	}
-	xsetbv(0, val);
+	if (vcpu_fpu_set_xcr0(v, val)) {
+		vcpu_inject_exception(v, VEC_UD, 0, 0); /* no XSAVE here: CPUID never offered it */
+		return EXIT_RESUME;
+	}
 	vcpu_skip_insn(v, e);
 	return EXIT_RESUME;
 }

@@ -31,7 +31,7 @@ enum exit_kind {
 	EXIT_ENTRY_FAILED,   /* SVM VMEXIT_INVALID (-1) / VMX entry failure: hako bug */
 	EXIT_INTR_WINDOW,    /* SVM 0x64 VINTR / VMX 7: the guest accepts interrupts now */
 	EXIT_CR_ACCESS,      /* VMX 28: a write to a CR0/CR4 bit hako owns; see exit_info.cr */
-	EXIT_XSETBV,         /* VMX 55 (always exits); SVM 0x8d when intercepted */
+	EXIT_XSETBV,         /* VMX 55 (always exits) / SVM 0x8d (intercepted) */
 	EXIT_KIND_COUNT
 };
 

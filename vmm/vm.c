@@ -28,6 +28,7 @@
 #include "vmm/guest_boot.h"
 #include "vmm/irq.h"
 #include "vmm/platform.h"
+#include "vmm/vcpu_fpu.h"
 #include "vmm/virtio_attach.h"
 
 #define STOP_TIMEOUT_US 2000000
@@ -127,6 +128,7 @@ static void vcpus_free(struct vm *vm)
 {
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *v = vm->vcpu[i];
+		vcpu_fpu_destroy(v);
 		backend->vcpu_destroy(v);
 		core_owner[v->core] = 0;
 		page_free((uint64_t)v, buddy_order_for(sizeof(*v)), PAGE_HAKO);
@@ -158,6 +160,9 @@ static int vcpus_create(struct vm *vm)
 		if (err)
 			return err;
 		guest_boot_vcpu(v);
+		err = vcpu_fpu_create(v);
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -410,6 +415,7 @@ void vmm_init(void)
 {
 	irq_register(VEC_KICK, kick_irq);
 	lapic_timer_calibrate();
+	vcpu_fpu_init();
 	platform_init();
 	if (!backend)
 		return;

@@ -17,6 +17,7 @@
 #include "vmm/backend.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/cpuid_policy.h"
+#include "vmm/core/cpu.h"
 #include "vmm/core/lib/x86.h"
 #include "vmm/exit_dispatch.h"
 #include "vmm/exit_names.h"
@@ -52,6 +53,15 @@ void vcpu_fail(struct vcpu *v, const struct exit_info *e, const char *fmt, ...)
 void vcpu_wake(struct vcpu *v) { (void)v, world.wakes++; }
 void vcpu_signal_init(struct vcpu *v) { (void)v, world.inits++; }
 void vcpu_signal_sipi(struct vcpu *v, uint8_t vector) { (void)v, (void)vector, world.sipis++; }
+
+/* vmm/vcpu_fpu.c loads XCR0 on the core; here it is only recorded. */
+static int xcr0_loads;
+int vcpu_fpu_set_xcr0(struct vcpu *v, uint64_t xcr0)
+{
+	xcr0_loads++;
+	v->xcr0 = xcr0;
+	return 0;
+}
 
 void vm_request_power(struct vcpu *v, enum vm_power what)
 {
@@ -495,6 +505,53 @@ static void test_cr4_write_with_a_reserved_bit_raises_gp(void)
 	CHECK_EQ(be.reg[VREG_RIP], 0x1003);
 }
 
+/* The XCR0 bits this machine's CPUID leaf 0Dh offers (the guest sees the host's). */
+static uint64_t host_xcr0_bits(void)
+{
+	struct cpuid_regs r0 = cpuid(0, 0), r1 = cpuid(1, 0);
+	if (r0.eax < 0xd || !(r1.ecx & (1u << 26)))
+		return 0;
+	struct cpuid_regs d = cpuid(0xd, 0);
+	return d.eax | (uint64_t)d.edx << 32;
+}
+
+static void test_xsetbv_keeps_the_guests_xcr0_and_refuses_what_cpuid_hides(void)
+{
+	uint64_t offered = host_xcr0_bits();
+	setup(VM_PLATFORM_BARE);
+	cpu0.xcr0 = XCR0_RESET;
+	xcr0_loads = 0;
+	struct exit_info e = exit_of(EXIT_XSETBV, 0x1000, 3);
+	cpu0.regs.rcx = 0;
+	cpu0.regs.rax = offered & 3, cpu0.regs.rdx = 0; /* x87 | SSE, where XSAVE exists */
+	CHECK_EQ(exit_dispatch(&cpu0, &e), EXIT_RESUME);
+	if (offered & 2) {
+		CHECK_EQ(be.ninjected, 0);
+		CHECK_EQ(cpu0.xcr0, 3);
+		CHECK_EQ(xcr0_loads, 1);
+		CHECK_EQ(be.reg[VREG_RIP], 0x1003);
+	}
+	/* a component this CPU does not offer (bit 62 is never defined): #GP, XCR0 unchanged */
+	be.ninjected = 0;
+	e = exit_of(EXIT_XSETBV, 0x1000, 3);
+	cpu0.regs.rax = 3, cpu0.regs.rdx = 1u << 30;
+	uint64_t before = cpu0.xcr0;
+	exit_dispatch(&cpu0, &e);
+	CHECK(injected(VEC_GP));
+	CHECK_EQ(cpu0.xcr0, before);
+	CHECK_EQ(be.reg[VREG_RIP], 0x1000);
+	/* x87 off, or another XCR: #GP (SDM Vol. 2C "XSETBV") */
+	be.ninjected = 0;
+	cpu0.regs.rax = 2, cpu0.regs.rdx = 0;
+	exit_dispatch(&cpu0, &e);
+	CHECK(injected(VEC_GP));
+	be.ninjected = 0;
+	cpu0.regs.rcx = 1, cpu0.regs.rax = 1;
+	exit_dispatch(&cpu0, &e);
+	CHECK(injected(VEC_GP));
+	CHECK_EQ(xcr0_loads, (offered & 2) ? 1 : 0);
+}
+
 static void test_every_kind_has_a_handler_and_a_name(void)
 {
 	setup(VM_PLATFORM_BARE);
@@ -529,6 +586,7 @@ int main(void)
 	RUN(test_triple_fault_resets_a_pc_and_ends_a_bare_guest);
 	RUN(test_virtualization_instructions_raise_ud);
 	RUN(test_cr4_write_with_a_reserved_bit_raises_gp);
+	RUN(test_xsetbv_keeps_the_guests_xcr0_and_refuses_what_cpuid_hides);
 	RUN(test_every_kind_has_a_handler_and_a_name);
 	free(mem);
 	return check_done();

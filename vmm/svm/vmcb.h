@@ -138,6 +138,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "a VMCB is one page");
 #define INTERCEPT_STGI      (1u << 4)
 #define INTERCEPT_CLGI      (1u << 5)
 #define INTERCEPT_SKINIT    (1u << 6)
+#define INTERCEPT_XSETBV    (1u << 13)
 
 #define V_IRQ (1ull << 8)
 #define V_INTR_PRIO(p) ((uint64_t)(p) << 16)
@@ -173,6 +174,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "a VMCB is one page");
 #define VMEXIT_STGI 0x84
 #define VMEXIT_CLGI 0x85
 #define VMEXIT_SKINIT 0x86
+#define VMEXIT_XSETBV 0x8d
 #define VMEXIT_NPF 0x400
 #define VMEXIT_INVALID ((uint64_t)-1)
 

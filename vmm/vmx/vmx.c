@@ -33,7 +33,6 @@
 #define  FEATURE_CONTROL_LOCK (1ull << 0)
 #define  FEATURE_CONTROL_VMX_OUTSIDE_SMX (1ull << 2)
 #define CR4_VMXE (1ull << 13)
-#define CPUID1_ECX_XSAVE (1u << 26)
 #define EPT_VPID_CAP_INVVPID (1ull << 32)
 
 struct vmx_caps vmx_caps;
@@ -155,13 +154,12 @@ int vmx_cpu_enable(void)
 		return -ENOMEM;
 	*(volatile uint32_t *)region = vmx_caps.revision;
 	/*
-	 * XSETBV always exits (SDM 26.1.2) and hako executes the guest's on
-	 * the core (vmm/exit.c), which needs CR4.OSXSAVE in host state too.
+	 * CR4.OSXSAVE is already set where XSAVE exists (cpu_setup_tables):
+	 * the host state of every VMCS carries it, so that hako can carry out
+	 * a guest's XSETBV (which always exits, SDM 26.1.2) and switch its state.
 	 */
-	uint64_t osxsave = (cpuid(1, 0).ecx & CPUID1_ECX_XSAVE) ? CR4_OSXSAVE : 0;
 	write_cr0(vmx_fix_cr(read_cr0(), vmx_caps.cr0_fixed0, vmx_caps.cr0_fixed1, 0));
-	write_cr4(vmx_fix_cr(read_cr4() | CR4_VMXE | osxsave, vmx_caps.cr4_fixed0,
-			     vmx_caps.cr4_fixed1, 0));
+	write_cr4(vmx_fix_cr(read_cr4() | CR4_VMXE, vmx_caps.cr4_fixed0, vmx_caps.cr4_fixed1, 0));
 	if (vmx_on(region)) {
 		log_err("vmx: VMXON failed on core %u", c->index);
 		page_free(region, 0, PAGE_HAKO);
