@@ -34,6 +34,7 @@
 #include "vmm/backend.h"
 #include "vmm/core/lib/log.h"
 #include "vmm/core/lib/string.h"
+#include "vmm/core/trap.h"
 #include "vmm/core/time.h"
 #include "vmm/cpuid_policy.h"
 #include "vmm/cr.h"
@@ -257,6 +258,43 @@ static enum exit_result exit_xsetbv(struct vcpu *v, const struct exit_info *e)
 	return EXIT_RESUME;
 }
 
+/*
+ * INVD and WBINVD (SDM Vol. 2A "INVD", "WBINVD"): VT-x makes INVD exit
+ * always and WBINVD with "WBINVD exiting" (SDM 26.1.2, 26.1.3), AMD-V
+ * through the INVD and WBINVD intercepts (APM 15.9), which hako sets.
+ * Both are carried out as no-ops. A native INVD would discard modified
+ * lines of caches the core shares with hako and other guests (their
+ * writes lost); emulated as WBINVD it would keep coherence but let a
+ * guest write back and empty the shared last-level cache at will, a
+ * stall for every core. A no-op keeps coherence and costs nobody: every
+ * line stays coherent, as if all were clean when INVD ran (which a line
+ * may always be, since write-backs happen whenever the cache likes), and
+ * nothing in a guest's platform needs a flush: its memory is write-back
+ * everywhere and hako's device models read it through the same caches.
+ */
+static enum exit_result exit_cache_flush(struct vcpu *v, const struct exit_info *e)
+{
+	vcpu_skip_insn(v, e);
+	return EXIT_RESUME;
+}
+
+/*
+ * A machine check while the guest ran (VT-x: #MC in the exception bitmap,
+ * SDM 26.2, or basic reason 41 during entry; AMD-V: the #MC intercept,
+ * APM 15.12): the hardware reports an error, most likely in what the
+ * guest was using. The guest ends with the reason; hako goes on (a #MC
+ * taken by hako itself still stops it: vmm/core/trap.c). MCG_STATUS is
+ * read and its MCIP cleared, or a second #MC would shut the core down
+ * (SDM Vol. 3B 16.3.1.2).
+ */
+static enum exit_result exit_machine_check(struct vcpu *v, const struct exit_info *e)
+{
+	uint64_t mcg = mce_guest_event();
+	vcpu_fail(v, e, "machine check on core %u while the guest ran (MCG_STATUS 0x%lx): a "
+		  "hardware error; the guest is ended, other guests go on", v->core, mcg);
+	return EXIT_GUEST_FAULT;
+}
+
 static const exit_handler_fn exit_table[EXIT_KIND_COUNT] = {
 	[EXIT_UNKNOWN]       = exit_fail,
 	[EXIT_CPUID]         = exit_cpuid,
@@ -278,6 +316,9 @@ static const exit_handler_fn exit_table[EXIT_KIND_COUNT] = {
 	[EXIT_INTR_WINDOW]   = exit_interrupt,
 	[EXIT_CR_ACCESS]     = exit_cr_access,
 	[EXIT_XSETBV]        = exit_xsetbv,
+	[EXIT_INVD]          = exit_cache_flush,
+	[EXIT_WBINVD]        = exit_cache_flush,
+	[EXIT_MACHINE_CHECK] = exit_machine_check,
 };
 
 enum exit_result exit_dispatch(struct vcpu *v, const struct exit_info *e)

@@ -54,6 +54,14 @@ void vcpu_wake(struct vcpu *v) { (void)v, world.wakes++; }
 void vcpu_signal_init(struct vcpu *v) { (void)v, world.inits++; }
 void vcpu_signal_sipi(struct vcpu *v, uint8_t vector) { (void)v, (void)vector, world.sipis++; }
 
+/* vmm/core/trap.c reads and clears IA32_MCG_STATUS; here a fixed value. */
+static int mce_reads;
+uint64_t mce_guest_event(void)
+{
+	mce_reads++;
+	return 0x5; /* RIPV | MCIP */
+}
+
 /* vmm/vcpu_fpu.c loads XCR0 on the core; here it is only recorded. */
 static int xcr0_loads;
 int vcpu_fpu_set_xcr0(struct vcpu *v, uint64_t xcr0)
@@ -552,6 +560,37 @@ static void test_xsetbv_keeps_the_guests_xcr0_and_refuses_what_cpuid_hides(void)
 	CHECK_EQ(xcr0_loads, (offered & 2) ? 1 : 0);
 }
 
+static void test_invd_and_wbinvd_are_skipped_as_no_ops(void)
+{
+	setup(VM_PLATFORM_PC);
+	struct exit_info e = exit_of(EXIT_INVD, 0x1000, 2);
+	CHECK_EQ(exit_dispatch(&cpu0, &e), EXIT_RESUME);
+	CHECK_EQ(be.reg[VREG_RIP], 0x1002);
+	e = exit_of(EXIT_WBINVD, 0x2000, 3); /* WBNOINVD: F3 0F 09 */
+	CHECK_EQ(exit_dispatch(&cpu0, &e), EXIT_RESUME);
+	CHECK_EQ(be.reg[VREG_RIP], 0x2003);
+	CHECK_EQ(be.ninjected, 0);
+	CHECK_EQ(world.fails, 0);
+	CHECK_STREQ(exit_kind_name(EXIT_INVD), "invd");
+	CHECK_STREQ(exit_kind_name(EXIT_WBINVD), "wbinvd");
+}
+
+static void test_machine_check_ends_the_guest_with_a_reason(void)
+{
+	setup(VM_PLATFORM_PC); /* even a PC, which a triple fault only resets */
+	mce_reads = 0;
+	cpu0.core = 1;
+	struct exit_info e = exit_of(EXIT_MACHINE_CHECK, 0x1000, 0);
+	CHECK_EQ(exit_dispatch(&cpu0, &e), EXIT_GUEST_FAULT);
+	CHECK_EQ(world.fails, 1);
+	CHECK_EQ(mce_reads, 1); /* MCIP cleared: a later #MC does not shut the core down */
+	CHECK_CONTAINS(world.why, "machine check on core 1");
+	CHECK_CONTAINS(world.why, "MCG_STATUS 0x5");
+	CHECK_EQ(world.power, VM_POWER_NONE);
+	CHECK_EQ(be.ninjected, 0); /* never reflected into the guest */
+	CHECK_STREQ(exit_kind_name(EXIT_MACHINE_CHECK), "machine-check");
+}
+
 static void test_every_kind_has_a_handler_and_a_name(void)
 {
 	setup(VM_PLATFORM_BARE);
@@ -587,6 +626,8 @@ int main(void)
 	RUN(test_virtualization_instructions_raise_ud);
 	RUN(test_cr4_write_with_a_reserved_bit_raises_gp);
 	RUN(test_xsetbv_keeps_the_guests_xcr0_and_refuses_what_cpuid_hides);
+	RUN(test_invd_and_wbinvd_are_skipped_as_no_ops);
+	RUN(test_machine_check_ends_the_guest_with_a_reason);
 	RUN(test_every_kind_has_a_handler_and_a_name);
 	free(mem);
 	return check_done();

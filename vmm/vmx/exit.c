@@ -35,6 +35,8 @@ static const struct vmx_exit_desc vmx_exits[] = {
 	{ VMX_EXIT_WRMSR,               EXIT_MSR_WRITE,     1, 0 },
 	{ VMX_EXIT_CR_ACCESS,           EXIT_CR_ACCESS,     1, 0 },
 	{ VMX_EXIT_XSETBV,              EXIT_XSETBV,        1, 0 },
+	{ VMX_EXIT_INVD,                EXIT_INVD,          1, 0 },
+	{ VMX_EXIT_WBINVD,              EXIT_WBINVD,        1, 0 },
 	{ VMX_EXIT_EPT_VIOLATION,       EXIT_MEM_VIOLATION, 0, 0 },
 	{ VMX_EXIT_EPT_MISCONFIG,       EXIT_MEM_MISCONFIG, 0, 0 },
 	{ VMX_EXIT_VMCALL,              EXIT_VIRT_INSN,     1, "vmcall" },
@@ -52,7 +54,7 @@ static const struct vmx_exit_desc vmx_exits[] = {
 	{ VMX_EXIT_VMFUNC,              EXIT_VIRT_INSN,     1, "vmfunc" },
 	{ VMX_EXIT_INVALID_GUEST_STATE, EXIT_ENTRY_FAILED,  0, 0 },
 	{ VMX_EXIT_MSR_LOADING,         EXIT_ENTRY_FAILED,  0, 0 },
-	{ VMX_EXIT_MACHINE_CHECK,       EXIT_ENTRY_FAILED,  0, 0 },
+	{ VMX_EXIT_MACHINE_CHECK,       EXIT_MACHINE_CHECK, 0, 0 }, /* during VM entry */
 };
 
 static const struct vmx_exit_desc *vmx_exit_find(uint32_t reason)
@@ -100,6 +102,8 @@ static void decode_exception(struct exit_info *e)
 		return;
 	}
 	e->exc.vector = (uint8_t)INTR_INFO_VECTOR(info);
+	if (e->exc.vector == 18)
+		e->kind = EXIT_MACHINE_CHECK; /* the exception bitmap's only bit */
 	e->exc.has_error = !!(info & INTR_INFO_DELIVER_ERROR);
 	if (e->exc.has_error)
 		e->exc.error = vmcs_read32(VMCS_EXIT_INTR_ERROR_CODE);
@@ -114,7 +118,8 @@ static void vmx_decode(struct vcpu *v, struct exit_info *e, uint32_t reason)
 	*e = (struct exit_info){ .hw_reason = reason, .hw_info = { qual, 0 } };
 	e->rip = vmcs_readnat(VMCS_GUEST_RIP);
 	e->kind = d ? d->kind : EXIT_UNKNOWN;
-	if (reason & EXIT_REASON_ENTRY_FAILURE)
+	/* Basic reason 41 is an entry failure too (SDM 27.8), but the hardware's, not hako's. */
+	if ((reason & EXIT_REASON_ENTRY_FAILURE) && basic != VMX_EXIT_MACHINE_CHECK)
 		e->kind = EXIT_ENTRY_FAILED;
 	if (d && d->is_insn)
 		e->insn_len = (uint8_t)vmcs_read32(VMCS_EXIT_INSTRUCTION_LEN);
