@@ -129,6 +129,7 @@ struct vcpu {
 	uint32_t fpu_size;
 	uint64_t fpu_mask;       /* the XCR0 bits its CPUID offers: what the area holds */
 	uint64_t xcr0;
+	uint64_t spec_ctrl;      /* IA32_SPEC_CTRL while off its core (vmm/spec.c) */
 	uint64_t armed_deadline; /* guest timer deadline the host timer is set for */
 };
 

@@ -28,6 +28,7 @@
 #include "vmm/guest_boot.h"
 #include "vmm/irq.h"
 #include "vmm/platform.h"
+#include "vmm/spec.h"
 #include "vmm/vcpu_fpu.h"
 #include "vmm/virtio_attach.h"
 
@@ -246,6 +247,8 @@ int vm_start(struct vm *vm, char *err, unsigned len)
 	vm->crash_reason[0] = 0;
 	memset(vm->exit_count, 0, sizeof(vm->exit_count));
 	uart_model_reset(&vm->uart);
+	static uint64_t runs;
+	vm->run_id = ++runs; /* never 0: a core that ran nothing has 0 */
 	rc = vm_build(vm, err, len);
 	if (rc) {
 		vm_teardown(vm);
@@ -416,6 +419,7 @@ void vmm_init(void)
 	irq_register(VEC_KICK, kick_irq);
 	lapic_timer_calibrate();
 	vcpu_fpu_init();
+	spec_init(); /* before the back ends build their MSR bitmaps (vmm/msr.c) */
 	platform_init();
 	if (!backend)
 		return;

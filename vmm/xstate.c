@@ -19,7 +19,7 @@ static int vendor_is(const struct cpuid_result *r, const char *v)
 	return !memcmp(s, v, 12);
 }
 
-void xstate_probe(xstate_cpuid_fn cpuid, void *ctx, struct xstate_caps *c)
+void xstate_probe(cpuid_fn cpuid, void *ctx, struct xstate_caps *c)
 {
 	struct cpuid_result r0, r1, r;
 	*c = (struct xstate_caps){ XSTATE_FXSAVE, 0, XSTATE_LEGACY_SIZE, 0 };
@@ -43,7 +43,7 @@ void xstate_probe(xstate_cpuid_fn cpuid, void *ctx, struct xstate_caps *c)
 	}
 }
 
-uint32_t xstate_area_size(xstate_cpuid_fn cpuid, void *ctx, uint64_t xcr0)
+uint32_t xstate_area_size(cpuid_fn cpuid, void *ctx, uint64_t xcr0)
 {
 	uint32_t size = XSTATE_LEGACY_SIZE + XSTATE_HEADER_SIZE;
 	if (!xcr0)

@@ -70,10 +70,9 @@ struct xstate_caps {
 	int fip_leak;
 };
 
-typedef void (*xstate_cpuid_fn)(void *ctx, uint32_t leaf, uint32_t sub, struct cpuid_result *r);
 
 /* Fills *c from the processor's CPUID. */
-void xstate_probe(xstate_cpuid_fn cpuid, void *ctx, struct xstate_caps *c);
+void xstate_probe(cpuid_fn cpuid, void *ctx, struct xstate_caps *c);
 
 /*
  * Bytes of a standard-format XSAVE area holding the components of `xcr0`
@@ -83,7 +82,7 @@ void xstate_probe(xstate_cpuid_fn cpuid, void *ctx, struct xstate_caps *c);
  * or offset beyond XSTATE_MAX_SIZE).
  */
 #define XSTATE_MAX_SIZE (64u * 1024)
-uint32_t xstate_area_size(xstate_cpuid_fn cpuid, void *ctx, uint64_t xcr0);
+uint32_t xstate_area_size(cpuid_fn cpuid, void *ctx, uint64_t xcr0);
 
 /*
  * Writes the image of a processor just out of reset into `area` (`size`

@@ -21,6 +21,10 @@
  *   fpu-keep      fill, cause thousands of exits, read back: PASS if the
  *                 guest's own state survived them
  *   invd          execute INVD and WBINVD: PASS when the guest goes on
+ *   spec          the speculation-control MSRs exist exactly where CPUID
+ *                 says (SPEC_CTRL, PRED_CMD, ARCH_CAPABILITIES; L1D_FLUSH
+ *                 never offered); SPEC_CTRL starts at 0 and keeps what the
+ *                 guest writes: PASS, and leaves SPEC_CTRL set
  *
  * Output lines start with "probe: "; checks print PASS or FAIL.
  */
@@ -430,6 +434,63 @@ static void cmd_invd(void)
 	puts_("probe: invd wbinvd PASS\n");
 }
 
+/* ---- speculation controls ---- */
+
+/* RDMSR/WRMSR that may #GP: 1 when they did (the handler skips the 2-byte instruction). */
+static int msr_faults(int write, uint32_t msr, uint64_t *val)
+{
+	uint32_t lo = (uint32_t)*val, hi = (uint32_t)(*val >> 32);
+	caught = 0;
+	expect_len = 2;
+	expect_vector = 13;
+	if (write)
+		__asm__ volatile("wrmsr" ::"c"(msr), "a"(lo), "d"(hi) : "memory");
+	else
+		__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr) : "memory");
+	expect_vector = -1;
+	if (!write && !caught)
+		*val = (uint64_t)hi << 32 | lo;
+	return caught;
+}
+
+static void cmd_spec(void)
+{
+	uint32_t r0[4], r7[4] = { 0 }, x0[4], x8[4] = { 0 };
+	cpuid(0, r0);
+	if (r0[0] >= 7)
+		cpuid(7, r7);
+	cpuid(0x80000000, x0);
+	if (x0[0] >= 0x80000008)
+		cpuid(0x80000008, x8);
+	uint32_t edx = r7[3], ebx = x8[1];
+	/* which SPEC_CTRL bit to try: IBRS, else STIBP, else SSBD (SDM Vol. 4 Table 2-2) */
+	uint64_t bit = (edx & (1u << 26)) || (ebx & (1u << 14)) ? 1 :
+		       (edx & (1u << 27)) || (ebx & (1u << 15)) ? 2 :
+		       (edx & (1u << 31)) || (ebx & (1u << 24)) ? 4 : 0;
+	int ibpb = (edx & (1u << 26)) || (ebx & (1u << 12));
+	int arch = !!(edx & (1u << 29));
+	uint64_t v0 = 0, v1 = 0, caps = 0, cmd = 1;
+	int ok = !(edx & (1u << 28)); /* L1D_FLUSH: hako does not give IA32_FLUSH_CMD */
+	if (bit) {
+		ok &= !msr_faults(0, 0x48, &v0) && v0 == 0;
+		ok &= !msr_faults(1, 0x48, &bit) && !msr_faults(0, 0x48, &v1) && v1 == bit;
+	} else {
+		ok &= msr_faults(0, 0x48, &v0);
+	}
+	ok &= msr_faults(1, 0x49, &cmd) == !ibpb;
+	ok &= arch ? !msr_faults(0, 0x10a, &caps) && (caps & (1u << 3)) : msr_faults(0, 0x10a, &caps);
+	puts_(ok ? "probe: spec PASS" : "probe: spec FAIL");
+	puts_(" spec_ctrl=");
+	putu(bit ? 1 : 0);
+	puts_(" start=");
+	putx(v0);
+	puts_(" ibpb=");
+	putu((uint64_t)ibpb);
+	puts_(" arch_caps=");
+	putx(caps);
+	puts_("\n");
+}
+
 /* ---- command line ---- */
 
 static int word_is(const char *w, unsigned len, const char *s)
@@ -468,6 +529,7 @@ static void run_word(const char *w, unsigned n)
 	else if (word_is(w, n, "fpu-zero")) cmd_fpu_zero();
 	else if (word_is(w, n, "fpu-keep")) cmd_fpu_keep();
 	else if (word_is(w, n, "invd")) cmd_invd();
+	else if (word_is(w, n, "spec")) cmd_spec();
 	/* other words (console=ttyS0) are not for the probe */
 }
 

@@ -1,7 +1,8 @@
 """The isolation tests of tests/integration/test_isolation.py under Bochs 2.7:
-on an emulated Haswell (VT-x: XSETBV and INVD always exit, XSAVEOPT, AVX) and
-an emulated Ryzen (AMD-V with the XSETBV, INVD and WBINVD intercepts that
-QEMU's TCG lacks or mislabels, XSAVE, AVX). Two cores, so guests run one after
+on an emulated Haswell (VT-x: XSETBV and INVD always exit, XSAVEOPT, AVX), an
+emulated Ryzen (AMD-V with the XSETBV, INVD and WBINVD intercepts that QEMU's
+TCG lacks or mislabels, XSAVE, AVX) and an emulated Tiger Lake (VT-x with
+IBRS/IBPB, SSBD, ARCH_CAPABILITIES and AVX-512). Two cores, so guests run one after
 another on core 1. The test bodies are test_isolation's, asked for the
 stricter checks these processors allow (an xsetbv exit per XSETBV, INVD and
 WBINVD told apart).
@@ -12,7 +13,9 @@ from hako import Bochs
 
 import test_isolation
 
-MODELS = {"corei7_haswell_4770": "vmx", "ryzen": "svm"}
+# Tiger Lake: Bochs's side-channel mitigations (IBRS/IBPB, STIBP, SSBD,
+# ARCH_CAPABILITIES) and AVX-512, so IBPB between guests and SPEC_CTRL run.
+MODELS = {"corei7_haswell_4770": "vmx", "ryzen": "svm", "tigerlake": "vmx"}
 
 
 @pytest.fixture(scope="module", params=sorted(MODELS))
@@ -43,3 +46,14 @@ def test_a_flooded_virtqueue_leaves_the_shell_answering(m):
     as two real cores would: without the budget the service core never left
     the device (under QEMU's TCG it drains the queue within its time slice)."""
     test_isolation.test_a_flooded_virtqueue_leaves_the_shell_answering(m)
+
+
+def test_speculation_msrs_exist_as_cpuid_says(m):
+    test_isolation.test_speculation_msrs_exist_as_cpuid_says(m)
+    if m.model == "tigerlake":
+        out = test_isolation.ok(m, "host")
+        assert "IBPB between guests on" in out and "SPEC_CTRL the guest's own" in out, out
+
+
+def test_host_and_log_say_what_protects_guests_and_hako(m):
+    test_isolation.test_host_and_log_say_what_protects_guests_and_hako(m)

@@ -23,13 +23,16 @@
 #include "vmm/exit_names.h"
 #include "vmm/irq.h"
 #include "vmm/mmio.h"
+#include "vmm/msr.h"
 #include "vmm/portio.h"
+#include "vmm/spec.h"
 #include "vmm/vm.h"
 
 /* ---- what the exit path calls outside the files under test ---- */
 
 uint64_t tsc_khz = 2000000, tsc_boot;
 struct virt_caps virt = { .kind = "svm", .vendor = "AuthenticAMD" };
+struct spec_caps spec; /* vmm/spec.c fills it at boot; each test sets what it needs */
 
 static struct {
 	int fails;
@@ -591,6 +594,61 @@ static void test_machine_check_ends_the_guest_with_a_reason(void)
 	CHECK_STREQ(exit_kind_name(EXIT_MACHINE_CHECK), "machine-check");
 }
 
+static void test_arch_capabilities_exists_as_cpuid_says_and_is_read_only(void)
+{
+	setup(VM_PLATFORM_PC);
+	memset(&spec, 0, sizeof(spec));
+	struct exit_info e = exit_of(EXIT_MSR_READ, 0x1000, 2);
+	e.msr.index = 0x10a;
+	exit_dispatch(&cpu0, &e);
+	CHECK(injected(VEC_GP)); /* no ARCH_CAPABILITIES on the host: none for the guest */
+	/* RDCL_NO, IBRS_ALL, MDS_NO, TSX_CTRL (7), FB_CLEAR_CTRL (18) on the host */
+	spec.arch_caps = 1;
+	spec.arch_caps_host = (1ull << 0) | (1ull << 1) | (1ull << 5) | (1ull << 7) | (1ull << 18);
+	be.ninjected = 0;
+	e = exit_of(EXIT_MSR_READ, 0x1000, 2);
+	e.msr.index = 0x10a;
+	CHECK_EQ(exit_dispatch(&cpu0, &e), EXIT_RESUME);
+	CHECK_EQ(be.ninjected, 0);
+	/* the immunities and SKIP_L1DFL_VMENTRY; not the bits announcing MSRs it lacks */
+	CHECK_EQ(cpu0.regs.rax, (1u << 0) | (1u << 1) | (1u << 3) | (1u << 5));
+	CHECK_EQ(cpu0.regs.rdx, 0);
+	CHECK_EQ(be.reg[VREG_RIP], 0x1002);
+	e = exit_of(EXIT_MSR_WRITE, 0x1000, 2);
+	e.msr.index = 0x10a;
+	exit_dispatch(&cpu0, &e);
+	CHECK(injected(VEC_GP));
+	memset(&spec, 0, sizeof(spec));
+}
+
+static void test_speculation_msrs_pass_through_only_where_the_cpu_has_them(void)
+{
+	uint32_t list[MSR_GUEST_OWNED_MAX];
+	memset(&spec, 0, sizeof(spec));
+	CHECK_EQ(msr_guest_owned(list, MSR_GUEST_OWNED_MAX), 0);
+	/* without them they exit, and nothing emulates them: #GP, as CPUID says */
+	setup(VM_PLATFORM_PC);
+	struct exit_info e = exit_of(EXIT_MSR_WRITE, 0x1000, 2);
+	e.msr.index = 0x48;
+	cpu0.regs.rax = 1;
+	exit_dispatch(&cpu0, &e);
+	CHECK(injected(VEC_GP));
+	be.ninjected = 0;
+	e = exit_of(EXIT_MSR_WRITE, 0x1000, 2);
+	e.msr.index = 0x49;
+	exit_dispatch(&cpu0, &e);
+	CHECK(injected(VEC_GP));
+	spec.spec_ctrl = spec.ibpb = 1;
+	CHECK_EQ(msr_guest_owned(list, MSR_GUEST_OWNED_MAX), 2);
+	CHECK_EQ(list[0], 0x48);
+	CHECK_EQ(list[1], 0x49);
+	CHECK_EQ(msr_guest_owned(list, 1), 1); /* never more than asked */
+	spec.spec_ctrl = 0;                     /* AMD with IBPB only */
+	CHECK_EQ(msr_guest_owned(list, MSR_GUEST_OWNED_MAX), 1);
+	CHECK_EQ(list[0], 0x49);
+	memset(&spec, 0, sizeof(spec));
+}
+
 static void test_every_kind_has_a_handler_and_a_name(void)
 {
 	setup(VM_PLATFORM_BARE);
@@ -628,6 +686,8 @@ int main(void)
 	RUN(test_xsetbv_keeps_the_guests_xcr0_and_refuses_what_cpuid_hides);
 	RUN(test_invd_and_wbinvd_are_skipped_as_no_ops);
 	RUN(test_machine_check_ends_the_guest_with_a_reason);
+	RUN(test_arch_capabilities_exists_as_cpuid_says_and_is_read_only);
+	RUN(test_speculation_msrs_pass_through_only_where_the_cpu_has_them);
 	RUN(test_every_kind_has_a_handler_and_a_name);
 	free(mem);
 	return check_done();

@@ -11,6 +11,7 @@
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/log.h"
 #include "vmm/core/percpu.h"
+#include "vmm/spec.h"
 #include "vmm/vm.h"
 #include "vmm/vmx/vmx.h"
 
@@ -210,6 +211,18 @@ static void vmx_entry_failed(struct vcpu *v, struct exit_info *e, int vmfail)
 }
 
 /*
+ * L1 Terminal Fault (Intel's guidance, "L1TF"): a guest can read through
+ * speculation whatever hako or another guest left in this core's L1 data
+ * cache. Where the CPU is affected (vmm/spec.h) the cache is written back
+ * and invalidated before every entry, with interrupts already off so that
+ * nothing of hako's refills it before the guest runs (NMIs aside).
+ */
+static void l1d_flush(void)
+{
+	wrmsr(MSR_IA32_FLUSH_CMD, FLUSH_CMD_L1D);
+}
+
+/*
  * Runs `v` until its next VM exit and decodes it into `e`. On the vCPU's
  * core, called with host interrupts disabled; returns with them enabled
  * (the contract in vmm/backend.h). Returns 0, or -EIO when VM entry
@@ -230,6 +243,8 @@ int vmx_vcpu_run(struct vcpu *v, struct exit_info *e)
 	 * acknowledge-on-exit it is still pending after the exit; RFLAGS.IF is
 	 * 0 then (SDM 28.5.3), so it is taken at the irq_enable() below.
 	 */
+	if (spec.l1d == SPEC_L1D_FLUSH)
+		l1d_flush();
 	int vmfail = vmx_world_switch(&v->regs, s->launched);
 	if (vmfail) {
 		irq_enable();

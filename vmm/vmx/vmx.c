@@ -15,6 +15,7 @@
 #include "vmm/core/lib/string.h"
 #include "vmm/core/page.h"
 #include "vmm/core/percpu.h"
+#include "vmm/msr.h"
 #include "vmm/vmx/ctls.h"
 #include "vmm/core/lib/x86.h"
 
@@ -77,6 +78,9 @@ static int vmx_bitmaps_init(void)
 	memset((void *)msr, 0xff, PAGE_SIZE);
 	for (unsigned i = 0; i < sizeof(msr_passthrough) / sizeof(msr_passthrough[0]); i++)
 		msr_bitmap_pass((uint8_t *)msr, msr_passthrough[i]);
+	uint32_t owned[MSR_GUEST_OWNED_MAX];
+	for (unsigned i = 0, n = msr_guest_owned(owned, MSR_GUEST_OWNED_MAX); i < n; i++)
+		msr_bitmap_pass((uint8_t *)msr, owned[i]);
 	vmx_msr_bitmap_pa = msr;
 	vmx_io_bitmap_pa = io;
 	return 0;
