@@ -59,6 +59,7 @@ void spec_vcpu_leave(struct vcpu *v)
 	wrmsr(MSR_IA32_SPEC_CTRL, host_spec_ctrl);
 }
 
+/* See spec.h: what `host` and the boot log say. */
 void spec_describe(char *buf, unsigned len)
 {
 	static const char *const l1d[] = {

@@ -53,6 +53,7 @@ static int vendor_is(const struct cpuid_result *r0, const char *v)
 	return !memcmp(s, v, 12);
 }
 
+/* See spec.h. */
 void spec_decide(cpuid_fn cpuid, void *ctx, uint64_t arch_caps_host, struct spec_caps *s)
 {
 	struct cpuid_result r0, r7 = { 0, 0, 0, 0 }, x0, x8 = { 0, 0, 0, 0 };
@@ -76,6 +77,7 @@ void spec_decide(cpuid_fn cpuid, void *ctx, uint64_t arch_caps_host, struct spec
 		s->l1d = (r7.edx & C7_EDX_L1D_FLUSH) ? SPEC_L1D_FLUSH : SPEC_L1D_UNAVAILABLE;
 }
 
+/* See spec.h. */
 uint64_t spec_guest_arch_caps(uint64_t host)
 {
 	/* A guest runs no VMX of its own: it never needs to flush for one. */

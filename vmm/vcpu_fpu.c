@@ -95,6 +95,7 @@ int vcpu_fpu_create(struct vcpu *v)
 	return 0;
 }
 
+/* See vcpu_fpu.h. Service core, the vCPU no longer runs. */
 void vcpu_fpu_destroy(struct vcpu *v)
 {
 	if (v->fpu_area)
@@ -157,6 +158,7 @@ void vcpu_fpu_leave(struct vcpu *v)
 	xsetbv(0, XCR0_RESET);
 }
 
+/* See vcpu_fpu.h. On v's core, from exit_xsetbv(). */
 int vcpu_fpu_set_xcr0(struct vcpu *v, uint64_t xcr0)
 {
 	if (caps.method == XSTATE_FXSAVE)
@@ -172,6 +174,7 @@ static const char *const component[] = {
 	"", "HDC", "UINTR", "LBR", "HWP", "AMX",
 };
 
+/* See vcpu_fpu.h: e.g. "XSAVEOPT, 832-byte areas, x87 SSE AVX". */
 void vcpu_fpu_describe(char *buf, unsigned len)
 {
 	static const char *const how[] = { "FXSAVE (no XSAVE)", "XSAVE", "XSAVEOPT" };

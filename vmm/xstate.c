@@ -19,6 +19,7 @@ static int vendor_is(const struct cpuid_result *r, const char *v)
 	return !memcmp(s, v, 12);
 }
 
+/* See xstate.h. */
 void xstate_probe(cpuid_fn cpuid, void *ctx, struct xstate_caps *c)
 {
 	struct cpuid_result r0, r1, r;
@@ -43,6 +44,7 @@ void xstate_probe(cpuid_fn cpuid, void *ctx, struct xstate_caps *c)
 	}
 }
 
+/* See xstate.h. */
 uint32_t xstate_area_size(cpuid_fn cpuid, void *ctx, uint64_t xcr0)
 {
 	uint32_t size = XSTATE_LEGACY_SIZE + XSTATE_HEADER_SIZE;
@@ -62,6 +64,7 @@ uint32_t xstate_area_size(cpuid_fn cpuid, void *ctx, uint64_t xcr0)
 	return size;
 }
 
+/* See xstate.h. */
 void xstate_reset_image(void *area, uint32_t size)
 {
 	struct fxsave_area *f = area;

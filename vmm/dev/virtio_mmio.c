@@ -67,6 +67,7 @@ void virtio_mmio_fail(struct virtio_mmio *t, const char *why)
 	}
 }
 
+/* See virtio_mmio.h. t->lock held. */
 void virtio_mmio_backlog(struct virtio_mmio *t, unsigned queue)
 {
 	t->backlog |= 1u << queue;
@@ -82,6 +83,7 @@ static void run_queue(struct virtio_mmio *t, unsigned queue)
 		virtio_mmio_backlog(t, queue);
 }
 
+/* See virtio_mmio.h. Service core. */
 int virtio_mmio_poll(struct virtio_mmio *t)
 {
 	if (!__atomic_load_n(&t->backlog, __ATOMIC_RELAXED))
