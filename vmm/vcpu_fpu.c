@@ -10,16 +10,17 @@
  * only the two functions below touch them), so the guest's state and its
  * XCR0 stay loaded while hako handles its exits on that core, at no cost
  * per exit. What happens at the edges:
- *   - arrive, before the vCPU's first entry on its core: the guest's XCR0,
- *     then its state from its save area (XRSTOR; FXRSTOR without XSAVE).
+ *   - arrive, before the vCPU's first entry on its core: its state from
+ *     its save area (XRSTOR with every component its CPUID offers enabled
+ *     in XCR0; FXRSTOR without XSAVE), then its own XCR0.
  *     A new vCPU's area holds the state of a processor just out of reset
  *     (xstate_reset_image: FNINIT's x87 state, MXCSR 1F80H, XSTATE_BV 0).
  *   - leave, when the vCPU's loop ends: its state to its area (XSAVEOPT,
- *     XSAVE or FXSAVE, with its XCR0 still loaded so that every component
- *     it enabled is saved), then every component back to its initial state
- *     (XRSTOR of the reset image with all components requested), then
- *     hako's XCR0 (x87 only). The next vCPU on that core, of this guest
- *     or another, finds nothing of it.
+ *     XSAVE or FXSAVE, again with every offered component enabled: legacy
+ *     SSE uses XMM0-15 whatever XCR0 says), then every component back to
+ *     its initial state (XRSTOR of the reset image), then hako's XCR0 (x87
+ *     only). The next vCPU on that core, of this guest or another, finds
+ *     nothing of it, and the first one on a core nothing of the firmware.
  * Areas are sized from CPUID leaf 0Dh for the components the guest's
  * CPUID offers; a guest's XSETBV (which exits on both back ends) cannot
  * enable more (vmm/exit.c).
@@ -118,42 +119,49 @@ static inline __attribute__((always_inline)) void fip_scrub(void)
 /* See vcpu_fpu.h. On v's core. */
 void vcpu_fpu_arrive(struct vcpu *v)
 {
-	if (caps.method != XSTATE_FXSAVE)
-		xsetbv(0, v->xcr0);
 	fip_scrub();
-	if (caps.method == XSTATE_FXSAVE)
+	if (caps.method == XSTATE_FXSAVE) {
 		fxrstor64(v->fpu_area);
-	else
-		xrstor64(v->fpu_area, v->fpu_mask);
+		return;
+	}
+	/*
+	 * XRSTOR touches only the components XCR0 enables, but legacy SSE
+	 * reaches XMM0-15 and MXCSR whatever XCR0 says (SDM Vol. 1 13.3): load
+	 * every component the guest may use, then the guest's own XCR0.
+	 */
+	xsetbv(0, v->fpu_mask);
+	xrstor64(v->fpu_area, v->fpu_mask);
+	xsetbv(0, v->xcr0);
 }
 
 /* See vcpu_fpu.h. On v's core. */
 void vcpu_fpu_leave(struct vcpu *v)
 {
 	/*
-	 * XCR0 as the hardware has it: an emulator without the XSETBV
-	 * intercept (QEMU 7.2's TCG) lets the guest's XSETBV run natively.
-	 * The mask keeps XSAVE within the area whatever XCR0 says; anything
-	 * beyond it is not saved but is still reset below.
+	 * XCR0 is read back, not taken from v->xcr0: an emulator without the
+	 * XSETBV intercept (QEMU 7.2's TCG) lets the guest's XSETBV run
+	 * natively. The mask keeps XSAVE within the area whatever happened.
 	 */
-	if (caps.method != XSTATE_FXSAVE)
-		v->xcr0 = xgetbv(0);
-	if (caps.method == XSTATE_FXSAVE)
+	if (caps.method == XSTATE_FXSAVE) {
 		fxsave64(v->fpu_area);
-	else if (caps.method == XSTATE_XSAVEOPT)
+		fip_scrub();
+		fxrstor64(reset_image); /* zeros, FCW 037FH, MXCSR 1F80H */
+		return;
+	}
+	/* Every component it may use, whatever XCR0 it runs with (as in arrive). */
+	v->xcr0 = xgetbv(0);
+	xsetbv(0, v->fpu_mask);
+	if (caps.method == XSTATE_XSAVEOPT)
 		xsaveopt64(v->fpu_area, v->fpu_mask);
 	else
 		xsave64(v->fpu_area, v->fpu_mask);
 	fip_scrub();
 	/*
-	 * XSTATE_BV = 0 in the reset image: XRSTOR with every bit requested
-	 * puts every component XCR0 enables in its initial state (SDM Vol. 1
-	 * 13.8.1) and loads MXCSR 1F80H; FXRSTOR loads the same image's zeros.
+	 * XSTATE_BV = 0 in the reset image: XRSTOR puts every requested
+	 * component in its initial state (SDM Vol. 1 13.8.1) and loads MXCSR
+	 * 1F80H. With all bits requested that is every component of XCR0 =
+	 * fpu_mask; XCR0 then goes back to hako's.
 	 */
-	if (caps.method == XSTATE_FXSAVE) {
-		fxrstor64(reset_image);
-		return;
-	}
 	xrstor64(reset_image, ~0ull);
 	xsetbv(0, XCR0_RESET);
 }
