@@ -32,6 +32,7 @@
 #include "vmm/core/percpu.h"
 #include "vmm/core/service.h"
 #include "vmm/core/smp.h"
+#include "vmm/core/stack_guard.h"
 #include "vmm/core/time.h"
 #include "vmm/core/trap.h"
 #include "vmm/vm.h"
@@ -246,6 +247,7 @@ void kmain(struct boot_info *bi)
 	host.bi = bi;
 	log_info("hako %s starting (loader %s, %u files from the boot medium)", HAKO_VERSION,
 		 bi->loader_name, bi->file_count);
+	log_info("stack protector: on (strong, global guard from %s)", stack_guard_source);
 
 	phase("serial");
 	page_init(bi);

@@ -9,13 +9,20 @@
  * The disks behind them stay open from the first start until the guest is
  * undefined or its disk= keys change, so what a guest writes to a ram: or
  * esp: disk survives a reboot, a power-off or a destroy, as on a real disk.
- * Service core only.
+ * Service core only, but for the devices' own kicks.
+ *
+ * Every service-core round lets each device take the next
+ * VIRTIO_POLL_BUDGET chains of a queue that a notify or a completion left
+ * with work (virtio_poll below): a guest that floods its queue gets its
+ * requests served a budget at a time while the shell and the other
+ * guests' disks get their turn.
  */
 #include "vmm/devices.h"
 
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/fmt.h"
 #include "vmm/core/lib/string.h"
+#include "vmm/core/service.h"
 #include "vmm/dev/virtio_blk.h"
 #include "vmm/irq.h"
 #include "vmm/mmio.h"
@@ -51,6 +58,13 @@ static void guest_irq(void *ctx, int level)
 {
 	const struct irq_line *l = ctx;
 	vm_irq_set(l->vm, l->gsi, level);
+}
+
+/* A queue has work left (any core, the transport's lock held): poll soon. */
+static void device_kick(void *ctx)
+{
+	(void)ctx; /* every device is polled */
+	service_wake();
 }
 
 static const struct mmio_ops virtio_mmio_bus_ops = { virtio_mmio_read, virtio_mmio_write };
@@ -165,7 +179,7 @@ static int attach_disk(struct vm *vm, unsigned i, char *err, unsigned len)
 	fmt_snprintf(name, sizeof(name), "guest %s: vd%c", vm->def.name, 'a' + i);
 	fmt_snprintf(id, sizeof(id), "hako-%s-vd%c", vm->def.name, 'a' + i);
 	st->line[i] = (struct irq_line){ vm, VIRTIO_MMIO_GSI0 + i };
-	struct virtio_host host = { { guest_map, vm }, guest_irq, &st->line[i] };
+	struct virtio_host host = { { guest_map, vm }, guest_irq, &st->line[i], device_kick };
 	rc = virtio_blk_create(st->bd[i], &host, name, id, &st->blk[i]);
 	if (rc)
 		return fmt_snprintf(err, len, "not enough memory for disk %s", vm->def.disk[i].url), rc;
@@ -225,6 +239,18 @@ void vm_disks_release(struct vm *vm)
 		close_disk(st, i);
 	}
 }
+
+/* Service poller: the next budget of every queue left with work. Busy while any is. */
+static int virtio_poll(void)
+{
+	int busy = 0;
+	for (unsigned v = 0; v < VM_MAX; v++)
+		for (unsigned i = 0; i < state[v].n; i++)
+			if (state[v].blk[i])
+				busy |= virtio_mmio_poll(virtio_blk_transport(state[v].blk[i]));
+	return busy;
+}
+SERVICE_POLLER(virtio, virtio_poll);
 
 int virtio_mmio_count(struct vm *vm)
 {

@@ -30,6 +30,8 @@
 #include "vmm/guest_boot.h"
 #include "vmm/irq.h"
 #include "vmm/platform.h"
+#include "vmm/spec.h"
+#include "vmm/vcpu_fpu.h"
 #include "vmm/virtio_attach.h"
 
 #define STOP_TIMEOUT_US 2000000
@@ -135,6 +137,7 @@ static void vcpus_free(struct vm *vm)
 {
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *v = vm->vcpu[i];
+		vcpu_fpu_destroy(v);
 		backend->vcpu_destroy(v);
 		core_owner[v->core] = 0;
 		page_free((uint64_t)v, buddy_order_for(sizeof(*v)), PAGE_HAKO);
@@ -166,6 +169,9 @@ static int vcpus_create(struct vm *vm)
 		if (err)
 			return err;
 		guest_boot_vcpu(v);
+		err = vcpu_fpu_create(v);
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -256,6 +262,8 @@ int vm_start(struct vm *vm, vm_started_fn done, void *arg, char *err, unsigned l
 	vm->start_error[0] = 0;
 	memset(vm->exit_count, 0, sizeof(vm->exit_count));
 	uart_model_reset(&vm->uart);
+	static uint64_t runs;
+	vm->run_id = ++runs; /* never 0: a core that ran nothing has 0 */
 	rc = vm_build(vm, err, len);
 	if (rc) {
 		vm_teardown(vm);
@@ -506,6 +514,8 @@ void vmm_init(void)
 {
 	irq_register(VEC_KICK, kick_irq);
 	lapic_timer_calibrate();
+	vcpu_fpu_init();
+	spec_init(); /* before the back ends build their MSR bitmaps (vmm/msr.c) */
 	platform_init();
 	if (!backend)
 		return;

@@ -73,6 +73,7 @@ struct vm {
 	struct spinlock lock;           /* crash_reason, failed */
 	uint64_t exit_count[EXIT_KIND_COUNT];  /* per guest, summed over vCPUs */
 	uint64_t start_us;
+	uint64_t run_id;                /* new at every start: which guest a core last ran (vmm/spec.c) */
 	uint64_t entry;                 /* guest entry point from the ELF image */
 	struct uart_model uart;         /* COM1 at 0x3F8 */
 	struct mmio_bus mmio;           /* device ranges (vmm/mmio.h) */

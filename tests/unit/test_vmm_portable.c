@@ -143,6 +143,28 @@ static void test_cpuid_policy(void)
 	CHECK(r.ecx & (1u << 27));
 }
 
+/* Speculation controls: exactly the MSRs vmm/msr.c gives guests (vmm/spec.h). */
+static void test_cpuid_policy_speculation_controls(void)
+{
+	struct cpuid_ctx c = { 2500000, fake_cpuid, 0, 0, 0, 0 };
+	struct cpuid_result r;
+	for (int pc = 0; pc < 2; pc++) {      /* the same for every platform */
+		c.linux_platform = pc;
+		cpuid_policy(&c, 7, 0, &r);
+		/* IBRS/IBPB, STIBP, SSBD, ARCH_CAPABILITIES: as the host has them */
+		CHECK(r.edx & (1u << 26) && r.edx & (1u << 27) && r.edx & (1u << 31) && r.edx & (1u << 29));
+		/* L1D_FLUSH, CORE_CAPABILITIES, SRBDS_CTRL, TSX_FORCE_ABORT: no MSR behind them */
+		CHECK(!(r.edx & (1u << 28)) && !(r.edx & (1u << 30)));
+		CHECK(!(r.edx & (1u << 9)) && !(r.edx & (1u << 13)));
+		CHECK(r.edx & (1u << 10)); /* MD_CLEAR: VERW is the guest's own instruction */
+		cpuid_policy(&c, 7, 1, &r);  /* only subleaf 0 holds these bits */
+		CHECK_EQ(r.edx, 0xffffffffu);
+		cpuid_policy(&c, 0x80000008u, 0, &r);
+		CHECK(r.ebx & (1u << 12) && r.ebx & (1u << 14) && r.ebx & (1u << 24));
+		CHECK(!(r.ebx & (1u << 25))); /* VIRT_SSBD: its MSR is not emulated */
+	}
+}
+
 /* ---- guest definitions ---- */
 
 static void test_vm_def(void)
@@ -343,6 +365,7 @@ int main(void)
 {
 	RUN(test_pagetable);
 	RUN(test_cpuid_policy);
+	RUN(test_cpuid_policy_speculation_controls);
 	RUN(test_vm_def);
 	RUN(test_vm_def_disks);
 	RUN(test_elf_guest);

@@ -111,6 +111,19 @@ static void exception_fatal(struct trap_frame *f)
 	halt_forever();
 }
 
+#define CPUID1_EDX_MCA (1u << 14)
+#define MSR_IA32_MCG_STATUS 0x17a
+
+/* See trap.h. SDM Vol. 3B 16.3.1.2: MCIP set means a new #MC shuts the core down. */
+uint64_t mce_guest_event(void)
+{
+	if (!(cpuid(1, 0).edx & CPUID1_EDX_MCA))
+		return 0;
+	uint64_t status = rdmsr(MSR_IA32_MCG_STATUS);
+	wrmsr(MSR_IA32_MCG_STATUS, 0);
+	return status;
+}
+
 void irq_register(uint8_t vector, irq_handler_t fn)
 {
 	irq_table[vector] = fn;
