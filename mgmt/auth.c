@@ -11,6 +11,7 @@
 struct auth_user {
 	char name[AUTH_NAME_MAX + 1];
 	char hash[AUTH_HASH_MAX];
+	int admin; /* every user today; roles (issue 16) will set it per user */
 };
 
 static struct auth_user users[AUTH_USERS_MAX];
@@ -142,6 +143,7 @@ int auth_set(const char *name, const char *hash)
 			return -ENOSPC;
 		u = &users[user_count++];
 		memcpy(u->name, name, strlen(name) + 1);
+		u->admin = 1;
 	}
 	memcpy(u->hash, hash, strlen(hash) + 1);
 	return 0;
@@ -182,4 +184,18 @@ int auth_login(const char *name, const char *pw)
 			return auth_hash_check(users[i].hash, pw) ? -EPERM : 0;
 	(void)auth_hash_check(decoy, pw); /* result ignored: timing only */
 	return -EPERM;
+}
+
+static const struct auth_user *find_user(const char *name)
+{
+	for (unsigned i = 0; i < user_count; i++)
+		if (!strcmp(users[i].name, name))
+			return &users[i];
+	return 0;
+}
+
+int auth_is_admin(const char *name)
+{
+	const struct auth_user *u = find_user(name);
+	return u && u->admin;
 }

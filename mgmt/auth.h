@@ -50,6 +50,12 @@ unsigned auth_user_count(void);
  * same work for an unknown user, so timing does not reveal names. */
 int auth_login(const char *name, const char *pw);
 
+/*
+ * 1 when `name` is an administrator. Every account of hako.cfg's `user=`
+ * lines and of `passwd` is one today; roles (issue 16) will mark which.
+ */
+int auth_is_admin(const char *name);
+
 /* 0 when `name` is 1-32 of [a-z0-9_-] starting with a letter. */
 int auth_name_check(const char *name);
 

@@ -165,9 +165,15 @@ static void end_session(struct session *s, const char *why)
 	s->state = S_CLOSING;
 }
 
+/*
+ * Frees a session's slot, from console_poll() only. Its shell ends first:
+ * whatever it had attached (a guest console) lets go before the slot can
+ * serve the next client.
+ */
 static void release(struct session *s)
 {
 	struct tcp_pcb *pcb = s->pcb;
+	shell_end(&s->sh);
 	s->pcb = 0;
 	s->state = S_FREE;
 	if (!pcb)
@@ -224,6 +230,7 @@ static void field_done(struct session *s)
 	s->state = S_SHELL;
 	shell_init(&s->sh, shell_out, s);
 	s->sh.remote = 1;
+	s->sh.admin = auth_is_admin(s->user);
 	shell_set_input(&s->sh, session_getc, session_interrupted);
 	shell_printf(&s->sh, "hako %s - type 'help' for the verbs, 'exit' to leave\n", HAKO_VERSION);
 	shell_prompt(&s->sh);
@@ -335,8 +342,8 @@ static void on_err(void *arg, err_t err)
 	(void)err; /* the connection is gone whatever the reason */
 	if (s) {
 		s->pcb = 0; /* lwIP already freed it */
-		/* A running command still uses the session: free it when it ends. */
-		s->state = s->busy ? S_CLOSING : S_FREE;
+		/* console_poll() releases it (once a running command returns). */
+		s->state = S_CLOSING;
 	}
 }
 
