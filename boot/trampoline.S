@@ -86,12 +86,17 @@ tr_lost:                        /* not a core hako asked for: stay halted */
 	xor %ebp, %ebp
 	jmp *%rax
 
+	/*
+	 * The descriptors come with their accessed bit set: loading a selector
+	 * whose bit is clear makes the CPU write it (SDM Vol. 3A 3.4.5.1), and
+	 * once paging is on this page is read-only (Bochs faults on that write).
+	 */
 	.align 16
 tr_gdt:
 	.quad 0
-	.quad 0x00cf9a000000ffff  /* 0x08: 32-bit code, flat */
-	.quad 0x00cf92000000ffff  /* 0x10: data, flat */
-	.quad 0x00209a0000000000  /* 0x18: 64-bit code */
+	.quad 0x00cf9b000000ffff  /* 0x08: 32-bit code, flat */
+	.quad 0x00cf93000000ffff  /* 0x10: data, flat */
+	.quad 0x00209b0000000000  /* 0x18: 64-bit code */
 tr_gdt_end:
 	.global smp_tr_gdtr, smp_tr_pm_ptr, smp_tr_lm_ptr
 	.global smp_tr_cr3_low, smp_tr_cr3, smp_tr_table, smp_tr_count, smp_tr_entry
