@@ -164,12 +164,12 @@ PORTABLE := vmm/core/lib/fmt.c vmm/core/lib/log.c vmm/core/lib/errno.c vmm/core/
             vmm/elf_guest.c vmm/dev/uart.c vmm/insn.c vmm/guest_pt.c \
             vmm/bzimage.c vmm/dev/aml.c vmm/dev/acpi_tables.c vmm/dev/rtc.c vmm/core/lib/calendar.c vmm/dev/pit.c vmm/dev/ioapic.c \
             vmm/dev/lapic.c \
-            net/crypto/sha256.c mgmt/auth.c mgmt/console/telnet.c $(filter-out net/iscsi/blk.c net/iscsi/tcp.c,$(wildcard net/iscsi/*.c)) \
+            net/crypto/sha256.c mgmt/auth.c mgmt/console/telnet.c mgmt/console/login_limit.c mgmt/console/slots.c $(filter-out net/iscsi/blk.c net/iscsi/tcp.c,$(wildcard net/iscsi/*.c)) \
             vmm/blk/blk.c vmm/blk/blk_mem.c vmm/blk/blk_check.c vmm/blk/blk_bench.c \
             vmm/dev/virtqueue.c vmm/dev/virtio_mmio.c vmm/dev/virtio_blk.c \
             vmm/blk/blk_sync.c vmm/blk/slotstore.c mgmt/catalog_fmt.c \
             vmm/blk/cow_pool.c vmm/blk/cow.c \
-            vmm/vmx/ctls.c vmm/cr.c vmm/xstate.c vmm/spec_policy.c
+            vmm/vmx/ctls.c vmm/cr.c vmm/xstate.c vmm/spec_policy.c vmm/core/lib/pgprot.c
 # The neutral exit path, host-tested against a fake back end (test_exit.c
 # supplies what it calls outside these files: vcpu_fail, the back end).
 PORTABLE_EXIT := vmm/exit.c vmm/exit_names.c vmm/msr.c vmm/mmio.c vmm/portio.c \

@@ -267,6 +267,7 @@ void kmain(struct boot_info *bi)
 	lapic_init();
 	cpus[0].apic_id = lapic_id();
 	smp_init(bi, acpi_host.cpu_apic_ids, acpi_host.cpu_count);
+	paging_check();
 	deferred.enabled = 1;
 	phase("smp");
 

@@ -8,6 +8,7 @@
 #include "mgmt/shell/shell.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/fmt.h"
+#include "vmm/core/lib/log.h"
 #include "vmm/core/lib/string.h"
 #include "vmm/core/service.h"
 #include "vmm/core/smp.h"
@@ -337,6 +338,12 @@ SHELL_COMMAND(stats, "stats", "[NAME]", "VM exits by reason and disk I/O per gue
 /* ---- console: the shell's input goes to the guest's UART ---- */
 
 /*
+ * One session at a time is attached to one guest's console. The attach
+ * outlives the `console` command, so it names its session by a
+ * shell_ref, never by a bare pointer: a network session that ends
+ * (disconnect, timeout) detaches through its end hook, and a session
+ * slot that serves another client afterwards no longer matches the ref.
+ *
  * Keystrokes (or a pasted block) arrive faster than a guest drains its
  * UART's receive FIFO, so they wait here and the service poller feeds
  * the FIFO as it empties; only more than CONSOLE_PENDING waiting bytes
@@ -344,19 +351,51 @@ SHELL_COMMAND(stats, "stats", "[NAME]", "VM exits by reason and disk I/O per gue
  */
 #define CONSOLE_PENDING 4096 /* power of two */
 
-static struct console_session {
-	struct shell *sh;
-	struct vm *vm;
-	uint64_t pos;       /* next output byte to show */
+static struct console_attach {
+	struct shell_ref term; /* the attached session */
+	struct vm *vm;         /* 0 when nobody is attached */
+	uint64_t pos;          /* next output byte to show */
 	uint8_t pending[CONSOLE_PENDING];
 	uint32_t head, tail; /* pending input: written at head, fed from tail */
 } console;
 
+static void console_clear(void)
+{
+	console.term = (struct shell_ref){ 0, 0 };
+	console.vm = 0;
+	console.head = console.tail = 0;
+}
+
+/*
+ * The attached session, or 0. A session that ended without its end hook
+ * running would be a bug in its console; the ref keeps it harmless.
+ */
+static struct shell *console_term(void)
+{
+	struct shell *sh = shell_deref(console.term);
+	if (!sh && console.vm) {
+		log_warn("console: guest %s detached: its session is gone", console.vm->def.name);
+		console_clear();
+	}
+	return sh;
+}
+
+/* End hook: the attached session's terminal went away. */
+static void console_session_ended(struct shell *sh)
+{
+	if (console.term.sh != sh || !console.vm)
+		return;
+	log_info("console: guest %s detached: its session ended", console.vm->def.name);
+	console_clear();
+}
+
 static int console_input(struct shell *sh, unsigned char c)
 {
 	struct vm *vm = console.vm;
+	if (console_term() != sh)
+		return 1; /* no longer attached: give the terminal back */
 	if (c == CTRL_RBRACKET || vm->state != VM_RUNNING) {
-		console.sh = 0;
+		console_clear();
 		shell_printf(sh, "\n[detached from %s]\n", vm->def.name);
 		return 1;
 	}
@@ -369,7 +408,8 @@ static int console_input(struct shell *sh, unsigned char c)
 static int console_poll(void)
 {
 	char buf[256];
-	if (!console.sh)
+	struct shell *sh = console_term();
+	if (!sh)
 		return 0;
 	uint32_t fed = console.tail;
 	while (console.tail != console.head &&
@@ -377,27 +417,50 @@ static int console_poll(void)
 		console.tail++;
 	unsigned n = uart_model_output(&console.vm->uart, &console.pos, buf, sizeof(buf));
 	if (n)
-		shell_write(console.sh, buf, n);
+		shell_write(sh, buf, n);
 	return n > 0 || console.tail != fed;
 }
 SERVICE_POLLER(console, console_poll);
 
+/* `force`: the serial console (or an administrator) takes the console from `other`. */
+static int console_take_over(struct shell *sh, struct shell *other)
+{
+	if (!shell_is_admin(sh))
+		return shell_error(sh, "only the serial console or an administrator can take a "
+				   "console over");
+	const char *name = console.vm->def.name;
+	log_info("console: guest %s taken over by %s", name,
+		 sh->remote ? "a network session" : "the serial console");
+	shell_printf(other, "\n[detached from %s: taken over by %s]\n", name,
+		     sh->remote ? "another session" : "the serial console");
+	console_clear();
+	shell_give_back(other);
+	return 0;
+}
+
 static int cmd_console(struct shell *sh, int argc, char **argv)
 {
-	if (argc != 2)
+	int force = argc == 3 && !strcmp(argv[2], "force");
+	if (argc < 2 || argc > 3 || (argc == 3 && !force))
 		return shell_usage(sh, "console");
 	struct vm *vm = find_or_error(sh, argv[1]);
 	if (!vm)
 		return -1;
-	if (console.sh)
-		return shell_error(sh, "another session is attached to a console");
+	struct shell *other = console_term();
+	if (other && !force)
+		return shell_error(sh, "the console of '%s' is attached from another session; "
+				   "`console %s force` takes it over", console.vm->def.name, argv[1]);
+	if (other && console_take_over(sh, other))
+		return -1;
 	shell_printf(sh, "[attached to %s; Ctrl-] detaches]\n", vm->def.name);
-	console.sh = sh;
+	console.term = shell_ref(sh);
 	console.vm = vm;
 	console.pos = 0; /* replay what the output ring kept */
 	console.head = console.tail = 0;
 	sh->input_hook = console_input;
+	sh->end_hook = console_session_ended;
 	return 0;
 }
-SHELL_COMMAND(console, "console", "NAME", "attach to a guest's serial port (Ctrl-] detaches)",
+SHELL_COMMAND(console, "console", "NAME [force]",
+	      "attach to a guest's serial port (Ctrl-] detaches; force takes it from another session)",
 	      cmd_console);

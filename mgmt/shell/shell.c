@@ -19,16 +19,52 @@ static struct shell *running;
 
 static void echo_cb(void *ctx, const char *s, size_t n)
 {
-	struct shell *sh = ctx;
-	sh->write(sh->ctx, s, n);
+	shell_write(ctx, s, n);
 }
+
+/* Session ids; 0 is never one. The service core runs every shell. */
+static uint64_t last_id;
 
 void shell_init(struct shell *sh, void (*write)(void *, const char *, size_t), void *ctx)
 {
 	memset(sh, 0, sizeof(*sh));
 	sh->write = write;
 	sh->ctx = ctx;
+	sh->id = ++last_id;
 	line_init(&sh->ed, echo_cb, sh);
+}
+
+void shell_end(struct shell *sh)
+{
+	void (*end)(struct shell *) = sh->end_hook;
+	sh->input_hook = 0;
+	sh->end_hook = 0;
+	if (end)
+		end(sh);
+	sh->closed = 1;
+	sh->id = 0;
+}
+
+void shell_give_back(struct shell *sh)
+{
+	sh->input_hook = 0;
+	sh->end_hook = 0;
+	shell_prompt(sh);
+}
+
+struct shell_ref shell_ref(struct shell *sh)
+{
+	return (struct shell_ref){ sh, sh->id };
+}
+
+struct shell *shell_deref(struct shell_ref r)
+{
+	return r.sh && r.id && r.sh->id == r.id ? r.sh : 0;
+}
+
+int shell_is_admin(const struct shell *sh)
+{
+	return !sh->remote || sh->admin;
 }
 
 void shell_set_input(struct shell *sh, int (*getc)(void *ctx), int (*interrupted)(void *ctx))
@@ -95,7 +131,8 @@ int shell_read_line(struct shell *sh, char *buf, size_t cap, int echo, void (*wa
 
 void shell_write(struct shell *sh, const char *s, size_t n)
 {
-	sh->write(sh->ctx, s, n);
+	if (sh->write) /* a session ended mid-way has none: its output is dropped */
+		sh->write(sh->ctx, s, n);
 }
 
 static void vprint(struct shell *sh, const char *prefix, const char *fmt, va_list ap)
@@ -243,10 +280,8 @@ void shell_feed(struct shell *sh, unsigned char c)
 static void feed_one(struct shell *sh, unsigned char c)
 {
 	if (sh->input_hook) {
-		if (sh->input_hook(sh, c)) {
-			sh->input_hook = 0;
-			shell_prompt(sh);
-		}
+		if (sh->input_hook(sh, c))
+			shell_give_back(sh);
 		return;
 	}
 	switch (line_feed(&sh->ed, c)) {

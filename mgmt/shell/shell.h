@@ -11,6 +11,7 @@
 #define HAKO_SHELL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mgmt/shell/line.h"
 
@@ -25,13 +26,26 @@ struct shell {
 	void *ctx;
 	int closed; /* set by a command that ends a network session */
 	int remote; /* a network console session (its console sets it); 0: serial */
+	int admin;  /* a network session of an administrator (the serial console is one anyway) */
+	/*
+	 * Which session this is: shell_init() gives every session a new id
+	 * (never 0) and shell_end() clears it, so a struct shell_ref taken
+	 * earlier no longer matches once the session ended, even when its
+	 * memory (a network console slot) serves another client by then.
+	 */
+	uint64_t id;
 	/*
 	 * While set, input bytes go here instead of the line editor (a
 	 * command that keeps the terminal, like `console`). It returns
 	 * nonzero when it gives the terminal back; the shell then prompts.
 	 */
 	int (*input_hook)(struct shell *sh, unsigned char c);
-	void *hook_ctx;
+	/*
+	 * Set with input_hook by a command that holds something for this
+	 * terminal (an attached guest console): shell_end() calls it when the
+	 * terminal goes away, so the command lets go of it.
+	 */
+	void (*end_hook)(struct shell *sh);
 	/*
 	 * Input for a command that is running (shell_set_input()): getc
 	 * returns the next byte, SHELL_NO_INPUT when none arrived yet or
@@ -78,6 +92,31 @@ struct shell_cmd {
 		__attribute__((used, section("hako_cmds"), aligned(8))) = { __VA_ARGS__ }
 
 void shell_init(struct shell *sh, void (*write)(void *, const char *, size_t), void *ctx);
+/*
+ * The terminal behind `sh` is gone (a network session ended): calls its
+ * end_hook, drops its input hooks and invalidates every shell_ref to it.
+ * The owner calls it before the memory serves another session.
+ */
+void shell_end(struct shell *sh);
+/* Ends a command's hold on the terminal from outside (taken over): drops the hooks, prompts. */
+void shell_give_back(struct shell *sh);
+
+/*
+ * A reference to a session that may end: code that outlives a command
+ * (an attached guest console) keeps this rather than a bare pointer.
+ * The memory behind a shell is never freed (the serial shell is static,
+ * network sessions live in slots allocated once), so checking the id
+ * through the pointer is safe.
+ */
+struct shell_ref {
+	struct shell *sh;
+	uint64_t id;
+};
+struct shell_ref shell_ref(struct shell *sh);
+/* The session `r` names, or 0 once it ended. */
+struct shell *shell_deref(struct shell_ref r);
+/* The serial console and administrators' network sessions. */
+int shell_is_admin(const struct shell *sh);
 /* Where a running command reads its terminal (see struct shell). */
 void shell_set_input(struct shell *sh, int (*getc)(void *ctx), int (*interrupted)(void *ctx));
 /*

@@ -205,6 +205,65 @@ static void test_input_hook(void)
 	CHECK_EQ(seen_argc, 2);
 }
 
+static struct shell *ended_shell;
+static int ended_calls;
+static void end_hook(struct shell *s)
+{
+	ended_shell = s;
+	ended_calls++;
+}
+
+/*
+ * Issue 17 finding 2: a session that ends while a command holds its
+ * terminal calls the command's end hook once, and every reference taken
+ * earlier stops matching, also after the memory serves a new session.
+ */
+static void test_end_and_refs(void)
+{
+	fresh();
+	struct shell_ref r = shell_ref(&sh);
+	CHECK(shell_deref(r) == &sh);
+	sh.input_hook = hook;
+	sh.end_hook = end_hook;
+	ended_calls = 0;
+	shell_end(&sh);
+	CHECK_EQ(ended_calls, 1);
+	CHECK(ended_shell == &sh);
+	CHECK(sh.input_hook == 0 && sh.end_hook == 0 && sh.closed);
+	CHECK(shell_deref(r) == 0);
+	shell_end(&sh); /* twice is harmless: no second call */
+	CHECK_EQ(ended_calls, 1);
+	/* The same memory, a new session: the old reference stays stale. */
+	memset(&sh, 0, sizeof(sh));
+	CHECK(shell_deref(r) == 0);
+	shell_init(&sh, sink, 0);
+	CHECK(shell_deref(r) == 0);
+	CHECK(shell_deref(shell_ref(&sh)) == &sh);
+	CHECK(shell_deref((struct shell_ref){ 0, 0 }) == 0);
+	/* A zeroed shell (a slot before its login) drops output rather than calling NULL. */
+	memset(&sh, 0, sizeof(sh));
+	shell_printf(&sh, "dropped\n");
+	CHECK(shell_is_admin(&sh)); /* not remote: the serial console */
+	sh.remote = 1;
+	CHECK(!shell_is_admin(&sh));
+	sh.admin = 1;
+	CHECK(shell_is_admin(&sh));
+}
+
+static void test_give_back(void)
+{
+	fresh();
+	sh.input_hook = hook;
+	sh.end_hook = end_hook;
+	ended_calls = 0;
+	shell_give_back(&sh);
+	CHECK(sh.input_hook == 0 && sh.end_hook == 0);
+	CHECK_EQ(ended_calls, 0);
+	CHECK_STREQ(out, SHELL_PROMPT);
+	type("zzecho back\r");
+	CHECK_EQ(seen_argc, 2);
+}
+
 static void test_random_garbage(void)
 {
 	fresh();
@@ -478,6 +537,8 @@ int main(void)
 	RUN(test_too_long_and_cancel);
 	RUN(test_help);
 	RUN(test_input_hook);
+	RUN(test_end_and_refs);
+	RUN(test_give_back);
 	RUN(test_random_garbage);
 	RUN(test_read_line);
 	RUN(test_interrupted);
