@@ -24,6 +24,7 @@
 #define ENOTSUP 95
 #define EADDRINUSE 98
 #define ENETDOWN 100
+#define ENOBUFS 105
 #define ETIMEDOUT 110
 #define ECONNREFUSED 111
 #define ECANCELED 125
