@@ -114,7 +114,7 @@ $(BUILD)/BOOTX64.EFI: $(BUILD)/efi/loader.so
 # The Linux test guest (kernel, busybox initramfs, ext4 disk) from Debian packages.
 LINUX_GUEST := $(BUILD)/linux/vmlinuz $(BUILD)/linux/initrd.img $(BUILD)/linux/disk.img
 linux-guest: $(BUILD)/linux/vmlinuz
-$(LINUX_GUEST) &: guests/linux/build.sh guests/linux/init
+$(LINUX_GUEST) &: guests/linux/build.sh guests/linux/init guests/linux/udhcpc.script guests/linux/hakonet.c
 	sh guests/linux/build.sh $(BUILD)/linux
 
 # Test guests and other files for the boot medium's \hako\ folder.

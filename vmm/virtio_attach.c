@@ -1,8 +1,9 @@
 /*
  * vmm/virtio_attach.c - a guest's virtio devices (vmm/devices.h):
  * at start, one virtio-blk device per `disk=` key, its registers at
- * VIRTIO_MMIO_BASE + i * STRIDE on GSI VIRTIO_MMIO_GSI0 + i; at every
- * stop, the devices go.
+ * VIRTIO_MMIO_BASE + i * STRIDE on GSI VIRTIO_MMIO_GSI0 + i, then its
+ * NICs on the slots after them (vmm/net_attach.c); at every stop, the
+ * devices go.
  *
  * The disks behind them stay open from the first start until the guest is
  * undefined or its disk= keys change, so what a guest writes to a ram: or
@@ -17,6 +18,7 @@
 #include "vmm/dev/virtio_blk.h"
 #include "vmm/irq.h"
 #include "vmm/mmio.h"
+#include "vmm/net_attach.h"
 #include "vmm/virtio_attach.h"
 #include "vmm/vm.h"
 
@@ -112,7 +114,7 @@ int vm_devices_attach(struct vm *vm, char *err, unsigned len)
 		if (rc)
 			return rc;
 	}
-	return 0;
+	return vm_nics_attach(vm, vm->def.ndisks, err, len);
 }
 
 /*
@@ -123,6 +125,7 @@ int vm_devices_attach(struct vm *vm, char *err, unsigned len)
 void vm_devices_detach(struct vm *vm)
 {
 	struct vm_virtio *st = of(vm);
+	vm_nics_detach(vm);
 	for (unsigned i = 0; i < st->n; i++) {
 		if (st->blk[i])
 			virtio_blk_destroy(st->blk[i]);
@@ -144,7 +147,7 @@ void vm_disks_release(struct vm *vm)
 
 int virtio_mmio_count(struct vm *vm)
 {
-	return (int)vm->def.ndisks;
+	return (int)(vm->def.ndisks + vm->def.nnics);
 }
 
 /* Counters of disk i since it was opened. 0, or -ENOENT when it is not open. */

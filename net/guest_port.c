@@ -1,0 +1,113 @@
+/*
+ * net/guest_port.c - guests' NICs as ports of the switch: the backend the
+ * VM core calls at every start and stop (vmm/net_attach.h), and the port
+ * operations over the virtio-net device model (vmm/dev/virtio_net.h).
+ *
+ * A guest port's frames come out of its transmit queue as pieces of guest
+ * memory and go into the destination's ring with one copy; frames for it
+ * are copied straight into its receive buffers. A guest on `net=uplink`
+ * sees the uplink's link state; a guest on a LAN always has link.
+ */
+#include "net/bridge.h"
+
+#include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/fmt.h"
+#include "vmm/core/lib/string.h"
+#include "vmm/net_attach.h"
+
+struct guest_port {
+	struct sw_port port;
+	struct virtio_net *dev;
+	int used;
+};
+
+static struct guest_port gports[SW_PORTS_MAX];
+
+static struct virtio_net *dev_of(struct sw_port *p)
+{
+	return ((struct guest_port *)p->ctx)->dev;
+}
+
+static int gp_recv(struct sw_port *p, struct sw_frame *f)
+{
+	f->from_hako = 0;
+	return virtio_net_tx_next(dev_of(p), f->iov, SW_IOV_MAX, &f->niov, &f->len);
+}
+
+static void gp_recv_done(struct sw_port *p)
+{
+	virtio_net_tx_done(dev_of(p));
+}
+
+static int gp_send(struct sw_port *p, const struct sw_frame *f)
+{
+	return virtio_net_rx(dev_of(p), f->iov, f->niov, f->len);
+}
+
+static void gp_flush(struct sw_port *p)
+{
+	virtio_net_flush(dev_of(p));
+}
+
+static const struct sw_port_ops guest_ops = { gp_recv, gp_recv_done, gp_send, gp_flush, 0 };
+
+static int is_uplink(const struct sw_port *p)
+{
+	return !p->lan[0];
+}
+
+/* The backend's attach (vmm/net_attach.h). */
+static int gp_attach(const struct vm_nic_info *info, struct virtio_net *dev, void **handle,
+		     char *err, unsigned len)
+{
+	struct guest_port *g = 0;
+	for (unsigned i = 0; i < SW_PORTS_MAX && !g; i++)
+		if (!gports[i].used)
+			g = &gports[i];
+	if (!g)
+		return fmt_snprintf(err, len, "the switch has no free port"), -ENOSPC;
+	memset(g, 0, sizeof(*g));
+	g->dev = dev;
+	struct sw_port *p = &g->port;
+	*p = (struct sw_port){ .ops = &guest_ops, .ctx = g, .kind = SW_GUEST, .nic = info->index,
+			       .vlan = info->vlan };
+	memcpy(p->owner, info->guest, strnlen(info->guest, SW_NAME_MAX));
+	memcpy(p->mac, info->mac, 6);
+	if (info->nic->kind == VM_NET_LAN)
+		memcpy(p->lan, info->nic->lan, strnlen(info->nic->lan, SW_NAME_MAX));
+	int rc = sw_port_add(p, err, len);
+	if (rc)
+		return rc;
+	g->used = 1;
+	*handle = g;
+	virtio_net_set_link(dev, is_uplink(p) ? bridge_uplink_up() : 1);
+	bridge_guests_changed();
+	return 0;
+}
+
+static void gp_detach(void *handle)
+{
+	struct guest_port *g = handle;
+	sw_port_del(&g->port);
+	g->used = 0;
+	bridge_guests_changed();
+}
+
+static const struct vm_nic_backend backend = { gp_attach, gp_detach };
+
+void guest_ports_init(void)
+{
+	vm_nic_set_backend(&backend);
+}
+
+void guest_ports_set_uplink_link(int up)
+{
+	for (unsigned i = 0; i < SW_PORTS_MAX; i++)
+		if (gports[i].used && is_uplink(&gports[i].port))
+			virtio_net_set_link(gports[i].dev, up);
+}
+
+const struct virtio_net_stats *guest_port_dev_stats(const struct sw_port *p)
+{
+	return p->kind == SW_GUEST ? &((const struct guest_port *)p->ctx)->dev->stats : 0;
+}
