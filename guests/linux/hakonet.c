@@ -78,6 +78,8 @@ static int send_frames(const char *iface, const unsigned char *src, const unsign
 	struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_ifindex = ifindex, .sll_halen = 6 };
 	memcpy(to.sll_addr, dst, 6);
 	long sent = 0, failed = 0;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (long i = 0; i < count; i++) {
 		memcpy(frame + 14, &i, sizeof(i));
 		if (sendto(fd, frame, sizeof(frame), 0, (struct sockaddr *)&to, sizeof(to)) < 0)
@@ -85,7 +87,9 @@ static int send_frames(const char *iface, const unsigned char *src, const unsign
 		else
 			sent++;
 	}
-	printf("HAKONET sent %ld failed %ld\n", sent, failed);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	printf("HAKONET sent %ld failed %ld in %.2f s\n", sent, failed,
+	       (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	return 0;
 }
 
