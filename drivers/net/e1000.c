@@ -33,6 +33,8 @@
 #define  E1000_CTRL_RST (1u << 26)
 #define E1000_STATUS 0x0008
 #define  E1000_STATUS_LU (1u << 1)
+#define E1000_EERD 0x0014           /* EEPROM read: 8254x SDM 13.4.4, 82574 10.2.2.4 */
+#define  E1000_EERD_START (1u << 0)
 #define E1000_ICR 0x00c0
 #define E1000_IMC 0x00d8
 #define E1000_RCTL 0x0100
@@ -265,16 +267,48 @@ static void tx_init(struct e1000 *e)
 	wr(e, E1000_TCTL, E1000_TCTL_EN | E1000_TCTL_PSP | E1000_TCTL_CT | E1000_TCTL_COLD);
 }
 
-/* The MAC the hardware loaded from its EEPROM into receive address 0. */
-static int read_mac(struct e1000 *e, uint8_t mac[6])
+/*
+ * EEPROM word `addr` through EERD. The 8254x puts the address at bit 8 and
+ * DONE at bit 4, the 82574 the address at bit 2 and DONE at bit 1.
+ */
+static int eeprom_word(struct e1000 *e, int is_82574, unsigned addr, uint16_t *out)
+{
+	uint32_t done = is_82574 ? 1u << 1 : 1u << 4;
+	wr(e, E1000_EERD, (addr << (is_82574 ? 2 : 8)) | E1000_EERD_START);
+	for (int i = 0; i < 1000; i++) {
+		uint32_t v = rd(e, E1000_EERD);
+		if (v & done) {
+			*out = (uint16_t)(v >> 16);
+			return 0;
+		}
+		delay_us(10);
+	}
+	return -ETIMEDOUT;
+}
+
+/*
+ * The MAC: receive address 0 as the hardware loaded it from its EEPROM at
+ * reset; some models (Bochs's 82540EM) leave it empty after a software
+ * reset, so then the EEPROM's words 0-2, written back into RAL0/RAH0 for
+ * the receive filter (8254x SDM 5.6.1, 13.4.31).
+ */
+static int read_mac(struct e1000 *e, int is_82574, uint8_t mac[6])
 {
 	uint32_t lo = rd(e, E1000_RAL0), hi = rd(e, E1000_RAH0);
-	if (!(hi & E1000_RAH_AV))
-		return -ENODEV;
+	if (!(hi & E1000_RAH_AV)) {
+		uint16_t w[3];
+		for (unsigned i = 0; i < 3; i++)
+			if (eeprom_word(e, is_82574, i, &w[i]))
+				return -ENODEV;
+		lo = w[0] | (uint32_t)w[1] << 16;
+		hi = w[2] | E1000_RAH_AV;
+		wr(e, E1000_RAL0, lo);
+		wr(e, E1000_RAH0, hi);
+	}
 	for (int i = 0; i < 4; i++)
 		mac[i] = (uint8_t)(lo >> (8 * i));
 	mac[4] = (uint8_t)hi, mac[5] = (uint8_t)(hi >> 8);
-	return 0;
+	return (mac[0] & 1) || !(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]) ? -ENODEV : 0;
 }
 
 static int e1000_probe(struct pci_dev *d, struct nic *n)
@@ -294,7 +328,7 @@ static int e1000_probe(struct pci_dev *d, struct nic *n)
 		delay_us(1000);
 	wr(e, E1000_IMC, 0xffffffff); /* reset unmasks nothing, but be sure */
 	(void)rd(e, E1000_ICR);        /* reading ICR clears pending causes */
-	int err = read_mac(e, n->mac);
+	int err = read_mac(e, d->device == DEV_82574L, n->mac);
 	if (!err)
 		err = rings_alloc(e);
 	if (err)
