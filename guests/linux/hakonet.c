@@ -6,12 +6,18 @@
  *                                       (to broadcast, or DSTMAC)
  *   hakonet forge IFACE SRCMAC COUNT    COUNT broadcast frames claiming SRCMAC
  *   hakonet count IFACE SECONDS         counts test frames arriving for SECONDS
+ *   hakonet send HOST PORT MIB          TCP: MIB MiB of zeros to HOST:PORT
+ *   hakonet recv PORT                   TCP: takes one connection's bytes
  *
+ * send and recv time the transfer by the guest's clock (send: connect to the
+ * peer's close after our end of stream; recv: first byte to end of stream)
+ * and print bytes, seconds and MB/s (10^6 bytes a second).
  * Test frames carry EtherType 0x88b5 (IEEE 802 local experimental) and 46
  * bytes of payload. Each command prints one "HAKONET ..." line with what
  * it did, for the test to match.
  */
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
@@ -111,6 +117,67 @@ static int count_frames(const char *iface, int seconds)
 	return 0;
 }
 
+static double now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static void report(const char *what, long long bytes, double secs)
+{
+	printf("HAKONET %s %lld bytes in %.3f s = %.1f MB/s\n", what, bytes, secs,
+	       secs > 0 ? bytes / secs / 1e6 : 0.0);
+}
+
+static int tcp_send(const char *host, int port, long mib)
+{
+	static char buf[65536];
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0 || inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+		return fprintf(stderr, "bad address %s\n", host), 1;
+	double t0 = now_s();
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return perror("connect"), 1;
+	long long total = 0, want = (long long)mib << 20;
+	while (total < want) {
+		size_t k = want - total < (long long)sizeof(buf) ? (size_t)(want - total) : sizeof(buf);
+		ssize_t n = write(fd, buf, k);
+		if (n <= 0)
+			return perror("write"), 1;
+		total += n;
+	}
+	shutdown(fd, SHUT_WR);
+	while (read(fd, buf, sizeof(buf)) > 0)   /* the peer closes once it has it all */
+		;
+	report("send", total, now_s() - t0);
+	return 0;
+}
+
+static int tcp_recv(int port)
+{
+	static char buf[65536];
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int one = 1, fd = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1) < 0)
+		return perror("listen"), 1;
+	printf("HAKONET listening\n");
+	fflush(stdout);
+	int c = accept(fd, 0, 0);
+	if (c < 0)
+		return perror("accept"), 1;
+	long long total = 0;
+	double t0 = 0;
+	for (ssize_t n; (n = read(c, buf, sizeof(buf))) > 0; total += n)
+		if (!total)
+			t0 = now_s();
+	report("recv", total, now_s() - t0);
+	close(c);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const unsigned char bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
@@ -127,7 +194,11 @@ int main(int argc, char **argv)
 	}
 	if (argc == 4 && !strcmp(argv[1], "count"))
 		return count_frames(argv[2], atoi(argv[3]));
+	if (argc == 5 && !strcmp(argv[1], "send"))
+		return tcp_send(argv[2], atoi(argv[3]), atol(argv[4]));
+	if (argc == 3 && !strcmp(argv[1], "recv"))
+		return tcp_recv(atoi(argv[2]));
 	fprintf(stderr, "usage: hakonet flood IFACE COUNT [DSTMAC] | forge IFACE SRCMAC COUNT | "
-			"count IFACE SECONDS\n");
+			"count IFACE SECONDS | send HOST PORT MIB | recv PORT\n");
 	return 2;
 }
