@@ -3,12 +3,14 @@ emulates for hako (virtio-net-pci, e1000, e1000e): a Linux guest with
 `net=uplink` gets its own DHCP lease from QEMU's user network (which hands
 out 10.0.2.x per MAC; hako itself has 10.0.2.15), downloads 8 MiB from an
 HTTP server on the host through 10.0.2.2 and checks its SHA-256, while the
-network console logs in and answers. On e1000, a clone of the stopped guest
+network console logs in and answers; a `nc` server in the guest answers the
+host through a QEMU hostfwd to the guest's address (the README's example). On e1000, a clone of the stopped guest
 boots with its own MAC and its own lease. The virtio-net run is in `make
 test-fast`; the other two are slow."""
 import hashlib
 import os
 import re
+import socket
 import subprocess
 import threading
 import time
@@ -46,14 +48,15 @@ def image():
 @pytest.fixture(scope="module", params=MODELS)
 def vm(request, image):
     model = request.param
-    port = free_port()
+    port, guest_port = free_port(), free_port()
+    fwd = "hostfwd=tcp:127.0.0.1:%d-:2323,hostfwd=tcp:127.0.0.1:%d-10.0.2.16:8080" % (port, guest_port)
     m = Qemu(smp=3, mem="1G", image=image, name="guestnet-" + model,
-             extra_args=["-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:%d-:2323" % port,
+             extra_args=["-netdev", "user,id=n0," + fwd,
                          "-device", "%s,netdev=n0,mac=52:54:00:6e:20:01" % model])
     m.start()
     m.wait_prompt()
     m.expect(r"net: \S+ address 10\.0\.2\.15", 60)
-    m.port, m.model = port, model
+    m.port, m.guest_port, m.model = port, guest_port, model
     yield m
     m.stop()
 
@@ -91,6 +94,12 @@ def test_uplink_dhcp_and_download(vm, server):
         t.join(120)
     assert st == 0 and hashlib.sha256(BLOB).hexdigest() in out, out
     assert answers == [True] * 3, answers
+    if addr == "10.0.2.16/24":          # the address the hostfwd points at
+        with attached(vm, "up1"):
+            sh(vm, "(nc -l -p 8080 -e echo hello from up1 &); sleep 1")
+        with socket.create_connection(("127.0.0.1", vm.guest_port), timeout=30) as c:
+            c.settimeout(30)
+            assert c.makefile().readline().strip() == "hello from up1"
     print("%s: lease %s for %s, 8 MiB in %.1f s" % (vm.model, addr, mac, secs))
     stats = vm.cmd("stats up1")
     m = re.search(r"nic eth0 %s uplink: sent \d+ frames \d+ bytes, received (\d+) frames (\d+) bytes"
