@@ -18,6 +18,16 @@
 #include "vmm/core/service.h"
 #include "vmm/core/time.h"
 
+/*
+ * Frames come in bursts: a TCP stream's next segments or ACKs follow within
+ * a millisecond. The NIC raises no interrupt (it is polled), so a service
+ * core that halted between two frames would notice the next one only at its
+ * next timer tick (1 ms), which adds a tick to every round trip of a
+ * window-limited stream. So the switch counts as busy for this long after
+ * the last frame it moved; when traffic stops, the core halts as before.
+ */
+#define BRIDGE_LINGER_US 2000
+
 static struct sw_port uplink_port;
 static struct nic *up_nic;
 
@@ -123,16 +133,20 @@ void bridge_guests_changed(void)
 }
 
 /*
- * The switch's round as a service poller: busy only when it moved frames,
- * so the service core still halts when the network is idle (a guest's
- * transmit notify wakes it, vmm/net_attach.c). lwIP's frames sent during
+ * The switch's round as a service poller: busy when it moved frames and
+ * for BRIDGE_LINGER_US after, so the service core still halts when the
+ * network is idle (a guest's transmit notify wakes it, vmm/net_attach.c). lwIP's frames sent during
  * the round (ACKs for what it received) go out with the round's flush.
  */
 static int bridge_poll(void)
 {
+	static uint64_t last_frame_us;
+	uint64_t now = time_us();
 	net_tx_hold();
-	int n = sw_poll(time_us());
+	int n = sw_poll(now);
 	net_tx_release();
-	return n;
+	if (n)
+		last_frame_us = now;
+	return n || now - last_frame_us < BRIDGE_LINGER_US;
 }
 SERVICE_POLLER(bridge, bridge_poll);

@@ -28,7 +28,7 @@ from hako import Qemu  # noqa: E402
 from plain_qemu import PlainLinux  # noqa: E402
 
 MIB = 32
-RUNS = 2
+RUNS = 3
 
 
 class Sink:
@@ -118,7 +118,9 @@ def hako_runs(sink, first):
             out, _ = sh(m, "ping -c 20 -i 0.2 10.9.0.2", 120)
         rtt = re.search(r"min/avg/max = ([\d.]+)/([\d.]+)/([\d.]+) ms", out)
         res["ping"] = tuple(float(x) for x in rtt.groups()) if rtt else None
-        res["stats"] = m.cmd("stats g1")
+        res["stats"] = re.findall(r"^\s+(?:nic|dropped).*$", m.cmd("stats g1") + m.cmd("stats g2"),
+                                  re.M)
+        res["net"] = m.cmd("net")
     return res
 
 
@@ -141,6 +143,8 @@ def main():
           % (", ".join("%.1f" % mbps(r) for r in plain),
              ", ".join("%.1f" % mbps(r) for r in h["g2h"]),
              ", ".join("%.1f" % mbps(r) for r in h["g2g"])))
+    for line in h["stats"]:
+        print("guestnet: g1, g2:" + line)
     sys.stdout.flush()
 
 

@@ -222,6 +222,7 @@ static void test_receive_merged(void)
 	pattern(f, sizeof(f), 3);
 	struct iov v[3] = { { f, 14 }, { f + 14, 700 }, { f + 714, 800 } };
 	CHECK_EQ(virtio_net_rx(&dev, v, 3, 1514), 0);
+	CHECK_EQ(used(0)->flags, VIRTQ_USED_F_NO_NOTIFY);  /* refills need not notify */
 	CHECK_EQ(used(0)->idx, 2);
 	CHECK_EQ(used(0)->ring[0].len, 1000);
 	CHECK_EQ(used(0)->ring[1].len, 526);

@@ -13,7 +13,10 @@
  * it sets VIRTQ_USED_F_NO_NOTIFY, so a guest sending a stream notifies
  * once, not per frame; when the queue is found empty the flag is cleared
  * and the queue looked at once more (2.7.10), so no frame waits unseen.
- * Receive: virtio_net_rx() pops as many buffers as the frame needs; if
+ * Receive: the device never needs to hear of new receive buffers (it
+ * looks when it has a frame), so VIRTQ_USED_F_NO_NOTIFY stays set on that
+ * queue and the guest's refills cost no exits. virtio_net_rx() pops as
+ * many buffers as the frame needs; if
  * the guest has not posted enough, last_avail is rewound and the frame
  * dropped, so no buffer is half used. Used buffers are published together
  * (the driver reads num_buffers, then expects every one of them).
@@ -280,6 +283,13 @@ int virtio_net_rx(struct virtio_net *d, const struct iov *v, unsigned n, uint32_
 	spin_lock(&d->t.lock);
 	if (!running(d, VNET_RXQ))
 		goto out;
+	if (!d->rx_quiet) {
+		d->rx_quiet = 1;
+		if (vq_suppress_notify(q, 1) < 0) {
+			broken(d, VNET_RXQ, 0);
+			goto out;
+		}
+	}
 	uint16_t start = q->last_avail, used0 = q->used_idx;
 	rc = rx_take(d, v, n, len + HDR_LEN);
 	if (rc < 0) {
@@ -355,7 +365,7 @@ static void notify(struct virtio_mmio *t, unsigned queue)
 static void reset(struct virtio_mmio *t)
 {
 	struct virtio_net *d = t->dev;
-	d->tx_quiet = 0;
+	d->tx_quiet = d->rx_quiet = 0;
 	d->used_since_flush[0] = d->used_since_flush[1] = 0;
 }
 

@@ -83,7 +83,8 @@ struct virtio_net {
 	struct vq_seg txseg[VNET_SEG_MAX];
 	uint32_t tx_generation;
 	uint8_t tx_taken;
-	uint8_t tx_quiet;               /* VIRTQ_USED_F_NO_NOTIFY is set */
+	uint8_t tx_quiet;               /* VIRTQ_USED_F_NO_NOTIFY is set on the transmit queue */
+	uint8_t rx_quiet;               /* ... and on the receive queue */
 	/* used buffers since the last virtio_net_flush, per queue */
 	uint8_t used_since_flush[2];
 	/* a frame's receive buffers: the first chain's segments, then the rest */
