@@ -23,8 +23,10 @@
  * a millisecond. The NIC raises no interrupt (it is polled), so a service
  * core that halted between two frames would notice the next one only at its
  * next timer tick (1 ms), which adds a tick to every round trip of a
- * window-limited stream. So the switch counts as busy for this long after
- * the last frame it moved; when traffic stops, the core halts as before.
+ * window-limited stream. So while guests are on the switch it counts as
+ * busy for this long after the last frame it moved; when traffic stops, the
+ * core halts as before. (hako's own iSCSI traffic keeps the core polling by
+ * itself while commands are in flight.)
  */
 #define BRIDGE_LINGER_US 2000
 
@@ -145,7 +147,7 @@ static int bridge_poll(void)
 	net_tx_hold();
 	int n = sw_poll(now);
 	net_tx_release();
-	if (n)
+	if (n && sw_guest_ports())
 		last_frame_us = now;
 	return n || now - last_frame_us < BRIDGE_LINGER_US;
 }

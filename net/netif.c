@@ -242,15 +242,20 @@ static void net_start(void)
 		conf->started();
 }
 
-static int net_poll(void)
+/*
+ * The link state is a device register read (a trip into the emulator, or
+ * across PCIe): looked at every LINK_CHECK_US, not on every round of the
+ * service loop, which spins while traffic flows.
+ */
+#define LINK_CHECK_US 50000
+
+static void check_link(void)
 {
-	if (!net_started && conf) {
-		net_started = 1;
-		net_start();
-	}
-	if (!mgmt_nic)
-		return 0;
-	net_tx_hold();
+	static uint64_t last_check_us;
+	uint64_t now = time_us();
+	if (now - last_check_us < LINK_CHECK_US)
+		return;
+	last_check_us = now;
 	int link = mgmt_nic->ops->link_up(mgmt_nic);
 	if (link != last_link) {
 		last_link = link;
@@ -261,6 +266,18 @@ static int net_poll(void)
 			netif_set_link_down(&mgmt_netif);
 		bridge_link_changed(link);
 	}
+}
+
+static int net_poll(void)
+{
+	if (!net_started && conf) {
+		net_started = 1;
+		net_start();
+	}
+	if (!mgmt_nic)
+		return 0;
+	net_tx_hold();
+	check_link();
 	in_stack = 1;
 	sys_check_timeouts();
 	in_stack = 0;

@@ -268,6 +268,14 @@ struct sw_port *sw_port_at(unsigned i)
 	return i < nports ? ports[i] : 0;
 }
 
+unsigned sw_guest_ports(void)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < nports; i++)
+		n += ports[i]->kind == SW_GUEST;
+	return n;
+}
+
 unsigned sw_uplink_guests(void)
 {
 	unsigned n = 0;
