@@ -95,7 +95,7 @@ static unsigned uplink_room(struct sw_port *p)
 }
 
 static const struct sw_port_ops uplink_ops = {
-	uplink_recv, uplink_recv_done, uplink_send, uplink_flush, uplink_room,
+	uplink_recv, uplink_recv_done, uplink_send, uplink_flush, uplink_room, 0,
 };
 
 /* See bridge.h. */

@@ -5,7 +5,8 @@
  *
  * A guest port's frames come out of its transmit queue as pieces of guest
  * memory and go into the destination's ring with one copy; frames for it
- * are copied straight into its receive buffers. A guest on `net=uplink`
+ * are copied straight into its receive buffers. The virtio-net header's
+ * offload fields travel with a frame as its struct sw_offload. A guest on `net=uplink`
  * sees the uplink's link state; a guest on a LAN always has link.
  */
 #include "net/bridge.h"
@@ -30,8 +31,18 @@ static struct virtio_net *dev_of(struct sw_port *p)
 
 static int gp_recv(struct sw_port *p, struct sw_frame *f)
 {
+	struct virtio_net_hdr h;
 	f->from_hako = 0;
-	return virtio_net_tx_next(dev_of(p), f->iov, SW_IOV_MAX, &f->niov, &f->len);
+	if (!virtio_net_tx_next(dev_of(p), f->iov, SW_IOV_MAX, &f->niov, &f->len, &h))
+		return 0;
+	f->off = (struct sw_offload){
+		.csum = !!(h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM),
+		.tso4 = h.gso_type == VIRTIO_NET_HDR_GSO_TCPV4,
+		.csum_start = h.csum_start,
+		.csum_offset = h.csum_offset,
+		.gso_size = h.gso_size,
+	};
+	return 1;
 }
 
 static void gp_recv_done(struct sw_port *p)
@@ -41,7 +52,24 @@ static void gp_recv_done(struct sw_port *p)
 
 static int gp_send(struct sw_port *p, const struct sw_frame *f)
 {
-	return virtio_net_rx(dev_of(p), f->iov, f->niov, f->len);
+	const struct sw_offload *o = &f->off;
+	if (!o->csum)
+		return virtio_net_rx(dev_of(p), f->iov, f->niov, f->len, 0);
+	const struct virtio_net_hdr h = {
+		.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+		.gso_type = o->tso4 ? VIRTIO_NET_HDR_GSO_TCPV4 : VIRTIO_NET_HDR_GSO_NONE,
+		.hdr_len = o->tso4 ? o->hdr_len : 0,
+		.gso_size = o->tso4 ? o->gso_size : 0,
+		.csum_start = o->csum_start,
+		.csum_offset = o->csum_offset,
+	};
+	return virtio_net_rx(dev_of(p), f->iov, f->niov, f->len, &h);
+}
+
+static unsigned gp_offloads(struct sw_port *p)
+{
+	unsigned o = virtio_net_offloads(dev_of(p));
+	return (o & VNET_OFF_CSUM ? SW_OFF_CSUM : 0) | (o & VNET_OFF_TSO4 ? SW_OFF_TSO4 : 0);
 }
 
 static void gp_flush(struct sw_port *p)
@@ -49,7 +77,9 @@ static void gp_flush(struct sw_port *p)
 	virtio_net_flush(dev_of(p));
 }
 
-static const struct sw_port_ops guest_ops = { gp_recv, gp_recv_done, gp_send, gp_flush, 0 };
+static const struct sw_port_ops guest_ops = {
+	gp_recv, gp_recv_done, gp_send, gp_flush, 0, gp_offloads,
+};
 
 static int is_uplink(const struct sw_port *p)
 {

@@ -75,9 +75,10 @@ static int hako_send(struct sw_port *port, const struct sw_frame *f)
 	if (!p)
 		return -ENOBUFS;
 	uint32_t off = 0;
-	for (unsigned i = 0; i < f->niov; i++) {
-		pbuf_take_at(p, f->iov[i].base, (u16_t)f->iov[i].len, (u16_t)off);
-		off += f->iov[i].len;
+	for (unsigned i = 0; i < f->niov && off < f->len; i++) {
+		uint32_t k = f->iov[i].len < f->len - off ? f->iov[i].len : f->len - off;
+		pbuf_take_at(p, f->iov[i].base, (u16_t)k, (u16_t)off);
+		off += k;
 	}
 	int nested = in_stack;
 	in_stack = 1;
@@ -92,7 +93,7 @@ static void hako_flush(struct sw_port *port)
 	(void)port; /* lwIP took each frame at once */
 }
 
-static const struct sw_port_ops hako_ops = { 0, 0, hako_send, hako_flush, 0 };
+static const struct sw_port_ops hako_ops = { 0, 0, hako_send, hako_flush, 0, 0 };
 
 /* hako's interface joins the switch on the uplink's untagged segment. */
 static void hako_port_add(struct nic *n)

@@ -9,10 +9,14 @@
  * added or taken off) followed by the rest of the sender's memory. So the
  * destination's send() is the one copy a frame costs, and a guest that
  * rewrites its frame while it is being forwarded cannot change the
- * source address the switch checked.
+ * source address the switch checked. An offloaded frame's headers (up to
+ * its TCP header) are likewise copied and checked once, and that copy is
+ * what every destination gets: filled in or cut into segments for ports
+ * that take no offloads, as they are for those that do.
  */
 #include "net/switch.h"
 
+#include "net/gso.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/fmt.h"
 #include "vmm/core/lib/string.h"
@@ -292,6 +296,8 @@ struct parsed {
 	uint32_t body;          /* offset in the frame where the rest (ethertype on) starts */
 	uint32_t len;           /* the untagged frame's length */
 	int seg;
+	/* an offloaded frame (from a guest): its checked headers */
+	struct gso_tcp4 g;      /* a train: g.hdr is the copy; else g.hdr_len bytes of it */
 };
 
 static int is_multicast(const uint8_t *mac)
@@ -308,6 +314,33 @@ static uint16_t be16(const uint8_t *p)
  * Checks a frame from `from` and finds its segment (see switch.h). 0, or
  * -1 when it is dropped (counted on `from`).
  */
+/*
+ * A guest's offloaded frame: copies its headers into x->g and checks them
+ * (virtio 1.2 5.1.6.2.1 bounds csum_start and csum_offset by the frame; a
+ * train must be TCP/IPv4 cut into segments of the MTU). 0, or -1.
+ */
+static int parse_offload(const struct sw_frame *f, struct parsed *x)
+{
+	const struct sw_offload *o = &f->off;
+	if (o->tso4) {
+		if (!o->csum || f->len > SW_TRAIN_MAX ||
+		    gso_tcp4_parse(f->iov, f->niov, f->len, o->gso_size, SW_FRAME_MAX, &x->g))
+			return -1;
+		/* the checksum a NIC fills is TCP's, where the headers say it is */
+		if (o->csum_start != x->g.l4 || o->csum_offset != 16)
+			return -1;
+	} else {
+		if (f->len > SW_FRAME_MAX)
+			return -1;
+		x->g.hdr_len = f->len < GSO_HDR_MAX ? f->len : GSO_HDR_MAX;
+		if ((uint32_t)o->csum_start + o->csum_offset + 2 > x->g.hdr_len ||
+		    iov_read(f->iov, f->niov, 0, x->g.hdr, x->g.hdr_len) != x->g.hdr_len)
+			return -1;
+	}
+	memcpy(x->g.hdr, x->hdr, 12);   /* the addresses checked, not a second read */
+	return 0;
+}
+
 static int parse(struct sw_port *from, const struct sw_frame *f, struct parsed *x)
 {
 	uint8_t h[18];
@@ -319,13 +352,16 @@ static int parse(struct sw_port *from, const struct sw_frame *f, struct parsed *
 	memcpy(x->hdr, h, 12);
 	x->body = tagged ? 16 : 12;
 	x->len = f->len - (tagged ? 4 : 0);
-	if (x->len > SW_FRAME_MAX)
+	int offload = from->kind == SW_GUEST && (f->off.csum || f->off.tso4);
+	if (x->len > SW_FRAME_MAX && !offload)
 		return from->c.drop_size++, -1;
 	if (from->kind != SW_UPLINK) {
 		if (type == ETH_P_8021Q || type == ETH_P_8021AD)
 			return from->c.drop_tagged++, -1;
 		if (memcmp(h + 6, from->mac, 6))
 			return from->c.drop_spoof++, -1;
+		if (offload && parse_offload(f, x))
+			return from->c.drop_size++, -1;
 		x->seg = from->seg;
 		return 0;
 	}
@@ -338,51 +374,114 @@ static int parse(struct sw_port *from, const struct sw_frame *f, struct parsed *
 	return 0;
 }
 
-/* The frame as `to` must see it: the checked header, a tag for the uplink, the rest. */
+/*
+ * The frame as `to` must see it: the checked addresses, a tag for the
+ * uplink, then the frame from byte x->body on. For an offloaded frame, `h`
+ * (hlen bytes from byte 0, the switch's copy of its headers) stands in for
+ * the frame's own first bytes.
+ */
 static int view(const struct sw_frame *f, const struct parsed *x, const struct sw_port *to,
-		struct sw_frame *out, uint8_t *hdr)
+		const uint8_t *h, uint32_t hlen, struct sw_frame *out, uint8_t *tag)
 {
 	uint16_t vlan = segs[x->seg].vlan;
-	unsigned hl = 12;
-	memcpy(hdr, x->hdr, 12);
+	unsigned k = 0;
+	out->iov[k++] = (struct iov){ x->hdr, 12 };
 	if (to->kind == SW_UPLINK && vlan) {
-		hdr[12] = ETH_P_8021Q >> 8, hdr[13] = ETH_P_8021Q & 0xff;
-		hdr[14] = (uint8_t)(vlan >> 8), hdr[15] = (uint8_t)vlan;  /* PCP 0, DEI 0 */
-		hl = 16;
+		tag[0] = ETH_P_8021Q >> 8, tag[1] = ETH_P_8021Q & 0xff;
+		tag[2] = (uint8_t)(vlan >> 8), tag[3] = (uint8_t)vlan;  /* PCP 0, DEI 0 */
+		out->iov[k++] = (struct iov){ tag, 4 };
 	}
-	out->iov[0] = (struct iov){ hdr, hl };
-	int n = iov_tail(f->iov, f->niov, x->body, out->iov + 1, SW_IOV_MAX - 1);
+	if (hlen > 12)
+		out->iov[k++] = (struct iov){ h + 12, hlen - 12 };
+	uint32_t from = hlen > 12 ? hlen : x->body;
+	int n = iov_tail(f->iov, f->niov, from, out->iov + k, SW_IOV_MAX - k);
 	if (n < 0)
 		return -1;
-	out->niov = 1 + (unsigned)n;
-	out->len = x->len + (hl - 12);
+	out->niov = k + (unsigned)n;
+	out->len = x->len + (to->kind == SW_UPLINK && vlan ? 4 : 0);
 	out->from_hako = 0;
+	memset(&out->off, 0, sizeof(out->off));
 	return 0;
 }
 
-/* Hands the frame to `to`. Guests may not take the uplink's last slots. */
-static void deliver(struct sw_port *from, struct sw_port *to, const struct sw_frame *f,
-		    const struct parsed *x)
+/* Sends `out` to `to`, counting. Guests may not take the uplink's last slots. */
+static void send_to(struct sw_port *from, struct sw_port *to, struct sw_frame *out)
 {
-	struct sw_frame out;
-	uint8_t hdr[16];
-	if (view(f, x, to, &out, hdr)) {
-		to->c.drop_full++;
-		return;
-	}
-	out.from_hako = from->kind == SW_HAKO;
+	out->from_hako = from->kind == SW_HAKO;
 	if (to->kind == SW_UPLINK && from->kind == SW_GUEST && to->ops->room &&
 	    to->ops->room(to) <= SW_UPLINK_RESERVE) {
 		to->c.drop_full++;
 		return;
 	}
-	if (to->ops->send(to, &out)) {
+	if (to->ops->send(to, out)) {
 		to->c.drop_full++;
 		return;
 	}
 	to->c.out_frames++;
-	to->c.out_bytes += out.len;
+	to->c.out_bytes += out->len;
 	to->dirty = 1;
+}
+
+/* A train for a port that takes none: cut into segments of the MTU, one by one. */
+static void deliver_segments(struct sw_port *from, struct sw_port *to, const struct sw_frame *f,
+			     const struct parsed *x)
+{
+	struct sw_frame seg, out;
+	uint8_t hdr[GSO_HDR_MAX], tag[4];
+	struct parsed y = *x;
+	for (unsigned i = 0; i < x->g.nseg; i++) {
+		uint32_t off, k;
+		gso_tcp4_segment(&x->g, f->iov, f->niov, i, hdr, &off, &k);
+		/* the segment: its headers in hdr, then its part of the payload */
+		seg.iov[0] = (struct iov){ hdr, x->g.hdr_len };
+		int n = iov_tail(f->iov, f->niov, off, seg.iov + 1, SW_IOV_MAX - 1);
+		if (n < 0)
+			return;
+		seg.niov = 1 + iov_trim(seg.iov + 1, (unsigned)n, k);
+		seg.len = x->g.hdr_len + k;
+		y.len = seg.len;
+		if (view(&seg, &y, to, hdr, x->g.hdr_len, &out, tag) == 0)
+			send_to(from, to, &out);
+	}
+}
+
+/* Hands the frame to `to`: offloads kept for a port that takes them, done for any other. */
+static void deliver(struct sw_port *from, struct sw_port *to, const struct sw_frame *f,
+		    const struct parsed *x)
+{
+	struct sw_frame out;
+	uint8_t tag[4], hdr[GSO_HDR_MAX];
+	const struct sw_offload *o = &f->off;
+	int offload = from->kind == SW_GUEST && (o->csum || o->tso4);
+	if (!offload) {
+		if (view(f, x, to, 0, 0, &out, tag) == 0)
+			send_to(from, to, &out);
+		else
+			to->c.drop_full++;
+		return;
+	}
+	unsigned takes = to->ops->offloads ? to->ops->offloads(to) : 0;
+	if (o->tso4 && !(takes & SW_OFF_TSO4)) {
+		deliver_segments(from, to, f, x);
+		return;
+	}
+	memcpy(hdr, x->g.hdr, x->g.hdr_len);
+	if (!(takes & SW_OFF_CSUM) &&
+	    gso_csum_fill(f->iov, f->niov, f->len, o->csum_start, o->csum_offset, hdr, x->g.hdr_len)) {
+		to->c.drop_full++;
+		return;
+	}
+	if (view(f, x, to, hdr, x->g.hdr_len, &out, tag)) {
+		to->c.drop_full++;
+		return;
+	}
+	if (takes & SW_OFF_CSUM) {
+		out.off = *o;
+		out.off.hdr_len = (uint16_t)(o->tso4 ? x->g.hdr_len : 0);
+		if (!(takes & SW_OFF_TSO4))
+			out.off.tso4 = 0;
+	}
+	send_to(from, to, &out);
 }
 
 /* Every port of the segment but `from`; hako only for broadcast and multicast. */

@@ -26,6 +26,14 @@
  *    hako's management and iSCSI traffic reaches no guest it is not
  *    addressed to;
  *  - broadcast and multicast reach every other port of the segment.
+ * Offloads: a guest may send a frame whose TCP/UDP checksum is left
+ * partial, or a TCP/IPv4 segment train of up to 64 KiB (virtio-net's
+ * CSUM and HOST_TSO4). A port that takes such frames (a guest that
+ * negotiated GUEST_CSUM, GUEST_TSO4) gets them as they are; for any other
+ * (the uplink, hako, a guest without them) the switch fills the checksum
+ * in and cuts the train into frames of the MTU (net/gso.c). A train that
+ * is not well-formed TCP/IPv4, or whose segments would not fit the MTU, is
+ * dropped like an oversized frame.
  * Each port may send at most SW_BUDGET frames per round (sw_poll), so a
  * flooding guest delays only itself, and guests may fill the uplink's
  * transmit ring only up to SW_UPLINK_RESERVE slots from full: the rest is
@@ -39,10 +47,11 @@
 #include "vmm/core/lib/iov.h"
 
 #define SW_PORTS_MAX 72                 /* 16 guests x 4 NICs, uplink, hako */
-#define SW_IOV_MAX 72                   /* pieces of one frame */
+#define SW_IOV_MAX 64                   /* pieces of one frame */
 #define SW_MTU 1500
 #define SW_ETH_HLEN 14
 #define SW_FRAME_MAX (SW_MTU + SW_ETH_HLEN)     /* without FCS */
+#define SW_TRAIN_MAX (65535 + SW_ETH_HLEN)      /* a segment train: one IPv4 datagram */
 #define SW_BUDGET 64                    /* frames a port sends per round */
 #define SW_AGEING_US (300ull * 1000000) /* 802.1Q default ageing time */
 #define SW_FDB_BUCKETS 256              /* learned MACs: 4-way buckets */
@@ -55,12 +64,23 @@
 
 enum sw_kind { SW_UPLINK, SW_HAKO, SW_GUEST };
 
+/* What a frame leaves to the receiver, in virtio-net's terms (5.1.6.2). */
+#define SW_OFF_CSUM 1                   /* a port takes partial checksums */
+#define SW_OFF_TSO4 2                   /* ... and TCP/IPv4 segment trains */
+struct sw_offload {
+	uint8_t csum;                   /* the sum from csum_start on goes at csum_start + csum_offset */
+	uint8_t tso4;                   /* a train of gso_size-byte TCP segments (csum set too) */
+	uint16_t csum_start, csum_offset, gso_size;
+	uint16_t hdr_len;               /* set by the switch for a train: its headers' length */
+};
+
 /* A frame (destination MAC first, no FCS) as pieces of memory. */
 struct sw_frame {
 	struct iov iov[SW_IOV_MAX];
 	unsigned niov;
 	uint32_t len;
 	uint8_t from_hako;              /* for the uplink's send: worth waiting for room */
+	struct sw_offload off;          /* all zero but for a guest's offloaded frames */
 };
 
 struct sw_port;
@@ -79,13 +99,15 @@ struct sw_port_ops {
 	void (*flush)(struct sw_port *p);
 	/* Optional: how many more frames send can take now (uplink ring). */
 	unsigned (*room)(struct sw_port *p);
+	/* Optional: the SW_OFF_* frames send takes as they are; 0 when absent. */
+	unsigned (*offloads)(struct sw_port *p);
 };
 
 struct sw_counters {
 	uint64_t in_frames, in_bytes;   /* the port sent into the switch */
 	uint64_t out_frames, out_bytes; /* the switch delivered to the port */
 	uint64_t drop_spoof;            /* in: source MAC not the port's own */
-	uint64_t drop_size;             /* in: shorter than a header or above the MTU */
+	uint64_t drop_size;             /* in: shorter than a header, above the MTU, a bad train */
 	uint64_t drop_tagged;           /* in: a guest sent an 802.1Q frame */
 	uint64_t drop_vlan;             /* in (uplink): a VLAN no port is on */
 	uint64_t drop_full;             /* out: the port had no room */

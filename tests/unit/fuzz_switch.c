@@ -2,10 +2,12 @@
  * tests/unit/fuzz_switch.c - libFuzzer target for the switch's frame
  * parser and forwarding (net/switch.c): an uplink, hako's port and guests
  * on LANs and VLANs; the input is a list of frames, each handed in on the
- * port its first byte picks (the uplink's with whatever tags they carry).
+ * port its first byte picks (the uplink's with whatever tags they carry),
+ * with offload requests (partial checksums, segment trains) of its own.
  * Every frame delivered is checked: it fits the MTU (plus a tag on the
- * uplink), never goes back to its sender, and a guest port never sees a
- * tag. ASan sees any read outside the input.
+ * uplink) unless it is a train for a port that takes trains, it carries no
+ * offload its port does not take, it never goes back to its sender, and a
+ * guest port never sees a tag. ASan sees any read outside the input.
  *   make fuzz && build/fuzz/fuzz_switch -max_total_time=60
  */
 #include <stdint.h>
@@ -18,11 +20,13 @@
 
 static struct sw_port ports[NPORTS];
 static struct sw_port *sender;
-static uint8_t out[SW_FRAME_MAX + 4];
+static uint8_t out[SW_TRAIN_MAX + 4];
 
 static int deliver(struct sw_port *p, const struct sw_frame *f)
 {
-	uint32_t max = SW_FRAME_MAX + (p->kind == SW_UPLINK ? 4 : 0);
+	uint32_t max = f->off.tso4 ? SW_TRAIN_MAX : SW_FRAME_MAX + (p->kind == SW_UPLINK ? 4 : 0);
+	if ((f->off.tso4 && !(p->nic & SW_OFF_TSO4)) || (f->off.csum && !(p->nic & SW_OFF_CSUM)))
+		abort();
 	if (p == sender || f->len > max || f->len < SW_ETH_HLEN)
 		abort();
 	if (iov_read(f->iov, f->niov, 0, out, f->len) != f->len)
@@ -34,7 +38,8 @@ static int deliver(struct sw_port *p, const struct sw_frame *f)
 
 static void flush(struct sw_port *p) { (void)p; }
 static unsigned room(struct sw_port *p) { (void)p; return 100; }
-static const struct sw_port_ops ops = { 0, 0, deliver, flush, room };
+static unsigned offloads(struct sw_port *p) { return p->nic; }
+static const struct sw_port_ops ops = { 0, 0, deliver, flush, room, offloads };
 
 static void setup(void)
 {
@@ -50,6 +55,7 @@ static void setup(void)
 		p->mac[0] = 2, p->mac[5] = (uint8_t)i;
 		strcpy(p->lan, lans[i]);
 		p->vlan = vlans[i];
+		p->nic = i == 3 ? SW_OFF_CSUM | SW_OFF_TSO4 : i == 4 ? SW_OFF_CSUM : 0;  /* what it takes */
 		if (sw_port_add(p, err, sizeof(err)))
 			abort();
 	}
@@ -60,14 +66,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	setup();
 	uint64_t now = 1;
-	/* each record: port (1), length (2), then that many bytes, in up to 3 pieces */
-	while (size >= 3) {
+	/* each record: port (1), length (2), offload (3), then that many bytes, in up to 3 pieces */
+	while (size >= 6) {
 		sender = &ports[data[0] % NPORTS];
-		size_t len = (size_t)(data[1] | data[2] << 8) % 2048;
-		data += 3, size -= 3;
+		size_t len = (size_t)(data[1] | data[2] << 8);
+		struct sw_offload off = { .csum = data[3] & 1, .tso4 = (data[3] >> 1) & 1,
+					  .csum_start = data[4], .csum_offset = data[3] >> 2,
+					  .gso_size = (uint16_t)(data[5] * 8) };
+		data += 6, size -= 6;
 		if (len > size)
 			len = size;
-		struct sw_frame f = { .len = (uint32_t)len };
+		struct sw_frame f = { .len = (uint32_t)len, .off = off };
 		size_t cut1 = len / 3, cut2 = 2 * len / 3;
 		f.iov[f.niov++] = (struct iov){ data, (uint32_t)cut1 };
 		f.iov[f.niov++] = (struct iov){ data + cut1, (uint32_t)(cut2 - cut1) };

@@ -34,7 +34,7 @@ static void bring_up(struct virtio_mmio *t)
 {
 	wr(t, 0x70, 3);
 	wr(t, 0x24, 0);
-	wr(t, 0x20, (1u << 5) | (1u << 15) | (1u << 16));
+	wr(t, 0x20, (1u << 0) | (1u << 1) | (1u << 5) | (1u << 7) | (1u << 11) | (1u << 15) | (1u << 16));
 	wr(t, 0x24, 1);
 	wr(t, 0x20, 1);
 	wr(t, 0x70, 11);
@@ -55,12 +55,14 @@ static void service(struct virtio_net *d, uint32_t v)
 	unsigned n;
 	uint32_t len;
 	uint8_t copy[2048];
-	while (virtio_net_tx_next(d, pieces, 8, &n, &len)) {
+	struct virtio_net_hdr h;
+	while (virtio_net_tx_next(d, pieces, 8, &n, &len, &h)) {
 		iov_read(pieces, n, 0, copy, len < sizeof(copy) ? len : sizeof(copy));
 		virtio_net_tx_done(d);
 	}
 	struct iov f = { frame, 14 + v % 1500 };
-	virtio_net_rx(d, &f, 1, f.len);
+	const struct virtio_net_hdr off = { 1, 1, 54, 1448, 34, 16, 0 };
+	virtio_net_rx(d, &f, 1, f.len, v & 0x10000 ? &off : 0);
 	virtio_net_flush(d);
 }
 

@@ -57,9 +57,12 @@ static struct virtq_desc *desc(int q, unsigned i) { return (struct virtq_desc *)
 static struct virtq_avail *avail(int q) { return (struct virtq_avail *)(gmem + RING(q) + 0x400); }
 static struct virtq_used *used(int q) { return (struct virtq_used *)(gmem + RING(q) + 0x800); }
 
-static const uint64_t ALL = (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_NET_F_MAC) |
-			    (1ull << VIRTIO_NET_F_STATUS) | (1ull << VIRTIO_NET_F_MTU) |
-			    (1ull << VIRTIO_NET_F_MRG_RXBUF);
+static const uint64_t PLAIN = (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_NET_F_MAC) |
+			      (1ull << VIRTIO_NET_F_STATUS) | (1ull << VIRTIO_NET_F_MTU) |
+			      (1ull << VIRTIO_NET_F_MRG_RXBUF);
+static const uint64_t OFFLOADS = (1ull << VIRTIO_NET_F_CSUM) | (1ull << VIRTIO_NET_F_GUEST_CSUM) |
+				 (1ull << VIRTIO_NET_F_HOST_TSO4) | (1ull << VIRTIO_NET_F_GUEST_TSO4);
+#define ALL PLAIN
 
 static void queue_init(int q)
 {
@@ -133,6 +136,8 @@ static void pattern(uint8_t *p, uint32_t len, unsigned seed)
 		p[i] = (uint8_t)(i * 13 + seed);
 }
 
+static struct virtio_net_hdr th;       /* the header of the last frame taken */
+
 static int needs_reset(void) { return !!(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET); }
 
 /* ---- tests ---- */
@@ -146,7 +151,7 @@ static void test_registers_and_config(void)
 	uint32_t lo = rd(VIRTIO_MMIO_DEVICE_FEATURES);
 	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
 	uint32_t hi = rd(VIRTIO_MMIO_DEVICE_FEATURES);
-	CHECK_EQ(((uint64_t)hi << 32 | lo), ALL);
+	CHECK_EQ(((uint64_t)hi << 32 | lo), PLAIN | OFFLOADS);
 	for (int i = 0; i < 6; i++)
 		CHECK_EQ(virtio_mmio_read(t, VIRTIO_MMIO_CONFIG + i, 1), MAC[i]);
 	CHECK_EQ(virtio_mmio_read(t, VIRTIO_MMIO_CONFIG + 6, 2), VIRTIO_NET_S_LINK_UP);
@@ -155,8 +160,8 @@ static void test_registers_and_config(void)
 	CHECK_EQ(rd(VIRTIO_MMIO_QUEUE_NUM_MAX), VNET_QUEUE_MAX);
 	wr(VIRTIO_MMIO_QUEUE_SEL, 2);
 	CHECK_EQ(rd(VIRTIO_MMIO_QUEUE_NUM_MAX), 0);     /* no control queue */
-	/* offloads were not offered: a driver asking for CSUM (bit 0) fails FEATURES_OK */
-	CHECK_EQ(driver_init(ALL | 1), -1);
+	/* multiqueue (bit 22) was not offered: a driver asking for it fails FEATURES_OK */
+	CHECK_EQ(driver_init(ALL | (1ull << 22)), -1);
 	CHECK_EQ(driver_init(ALL), 0);
 }
 
@@ -171,21 +176,21 @@ static void test_transmit(void)
 	struct iov v[8];
 	unsigned n;
 	uint32_t len;
-	CHECK_EQ(virtio_net_tx_next(&dev, v, 8, &n, &len), 1);
+	CHECK_EQ(virtio_net_tx_next(&dev, v, 8, &n, &len, &th), 1);
 	CHECK_EQ(len, 100);
 	CHECK_EQ(iov_read(v, n, 0, got, len), 100);
 	CHECK(!memcmp(got, f1, 100));
 	CHECK_EQ(used(1)->flags, VIRTQ_USED_F_NO_NOTIFY);  /* we are polling: no kicks */
 	virtio_net_tx_done(&dev);
 	CHECK_EQ(used(1)->idx, 1);
-	CHECK_EQ(virtio_net_tx_next(&dev, v, 8, &n, &len), 1);
+	CHECK_EQ(virtio_net_tx_next(&dev, v, 8, &n, &len, &th), 1);
 	CHECK_EQ(len, 1514);
 	CHECK_EQ(iov_read(v, n, 0, got, len), 1514);
 	CHECK(!memcmp(got, f2, 1514));
 	virtio_net_tx_done(&dev);
 	CHECK_EQ(used(1)->ring[1].id, 2);
 	CHECK_EQ(used(1)->ring[1].len, 0);
-	CHECK_EQ(virtio_net_tx_next(&dev, v, 8, &n, &len), 0);
+	CHECK_EQ(virtio_net_tx_next(&dev, v, 8, &n, &len, &th), 0);
 	CHECK_EQ(used(1)->flags, 0);            /* idle: notifications wanted again */
 	virtio_net_flush(&dev);
 	CHECK_EQ(irq_raises, 1);
@@ -195,7 +200,7 @@ static void test_transmit(void)
 	/* a driver that asked for no interrupts gets none */
 	avail(1)->flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
 	tx_frame(0, DATA, f1, sizeof(f1), 0);
-	CHECK_EQ(virtio_net_tx_next(&dev, v, 8, &n, &len), 1);
+	CHECK_EQ(virtio_net_tx_next(&dev, v, 8, &n, &len, &th), 1);
 	virtio_net_tx_done(&dev);
 	virtio_net_flush(&dev);
 	CHECK_EQ(irq_raises, 1);
@@ -206,7 +211,7 @@ static void test_transmit(void)
 	*desc(1, 6) = (struct virtq_desc){ DATA + 0x3800, 814, 0, 0 };
 	offer(1, 4);
 	tx_frame(0, DATA, f1, sizeof(f1), 0);
-	CHECK_EQ(virtio_net_tx_next(&dev, v, 1, &n, &len), 1);
+	CHECK_EQ(virtio_net_tx_next(&dev, v, 1, &n, &len, &th), 1);
 	CHECK_EQ(len, 100);
 	CHECK_EQ(dev.stats.tx_bad, 1);
 	virtio_net_tx_done(&dev);
@@ -221,7 +226,7 @@ static void test_receive_merged(void)
 	uint8_t f[1514];
 	pattern(f, sizeof(f), 3);
 	struct iov v[3] = { { f, 14 }, { f + 14, 700 }, { f + 714, 800 } };
-	CHECK_EQ(virtio_net_rx(&dev, v, 3, 1514), 0);
+	CHECK_EQ(virtio_net_rx(&dev, v, 3, 1514, 0), 0);
 	CHECK_EQ(used(0)->flags, VIRTQ_USED_F_NO_NOTIFY);  /* refills need not notify */
 	CHECK_EQ(used(0)->idx, 2);
 	CHECK_EQ(used(0)->ring[0].len, 1000);
@@ -237,14 +242,14 @@ static void test_receive_merged(void)
 	/* two buffers left: a 2100-byte frame cannot fit: dropped, buffers stay posted */
 	uint8_t big[2100] = { 0 };
 	struct iov b = { big, sizeof(big) };
-	CHECK_EQ(virtio_net_rx(&dev, &b, 1, sizeof(big)), -ENOBUFS);
+	CHECK_EQ(virtio_net_rx(&dev, &b, 1, sizeof(big), 0), -ENOBUFS);
 	CHECK_EQ(used(0)->idx, 2);
 	CHECK_EQ(dev.stats.rx_no_buffer, 1);
 	struct iov s = { f, 60 };
-	CHECK_EQ(virtio_net_rx(&dev, &s, 1, 60), 0);
+	CHECK_EQ(virtio_net_rx(&dev, &s, 1, 60, 0), 0);
 	CHECK_EQ(used(0)->ring[2].id, 2);       /* the first of the two left */
-	CHECK_EQ(virtio_net_rx(&dev, &s, 1, 60), 0);
-	CHECK_EQ(virtio_net_rx(&dev, &s, 1, 60), -ENOBUFS);
+	CHECK_EQ(virtio_net_rx(&dev, &s, 1, 60, 0), 0);
+	CHECK_EQ(virtio_net_rx(&dev, &s, 1, 60, 0), -ENOBUFS);
 	/* NAPI polling: the driver has turned interrupts off */
 	avail(0)->flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
 	virtio_net_flush(&dev);
@@ -259,11 +264,11 @@ static void test_receive_unmerged(void)
 	uint8_t f[1514];
 	pattern(f, sizeof(f), 4);
 	struct iov v = { f, sizeof(f) };
-	CHECK_EQ(virtio_net_rx(&dev, &v, 1, 1514), -ENOBUFS);      /* one buffer must hold it */
+	CHECK_EQ(virtio_net_rx(&dev, &v, 1, 1514, 0), -ENOBUFS);      /* one buffer must hold it */
 	CHECK_EQ(used(0)->idx, 0);
 	rx_buf(1, 2048);
 	avail(0)->ring[0] = 1;                  /* the driver replaced the small one */
-	CHECK_EQ(virtio_net_rx(&dev, &v, 1, 1514), 0);
+	CHECK_EQ(virtio_net_rx(&dev, &v, 1, 1514, 0), 0);
 	CHECK_EQ(used(0)->ring[0].id, 1);
 	CHECK_EQ(used(0)->ring[0].len, 1526);
 	CHECK(!memcmp(gmem + DATA + 0x1000 + 12, f, 1514));
@@ -294,15 +299,15 @@ static void test_reset_with_frame_in_flight(void)
 	struct iov v[4];
 	unsigned n;
 	uint32_t len;
-	CHECK_EQ(virtio_net_tx_next(&dev, v, 4, &n, &len), 1);
+	CHECK_EQ(virtio_net_tx_next(&dev, v, 4, &n, &len, &th), 1);
 	CHECK_EQ(driver_init(ALL), 0);          /* the guest resets: the old chain is gone */
 	virtio_net_tx_done(&dev);
 	CHECK_EQ(used(1)->idx, 0);
-	CHECK_EQ(virtio_net_tx_next(&dev, v, 4, &n, &len), 0);
+	CHECK_EQ(virtio_net_tx_next(&dev, v, 4, &n, &len, &th), 0);
 	/* a device not running takes and gives nothing */
 	wr(VIRTIO_MMIO_STATUS, 0);
 	struct iov s = { f, 64 };
-	CHECK_EQ(virtio_net_rx(&dev, &s, 1, 64), -ENODEV);
+	CHECK_EQ(virtio_net_rx(&dev, &s, 1, 64, 0), -ENODEV);
 }
 
 /* Each malformed ring puts the device into NEEDS_RESET; a reset brings it back. */
@@ -339,9 +344,9 @@ static void test_malformed_rings(void)
 			break;
 		}
 		if (k < 3)
-			CHECK_EQ(virtio_net_tx_next(&dev, v, 4, &n, &len), 0);
+			CHECK_EQ(virtio_net_tx_next(&dev, v, 4, &n, &len, &th), 0);
 		else
-			CHECK_EQ(virtio_net_rx(&dev, &s, 1, 64), -ENODEV);
+			CHECK_EQ(virtio_net_rx(&dev, &s, 1, 64, 0), -ENODEV);
 		CHECK(needs_reset());
 		CHECK_EQ(rd(VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG, VIRTIO_MMIO_INT_CONFIG);
 		CHECK_EQ(driver_init(ALL), 0);
@@ -351,10 +356,55 @@ static void test_malformed_rings(void)
 	make_dev(ALL);
 	tx_frame(0, DATA, f, sizeof(f), 0);
 	gmem[DATA + 1] = 1;                     /* gso_type TCPV4 */
-	CHECK_EQ(virtio_net_tx_next(&dev, v, 4, &n, &len), 0);
+	CHECK_EQ(virtio_net_tx_next(&dev, v, 4, &n, &len, &th), 0);
 	CHECK_EQ(dev.stats.tx_bad, 1);
 	CHECK_EQ(used(1)->idx, 1);
 	CHECK(!needs_reset());
+}
+
+/* Offloads negotiated: the header's fields travel both ways; without them, dropped. */
+static void test_offload_headers(void)
+{
+	make_dev(PLAIN | OFFLOADS);
+	CHECK_EQ(virtio_net_offloads(&dev), VNET_OFF_CSUM | VNET_OFF_TSO4);
+	uint8_t f[3000] = { 0 };
+	struct iov v[8];
+	unsigned n;
+	uint32_t len;
+	tx_frame(0, DATA, f, sizeof(f), 0);
+	struct virtio_net_hdr h = { VIRTIO_NET_HDR_F_NEEDS_CSUM | 0x80, VIRTIO_NET_HDR_GSO_TCPV4, 54, 1448,
+				    34, 16, 0 };
+	memcpy(gmem + DATA, &h, sizeof(h));
+	CHECK_EQ(virtio_net_tx_next(&dev, v, 8, &n, &len, &th), 1);
+	CHECK_EQ(len, sizeof(f));
+	CHECK_EQ(th.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);      /* other flag bits dropped */
+	CHECK_EQ(th.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+	CHECK(th.gso_size == 1448 && th.csum_start == 34 && th.csum_offset == 16);
+	virtio_net_tx_done(&dev);
+	h.flags = 0;                            /* a train must leave its checksum partial */
+	tx_frame(0, DATA, f, sizeof(f), 0);
+	memcpy(gmem + DATA, &h, sizeof(h));
+	h.gso_type = 3;                         /* UDP fragmentation offload: not offered */
+	tx_frame(2, DATA + 0x2000, f, 100, 0);
+	memcpy(gmem + DATA + 0x2000, &h, sizeof(h));
+	CHECK_EQ(virtio_net_tx_next(&dev, v, 8, &n, &len, &th), 0);
+	CHECK_EQ(dev.stats.tx_bad, 2);
+	/* a train into merged receive buffers, its header with them */
+	for (unsigned d = 0; d < 4; d++)
+		rx_buf(d, 1000);
+	const struct virtio_net_hdr in = { VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, 54, 1448,
+					   34, 16, 0 };
+	struct iov b = { f, sizeof(f) };
+	CHECK_EQ(virtio_net_rx(&dev, &b, 1, 2900, &in), 0);
+	const struct virtio_net_hdr *got = (const void *)(gmem + DATA);
+	CHECK(got->flags == in.flags && got->gso_type == in.gso_type && got->hdr_len == 54 &&
+	      got->gso_size == 1448 && got->csum_start == 34 && got->csum_offset == 16);
+	CHECK_EQ(got->num_buffers, 3);
+	/* a driver without them */
+	make_dev(PLAIN | (1ull << VIRTIO_NET_F_GUEST_CSUM));
+	CHECK_EQ(virtio_net_offloads(&dev), VNET_OFF_CSUM);
+	make_dev(PLAIN);
+	CHECK_EQ(virtio_net_offloads(&dev), 0);
 }
 
 /* ---- random rings ---- */
@@ -398,7 +448,8 @@ static void test_fuzz_random_rings(void)
 	unsigned resets = 0, sent = 0, received = 0;
 	for (int iter = 0; iter < 20000; iter++) {
 		if (iter % 40 == 0 || needs_reset()) {
-			driver_init(check_rand() % 3 ? ALL : ALL & ~(1ull << VIRTIO_NET_F_MRG_RXBUF));
+			driver_init(check_rand() % 3 ? ALL | (check_rand() % 2 ? OFFLOADS : 0)
+						     : ALL & ~(1ull << VIRTIO_NET_F_MRG_RXBUF));
 			resets++;
 		}
 		int q = (int)(check_rand() % 2);
@@ -411,14 +462,14 @@ static void test_fuzz_random_rings(void)
 		struct iov v[16];
 		unsigned n;
 		uint32_t len;
-		while (virtio_net_tx_next(&dev, v, 16, &n, &len)) {
+		while (virtio_net_tx_next(&dev, v, 16, &n, &len, &th)) {
 			CHECK(len <= VNET_TX_LEN_MAX);
 			iov_read(v, n, 0, sink, len < sizeof(sink) ? len : sizeof(sink));
 			virtio_net_tx_done(&dev);
 			sent++;
 		}
 		struct iov f = { frame, (uint32_t)(14 + check_rand() % 1500) };
-		received += virtio_net_rx(&dev, &f, 1, f.len) == 0;
+		received += virtio_net_rx(&dev, &f, 1, f.len, 0) == 0;
 		virtio_net_flush(&dev);
 	}
 	CHECK(resets > 400);
@@ -437,6 +488,7 @@ int main(void)
 	RUN(test_link_and_generation);
 	RUN(test_reset_with_frame_in_flight);
 	RUN(test_malformed_rings);
+	RUN(test_offload_headers);
 	RUN(test_fuzz_random_rings);
 	free(gmem);
 	return check_done();

@@ -2,11 +2,14 @@
  * vmm/dev/virtio_net.c - the virtio network device (virtio 1.2, 5.1).
  *
  * Features offered: VIRTIO_NET_F_MAC (the definition's MAC), _STATUS (link
- * up or down), _MTU (1500) and _MRG_RXBUF (5.1.6.3.1: a frame may fill
- * several receive buffers, their count in the header's num_buffers), and
- * VERSION_1 from the transport. No offloads, so the header the guest puts
- * before each frame carries nothing this device needs, and the one it
- * writes before each received frame is zero but for num_buffers.
+ * up or down), _MTU (1500), _MRG_RXBUF (5.1.6.3.1: a frame may fill
+ * several receive buffers, their count in the header's num_buffers), the
+ * offloads _CSUM and _HOST_TSO4 (the guest may leave TCP/UDP checksums
+ * partial and send TCP/IPv4 segment trains of up to 64 KiB) and
+ * _GUEST_CSUM and _GUEST_TSO4 (it takes them), and VERSION_1 from the
+ * transport. The model only carries the header's offload fields between
+ * the guest and the switch (net/switch.c), which passes a train whole to
+ * a guest that takes trains and cuts it up for anyone else (net/gso.c).
  *
  * Transmit: the guest's notify (vCPU core) only kicks the service core,
  * which takes frames with virtio_net_tx_next(). While it is taking them
@@ -51,6 +54,17 @@ static int running(const struct virtio_net *d, unsigned q)
 static void broken(struct virtio_net *d, unsigned q, const char *why)
 {
 	virtio_mmio_fail(&d->t, why ? why : d->t.vq[q].error);
+}
+
+/* See virtio_net.h. */
+unsigned virtio_net_offloads(struct virtio_net *d)
+{
+	spin_lock(&d->t.lock);
+	unsigned o = negotiated(d, VIRTIO_NET_F_GUEST_CSUM) ? VNET_OFF_CSUM : 0;
+	if (o && negotiated(d, VIRTIO_NET_F_GUEST_TSO4))
+		o |= VNET_OFF_TSO4;
+	spin_unlock(&d->t.lock);
+	return o;
 }
 
 /* ---- transmit ---- */
@@ -154,20 +168,32 @@ static int tx_return(struct virtio_net *d)
 	return 0;
 }
 
+/*
+ * The offloads a transmit header asks for are the ones negotiated
+ * (5.1.6.2.1: the driver MUST NOT ask for others); only NEEDS_CSUM among
+ * the flags means anything on transmit.
+ */
+static int tx_header_ok(const struct virtio_net *d, struct virtio_net_hdr *h)
+{
+	h->flags &= VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	if (h->flags && !negotiated(d, VIRTIO_NET_F_CSUM))
+		return 0;
+	if (h->gso_type == VIRTIO_NET_HDR_GSO_NONE)
+		return 1;
+	return h->gso_type == VIRTIO_NET_HDR_GSO_TCPV4 && negotiated(d, VIRTIO_NET_F_HOST_TSO4) &&
+	       h->flags && h->gso_size;
+}
+
 /* See virtio_net.h. */
 int virtio_net_tx_next(struct virtio_net *d, struct iov *v, unsigned max, unsigned *niov,
-		       uint32_t *len)
+		       uint32_t *len, struct virtio_net_hdr *h)
 {
-	struct virtio_net_hdr h;
 	int got = 0;
 	spin_lock(&d->t.lock);
 	while (!got && running(d, VNET_TXQ) && tx_pop(d)) {
-		if (tx_check(d, &h))
+		if (tx_check(d, h))
 			break;
-		/* without offloads negotiated the header must ask for none
-		 * (5.1.6.2.1); such a frame cannot be sent as it is */
-		if (h.gso_type != VIRTIO_NET_HDR_GSO_NONE ||
-		    map_chain(d, &d->txc, HDR_LEN, v, max, niov)) {
+		if (!tx_header_ok(d, h) || map_chain(d, &d->txc, HDR_LEN, v, max, niov)) {
 			d->stats.tx_bad++;
 			if (tx_return(d))
 				break;
@@ -276,7 +302,8 @@ static int rx_take(struct virtio_net *d, const struct iov *v, unsigned n, uint32
 }
 
 /* See virtio_net.h. */
-int virtio_net_rx(struct virtio_net *d, const struct iov *v, unsigned n, uint32_t len)
+int virtio_net_rx(struct virtio_net *d, const struct iov *v, unsigned n, uint32_t len,
+		  const struct virtio_net_hdr *h)
 {
 	struct virtq *q = &d->t.vq[VNET_RXQ];
 	int rc = -ENODEV;
@@ -298,10 +325,12 @@ int virtio_net_rx(struct virtio_net *d, const struct iov *v, unsigned n, uint32_
 			d->stats.rx_no_buffer++;
 		goto out;
 	}
-	/* the count goes into the first buffer's header (5.1.6.4) */
-	uint16_t nb = (uint16_t)rc;
-	if (vq_chain_write(q, &d->rx0, __builtin_offsetof(struct virtio_net_hdr, num_buffers), &nb,
-			   sizeof(nb)))
+	/* the header, with the count, goes into the first buffer (5.1.6.4) */
+	struct virtio_net_hdr out = { 0 };
+	if (h)
+		out = *h;
+	out.num_buffers = (uint16_t)rc;
+	if (vq_chain_write(q, &d->rx0, 0, &out, HDR_LEN))
 		goto fail;
 	for (int i = 0; i < rc; i++)
 		if (vq_put(q, d->rx_head[i], d->rx_len[i]))
@@ -389,7 +418,9 @@ void virtio_net_init(struct virtio_net *d, const uint8_t mac[6], int link_up,
 	d->kick = kick;
 	d->kick_ctx = kick_ctx;
 	uint64_t f = (1ull << VIRTIO_NET_F_MAC) | (1ull << VIRTIO_NET_F_STATUS) |
-		     (1ull << VIRTIO_NET_F_MTU) | (1ull << VIRTIO_NET_F_MRG_RXBUF);
+		     (1ull << VIRTIO_NET_F_MTU) | (1ull << VIRTIO_NET_F_MRG_RXBUF) |
+		     (1ull << VIRTIO_NET_F_CSUM) | (1ull << VIRTIO_NET_F_HOST_TSO4) |
+		     (1ull << VIRTIO_NET_F_GUEST_CSUM) | (1ull << VIRTIO_NET_F_GUEST_TSO4);
 	virtio_mmio_init(&d->t, &vnet_ops, d, f, (const uint8_t *)&d->config, sizeof(d->config),
 			 host, name);
 }

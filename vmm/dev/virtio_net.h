@@ -24,8 +24,12 @@
 #define VIRTIO_ID_NET 1
 
 /* 5.1.3 Feature bits (the ones this device offers) */
+#define VIRTIO_NET_F_CSUM 0             /* the driver may leave checksums partial */
+#define VIRTIO_NET_F_GUEST_CSUM 1       /* the device may give it partial checksums */
 #define VIRTIO_NET_F_MTU 3
 #define VIRTIO_NET_F_MAC 5
+#define VIRTIO_NET_F_GUEST_TSO4 7       /* the device may give it TCP/IPv4 segment trains */
+#define VIRTIO_NET_F_HOST_TSO4 11       /* the driver may send them */
 #define VIRTIO_NET_F_MRG_RXBUF 15
 #define VIRTIO_NET_F_STATUS 16
 
@@ -46,6 +50,7 @@ struct virtio_net_hdr {
 #define VIRTIO_NET_HDR_F_NEEDS_CSUM 1
 	uint8_t gso_type;               /* 0x01 */
 #define VIRTIO_NET_HDR_GSO_NONE 0
+#define VIRTIO_NET_HDR_GSO_TCPV4 1
 	uint16_t hdr_len;               /* 0x02 */
 	uint16_t gso_size;              /* 0x04 */
 	uint16_t csum_start;            /* 0x06 */
@@ -59,9 +64,10 @@ _Static_assert(sizeof(struct virtio_net_hdr) == 12, "virtio-net header is 12 byt
 #define VNET_TXQ 1
 #define VNET_QUEUE_MAX 256              /* QueueNumMax of both queues */
 #define VNET_MTU 1500                   /* offered with VIRTIO_NET_F_MTU */
-/* A transmit chain may be as long as a GSO frame would be; longer is a
- * malformed ring. Frames above the MTU are the switch's to drop. */
-#define VNET_TX_LEN_MAX (sizeof(struct virtio_net_hdr) + 65550u)
+/* A transmit chain may be as long as a segment train (an IPv4 datagram of
+ * 64 KiB behind an Ethernet header); longer is a malformed ring. Frames
+ * above the MTU that are not trains are the switch's to drop. */
+#define VNET_TX_LEN_MAX (sizeof(struct virtio_net_hdr) + 65535u + 14u)
 #define VNET_SEG_MAX 64                 /* descriptors per chain */
 #define VNET_RX_BUFS_MAX 128            /* merged receive buffers per frame */
 
@@ -69,7 +75,7 @@ struct virtio_net_stats {
 	uint64_t tx_frames, tx_bytes;   /* guest -> host */
 	uint64_t rx_frames, rx_bytes;   /* host -> guest */
 	uint64_t rx_no_buffer;          /* dropped: the guest had no room */
-	uint64_t tx_bad;                /* dropped: offload header not negotiated */
+	uint64_t tx_bad;                /* dropped: an offload not negotiated, or too many pieces */
 	uint64_t interrupts;
 };
 
@@ -108,10 +114,18 @@ void virtio_net_set_link(struct virtio_net *d, int up);
 
 /* ---- the host side: service core ---- */
 
+/* What the driver negotiated for frames the device gives it (VNET_OFF_*). */
+#define VNET_OFF_CSUM 1                 /* partial checksums: GUEST_CSUM */
+#define VNET_OFF_TSO4 2                 /* TCP/IPv4 segment trains: GUEST_TSO4 */
+unsigned virtio_net_offloads(struct virtio_net *d);
+
 /*
  * Takes the next frame the guest queued for sending. Returns 1 with the
  * frame (without its virtio-net header) as pieces of guest memory in
- * v[0..*niov) and its length in *len; 0 when there is none, the device is
+ * v[0..*niov), its length in *len and its header in *h (flags, gso_type,
+ * gso_size, csum_start and csum_offset only as negotiated: a frame asking
+ * for an offload the driver did not negotiate is dropped, counted in
+ * tx_bad); 0 when there is none, the device is
  * not running, or the ring was malformed (the device then needs a reset).
  * The pieces stay valid until virtio_net_tx_done(), which must follow
  * before the next call. A frame whose pieces do not fit in `max` entries
@@ -119,16 +133,19 @@ void virtio_net_set_link(struct virtio_net *d, int up);
  * looked at.
  */
 int virtio_net_tx_next(struct virtio_net *d, struct iov *v, unsigned max, unsigned *niov,
-		       uint32_t *len);
+		       uint32_t *len, struct virtio_net_hdr *h);
 /* Gives the frame of the last virtio_net_tx_next back to the guest: sent. */
 void virtio_net_tx_done(struct virtio_net *d);
 /*
  * Copies a frame (v[0..n), `len` bytes) into the guest's receive buffers,
- * behind a virtio-net header. 0; -ENOBUFS when the guest has not posted
+ * behind a virtio-net header: h's flags, gso_type, hdr_len, gso_size,
+ * csum_start and csum_offset (only those virtio_net_offloads() allows), or
+ * all zero when h is 0. 0; -ENOBUFS when the guest has not posted
  * room enough (the frame is dropped, the buffers stay posted); -ENODEV
  * when the device is not running or the ring was malformed.
  */
-int virtio_net_rx(struct virtio_net *d, const struct iov *v, unsigned n, uint32_t len);
+int virtio_net_rx(struct virtio_net *d, const struct iov *v, unsigned n, uint32_t len,
+		  const struct virtio_net_hdr *h);
 /*
  * Ends a batch: raises the used-buffer interrupt if buffers were used
  * since the last call and the driver has not asked to go without.

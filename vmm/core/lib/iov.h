@@ -61,4 +61,17 @@ static inline int iov_tail(const struct iov *v, unsigned n, uint32_t off, struct
 	return (int)k;
 }
 
+/* Shortens the list v[0..n) to its first len bytes; returns its new count. */
+static inline unsigned iov_trim(struct iov *v, unsigned n, uint32_t len)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (v[i].len >= len) {
+			v[i].len = len;
+			return len ? i + 1 : i;
+		}
+		len -= v[i].len;
+	}
+	return n;
+}
+
 #endif
