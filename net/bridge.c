@@ -82,10 +82,11 @@ static int uplink_send(struct sw_port *p, const struct sw_frame *f)
 	return 0;
 }
 
-static void uplink_flush(struct sw_port *p)
+static int uplink_flush(struct sw_port *p)
 {
 	(void)p; /* one uplink */
 	up_nic->ops->flush(up_nic);
+	return 0;
 }
 
 static unsigned uplink_room(struct sw_port *p)
@@ -149,6 +150,6 @@ static int bridge_poll(void)
 	net_tx_release();
 	if (n && sw_guest_ports())
 		last_frame_us = now;
-	return n || now - last_frame_us < BRIDGE_LINGER_US;
+	return n || sw_pending() || now - last_frame_us < BRIDGE_LINGER_US;
 }
 SERVICE_POLLER(bridge, bridge_poll);

@@ -14,6 +14,7 @@
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/fmt.h"
 #include "vmm/core/lib/string.h"
+#include "vmm/core/time.h"
 #include "vmm/net_attach.h"
 
 struct guest_port {
@@ -72,9 +73,9 @@ static unsigned gp_offloads(struct sw_port *p)
 	return (o & VNET_OFF_CSUM ? SW_OFF_CSUM : 0) | (o & VNET_OFF_TSO4 ? SW_OFF_TSO4 : 0);
 }
 
-static void gp_flush(struct sw_port *p)
+static int gp_flush(struct sw_port *p)
 {
-	virtio_net_flush(dev_of(p));
+	return virtio_net_flush(dev_of(p), time_us());
 }
 
 static const struct sw_port_ops guest_ops = {

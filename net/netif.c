@@ -88,9 +88,10 @@ static int hako_send(struct sw_port *port, const struct sw_frame *f)
 	return 0;
 }
 
-static void hako_flush(struct sw_port *port)
+static int hako_flush(struct sw_port *port)
 {
 	(void)port; /* lwIP took each frame at once */
+	return 0;
 }
 
 static const struct sw_port_ops hako_ops = { 0, 0, hako_send, hako_flush, 0, 0 };

@@ -45,6 +45,7 @@ static struct sw_port *uplink, *hako;
 static struct fdb_entry fdb[SW_FDB_BUCKETS][SW_FDB_WAYS];
 static unsigned rr_next;                  /* the round starts here: fairness */
 static int polling, initialized;
+static unsigned pending;                  /* ports whose flush asked to be called again */
 static uint64_t last_ageing_us;
 
 static void init_once(void)
@@ -65,6 +66,7 @@ void sw_reset(void)
 	memset(ports, 0, sizeof(ports));
 	memset(segs, 0, sizeof(segs));
 	nports = 0;
+	pending = 0;
 	uplink = hako = 0;
 	rr_next = 0;
 	polling = 0;
@@ -531,15 +533,22 @@ void sw_input(struct sw_port *from, const struct sw_frame *f, uint64_t now)
 	flood(from, f, &x, 0);
 }
 
-void sw_flush(void)
+unsigned sw_flush(void)
 {
+	unsigned n = 0;
 	for (unsigned i = 0; i < nports; i++) {
 		struct sw_port *p = ports[i];
 		if (p->dirty) {
-			p->dirty = 0;
-			p->ops->flush(p);
+			p->dirty = (uint8_t)!!p->ops->flush(p);
+			n += p->dirty;
 		}
 	}
+	return pending = n;
+}
+
+unsigned sw_pending(void)
+{
+	return pending;
 }
 
 /* Up to SW_BUDGET frames from port p. */

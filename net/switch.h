@@ -95,8 +95,9 @@ struct sw_port_ops {
 	void (*recv_done)(struct sw_port *p);
 	/* Copies f out of the port. 0, or -ENOBUFS / -ENODEV (dropped). */
 	int (*send)(struct sw_port *p, const struct sw_frame *f);
-	/* End of a batch: doorbells, interrupts. */
-	void (*flush)(struct sw_port *p);
+	/* End of a batch: doorbells, interrupts. Nonzero: something waits
+	 * (a throttled interrupt): flush again at the next round. */
+	int (*flush)(struct sw_port *p);
 	/* Optional: how many more frames send can take now (uplink ring). */
 	unsigned (*room)(struct sw_port *p);
 	/* Optional: the SW_OFF_* frames send takes as they are; 0 when absent. */
@@ -149,8 +150,12 @@ void sw_input(struct sw_port *from, const struct sw_frame *f, uint64_t now_us);
  * it took (0: the switch was idle). Calls nested in a round return 0.
  */
 int sw_poll(uint64_t now_us);
-/* Flushes every port that received or sent since the last flush. */
-void sw_flush(void);
+/*
+ * Flushes every port that received or sent since the last flush; returns
+ * how many still wait to be flushed again (sw_pending() until then).
+ */
+unsigned sw_flush(void);
+unsigned sw_pending(void);
 
 /* Port i (0..) in attach order, or 0 past the last: for `net` and `stats`. */
 struct sw_port *sw_port_at(unsigned i);

@@ -36,7 +36,7 @@ static int deliver(struct sw_port *p, const struct sw_frame *f)
 	return 0;
 }
 
-static void flush(struct sw_port *p) { (void)p; }
+static int flush(struct sw_port *p) { (void)p; return 0; }
 static unsigned room(struct sw_port *p) { (void)p; return 100; }
 static unsigned offloads(struct sw_port *p) { return p->nic; }
 static const struct sw_port_ops ops = { 0, 0, deliver, flush, room, offloads };

@@ -63,7 +63,7 @@ static void service(struct virtio_net *d, uint32_t v)
 	struct iov f = { frame, 14 + v % 1500 };
 	const struct virtio_net_hdr off = { 1, 1, 54, 1448, 34, 16, 0 };
 	virtio_net_rx(d, &f, 1, f.len, v & 0x10000 ? &off : 0);
-	virtio_net_flush(d);
+	virtio_net_flush(d, v);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -82,7 +82,7 @@ static int f_send(struct sw_port *p, const struct sw_frame *f)
 	return 0;
 }
 
-static void f_flush(struct sw_port *p) { ((struct fake *)p->ctx)->flushes++; }
+static int f_flush(struct sw_port *p) { ((struct fake *)p->ctx)->flushes++; return 0; }
 static unsigned f_room(struct sw_port *p) { return ((struct fake *)p->ctx)->room; }
 static unsigned f_offloads(struct sw_port *p) { return ((struct fake *)p->ctx)->offl; }
 

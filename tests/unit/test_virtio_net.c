@@ -137,6 +137,7 @@ static void pattern(uint8_t *p, uint32_t len, unsigned seed)
 }
 
 static struct virtio_net_hdr th;       /* the header of the last frame taken */
+static uint64_t now = 1000;             /* the host's clock, in us */
 
 static int needs_reset(void) { return !!(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET); }
 
@@ -192,7 +193,7 @@ static void test_transmit(void)
 	CHECK_EQ(used(1)->ring[1].len, 0);
 	CHECK_EQ(virtio_net_tx_next(&dev, v, 8, &n, &len, &th), 0);
 	CHECK_EQ(used(1)->flags, 0);            /* idle: notifications wanted again */
-	virtio_net_flush(&dev);
+	virtio_net_flush(&dev, now += 1000);
 	CHECK_EQ(irq_raises, 1);
 	CHECK_EQ(rd(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
 	wr(VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
@@ -202,7 +203,7 @@ static void test_transmit(void)
 	tx_frame(0, DATA, f1, sizeof(f1), 0);
 	CHECK_EQ(virtio_net_tx_next(&dev, v, 8, &n, &len, &th), 1);
 	virtio_net_tx_done(&dev);
-	virtio_net_flush(&dev);
+	virtio_net_flush(&dev, now += 1000);
 	CHECK_EQ(irq_raises, 1);
 	CHECK_EQ(dev.stats.tx_frames, 3);
 	/* too many pieces for the caller: returned unsent, the next one comes */
@@ -237,7 +238,7 @@ static void test_receive_merged(void)
 	CHECK_EQ(h->gso_type, 0);
 	CHECK(!memcmp(gmem + DATA + 12, f, 988));
 	CHECK(!memcmp(gmem + DATA + 0x1000, f + 988, 526));
-	virtio_net_flush(&dev);
+	virtio_net_flush(&dev, now += 1000);
 	CHECK_EQ(irq_raises, 1);
 	/* two buffers left: a 2100-byte frame cannot fit: dropped, buffers stay posted */
 	uint8_t big[2100] = { 0 };
@@ -252,7 +253,7 @@ static void test_receive_merged(void)
 	CHECK_EQ(virtio_net_rx(&dev, &s, 1, 60, 0), -ENOBUFS);
 	/* NAPI polling: the driver has turned interrupts off */
 	avail(0)->flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
-	virtio_net_flush(&dev);
+	virtio_net_flush(&dev, now += 1000);
 	CHECK_EQ(irq_raises, 1);
 	CHECK(!needs_reset());
 }
@@ -273,6 +274,50 @@ static void test_receive_unmerged(void)
 	CHECK_EQ(used(0)->ring[0].len, 1526);
 	CHECK(!memcmp(gmem + DATA + 0x1000 + 12, f, 1514));
 	CHECK_EQ(((const struct virtio_net_hdr *)(gmem + DATA + 0x1000))->num_buffers, 1);
+}
+
+/*
+ * An idle port costs nothing: with notifications on, the ring is looked at
+ * only after a notify. Interrupts come at most every VNET_IRQ_GAP_US; one
+ * that has to wait is raised by a later flush, and not at all if the driver
+ * has meanwhile turned interrupts off.
+ */
+static void test_kicks_and_interrupt_gap(void)
+{
+	make_dev(ALL);
+	uint8_t f[64] = { 3 };
+	struct iov v[4];
+	unsigned n;
+	uint32_t len;
+	memset(gmem + DATA, 0, 12);
+	memcpy(gmem + DATA + 12, f, sizeof(f));
+	*desc(1, 0) = (struct virtq_desc){ DATA, 12 + sizeof(f), 0, 0 };
+	offer(1, 0);                            /* queued, but not notified */
+	CHECK_EQ(virtio_net_tx_next(&dev, v, 4, &n, &len, &th), 0);
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+	CHECK_EQ(kicks, 1);
+	CHECK_EQ(virtio_net_tx_next(&dev, v, 4, &n, &len, &th), 1);
+	virtio_net_tx_done(&dev);
+	CHECK_EQ(virtio_net_tx_next(&dev, v, 4, &n, &len, &th), 0);
+	uint64_t t = 5000;
+	CHECK_EQ(virtio_net_flush(&dev, t), 0);
+	CHECK_EQ(irq_raises, 1);
+	wr(VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+	tx_frame(1, DATA, f, sizeof(f), 0);
+	CHECK_EQ(virtio_net_tx_next(&dev, v, 4, &n, &len, &th), 1);
+	virtio_net_tx_done(&dev);
+	CHECK_EQ(virtio_net_flush(&dev, t + 10), 1);         /* too soon: waits */
+	CHECK_EQ(irq_raises, 1);
+	CHECK_EQ(virtio_net_flush(&dev, t + VNET_IRQ_GAP_US), 0);
+	CHECK_EQ(irq_raises, 2);
+	wr(VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+	tx_frame(2, DATA, f, sizeof(f), 0);
+	CHECK_EQ(virtio_net_tx_next(&dev, v, 4, &n, &len, &th), 1);
+	virtio_net_tx_done(&dev);
+	CHECK_EQ(virtio_net_flush(&dev, t + VNET_IRQ_GAP_US + 1), 1);
+	avail(1)->flags = VIRTQ_AVAIL_F_NO_INTERRUPT;         /* the driver polls now */
+	CHECK_EQ(virtio_net_flush(&dev, t + 3 * VNET_IRQ_GAP_US), 0);
+	CHECK_EQ(irq_raises, 2);
 }
 
 static void test_link_and_generation(void)
@@ -343,8 +388,10 @@ static void test_malformed_rings(void)
 			avail(0)->idx = 1000;
 			break;
 		}
-		if (k < 3)
+		if (k < 3) {
+			wr(VIRTIO_MMIO_QUEUE_NOTIFY, 1);        /* as a driver does */
 			CHECK_EQ(virtio_net_tx_next(&dev, v, 4, &n, &len, &th), 0);
+		}
 		else
 			CHECK_EQ(virtio_net_rx(&dev, &s, 1, 64, 0), -ENODEV);
 		CHECK(needs_reset());
@@ -470,7 +517,7 @@ static void test_fuzz_random_rings(void)
 		}
 		struct iov f = { frame, (uint32_t)(14 + check_rand() % 1500) };
 		received += virtio_net_rx(&dev, &f, 1, f.len, 0) == 0;
-		virtio_net_flush(&dev);
+		virtio_net_flush(&dev, now += 1000);
 	}
 	CHECK(resets > 400);
 	CHECK(sent > 100);
@@ -485,6 +532,7 @@ int main(void)
 	RUN(test_transmit);
 	RUN(test_receive_merged);
 	RUN(test_receive_unmerged);
+	RUN(test_kicks_and_interrupt_gap);
 	RUN(test_link_and_generation);
 	RUN(test_reset_with_frame_in_flight);
 	RUN(test_malformed_rings);

@@ -23,8 +23,13 @@
  * the guest has not posted enough, last_avail is rewound and the frame
  * dropped, so no buffer is half used. Used buffers are published together
  * (the driver reads num_buffers, then expects every one of them).
- * Interrupts: one per virtio_net_flush() at most, and none while the
- * driver has set VIRTQ_AVAIL_F_NO_INTERRUPT (Linux's NAPI polling).
+ * Interrupts: one per virtio_net_flush() at most, none while the driver
+ * has set VIRTQ_AVAIL_F_NO_INTERRUPT (Linux's NAPI polling), and none
+ * sooner than VNET_IRQ_GAP_US after the last: each one costs the guest
+ * several exits, and delivering it to a running vCPU costs an IPI, which
+ * under an emulator waits for its global lock (what a NIC's interrupt
+ * throttling, e1000's ITR, is for). A driver that polls picks up what was
+ * used meanwhile when it turns interrupts back on (2.7.7.1).
  *
  * Every chain comes through vq_pop() (vmm/dev/virtqueue.c), which checks
  * each descriptor against guest memory; this file adds the rules of 5.1.6:
@@ -189,6 +194,10 @@ int virtio_net_tx_next(struct virtio_net *d, struct iov *v, unsigned max, unsign
 		       uint32_t *len, struct virtio_net_hdr *h)
 {
 	int got = 0;
+	/* notifications on and none came: nothing to look at (the flag is the
+	 * service core's; a reset clears it, and the guest notifies again) */
+	if (!d->tx_quiet && !__atomic_exchange_n(&d->tx_kicked, 0, __ATOMIC_ACQ_REL))
+		return 0;
 	spin_lock(&d->t.lock);
 	while (!got && running(d, VNET_TXQ) && tx_pop(d)) {
 		if (tx_check(d, h))
@@ -354,21 +363,29 @@ out:
 /* ---- interrupts, link, device ---- */
 
 /* See virtio_net.h. */
-void virtio_net_flush(struct virtio_net *d)
+int virtio_net_flush(struct virtio_net *d, uint64_t now)
 {
 	int raise = 0;
 	spin_lock(&d->t.lock);
 	for (unsigned q = 0; q < 2; q++) {
-		if (!d->used_since_flush[q])
-			continue;
+		d->irq_due |= (uint8_t)(d->used_since_flush[q] << q);
 		d->used_since_flush[q] = 0;
-		raise |= running(d, q) && vq_wants_interrupt(&d->t.vq[q]) > 0;
+	}
+	if (d->irq_due && now - d->last_irq_us >= VNET_IRQ_GAP_US) {
+		/* whether the driver wants it is asked now, when it would come */
+		for (unsigned q = 0; q < 2; q++)
+			if (d->irq_due & (1u << q))
+				raise |= running(d, q) && vq_wants_interrupt(&d->t.vq[q]) > 0;
+		d->irq_due = 0;
 	}
 	if (raise) {
+		d->last_irq_us = now;
 		d->stats.interrupts++;
 		virtio_mmio_notify_used(&d->t);
 	}
+	int pending = d->irq_due != 0;
 	spin_unlock(&d->t.lock);
+	return pending;
 }
 
 void virtio_net_set_link(struct virtio_net *d, int up)
@@ -386,7 +403,10 @@ void virtio_net_set_link(struct virtio_net *d, int up)
 static void notify(struct virtio_mmio *t, unsigned queue)
 {
 	struct virtio_net *d = t->dev;
-	if (queue == VNET_TXQ && d->kick)
+	if (queue != VNET_TXQ)
+		return;
+	__atomic_store_n(&d->tx_kicked, 1, __ATOMIC_RELEASE);
+	if (d->kick)
 		d->kick(d->kick_ctx);
 }
 
@@ -396,6 +416,7 @@ static void reset(struct virtio_mmio *t)
 	struct virtio_net *d = t->dev;
 	d->tx_quiet = d->rx_quiet = 0;
 	d->used_since_flush[0] = d->used_since_flush[1] = 0;
+	d->irq_due = 0;
 }
 
 static const struct virtio_dev_ops vnet_ops = {

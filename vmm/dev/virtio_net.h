@@ -70,6 +70,7 @@ _Static_assert(sizeof(struct virtio_net_hdr) == 12, "virtio-net header is 12 byt
 #define VNET_TX_LEN_MAX (sizeof(struct virtio_net_hdr) + 65535u + 14u)
 #define VNET_SEG_MAX 64                 /* descriptors per chain */
 #define VNET_RX_BUFS_MAX 128            /* merged receive buffers per frame */
+#define VNET_IRQ_GAP_US 100             /* interrupts at least this far apart */
 
 struct virtio_net_stats {
 	uint64_t tx_frames, tx_bytes;   /* guest -> host */
@@ -90,9 +91,12 @@ struct virtio_net {
 	uint32_t tx_generation;
 	uint8_t tx_taken;
 	uint8_t tx_quiet;               /* VIRTQ_USED_F_NO_NOTIFY is set on the transmit queue */
+	uint8_t tx_kicked;              /* the guest notified since the host last looked */
 	uint8_t rx_quiet;               /* ... and on the receive queue */
 	/* used buffers since the last virtio_net_flush, per queue */
 	uint8_t used_since_flush[2];
+	uint8_t irq_due;                /* queues (bits) whose interrupt waits for the gap */
+	uint64_t last_irq_us;
 	/* a frame's receive buffers: the first chain's segments, then the rest */
 	struct vq_chain rx0, rxc;
 	struct vq_seg rxseg[VNET_SEG_MAX];
@@ -120,7 +124,9 @@ void virtio_net_set_link(struct virtio_net *d, int up);
 unsigned virtio_net_offloads(struct virtio_net *d);
 
 /*
- * Takes the next frame the guest queued for sending. Returns 1 with the
+ * Takes the next frame the guest queued for sending. While the guest is
+ * asked to notify, the ring is looked at only after it did (so an idle
+ * port costs nothing); while it is not, every call looks. Returns 1 with the
  * frame (without its virtio-net header) as pieces of guest memory in
  * v[0..*niov), its length in *len and its header in *h (flags, gso_type,
  * gso_size, csum_start and csum_offset only as negotiated: a frame asking
@@ -148,8 +154,10 @@ int virtio_net_rx(struct virtio_net *d, const struct iov *v, unsigned n, uint32_
 		  const struct virtio_net_hdr *h);
 /*
  * Ends a batch: raises the used-buffer interrupt if buffers were used
- * since the last call and the driver has not asked to go without.
+ * since the last call and the driver has not asked to go without, but
+ * never sooner than VNET_IRQ_GAP_US after the last one (`now_us` is the
+ * host's clock). Returns 1 when an interrupt waits for the gap: call again.
  */
-void virtio_net_flush(struct virtio_net *d);
+int virtio_net_flush(struct virtio_net *d, uint64_t now_us);
 
 #endif
