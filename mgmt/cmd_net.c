@@ -74,7 +74,7 @@ void cmd_net_guest_stats(struct shell *sh, const char *guest)
 			     "received %lu frames %lu bytes\n", p->nic, p->mac[0], p->mac[1], p->mac[2],
 			     p->mac[3], p->mac[4], p->mac[5], seg, c->in_frames, c->in_bytes,
 			     c->out_frames, c->out_bytes);
-		shell_printf(sh, "    dropped: %lu spoofed, %lu oversized, %lu tagged, %lu no room "
+		shell_printf(sh, "    dropped: %lu spoofed, %lu oversized or malformed, %lu tagged, %lu no room "
 			     "(%lu without receive buffers), %lu bad headers; %lu interrupts\n",
 			     c->drop_spoof, c->drop_size, c->drop_tagged, c->drop_full,
 			     d ? d->rx_no_buffer : 0, d ? d->tx_bad : 0, d ? d->interrupts : 0);
