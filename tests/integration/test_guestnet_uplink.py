@@ -4,7 +4,8 @@ emulates for hako (virtio-net-pci, e1000, e1000e): a Linux guest with
 out 10.0.2.x per MAC; hako itself has 10.0.2.15), downloads 8 MiB from an
 HTTP server on the host through 10.0.2.2 and checks its SHA-256, while the
 network console logs in and answers; a `nc` server in the guest answers the
-host through a QEMU hostfwd to the guest's address (the README's example). On e1000, a clone of the stopped guest
+host through a QEMU hostfwd to the guest's address (the README's example);
+then, the network idle, the service core halts again. On e1000, a clone of the stopped guest
 boots with its own MAC and its own lease. The virtio-net run is in `make
 test-fast`; the other two are slow."""
 import hashlib
@@ -61,6 +62,14 @@ def vm(request, image):
     m.stop()
 
 
+def halted_ms(vm):
+    """(ms the service core was halted, ms since the prompt) from `host`."""
+    m = re.search(r"^service core: halted \d+% of the time since the prompt \((\d+) of (\d+) ms\)",
+                  vm.cmd("host"), re.M)
+    assert m, vm.cmd("host")
+    return int(m.group(1)), int(m.group(2))
+
+
 def start_guest(vm, name, define=True):
     if define:
         ok(vm, 'define %s mem=192M %s net=uplink cmdline="console=ttyS0 quiet hako.dhcp=eth0"'
@@ -101,6 +110,14 @@ def test_uplink_dhcp_and_download(vm, server):
             c.settimeout(30)
             assert c.makefile().readline().strip() == "hello from up1"
     print("%s: lease %s for %s, 8 MiB in %.1f s" % (vm.model, addr, mac, secs))
+    # with a bridged guest up and the network idle, the service core halts again
+    time.sleep(3)
+    h0 = halted_ms(vm)
+    time.sleep(8)
+    h1 = halted_ms(vm)
+    share = (h1[0] - h0[0]) / max(1, h1[1] - h0[1])
+    print("%s: service core halted %.0f%% of 8 idle seconds" % (vm.model, 100 * share))
+    assert share >= 0.7, (h0, h1)
     stats = vm.cmd("stats up1")
     m = re.search(r"nic eth0 %s uplink: sent \d+ frames \d+ bytes, received (\d+) frames (\d+) bytes"
                   % mac, stats)
