@@ -19,14 +19,13 @@ import os
 import re
 import shutil
 import subprocess
-import threading
 import time
 
 import pytest
 
 from guestnet import KERNEL, attached, net_lines, read_pcap, sh, vlan_of, wait_guest
 from hako import BUILD, ROOT, Qemu, free_port, make_image
-from netconsole import NetConsole, wait_login_prompt
+from netconsole import wait_login_prompt
 from shell_helpers import ok
 from tgt import Tgt
 
@@ -158,6 +157,31 @@ def test_forged_source_mac_reaches_no_one(lab):
     stats = lab.cmd("stats a")
     m = re.search(r"nic eth0 .*\n\s+dropped: (\d+) spoofed", stats)
     assert m and int(m.group(1)) >= 200, stats
+
+
+def received(m, guest, nic):
+    """Frames the switch gave guest's NIC so far (`stats`)."""
+    out = m.cmd("stats " + guest)
+    got = re.search(r"nic %s .*received (\d+) frames" % nic, out)
+    assert got, out
+    return int(got.group(1))
+
+
+def uplink_in(m):
+    got = re.search(r"^uplink\s+-\s+trunk\s+(\d+)", m.cmd("net"), re.M)
+    return int(got.group(1))
+
+
+def test_iscsi_traffic_reaches_no_guest(lab):
+    """b reads its disk: thousands of frames between the iSCSI target and hako
+    cross the uplink, and a, whose eth1 sits untagged on the same wire, is
+    handed none of them (only the odd broadcast)."""
+    a0, up0 = received(lab, "a", "eth1"), uplink_in(lab)
+    out, st = in_guest(lab, "b", "dd if=/dev/vda of=/dev/null bs=1M iflag=direct 2>&1 | tail -1", 300)
+    assert st == 0, out
+    a1, up1 = received(lab, "a", "eth1"), uplink_in(lab)
+    assert up1 - up0 > 5000, (up0, up1)
+    assert a1 - a0 < 20, "a got %d frames while %d came in on the uplink" % (a1 - a0, up1 - up0)
 
 
 def test_flood_leaves_disk_and_consoles_working(lab):

@@ -131,7 +131,7 @@ def test_clone_has_its_own_mac_and_lease(vm):
     first = net_lines(wait_guest(vm, "up1"))["eth0"]
     ok(vm, "destroy up1")
     assert "promiscuous mode off" in vm.cmd("log")
-    out = ok(vm, "clone up1 up2")
+    ok(vm, "clone up1 up2")
     assert "net=uplink" in vm.cmd("show up2")
     mac, addr = start_guest(vm, "up2", define=False)
     assert mac != first[0] and addr != first[1], (first, mac, addr)
