@@ -114,16 +114,19 @@ void bridge_set_uplink(struct nic *n)
 	guest_ports_set_uplink_link(bridge_uplink_up());
 }
 
+/* See bridge.h: there is an uplink and its link is up. */
 int bridge_uplink_up(void)
 {
 	return up_nic && up_nic->ops->link_up(up_nic);
 }
 
+/* See bridge.h: net_poll saw the link change. */
 void bridge_link_changed(int up)
 {
 	guest_ports_set_uplink_link(up_nic && up);
 }
 
+/* See bridge.h: promiscuous while any guest is bridged, and only then. */
 void bridge_guests_changed(void)
 {
 	int want = sw_uplink_guests() > 0;

@@ -126,11 +126,13 @@ static void gp_detach(void *handle)
 
 static const struct vm_nic_backend backend = { gp_attach, gp_detach };
 
+/* See bridge.h: the VM core calls gp_attach and gp_detach from now on. */
 void guest_ports_init(void)
 {
 	vm_nic_set_backend(&backend);
 }
 
+/* See bridge.h. */
 void guest_ports_set_uplink_link(int up)
 {
 	for (unsigned i = 0; i < SW_PORTS_MAX; i++)
@@ -138,6 +140,7 @@ void guest_ports_set_uplink_link(int up)
 			virtio_net_set_link(gports[i].dev, up);
 }
 
+/* See bridge.h. */
 const struct virtio_net_stats *guest_port_dev_stats(const struct sw_port *p)
 {
 	return p->kind == SW_GUEST ? &((const struct guest_port *)p->ctx)->dev->stats : 0;

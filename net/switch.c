@@ -60,6 +60,7 @@ static void init_once(void)
 			fdb[b][w].seg = NO_SEG;
 }
 
+/* See switch.h (host unit tests). */
 void sw_reset(void)
 {
 	initialized = 0;
@@ -181,6 +182,7 @@ static void fdb_age(uint64_t now)
 				fdb[b][w].seg = NO_SEG;
 }
 
+/* See switch.h. */
 unsigned sw_fdb_count(void)
 {
 	unsigned n = 0;
@@ -269,11 +271,13 @@ void sw_port_del(struct sw_port *p)
 		hako = 0;
 }
 
+/* See switch.h. */
 struct sw_port *sw_port_at(unsigned i)
 {
 	return i < nports ? ports[i] : 0;
 }
 
+/* See switch.h. */
 unsigned sw_guest_ports(void)
 {
 	unsigned n = 0;
@@ -282,6 +286,7 @@ unsigned sw_guest_ports(void)
 	return n;
 }
 
+/* See switch.h. */
 unsigned sw_uplink_guests(void)
 {
 	unsigned n = 0;
@@ -533,6 +538,7 @@ void sw_input(struct sw_port *from, const struct sw_frame *f, uint64_t now)
 	flood(from, f, &x, 0);
 }
 
+/* See switch.h: a port whose flush asks to be called again stays dirty. */
 unsigned sw_flush(void)
 {
 	unsigned n = 0;
@@ -546,6 +552,7 @@ unsigned sw_flush(void)
 	return pending = n;
 }
 
+/* See switch.h. */
 unsigned sw_pending(void)
 {
 	return pending;

@@ -31,6 +31,7 @@ static struct vm_nics {
 
 static const struct vm_nic_backend *backend_ops;
 
+/* See net_attach.h. */
 void vm_nic_set_backend(const struct vm_nic_backend *b)
 {
 	backend_ops = b;

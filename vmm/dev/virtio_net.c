@@ -388,6 +388,7 @@ int virtio_net_flush(struct virtio_net *d, uint64_t now)
 	return pending;
 }
 
+/* See virtio_net.h: VIRTIO_NET_S_LINK_UP, and a configuration-change interrupt. */
 void virtio_net_set_link(struct virtio_net *d, int up)
 {
 	spin_lock(&d->t.lock);
