@@ -18,18 +18,6 @@
 #include "vmm/core/service.h"
 #include "vmm/core/time.h"
 
-/*
- * Frames come in bursts: a TCP stream's next segments or ACKs follow within
- * a millisecond. The NIC raises no interrupt (it is polled), so a service
- * core that halted between two frames would notice the next one only at its
- * next timer tick (1 ms), which adds a tick to every round trip of a
- * window-limited stream. So while guests are on the switch it counts as
- * busy for this long after the last frame it moved; when traffic stops, the
- * core halts as before. (hako's own iSCSI traffic keeps the core polling by
- * itself while commands are in flight.)
- */
-#define BRIDGE_LINGER_US 2000
-
 static struct sw_port uplink_port;
 static struct nic *up_nic;
 
@@ -139,20 +127,18 @@ void bridge_guests_changed(void)
 }
 
 /*
- * The switch's round as a service poller: busy when it moved frames and
- * for BRIDGE_LINGER_US after, so the service core still halts when the
- * network is idle (a guest's transmit notify wakes it, vmm/net_attach.c). lwIP's frames sent during
- * the round (ACKs for what it received) go out with the round's flush.
+ * The switch's round as a service poller: busy when it moved frames (or an
+ * interrupt it throttled is still to come), so the service core still
+ * halts when the network is idle; a guest's transmit notify wakes it
+ * (vmm/net_attach.c), the NIC is looked at on every round and at least
+ * every timer tick. lwIP's frames sent during the round (ACKs for what it
+ * received) go out with the round's flush.
  */
 static int bridge_poll(void)
 {
-	static uint64_t last_frame_us;
-	uint64_t now = time_us();
 	net_tx_hold();
-	int n = sw_poll(now);
+	int n = sw_poll(time_us());
 	net_tx_release();
-	if (n && sw_guest_ports())
-		last_frame_us = now;
-	return n || sw_pending() || now - last_frame_us < BRIDGE_LINGER_US;
+	return n || sw_pending();
 }
 SERVICE_POLLER(bridge, bridge_poll);

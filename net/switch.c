@@ -278,15 +278,6 @@ struct sw_port *sw_port_at(unsigned i)
 }
 
 /* See switch.h. */
-unsigned sw_guest_ports(void)
-{
-	unsigned n = 0;
-	for (unsigned i = 0; i < nports; i++)
-		n += ports[i]->kind == SW_GUEST;
-	return n;
-}
-
-/* See switch.h. */
 unsigned sw_uplink_guests(void)
 {
 	unsigned n = 0;

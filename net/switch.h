@@ -161,8 +161,6 @@ unsigned sw_pending(void);
 struct sw_port *sw_port_at(unsigned i);
 /* How many guest ports are on the uplink's segments (the NIC listens promiscuously while any is). */
 unsigned sw_uplink_guests(void);
-/* How many guest ports there are. */
-unsigned sw_guest_ports(void);
 /* Learned MACs right now. */
 unsigned sw_fdb_count(void);
 /* Forgets every port and learned MAC (host unit tests). */
