@@ -212,12 +212,6 @@ int vq_wants_interrupt(const struct virtq *q)
 	return !(__atomic_load_n(flags, __ATOMIC_RELAXED) & VIRTQ_AVAIL_F_NO_INTERRUPT);
 }
 
-int vq_has_avail(const struct virtq *q)
-{
-	uint16_t *idx = field(q, q->avail + 2, 2);
-	return idx && __atomic_load_n(idx, __ATOMIC_ACQUIRE) != q->last_avail;
-}
-
 /* Walks the segments of one direction, copying [off, off+len) of them. */
 static int chain_copy(const struct virtq *q, const struct vq_chain *c, int write, uint64_t off,
 		      uint8_t *host, uint64_t len)

@@ -124,8 +124,6 @@ int vq_publish(struct virtq *q);
  */
 int vq_suppress_notify(struct virtq *q, int suppress);
 int vq_wants_interrupt(const struct virtq *q);
-/* 1 when the driver has made chains available that vq_pop has not taken. */
-int vq_has_avail(const struct virtq *q);
 
 /*
  * Copies `len` bytes at offset `off` of the chain's readable part into
