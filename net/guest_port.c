@@ -34,7 +34,7 @@ static int gp_recv(struct sw_port *p, struct sw_frame *f)
 {
 	struct virtio_net_hdr h;
 	f->from_hako = 0;
-	if (!virtio_net_tx_next(dev_of(p), f->iov, SW_IOV_MAX, &f->niov, &f->len, &h))
+	if (!virtio_net_tx_next(dev_of(p), f->iov, SW_IOV_IN_MAX, &f->niov, &f->len, &h))
 		return 0;
 	f->off = (struct sw_offload){
 		.csum = !!(h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM),

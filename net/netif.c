@@ -51,10 +51,10 @@ static err_t linkoutput(struct netif *nif, struct pbuf *p)
 	static uint8_t flat[NIC_FRAME_MAX];
 	struct sw_frame f = { .len = p->tot_len, .from_hako = 1 };
 	(void)nif; /* one interface */
-	for (struct pbuf *q = p; q && f.niov < SW_IOV_MAX; q = q->next)
+	for (struct pbuf *q = p; q && f.niov < SW_IOV_IN_MAX; q = q->next)
 		if (q->len)
 			f.iov[f.niov++] = (struct iov){ q->payload, q->len };
-	if (pbuf_clen(p) > SW_IOV_MAX) {        /* too many pieces: flatten it */
+	if (pbuf_clen(p) > SW_IOV_IN_MAX) {     /* too many pieces: flatten it */
 		if (p->tot_len > sizeof(flat))
 			return ERR_VAL;
 		pbuf_copy_partial(p, flat, p->tot_len, 0);

@@ -309,10 +309,6 @@ static uint16_t be16(const uint8_t *p)
 }
 
 /*
- * Checks a frame from `from` and finds its segment (see switch.h). 0, or
- * -1 when it is dropped (counted on `from`).
- */
-/*
  * A guest's offloaded frame: copies its headers into x->g and checks them
  * (virtio 1.2 5.1.6.2.1 bounds csum_start and csum_offset by the frame; a
  * train must be TCP/IPv4 cut into segments of the MTU). 0, or -1.
@@ -339,6 +335,10 @@ static int parse_offload(const struct sw_frame *f, struct parsed *x)
 	return 0;
 }
 
+/*
+ * Checks a frame from `from` and finds its segment (see switch.h). 0, or
+ * -1 when it is dropped (counted on `from`).
+ */
 static int parse(struct sw_port *from, const struct sw_frame *f, struct parsed *x)
 {
 	uint8_t h[18];

@@ -48,6 +48,7 @@
 
 #define SW_PORTS_MAX 72                 /* 16 guests x 4 NICs, uplink, hako */
 #define SW_IOV_MAX 64                   /* pieces of one frame */
+#define SW_IOV_IN_MAX (SW_IOV_MAX - 3)  /* ... as a port hands it in: room for a header, a tag */
 #define SW_MTU 1500
 #define SW_ETH_HLEN 14
 #define SW_FRAME_MAX (SW_MTU + SW_ETH_HLEN)     /* without FCS */
