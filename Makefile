@@ -129,7 +129,7 @@ $(BUILD)/BOOTX64.EFI: $(BUILD)/efi/loader.so
 # The Linux test guest (kernel, busybox initramfs, ext4 disk) from Debian packages.
 LINUX_GUEST := $(BUILD)/linux/vmlinuz $(BUILD)/linux/initrd.img $(BUILD)/linux/disk.img
 linux-guest: $(BUILD)/linux/vmlinuz
-$(LINUX_GUEST) &: guests/linux/build.sh guests/linux/init
+$(LINUX_GUEST) &: guests/linux/build.sh guests/linux/init guests/linux/udhcpc.script guests/linux/hakonet.c
 	sh guests/linux/build.sh $(BUILD)/linux
 
 # Test guests and other files for the boot medium's \hako\ folder.
@@ -166,7 +166,8 @@ PORTABLE := vmm/core/lib/fmt.c vmm/core/lib/log.c vmm/core/lib/errno.c vmm/core/
             vmm/dev/lapic.c \
             net/crypto/sha256.c mgmt/auth.c mgmt/console/telnet.c mgmt/console/login_limit.c mgmt/console/slots.c $(filter-out net/iscsi/blk.c net/iscsi/tcp.c,$(wildcard net/iscsi/*.c)) \
             vmm/blk/blk.c vmm/blk/blk_mem.c vmm/blk/blk_check.c vmm/blk/blk_bench.c \
-            vmm/dev/virtqueue.c vmm/dev/virtio_mmio.c vmm/dev/virtio_blk.c \
+            vmm/dev/virtqueue.c vmm/dev/virtio_mmio.c vmm/dev/virtio_blk.c vmm/dev/virtio_net.c \
+            net/switch.c net/gso.c \
             vmm/blk/blk_sync.c vmm/blk/slotstore.c mgmt/catalog_fmt.c \
             vmm/blk/cow_pool.c vmm/blk/cow.c \
             vmm/vmx/ctls.c vmm/cr.c vmm/xstate.c vmm/spec_policy.c vmm/core/lib/pgprot.c

@@ -80,8 +80,8 @@ static int cmd_host(struct shell *sh, int argc, char **argv)
 	uint64_t since, halted;
 	service_halted_share(&since, &halted);
 	uint64_t span = time_us() - since;
-	shell_printf(sh, "service core: halted %lu%% of the time since the prompt\n",
-		     span ? halted * 100 / span : 0);
+	shell_printf(sh, "service core: halted %lu%% of the time since the prompt (%lu of %lu ms)\n",
+		     span ? halted * 100 / span : 0, halted / 1000, span / 1000);
 	print_network(sh);
 	char line[200];
 	catalog_describe(line, sizeof(line));

@@ -4,6 +4,7 @@
  * prints; the work is in vmm/vm.c and vmm/vm_def.c.
  */
 #include "mgmt/catalog.h"
+#include "mgmt/cmd_net.h"
 #include "mgmt/shell/args.h"
 #include "mgmt/shell/shell.h"
 #include "vmm/core/lib/errno.h"
@@ -328,12 +329,14 @@ static int cmd_stats(struct shell *sh, int argc, char **argv)
 				shell_printf(sh, "  %-14s %lu\n", exit_kind_name((enum exit_kind)k),
 					     vm->exit_count[k]);
 		print_disk_stats(sh, vm);
+		cmd_net_guest_stats(sh, vm->def.name);
 	}
 	if (argc == 2 && !vm_find(argv[1]))
 		return shell_error(sh, "unknown guest '%s'", argv[1]);
 	return 0;
 }
-SHELL_COMMAND(stats, "stats", "[NAME]", "VM exits by reason and disk I/O per guest", cmd_stats);
+SHELL_COMMAND(stats, "stats", "[NAME]", "VM exits by reason, disk I/O and network counters per guest",
+	      cmd_stats);
 
 /* ---- console: the shell's input goes to the guest's UART ---- */
 

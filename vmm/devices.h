@@ -5,7 +5,7 @@
  *
  * Guest-physical layout of virtio-mmio device i (i < VIRTIO_MMIO_MAX), which the
  * ACPI DSDT (vmm/dev/acpi_tables.c) describes in the order of the
- * definition's disk= keys:
+ * definition's disk= keys, then its net= keys:
  *   base VIRTIO_MMIO_BASE + i * VIRTIO_MMIO_STRIDE, size VIRTIO_MMIO_SIZE,
  *   GSI VIRTIO_MMIO_GSI0 + i, level-triggered, active high.
  */

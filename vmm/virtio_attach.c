@@ -4,7 +4,8 @@
  * opens, blk_poll() reports each in disk_opened(), vm_start_poll() in
  * vmm/vm.c asks vm_disks_ready()), then one virtio-blk device per `disk=`
  * key, its registers at VIRTIO_MMIO_BASE + i * STRIDE on GSI
- * VIRTIO_MMIO_GSI0 + i; at every stop, the devices go.
+ * VIRTIO_MMIO_GSI0 + i, then its NICs on the slots after them
+ * (vmm/net_attach.c); at every stop, the devices go.
  *
  * The disks behind them stay open from the first start until the guest is
  * undefined or its disk= keys change, so what a guest writes to a ram: or
@@ -26,6 +27,7 @@
 #include "vmm/dev/virtio_blk.h"
 #include "vmm/irq.h"
 #include "vmm/mmio.h"
+#include "vmm/net_attach.h"
 #include "vmm/virtio_attach.h"
 #include "vmm/vm.h"
 
@@ -206,7 +208,7 @@ int vm_devices_attach(struct vm *vm, char *err, unsigned len)
 		if (rc)
 			return rc;
 	}
-	return 0;
+	return vm_nics_attach(vm, vm->def.ndisks, err, len);
 }
 
 /*
@@ -217,6 +219,7 @@ int vm_devices_attach(struct vm *vm, char *err, unsigned len)
 void vm_devices_detach(struct vm *vm)
 {
 	struct vm_virtio *st = of(vm);
+	vm_nics_detach(vm);
 	for (unsigned i = 0; i < st->n; i++) {
 		if (st->blk[i])
 			virtio_blk_destroy(st->blk[i]);
@@ -254,7 +257,7 @@ SERVICE_POLLER(virtio, virtio_poll);
 
 int virtio_mmio_count(struct vm *vm)
 {
-	return (int)vm->def.ndisks;
+	return (int)(vm->def.ndisks + vm->def.nnics);
 }
 
 /* Counters of disk i since it was opened. 0, or -ENOENT when it is not open. */

@@ -197,6 +197,66 @@ static void test_vm_def(void)
 	CHECK(strstr(line, " mem=2G ") != 0);
 }
 
+/* net= and vlan=: repeatable NICs, checked, cleared by net=none; MACs per NIC; `show` round-trips. */
+static void test_vm_def_net(void)
+{
+	struct vm_def d, back;
+	char err[200], line[1024];
+	vm_def_defaults(&d, "web1");
+	CHECK_EQ(d.nnics, 0);
+	CHECK_EQ(vm_def_set(&d, "net", "uplink", err, sizeof(err)), 0);
+	CHECK_EQ(vm_def_set(&d, "net", "lan:class-1", err, sizeof(err)), 0);
+	CHECK_EQ(d.nnics, 2);
+	CHECK_EQ(d.nic[0].kind, VM_NET_UPLINK);
+	CHECK_EQ(d.nic[1].kind, VM_NET_LAN);
+	CHECK_STREQ(d.nic[1].lan, "class-1");
+	const char *bad[] = { "lan:", "lan:1abc", "lan:Class", "lan:a b", "bridge", "uplink0",
+			      "lan:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" };
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = 0;
+		CHECK_EQ(vm_def_set(&d, "net", bad[i], err, sizeof(err)), -EINVAL);
+		CHECK_CONTAINS(err, "net=uplink");
+	}
+	CHECK_EQ(vm_def_set(&d, "vlan", "42", err, sizeof(err)), 0);
+	CHECK_EQ(d.vlan, 42);
+	CHECK_EQ(vm_def_set(&d, "vlan", "0", err, sizeof(err)), -EINVAL);
+	CHECK_EQ(vm_def_set(&d, "vlan", "4095", err, sizeof(err)), -EINVAL);
+	CHECK_CONTAINS(err, "1 to 4094");
+	CHECK_EQ(d.vlan, 42);
+	vm_def_format(&d, line, sizeof(line));
+	CHECK_CONTAINS(line, " net=uplink net=lan:class-1 vlan=42");
+	/* read back through the shell's own path: the same line */
+	vm_def_defaults(&back, "web1");
+	char copy[1024];
+	snprintf(copy, sizeof(copy), "%s", strstr(line, "net="));
+	for (char *w = strtok(copy, " "); w; w = strtok(0, " "))
+		CHECK_EQ(vm_def_set_arg(&back, w, err, sizeof(err)), 0);
+	CHECK_EQ(back.nnics, 2);
+	CHECK_EQ(back.vlan, 42);
+	CHECK_STREQ(back.nic[1].lan, "class-1");
+	/* MACs: eth0 the guest's, eth1 the next one */
+	uint8_t m0[6], m1[6], base[6];
+	vm_def_mac_from_name("web1", base);
+	vm_def_nic_mac(&d, 0, m0);
+	vm_def_nic_mac(&d, 1, m1);
+	CHECK(!memcmp(m0, base, 6));
+	CHECK(!memcmp(m1, base, 5) && m1[5] == (uint8_t)(base[5] + 1));
+	CHECK_EQ(vm_def_set(&d, "mac", "02:00:00:00:00:ff", err, sizeof(err)), 0);
+	vm_def_nic_mac(&d, 1, m1);
+	CHECK(m1[0] == 2 && m1[4] == 0 && m1[5] == 0);
+	/* at most VM_MAX_NICS; net=none clears, vlan=none too */
+	CHECK_EQ(vm_def_set(&d, "net", "uplink", err, sizeof(err)), 0);
+	CHECK_EQ(vm_def_set(&d, "net", "uplink", err, sizeof(err)), 0);
+	CHECK_EQ(vm_def_set(&d, "net", "uplink", err, sizeof(err)), -E2BIG);
+	CHECK_CONTAINS(err, "net=none");
+	CHECK_EQ(vm_def_set(&d, "net", "none", err, sizeof(err)), 0);
+	CHECK_EQ(vm_def_set(&d, "vlan", "none", err, sizeof(err)), 0);
+	CHECK_EQ(d.nnics, 0);
+	CHECK_EQ(d.vlan, 0);
+	vm_def_format(&d, line, sizeof(line));
+	CHECK(!strstr(line, "net=") && !strstr(line, "vlan="));
+}
+
 /* disk=URL[,ro]: repeatable, checked, cleared by disk=, and `show` round-trips it. */
 static void test_vm_def_disks(void)
 {
@@ -368,6 +428,7 @@ int main(void)
 	RUN(test_cpuid_policy_speculation_controls);
 	RUN(test_vm_def);
 	RUN(test_vm_def_disks);
+	RUN(test_vm_def_net);
 	RUN(test_elf_guest);
 	RUN(test_uart_model);
 	return check_done();

@@ -49,10 +49,12 @@
  *      R2Ts allow, pump_data(); each PDU goes out by iscsi_tx_pdu() and
  *      iscsi_tx_flush() (net/iscsi/session.c) to the transport's t_send()
  *      (net/iscsi/tcp.c), which hands it to lwIP's tcp_write.
- *   5. lwIP's linkoutput() (net/netif.c) copies each segment into the
- *      NIC's ring: vnet_tx() (drivers/net/virtio_net.c), and one
- *      vnet_flush() doorbell per batch.
- * Completion: vnet_rx() gives net_poll() the target's answer; lwIP calls
+ *   5. lwIP's linkoutput() (net/netif.c) hands each segment to the switch,
+ *      sw_input() (net/switch.c), whose uplink_send() (net/bridge.c) copies
+ *      it into the NIC's ring (vnet_tx_buf(), drivers/net/virtio_net.c);
+ *      one vnet_flush() doorbell per batch.
+ * Completion: bridge_poll() takes the target's answer from the NIC
+ * (vnet_rx_peek()), the switch gives it to hako_send() (net/netif.c); lwIP calls
  * on_recv() (net/iscsi/tcp.c), iscsi_feed() parses PDUs, the SCSI
  * Response finishes the task, task_done() (net/iscsi/blk.c) calls
  * blk_complete(), and request_done() (vmm/dev/virtio_blk.c) writes the

@@ -52,6 +52,15 @@ void virtio_mmio_notify_used(struct virtio_mmio *t)
 	update_irq(t);
 }
 
+void virtio_mmio_config_changed(struct virtio_mmio *t)
+{
+	t->config_generation++;
+	if (t->status & VIRTIO_STATUS_DRIVER_OK) {
+		t->isr |= VIRTIO_MMIO_INT_CONFIG;
+		update_irq(t);
+	}
+}
+
 void virtio_mmio_fail(struct virtio_mmio *t, const char *why)
 {
 	if (t->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET)
@@ -224,7 +233,7 @@ static uint32_t read_reg(struct virtio_mmio *t, uint64_t off)
 	case VIRTIO_MMIO_QUEUE_READY: return q ? t->vq_ready[t->queue_sel] : 0;
 	case VIRTIO_MMIO_INTERRUPT_STATUS: return t->isr;
 	case VIRTIO_MMIO_STATUS: return t->status;
-	case VIRTIO_MMIO_CONFIG_GENERATION: return 0;  /* the configuration never changes */
+	case VIRTIO_MMIO_CONFIG_GENERATION: return t->config_generation;
 	}
 	return 0;
 }

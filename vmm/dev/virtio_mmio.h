@@ -113,6 +113,7 @@ struct virtio_mmio {
 	 * under an older generation completes without touching the guest.
 	 */
 	uint32_t generation;
+	uint32_t config_generation;     /* ConfigGeneration: bumped by each change */
 	struct virtq vq[VIRTIO_MMIO_MAX_QUEUES];
 	uint8_t vq_ready[VIRTIO_MMIO_MAX_QUEUES];
 	uint32_t backlog;               /* bit q: queue q stopped at the budget */
@@ -143,6 +144,12 @@ void virtio_mmio_backlog(struct virtio_mmio *t, unsigned queue);
 int virtio_mmio_live(const struct virtio_mmio *t);
 /* Raises the used-buffer interrupt. */
 void virtio_mmio_notify_used(struct virtio_mmio *t);
+/*
+ * The device changed its configuration space (virtio-net's link status):
+ * bumps ConfigGeneration and raises the configuration-change interrupt
+ * for a running driver (4.2.2, 2.5.1).
+ */
+void virtio_mmio_config_changed(struct virtio_mmio *t);
 /*
  * The driver broke the protocol (a malformed ring): sets
  * DEVICE_NEEDS_RESET, raises the configuration-change interrupt (2.1.2),

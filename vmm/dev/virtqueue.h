@@ -66,6 +66,23 @@ int vq_pop(struct virtq *q, struct vq_chain *c);
 
 /* Returns a chain to the driver with `written` bytes. 0, or -EINVAL. */
 int vq_push(struct virtq *q, uint16_t head, uint32_t written);
+/*
+ * vq_push in two steps, for a device that returns several chains the
+ * driver must see together (virtio-net's merged receive buffers, 5.1.6.4):
+ * vq_put fills used ring entries, vq_publish then makes all of them
+ * visible at once. 0, or -EINVAL.
+ */
+int vq_put(struct virtq *q, uint16_t head, uint32_t written);
+int vq_publish(struct virtq *q);
+/*
+ * Notification suppression without VIRTIO_F_EVENT_IDX (2.7.7, 2.7.10):
+ * vq_suppress_notify() sets or clears VIRTQ_USED_F_NO_NOTIFY (the driver
+ * need not notify while the device polls the queue anyway);
+ * vq_wants_interrupt() is 0 while the driver has set
+ * VIRTQ_AVAIL_F_NO_INTERRUPT. Both 0/1, or -EINVAL when the ring vanished.
+ */
+int vq_suppress_notify(struct virtq *q, int suppress);
+int vq_wants_interrupt(const struct virtq *q);
 
 /*
  * Copies `len` bytes at offset `off` of the chain's readable part into

@@ -28,6 +28,7 @@ const char *errno_str(int err)
 	case ENOTSUP: return "not supported";
 	case EADDRINUSE: return "address in use";
 	case ENETDOWN: return "network is down";
+	case ENOBUFS: return "no buffer space";
 	case ETIMEDOUT: return "timed out";
 	case ECONNREFUSED: return "connection refused";
 	case EHOSTUNREACH: return "host unreachable";
