@@ -168,7 +168,7 @@ PORTABLE := vmm/core/lib/fmt.c vmm/core/lib/log.c vmm/core/lib/errno.c vmm/core/
             vmm/blk/blk.c vmm/blk/blk_mem.c vmm/blk/blk_check.c vmm/blk/blk_bench.c \
             vmm/dev/virtqueue.c vmm/dev/virtio_mmio.c vmm/dev/virtio_blk.c vmm/dev/virtio_net.c \
             net/switch.c net/gso.c \
-            vmm/blk/blk_sync.c vmm/blk/slotstore.c mgmt/catalog_fmt.c \
+            vmm/blk/blk_sync.c vmm/blk/slotstore.c mgmt/catalog_fmt.c mgmt/users_fmt.c mgmt/audit.c \
             vmm/blk/cow_pool.c vmm/blk/cow.c \
             vmm/vmx/ctls.c vmm/cr.c vmm/xstate.c vmm/spec_policy.c vmm/core/lib/pgprot.c
 # The neutral exit path, host-tested against a fake back end (test_exit.c

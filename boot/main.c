@@ -17,6 +17,7 @@
 #include "mgmt/catalog.h"
 #include "mgmt/cfg.h"
 #include "mgmt/console/console.h"
+#include "mgmt/policy.h"
 #include "mgmt/shell/shell.h"
 #include "net/iscsi/tcp.h"
 #include "net/net.h"
@@ -280,6 +281,7 @@ void kmain(struct boot_info *bi)
 	vmm_init();
 	blk_init();
 	load_config();
+	policy_init();   /* roles and the audit log guard every command from here on */
 	configure_services();
 	phase("config");
 	catalog_boot();

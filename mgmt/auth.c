@@ -10,12 +10,6 @@
 #include "vmm/core/lib/fmt.h"
 #include "vmm/core/lib/string.h"
 
-struct auth_user {
-	char name[AUTH_NAME_MAX + 1];
-	char hash[AUTH_HASH_MAX];
-	int admin; /* every user today; roles (issue 16) will set it per user */
-};
-
 static struct auth_user users[AUTH_USERS_MAX];
 static unsigned user_count;
 
@@ -149,8 +143,11 @@ int auth_set(const char *name, const char *hash)
 		if (user_count == AUTH_USERS_MAX)
 			return -ENOSPC;
 		u = &users[user_count++];
+		memset(u, 0, sizeof(*u));
 		memcpy(u->name, name, strlen(name) + 1);
 		u->admin = 1;
+		u->quota = (struct auth_quota){ AUTH_QUOTA_DEFAULT, AUTH_QUOTA_DEFAULT,
+						AUTH_QUOTA_DEFAULT, AUTH_QUOTA_DEFAULT };
 	}
 	memcpy(u->hash, hash, strlen(hash) + 1);
 	return 0;
@@ -164,6 +161,9 @@ unsigned auth_load(const struct cfg *cfg, void (*report)(const char *name, const
 		char name[AUTH_NAME_MAX + 1] = "?";
 		const char *hash;
 		int err = split_line(line, name, &hash);
+		const struct auth_user *u = err ? 0 : find_user(name);
+		if (u && u->stored)
+			continue; /* the catalog's account of that name wins (users_fmt.c) */
 		if (!err)
 			err = auth_set(name, hash);
 		if (!err)
@@ -212,4 +212,47 @@ int auth_is_admin(const char *name)
 int auth_user_exists(const char *name)
 {
 	return find_user(name) != 0;
+}
+
+int auth_add(const char *name, const char *hash, int admin)
+{
+	if (find_user(name))
+		return -EEXIST;
+	int rc = auth_set(name, hash);
+	if (rc)
+		return rc;
+	struct auth_user *u = find_user(name);
+	u->admin = admin;
+	u->stored = 1;
+	return 0;
+}
+
+int auth_del(const char *name)
+{
+	struct auth_user *u = find_user(name);
+	if (!u)
+		return -ENOENT;
+	unsigned i = (unsigned)(u - users);
+	memmove(&users[i], &users[i + 1], (user_count - i - 1) * sizeof(users[0]));
+	memset(&users[--user_count], 0, sizeof(users[0])); /* no hash left behind */
+	return 0;
+}
+
+struct auth_user *auth_get(const char *name)
+{
+	return find_user(name);
+}
+
+const struct auth_user *auth_nth(unsigned i)
+{
+	return i < user_count ? &users[i] : 0;
+}
+
+void auth_drop_stored(void)
+{
+	for (unsigned i = 0; i < user_count;)
+		if (users[i].stored)
+			(void)auth_del(users[i].name); /* it exists: found just now */
+		else
+			i++;
 }

@@ -31,7 +31,29 @@
 #define AUTH_ITERATIONS_MAX 1000000 /* refuse hashes that would stall the service core */
 #define AUTH_HASH_MAX 128
 #define AUTH_NAME_MAX 32
-#define AUTH_USERS_MAX 8
+#define AUTH_USERS_MAX 64
+
+/*
+ * A user's limits (issue 16, mgmt/quota.c): running vCPUs and memory,
+ * defined guests, pool bytes. AUTH_QUOTA_DEFAULT takes hako.cfg's quota_*.
+ */
+#define AUTH_QUOTA_DEFAULT UINT64_MAX
+struct auth_quota {
+	uint64_t cpus, mem, guests, pool;
+};
+
+/*
+ * An account. `stored` ones were made by `user add` and live in the guest
+ * catalog (mgmt/users_fmt.c); the others come from hako.cfg's `user=`
+ * lines (or the serial console's `passwd`) and are administrators.
+ */
+struct auth_user {
+	char name[AUTH_NAME_MAX + 1];
+	char hash[AUTH_HASH_MAX];
+	int admin;
+	int stored;
+	struct auth_quota quota;
+};
 
 /* Writes the hash of `pw` into out (AUTH_HASH_MAX bytes). Returns 0 or
  * -EINVAL for bad iterations. */
@@ -64,10 +86,24 @@ int auth_user_exists(const char *name);
 int auth_login(const char *name, const char *pw);
 
 /*
- * 1 when `name` is an administrator. Every account of hako.cfg's `user=`
- * lines and of `passwd` is one today; roles (issue 16) will mark which.
+ * 1 when `name` is an administrator: every account of hako.cfg's `user=`
+ * lines, and those made by `user add NAME admin`.
  */
 int auth_is_admin(const char *name);
+
+/*
+ * A new account kept in the catalog (`user add`): 0, -EEXIST, -EINVAL (bad
+ * name or hash) or -ENOSPC. Its quota is hako.cfg's.
+ */
+int auth_add(const char *name, const char *hash, int admin);
+/* Deletes an account: 0 or -ENOENT. */
+int auth_del(const char *name);
+/* The account `name`, or 0. */
+struct auth_user *auth_get(const char *name);
+/* The i-th account (0 past the last), in the order they were made. */
+const struct auth_user *auth_nth(unsigned i);
+/* Forgets every stored account (before the catalog is read again). */
+void auth_drop_stored(void);
 
 /* 0 when `name` is 1-32 of [a-z0-9_-] starting with a letter. */
 int auth_name_check(const char *name);

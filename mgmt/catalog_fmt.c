@@ -5,12 +5,20 @@
  */
 #include "mgmt/catalog_fmt.h"
 
+#include "mgmt/audit.h"
 #include "mgmt/shell/args.h"
+#include "mgmt/users_fmt.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/fmt.h"
 #include "vmm/core/lib/string.h"
 
-#define CATALOG_FIRST_LINE "hako-catalog 1\n"
+/*
+ * Version 2 adds the account and audit lines (mgmt/users_fmt.h) and the
+ * owner= and template= keys; version 1 catalogs read as before, their
+ * guests the administrators'.
+ */
+#define CATALOG_FIRST_LINE "hako-catalog 2\n"
+#define CATALOG_FIRST_LINE_V1 "hako-catalog 1\n"
 
 static char *find_byte(char *p, char c, unsigned n)
 {
@@ -29,7 +37,7 @@ int catalog_encode(const struct vm_def *defs, unsigned n, char *buf, unsigned ca
 		vm_def_format(&defs[i], line, sizeof(line));
 		len += fmt_snprintf(buf + len, cap - len, "%s\n", line);
 	}
-	return len < (int)cap ? len : -E2BIG;
+	return len < (int)cap ? users_encode(buf, len, cap) : -E2BIG;
 }
 
 /* One `define NAME KEY=VALUE...` line into d. */
@@ -48,6 +56,9 @@ static int decode_line(char *line, struct vm_def *d, char *err, unsigned errlen)
 	return 0;
 }
 
+static int decode_lines(char *text, unsigned first, unsigned len, struct vm_def *out, unsigned max,
+			unsigned *n, char *err, unsigned errlen);
+
 static int duplicate(const struct vm_def *out, unsigned n, const char *name)
 {
 	for (unsigned i = 0; i < n; i++)
@@ -65,18 +76,40 @@ int catalog_decode(char *text, unsigned len, struct vm_def *out, unsigned max, u
 {
 	unsigned first = sizeof(CATALOG_FIRST_LINE) - 1;
 	*n = 0;
-	if (len < first || memcmp(text, CATALOG_FIRST_LINE, first) || find_byte(text, 0, len)) {
-		fmt_snprintf(err, errlen, "the catalog does not start with 'hako-catalog 1'");
+	users_decode_begin();
+	if (len < first || (memcmp(text, CATALOG_FIRST_LINE, first) &&
+			    memcmp(text, CATALOG_FIRST_LINE_V1, first)) || find_byte(text, 0, len)) {
+		fmt_snprintf(err, errlen, "the catalog does not start with 'hako-catalog 1' or 2");
 		return -EINVAL;
 	}
+	int rc = decode_lines(text, first, len, out, max, n, err, errlen);
+	if (rc)
+		users_decode_begin(); /* nothing half-loaded */
+	audit_saved();
+	return rc;
+}
+
+/* The lines after the first: definitions into out, accounts and audit entries loaded. */
+static int decode_lines(char *text, unsigned first, unsigned len, struct vm_def *out, unsigned max,
+			unsigned *n, char *err, unsigned errlen)
+{
 	for (unsigned pos = first; pos < len;) {
 		char *nl = find_byte(text + pos, '\n', len - pos);
-		if (!nl || *n == max) {
-			fmt_snprintf(err, errlen, nl ? "the catalog holds too many guests"
-						     : "the catalog's last line is cut short");
+		if (!nl) {
+			fmt_snprintf(err, errlen, "the catalog's last line is cut short");
 			return -EINVAL;
 		}
 		*nl = 0;
+		if (strncmp(text + pos, "define ", 7)) {
+			if (users_decode_line(text + pos, err, errlen))
+				return -EINVAL;
+			pos = (unsigned)(nl - text) + 1;
+			continue;
+		}
+		if (*n == max) {
+			fmt_snprintf(err, errlen, "the catalog holds too many guests");
+			return -EINVAL;
+		}
 		if (decode_line(text + pos, &out[*n], err, errlen))
 			return -EINVAL;
 		if (duplicate(out, *n, out[*n].name)) {

@@ -115,6 +115,26 @@ static int check_user(const char *v, char *why, size_t n)
 	return -EINVAL;
 }
 
+/* quota_cpus= and quota_guests=: a count. */
+static int check_count(const char *v, char *why, size_t n)
+{
+	uint64_t c;
+	if (!fmt_parse_uint(v, 0, 1000000, &c))
+		return 0;
+	fmt_snprintf(why, n, "expected a number from 0 to 1000000");
+	return -EINVAL;
+}
+
+/* quota_mem= and quota_pool=: a size (K, M, G). */
+static int check_size(const char *v, char *why, size_t n)
+{
+	uint64_t b;
+	if (!fmt_parse_size(v, &b))
+		return 0;
+	fmt_snprintf(why, n, "expected a size like 512M or 4G");
+	return -EINVAL;
+}
+
 static const struct cfg_key known_keys[] = {
 	{ "net", check_net, 0 },
 	{ "ip", check_ip, 0 },
@@ -130,6 +150,10 @@ static const struct cfg_key known_keys[] = {
 	{ "initiator", check_any, 0 },
 	{ "log_level", check_level, 0 },
 	{ "hostname", check_any, 0 },
+	{ "quota_cpus", check_count, 0 },  /* users' default limits (mgmt/quota.c) */
+	{ "quota_mem", check_size, 0 },
+	{ "quota_guests", check_count, 0 },
+	{ "quota_pool", check_size, 0 },
 };
 
 static const struct cfg_key *find_key(const char *k)

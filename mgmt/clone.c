@@ -9,6 +9,7 @@
  * power cut orphans are freed at the next boot (catalog.c, pool_gc).
  */
 #include "mgmt/catalog.h"
+#include "mgmt/policy.h"
 
 #include "mgmt/shell/args.h"
 #include "vmm/blk/blk_sync.h"
@@ -228,6 +229,10 @@ int catalog_clone(const char *src, const char *dst, int full, const struct clone
 	memcpy(d.name, dst, strlen(dst));
 	d.has_mac = 1;
 	vm_def_mac_from_name(dst, d.mac);
+	/* The clone is the cloner's, and no template until its owner says so. */
+	memset(d.owner, 0, sizeof(d.owner));
+	memcpy(d.owner, policy_actor(), strlen(policy_actor()));
+	d.template_public = 0;
 	uint32_t made[VM_MAX_DISKS] = { 0 };
 	for (unsigned k = 0; k < d.ndisks && !rc; k++)
 		rc = clone_disk(&d, k, full, ui, &made[k], err, len);

@@ -1,114 +1,135 @@
 /*
- * mgmt/cmd_passwd.c - `passwd [USER]`: sets a network console password in
- * memory and prints the hako.cfg line that keeps it (shared/CLI.md).
+ * mgmt/cmd_passwd.c - `passwd [USER]` (shared/CLI.md): sets a password.
  *
- * The password is read twice through the shell's input hook, without echo;
- * Ctrl-C cancels. Serial console only: a network session that vanished
- * mid-command would otherwise leave the state held. The salt is 16 bytes hashed from TSC readings taken
- * while the operator types: unique per hash, which is all a salt needs.
+ * On the serial console (the administrator) `passwd [USER]` sets any
+ * account's, admin by default; from the network console `passwd` sets
+ * one's own after asking the old one, and an administrator's `passwd
+ * USER` sets another's (mgmt/policy.c keeps users to their own). An
+ * account of the catalog (`user add`) keeps the new hash there; one of
+ * hako.cfg keeps it until reboot, and the line to keep it is printed.
+ *
+ * Passwords are read on the command's own terminal without echo
+ * (shell_read_line); Ctrl-C cancels. The salt is 16 bytes hashed from TSC
+ * readings taken while the operator types: unique per hash, which is
+ * all a salt needs.
  */
+#include "mgmt/cmd_passwd.h"
+
 #include "mgmt/auth.h"
-#include "mgmt/shell/shell.h"
+#include "mgmt/catalog.h"
+#include "mgmt/policy.h"
 #include "net/crypto/sha256.h"
 #include "vmm/core/cpu.h"
 #include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/fmt.h"
 #include "vmm/core/lib/string.h"
+#include "vmm/core/service.h"
 
 #define PW_MAX 128
 
-static struct passwd_state {
-	char user[AUTH_NAME_MAX + 1];
-	char first[PW_MAX + 1], cur[PW_MAX + 1];
-	size_t len;
-	int second, overlong, last_cr;
-	struct sha256 entropy;
-} pw;
-
-static void finish(struct shell *sh)
+static void read_wait(void)
 {
-	if (pw.overlong || strcmp(pw.first, pw.cur)) {
-		shell_error(sh, pw.overlong ? "password longer than %d characters; nothing changed" :
-					      "the passwords differ; nothing changed",
-			    PW_MAX);
-		return;
-	}
-	if (!pw.len) {
-		shell_error(sh, "empty password refused; nothing changed");
-		return;
-	}
-	uint8_t salt[SHA256_DIGEST];
-	uint64_t t = rdtsc();
-	sha256_update(&pw.entropy, &t, sizeof(t));
-	sha256_final(&pw.entropy, salt);
-	char hash[AUTH_HASH_MAX];
-	int err = auth_hash_make(hash, sizeof(hash), pw.cur, salt, AUTH_ITERATIONS);
-	if (!err)
-		err = auth_set(pw.user, hash);
-	if (err) {
-		shell_error(sh, "cannot set the password (%s)", errno_str(err));
-		return;
-	}
-	shell_printf(sh, "password for '%s' set until reboot; to keep it, put this line in "
-			 "hako/hako.cfg on the boot medium:\nuser=%s:%s\n", pw.user, pw.user, hash);
+	service_poll();
+	cpu_relax();
 }
 
-/* Input hook: returns 1 when the command is over. */
-static int passwd_input(struct shell *sh, unsigned char c)
+/* One password line without echo into pw (PW_MAX + 2 bytes): its length, -1 on Ctrl-C. */
+static int read_pw(struct shell *sh, struct sha256 *entropy, const char *prompt, char *pw)
 {
+	shell_printf(sh, "%s", prompt);
+	int n = shell_read_line(sh, pw, PW_MAX + 2, 0, read_wait);
 	uint64_t t = rdtsc();
-	sha256_update(&pw.entropy, &t, sizeof(t));
-	if (c == 3) { /* Ctrl-C */
-		shell_printf(sh, "^C\n");
-		goto done;
-	}
-	if (c == '\n' && pw.last_cr) {
-		pw.last_cr = 0;
-		return 0; /* the LF of a CR LF */
-	}
-	pw.last_cr = c == '\r';
-	if (c == '\r' || c == '\n') {
-		pw.cur[pw.len] = 0;
-		shell_printf(sh, "\n");
-		if (!pw.second) {
-			memcpy(pw.first, pw.cur, sizeof(pw.first));
-			pw.second = 1, pw.len = 0;
-			shell_printf(sh, "again: ");
-			return 0;
-		}
-		finish(sh);
-		goto done;
-	}
-	if ((c == 8 || c == 127) && pw.len)
-		pw.len--;
-	else if (c >= 32 && c < 127 && pw.len < PW_MAX)
-		pw.cur[pw.len++] = (char)c;
-	else if (c >= 32 && c < 127)
-		pw.overlong = 1;
+	sha256_update(entropy, &t, sizeof(t));
+	return n;
+}
+
+int passwd_ask_new(struct shell *sh, const char *user, char *hash, size_t len)
+{
+	static char first[PW_MAX + 2], again[PW_MAX + 2]; /* service core only */
+	struct sha256 entropy;
+	uint8_t salt[SHA256_DIGEST];
+	uint64_t t = rdtsc();
+	int rc = -1;
+	sha256_init(&entropy);
+	sha256_update(&entropy, &t, sizeof(t));
+	char prompt[64];
+	fmt_snprintf(prompt, sizeof(prompt), "new password for %s: ", user);
+	int n = read_pw(sh, &entropy, prompt, first);
+	if (n < 0 || read_pw(sh, &entropy, "again: ", again) < 0)
+		shell_error(sh, "cancelled; nothing changed");
+	else if (n > PW_MAX)
+		shell_error(sh, "password longer than %d characters; nothing changed", PW_MAX);
+	else if (strcmp(first, again))
+		shell_error(sh, "the passwords differ; nothing changed");
+	else if (!n)
+		shell_error(sh, "empty password refused; nothing changed");
+	else if (sha256_final(&entropy, salt), auth_hash_make(hash, len, first, salt, AUTH_ITERATIONS))
+		shell_error(sh, "cannot make the password hash; nothing changed");
+	else
+		rc = 0;
+	memset(first, 0, sizeof(first));
+	memset(again, 0, sizeof(again));
+	return rc;
+}
+
+/* From the network, one's own password needs the old one first. */
+static int check_old(struct shell *sh, const char *user)
+{
+	static char old[PW_MAX + 2]; /* service core only */
+	struct sha256 unused;
+	sha256_init(&unused);
+	int n = read_pw(sh, &unused, "old password: ", old);
+	int rc = n < 0 ? -1 : auth_login(user, old);
+	memset(old, 0, sizeof(old));
+	if (rc)
+		return shell_error(sh, n < 0 ? "cancelled; nothing changed" :
+				   "that is not your password; nothing changed");
 	return 0;
-done:
-	memset(&pw, 0, sizeof(pw));
-	return 1;
+}
+
+/* Stores the new hash: in the catalog for its accounts, else until reboot. */
+static int passwd_store(struct shell *sh, const char *user, const char *hash)
+{
+	struct auth_user *u = auth_get(user);
+	char old[AUTH_HASH_MAX], err[200];
+	if (!u || !u->stored) {
+		if (auth_set(user, hash))
+			return shell_error(sh, "cannot set the password (too many accounts)");
+		shell_printf(sh, "password for '%s' set until reboot; to keep it, put this line in "
+				 "hako/hako.cfg on the boot medium:\nuser=%s:%s\n", user, user, hash);
+		return 0;
+	}
+	if (catalog_hold(err, sizeof(err)))
+		return shell_error(sh, "%s", err);
+	memcpy(old, u->hash, sizeof(old));
+	memcpy(u->hash, hash, strlen(hash) + 1);
+	int rc = catalog_persist(err, sizeof(err));
+	if (rc && (u = auth_get(user)))
+		memcpy(u->hash, old, sizeof(old));
+	catalog_release();
+	if (rc)
+		return shell_error(sh, "%s", err);
+	shell_printf(sh, "password for '%s' changed\n", user);
+	return 0;
 }
 
 static int cmd_passwd(struct shell *sh, int argc, char **argv)
 {
 	if (argc > 2)
 		return shell_usage(sh, "passwd");
-	const char *user = argc == 2 ? argv[1] : "admin";
+	const char *me = policy_user(sh);
+	const char *user = argc == 2 ? argv[1] : me[0] ? me : "admin";
 	if (auth_name_check(user))
 		return shell_error(sh, "'%.40s' is not a user name: 1-32 of [a-z0-9_-], "
-				       "starting with a letter", user);
-	if (sh->remote)
-		return shell_error(sh, "passwd works on the serial console only");
-	memset(&pw, 0, sizeof(pw));
-	pw.last_cr = 1; /* the command's own line may end in CR LF */
-	memcpy(pw.user, user, strlen(user) + 1);
-	sha256_init(&pw.entropy);
-	uint64_t t = rdtsc();
-	sha256_update(&pw.entropy, &t, sizeof(t));
-	shell_printf(sh, "new password for %s: ", user);
-	sh->input_hook = passwd_input;
-	return 0;
+				   "starting with a letter", user);
+	if (sh->remote && !strcmp(user, me) && check_old(sh, user))
+		return -1;
+	if (sh->remote && strcmp(user, me) && !auth_get(user))
+		return shell_error(sh, "no account '%s'; `user add %s` makes one", user, user);
+	char hash[AUTH_HASH_MAX];
+	if (passwd_ask_new(sh, user, hash, sizeof(hash)))
+		return -1;
+	return passwd_store(sh, user, hash);
 }
-SHELL_COMMAND(passwd, "passwd", "[USER]", "set a network console password (default admin)",
-	      cmd_passwd);
+SHELL_COMMAND(passwd, "passwd", "[USER]",
+	      "set a password (one's own, asking the old one; an administrator's USER)", cmd_passwd);

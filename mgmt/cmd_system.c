@@ -3,13 +3,16 @@
  * log, reboot, poweroff (shared/CLI.md).
  */
 #include "drivers/acpi/power.h"
+#include "mgmt/audit.h"
 #include "mgmt/catalog.h"
+#include "mgmt/policy.h"
 #include "mgmt/shell/shell.h"
 #include "net/net.h"
 #include "vmm/backend.h"
 #include "vmm/core/host.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/log.h"
+#include "vmm/core/lib/string.h"
 #include "vmm/core/page.h"
 #include "vmm/core/percpu.h"
 #include "vmm/core/service.h"
@@ -97,15 +100,28 @@ static void log_out(void *ctx, const char *s, size_t n)
 	shell_write(ctx, s, n);
 }
 
+/* `log audit`: who did what to which guest, oldest first (kept in the catalog). */
+static int log_audit(struct shell *sh)
+{
+	const struct audit_entry *e;
+	char when[24];
+	for (unsigned i = 0; (e = audit_nth(i)); i++) {
+		policy_time_str(e->epoch, when, sizeof(when));
+		shell_printf(sh, "%s  %-16s %s\n", when, e->user[0] ? e->user : "admin", e->text);
+	}
+	return 0;
+}
+
 static int cmd_log(struct shell *sh, int argc, char **argv)
 {
-	(void)argv; /* no arguments */
+	if (argc == 2 && !strcmp(argv[1], "audit"))
+		return log_audit(sh);
 	if (argc != 1)
 		return shell_usage(sh, "log");
 	log_ring_walk(log_out, sh);
 	return 0;
 }
-SHELL_COMMAND(log, "log", "", "show hako's own log", cmd_log);
+SHELL_COMMAND(log, "log", "[audit]", "show hako's own log, or the audit log", cmd_log);
 
 static int cmd_reboot(struct shell *sh, int argc, char **argv)
 {

@@ -5,6 +5,7 @@
  */
 #include "mgmt/catalog.h"
 #include "mgmt/cmd_net.h"
+#include "mgmt/policy.h"
 #include "mgmt/shell/args.h"
 #include "mgmt/shell/shell.h"
 #include "vmm/core/lib/errno.h"
@@ -52,6 +53,8 @@ static int do_define(struct shell *sh, int argc, char **argv)
 	vm_def_defaults(&d, argv[1]);
 	if (apply_keys(sh, &d, argc, argv))
 		return -1;
+	if (!d.owner[0]) /* the definer's, unless an administrator named another owner */
+		memcpy(d.owner, policy_actor(), strlen(policy_actor()) + 1);
 	struct vm *vm;
 	if (vm_define(argv[1], &vm))
 		return shell_error(sh, "no room for another guest (at most %u)", VM_MAX);
@@ -166,13 +169,17 @@ static int cmd_list(struct shell *sh, int argc, char **argv)
 	(void)argv; /* no arguments */
 	if (argc != 1)
 		return shell_usage(sh, "list");
-	shell_printf(sh, "%-16s %-8s %4s %8s %5s\n", "NAME", "STATE", "CPUS", "MEM", "DISKS");
+	int admin = shell_is_admin(sh); /* sees every guest, with its owner */
+	shell_printf(sh, "%-16s %-8s %4s %8s %5s%s\n", "NAME", "STATE", "CPUS", "MEM", "DISKS",
+		     admin ? " OWNER" : "");
 	for (unsigned i = 0; i < VM_MAX; i++) {
 		const struct vm *vm = &vms[i];
-		if (!vm->defined)
+		if (!vm->defined || !may_act(sh, vm))
 			continue;
 		shell_printf(sh, "%-16s %-8s %4u %7luM %5u", vm->def.name, vm_state_name(vm->state),
 			     vm->def.cpus, vm->def.mem >> 20, vm->def.ndisks);
+		if (admin)
+			shell_printf(sh, " %s", vm->def.owner[0] ? vm->def.owner : "admin");
 		if (vm->state == VM_CRASHED)
 			shell_printf(sh, "  (%s)", vm->crash_reason);
 		if (vm->state == VM_STARTING)
@@ -318,7 +325,7 @@ static int cmd_stats(struct shell *sh, int argc, char **argv)
 		return shell_usage(sh, "stats");
 	for (unsigned i = 0; i < VM_MAX; i++) {
 		struct vm *vm = &vms[i];
-		if (!vm->defined || (argc == 2 && strcmp(vm->def.name, argv[1])))
+		if (!vm->defined || !may_act(sh, vm) || (argc == 2 && strcmp(vm->def.name, argv[1])))
 			continue;
 		uint64_t total = 0;
 		for (unsigned k = 0; k < EXIT_KIND_COUNT; k++)

@@ -172,6 +172,26 @@ static int set_initrd(struct vm_def *d, const char *v, char *err, unsigned len)
 	return set_copy(d->initrd, sizeof(d->initrd), v + 4, err, len, "initrd");
 }
 
+/* owner=USER (a name like a guest's), owner= for the administrators. */
+static int set_owner(struct vm_def *d, const char *v, char *err, unsigned len)
+{
+	if (*v && !lan_name_ok(v))
+		return fail(err, len, -EINVAL, "bad owner '%s': a user name (1-32 of [a-z0-9_-], a "
+			    "letter first)", v);
+	memset(d->owner, 0, sizeof(d->owner));
+	memcpy(d->owner, v, strlen(v));
+	return 0;
+}
+
+/* template=public|private: whether users may clone the guest. */
+static int set_template(struct vm_def *d, const char *v, char *err, unsigned len)
+{
+	if (strcmp(v, "public") && strcmp(v, "private"))
+		return fail(err, len, -EINVAL, "template must be public or private, not '%s'", v);
+	d->template_public = !strcmp(v, "public");
+	return 0;
+}
+
 int vm_def_set(struct vm_def *d, const char *key, const char *v, char *err, unsigned len)
 {
 	uint64_t n;
@@ -202,9 +222,13 @@ int vm_def_set(struct vm_def *d, const char *key, const char *v, char *err, unsi
 		return set_net(d, v, err, len);
 	if (!strcmp(key, "vlan"))
 		return set_vlan(d, v, err, len);
+	if (!strcmp(key, "owner"))
+		return set_owner(d, v, err, len);
+	if (!strcmp(key, "template"))
+		return set_template(d, v, err, len);
 	return fail(err, len, -EINVAL,
-		    "unknown key '%s' (keys: cpus, mem, kernel, initrd, cmdline, disk, mac, net, vlan)",
-		    key);
+		    "unknown key '%s' (keys: cpus, mem, kernel, initrd, cmdline, disk, mac, net, vlan, "
+		    "owner, template)", key);
 }
 
 int vm_def_set_arg(struct vm_def *d, char *arg, char *err, unsigned len)
@@ -296,7 +320,11 @@ static void format_def(const struct vm_def *d, char *buf, unsigned len, int mask
 				  d->nic[i].kind == VM_NET_UPLINK ? "uplink" : "lan:",
 				  d->nic[i].kind == VM_NET_UPLINK ? "" : d->nic[i].lan);
 	if (d->vlan && n >= 0 && (unsigned)n < len)
-		fmt_snprintf(buf + n, len - n, " vlan=%u", d->vlan);
+		n += fmt_snprintf(buf + n, len - n, " vlan=%u", d->vlan);
+	if (d->owner[0] && n >= 0 && (unsigned)n < len)
+		n += fmt_snprintf(buf + n, len - n, " owner=%s", d->owner);
+	if (d->template_public && n >= 0 && (unsigned)n < len)
+		fmt_snprintf(buf + n, len - n, " template=public");
 }
 
 void vm_def_format(const struct vm_def *d, char *buf, unsigned len)

@@ -50,6 +50,8 @@ struct vm_def {
 	unsigned nnics;
 	struct vm_nic nic[VM_MAX_NICS];
 	uint16_t vlan;                  /* 802.1Q VLAN of the guest's ports; 0 = untagged */
+	char owner[VM_NAME_MAX + 1];    /* its user (mgmt/policy.c); "" = the administrators */
+	uint8_t template_public;        /* template=public: users may clone it */
 };
 
 /* The defaults of CLI.md: 1 vCPU, 256M, cmdline "console=ttyS0", no kernel. */
@@ -60,6 +62,8 @@ void vm_def_defaults(struct vm_def *d, const char *name);
  * empty value removes them all, so `set NAME disk= disk=URL` replaces them.
  * `net=uplink` and `net=lan:NAME` append a NIC (at most VM_MAX_NICS);
  * `net=none` removes them all. `vlan=N` (1-4094), `vlan=none` untagged.
+ * `owner=USER` (empty: the administrators) and `template=public|private`
+ * are checked against accounts and roles by mgmt/policy.c, not here.
  */
 int vm_def_set(struct vm_def *d, const char *key, const char *value, char *err, unsigned len);
 /* The same for one "KEY=VALUE" word. */

@@ -210,6 +210,7 @@ void session_open_shell(struct session *s)
 	shell_init(&s->sh, shell_out, s);
 	s->sh.remote = 1;
 	s->sh.admin = admin;
+	s->sh.user = s->user;
 	shell_set_input(&s->sh, session_getc, session_interrupted);
 	shell_printf(&s->sh, "hako %s - type 'help' for the verbs, 'exit' to leave\n", HAKO_VERSION);
 	shell_prompt(&s->sh);
@@ -514,6 +515,12 @@ void console_start(void)
 	}
 	tcp_accept(listener, on_accept);
 	log_info("console: listening on TCP port %lu", port);
+}
+
+/* The i-th session slot (who.c), or 0 past the last or before the console started. */
+struct session *console_session(unsigned i)
+{
+	return sessions && i < CONSOLE_SLOTS ? &sessions[i] : 0;
 }
 
 /* exit: ends a network session (on the serial console it says so). */

@@ -61,6 +61,9 @@ void session_end(struct session *s, const char *why);
 /* The login succeeded: a shell, if slots.c gives it a shell slot; else the end. */
 void session_open_shell(struct session *s);
 
+/* console.c: the i-th session slot, or 0 (for who.c). */
+struct session *console_session(unsigned i);
+
 /* login.c: the dialogue from the first prompt to session_open_shell(). */
 void login_prompt(struct session *s);
 /* One input byte while the session is in a login state. */

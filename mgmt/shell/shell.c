@@ -184,6 +184,8 @@ void shell_prompt(struct shell *sh)
 	shell_write(sh, SHELL_PROMPT, sizeof(SHELL_PROMPT) - 1);
 }
 
+static const struct shell_guard *guard; /* 0: every command runs */
+
 int shell_execute(struct shell *sh, char *line)
 {
 	char *argv[ARGS_MAX];
@@ -198,13 +200,23 @@ int shell_execute(struct shell *sh, char *line)
 	const struct shell_cmd *c = shell_find(argv[0]);
 	if (!c)
 		return shell_error(sh, "unknown verb '%.40s'; 'help' lists the verbs", argv[0]);
+	if (guard && guard->allow(sh, argc, argv))
+		return -1;
 	struct shell *outer = running;
 	running = sh;
 	sh->executing++;
 	int rc = c->run(sh, argc, argv);
 	sh->executing--;
 	running = outer;
+	if (guard && guard->done)
+		guard->done(sh, argc, argv, rc);
 	return rc;
+}
+
+/* Sets the check every command passes first (shell.h); 0 removes it. */
+void shell_set_guard(const struct shell_guard *g)
+{
+	guard = g;
 }
 
 /* ---- commands that finish later (shell.h) ---- */

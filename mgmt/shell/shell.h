@@ -27,6 +27,7 @@ struct shell {
 	int closed; /* set by a command that ends a network session */
 	int remote; /* a network console session (its console sets it); 0: serial */
 	int admin;  /* a network session of an administrator (the serial console is one anyway) */
+	const char *user; /* the account of a network session; 0 on the serial console */
 	/*
 	 * Which session this is: shell_init() gives every session a new id
 	 * (never 0) and shell_end() clears it, so a struct shell_ref taken
@@ -175,5 +176,16 @@ int shell_error(struct shell *sh, const char *fmt, ...) __attribute__((format(pr
 int shell_usage(struct shell *sh, const char *verb);
 
 const struct shell_cmd *shell_find(const char *name);
+
+/*
+ * Who may run what (mgmt/policy.c): before each command the shell asks
+ * allow(), which returns 0 to run it or prints one `error:` line and
+ * returns nonzero; after it, done() hears the command's result.
+ */
+struct shell_guard {
+	int (*allow)(struct shell *sh, int argc, char **argv);
+	void (*done)(struct shell *sh, int argc, char **argv, int rc);
+};
+void shell_set_guard(const struct shell_guard *g);
 
 #endif

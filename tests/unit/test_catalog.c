@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mgmt/audit.h"
+#include "mgmt/auth.h"
 #include "mgmt/catalog_fmt.h"
 #include "vmm/blk/blk_sync.h"
 #include "vmm/core/lib/errno.h"
@@ -54,7 +56,7 @@ static void test_encode_decode(void)
 	char text[8192], again[8192], err[200];
 	int len = catalog_encode(in, 3, text, sizeof(text));
 	CHECK(len > 0);
-	CHECK_CONTAINS(text, "hako-catalog 1\ndefine web cpus=2 mem=512M kernel=esp:vmlinuz");
+	CHECK_CONTAINS(text, "hako-catalog 2\ndefine web cpus=2 mem=512M kernel=esp:vmlinuz");
 	CHECK_CONTAINS(text, "disk=ram:64M disk=esp:d.img,ro");
 	CHECK_CONTAINS(text, "mac=02:00:00:00:00:01 net=uplink net=lan:lab vlan=7");
 	unsigned n = 0;
@@ -81,7 +83,7 @@ static void test_decode_rejects(void)
 	char err[200];
 	CHECK_EQ(decode_str("hako-catalog 1\n", err), 0);
 	CHECK_EQ(decode_str("", err), -EINVAL);
-	CHECK_EQ(decode_str("hako-catalog 2\n", err), -EINVAL);
+	CHECK_EQ(decode_str("hako-catalog 3\n", err), -EINVAL);
 	CHECK_EQ(decode_str("hako-catalog 1\ndefine web cpus=1", err), -EINVAL);
 	CHECK_CONTAINS(err, "cut short");
 	CHECK_EQ(decode_str("hako-catalog 1\ndefine web cpus=99\n", err), -EINVAL);
@@ -96,6 +98,91 @@ static void test_decode_rejects(void)
 	struct vm_def out[2];
 	unsigned n;
 	CHECK_EQ(catalog_decode(nul, sizeof(nul) - 1, out, 2, &n, err, 200), -EINVAL);
+}
+
+/* A catalog written before accounts (issue 16) loads; its guests are the administrators'. */
+static void test_old_catalog(void)
+{
+	char text[] = "hako-catalog 1\ndefine web cpus=2 mem=512M disk=ram:64M\n";
+	struct vm_def out[2];
+	unsigned n = 0;
+	char err[200] = "";
+	CHECK_EQ(catalog_decode(text, sizeof(text) - 1, out, 2, &n, err, sizeof(err)), 0);
+	CHECK_EQ(n, 1);
+	CHECK_STREQ(out[0].owner, "");
+	CHECK_EQ(out[0].template_public, 0);
+	CHECK_EQ(audit_count(), 0);
+}
+
+/* Accounts, quotas, owners, templates and the audit ring round-trip through the text. */
+static void test_users_round_trip(void)
+{
+	static const char hash[] = "pbkdf2-sha256$1000$000102030405060708090a0b0c0d0e0f$"
+				   "000102030405060708090a0b0c0d0e0f000102030405060708090a0b0c0d0e0f";
+	CHECK_EQ(auth_set("root", hash), 0);            /* hako.cfg's: not in the catalog */
+	CHECK_EQ(auth_add("alice", hash, 0), 0);
+	CHECK_EQ(auth_add("prof", hash, 1), 0);
+	CHECK_EQ(auth_add("alice", hash, 0), -EEXIST);
+	auth_get("alice")->quota.guests = 4;
+	auth_get("alice")->quota.mem = 64ull << 20;
+	audit_add(1764770000, "alice", "clone web a1: ok");
+	audit_add(1764770001, "", "define web: ok");
+	struct vm_def in[2], out[3];
+	def(&in[0], "web", "disk=ram:1M template=public");
+	def(&in[1], "a1", "owner=alice");
+	static char text[CATALOG_SLOT_BYTES], again[CATALOG_SLOT_BYTES], copy[CATALOG_SLOT_BYTES];
+	char err[200] = "";
+	int len = catalog_encode(in, 2, text, sizeof(text));
+	CHECK(len > 0);
+	CHECK_CONTAINS(text, "define web cpus=1 mem=256M cmdline=\"console=ttyS0\" disk=ram:1M template=public\n");
+	CHECK_CONTAINS(text, "owner=alice\nuser alice user pbkdf2-sha256$1000$");
+	CHECK_CONTAINS(text, " mem=67108864 guests=4\n");   /* only what was set, in key order */
+	CHECK_CONTAINS(text, "\nuser prof admin ");
+	CHECK_CONTAINS(text, "\naudit 1764770000 alice clone web a1: ok\naudit 1764770001 - define web: ok\n");
+	CHECK(!strstr(text, "user root"));
+	/* Read back into an empty table: what came from the catalog comes back. */
+	CHECK_EQ(auth_del("alice"), 0);
+	audit_clear();
+	unsigned n = 0;
+	memcpy(copy, text, len);
+	CHECK_EQ(catalog_decode(copy, len, out, 3, &n, err, sizeof(err)), 0);
+	CHECK_EQ(n, 2);
+	CHECK_STREQ(out[1].owner, "alice");
+	CHECK_EQ(out[0].template_public, 1);
+	CHECK(auth_get("alice") && !auth_is_admin("alice") && auth_is_admin("prof"));
+	CHECK_EQ(auth_get("alice")->quota.guests, 4);
+	CHECK_EQ(auth_get("alice")->quota.cpus, AUTH_QUOTA_DEFAULT);
+	CHECK_EQ(auth_login("alice", "x"), -EPERM);
+	CHECK_EQ(audit_count(), 2);
+	CHECK_STREQ(audit_nth(0)->text, "clone web a1: ok");
+	CHECK_STREQ(audit_nth(1)->user, "");
+	CHECK_EQ(catalog_encode(out, n, again, sizeof(again)), len);
+	CHECK_STREQ(again, text);
+	/* Bad account or audit lines: the whole catalog is refused, nothing half-loaded. */
+	char *bad[] = { "hako-catalog 2\nuser alice boss HASH\n",
+			"hako-catalog 2\nuser Alice user pbkdf2-sha256$1$00$00\n",
+			"hako-catalog 2\nuser bob user nothash\n",
+			"hako-catalog 2\nuser bob user pbkdf2-sha256$1000$000102030405060708090a0b0c0d0e0f$"
+			"000102030405060708090a0b0c0d0e0f000102030405060708090a0b0c0d0e0f guests=lots\n",
+			"hako-catalog 2\naudit x alice start\n",
+			"hako-catalog 2\naudit 12 alice\n",
+			"hako-catalog 2\nhello\n" };
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(copy, sizeof(copy), "%s", bad[i]);
+		CHECK_EQ(catalog_decode(copy, strlen(copy), out, 3, &n, err, sizeof(err)), -EINVAL);
+		CHECK(!auth_get("alice") && !auth_get("bob") && audit_count() == 0);
+		CHECK(auth_get("root") != 0);
+	}
+	/* The ring keeps the newest AUDIT_MAX entries. */
+	for (unsigned i = 0; i < AUDIT_MAX + 5; i++) {
+		snprintf(err, sizeof(err), "start g%u: ok\n", i);
+		audit_add(i, "bob", err);
+	}
+	CHECK_EQ(audit_count(), AUDIT_MAX);
+	CHECK_STREQ(audit_nth(0)->text, "start g5: ok ");   /* the newline became a space */
+	audit_clear();
+	CHECK_EQ(auth_del("root"), 0);
+	CHECK(!auth_get("prof"));     /* the refused catalog took the stored accounts along */
 }
 
 /* ---- the power-cut replay ---- */
@@ -232,6 +319,8 @@ int main(void)
 	blk_set_host(&host);
 	RUN(test_encode_decode);
 	RUN(test_decode_rejects);
+	RUN(test_old_catalog);
+	RUN(test_users_round_trip);
 	build_states();
 	RUN(test_power_cut_512);
 	RUN(test_power_cut_4096);
