@@ -16,6 +16,7 @@
 #include "vmm/core/lib/fmt.h"
 #include "vmm/core/lib/log.h"
 #include "vmm/core/lib/string.h"
+#include "vmm/core/service.h"
 #include "vmm/core/time.h"
 
 enum rule {
@@ -142,8 +143,24 @@ static void audit_command(struct shell *sh, int argc, char **argv, const char *r
 	if (n < (int)sizeof(text))
 		fmt_snprintf(text + n, sizeof(text) - n, ": %s", result);
 	policy_audit(sh, text);
-	audit_flush();
 }
+
+/*
+ * Service poller: writes new audit entries with the catalog once no
+ * command runs. Not from policy_done(): a pending command (start) may
+ * finish and prompt during the write, before its shell_execute() returns.
+ */
+static int audit_poll(void)
+{
+	static int flushing;
+	if (!audit_dirty() || flushing || shell_current())
+		return 0;
+	flushing = 1;
+	audit_flush();
+	flushing = 0;
+	return 1;
+}
+SERVICE_POLLER(audit, audit_poll);
 
 /* ---- the checks ---- */
 
@@ -239,8 +256,10 @@ static int policy_allow(struct shell *sh, int argc, char **argv)
 		return -1;
 	}
 	/* reboot and poweroff do not come back to policy_done() */
-	if (!strcmp(argv[0], "reboot") || !strcmp(argv[0], "poweroff"))
+	if (!strcmp(argv[0], "reboot") || !strcmp(argv[0], "poweroff")) {
 		audit_command(sh, argc, argv, "requested");
+		audit_flush();
+	}
 	return 0;
 }
 
