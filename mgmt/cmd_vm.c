@@ -457,6 +457,9 @@ static int cmd_console(struct shell *sh, int argc, char **argv)
 	if (!vm)
 		return -1;
 	struct shell *other = console_term();
+	if (other && !force && !may_act(sh, console.vm)) /* not even its name */
+		return shell_error(sh, "another session has a guest console attached (one at a time); "
+				   "try again later");
 	if (other && !force)
 		return shell_error(sh, "the console of '%s' is attached from another session; "
 				   "`console %s force` takes it over", console.vm->def.name, argv[1]);
