@@ -21,9 +21,16 @@ struct audit_entry {
 
 /*
  * Adds an entry (the oldest goes when the ring is full). Newlines and
- * other control characters in `text` become spaces.
+ * other control characters in `text` become spaces. Returns its number
+ * for audit_undo().
  */
-void audit_add(uint64_t epoch, const char *user, const char *text);
+uint64_t audit_add(uint64_t epoch, const char *user, const char *text);
+/*
+ * Takes entry `id` back (the command it announced failed): removed when
+ * it is still the newest (the one it pushed out returns), else its text
+ * ends in "failed" instead of "ok".
+ */
+void audit_undo(uint64_t id);
 /* The i-th entry, oldest first (0 past the newest). */
 const struct audit_entry *audit_nth(unsigned i);
 /* Entries kept. */

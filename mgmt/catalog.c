@@ -8,6 +8,7 @@
  */
 #include "mgmt/catalog.h"
 
+#include "mgmt/audit.h"
 #include "mgmt/catalog_fmt.h"
 #include "mgmt/cfg.h"
 #include "vmm/blk/blk_sync.h"
@@ -60,6 +61,8 @@ int catalog_persist(char *err, unsigned len)
 	if (!cat.dev)
 		return 0;
 	int rc = catalog_store_save(&cat.store, defs_buf, collect(defs_buf));
+	if (!rc)
+		audit_saved(); /* the write carried the audit entries too */
 	if (rc)
 		fmt_snprintf(err, len, "could not write the catalog on %s (%s); nothing changed",
 			     cat.dev->url, errno_str(rc));

@@ -101,7 +101,7 @@ static void audit_flush(void)
 	char err[200];
 	if (!audit_dirty() || catalog_hold(err, sizeof(err)))
 		return;
-	audit_saved();
+	audit_saved(); /* a failed write is not retried until the next entry or change */
 	if (catalog_persist(err, sizeof(err)))
 		log_warn("audit: %s", err);
 	catalog_release();
@@ -130,10 +130,10 @@ void policy_audit(struct shell *sh, const char *text)
 }
 
 /*
- * "VERB WORD... : RESULT": the verb and its first words, but no KEY=VALUE
+ * "VERB WORD...: RESULT": the verb and its first words, but no KEY=VALUE
  * (a disk URL may carry a CHAP secret) except for quota's limits.
  */
-static void audit_command(struct shell *sh, int argc, char **argv, const char *result)
+static uint64_t audit_command(struct shell *sh, int argc, char **argv, const char *result)
 {
 	char text[AUDIT_TEXT_MAX + 1];
 	int n = 0, quota = !strcmp(argv[0], "quota");
@@ -142,8 +142,18 @@ static void audit_command(struct shell *sh, int argc, char **argv, const char *r
 			n += fmt_snprintf(text + n, sizeof(text) - n, "%s%.32s", i ? " " : "", argv[i]);
 	if (n < (int)sizeof(text))
 		fmt_snprintf(text + n, sizeof(text) - n, ": %s", result);
-	policy_audit(sh, text);
+	return audit_add(policy_now(), policy_user(sh), text);
 }
+
+/*
+ * An allowed audited command's entry is made before it runs, so that the
+ * catalog write of the command itself (define, set, clone...) carries it;
+ * policy_done() takes it back if the command failed. Commands of other
+ * sessions run inside a command's waits, so the entries nest.
+ */
+#define NEST_MAX 16
+static uint64_t nest[NEST_MAX];
+static unsigned depth;
 
 /*
  * Service poller: writes new audit entries with the catalog once no
@@ -250,24 +260,34 @@ static int user_allow(struct shell *sh, int argc, char **argv)
 
 static int policy_allow(struct shell *sh, int argc, char **argv)
 {
+	int audited = is_audited(argv[0]) && (strcmp(argv[0], "who") || argc > 1);
 	if (!shell_is_admin(sh) && user_allow(sh, argc, argv)) {
-		if (is_audited(argv[0]))
+		if (audited)
 			audit_command(sh, argc, argv, "refused");
 		return -1;
 	}
-	/* reboot and poweroff do not come back to policy_done() */
+	uint64_t id = 0;
 	if (!strcmp(argv[0], "reboot") || !strcmp(argv[0], "poweroff")) {
+		/* on the catalog now: a reboot does not come back to policy_done() */
 		audit_command(sh, argc, argv, "requested");
 		audit_flush();
+	} else if (audited) {
+		id = audit_command(sh, argc, argv, "ok");
 	}
+	if (depth < NEST_MAX)
+		nest[depth] = id;
+	depth++;
 	return 0;
 }
 
 static void policy_done(struct shell *sh, int argc, char **argv, int rc)
 {
-	if (is_audited(argv[0]) && strcmp(argv[0], "reboot") && strcmp(argv[0], "poweroff") &&
-	    (strcmp(argv[0], "who") || argc > 1))
-		audit_command(sh, argc, argv, rc < 0 ? "failed" : "ok");
+	(void)sh, (void)argc, (void)argv; /* the entry was made in policy_allow() */
+	if (!depth)
+		return;
+	depth--;
+	if (depth < NEST_MAX && nest[depth] && rc < 0)
+		audit_undo(nest[depth]);
 }
 
 static const struct shell_guard guard = { policy_allow, policy_done };

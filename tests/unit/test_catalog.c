@@ -185,6 +185,35 @@ static void test_users_round_trip(void)
 	CHECK(!auth_get("prof"));     /* the refused catalog took the stored accounts along */
 }
 
+/* A failed command's entry is taken back: removed while newest, else marked failed. */
+static void test_audit_undo(void)
+{
+	audit_clear();
+	uint64_t a = audit_add(1, "alice", "define a: ok");
+	audit_saved();
+	uint64_t b = audit_add(2, "bob", "set b: ok");
+	CHECK(audit_dirty());
+	audit_undo(b);
+	CHECK_EQ(audit_count(), 1);
+	CHECK(!audit_dirty());                       /* nothing new to write */
+	b = audit_add(3, "bob", "start b: ok");
+	audit_undo(a);                               /* not the newest any more */
+	CHECK_EQ(audit_count(), 2);
+	CHECK_STREQ(audit_nth(0)->text, "define a: failed");
+	CHECK_STREQ(audit_nth(1)->text, "start b: ok");
+	for (unsigned i = 0; i < AUDIT_MAX - 2; i++)
+		audit_add(10 + i, "bob", "x: ok");
+	CHECK_EQ(audit_count(), AUDIT_MAX);
+	uint64_t c = audit_add(99, "carol", "clone t c: ok");   /* pushes "define a" out */
+	CHECK_STREQ(audit_nth(0)->text, "start b: ok");
+	audit_undo(c);                                          /* and it comes back */
+	CHECK_STREQ(audit_nth(0)->text, "define a: failed");
+	CHECK_EQ(audit_count(), AUDIT_MAX);
+	audit_undo(a + 1000);                                   /* unknown: nothing happens */
+	CHECK_EQ(audit_count(), AUDIT_MAX);
+	audit_clear();
+}
+
 /* ---- the power-cut replay ---- */
 
 #define STATES 12
@@ -321,6 +350,7 @@ int main(void)
 	RUN(test_decode_rejects);
 	RUN(test_old_catalog);
 	RUN(test_users_round_trip);
+	RUN(test_audit_undo);
 	build_states();
 	RUN(test_power_cut_512);
 	RUN(test_power_cut_4096);
