@@ -258,9 +258,22 @@ static int user_allow(struct shell *sh, int argc, char **argv)
 	return shell_error(sh, "only an administrator may use '%.32s'", argv[0]);
 }
 
+/* An administrator's owner=USER names an account (define, set). */
+static int owner_exists(struct shell *sh, int argc, char **argv)
+{
+	if (strcmp(argv[0], "define") && strcmp(argv[0], "set"))
+		return 0;
+	for (int i = 2; i < argc; i++)
+		if (!strncmp(argv[i], "owner=", 6) && argv[i][6] && !auth_get(argv[i] + 6))
+			return shell_error(sh, "no user '%.40s'; `user list` shows them", argv[i] + 6);
+	return 0;
+}
+
 static int policy_allow(struct shell *sh, int argc, char **argv)
 {
 	int audited = is_audited(argv[0]) && (strcmp(argv[0], "who") || argc > 1);
+	if (shell_is_admin(sh) && owner_exists(sh, argc, argv))
+		return -1;
 	if (!shell_is_admin(sh) && user_allow(sh, argc, argv)) {
 		if (audited)
 			audit_command(sh, argc, argv, "refused");

@@ -128,6 +128,11 @@ def test_users_roles_quotas_and_reboot(san, image):
             refused(out, re.escape(UNKNOWN % "a3"))
             assert out.strip() == bob.cmd("%s nosuch" % verb).strip().replace("nosuch", "a3")
         ok(m, "destroy a3")
+        # an administrator gives a guest to another user (an account that exists)
+        refused(m.cmd("set a4 owner=nobody"), r"no user 'nobody'")
+        ok(m, "set a4 owner=bob")
+        assert "a4" in names(bob.cmd("list")) and "a4" not in names(alice.cmd("list"))
+        ok(m, "set a4 owner=alice")
 
         # the administrator sees every guest with its owner, and the audit log
         assert re.search(r"^NAME\s+STATE\s+CPUS\s+MEM\s+DISKS\s+OWNER", ok(m, "list"), re.M)
