@@ -271,7 +271,9 @@ static int owner_exists(struct shell *sh, int argc, char **argv)
 
 static int policy_allow(struct shell *sh, int argc, char **argv)
 {
-	int audited = is_audited(argv[0]) && (strcmp(argv[0], "who") || argc > 1);
+	/* `who` and `quota` only when they change something (who end, limits) */
+	int audited = is_audited(argv[0]) && (strcmp(argv[0], "who") || argc > 1) &&
+		      (strcmp(argv[0], "quota") || argc > 2);
 	if (shell_is_admin(sh) && owner_exists(sh, argc, argv))
 		return -1;
 	if (!shell_is_admin(sh) && user_allow(sh, argc, argv)) {
