@@ -9,8 +9,7 @@
  */
 #include "mgmt/auth.h"
 #include "mgmt/shell/shell.h"
-#include "net/crypto/sha256.h"
-#include "vmm/core/cpu.h"
+#include "net/crypto/rng.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/string.h"
 
@@ -21,7 +20,6 @@ static struct passwd_state {
 	char first[PW_MAX + 1], cur[PW_MAX + 1];
 	size_t len;
 	int second, overlong, last_cr;
-	struct sha256 entropy;
 } pw;
 
 static void finish(struct shell *sh)
@@ -36,10 +34,8 @@ static void finish(struct shell *sh)
 		shell_error(sh, "empty password refused; nothing changed");
 		return;
 	}
-	uint8_t salt[SHA256_DIGEST];
-	uint64_t t = rdtsc();
-	sha256_update(&pw.entropy, &t, sizeof(t));
-	sha256_final(&pw.entropy, salt);
+	uint8_t salt[AUTH_SALT_LEN];
+	rng_bytes(salt, sizeof(salt));
 	char hash[AUTH_HASH_MAX];
 	int err = auth_hash_make(hash, sizeof(hash), pw.cur, salt, AUTH_ITERATIONS);
 	if (!err)
@@ -55,8 +51,6 @@ static void finish(struct shell *sh)
 /* Input hook: returns 1 when the command is over. */
 static int passwd_input(struct shell *sh, unsigned char c)
 {
-	uint64_t t = rdtsc();
-	sha256_update(&pw.entropy, &t, sizeof(t));
 	if (c == 3) { /* Ctrl-C */
 		shell_printf(sh, "^C\n");
 		goto done;
@@ -103,9 +97,6 @@ static int cmd_passwd(struct shell *sh, int argc, char **argv)
 	memset(&pw, 0, sizeof(pw));
 	pw.last_cr = 1; /* the command's own line may end in CR LF */
 	memcpy(pw.user, user, strlen(user) + 1);
-	sha256_init(&pw.entropy);
-	uint64_t t = rdtsc();
-	sha256_update(&pw.entropy, &t, sizeof(t));
 	shell_printf(sh, "new password for %s: ", user);
 	sh->input_hook = passwd_input;
 	return 0;

@@ -5,6 +5,7 @@
 #include "drivers/acpi/power.h"
 #include "mgmt/catalog.h"
 #include "mgmt/shell/shell.h"
+#include "net/crypto/rng.h"
 #include "net/net.h"
 #include "vmm/backend.h"
 #include "vmm/core/host.h"
@@ -57,6 +58,8 @@ static void print_isolation(struct shell *sh)
 	spec_describe(line, sizeof(line));
 	shell_printf(sh, "isolation: %s\n", line);
 	shell_printf(sh, "hardening: stack protector on (guard from %s)\n", stack_guard_source);
+	shell_printf(sh, "rng: %s (HMAC_DRBG-SHA256 from BearSSL, net/crypto/rng.c)\n",
+		     rng_source());
 }
 
 static int cmd_host(struct shell *sh, int argc, char **argv)
