@@ -58,7 +58,7 @@ static void print_isolation(struct shell *sh)
 	spec_describe(line, sizeof(line));
 	shell_printf(sh, "isolation: %s\n", line);
 	shell_printf(sh, "hardening: stack protector on (guard from %s)\n", stack_guard_source);
-	shell_printf(sh, "rng: %s (HMAC_DRBG-SHA256 from BearSSL, net/crypto/rng.c)\n",
+	shell_printf(sh, "rng: %s, seeding an HMAC_DRBG-SHA256 (BearSSL)\n",
 		     rng_source());
 }
 
