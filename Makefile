@@ -4,10 +4,11 @@
 #   make usb-image    build/hako-usb.img (GPT + FAT ESP), ready for dd
 #   make run          hako in QEMU with a local iSCSI target and a sample Linux guest
 #   make run-bare     just the image in QEMU (q35, OVMF, usb-storage, serial here)
-#   make test         every test: unit tests, then emulator tests in QEMU and Bochs
+#   make test         every test: unit tests, 15 s of each fuzz target, then
+#                     emulator tests in QEMU and Bochs
 #   make test-fast    the same without the long emulator runs (marked slow)
 #   make unit         host unit tests only (ASan + UBSan)
-#   make fuzz         libFuzzer targets for the parsers (clang; optional)
+#   make fuzz         the libFuzzer targets, FUZZ_SECONDS (300) each
 #   make bench        benchmarks; print figures
 #
 # Sources are found by directory, so adding a file needs no Makefile edit:
@@ -81,7 +82,7 @@ EFI_CFLAGS := -std=c11 $(EFI_INC) -I. -O2 -fpic -ffreestanding -fno-stack-protec
 EFI_LIBDIR := /usr/lib
 EFI_OBJ    := $(BUILD)/efi/loader.o
 
-.PHONY: all usb-image run run-bare test test-fast test-slow unit fuzz bench clean kernel efi guests linux-guest \
+.PHONY: all usb-image run run-bare test test-fast test-slow unit fuzz fuzz-build bench clean kernel efi guests linux-guest \
         iscsi-live
 all: usb-image
 
@@ -237,24 +238,40 @@ $(BUILD)/unit/iscsi_live: tests/unit/iscsi_live.c tests/unit/iscsi_posix.h $(UNI
 unit: $(UNIT_BIN)
 	$(PYTHON) tests/run.py --unit-only
 
-# libFuzzer targets (clang); not part of `make test`. Run e.g.
-#   build/fuzz/fuzz_acpi -max_total_time=60 tests/unit/data/corpus_acpi
-FUZZ_SRC    := $(wildcard tests/unit/fuzz_*.c)
-FUZZ_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
-FUZZ_CFLAGS := -std=c11 -I. -g -O1 -fsanitize=fuzzer,address,undefined \
-               -fno-sanitize-recover=all -Wall -Wextra -Werror \
-               -Wno-address-of-packed-member -DHAKO_HOST_TEST
-$(BUILD)/fuzz/%: tests/unit/%.c $(PORTABLE) $(wildcard tests/unit/data/*.h)
+# libFuzzer targets (clang): the portable code built once with coverage
+# and sanitizers, one binary per tests/unit/fuzz_*.c. `make test` runs each
+# for FUZZ_SECONDS over its seed corpus (tests/unit/data/corpus_NAME/, made
+# by tests/unit/data/make_corpus.py); `make fuzz` runs them longer.
+FUZZ_SRC     := $(wildcard tests/unit/fuzz_*.c)
+FUZZ_BIN     := $(patsubst tests/unit/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+FUZZ_CFLAGS  := -std=c11 -I. -g -O1 -fsanitize=address,undefined \
+                -fno-sanitize-recover=all -Wall -Wextra -Werror \
+                -Wno-address-of-packed-member -DHAKO_HOST_TEST
+FUZZ_OBJ     := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(PORTABLE)) \
+                $(patsubst %.c,$(BUILD)/fuzz/bearssl/%.o,$(BEARSSL_FILES))
+FUZZ_SECONDS ?= 300
+.SECONDARY: $(FUZZ_OBJ)
+$(BUILD)/fuzz/obj/%.o: %.c | $(BEARSSL_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  $<"
+	@clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(HOST_BEARSSL_INC) -MMD -MP -c $< -o $@
+$(BUILD)/fuzz/bearssl/%.o: $(BEARSSL_DIR)/src/%.c | $(BEARSSL_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  bearssl/$*.c"
+	@clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(HOST_BEARSSL_INC) -c $< -o $@
+$(BUILD)/fuzz/%: tests/unit/%.c $(FUZZ_OBJ) $(wildcard tests/unit/data/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $<"
-	@clang $(FUZZ_CFLAGS) -o $@ $< $(PORTABLE)
+	@clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ)
+fuzz-build: $(FUZZ_BIN)
 fuzz: $(FUZZ_BIN)
+	$(PYTHON) tests/fuzz.py --seconds $(FUZZ_SECONDS)
 
-test: all $(UNIT_BIN) $(BUILD)/unit/iscsi_live
+test: all $(UNIT_BIN) $(BUILD)/unit/iscsi_live $(FUZZ_BIN)
 	$(PYTHON) tests/run.py
 
 # Quicker: without the long emulator runs marked slow (Linux clones, Linux on Bochs, Bochs cycles).
-test-fast: all $(UNIT_BIN)
+test-fast: all $(UNIT_BIN) $(FUZZ_BIN)
 	$(PYTHON) tests/run.py --fast
 
 test-slow: test
