@@ -1,9 +1,10 @@
 /*
- * net/crypto/md5.c - MD5 on BearSSL's br_md5. lwIP carries an MD5 too (in
- * its PPP code, which hako does not build); BearSSL's is used because the
- * rest of hako's hashing, HMAC and the DRBG come from it already: one
- * library, tested as a whole, with known-answer tests in test_crypto.c.
- * Portable.
+ * net/crypto/md5.c - MD5 on BearSSL's br_md5. lwIP carries an MD5 too
+ * (src/netif/ppp/polarssl/md5.c), but it compiles to nothing unless PPP
+ * support is on (PPP_SUPPORT && LWIP_INCLUDED_POLARSSL_MD5), and it is an
+ * old PolarSSL copy kept for PPP's sake; BearSSL's is maintained as part of
+ * a crypto library, and hako's other hashes, HMAC and the DRBG come from
+ * BearSSL already. RFC 1321's vectors are in test_iscsi.c. Portable.
  */
 #include "net/crypto/md5.h"
 
