@@ -12,6 +12,7 @@
 #include "mgmt/auth.h"
 #include "net/crypto/drbg.h"
 #include "net/crypto/isn.h"
+#include "net/crypto/seed.h"
 #include "net/crypto/sha256.h"
 
 static int hex_is(const uint8_t *b, size_t n, const char *want)
@@ -124,6 +125,66 @@ static void test_drbg(void)
 	drbg_generate(&a, x, sizeof(x));
 	drbg_generate(&b, y, sizeof(y));
 	CHECK(memcmp(x, y, sizeof(x)));
+}
+
+/* A fake CPU for seed_drbg(): its RDSEED fails `rdseed_fail_every`-1 of
+ * each that many reads (0: always), its RDRAND may be stuck at all ones. */
+static struct {
+	uint64_t tsc, hw, reads;
+	unsigned rdseed_fail_every;
+	int rdrand_stuck;
+} fake;
+
+static int fake_rdseed(uint64_t *v)
+{
+	fake.reads++;
+	if (!fake.rdseed_fail_every || fake.reads % fake.rdseed_fail_every)
+		return 0;
+	*v = fake.hw += 0x9e3779b97f4a7c15ull;
+	return 1;
+}
+
+static int fake_rdrand(uint64_t *v)
+{
+	*v = fake.rdrand_stuck ? ~0ull : (fake.hw += 0x9e3779b97f4a7c15ull);
+	return 1;
+}
+
+static void fake_relax(void) {}
+static uint64_t fake_tsc(void) { return fake.tsc += 40 + (fake.tsc >> 7) % 13; }
+
+static enum seed_source seed_fake(int has_rdseed, int has_rdrand, uint8_t out[16])
+{
+	struct seed_cpu cpu = { has_rdseed, has_rdrand, fake_rdseed, fake_rdrand, fake_relax,
+				fake_tsc };
+	struct drbg d;
+	fake.tsc = 1000, fake.reads = 0;
+	enum seed_source s = seed_drbg(&d, &cpu);
+	drbg_generate(&d, out, 16);
+	return s;
+}
+
+/* The seed comes from the best source that works, and what it reads counts. */
+static void test_seed_sources(void)
+{
+	uint8_t a[16], b[16];
+	fake.hw = 1, fake.rdseed_fail_every = 4, fake.rdrand_stuck = 0;
+	CHECK_EQ(seed_fake(1, 1, a), SEED_RDSEED); /* 3 of 4 reads fail: retried */
+	CHECK(!strcmp(seed_source_name(SEED_RDSEED), "rdseed"));
+	fake.hw = 2;
+	CHECK_EQ(seed_fake(1, 1, b), SEED_RDSEED);
+	CHECK(memcmp(a, b, sizeof(a))); /* other entropy, other stream */
+	fake.hw = 1;
+	CHECK_EQ(seed_fake(1, 1, b), SEED_RDSEED);
+	CHECK(!memcmp(a, b, sizeof(a))); /* (the fake is repeatable) */
+	fake.rdseed_fail_every = 0; /* RDSEED never delivers */
+	CHECK_EQ(seed_fake(1, 1, a), SEED_RDRAND);
+	CHECK(fake.reads >= 1000); /* it was given its patience first */
+	CHECK(!strcmp(seed_source_name(SEED_RDRAND), "rdrand"));
+	fake.rdrand_stuck = 1; /* all ones with CF = 1 */
+	CHECK_EQ(seed_fake(1, 1, a), SEED_JITTER);
+	CHECK_EQ(seed_fake(0, 0, b), SEED_JITTER);
+	CHECK(!strcmp(seed_source_name(SEED_JITTER), "tsc-jitter (weak)"));
 }
 
 /* RFC 6528: another 4-tuple's ISN is unrelated; the same 4-tuple's moves
@@ -282,6 +343,7 @@ int main(void)
 	RUN(test_pbkdf2);
 	RUN(test_drbg);
 	RUN(test_isn);
+	RUN(test_seed_sources);
 	RUN(test_hash_compat);
 	RUN(test_auth);
 	RUN(test_iterations);
