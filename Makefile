@@ -240,8 +240,9 @@ unit: $(UNIT_BIN)
 
 # libFuzzer targets (clang): the portable code built once with coverage
 # and sanitizers, one binary per tests/unit/fuzz_*.c. `make test` runs each
-# for FUZZ_SECONDS over its seed corpus (tests/unit/data/corpus_NAME/, made
-# by tests/unit/data/make_corpus.py); `make fuzz` runs them longer.
+# for 15 s from its seed corpus (tests/unit/data/corpus_NAME/, made by
+# tests/unit/data/make_corpus.py; tests/fuzz.py); `make fuzz` for
+# FUZZ_SECONDS each.
 FUZZ_SRC     := $(wildcard tests/unit/fuzz_*.c)
 FUZZ_BIN     := $(patsubst tests/unit/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 FUZZ_CFLAGS  := -std=c11 -I. -g -O1 -fsanitize=address,undefined \
