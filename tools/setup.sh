@@ -3,6 +3,7 @@
 # Debian 12, from Debian's own archive. Safe to run again. Run as root (or
 # it uses sudo).
 set -eu
+cd "$(dirname "$0")/.."
 SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo
 
