@@ -4,10 +4,11 @@
 #   make usb-image    build/hako-usb.img (GPT + FAT ESP), ready for dd
 #   make run          hako in QEMU with a local iSCSI target and a sample Linux guest
 #   make run-bare     just the image in QEMU (q35, OVMF, usb-storage, serial here)
-#   make test         every test: unit tests, then emulator tests in QEMU and Bochs
+#   make test         every test: unit tests, 15 s of each fuzz target, then
+#                     emulator tests in QEMU and Bochs
 #   make test-fast    the same without the long emulator runs (marked slow)
 #   make unit         host unit tests only (ASan + UBSan)
-#   make fuzz         libFuzzer targets for the parsers (clang; optional)
+#   make fuzz         the libFuzzer targets, FUZZ_SECONDS (300) each
 #   make bench        benchmarks; print figures
 #
 # Sources are found by directory, so adding a file needs no Makefile edit:
@@ -46,7 +47,7 @@ KERNEL_SRC  := $(shell find $(KERNEL_DIRS) \( -path boot/efi -o -path '*/host' \
                  \( -name '*.c' -o -name '*.S' \) -print 2>/dev/null | sort)
 KERNEL_OBJ  := $(patsubst %,$(BUILD)/kernel/%.o,$(KERNEL_SRC))
 
-# lwIP: Debian's source package, unpacked by tools/fetch-lwip.sh (never
+# lwIP: Debian's source package, unpacked by tools/fetch-source.sh (never
 # committed), compiled unmodified with hako's port in net/lwip/.
 LWIP_DIR   := $(BUILD)/lwip
 LWIP_STAMP := $(LWIP_DIR)/src/core/tcp.c
@@ -61,6 +62,18 @@ LWIP_INC   := -Inet/lwip -I$(LWIP_DIR)/src/include
 LWIP_RELAX := -Wno-unused-parameter -Wno-sign-compare -Wno-type-limits \
               -Wno-implicit-fallthrough -Inet/lwip/include
 
+# BearSSL: Debian's source package too (tools/fetch-source.sh), compiled
+# unmodified and freestanding; only the hashes, HMAC and HMAC_DRBG hako uses.
+# Only net/crypto/ includes its headers (net/crypto/include/ supplies the
+# <string.h> and <limits.h> it asks for).
+BEARSSL_DIR   := $(BUILD)/bearssl
+BEARSSL_STAMP := $(BEARSSL_DIR)/src/hash/sha2small.c
+BEARSSL_FILES := hash/sha2small.c hash/md5.c mac/hmac.c rand/hmac_drbg.c \
+                 codec/dec32be.c codec/enc32be.c codec/dec32le.c codec/enc32le.c
+BEARSSL_SRC   := $(addprefix $(BEARSSL_DIR)/src/,$(BEARSSL_FILES))
+BEARSSL_OBJ   := $(patsubst %.c,$(BUILD)/bearssl-obj/%.o,$(BEARSSL_FILES))
+BEARSSL_INC   := -Inet/crypto/include -I$(BEARSSL_DIR)/inc -I$(BEARSSL_DIR)/src
+
 EFI_INC    := -I/usr/include/efi -I/usr/include/efi/x86_64
 EFI_CFLAGS := -std=c11 $(EFI_INC) -I. -O2 -fpic -ffreestanding -fno-stack-protector \
               -fno-stack-check -fshort-wchar -mno-red-zone -maccumulate-outgoing-args \
@@ -69,7 +82,7 @@ EFI_CFLAGS := -std=c11 $(EFI_INC) -I. -O2 -fpic -ffreestanding -fno-stack-protec
 EFI_LIBDIR := /usr/lib
 EFI_OBJ    := $(BUILD)/efi/loader.o
 
-.PHONY: all usb-image run run-bare test test-fast test-slow unit fuzz bench clean kernel efi guests linux-guest \
+.PHONY: all usb-image run run-bare test test-fast test-slow unit fuzz fuzz-build bench clean kernel efi guests linux-guest \
         iscsi-live
 all: usb-image
 
@@ -85,13 +98,13 @@ $(KFLAGS_STAMP): FORCE
 .PHONY: FORCE
 FORCE:
 
-$(BUILD)/kernel/%.c.o: %.c $(KFLAGS_STAMP) | $(LWIP_STAMP)
+$(BUILD)/kernel/%.c.o: %.c $(KFLAGS_STAMP) | $(LWIP_STAMP) $(BEARSSL_STAMP)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	@$(CC) $(KCFLAGS) $(LWIP_INC) -c $< -o $@
+	@$(CC) $(KCFLAGS) $(LWIP_INC) $(KEXTRA_INC) -c $< -o $@
 
-$(LWIP_STAMP): tools/fetch-lwip.sh
-	sh tools/fetch-lwip.sh $(LWIP_DIR)
+$(LWIP_STAMP): tools/fetch-source.sh
+	sh tools/fetch-source.sh lwip $(LWIP_DIR) src/core/tcp.c
 	@touch $@
 
 # Every other lwIP source appears with the stamp (named, so make never
@@ -103,13 +116,26 @@ $(BUILD)/lwip-obj/%.o: $(LWIP_DIR)/src/%.c $(KFLAGS_STAMP) | $(LWIP_STAMP)
 	@echo "  CC      lwip/$*.c"
 	@$(CC) $(KCFLAGS) $(LWIP_INC) $(LWIP_RELAX) -c $< -o $@
 
+$(BEARSSL_STAMP): tools/fetch-source.sh
+	sh tools/fetch-source.sh bearssl $(BEARSSL_DIR) src/hash/sha2small.c
+	@touch $@
+$(filter-out $(BEARSSL_STAMP),$(BEARSSL_SRC)): $(BEARSSL_STAMP) ;
+
+$(BUILD)/bearssl-obj/%.o: $(BEARSSL_DIR)/src/%.c $(KFLAGS_STAMP) | $(BEARSSL_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  CC      bearssl/$*.c"
+	@$(CC) $(KCFLAGS) $(BEARSSL_INC) -c $< -o $@
+
+# hako's wrappers are the only kernel files that see BearSSL's headers.
+$(BUILD)/kernel/net/crypto/%.c.o: KEXTRA_INC = $(BEARSSL_INC)
+
 $(BUILD)/kernel/%.S.o: %.S
 	@mkdir -p $(dir $@)
 	@echo "  AS      $<"
 	@$(CC) $(KASFLAGS) -c $< -o $@
 
-$(BUILD)/kernel.elf: $(KERNEL_OBJ) $(LWIP_OBJ) linker.ld
-	$(LD) $(KLDFLAGS) -o $@ $(KERNEL_OBJ) $(LWIP_OBJ)
+$(BUILD)/kernel.elf: $(KERNEL_OBJ) $(LWIP_OBJ) $(BEARSSL_OBJ) linker.ld
+	$(LD) $(KLDFLAGS) -o $@ $(KERNEL_OBJ) $(LWIP_OBJ) $(BEARSSL_OBJ)
 
 $(BUILD)/efi/%.o: boot/efi/%.c vmm/core/bootinfo.h
 	@mkdir -p $(dir $@)
@@ -164,7 +190,7 @@ PORTABLE := vmm/core/lib/fmt.c vmm/core/lib/log.c vmm/core/lib/errno.c vmm/core/
             vmm/elf_guest.c vmm/dev/uart.c vmm/insn.c vmm/guest_pt.c \
             vmm/bzimage.c vmm/dev/aml.c vmm/dev/acpi_tables.c vmm/dev/rtc.c vmm/core/lib/calendar.c vmm/dev/pit.c vmm/dev/ioapic.c \
             vmm/dev/lapic.c \
-            net/crypto/sha256.c mgmt/auth.c mgmt/console/telnet.c mgmt/console/login_limit.c mgmt/console/slots.c $(filter-out net/iscsi/blk.c net/iscsi/tcp.c,$(wildcard net/iscsi/*.c)) \
+            net/crypto/sha256.c net/crypto/md5.c net/crypto/drbg.c net/crypto/isn.c net/crypto/seed.c mgmt/auth.c mgmt/console/telnet.c mgmt/console/login_limit.c mgmt/console/slots.c $(filter-out net/iscsi/blk.c net/iscsi/tcp.c,$(wildcard net/iscsi/*.c)) \
             vmm/blk/blk.c vmm/blk/blk_mem.c vmm/blk/blk_check.c vmm/blk/blk_bench.c \
             vmm/dev/virtqueue.c vmm/dev/virtio_mmio.c vmm/dev/virtio_blk.c vmm/dev/virtio_net.c \
             net/switch.c net/gso.c \
@@ -176,17 +202,25 @@ PORTABLE := vmm/core/lib/fmt.c vmm/core/lib/log.c vmm/core/lib/errno.c vmm/core/
 PORTABLE_EXIT := vmm/exit.c vmm/exit_names.c vmm/msr.c vmm/mmio.c vmm/portio.c \
                  vmm/vcpu_regs.c vmm/guest_mem.c vmm/irq.c
 
-UNIT_OBJ := $(patsubst %.c,$(BUILD)/unit/obj/%.o,$(PORTABLE))
+UNIT_OBJ := $(patsubst %.c,$(BUILD)/unit/obj/%.o,$(PORTABLE)) \
+            $(patsubst %.c,$(BUILD)/unit/bearssl/%.o,$(BEARSSL_FILES))
+# BearSSL natively: the host's libc supplies <string.h> and <limits.h>.
+HOST_BEARSSL_INC := -I$(BEARSSL_DIR)/inc -I$(BEARSSL_DIR)/src
 EXIT_OBJ := $(patsubst %.c,$(BUILD)/unit/obj/%.o,$(PORTABLE_EXIT))
 .SECONDARY: $(UNIT_OBJ) $(EXIT_OBJ)
 # Only test_exit links the exit path (with its fakes of the rest).
 $(BUILD)/unit/test_exit: EXTRA_UNIT_OBJ = $(EXIT_OBJ)
 $(BUILD)/unit/test_exit: $(EXIT_OBJ)
 
-$(BUILD)/unit/obj/%.o: %.c
+$(BUILD)/unit/obj/%.o: %.c | $(BEARSSL_STAMP)
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC  $<"
-	@$(CC) $(UNIT_CFLAGS) -MMD -MP -c $< -o $@
+	@$(CC) $(UNIT_CFLAGS) $(HOST_BEARSSL_INC) -MMD -MP -c $< -o $@
+
+$(BUILD)/unit/bearssl/%.o: $(BEARSSL_DIR)/src/%.c | $(BEARSSL_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC  bearssl/$*.c"
+	@$(CC) $(UNIT_CFLAGS) $(HOST_BEARSSL_INC) -c $< -o $@
 
 $(BUILD)/unit/%: tests/unit/%.c $(UNIT_OBJ) $(wildcard tests/unit/*.h) $(wildcard tests/unit/data/*.h)
 	@mkdir -p $(dir $@)
@@ -204,24 +238,41 @@ $(BUILD)/unit/iscsi_live: tests/unit/iscsi_live.c tests/unit/iscsi_posix.h $(UNI
 unit: $(UNIT_BIN)
 	$(PYTHON) tests/run.py --unit-only
 
-# libFuzzer targets (clang); not part of `make test`. Run e.g.
-#   build/fuzz/fuzz_acpi -max_total_time=60 tests/unit/data/corpus_acpi
-FUZZ_SRC    := $(wildcard tests/unit/fuzz_*.c)
-FUZZ_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
-FUZZ_CFLAGS := -std=c11 -I. -g -O1 -fsanitize=fuzzer,address,undefined \
-               -fno-sanitize-recover=all -Wall -Wextra -Werror \
-               -Wno-address-of-packed-member -DHAKO_HOST_TEST
-$(BUILD)/fuzz/%: tests/unit/%.c $(PORTABLE) $(wildcard tests/unit/data/*.h)
+# libFuzzer targets (clang): the portable code built once with coverage
+# and sanitizers, one binary per tests/unit/fuzz_*.c. `make test` runs each
+# for 15 s from its seed corpus (tests/unit/data/corpus_NAME/, made by
+# tests/unit/data/make_corpus.py; tests/fuzz.py); `make fuzz` for
+# FUZZ_SECONDS each.
+FUZZ_SRC     := $(wildcard tests/unit/fuzz_*.c)
+FUZZ_BIN     := $(patsubst tests/unit/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+FUZZ_CFLAGS  := -std=c11 -I. -g -O1 -fsanitize=address,undefined \
+                -fno-sanitize-recover=all -Wall -Wextra -Werror \
+                -Wno-address-of-packed-member -DHAKO_HOST_TEST
+FUZZ_OBJ     := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(PORTABLE)) \
+                $(patsubst %.c,$(BUILD)/fuzz/bearssl/%.o,$(BEARSSL_FILES))
+FUZZ_SECONDS ?= 300
+.SECONDARY: $(FUZZ_OBJ)
+$(BUILD)/fuzz/obj/%.o: %.c | $(BEARSSL_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  $<"
+	@clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(HOST_BEARSSL_INC) -MMD -MP -c $< -o $@
+$(BUILD)/fuzz/bearssl/%.o: $(BEARSSL_DIR)/src/%.c | $(BEARSSL_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  bearssl/$*.c"
+	@clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(HOST_BEARSSL_INC) -c $< -o $@
+$(BUILD)/fuzz/%: tests/unit/%.c $(FUZZ_OBJ) $(wildcard tests/unit/data/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $<"
-	@clang $(FUZZ_CFLAGS) -o $@ $< $(PORTABLE)
+	@clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ)
+fuzz-build: $(FUZZ_BIN)
 fuzz: $(FUZZ_BIN)
+	$(PYTHON) tests/fuzz.py --seconds $(FUZZ_SECONDS)
 
-test: all $(UNIT_BIN) $(BUILD)/unit/iscsi_live
+test: all $(UNIT_BIN) $(BUILD)/unit/iscsi_live $(FUZZ_BIN)
 	$(PYTHON) tests/run.py
 
 # Quicker: without the long emulator runs marked slow (Linux clones, Linux on Bochs, Bochs cycles).
-test-fast: all $(UNIT_BIN)
+test-fast: all $(UNIT_BIN) $(FUZZ_BIN)
 	$(PYTHON) tests/run.py --fast
 
 test-slow: test

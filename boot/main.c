@@ -19,6 +19,7 @@
 #include "mgmt/console/console.h"
 #include "mgmt/policy.h"
 #include "mgmt/shell/shell.h"
+#include "net/crypto/rng.h"
 #include "net/iscsi/tcp.h"
 #include "net/net.h"
 #include "vmm/backend.h"
@@ -265,6 +266,8 @@ void kmain(struct boot_info *bi)
 	tsc_calibrate(&pm);
 	log_info("tsc: %lu kHz (measured against the %s)", tsc_khz, tsc_source());
 	phase("tsc");
+	rng_init();
+	phase("rng");
 	lapic_init();
 	cpus[0].apic_id = lapic_id();
 	smp_init(bi, acpi_host.cpu_apic_ids, acpi_host.cpu_count);

@@ -9,16 +9,15 @@
  * hako.cfg keeps it until reboot, and the line to keep it is printed.
  *
  * Passwords are read on the command's own terminal without echo
- * (shell_read_line); Ctrl-C cancels. The salt is 16 bytes hashed from TSC
- * readings taken while the operator types: unique per hash, which is
- * all a salt needs.
+ * (shell_read_line); Ctrl-C cancels. The salt comes from hako's DRBG
+ * (net/crypto/rng.c).
  */
 #include "mgmt/cmd_passwd.h"
 
 #include "mgmt/auth.h"
 #include "mgmt/catalog.h"
 #include "mgmt/policy.h"
-#include "net/crypto/sha256.h"
+#include "net/crypto/rng.h"
 #include "vmm/core/cpu.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/fmt.h"
@@ -34,28 +33,21 @@ static void read_wait(void)
 }
 
 /* One password line without echo into pw (PW_MAX + 2 bytes): its length, -1 on Ctrl-C. */
-static int read_pw(struct shell *sh, struct sha256 *entropy, const char *prompt, char *pw)
+static int read_pw(struct shell *sh, const char *prompt, char *pw)
 {
 	shell_printf(sh, "%s", prompt);
-	int n = shell_read_line(sh, pw, PW_MAX + 2, 0, read_wait);
-	uint64_t t = rdtsc();
-	sha256_update(entropy, &t, sizeof(t));
-	return n;
+	return shell_read_line(sh, pw, PW_MAX + 2, 0, read_wait);
 }
 
 int passwd_ask_new(struct shell *sh, const char *user, char *hash, size_t len)
 {
 	static char first[PW_MAX + 2], again[PW_MAX + 2]; /* service core only */
-	struct sha256 entropy;
-	uint8_t salt[SHA256_DIGEST];
-	uint64_t t = rdtsc();
+	uint8_t salt[AUTH_SALT_LEN];
 	int rc = -1;
-	sha256_init(&entropy);
-	sha256_update(&entropy, &t, sizeof(t));
 	char prompt[64];
 	fmt_snprintf(prompt, sizeof(prompt), "new password for %s: ", user);
-	int n = read_pw(sh, &entropy, prompt, first);
-	if (n < 0 || read_pw(sh, &entropy, "again: ", again) < 0)
+	int n = read_pw(sh, prompt, first);
+	if (n < 0 || read_pw(sh, "again: ", again) < 0)
 		shell_error(sh, "cancelled; nothing changed");
 	else if (n > PW_MAX)
 		shell_error(sh, "password longer than %d characters; nothing changed", PW_MAX);
@@ -63,7 +55,7 @@ int passwd_ask_new(struct shell *sh, const char *user, char *hash, size_t len)
 		shell_error(sh, "the passwords differ; nothing changed");
 	else if (!n)
 		shell_error(sh, "empty password refused; nothing changed");
-	else if (sha256_final(&entropy, salt), auth_hash_make(hash, len, first, salt, AUTH_ITERATIONS))
+	else if (rng_bytes(salt, sizeof(salt)), auth_hash_make(hash, len, first, salt, AUTH_ITERATIONS))
 		shell_error(sh, "cannot make the password hash; nothing changed");
 	else
 		rc = 0;
@@ -76,9 +68,7 @@ int passwd_ask_new(struct shell *sh, const char *user, char *hash, size_t len)
 static int check_old(struct shell *sh, const char *user)
 {
 	static char old[PW_MAX + 2]; /* service core only */
-	struct sha256 unused;
-	sha256_init(&unused);
-	int n = read_pw(sh, &unused, "old password: ", old);
+	int n = read_pw(sh, "old password: ", old);
 	int rc = n < 0 ? -1 : auth_login(user, old);
 	memset(old, 0, sizeof(old));
 	if (rc)

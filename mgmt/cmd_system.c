@@ -7,6 +7,7 @@
 #include "mgmt/catalog.h"
 #include "mgmt/policy.h"
 #include "mgmt/shell/shell.h"
+#include "net/crypto/rng.h"
 #include "net/net.h"
 #include "vmm/backend.h"
 #include "vmm/core/host.h"
@@ -60,6 +61,8 @@ static void print_isolation(struct shell *sh)
 	spec_describe(line, sizeof(line));
 	shell_printf(sh, "isolation: %s\n", line);
 	shell_printf(sh, "hardening: stack protector on (guard from %s)\n", stack_guard_source);
+	shell_printf(sh, "rng: %s, seeding an HMAC_DRBG-SHA256 (BearSSL)\n",
+		     rng_source());
 }
 
 static int cmd_host(struct shell *sh, int argc, char **argv)

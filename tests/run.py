@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """tests/run.py - hako's test runner (`make test`).
 
-Runs the host unit tests (build/unit/test_*), then the integration tests
-(tests/integration, pytest) that boot the image in QEMU and Bochs. Prints
+Runs the host unit tests (build/unit/test_*), the fuzz targets for
+15 s each from their seed corpora (build/fuzz/fuzz_*, tests/fuzz.py), then
+the integration tests (tests/integration, pytest) that boot the image in
+QEMU and Bochs. Prints
 each part's result and, last, one line `N passed, N failed`; exits
 non-zero when anything failed.
 
@@ -10,6 +12,7 @@ non-zero when anything failed.
     tests/run.py --fast          skip the tests marked slow (long Linux and Bochs runs)
     tests/run.py --unit-only     only the unit tests
     tests/run.py -k EXPR         pass a pytest -k selection to the integration tests
+                                 (the fuzz targets run only when EXPR names one)
 """
 import argparse
 import glob
@@ -18,6 +21,8 @@ import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+
+import fuzz
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 BUILD = os.path.join(ROOT, "build")
@@ -84,12 +89,19 @@ def main():
     a = ap.parse_args()
 
     up, uf = run_unit()
-    ip = if_ = 0
+    fp = ff = ip = if_ = 0
     if not a.unit_only:
+        names = [n for n in (os.path.basename(b) for b in fuzz.targets())
+                 if not a.select or n in a.select]
+        if names:
+            fp, ff = fuzz.run_fuzz(fuzz.FUZZ_TEST_SECONDS, names)
+        elif not a.select:
+            fp, ff = fuzz.run_fuzz(fuzz.FUZZ_TEST_SECONDS)  # none built: says so, fails
         ip, if_ = run_integration(a.fast, a.select)
+        print("fuzz: %d passed, %d failed" % (fp, ff))
         print("integration: %d passed, %d failed" % (ip, if_))
     print("unit: %d passed, %d failed" % (up, uf))
-    passed, failed = up + ip, uf + if_
+    passed, failed = up + fp + ip, uf + ff + if_
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 

@@ -1,7 +1,10 @@
 /*
  * net/crypto/sha256.h - SHA-256 (FIPS 180-4), HMAC-SHA256 (RFC 2104) and
  * PBKDF2-HMAC-SHA256 (RFC 8018 5.2), for the network console's password
- * hashes. Portable: built into the kernel and into the unit tests.
+ * hashes and the random generator. The hashing is BearSSL's (Debian's
+ * source package, built unmodified: see the Makefile); only this folder
+ * sees BearSSL's headers. Portable: built into the kernel and into the
+ * unit tests.
  */
 #ifndef HAKO_SHA256_H
 #define HAKO_SHA256_H
@@ -12,11 +15,9 @@
 #define SHA256_DIGEST 32
 #define SHA256_BLOCK 64
 
+/* Holds a br_sha256_context (sha256.c checks that it fits). */
 struct sha256 {
-	uint32_t h[8];
-	uint64_t bytes;            /* message length so far */
-	uint8_t buf[SHA256_BLOCK]; /* a partial block */
-	size_t fill;
+	uint64_t opaque[16];
 };
 
 void sha256_init(struct sha256 *s);

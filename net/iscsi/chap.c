@@ -4,7 +4,7 @@
  */
 #include "net/iscsi/chap.h"
 
-#include "net/iscsi/md5.h"
+#include "net/crypto/md5.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/fmt.h"
 #include "vmm/core/lib/string.h"

@@ -28,8 +28,8 @@
 #include "lwip/ip_addr.h"
 #include "lwip/netif.h"
 #include "lwip/tcp.h"
+#include "net/crypto/rng.h"
 #include "net/net.h"
-#include "vmm/core/cpu.h"
 #include "vmm/core/lib/buddy.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/fmt.h"
@@ -47,7 +47,6 @@ struct iscsi_tcp {
 	char err_why[96]; /* with err_pending: what to tell the session */
 	uint16_t port;
 	int lookup; /* slot in lookups[] + 1 while a host name is looked up */
-	uint64_t rnd;
 	struct iscsi_tcp *linger_next; /* logging out, on the linger list */
 	uint64_t linger_until;
 };
@@ -268,15 +267,12 @@ static uint64_t t_now(void *ctx)
 	return time_us();
 }
 
-/* Challenges and ISIDs need to differ, not to be secret from the target. */
+/* CHAP challenges and ISIDs, from hako's DRBG (net/crypto/rng.c): a
+ * challenge a target could predict would let it replay a response. */
 static void t_random(void *ctx, void *buf, size_t n)
 {
-	struct iscsi_tcp *t = ctx;
-	for (size_t i = 0; i < n; i++) {
-		t->rnd ^= rdtsc();
-		t->rnd = t->rnd * 6364136223846793005ull + 1442695040888963407ull;
-		((uint8_t *)buf)[i] = (uint8_t)(t->rnd >> 56);
-	}
+	(void)ctx;
+	rng_bytes(buf, n);
 }
 
 static const struct iscsi_transport_ops tcp_ops = { t_connect, t_send, t_close, t_now, t_random };
@@ -316,7 +312,6 @@ static int tcp_open(const struct iscsi_config *cfg, struct iscsi_session **out)
 	struct iscsi_tcp *t = (struct iscsi_tcp *)page_alloc(order, PAGE_HAKO);
 	if (!t)
 		return -ENOMEM; /* zeroed */
-	t->rnd = rdtsc();
 	int err = iscsi_session_start(&t->s, cfg, &tcp_ops, t);
 	if (err) {
 		page_free((uint64_t)t, order, PAGE_HAKO);

@@ -87,4 +87,8 @@ extern unsigned char *hako_lwip_heap;
 #define LWIP_ERRNO_STDINCLUDE 0
 #define LWIP_TIMERS 1
 
+/* Hooks (net/lwip/hooks.h): TCP initial sequence numbers as RFC 6528 asks. */
+#define LWIP_HOOK_FILENAME "net/lwip/hooks.h"
+#define LWIP_HOOK_TCP_ISN(lip, lport, rip, rport) hako_tcp_isn(lip, lport, rip, rport)
+
 #endif

@@ -8,6 +8,8 @@
 
 #include "lwip/arch.h"
 #include "lwip/sys.h"
+#include "net/crypto/rng.h"
+#include "net/lwip/hooks.h"
 #include "vmm/core/cpu.h"
 #include "vmm/core/lib/fmt.h"
 #include "vmm/core/lib/log.h"
@@ -21,21 +23,22 @@ u32_t sys_now(void)
 	return (u32_t)(time_us() / 1000);
 }
 
-/*
- * hako_lwip_rand - 32 pseudo-random bits (xorshift64 seeded from the TSC).
- * Good enough for DHCP transaction ids and TCP initial sequence numbers on a
- * management network; not a cryptographic generator.
- */
+/* hako_lwip_rand - 32 random bits from hako's DRBG (DHCP transaction
+ * ids, the first local port). */
 uint32_t hako_lwip_rand(void)
 {
-	static uint64_t s;
-	if (!s)
-		s = rdtsc() | 1;
-	s ^= rdtsc() & 0xff;
-	s ^= s << 13;
-	s ^= s >> 7;
-	s ^= s << 17;
-	return (uint32_t)(s >> 16);
+	return rng_u32();
+}
+
+/* LWIP_HOOK_TCP_ISN (net/lwip/hooks.h): RFC 6528 ISNs keyed with a secret
+ * drawn from the DRBG at boot, instead of lwIP's counter. */
+u32_t hako_tcp_isn(const ip_addr_t *local_ip, u16_t local_port, const ip_addr_t *remote_ip,
+		   u16_t remote_port)
+{
+	struct isn_tuple t = { ip4_addr_get_u32(ip_2_ip4(local_ip)),
+			       ip4_addr_get_u32(ip_2_ip4(remote_ip)), lwip_htons(local_port),
+			       lwip_htons(remote_port) };
+	return rng_tcp_isn(&t);
 }
 
 void hako_lwip_diag(const char *fmt, ...)

@@ -1,13 +1,18 @@
 /*
  * tests/unit/test_crypto.c - SHA-256 against FIPS 180-2 Appendix B and
  * NIST CAVS examples, HMAC-SHA256 against RFC 4231, PBKDF2-HMAC-SHA256
- * against RFC 7914 section 11, and the password-hash format in net/auth.c.
+ * against RFC 7914 section 11, HMAC_DRBG against NIST's CAVP vectors, the
+ * RFC 6528 ISNs, and the password-hash format in net/auth.c. The hashing
+ * is BearSSL's (issue 17 finding 6): these go through hako's wrappers.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
 #include "mgmt/auth.h"
+#include "net/crypto/drbg.h"
+#include "net/crypto/isn.h"
+#include "net/crypto/seed.h"
 #include "net/crypto/sha256.h"
 
 static int hex_is(const uint8_t *b, size_t n, const char *want)
@@ -79,6 +84,164 @@ static void test_pbkdf2(void)
 			     "a1d425a1225833549adb841b51c9b3176a272bdebba1d078478f62b397f33c8d"));
 	pbkdf2_hmac_sha256("passwd", 6, "salt", 4, 1, dk, 20); /* truncation */
 	CHECK(hex_is(dk, 20, "55ac046e56e3089fec1691c22544b605f9418521"));
+}
+
+static void unhex(const char *h, uint8_t *out)
+{
+	for (size_t i = 0; h[2 * i]; i++)
+		sscanf(h + 2 * i, "%2hhx", &out[i]);
+}
+
+/*
+ * NIST CAVP HMAC_DRBG.rsp, [SHA-256], no prediction resistance, no reseed,
+ * no personalization or additional input, COUNT = 0: instantiate with
+ * EntropyInput || Nonce, generate 1024 bits twice, the second is
+ * ReturnedBits. (Checked too against a separate SP 800-90A 10.1.2
+ * implementation on Python's hmac.)
+ */
+static void test_drbg(void)
+{
+	uint8_t seed[48], out[128];
+	unhex("ca851911349384bffe89de1cbdc46e6831e44d34a4fb935ee285dd14b71a7488"
+	      "659ba96c601dc69fc902940805ec0ca8", seed);
+	struct drbg d;
+	drbg_init(&d, seed, sizeof(seed));
+	drbg_generate(&d, out, sizeof(out));
+	drbg_generate(&d, out, sizeof(out));
+	CHECK(hex_is(out, 64, "e528e9abf2dece54d47c7e75e5fe302149f817ea9fb4bee6f4199697d04d5b89"
+			      "d54fbb978a15b5c443c9ec21036d2460b6f73ebad0dc2aba6e624abf07745bc1"));
+	CHECK(hex_is(out + 64, 64,
+		     "07694bb7547bb0995f70de25d6b29e2d3011bb19d27676c07162c8b5ccde0668"
+		     "961df86803482cb37ed6d5c0bb8d50cf1f50d476aa0458bdaba806f48be9dcb8"));
+	/* A reseed changes what follows; the same seed gives the same stream. */
+	struct drbg a, b;
+	uint8_t x[32], y[32];
+	drbg_init(&a, seed, sizeof(seed));
+	drbg_init(&b, seed, sizeof(seed));
+	drbg_generate(&a, x, sizeof(x));
+	drbg_generate(&b, y, sizeof(y));
+	CHECK(!memcmp(x, y, sizeof(x)));
+	drbg_reseed(&b, "more", 4);
+	drbg_generate(&a, x, sizeof(x));
+	drbg_generate(&b, y, sizeof(y));
+	CHECK(memcmp(x, y, sizeof(x)));
+}
+
+/* A fake CPU for seed_drbg(): its RDSEED fails `rdseed_fail_every`-1 of
+ * each that many reads (0: always), its RDRAND may be stuck at all ones. */
+static struct {
+	uint64_t tsc, hw, reads;
+	unsigned rdseed_fail_every;
+	int rdrand_stuck;
+} fake;
+
+static int fake_rdseed(uint64_t *v)
+{
+	fake.reads++;
+	if (!fake.rdseed_fail_every || fake.reads % fake.rdseed_fail_every)
+		return 0;
+	*v = fake.hw += 0x9e3779b97f4a7c15ull;
+	return 1;
+}
+
+static int fake_rdrand(uint64_t *v)
+{
+	*v = fake.rdrand_stuck ? ~0ull : (fake.hw += 0x9e3779b97f4a7c15ull);
+	return 1;
+}
+
+static void fake_relax(void) {}
+static uint64_t fake_tsc(void) { return fake.tsc += 40 + (fake.tsc >> 7) % 13; }
+
+static enum seed_source seed_fake(int has_rdseed, int has_rdrand, uint8_t out[16])
+{
+	struct seed_cpu cpu = { has_rdseed, has_rdrand, fake_rdseed, fake_rdrand, fake_relax,
+				fake_tsc };
+	struct drbg d;
+	fake.tsc = 1000, fake.reads = 0;
+	enum seed_source s = seed_drbg(&d, &cpu);
+	drbg_generate(&d, out, 16);
+	return s;
+}
+
+/* The seed comes from the best source that works, and what it reads counts. */
+static void test_seed_sources(void)
+{
+	uint8_t a[16], b[16];
+	fake.hw = 1, fake.rdseed_fail_every = 4, fake.rdrand_stuck = 0;
+	CHECK_EQ(seed_fake(1, 1, a), SEED_RDSEED); /* 3 of 4 reads fail: retried */
+	CHECK(!strcmp(seed_source_name(SEED_RDSEED), "rdseed"));
+	fake.hw = 2;
+	CHECK_EQ(seed_fake(1, 1, b), SEED_RDSEED);
+	CHECK(memcmp(a, b, sizeof(a))); /* other entropy, other stream */
+	fake.hw = 1;
+	CHECK_EQ(seed_fake(1, 1, b), SEED_RDSEED);
+	CHECK(!memcmp(a, b, sizeof(a))); /* (the fake is repeatable) */
+	fake.rdseed_fail_every = 0; /* RDSEED never delivers */
+	CHECK_EQ(seed_fake(1, 1, a), SEED_RDRAND);
+	CHECK(fake.reads >= 1000); /* it was given its patience first */
+	CHECK(!strcmp(seed_source_name(SEED_RDRAND), "rdrand"));
+	fake.rdrand_stuck = 1; /* all ones with CF = 1 */
+	CHECK_EQ(seed_fake(1, 1, a), SEED_JITTER);
+	CHECK_EQ(seed_fake(0, 0, b), SEED_JITTER);
+	CHECK(!strcmp(seed_source_name(SEED_JITTER), "tsc-jitter (weak)"));
+}
+
+/* RFC 6528: another 4-tuple's ISN is unrelated; the same 4-tuple's moves
+ * on with the 4-microsecond clock; another key gives other numbers. */
+static void test_isn(void)
+{
+	uint8_t key[ISN_KEY_LEN], key2[ISN_KEY_LEN];
+	for (int i = 0; i < ISN_KEY_LEN; i++)
+		key[i] = (uint8_t)i, key2[i] = (uint8_t)(i + 1);
+	struct isn_tuple t = { 0x0a00020f, 0x0202000a, 0x3930, 0xbc0c };
+	uint64_t now = 123456789;
+	uint32_t base = tcp_isn(key, &t, now);
+	CHECK_EQ(tcp_isn(key, &t, now), base);
+	CHECK_EQ(tcp_isn(key, &t, now + 4), base + 1);
+	CHECK_EQ(tcp_isn(key, &t, now + 4000000), base + 1000000);
+	uint32_t prev = base;
+	for (uint64_t us = 4; us < 400000; us += 997) {
+		uint32_t v = tcp_isn(key, &t, now + us);
+		CHECK((int32_t)(v - prev) >= 0); /* sequence space: never backwards */
+		prev = v;
+	}
+	CHECK(tcp_isn(key2, &t, now) != base);
+	/* Each field of the tuple counts: 32 neighbours, 32 different ISNs. */
+	uint32_t seen[32];
+	for (int i = 0; i < 32; i++) {
+		struct isn_tuple u = t;
+		if (i < 8)
+			u.local_port = (uint16_t)(t.local_port + i + 1);
+		else if (i < 16)
+			u.remote_port = (uint16_t)(t.remote_port + i);
+		else if (i < 24)
+			u.remote_ip = t.remote_ip + (uint32_t)i;
+		else
+			u.local_ip = t.local_ip + (uint32_t)i;
+		seen[i] = tcp_isn(key, &u, now);
+		CHECK(seen[i] != base);
+		for (int j = 0; j < i; j++)
+			CHECK(seen[j] != seen[i]);
+	}
+	/* Not the old counter: two ports in a row are far apart, not +1. */
+	struct isn_tuple n1 = t, n2 = t;
+	n2.local_port++;
+	uint32_t d = tcp_isn(key, &n2, now) - tcp_isn(key, &n1, now);
+	CHECK(d > 1000 && d < 0xffffffffu - 1000);
+}
+
+/* A user= line from an existing hako.cfg keeps working on BearSSL: this
+ * key was computed by hako's own SHA-256/PBKDF2 before the change (and
+ * agrees with Python's hashlib.pbkdf2_hmac). */
+static void test_hash_compat(void)
+{
+	CHECK(auth_hash_check("pbkdf2-sha256$1000$000102030405060708090a0b0c0d0e0f$"
+			      "c914cc4f06cc6e8f46d157e3a1b5aa7abceebb17bb0444cd4c4ac16ca2ae9864",
+			      "correct horse") == 0);
+	CHECK(auth_hash_check("pbkdf2-sha256$1000$000102030405060708090a0b0c0d0e0f$"
+			      "c914cc4f06cc6e8f46d157e3a1b5aa7abceebb17bb0444cd4c4ac16ca2ae9864",
+			      "correct horsE") < 0);
 }
 
 static void test_auth(void)
@@ -178,6 +341,10 @@ int main(void)
 	RUN(test_sha256);
 	RUN(test_hmac);
 	RUN(test_pbkdf2);
+	RUN(test_drbg);
+	RUN(test_isn);
+	RUN(test_seed_sources);
+	RUN(test_hash_compat);
 	RUN(test_auth);
 	RUN(test_iterations);
 	RUN(test_auth_mutations);

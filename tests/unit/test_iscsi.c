@@ -9,7 +9,7 @@
 #include "net/iscsi/chap.h"
 #include "net/iscsi/crc32c.h"
 #include "net/iscsi/exec.h"
-#include "net/iscsi/md5.h"
+#include "net/crypto/md5.h"
 #include "net/iscsi/pdu.h"
 #include "net/iscsi/scsi.h"
 #include "net/iscsi/text.h"

@@ -16,12 +16,13 @@
  * start later and only read it. The value comes from RDSEED or RDRAND
  * (CPUID.(EAX=7,ECX=0):EBX[18], CPUID.1:ECX[30]; SDM Vol. 1 7.3.17) where
  * the CPU has them, else from the TSC mixed with the boot-info address:
- * guessable by someone who knows the boot timing, which is why a later
- * change brings a real DRBG seeded once for all of hako.
+ * guessable by someone who knows the boot timing. (The rest of hako's
+ * randomness comes from net/crypto/rng.c's DRBG, seeded later in boot.)
  */
 #include "vmm/core/stack_guard.h"
 
 #include "vmm/core/cpu.h"
+#include "vmm/core/hwrng.h"
 #include "vmm/core/time.h"
 #include "vmm/core/trap.h"
 
@@ -30,32 +31,6 @@
 /* Any nonzero value until stack_guard_init(): never 0, never used unset. */
 uint64_t __stack_chk_guard = 0x595e9fbd94fda766ull;
 const char *stack_guard_source = "none";
-
-#define CPUID1_ECX_RDRAND (1u << 30)
-#define CPUID7_EBX_RDSEED (1u << 18)
-#define HW_RANDOM_TRIES 16 /* both may fail transiently (CF = 0): retry (SDM Vol. 1 7.3.17.1) */
-
-static NO_SP int rdseed64(uint64_t *v)
-{
-	for (int i = 0; i < HW_RANDOM_TRIES; i++) {
-		uint8_t ok;
-		__asm__ volatile("rdseed %0; setc %1" : "=r"(*v), "=qm"(ok));
-		if (ok)
-			return 1;
-	}
-	return 0;
-}
-
-static NO_SP int rdrand64(uint64_t *v)
-{
-	for (int i = 0; i < HW_RANDOM_TRIES; i++) {
-		uint8_t ok;
-		__asm__ volatile("rdrand %0; setc %1" : "=r"(*v), "=qm"(ok));
-		if (ok)
-			return 1;
-	}
-	return 0;
-}
 
 /* splitmix64's finaliser: every input bit reaches every output bit. */
 static NO_SP uint64_t mix64(uint64_t z)
@@ -74,10 +49,9 @@ static NO_SP uint64_t mix64(uint64_t z)
 NO_SP void stack_guard_init(uint64_t seed)
 {
 	uint64_t hw = 0;
-	int leaf7 = cpuid(0, 0).eax >= 7;
-	if (leaf7 && (cpuid(7, 0).ebx & CPUID7_EBX_RDSEED) && rdseed64(&hw))
+	if (hwrng_has_rdseed() && rdseed64(&hw))
 		stack_guard_source = "RDSEED";
-	else if ((cpuid(1, 0).ecx & CPUID1_ECX_RDRAND) && rdrand64(&hw))
+	else if (hwrng_has_rdrand() && rdrand64(&hw))
 		stack_guard_source = "RDRAND";
 	else
 		stack_guard_source = "TSC (no RDSEED/RDRAND)";

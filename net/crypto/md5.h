@@ -1,19 +1,18 @@
 /*
- * net/iscsi/md5.h - MD5 (RFC 1321), needed only by CHAP (RFC 1994,
- * RFC 7143 12.1.3). Portable.
+ * net/crypto/md5.h - MD5 (RFC 1321), needed only by iSCSI's CHAP (RFC 1994,
+ * RFC 7143 12.1.3). BearSSL's br_md5 does the hashing. Portable.
  */
-#ifndef HAKO_ISCSI_MD5_H
-#define HAKO_ISCSI_MD5_H
+#ifndef HAKO_MD5_H
+#define HAKO_MD5_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #define MD5_DIGEST_LEN 16
 
+/* Holds a br_md5_context (md5.c checks that it fits). */
 struct md5_ctx {
-	uint32_t state[4];
-	uint64_t bytes;
-	uint8_t block[64];
+	uint64_t opaque[14];
 };
 
 void md5_init(struct md5_ctx *c);
