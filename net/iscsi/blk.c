@@ -57,7 +57,8 @@ static int url_check(const char *spec, struct iscsi_url *u, char *err, unsigned 
 	const char *why;
 	fmt_snprintf(full, sizeof(full), "iscsi://%s", spec);
 	if (iscsi_url_parse(full, 1, u, &why)) {
-		fmt_snprintf(err, len, "bad disk URL: %s (iscsi://[USER[%%SECRET]@]HOST[:PORT]/IQN/LUN)",
+		fmt_snprintf(err, len,
+			     "bad disk URL: %s (iscsi://[USER[%%SECRET]@]HOST[:PORT]/IQN/LUN[?OPTIONS])",
 			     why);
 		return -EINVAL;
 	}

@@ -45,10 +45,13 @@ struct iscsi_config {
 	char initiator[ISCSI_NAME_MAX];
 	char user[ISCSI_SECRET_MAX], secret[ISCSI_SECRET_MAX]; /* CHAP, ours */
 	char target_user[ISCSI_SECRET_MAX], target_secret[ISCSI_SECRET_MAX]; /* mutual */
-	int header_digest, data_digest; /* ask for CRC32C */
+	int header_digest, data_digest; /* enum iscsi_digest: what we offer */
 	uint64_t task_timeout_us; /* 0: 60 s */
 	uint64_t keepalive_us; /* idle time before a NOP-Out ping; 0: 5 s */
 };
+
+/* Digests we offer (RFC 7143 13.1): none, CRC32C or none, CRC32C only. */
+enum iscsi_digest { ISCSI_DIGEST_NONE, ISCSI_DIGEST_PREFER, ISCSI_DIGEST_REQUIRE };
 
 enum iscsi_dir { ISCSI_DIR_NONE, ISCSI_DIR_READ, ISCSI_DIR_WRITE };
 
