@@ -312,6 +312,7 @@ static void login_done(struct iscsi_session *s, const struct iscsi_login *h)
 	s->rx.data_digest = s->p.data_digest;
 	s->backoff_us = 0;
 	s->ping_itt = 0;
+	s->down = 0;
 	if (s->discovery_done != 2)
 		s->discovery_done = 0, s->disc_len = 0;
 	if (s->p.first_burst > s->p.max_burst)

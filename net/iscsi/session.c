@@ -144,6 +144,8 @@ static void drop(struct iscsi_session *s, int err, int violation)
 		err = s->error_code = -EPROTO;
 	}
 	log_warn("iscsi %s: connection closed: %s", sess_name(s), s->error);
+	if (!s->down)
+		s->down = 1, s->down_since = now(s);
 	s->ops->close(s->ctx);
 	s->epoch++;
 	s->tx_head = s->tx_tail = 0;

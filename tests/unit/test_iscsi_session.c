@@ -653,6 +653,33 @@ static void test_timeout(void)
 	(void)itt;
 }
 
+/* Down for longer than the task timeout: new tasks fail at once, until a login succeeds. */
+static void test_down_past_the_timeout_fails_fast(void)
+{
+	struct iscsi_task t, u;
+	logged_in(TEXT(OPER));
+	iscsi_conn_down(S, -EIO, "target closed the connection");
+	task_setup(&t, ISCSI_DIR_NONE, 0, 0);
+	CHECK_EQ(iscsi_submit(S, &t), 0); /* within the timeout it waits */
+	for (int i = 0; i < 61; i++) {
+		fk.now += 1000000;
+		iscsi_poll(S);
+		iscsi_conn_down(S, -ECONNREFUSED, "connection refused");
+	}
+	CHECK_EQ(t.result, -ETIMEDOUT);
+	task_setup(&u, ISCSI_DIR_NONE, 0, 0);
+	CHECK_EQ(iscsi_submit(S, &u), -ETIMEDOUT);
+	CHECK_CONTAINS(S->error, "connection refused");
+	/* the target is back: the next login ends it */
+	while (S->state != ISCSI_S_CONNECTING) {
+		fk.now += 100000;
+		iscsi_poll(S);
+	}
+	iscsi_conn_up(S);
+	login_plain(TEXT(OPER));
+	CHECK_EQ(iscsi_submit(S, &u), 0);
+}
+
 static void test_malformed_pdus(void)
 {
 	struct iscsi_bhs h;
@@ -1386,6 +1413,7 @@ int main(void)
 	RUN(test_cmdsn_window);
 	RUN(test_nop_and_keepalive);
 	RUN(test_timeout);
+	RUN(test_down_past_the_timeout_fails_fast);
 	RUN(test_malformed_pdus);
 	RUN(test_discovery_and_logout);
 	RUN(test_login_continued);
