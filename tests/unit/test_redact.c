@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "tests/unit/check.h"
+#include "vmm/blk/blk.h"
 #include "vmm/core/lib/redact.h"
 
 static const char *masked(const char *url)
@@ -80,6 +81,19 @@ static void test_control_characters(void)
 	CHECK_STREQ(out, "abc");
 }
 
+/* The block layer's errors quote a bad URL: masked too. */
+static void test_block_layer_errors(void)
+{
+	char err[BLK_ERR_MAX];
+	CHECK(blk_url_check("cow:x:iscsi://u%s3cret@h/iqn.x/1", err, sizeof(err)) < 0);
+	CHECK_CONTAINS(err, "'cow:x:iscsi://u%****@h/iqn.x/1'");
+	CHECK(!strstr(err, "s3cret"));
+	CHECK(blk_url_check("nosuch://u%s3cret@h/iqn.x/1?target_password=t0p", err,
+			    sizeof(err)) < 0);
+	CHECK_CONTAINS(err, "unknown disk URL 'nosuch://u%****@h/iqn.x/1?target_password=****'");
+	CHECK(!strstr(err, "s3cret") && !strstr(err, "t0p"));
+}
+
 int main(void)
 {
 	RUN(test_userinfo_secret);
@@ -87,5 +101,6 @@ int main(void)
 	RUN(test_no_secret_unchanged);
 	RUN(test_bounded);
 	RUN(test_control_characters);
+	RUN(test_block_layer_errors);
 	return check_done();
 }
