@@ -15,7 +15,7 @@ a round is being written:
       at once once the session has been down that long; before, each waited
       its own full timeout and dd hung for minutes), the round written before
       is still on the LUN (nothing acknowledged was lost), and once tgtd is
-      back a new round succeeds and lands.
+      back and hako has logged in again a new round succeeds and lands.
 
 About two and a half minutes under TCG (the Linux boot is one). Slow: skipped by
 `make test-fast`.
@@ -157,7 +157,9 @@ def test_tgtd_gone_past_the_timeout_is_an_io_error(rig):
     log = m.output_since(0)
     assert re.search(r"I/O error, dev vda", log), "the guest kernel reported no I/O error"
     assert lun_sha(lun) == acked, "an acknowledged round is no longer on the LUN"
-    # tgtd is back: the disk works again
+    # tgtd is back: once hako has logged in again (until then new requests
+    # fail at once, see the README) the disk works again
+    m.expect(r"iscsi %s: logged in" % re.escape(IQN), 60)
     rc, sha = write_round(m, 5, 0, timeout=TIMEOUT_S + 120)
     assert rc == 0, "the disk did not recover once the target was back"
     assert sha == lun_sha(lun)
