@@ -16,6 +16,7 @@
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/fmt.h"
 #include "vmm/core/lib/log.h"
+#include "vmm/core/lib/redact.h"
 #include "vmm/core/lib/string.h"
 #include "vmm/core/service.h"
 
@@ -52,6 +53,14 @@ static unsigned collect(struct vm_def *out)
 	return n;
 }
 
+/* A device's URL as people may see it: CHAP secrets masked (redact.h). Service core only. */
+static const char *shown(const char *url)
+{
+	static char buf[BLK_URL_MAX];
+	redact_url(url, buf, sizeof(buf));
+	return buf;
+}
+
 /*
  * Writes vms[]'s definitions to the catalog device (no-op without one):
  * 0, or -E... with a sentence in err; the caller undoes its change.
@@ -65,7 +74,7 @@ int catalog_persist(char *err, unsigned len)
 		audit_saved(); /* the write carried the audit entries too */
 	if (rc)
 		fmt_snprintf(err, len, "could not write the catalog on %s (%s); nothing changed",
-			     cat.dev->url, errno_str(rc));
+			     shown(cat.dev->url), errno_str(rc));
 	return rc;
 }
 
@@ -73,7 +82,7 @@ int catalog_persist(char *err, unsigned len)
 void catalog_describe(char *buf, unsigned len)
 {
 	if (cat.dev)
-		fmt_snprintf(buf, len, "%s (update %lu)", cat.dev->url, cat.store.seq);
+		fmt_snprintf(buf, len, "%s (update %lu)", shown(cat.dev->url), cat.store.seq);
 	else
 		fmt_snprintf(buf, len, "none (%s): definitions live in memory and are lost at reboot",
 			     cat.why_none);
@@ -87,7 +96,7 @@ void catalog_pool_describe(char *buf, unsigned len)
 		fmt_snprintf(buf, len, "none: set pool= in hako.cfg for clones");
 		return;
 	}
-	fmt_snprintf(buf, len, "%s, %lu KiB of %lu MiB used, %u volumes", p->dev->url,
+	fmt_snprintf(buf, len, "%s, %lu KiB of %lu MiB used, %u volumes", shown(p->dev->url),
 		     (uint64_t)p->used * COW_CHUNK >> 10, (uint64_t)p->chunks * COW_CHUNK >> 20,
 		     p->hdr.nvols);
 }
@@ -103,7 +112,7 @@ static struct blockdev *open_cfg_dev(const char *key)
 	struct blockdev *d;
 	int rc = blk_sync_open(url, 0, &d, err, sizeof(err));
 	if (rc) {
-		log_err("%s: cannot open %s: %s", key, url, err);
+		log_err("%s: cannot open %s: %s", key, shown(url), err);
 		return 0;
 	}
 	return d;
@@ -117,11 +126,11 @@ static void pool_boot(void)
 	char err[200];
 	uint32_t leaked;
 	if (cow_pool_attach(d, &leaked, err, sizeof(err))) {
-		log_err("pool: %s: %s; clones are not possible", d->url, err);
+		log_err("pool: %s: %s; clones are not possible", shown(d->url), err);
 		blk_close(d);
 		return;
 	}
-	log_info("pool: %s, %u volumes, %u of %u chunks used%s", d->url, cow_pool->hdr.nvols,
+	log_info("pool: %s, %u volumes, %u of %u chunks used%s", shown(d->url), cow_pool->hdr.nvols,
 		 cow_pool->used, cow_pool->chunks, leaked ? " (freed chunks left by a power cut)" : "");
 }
 
@@ -153,14 +162,14 @@ static void catalog_open(void)
 		rc = catalog_store_load(&cat.store, defs_buf, VM_MAX, &n, err, sizeof(err));
 	if (rc && rc != -ENOENT) {
 		/* never overwrite what we cannot read: stay in memory */
-		log_err("catalog: %s: %s", d->url, err[0] ? err : errno_str(rc));
+		log_err("catalog: %s: %s", shown(d->url), err[0] ? err : errno_str(rc));
 		cat.why_none = "the catalog device is unreadable; see `log`";
 		blk_close(d);
 		return;
 	}
 	cat.dev = d;
 	install(defs_buf, n);
-	log_info("catalog: %s: %u guests%s", d->url, n, rc == -ENOENT ? " (a new catalog)" : "");
+	log_info("catalog: %s: %u guests%s", shown(d->url), n, rc == -ENOENT ? " (a new catalog)" : "");
 }
 
 /* Does any guest's disk use pool volume `id`? */

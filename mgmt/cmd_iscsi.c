@@ -24,6 +24,7 @@
 #include "vmm/core/lib/buddy.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/fmt.h"
+#include "vmm/core/lib/redact.h"
 #include "vmm/core/lib/string.h"
 #include "vmm/core/page.h"
 #include "vmm/core/service.h"
@@ -203,7 +204,9 @@ static int disk_check(struct shell *sh, const char *url, uint64_t size)
 	char what[BLK_URL_MAX + 80], amount[40] = "all data", err[160] = "";
 	if (size)
 		fmt_snprintf(amount, sizeof(amount), "the first %llu bytes", (unsigned long long)size);
-	fmt_snprintf(what, sizeof(what), "This overwrites %s of %s.", amount, url);
+	char shown[BLK_URL_MAX];
+	redact_url(url, shown, sizeof(shown));
+	fmt_snprintf(what, sizeof(what), "This overwrites %s of %s.", amount, shown);
 	busy = 1; /* c is static, and the answer may take a while */
 	if (!confirm(sh, what))
 		return busy = 0, shell_error(sh, "not confirmed; nothing written");
@@ -255,9 +258,10 @@ static int disk_bench(struct shell *sh, const char *url, uint64_t size)
 {
 	static struct blk_bench b;
 	static const uint32_t reqs[] = { 4096, 256 * 1024 }, depths[] = { 1, 16 };
-	char what[BLK_URL_MAX + 80], err[160] = "";
+	char what[BLK_URL_MAX + 80], err[160] = "", shown[BLK_URL_MAX];
+	redact_url(url, shown, sizeof(shown));
 	fmt_snprintf(what, sizeof(what), "This overwrites the first %llu bytes of %s.",
-		     (unsigned long long)size, url);
+		     (unsigned long long)size, shown);
 	busy = 1; /* b is static, and the answer may take a while */
 	if (!confirm(sh, what))
 		return busy = 0, shell_error(sh, "not confirmed; nothing written");

@@ -11,6 +11,7 @@
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/fmt.h"
 #include "vmm/core/lib/log.h"
+#include "vmm/core/lib/redact.h"
 #include "vmm/core/lib/string.h"
 #include "vmm/core/service.h"
 #include "vmm/core/smp.h"
@@ -309,11 +310,13 @@ SHELL_COMMAND(reset, "reset", "NAME", "hard reset a running guest", cmd_reset);
 static void print_disk_stats(struct shell *sh, struct vm *vm)
 {
 	struct blk_stats st;
+	char url[VM_DISK_URL_MAX];
 	for (unsigned i = 0; i < vm->def.ndisks; i++) {
 		if (vm_disk_stats(vm, i, &st))
 			continue;
+		redact_url(vm->def.disk[i].url, url, sizeof(url));
 		shell_printf(sh, "  disk vd%c %s: %lu reads %lu writes %lu flushes %lu errors, "
-			     "%lu bytes read, %lu bytes written\n", 'a' + i, vm->def.disk[i].url,
+			     "%lu bytes read, %lu bytes written\n", 'a' + i, url,
 			     st.reads, st.writes, st.flushes, st.errors, st.bytes_read,
 			     st.bytes_written);
 	}

@@ -22,6 +22,7 @@
 
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/fmt.h"
+#include "vmm/core/lib/redact.h"
 #include "vmm/core/lib/string.h"
 #include "vmm/core/service.h"
 #include "vmm/dev/virtio_blk.h"
@@ -174,17 +175,18 @@ void vm_disks_refresh(struct vm *vm)
 static int attach_disk(struct vm *vm, unsigned i, char *err, unsigned len)
 {
 	struct vm_virtio *st = of(vm);
-	char name[48], id[VIRTIO_BLK_ID_BYTES + 1];
+	char name[48], id[VIRTIO_BLK_ID_BYTES + 1], url[VM_DISK_URL_MAX];
 	int rc;
+	redact_url(vm->def.disk[i].url, url, sizeof(url));
 	if (!st->bd[i])
-		return fmt_snprintf(err, len, "disk %s is not open", vm->def.disk[i].url), -ENODEV;
+		return fmt_snprintf(err, len, "disk %s is not open", url), -ENODEV;
 	fmt_snprintf(name, sizeof(name), "guest %s: vd%c", vm->def.name, 'a' + i);
 	fmt_snprintf(id, sizeof(id), "hako-%s-vd%c", vm->def.name, 'a' + i);
 	st->line[i] = (struct irq_line){ vm, VIRTIO_MMIO_GSI0 + i };
 	struct virtio_host host = { { guest_map, vm }, guest_irq, &st->line[i], device_kick };
 	rc = virtio_blk_create(st->bd[i], &host, name, id, &st->blk[i]);
 	if (rc)
-		return fmt_snprintf(err, len, "not enough memory for disk %s", vm->def.disk[i].url), rc;
+		return fmt_snprintf(err, len, "not enough memory for disk %s", url), rc;
 	st->n = i + 1;
 	rc = mmio_register(vm, VIRTIO_MMIO_BASE + i * VIRTIO_MMIO_STRIDE, VIRTIO_MMIO_SIZE,
 			   &virtio_mmio_bus_ops, virtio_blk_transport(st->blk[i]));

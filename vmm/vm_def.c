@@ -8,6 +8,7 @@
 #include "vmm/blk/blk.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/fmt.h"
+#include "vmm/core/lib/redact.h"
 #include "vmm/core/lib/string.h"
 
 void vm_def_defaults(struct vm_def *d, const char *name)
@@ -251,30 +252,6 @@ static const char *size_str(uint64_t b, char *buf, unsigned len)
 	return buf;
 }
 
-unsigned vm_def_mask_url(const char *url, char *out, unsigned len)
-{
-	unsigned o = 0;
-	if (!len)
-		return 0;
-	for (const char *p = url; *p && o + 1 < len;) {
-		/* In the user-info of an authority ("://" up to '@' before any '/'). */
-		if (p[0] == '%' && p > url) {
-			const char *at = p, *scheme = strstr(url, "://");
-			while (*at && *at != '@' && *at != '/')
-				at++;
-			if (*at == '@' && scheme && scheme < p) {
-				for (const char *m = "%****"; *m && o + 1 < len; m++)
-					out[o++] = *m;
-				p = at;
-				continue;
-			}
-		}
-		out[o++] = *p++;
-	}
-	out[o] = 0;
-	return o;
-}
-
 /* cmdline inside double quotes, with " and \ escaped (see args_split). */
 static int format_cmdline(const char *cmdline, char *buf, unsigned len)
 {
@@ -307,7 +284,7 @@ static void format_def(const struct vm_def *d, char *buf, unsigned len, int mask
 	}
 	for (unsigned i = 0; i < d->ndisks && n >= 0 && (unsigned)n < len; i++) {
 		if (mask)
-			vm_def_mask_url(d->disk[i].url, url, sizeof(url));
+			redact_url(d->disk[i].url, url, sizeof(url));
 		n += fmt_snprintf(buf + n, len - n, " disk=%s%s", mask ? url : d->disk[i].url,
 				  d->disk[i].ro ? ",ro" : "");
 	}

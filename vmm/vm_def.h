@@ -83,10 +83,5 @@ void vm_def_nic_mac(const struct vm_def *d, unsigned i, uint8_t mac[6]);
 void vm_def_format(const struct vm_def *d, char *buf, unsigned len);
 /* The same for people (`show`): CHAP secrets in disk URLs print as ****. */
 void vm_def_format_masked(const struct vm_def *d, char *buf, unsigned len);
-/*
- * Copies `url` to `out`, replacing the SECRET of every
- * "scheme://USER%SECRET@" with "****". Returns the length written.
- */
-unsigned vm_def_mask_url(const char *url, char *out, unsigned len);
 
 #endif

@@ -57,7 +57,8 @@ static int url_check(const char *spec, struct iscsi_url *u, char *err, unsigned 
 	const char *why;
 	fmt_snprintf(full, sizeof(full), "iscsi://%s", spec);
 	if (iscsi_url_parse(full, 1, u, &why)) {
-		fmt_snprintf(err, len, "bad disk URL: %s (iscsi://[USER[%%SECRET]@]HOST[:PORT]/IQN/LUN)",
+		fmt_snprintf(err, len,
+			     "bad disk URL: %s (iscsi://[USER[%%SECRET]@]HOST[:PORT]/IQN/LUN[?OPTIONS])",
 			     why);
 		return -EINVAL;
 	}
@@ -114,6 +115,11 @@ static int lun_issue(struct iscsi_lun *l, struct blk_req *r)
 	int err = iscsi_submit(l->s, &lt->t);
 	if (err) {
 		l->used[i] = 0;
+		fmt_snprintf(l->dev->error, sizeof(l->dev->error), "%s%s%s", errno_str(err),
+			     l->s->error[0] ? ": " : "", l->s->error);
+		if (log_ratelimit_ok(&fail_rl))
+			log_warn("iscsi %s: request failed at once: %s", l->s->cfg.target,
+				 l->dev->error);
 		blk_complete(r, err);
 	}
 	return 0;

@@ -233,16 +233,94 @@ static int parse_userinfo(const char *s, size_t n, struct iscsi_url *u)
 	return 0;
 }
 
-/* An iscsi:// URL (exec.h); `why` names the bad part on -EINVAL. */
-int iscsi_url_parse(const char *s, int need_lun, struct iscsi_url *u, const char **why)
+static int parse_digest(const char *v, size_t n, int *out)
 {
-	char hp[ISCSI_HOST_MAX + 8];
+	static const struct {
+		const char *name;
+		int value;
+	} forms[] = {
+		{ "none", ISCSI_DIGEST_NONE },
+		{ "crc32c", ISCSI_DIGEST_REQUIRE },
+		{ "crc32c-none", ISCSI_DIGEST_PREFER },
+	};
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++)
+		if (strlen(forms[i].name) == n && !strncmp(v, forms[i].name, n))
+			return *out = forms[i].value, 0;
+	return -EINVAL;
+}
+
+/* One OPTION=VALUE of the query (s[0..n)); `why` says what is wrong. */
+static int parse_option(const char *s, size_t n, struct iscsi_url *u, const char **why)
+{
+	const char *eq = s;
+	while (eq < s + n && *eq != '=')
+		eq++;
+	size_t kl = (size_t)(eq - s), vl = eq < s + n ? n - kl - 1 : 0;
+	const char *v = eq + 1;
+	*why = "an option needs a value (OPTION=VALUE)";
+	if (eq == s + n || !vl)
+		return -EINVAL;
+	*why = "target_user and target_password: 1-63 characters";
+	if (kl == 11 && !strncmp(s, "target_user", kl))
+		return copy_part(u->target_user, sizeof(u->target_user), v, vl) ? -EINVAL : 0;
+	if (kl == 15 && !strncmp(s, "target_password", kl))
+		return copy_part(u->target_secret, sizeof(u->target_secret), v, vl) ? -EINVAL : 0;
+	*why = "a digest is none, crc32c or crc32c-none";
+	if (kl == 13 && !strncmp(s, "header_digest", kl))
+		return parse_digest(v, vl, &u->header_digest);
+	if (kl == 11 && !strncmp(s, "data_digest", kl))
+		return parse_digest(v, vl, &u->data_digest);
+	*why = "unknown option (known: target_user, target_password, header_digest, data_digest)";
+	return -EINVAL;
+}
+
+/* The query after '?': OPTION=VALUE pairs joined by '&'. */
+static int parse_query(const char *q, struct iscsi_url *u, const char **why)
+{
+	while (*q) {
+		const char *amp = strchr(q, '&');
+		size_t n = amp ? (size_t)(amp - q) : strlen(q);
+		if (parse_option(q, n, u, why))
+			return -EINVAL;
+		q += n + (amp ? 1 : 0);
+	}
+	*why = "target_user and target_password go together";
+	if (!u->target_user[0] != !u->target_secret[0])
+		return -EINVAL;
+	*why = "mutual CHAP (target_user) needs the initiator's USER%SECRET@ too";
+	if (u->target_user[0] && (!u->user[0] || !u->secret[0]))
+		return -EINVAL;
+	return 0;
+}
+
+/* IQN[/LUN] (path, without the query) into u; `why` says what is wrong. */
+static int parse_path(const char *path, int need_lun, struct iscsi_url *u, const char **why)
+{
+	const char *lun = strchr(path, '/');
+	*why = "bad target IQN";
+	if (copy_part(u->target, sizeof(u->target), path,
+		      lun ? (size_t)(lun - path) : strlen(path)) || !u->target[0])
+		return -EINVAL;
+	*why = "URL needs /LUN after the IQN";
+	if (!lun || !lun[1])
+		return need_lun ? -EINVAL : 0;
+	*why = "LUN must be a number below 16384";
+	for (const char *c = lun + 1; *c; c++)
+		if (*c < '0' || *c > '9' || (u->lun = u->lun * 10 + (uint64_t)(*c - '0')) > 16383)
+			return -EINVAL;
+	u->has_lun = 1;
+	return 0;
+}
+
+/* An iscsi:// URL (exec.h); `why` names the bad part on -EINVAL. */
+int iscsi_url_parse(const char *url, int need_lun, struct iscsi_url *u, const char **why)
+{
+	char hp[ISCSI_HOST_MAX + 8], path[ISCSI_NAME_MAX + 16];
 	memset(u, 0, sizeof(*u));
 	*why = "URL must start with iscsi://";
-	if (strncmp(s, "iscsi://", 8))
+	if (strncmp(url, "iscsi://", 8))
 		return -EINVAL;
-	s += 8;
-	const char *slash = strchr(s, '/'), *at = strchr(s, '@');
+	const char *s = url + 8, *slash = strchr(s, '/'), *at = strchr(s, '@');
 	*why = "URL needs /IQN after the host";
 	if (!slash)
 		return -EINVAL;
@@ -255,18 +333,10 @@ int iscsi_url_parse(const char *s, int need_lun, struct iscsi_url *u, const char
 	if (copy_part(hp, sizeof(hp), s, (size_t)(slash - s)) ||
 	    iscsi_hostport_parse(hp, u->host, sizeof(u->host), &u->port))
 		return -EINVAL;
-	const char *iqn = slash + 1, *lun = strchr(iqn, '/');
+	const char *query = strchr(slash, '?');
+	size_t pl = query ? (size_t)(query - slash - 1) : strlen(slash + 1);
 	*why = "bad target IQN";
-	if (copy_part(u->target, sizeof(u->target), iqn, lun ? (size_t)(lun - iqn) : strlen(iqn)) ||
-	    !u->target[0])
+	if (copy_part(path, sizeof(path), slash + 1, pl) || parse_path(path, need_lun, u, why))
 		return -EINVAL;
-	*why = "URL needs /LUN after the IQN";
-	if (!lun || !lun[1])
-		return need_lun ? -EINVAL : 0;
-	*why = "LUN must be a number below 16384";
-	for (const char *c = lun + 1; *c; c++)
-		if (*c < '0' || *c > '9' || (u->lun = u->lun * 10 + (uint64_t)(*c - '0')) > 16383)
-			return -EINVAL;
-	u->has_lun = 1;
-	return 0;
+	return query ? parse_query(query + 1, u, why) : 0;
 }

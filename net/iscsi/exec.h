@@ -48,7 +48,13 @@ int iscsi_cmd_capacity(struct iscsi_session *s, uint64_t lun, struct scsi_capaci
 		       iscsi_wait_fn w, void *a, char *why, size_t n);
 int iscsi_cmd_sync_cache(struct iscsi_session *s, uint64_t lun, iscsi_wait_fn w, void *a);
 
-/* iscsi://[USER[%SECRET]@]HOST[:PORT]/IQN/LUN (the libiscsi/QEMU form). */
+/*
+ * iscsi://[USER[%SECRET]@]HOST[:PORT]/IQN/LUN[?OPTION&...] (the libiscsi/QEMU
+ * form). OPTIONs, as libiscsi names them: target_user=NAME and
+ * target_password=SECRET (mutual CHAP: the target proves itself too; needs
+ * USER%SECRET), header_digest= and data_digest= one of none, crc32c (CRC32C
+ * or no login) or crc32c-none (CRC32C if the target agrees).
+ */
 struct iscsi_url {
 	char user[ISCSI_SECRET_MAX], secret[ISCSI_SECRET_MAX];
 	char host[ISCSI_HOST_MAX];
@@ -56,6 +62,8 @@ struct iscsi_url {
 	char target[ISCSI_NAME_MAX];
 	uint64_t lun;
 	int has_lun;
+	char target_user[ISCSI_SECRET_MAX], target_secret[ISCSI_SECRET_MAX];
+	int header_digest, data_digest; /* enum iscsi_digest */
 };
 /* Returns 0 or -EINVAL with `why` naming the bad part. LUN optional when !need_lun. */
 int iscsi_url_parse(const char *s, int need_lun, struct iscsi_url *u, const char **why);

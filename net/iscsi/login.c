@@ -14,6 +14,7 @@
 #include "net/iscsi/text.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/fmt.h"
+#include "vmm/core/lib/redact.h"
 #include "vmm/core/lib/log.h"
 #include "vmm/core/lib/string.h"
 
@@ -94,11 +95,14 @@ void iscsi_login_begin(struct iscsi_session *s)
 static void send_operational(struct iscsi_session *s)
 {
 	struct iscsi_text_buf t;
-	const char *hd = s->cfg.header_digest ? "CRC32C,None" : "None";
-	const char *dd = s->cfg.data_digest ? "CRC32C,None" : "None";
+	static const char *const offer[] = {
+		[ISCSI_DIGEST_NONE] = "None",
+		[ISCSI_DIGEST_PREFER] = "CRC32C,None",
+		[ISCSI_DIGEST_REQUIRE] = "CRC32C",
+	};
 	text_init(s, &t);
-	iscsi_text_add(&t, "HeaderDigest", hd);
-	iscsi_text_add(&t, "DataDigest", dd);
+	iscsi_text_add(&t, "HeaderDigest", offer[s->cfg.header_digest % 3]);
+	iscsi_text_add(&t, "DataDigest", offer[s->cfg.data_digest % 3]);
 	iscsi_text_add_num(&t, "MaxRecvDataSegmentLength", s->p.max_recv_dsl);
 	if (s->cfg.target[0]) {
 		iscsi_text_add(&t, "InitialR2T", "No");
@@ -175,9 +179,10 @@ static int key_num(const char *v, uint32_t lo, uint32_t hi, uint32_t *out)
 	return 0;
 }
 
+/* The target's choice must be one we offered (13.1; REQUIRE offers CRC32C alone). */
 static int key_digest(const char *v, int offered, int *out)
 {
-	if (!strcmp(v, "None"))
+	if (!strcmp(v, "None") && offered != ISCSI_DIGEST_REQUIRE)
 		return *out = 0, 0;
 	if (!strcmp(v, "CRC32C") && offered)
 		return *out = 1, 0;
@@ -247,6 +252,8 @@ static int chap_key(const struct iscsi_kv *kv, struct login_reply *r)
 	return 1;
 }
 
+static struct log_ratelimit unknown_rl = LOG_RATELIMIT_INIT(5);
+
 static int parse_keys(struct iscsi_session *s, const char *d, uint32_t len, struct login_reply *r)
 {
 	size_t pos = 0;
@@ -260,8 +267,11 @@ static int parse_keys(struct iscsi_session *s, const char *d, uint32_t len, stru
 			iscsi_drop(s, -EPERM, "login failed: bad answer %s=%s", kv.key, kv.value);
 			return -EINVAL;
 		}
-		if (e == 1)
-			log_warn("iscsi: ignoring unknown login key %s", kv.key);
+		if (e == 1 && log_ratelimit_ok(&unknown_rl)) {
+			char key[64];
+			redact_text(kv.key, key, sizeof(key)); /* the target's words */
+			log_warn("iscsi: ignoring unknown login key %s", key);
+		}
 	}
 	if (ret < 0)
 		iscsi_violation(s, "login failed: malformed key=value text");
@@ -287,6 +297,13 @@ static void login_refused(struct iscsi_session *s, uint8_t cls, uint8_t detail)
 /* The login succeeded: digests start with the next PDU (13.1). */
 static void login_done(struct iscsi_session *s, const struct iscsi_login *h)
 {
+	/* A target may end the login without answering the digest keys at all
+	 * (None then holds): that is no agreement to a digest we require. */
+	if ((s->cfg.header_digest == ISCSI_DIGEST_REQUIRE && !s->p.header_digest) ||
+	    (s->cfg.data_digest == ISCSI_DIGEST_REQUIRE && !s->p.data_digest)) {
+		iscsi_drop(s, -EPERM, "login failed: target did not agree to CRC32C digests");
+		return;
+	}
 	s->tsih = iscsi_be16(h->tsih);
 	s->exp_cmdsn = iscsi_be32(h->exp_sn);
 	s->max_cmdsn = iscsi_be32(h->max_cmdsn);
@@ -295,6 +312,7 @@ static void login_done(struct iscsi_session *s, const struct iscsi_login *h)
 	s->rx.data_digest = s->p.data_digest;
 	s->backoff_us = 0;
 	s->ping_itt = 0;
+	s->down = 0;
 	if (s->discovery_done != 2)
 		s->discovery_done = 0, s->disc_len = 0;
 	if (s->p.first_burst > s->p.max_burst)

@@ -161,6 +161,13 @@ int scsi_parse_capacity16(const uint8_t *d, size_t len, struct scsi_capacity *c)
 	return c->block_size ? 0 : -EINVAL;
 }
 
+/*
+ * REPORT LUNS parameter data (SPC-4 6.33): the LUNs of the entries that
+ * are really in d[0..len), at most `max`; the LUN LIST LENGTH the target
+ * claims only bounds them (it may claim more than it sent, or than the
+ * allocation length let it send). Returns how many went into luns, or
+ * -EINVAL for a malformed header.
+ */
 int scsi_parse_report_luns(const uint8_t *d, size_t len, uint64_t *luns, int max)
 {
 	if (len < 8)
@@ -168,13 +175,13 @@ int scsi_parse_report_luns(const uint8_t *d, size_t len, uint64_t *luns, int max
 	uint64_t list = get_be(d, 4);
 	if (list % 8)
 		return -EINVAL;
-	int count = (int)(list / 8), got = 0;
-	for (int i = 0; i < count && 8 + 8 * (size_t)(i + 1) <= len; i++) {
+	uint64_t claimed = list / 8, present = (len - 8) / 8;
+	int got = 0;
+	for (uint64_t i = 0; i < claimed && i < present && got < max; i++) {
 		const uint8_t *e = d + 8 + 8 * i;
-		if (got < max)
-			luns[got++] = (uint64_t)(e[0] & 0x3f) << 8 | e[1];
+		luns[got++] = (uint64_t)(e[0] & 0x3f) << 8 | e[1];
 	}
-	return count;
+	return got;
 }
 
 static void copy_trimmed(char *dst, const uint8_t *src, size_t n)

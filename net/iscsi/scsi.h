@@ -68,8 +68,9 @@ int scsi_parse_capacity10(const uint8_t *d, size_t len, struct scsi_capacity *c)
 int scsi_parse_capacity16(const uint8_t *d, size_t len, struct scsi_capacity *c);
 
 /*
- * REPORT LUNS (SPC-4 6.33): the number of LUNs listed; up to `max` LUN
- * numbers go to `luns`. -EINVAL when the list length is inconsistent.
+ * REPORT LUNS (SPC-4 6.33): the LUN numbers of the entries present in
+ * d[0..len), up to `max`, go to `luns`; returns how many (never the count
+ * the target claims). -EINVAL when the list length is inconsistent.
  */
 int scsi_parse_report_luns(const uint8_t *d, size_t len, uint64_t *luns, int max);
 

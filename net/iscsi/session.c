@@ -14,6 +14,7 @@
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/fmt.h"
 #include "vmm/core/lib/log.h"
+#include "vmm/core/lib/redact.h"
 #include "vmm/core/lib/string.h"
 
 #define LOGIN_TIMEOUT_US (10 * 1000000ull)
@@ -110,6 +111,7 @@ void iscsi_drop(struct iscsi_session *s, int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	fmt_vsnprintf(s->error, sizeof(s->error), fmt, ap);
 	va_end(ap);
+	redact_text_inplace(s->error); /* it may quote the target: keep it off the terminal */
 	drop(s, err, 0);
 }
 
@@ -125,6 +127,7 @@ void iscsi_violation(struct iscsi_session *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	fmt_vsnprintf(s->error, sizeof(s->error), fmt, ap);
 	va_end(ap);
+	redact_text_inplace(s->error); /* it may quote the target: keep it off the terminal */
 	drop(s, -EIO, 1);
 }
 
@@ -141,6 +144,8 @@ static void drop(struct iscsi_session *s, int err, int violation)
 		err = s->error_code = -EPROTO;
 	}
 	log_warn("iscsi %s: connection closed: %s", sess_name(s), s->error);
+	if (!s->down)
+		s->down = 1, s->down_since = now(s);
 	s->ops->close(s->ctx);
 	s->epoch++;
 	s->tx_head = s->tx_tail = 0;
@@ -341,7 +346,10 @@ static void rx_text(struct iscsi_session *s, const struct iscsi_bhs *h, const ui
 		iscsi_violation(s, "SendTargets answer in more than %d pieces", ISCSI_TEXT_MAX_PIECES);
 		return;
 	}
-	memcpy(s->disc + s->disc_len, d, len);
+	/* Target names and addresses reach the console: only printable ASCII
+	 * (and the NULs between pairs) goes in. */
+	for (uint32_t i = 0; i < len; i++)
+		s->disc[s->disc_len + i] = d[i] && (d[i] < 0x20 || d[i] > 0x7e) ? '?' : (char)d[i];
 	s->disc_len += len;
 	if (!(h->flags & ISCSI_FLAG_FINAL)) {
 		send_text(s, s->login_itt, iscsi_be32(h->ttt), 0, 0);

@@ -45,10 +45,13 @@ struct iscsi_config {
 	char initiator[ISCSI_NAME_MAX];
 	char user[ISCSI_SECRET_MAX], secret[ISCSI_SECRET_MAX]; /* CHAP, ours */
 	char target_user[ISCSI_SECRET_MAX], target_secret[ISCSI_SECRET_MAX]; /* mutual */
-	int header_digest, data_digest; /* ask for CRC32C */
+	int header_digest, data_digest; /* enum iscsi_digest: what we offer */
 	uint64_t task_timeout_us; /* 0: 60 s */
 	uint64_t keepalive_us; /* idle time before a NOP-Out ping; 0: 5 s */
 };
+
+/* Digests we offer (RFC 7143 13.1): none, CRC32C or none, CRC32C only. */
+enum iscsi_digest { ISCSI_DIGEST_NONE, ISCSI_DIGEST_PREFER, ISCSI_DIGEST_REQUIRE };
 
 enum iscsi_dir { ISCSI_DIR_NONE, ISCSI_DIR_READ, ISCSI_DIR_WRITE };
 
@@ -156,6 +159,10 @@ struct iscsi_session {
 	uint64_t state_since, last_rx, ping_sent, backoff_us;
 	uint32_t ping_itt;
 	int connects, logout_wanted;
+	/* Without a connection since down_since (down set): once that is longer
+	 * than the task timeout, new tasks fail at once (iscsi_submit). */
+	uint64_t down_since;
+	int down;
 	int violations; /* iscsi_violation()s since the last task or answer that completed */
 	int text_pieces; /* Text Responses of the SendTargets exchange */
 	uint32_t pings_answered; /* NOP-Ins from the target we answered */
@@ -180,7 +187,11 @@ void iscsi_conn_up(struct iscsi_session *s);
 void iscsi_conn_down(struct iscsi_session *s, int err, const char *why);
 void iscsi_feed(struct iscsi_session *s, const void *buf, size_t len);
 
-/* Queues a task; -EBUSY when all ITT slots are in use, -EINVAL for a bad one. */
+/*
+ * Queues a task; -EBUSY when all ITT slots are in use, -EINVAL for a bad
+ * one, -ETIMEDOUT when the session has had no connection for longer than
+ * the task timeout (s->error says why).
+ */
 int iscsi_submit(struct iscsi_session *s, struct iscsi_task *t);
 /* Logs out (after the tasks in flight finish) and closes. */
 void iscsi_logout(struct iscsi_session *s);

@@ -76,6 +76,12 @@ int iscsi_submit(struct iscsi_session *s, struct iscsi_task *t)
 		return -EBUSY;
 	if (s->state == ISCSI_S_FAILED || s->state == ISCSI_S_CLOSED || s->logout_wanted)
 		return s->error_code ? s->error_code : -ECANCELED;
+	/* Down for longer than a task may wait: a new task could only time out
+	 * (after the whole timeout again, one after the other for a guest that
+	 * keeps writing), so it fails now, until a login succeeds; open-iscsi's
+	 * replacement_timeout behaves the same. */
+	if (s->down && s->ops->now_us(s->ctx) - s->down_since >= s->cfg.task_timeout_us)
+		return -ETIMEDOUT;
 	task_reset(t);
 	t->slot = slot, t->seq = s->task_seq++, t->ua_retries = 0;
 	t->status = 0, t->residual = 0, t->sense_len = 0, t->message[0] = 0;

@@ -323,7 +323,8 @@ static int tcp_open(const struct iscsi_config *cfg, struct iscsi_session **out)
 
 /*
  * iscsi_open_url - starts a session to what `u` names (iscsi_url_parse):
- * the target u->target at u->host:u->port with u's CHAP account, or a
+ * the target u->target at u->host:u->port with u's CHAP accounts (mutual
+ * when it names the target's) and digests, or a
  * SendTargets discovery session when u->target is empty. The host-wide
  * initiator name and task timeout (iscsi_tcp_configure) complete it.
  * Returns 0 with *out connecting (follow it with iscsi_poll() through
@@ -342,6 +343,10 @@ int iscsi_open_url(const struct iscsi_url *u, struct iscsi_session **out)
 	fmt_snprintf(cfg.target, sizeof(cfg.target), "%s", u->target);
 	fmt_snprintf(cfg.user, sizeof(cfg.user), "%s", u->user);
 	fmt_snprintf(cfg.secret, sizeof(cfg.secret), "%s", u->secret);
+	fmt_snprintf(cfg.target_user, sizeof(cfg.target_user), "%s", u->target_user);
+	fmt_snprintf(cfg.target_secret, sizeof(cfg.target_secret), "%s", u->target_secret);
+	cfg.header_digest = u->header_digest;
+	cfg.data_digest = u->data_digest;
 	return tcp_open(&cfg, out);
 }
 

@@ -1,4 +1,4 @@
-"""A hostile iSCSI target against hako in QEMU (issue 17, finding 1).
+"""A hostile iSCSI target against hako in QEMU (issue 17, findings 1 and 11).
 
 tests/lib/hostile_target.py logs hako in properly and then misbehaves as
 each test sets it: a stream of F=0 Text Responses into a shut TCP window,
@@ -173,3 +173,26 @@ def test_garbage_after_login(vm, hostile):
     ok(vm, "undefine hg")
     still_fine(vm)
     hostile.set_mode(None)
+
+
+def test_escape_sequences_never_reach_the_console(vm, hostile):
+    """Finding 11: target names and addresses, INQUIRY strings and refused login
+    answers are printed with their control characters replaced; a REPORT LUNS
+    that claims 64 LUNs but lists one gives one LUN."""
+    hostile.set_mode("escapes")
+    mark = vm.mark()
+    out = ok(vm, "iscsi discover 10.0.2.2:%d" % hostile.port, timeout=60)
+    assert re.search(r"^%s\?\]0;PWNED\?\?\[2J 10\.0\.2\.2:%d,1\?\]0;PWNED\?\?\[2J$"
+                     % (re.escape(BAD), hostile.port), out, re.M), out
+    out = ok(vm, "iscsi luns %s" % bad_url(hostile).rsplit("/", 1)[0], timeout=60)
+    rows = [l for l in out.splitlines() if re.match(r"^\d+\s", l)]
+    assert len(rows) == 1, out  # one LUN listed, whatever the target claims
+    assert re.match(r"^1\s+disk\s+8388608\s+512\s+\?\[31m\?\]0 ;PWNED\?\?\[2J$", rows[0]), out
+    hostile.set_mode("escape_login")
+    err = one_error(vm.cmd("iscsi luns %s" % bad_url(hostile), timeout=60))
+    assert "login failed: bad answer MaxBurstLength=?]0;PWNED??[2J" in err, err
+    seen = vm.output_since(mark) + vm.cmd("log")
+    for raw in ("\x1b]0;PWNED", "\x1b[2J", "\x1b[31m"):
+        assert raw not in seen, "%r reached the console" % raw
+    hostile.set_mode(None)
+    still_fine(vm)

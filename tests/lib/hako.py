@@ -248,21 +248,25 @@ class Qemu(Machine):
         return self
 
     def monitor(self, command):
-        """Runs one QEMU monitor command; returns its text."""
+        """Runs one QEMU monitor command; returns its text. The command goes
+        only after the monitor's first prompt, and the answer is read up to
+        the next one: a command written before the greeting, on a connection
+        closed at once, can be dropped unread (a lost `set_link n0 on`)."""
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.connect(self.monitor_path)
             s.settimeout(10)
-            s.sendall((command + "\n").encode())
-            out = b""
-            try:
-                while b"(qemu)" not in out.split(b"\n", 1)[-1]:
+
+            def until_prompt():
+                out = b""
+                while b"(qemu) " not in out:
                     chunk = s.recv(4096)
                     if not chunk:
-                        break
+                        raise AssertionError("QEMU monitor closed: %r" % out)
                     out += chunk
-            except socket.timeout:
-                pass
-            return out.decode(errors="replace")
+                return out
+            until_prompt()
+            s.sendall((command + "\n").encode())
+            return until_prompt().decode(errors="replace")
 
 
 class Bochs(Machine):

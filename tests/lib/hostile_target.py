@@ -17,6 +17,11 @@ misbehaves as its `mode` says:
                           MaxBurstLength=262144, then behaves: an R2T asks for
                           a whole 256 KiB burst at once
     "garbage_after_login" sends random bytes right after the last Login Response
+    "escapes"             puts terminal escape sequences (ESC ] title, ESC [ 2J
+                          clear, BEL) into what hako may print: a SendTargets
+                          name and address, INQUIRY's vendor and product; and its
+                          REPORT LUNS claims 64 LUNs but lists one
+    "escape_login"        answers a normal login's MaxBurstLength with them
 
 The mode may change between connections; each connection reads it once,
 when it logs in. `logins` counts full logins per session type. Runs
@@ -34,6 +39,7 @@ OP_NOP_IN, OP_SCSI_RSP, OP_LOGIN_RSP, OP_TEXT_RSP, OP_DATA_IN, OP_LOGOUT_RSP, OP
 F_BIT, C_BIT, S_BIT = 0x80, 0x40, 0x01
 RSVD = 0xFFFFFFFF
 BLOCK = 512
+ESCAPE = b"\x1b]0;PWNED\x07\x1b[2J"  # retitle the terminal, clear the screen
 
 
 def keys(text):
@@ -133,10 +139,13 @@ class Conn:
         if self.mode == "r2t_beyond_burst":
             burst = 16384
         self.params.update(burst=burst)
+        first = min(burst, 65536)
+        if self.mode == "escape_login":
+            burst = ESCAPE.decode()
         return [("HeaderDigest", "None"), ("DataDigest", "None"),
                 ("MaxRecvDataSegmentLength", mrdsl), ("InitialR2T", "Yes"),
                 ("ImmediateData", "No"), ("MaxBurstLength", burst),
-                ("FirstBurstLength", min(burst, 65536)), ("MaxOutstandingR2T", 1),
+                ("FirstBurstLength", first), ("MaxOutstandingR2T", 1),
                 ("ErrorRecoveryLevel", 0), ("DataPDUInOrder", "Yes"),
                 ("DataSequenceInOrder", "Yes")]
 
@@ -171,7 +180,10 @@ class Conn:
     def send_targets(self, bhs):
         itt = struct.unpack(">I", bhs[16:20])[0]
         if self.mode != "text_flood":
-            answer = text([("TargetName", self.t.iqn), ("TargetAddress", "10.0.2.2:%d,1" % self.t.port)])
+            name, addr = self.t.iqn.encode(), b"10.0.2.2:%d,1" % self.t.port
+            if self.mode == "escapes":
+                name, addr = name + ESCAPE, addr + ESCAPE
+            answer = b"TargetName=%s\0TargetAddress=%s\0" % (name, addr)
             self.send_pdu(OP_TEXT_RSP, F_BIT, itt=itt, data=answer)
             self.status_sent()
             return
@@ -199,9 +211,12 @@ class Conn:
             return self.write(itt, lun, lba, n * BLOCK)
         if op == 0x12:  # INQUIRY
             inq = bytes([0, 0, 5, 2, 31, 0, 0, 0]) + b"HOSTILE TARGET          0001"
+            if self.mode == "escapes":
+                inq = bytes([0, 0, 5, 2, 31, 0, 0, 0]) + (b"\x1b[31m" + ESCAPE).ljust(24) + b"0001"
             return self.data_in(itt, lun, inq[:edtl], edtl)
-        if op == 0xA0:  # REPORT LUNS: LUN 1
-            return self.data_in(itt, lun, (struct.pack(">II", 8, 0) + bytes([0, 1]) + b"\0" * 6)[:edtl], edtl)
+        if op == 0xA0:  # REPORT LUNS: LUN 1 (claiming 64 when hostile)
+            listed = 64 * 8 if self.mode == "escapes" else 8
+            return self.data_in(itt, lun, (struct.pack(">II", listed, 0) + bytes([0, 1]) + b"\0" * 6)[:edtl], edtl)
         if op == 0x9E and cdb[1] & 0x1F == 0x10:  # READ CAPACITY (16)
             cap = struct.pack(">QI", len(self.t.store) // BLOCK - 1, BLOCK) + b"\0" * 20
             return self.data_in(itt, lun, cap[:edtl], edtl)

@@ -2,7 +2,8 @@
 
     with Tgt(name="x") as t:                     # tgtd on 127.0.0.1:<free port>
         t.add_target("iqn.2026-11.org.hako.test:disk", luns={1: (path, size)},
-                     chap=("user", "secret"), mutual=("tuser", "tsecret"))
+                     chap=("user", "secret"), mutual=("tuser", "tsecret"),
+                     params={"HeaderDigest": "CRC32C"})
         ... t.port, t.kill(), t.restart() ...
 
 tgtd runs in the foreground with its own control socket (TGT_IPC_SOCKET) in a
@@ -75,18 +76,23 @@ class Tgt:
         except OSError:
             return False
 
-    def add_target(self, iqn, luns, chap=None, mutual=None):
-        """luns: {lun: (path, size)}; files are created (sparse) when missing."""
+    def add_target(self, iqn, luns, chap=None, mutual=None, params=None):
+        """luns: {lun: (path, size)}; files are created (sparse) when missing.
+        params: the target's own iSCSI keys (tgt offers only HeaderDigest=None
+        and DataDigest=None unless told, e.g. {"HeaderDigest": "CRC32C"})."""
         for path, size in luns.values():
             if not os.path.exists(path):
                 with open(path, "wb") as f:
                     f.truncate(size)
-        self.targets.append((len(self.targets) + 1, iqn, luns, chap, mutual))
+        self.targets.append((len(self.targets) + 1, iqn, luns, chap, mutual, params or {}))
         self._configure(*self.targets[-1])
 
-    def _configure(self, tid, iqn, luns, chap, mutual):
+    def _configure(self, tid, iqn, luns, chap, mutual, params):
         tid = str(tid)
         self.adm("--op", "new", "--mode", "target", "--tid", tid, "-T", iqn)
+        for name, value in sorted(params.items()):
+            self.adm("--op", "update", "--mode", "target", "--tid", tid, "--name", name,
+                     "--value", value)
         for lun, (path, _) in sorted(luns.items()):
             self.adm("--op", "new", "--mode", "logicalunit", "--tid", tid, "--lun", str(lun),
                      "-b", path)

@@ -288,7 +288,14 @@ static void test_scsi_parsers(void)
 	CHECK_EQ(scsi_parse_report_luns(rl, 32, luns, 4), 3);
 	CHECK_EQ(luns[1], 1);
 	CHECK_EQ(luns[2], 0x12);
-	CHECK_EQ(scsi_parse_report_luns(rl, 20, luns, 4), 3); /* truncated: listed, not read */
+	/* truncated: only the entries read count, never the length claimed (issue 17) */
+	luns[1] = 0x5a5a;
+	CHECK_EQ(scsi_parse_report_luns(rl, 20, luns, 4), 1);
+	CHECK_EQ(luns[1], 0x5a5a);
+	CHECK_EQ(scsi_parse_report_luns(rl, 32, luns, 2), 2); /* and at most max */
+	uint8_t claims_all[16] = { 0xff, 0xff, 0xff, 0xf8, 0, 0, 0, 0, 0, 7 };
+	CHECK_EQ(scsi_parse_report_luns(claims_all, 16, luns, 4), 1);
+	CHECK_EQ(luns[0], 7);
 	rl[3] = 23;
 	CHECK_EQ(scsi_parse_report_luns(rl, 32, luns, 4), -EINVAL);
 	CHECK_EQ(scsi_parse_report_luns(rl, 7, luns, 4), -EINVAL);
@@ -340,6 +347,66 @@ static void test_url(void)
 	CHECK_EQ(iscsi_url_parse(big, 1, &u, &why), -EINVAL);
 }
 
+/* Issue 17 finding 7: mutual CHAP and digests reach the initiator from the URL. */
+static void test_url_options(void)
+{
+	struct iscsi_url u;
+	const char *why;
+	CHECK_EQ(iscsi_url_parse("iscsi://alice%s3cret@h:3261/iqn.2026-11.x:y/2?target_user=tgt"
+				 "&target_password=t%p?w@d&header_digest=crc32c&data_digest=crc32c-none",
+				 1, &u, &why), 0);
+	CHECK_STREQ(u.target, "iqn.2026-11.x:y");
+	CHECK_EQ(u.lun, 2);
+	CHECK_STREQ(u.target_user, "tgt");
+	CHECK_STREQ(u.target_secret, "t%p?w@d");
+	CHECK_EQ(u.header_digest, ISCSI_DIGEST_REQUIRE);
+	CHECK_EQ(u.data_digest, ISCSI_DIGEST_PREFER);
+	CHECK_EQ(iscsi_url_parse("iscsi://h/iqn.x:y/1?header_digest=none", 1, &u, &why), 0);
+	CHECK_EQ(u.header_digest, ISCSI_DIGEST_NONE);
+	CHECK_EQ(iscsi_url_parse("iscsi://h/iqn.x:y/1", 1, &u, &why), 0);
+	CHECK_EQ(u.header_digest + u.data_digest, 0);
+	CHECK(!u.target_user[0]);
+	/* the LUN may be left out (iscsi luns), options still follow */
+	CHECK_EQ(iscsi_url_parse("iscsi://a%b@h/iqn.x:y?target_user=t&target_password=p", 0, &u,
+				 &why), 0);
+	CHECK_EQ(u.has_lun, 0);
+	CHECK_STREQ(u.target, "iqn.x:y");
+	CHECK_STREQ(u.target_secret, "p");
+	/* a '?' in the initiator's secret is not a query */
+	CHECK_EQ(iscsi_url_parse("iscsi://a%b?c@h/iqn.x:y/1", 1, &u, &why), 0);
+	CHECK_STREQ(u.secret, "b?c");
+
+	static const char *const bad[] = {
+		"iscsi://h/iqn.x/1?header_digest=md5",
+		"iscsi://h/iqn.x/1?header_digest=",
+		"iscsi://h/iqn.x/1?data_digest",
+		"iscsi://h/iqn.x/1?colour=blue",
+		"iscsi://a%b@h/iqn.x/1?target_user=t",          /* no target_password */
+		"iscsi://a%b@h/iqn.x/1?target_password=p",      /* no target_user */
+		"iscsi://h/iqn.x/1?target_user=t&target_password=p", /* no USER%SECRET */
+		"iscsi://a@h/iqn.x/1?target_user=t&target_password=p", /* no SECRET */
+		"iscsi://h/iqn.x/1x?header_digest=none",
+		"iscsi://h/?header_digest=none",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int rc = iscsi_url_parse(bad[i], 1, &u, &why);
+		if (rc != -EINVAL)
+			printf("     accepted: %s\n", bad[i]);
+		CHECK_EQ(rc, -EINVAL);
+	}
+	CHECK_EQ(iscsi_url_parse("iscsi://h/iqn.x/1?colour=blue", 1, &u, &why), -EINVAL);
+	CHECK_CONTAINS(why, "unknown option");
+	CHECK_EQ(iscsi_url_parse("iscsi://h/iqn.x/1?target_user=t&target_password=p", 1, &u, &why),
+		 -EINVAL);
+	CHECK_CONTAINS(why, "USER%SECRET");
+	char big[300];
+	memset(big, 'p', sizeof(big));
+	strcpy(big, "iscsi://a%b@h/iqn.x/1?target_user=t&target_password=");
+	big[sizeof(big) - 1] = 0;
+	big[strlen(big)] = 'p';
+	CHECK_EQ(iscsi_url_parse(big, 1, &u, &why), -EINVAL);
+}
+
 int main(void)
 {
 	RUN(test_crc32c_vectors);
@@ -351,5 +418,6 @@ int main(void)
 	RUN(test_bhs_check);
 	RUN(test_scsi_parsers);
 	RUN(test_url);
+	RUN(test_url_options);
 	return check_done();
 }

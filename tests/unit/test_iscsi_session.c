@@ -653,6 +653,33 @@ static void test_timeout(void)
 	(void)itt;
 }
 
+/* Down for longer than the task timeout: new tasks fail at once, until a login succeeds. */
+static void test_down_past_the_timeout_fails_fast(void)
+{
+	struct iscsi_task t, u;
+	logged_in(TEXT(OPER));
+	iscsi_conn_down(S, -EIO, "target closed the connection");
+	task_setup(&t, ISCSI_DIR_NONE, 0, 0);
+	CHECK_EQ(iscsi_submit(S, &t), 0); /* within the timeout it waits */
+	for (int i = 0; i < 61; i++) {
+		fk.now += 1000000;
+		iscsi_poll(S);
+		iscsi_conn_down(S, -ECONNREFUSED, "connection refused");
+	}
+	CHECK_EQ(t.result, -ETIMEDOUT);
+	task_setup(&u, ISCSI_DIR_NONE, 0, 0);
+	CHECK_EQ(iscsi_submit(S, &u), -ETIMEDOUT);
+	CHECK_CONTAINS(S->error, "connection refused");
+	/* the target is back: the next login ends it */
+	while (S->state != ISCSI_S_CONNECTING) {
+		fk.now += 100000;
+		iscsi_poll(S);
+	}
+	iscsi_conn_up(S);
+	login_plain(TEXT(OPER));
+	CHECK_EQ(iscsi_submit(S, &u), 0);
+}
+
 static void test_malformed_pdus(void)
 {
 	struct iscsi_bhs h;
@@ -917,6 +944,78 @@ static void test_digests_on_the_wire(void)
 	data_in(iscsi_be32(pdu.h.itt), 0, 0, src, 4096, 1);
 	CHECK_EQ(t.result, 0);
 	CHECK(!memcmp(src, dst, 4096));
+}
+
+/* header_digest=crc32c in a URL: CRC32C alone is offered, and a login without it fails. */
+static void test_digests_required(void)
+{
+	struct iscsi_config c = target_cfg();
+	c.header_digest = c.data_digest = ISCSI_DIGEST_REQUIRE;
+	new_session(&c);
+	next_sent();
+	login_rsp(TRANSIT(0, 1), 0, 0, 0, 0);
+	next_sent();
+	CHECK_STREQ(sent_key("HeaderDigest"), "CRC32C");
+	CHECK_STREQ(sent_key("DataDigest"), "CRC32C");
+	login_rsp(TRANSIT(1, 3), TEXT("HeaderDigest=None\0DataDigest=CRC32C\0"), 0, 0);
+	CHECK_EQ(S->state, ISCSI_S_FAILED);
+	CHECK_CONTAINS(S->error, "bad answer HeaderDigest=None");
+	/* a target that leaves the keys out agrees to nothing */
+	new_session(&c);
+	next_sent();
+	login_rsp(TRANSIT(0, 1), 0, 0, 0, 0);
+	next_sent();
+	login_rsp(TRANSIT(1, 3), 0, 0, 0, 0);
+	CHECK_EQ(S->state, ISCSI_S_FAILED);
+	CHECK_CONTAINS(S->error, "did not agree to CRC32C digests");
+	/* and one that agrees gets digests both ways */
+	new_session(&c);
+	next_sent();
+	login_rsp(TRANSIT(0, 1), 0, 0, 0, 0);
+	next_sent();
+	login_rsp(TRANSIT(1, 3), TEXT("HeaderDigest=CRC32C\0DataDigest=CRC32C\0"), 0, 0);
+	CHECK_EQ(S->state, ISCSI_S_FULL);
+	CHECK(S->p.header_digest && S->p.data_digest);
+}
+
+static void on_hostile_name(void *arg, const char *name, const char *addr)
+{
+	(void)arg;
+	found++;
+	CHECK_STREQ(name, "iqn.a:?]0;pwned??[2J");
+	CHECK_STREQ(addr, "10.0.0.1:3260,1?[H");
+}
+
+/* Issue 17 finding 11: nothing a target says reaches a console with control characters. */
+static void test_target_strings_filtered(void)
+{
+	struct iscsi_config c;
+	memset(&c, 0, sizeof(c));
+	new_session(&c);
+	next_sent();
+	login_rsp(TRANSIT(0, 1), 0, 0, 0, 0);
+	next_sent();
+	login_rsp(TRANSIT(1, 3), 0, 0, 0, 0);
+	iscsi_poll(S);
+	CHECK(next_sent());
+	struct iscsi_bhs h;
+	rsp_init(&h, ISCSI_OP_TEXT_RSP, ISCSI_FLAG_FINAL, iscsi_be32(pdu.h.itt));
+	deliver(&h, TEXT("TargetName=iqn.a:\x1b]0;pwned\x07\x1b[2J\0"
+			 "TargetAddress=10.0.0.1:3260,1\x9b[H\0"));
+	found = 0;
+	iscsi_discovery_walk(S, on_hostile_name, 0);
+	CHECK_EQ(found, 1);
+	/* a refused answer is quoted in the error, tamed */
+	struct iscsi_config t = target_cfg();
+	new_session(&t);
+	next_sent();
+	login_rsp(TRANSIT(0, 1), 0, 0, 0, 0);
+	next_sent();
+	login_rsp(TRANSIT(1, 3), TEXT("MaxBurstLength=\x1b[31mred\r\n\0"), 0, 0);
+	CHECK_EQ(S->state, ISCSI_S_FAILED);
+	CHECK_CONTAINS(S->error, "bad answer MaxBurstLength=?[31mred??");
+	for (const char *p = S->error; *p; p++)
+		CHECK(*p >= 0x20 && *p < 0x7f);
 }
 
 static int refuse_wait(void *arg)
@@ -1314,12 +1413,15 @@ int main(void)
 	RUN(test_cmdsn_window);
 	RUN(test_nop_and_keepalive);
 	RUN(test_timeout);
+	RUN(test_down_past_the_timeout_fails_fast);
 	RUN(test_malformed_pdus);
 	RUN(test_discovery_and_logout);
 	RUN(test_login_continued);
 	RUN(test_discovery_split_keys);
 	RUN(test_logout);
 	RUN(test_digests_on_the_wire);
+	RUN(test_digests_required);
+	RUN(test_target_strings_filtered);
 	RUN(test_text_with_the_queue_full);
 	RUN(test_logout_with_the_queue_full);
 	RUN(test_huge_max_recv_dsl_is_clamped);

@@ -12,6 +12,7 @@
 #include "mgmt/shell/args.h"
 #include "vmm/core/lib/elf64.h"
 #include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/redact.h"
 #include "vmm/cpuid_policy.h"
 #include "vmm/dev/uart.h"
 #include "vmm/elf_guest.h"
@@ -319,11 +320,11 @@ static void test_vm_def_disks(void)
 			CHECK_EQ(vm_def_set_arg(&back, argv[i], err, sizeof(err)), 0);
 	CHECK_STREQ(back.cmdline, "console=ttyS0 say=\"hi\" path=a\\b");
 	char masked[120];
-	vm_def_mask_url("cow:7:iscsi://u%p@h/iqn.x/1", masked, sizeof(masked));
+	redact_url("cow:7:iscsi://u%p@h/iqn.x/1", masked, sizeof(masked));
 	CHECK_STREQ(masked, "cow:7:iscsi://u%****@h/iqn.x/1");
-	vm_def_mask_url("esp:a%b.img", masked, sizeof(masked));
+	redact_url("esp:a%b.img", masked, sizeof(masked));
 	CHECK_STREQ(masked, "esp:a%b.img");
-	vm_def_mask_url("iscsi://h/iqn.x%y/1", masked, sizeof(masked));
+	redact_url("iscsi://h/iqn.x%y/1", masked, sizeof(masked));
 	CHECK_STREQ(masked, "iscsi://h/iqn.x%y/1");
 	CHECK_EQ(vm_def_set(&d, "disk", "", err, sizeof(err)), 0);
 	char url[300];

@@ -10,6 +10,7 @@
 
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/fmt.h"
+#include "vmm/core/lib/redact.h"
 #include "vmm/core/lib/string.h"
 
 extern const struct blk_scheme __start_hako_blk_schemes[], __stop_hako_blk_schemes[];
@@ -38,13 +39,14 @@ static const struct blk_scheme *scheme_for(const char *url)
 
 static int no_scheme(const char *url, char *err, unsigned len)
 {
-	char known[96];
+	char known[96], shown[BLK_URL_MAX];
 	int n = 0;
+	redact_url(url, shown, sizeof(shown));
 	known[0] = 0;
 	for (const struct blk_scheme *s = __start_hako_blk_schemes; s < __stop_hako_blk_schemes; s++)
 		n += fmt_snprintf(known + n, n < (int)sizeof(known) ? sizeof(known) - n : 0, "%s%s...",
 				  n ? ", " : "", s->prefix);
-	fmt_snprintf(err, len, "unknown disk URL '%s' (known: %s)", url, known);
+	fmt_snprintf(err, len, "unknown disk URL '%s' (known: %s)", shown, known);
 	return -EINVAL;
 }
 
@@ -91,7 +93,9 @@ int blk_open(const char *url, int readonly, struct blk_open_req *o)
 	}
 	struct blockdev *d = host_ops->alloc(sizeof(*d));
 	if (!d) {
-		fmt_snprintf(o->err, sizeof(o->err), "out of memory opening '%s'", url);
+		char shown[BLK_URL_MAX];
+		redact_url(url, shown, sizeof(shown));
+		fmt_snprintf(o->err, sizeof(o->err), "out of memory opening '%s'", shown);
 		return -ENOMEM;
 	}
 	const struct blk_scheme *s = scheme_for(url);
@@ -115,7 +119,9 @@ void blk_opened(struct blockdev *d, int status)
 {
 	struct blk_open_req *o = d->opening;
 	if (!status && !geometry_ok(d)) {
-		fmt_snprintf(o->err, sizeof(o->err), "backend of '%s' gave a bad geometry", d->url);
+		char shown[BLK_URL_MAX];
+		redact_url(d->url, shown, sizeof(shown));
+		fmt_snprintf(o->err, sizeof(o->err), "backend of '%s' gave a bad geometry", shown);
 		if (d->ops && d->ops->close)
 			d->ops->close(d);
 		status = -EIO;

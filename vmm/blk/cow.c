@@ -22,6 +22,7 @@
 #include "vmm/blk/blk_sync.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/fmt.h"
+#include "vmm/core/lib/redact.h"
 #include "vmm/core/lib/string.h"
 
 #define COW_RUN 16                      /* chunks per allocation round: 1 MiB */
@@ -331,8 +332,10 @@ static int cow_check(const char *spec, char *err, unsigned len)
 	uint32_t id;
 	const char *base;
 	if (parse(spec, &id, &base)) {
+		char shown[BLK_URL_MAX];
+		redact_url(spec, shown, sizeof(shown));
 		fmt_snprintf(err, len, "bad disk 'cow:%s': use cow:ID or cow:ID:BASEURL (made by `clone`)",
-			     spec);
+			     shown);
 		return -EINVAL;
 	}
 	return base ? blk_url_check(base, err, len) : 0;
