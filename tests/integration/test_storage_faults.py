@@ -39,11 +39,13 @@ TIMEOUT_S = 15
 pytestmark = pytest.mark.slow
 
 # w ROUND SEEK_MIB: writes 48 MiB of /pat, from byte ROUND*4099 on, at SEEK_MIB
-# of /dev/vda with conv=fsync; prints dd's status and the data's checksum.
-W_FUNC = ("w() { s=$(($1*4099)); echo W-BEGIN $1; "
+# of /dev/vda with conv=fsync; prints dd's status and the data's checksum. The
+# checksum is taken first, so W-BEGIN and W-END bracket the dd alone.
+W_FUNC = ("w() { s=$(($1*4099)); "
+          "h=$(dd if=/pat bs=1M count=48 skip=$s iflag=skip_bytes 2>/dev/null | sha256sum); "
+          "echo W-BEGIN $1; "
           "dd if=/pat of=/dev/vda bs=1M count=48 seek=$2 skip=$s iflag=skip_bytes "
           "conv=fsync 2>/dev/null; r=$?; "
-          "h=$(dd if=/pat bs=1M count=48 skip=$s iflag=skip_bytes 2>/dev/null | sha256sum); "
           "echo W-END $1 rc=$r ${h%% *}; }")
 
 
@@ -96,15 +98,15 @@ def rig():
             m.stop()
 
 
-def write_round(m, rnd, seek_mib, fault=None, outlast=True, timeout=300):
-    """Round `rnd` at SEEK_MIB; 1.5 s into it runs fault(), which (when
-    `outlast`) must be over before the round is; returns (dd status, checksum
-    of the data the guest wrote)."""
+def write_round(m, rnd, seek_mib, fault=None, outlast=True, timeout=300, after=1.5):
+    """Round `rnd` at SEEK_MIB; `after` seconds into it runs fault(), which
+    (when `outlast`) must be over before the round is; returns (dd status,
+    checksum of the data the guest wrote)."""
     mark = m.mark()
     typed(m, "w %d %d" % (rnd, seek_mib))
     m.expect(r"W-BEGIN %d\r?\n" % rnd, 60)
     if fault:
-        time.sleep(1.5)
+        time.sleep(after)
         assert not re.search(r"W-END %d " % rnd, m.output_since(mark)), \
             "round %d ended before the fault: it would not hit the writes" % rnd
         fault()
@@ -151,7 +153,9 @@ def test_tgtd_gone_past_the_timeout_is_an_io_error(rig):
     rc, acked = write_round(m, 3, 0)
     assert rc == 0 and acked == lun_sha(lun)
 
-    rc, _ = write_round(m, 4, 48, t.kill, outlast=False, timeout=TIMEOUT_S + 105)
+    # tgtd dies as the round starts: a round that could end before the kill
+    # (48 MiB take about a second on a quiet machine) would prove nothing
+    rc, _ = write_round(m, 4, 48, t.kill, outlast=False, timeout=TIMEOUT_S + 105, after=0)
     t.start()
     assert rc != 0, "the guest's writes failed silently: dd reported success"
     log = m.output_since(0)
