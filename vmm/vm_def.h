@@ -50,7 +50,18 @@ struct vm_def {
 	unsigned nnics;
 	struct vm_nic nic[VM_MAX_NICS];
 	uint16_t vlan;                  /* 802.1Q VLAN of the guest's ports; 0 = untagged */
+	/* Scheduling (vmm/sched.c): a core per vCPU, or turns on shared cores. */
+	uint8_t shared;                 /* sched=shared */
+	uint16_t weight;                /* weight=N, 1-10000 */
+	uint64_t cores;                 /* cores=LIST: bit i = guest core i may run it; 0 = any */
 };
+
+/*
+ * How many cores the machine has, the service core 0 included: `cores=`
+ * may name 1 .. vm_def_core_count - 1. Set at boot; 64 until then.
+ */
+extern unsigned vm_def_core_count;
+#define VM_CORES_MAX 64
 
 /* The defaults of CLI.md: 1 vCPU, 256M, cmdline "console=ttyS0", no kernel. */
 void vm_def_defaults(struct vm_def *d, const char *name);
@@ -60,6 +71,8 @@ void vm_def_defaults(struct vm_def *d, const char *name);
  * empty value removes them all, so `set NAME disk= disk=URL` replaces them.
  * `net=uplink` and `net=lan:NAME` append a NIC (at most VM_MAX_NICS);
  * `net=none` removes them all. `vlan=N` (1-4094), `vlan=none` untagged.
+ * `sched=dedicated|shared`, `weight=N` (1-10000), `cores=LIST` (`1,3-5`:
+ * guest cores, never the service core 0; `cores=` or `cores=all` for any).
  */
 int vm_def_set(struct vm_def *d, const char *key, const char *value, char *err, unsigned len);
 /* The same for one "KEY=VALUE" word. */
@@ -79,6 +92,8 @@ void vm_def_nic_mac(const struct vm_def *d, unsigned i, uint8_t mac[6]);
 void vm_def_format(const struct vm_def *d, char *buf, unsigned len);
 /* The same for people (`show`): CHAP secrets in disk URLs print as ****. */
 void vm_def_format_masked(const struct vm_def *d, char *buf, unsigned len);
+/* `cores` as a LIST (`1,3-5`) for `show` and `host`; "all" for 0. */
+void vm_def_format_cores(uint64_t cores, char *buf, unsigned len);
 /*
  * Copies `url` to `out`, replacing the SECRET of every
  * "scheme://USER%SECRET@" with "****". Returns the length written.
