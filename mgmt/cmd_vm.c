@@ -5,6 +5,7 @@
  */
 #include "mgmt/catalog.h"
 #include "mgmt/cmd_net.h"
+#include "mgmt/cmd_sched.h"
 #include "mgmt/shell/args.h"
 #include "mgmt/shell/shell.h"
 #include "vmm/core/lib/errno.h"
@@ -166,13 +167,16 @@ static int cmd_list(struct shell *sh, int argc, char **argv)
 	(void)argv; /* no arguments */
 	if (argc != 1)
 		return shell_usage(sh, "list");
-	shell_printf(sh, "%-16s %-8s %4s %8s %5s\n", "NAME", "STATE", "CPUS", "MEM", "DISKS");
+	shell_printf(sh, "%-16s %-8s %4s %8s %5s %8s\n", "NAME", "STATE", "CPUS", "MEM", "DISKS",
+		     "CPU-S");
 	for (unsigned i = 0; i < VM_MAX; i++) {
 		const struct vm *vm = &vms[i];
 		if (!vm->defined)
 			continue;
-		shell_printf(sh, "%-16s %-8s %4u %7luM %5u", vm->def.name, vm_state_name(vm->state),
-			     vm->def.cpus, vm->def.mem >> 20, vm->def.ndisks);
+		char cpu_s[24];
+		cmd_sched_cpu_seconds(vm, cpu_s, sizeof(cpu_s));
+		shell_printf(sh, "%-16s %-8s %4u %7luM %5u %8s", vm->def.name, vm_state_name(vm->state),
+			     vm->def.cpus, vm->def.mem >> 20, vm->def.ndisks, cpu_s);
 		if (vm->state == VM_CRASHED)
 			shell_printf(sh, "  (%s)", vm->crash_reason);
 		if (vm->state == VM_STARTING)
@@ -328,6 +332,7 @@ static int cmd_stats(struct shell *sh, int argc, char **argv)
 			if (vm->exit_count[k])
 				shell_printf(sh, "  %-14s %lu\n", exit_kind_name((enum exit_kind)k),
 					     vm->exit_count[k]);
+		cmd_sched_guest_stats(sh, vm);
 		print_disk_stats(sh, vm);
 		cmd_net_guest_stats(sh, vm->def.name);
 	}
@@ -335,7 +340,8 @@ static int cmd_stats(struct shell *sh, int argc, char **argv)
 		return shell_error(sh, "unknown guest '%s'", argv[1]);
 	return 0;
 }
-SHELL_COMMAND(stats, "stats", "[NAME]", "VM exits by reason, disk I/O and network counters per guest",
+SHELL_COMMAND(stats, "stats", "[NAME]",
+	      "VM exits by reason, CPU time, disk I/O and network counters per guest",
 	      cmd_stats);
 
 /* ---- console: the shell's input goes to the guest's UART ---- */

@@ -44,7 +44,7 @@ int sched_pick(struct sched_ent *const *e, unsigned n, int last)
 	int best = -1;
 	for (unsigned k = 0; k < n; k++) {
 		unsigned i = (unsigned)(last + 1 + (int)k) % n;
-		if (e[i]->state == SCHED_BLOCKED)
+		if (e[i]->state != SCHED_READY && e[i]->state != SCHED_RUNNING)
 			continue;
 		if (best < 0 || e[i]->pass < e[best]->pass)
 			best = (int)i;

@@ -22,7 +22,8 @@
 #define SCHED_WEIGHT_DEFAULT 100
 #define SCHED_PASS_SCALE (1ull << 20)   /* pass units per microsecond at weight 1 */
 
-enum sched_state { SCHED_READY, SCHED_RUNNING, SCHED_BLOCKED, SCHED_STATE_COUNT };
+/* READY: waits for its core; BLOCKED: halted; STOPPED: off its core for good. */
+enum sched_state { SCHED_READY, SCHED_RUNNING, SCHED_BLOCKED, SCHED_STOPPED, SCHED_STATE_COUNT };
 
 /* One vCPU as the policy sees it; times in microseconds. */
 struct sched_ent {
