@@ -59,6 +59,7 @@ struct sched_core {
 	int last;                           /* q index picked last */
 	uint64_t vtime;                     /* the core's virtual time: pass picked last */
 	uint64_t slice_end;                 /* TSC */
+	uint64_t wake_ok;                   /* TSC from which a woken vCPU may take the core */
 	uint64_t left_tsc;                  /* when the last turn ended, for switch_tsc; 0 after idling */
 	uint64_t switches, switch_tsc;
 };
@@ -291,6 +292,7 @@ static void run_turns(struct sched_core *sc, struct vcpu *v)
 		sc->vtime = v->se.pass;
 	sched_ent_enter(&v->se, SCHED_RUNNING, t0);
 	sc->slice_end = rdtsc() + us_to_tsc(slice_us);
+	sc->wake_ok = rdtsc() + us_to_tsc(SCHED_WAKE_MIN_US);
 	for (;;) {
 		enum vcpu_turn t = vcpu_run_once(v);
 		if (t == VCPU_STOPPED || v->vm->stop_request)
@@ -398,23 +400,38 @@ void sched_launch(struct vcpu *v)
 			hv_panic("shared core %u would not take its run queue", v->core);
 }
 
+static uint64_t earlier(uint64_t d, uint64_t t)
+{
+	return !d || t < d ? t : d;
+}
+
+/*
+ * A halted vCPU on the core that has something to take (an IPI, an
+ * interrupt) makes the running one exit once it may be preempted
+ * (wake_ok), where should_yield() weighs the two; one that waits for its
+ * timer, when that is due (but not before wake_ok either).
+ */
 uint64_t sched_timer_deadline(struct vcpu *v, uint64_t d)
 {
 	struct sched_core *sc = &score[v->core];
+	uint64_t now = rdtsc(), soon = sc->wake_ok > now ? sc->wake_ok : now + 1;
 	int alone = 1;
 	for (unsigned i = 0; i < sc->n; i++) {
-		const struct vcpu *o = sc->q[i];
+		struct vcpu *o = sc->q[i];
 		if (o == v)
 			continue;
 		if (o->se.state == SCHED_BLOCKED) {
-			if (o->lapic.deadline && (!d || o->lapic.deadline < d))
-				d = o->lapic.deadline;
+			if (vcpu_can_wake(o))
+				d = earlier(d, soon);
+			else if (o->lapic.deadline)
+				d = earlier(d, o->lapic.deadline > sc->wake_ok ? o->lapic.deadline :
+						 sc->wake_ok);
 		} else if (o->se.state == SCHED_READY) {
 			alone = 0;
 		}
 	}
 	/* Alone on the core, it keeps running: another's arrival or wake-up kicks it out. */
-	uint64_t now = rdtsc(), end = alone ? 0 : sc->slice_end;
+	uint64_t end = alone ? 0 : sc->slice_end;
 	uint64_t left = end ? (end > now ? end - now : 1) : 0;
 	if (backend->preempt_arm && !backend->preempt_arm(v, left))
 		return d;
