@@ -47,10 +47,21 @@ def cpu_times(m, name):
 
 
 def progress(m, name):
-    """The last `probe: progress N` NAME printed (its own count of work done)."""
-    out = console(m, name, r"probe: progress \d+\r?\n", 60)
-    counts = re.findall(r"probe: progress (\d+)", out)
-    return int(counts[-1])
+    """The highest `probe: progress N` NAME printed (its own count of work done):
+    the console replays what its ring kept, then shows new lines; wait for one
+    after the replay."""
+    mark = m.mark()
+    m.send("console %s\r" % name)
+    m.expect(r"\[attached to %s" % name, 10)
+    try:
+        m.expect(r"probe: progress \d+\r?\n", 60)
+        time.sleep(2)
+        m.expect(r"probe: progress \d+\r?\n", 60)
+        return max(int(n) for n in re.findall(r"probe: progress (\d+)", m.output_since(mark)))
+    finally:
+        m.send(b"\x1d")
+        m.expect(r"\[detached from %s\]" % name, 10)
+        m.wait_prompt(10)
 
 
 def test_bad_input_is_refused_and_changes_nothing(m):

@@ -116,7 +116,8 @@ def test_six_guests_on_two_cores_get_fair_shares(m):
         with attached(m, name) as con:
             assert wait_marker(m, con, 600) == 1
             # the guest's own counter of work done, and a busy loop
-            sh(m, "(i=0; while :; do i=$((i+1)); [ $((i % 500)) = 0 ] && echo $i > /count; done) &")
+            sh(m, "(i=0; while :; do i=$((i+1)); [ $((i % 500)) = 0 ] && echo $i > /count; done) "
+               "& true")
     print("six guests at their /init in %.0f s" % (time.time() - t0))
     time.sleep(5)
     r0, c0 = run_times(m), counters(m, GUESTS)
@@ -177,6 +178,7 @@ def test_smp_guest_on_two_shared_cores_boots_and_powers_off(m):
         assert re.search(r"^4\s*$", out, re.M), out
         assert "soft lockup" not in con.output()
         m.send("poweroff -f\r")
+        m.expect(r"reboot: Power down", 120)
     deadline = time.time() + 120
     while state(m, "smp") != "stopped" and time.time() < deadline:
         time.sleep(1)
