@@ -37,6 +37,9 @@ static int apply_keys(struct shell *sh, struct vm_def *d, int argc, char **argv)
 	for (int i = 2; i < argc; i++)
 		if (vm_def_set_arg(d, argv[i], err, sizeof(err)))
 			return shell_error(sh, "%s", err);
+	for (int i = 2; i < argc; i++) /* typed here: the cores must be this machine's */
+		if (!strncmp(argv[i], "cores=", 6) && vm_def_check_cores(d, err, sizeof(err)))
+			return shell_error(sh, "%s", err);
 	return 0;
 }
 

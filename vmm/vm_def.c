@@ -207,9 +207,6 @@ static int core_number(const char *s, size_t n, unsigned *out, char *err, unsign
 	if (c == 0)
 		return fail(err, len, -EINVAL, "core 0 is the service core; cores may name guest "
 			    "cores only (1 and up)%s", "");
-	if (c >= vm_def_core_count)
-		return fmt_snprintf(err, len, "there is no core %lu: this machine has guest cores 1-%u",
-				    c, vm_def_core_count - 1), -EINVAL;
 	*out = (unsigned)c;
 	return 0;
 }
@@ -244,6 +241,15 @@ static int set_cores(struct vm_def *d, const char *v, char *err, unsigned len)
 			return fail(err, len, -EINVAL, "bad cores list '%s': it ends with a comma", v);
 	}
 	d->cores = mask;
+	return 0;
+}
+
+int vm_def_check_cores(const struct vm_def *d, char *err, unsigned len)
+{
+	for (unsigned c = vm_def_core_count; c < VM_CORES_MAX; c++)
+		if (d->cores >> c & 1)
+			return fmt_snprintf(err, len, "there is no core %u: this machine has guest "
+					    "cores 1-%u", c, vm_def_core_count - 1), -EINVAL;
 	return 0;
 }
 

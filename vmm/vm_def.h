@@ -58,9 +58,13 @@ struct vm_def {
 
 /*
  * How many cores the machine has, the service core 0 included: `cores=`
- * may name 1 .. vm_def_core_count - 1. Set at boot; 64 until then.
+ * typed at the shell may name 1 .. vm_def_core_count - 1. Set at boot; 64
+ * until then. A definition from the catalog may name cores this machine
+ * lacks (it was written on another): `start` uses those it has.
  */
 extern unsigned vm_def_core_count;
+/* 0, or -EINVAL with a message when d->cores names a core this machine lacks. */
+int vm_def_check_cores(const struct vm_def *d, char *err, unsigned len);
 #define VM_CORES_MAX 64
 
 /* The defaults of CLI.md: 1 vCPU, 256M, cmdline "console=ttyS0", no kernel. */

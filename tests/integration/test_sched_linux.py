@@ -66,15 +66,22 @@ def wait_marker(m, con, timeout):
         m.expect(MARKER, max(1, deadline - time.time()))
 
 
+_serial = [0]
+
+
 def sh(m, line, timeout=60):
-    """While attached to a booted guest: runs `line`; returns its output."""
+    """While attached to a booted guest: runs `line`; returns its output. Each
+    command's end marker is numbered: the console's replay on attach holds
+    the markers of earlier commands."""
+    _serial[0] += 1
+    n = _serial[0]
     mk = m.mark()
-    m.send(line + "; echo @@$?@@\r")
-    m.expect(r"@@\d+@@", timeout)
+    m.send("%s; echo @@%d:$?@@\r" % (line, n))
+    m.expect(r"@@%d:\d+@@" % n, timeout)
     out = m.output_since(mk)
-    echo = out.find("echo @@$?@@")
+    echo = out.find("echo @@%d:$?@@" % n)
     body = out[out.find("\n", echo) + 1:] if echo >= 0 else out
-    return body[:body.rfind("@@")]
+    return body[:body.rfind("@@%d:" % n)]
 
 
 def run_times(m):
@@ -91,8 +98,12 @@ def counters(m, names):
     counts = {}
     for name in names:
         with attached(m, name):
-            out = sh(m, "echo C=$(cat /count)=C")
-            counts[name] = int(re.search(r"C=(\d+)=C", out).group(1))
+            for _ in range(5):  # the loop may be rewriting the file just then
+                found = re.search(r"C=(\d+)=C", sh(m, "echo C=$(cat /count)=C"))
+                if found:
+                    break
+            assert found, "no counter in %s" % name
+            counts[name] = int(found.group(1))
     return counts
 
 
@@ -116,8 +127,8 @@ def test_six_guests_on_two_cores_get_fair_shares(m):
         with attached(m, name) as con:
             assert wait_marker(m, con, 600) == 1
             # the guest's own counter of work done, and a busy loop
-            sh(m, "(i=0; while :; do i=$((i+1)); [ $((i % 500)) = 0 ] && echo $i > /count; done) "
-               "& true")
+            sh(m, "echo 0 > /count; (i=0; while :; do i=$((i+1)); [ $((i % 100)) = 0 ] && "
+               "echo $i > /count; done) & true")
     print("six guests at their /init in %.0f s" % (time.time() - t0))
     time.sleep(5)
     r0, c0 = run_times(m), counters(m, GUESTS)
@@ -146,7 +157,7 @@ def test_a_spinning_guest_does_not_delay_linux(m):
     ok(m, 'define spin mem=16M kernel=esp:probe.elf sched=shared cores=%s cmdline="spin"' % core)
     ok(m, "start spin")
     with attached(m, "l1"):
-        sh(m, "kill %1 2>/dev/null; true")
+        sh(m, "kill $(jobs -p) 2>/dev/null; true")
         t1 = time.time()
         sh(m, "sleep 0", timeout=30)
         trip = time.time() - t1
@@ -167,6 +178,9 @@ def test_a_spinning_guest_does_not_delay_linux(m):
 
 
 def test_smp_guest_on_two_shared_cores_boots_and_powers_off(m):
+    for name in GUESTS + ["spin"]:
+        if re.search(r"^%s\s+running" % name, m.cmd("list"), re.M):
+            ok(m, "destroy " + name)
     ok(m, 'define smp cpus=4 mem=256M sched=shared %s cmdline="console=ttyS0"' % LINUX)
     out = ok(m, "start smp")
     assert re.search(r"started smp on core [12] [12] [12] [12]$", out, re.M), out
