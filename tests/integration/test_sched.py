@@ -6,12 +6,13 @@ per guest) and by the guests' own counters (`progress=0` prints a line per
 fixed unit of work). The Linux side (six guests on two cores, weights, a
 spinning probe beside `sleep 5`, an SMP guest) is test_sched_linux.py.
 """
+import os
 import re
 import time
 
 import pytest
 
-from hako import Qemu
+from hako import BUILD, Qemu, make_image
 from shell_helpers import console, ok, state
 
 PROBE = "kernel=esp:probe.elf"
@@ -171,3 +172,18 @@ def test_dedicated_core_runs_nobody_else(m):
         assert re.search(r"vcpu0 on core %d \(running\)" % core, stats), stats
     finally:
         cleanup(m, "ded", "s1", "s2", "s3", "d2")
+
+
+def test_timeslice_in_hako_cfg():
+    """hako.cfg's timeslice= sets the slice; a bad value is reported with its
+    line and the default stays."""
+    for cfg, want, problem in (("timeslice=3\n", 3, None),
+                               ("timeslice=0\n", 10, "timeslice is a number of milliseconds")):
+        img = make_image(os.path.join(BUILD, "test-sched-cfg.img"), cfg)
+        with Qemu(smp=2, mem="256M", image=img, name="sched-cfg") as q:
+            q.wait_prompt()
+            host = ok(q, "host")
+            assert re.search(r"^scheduling: time slice %d ms; shared cores: none$" % want, host,
+                             re.M), host
+            if problem:
+                assert problem in q.cmd("log"), q.cmd("log")
