@@ -37,6 +37,7 @@
 #include "vmm/core/stack_guard.h"
 #include "vmm/core/time.h"
 #include "vmm/core/trap.h"
+#include "vmm/sched.h"
 #include "vmm/vm.h"
 
 static struct shell serial_shell;
@@ -217,6 +218,10 @@ static void configure_services(void)
 	if (!ini)
 		fmt_snprintf(initiator, sizeof(initiator), "iqn.2026-11.org.hako:%s", hn ? hn : "hako");
 	iscsi_tcp_configure(initiator, timeout_s * 1000000ull);
+	uint64_t slice_ms = 0;
+	const char *ts = cfg_get(&hako_cfg, "timeslice");
+	if (ts && !fmt_parse_uint(ts, 1, 1000, &slice_ms)) /* cfg.c checked it */
+		sched_set_slice_ms((unsigned)slice_ms);
 
 	pci_init(acpi_host.mcfg_base, acpi_host.mcfg_bus_start, acpi_host.mcfg_bus_end);
 	net_conf = (struct net_config){ cfg_get(&hako_cfg, "net"), cfg_get(&hako_cfg, "nic"),

@@ -89,6 +89,16 @@ static int check_port(const char *v, char *why, size_t n)
 	return -EINVAL;
 }
 
+/* timeslice=: a shared core's slice in milliseconds (vmm/sched.h). */
+static int check_timeslice(const char *v, char *why, size_t n)
+{
+	uint64_t ms;
+	if (!fmt_parse_uint(v, 1, 1000, &ms))
+		return 0;
+	fmt_snprintf(why, n, "timeslice is a number of milliseconds from 1 to 1000");
+	return -EINVAL;
+}
+
 /* catalog= and pool=: a LUN, or any disk URL the block layer knows (ram: for tests). */
 static int check_iscsi_url(const char *v, char *why, size_t n)
 {
@@ -154,6 +164,7 @@ static const struct cfg_key known_keys[] = {
 	{ "quota_mem", check_size, 0 },
 	{ "quota_guests", check_count, 0 },
 	{ "quota_pool", check_size, 0 },
+	{ "timeslice", check_timeslice, 0 },
 };
 
 static const struct cfg_key *find_key(const char *k)

@@ -6,6 +6,7 @@
 #include "mgmt/audit.h"
 #include "mgmt/catalog.h"
 #include "mgmt/policy.h"
+#include "mgmt/cmd_sched.h"
 #include "mgmt/shell/shell.h"
 #include "net/crypto/rng.h"
 #include "net/net.h"
@@ -75,6 +76,7 @@ static int cmd_host(struct shell *sh, int argc, char **argv)
 	uint64_t up = time_us() / 1000000;
 	shell_printf(sh, "cores: %u total, 1 service, %u free for guests\n", cpu_count,
 		     vm_free_cores());
+	cmd_sched_host(sh);
 	shell_printf(sh, "memory: %lu MiB total, %lu MiB free for guests, %lu KiB used by hako\n",
 		     ps.total_bytes >> 20, ps.free_bytes >> 20, ps.hako_bytes >> 10);
 	shell_printf(sh, "backend: %s (%s%s)\n", virt.kind, backend ? "" : "not usable: ",

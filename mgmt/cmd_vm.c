@@ -6,6 +6,7 @@
 #include "mgmt/catalog.h"
 #include "mgmt/cmd_net.h"
 #include "mgmt/policy.h"
+#include "mgmt/cmd_sched.h"
 #include "mgmt/shell/args.h"
 #include "mgmt/shell/shell.h"
 #include "vmm/core/lib/errno.h"
@@ -37,6 +38,9 @@ static int apply_keys(struct shell *sh, struct vm_def *d, int argc, char **argv)
 	char err[160];
 	for (int i = 2; i < argc; i++)
 		if (vm_def_set_arg(d, argv[i], err, sizeof(err)))
+			return shell_error(sh, "%s", err);
+	for (int i = 2; i < argc; i++) /* typed here: the cores must be this machine's */
+		if (!strncmp(argv[i], "cores=", 6) && vm_def_check_cores(d, err, sizeof(err)))
 			return shell_error(sh, "%s", err);
 	return 0;
 }
@@ -171,8 +175,10 @@ static int cmd_list(struct shell *sh, int argc, char **argv)
 	if (argc != 1)
 		return shell_usage(sh, "list");
 	int admin = shell_is_admin(sh); /* sees every guest, with its owner */
-	shell_printf(sh, "%-16s %-8s %4s %8s %5s%s\n", "NAME", "STATE", "CPUS", "MEM", "DISKS",
-		     admin ? " OWNER" : "");
+	shell_printf(sh, "%-16s %-8s %4s %8s %5s", "NAME", "STATE", "CPUS", "MEM", "DISKS");
+	if (admin)
+		shell_printf(sh, " %-16s", "OWNER");
+	shell_printf(sh, " %8s\n", "CPU-S");
 	for (unsigned i = 0; i < VM_MAX; i++) {
 		const struct vm *vm = &vms[i];
 		if (!vm->defined || !may_act(sh, vm))
@@ -180,7 +186,10 @@ static int cmd_list(struct shell *sh, int argc, char **argv)
 		shell_printf(sh, "%-16s %-8s %4u %7luM %5u", vm->def.name, vm_state_name(vm->state),
 			     vm->def.cpus, vm->def.mem >> 20, vm->def.ndisks);
 		if (admin)
-			shell_printf(sh, " %s", vm->def.owner[0] ? vm->def.owner : "admin");
+			shell_printf(sh, " %-16s", vm->def.owner[0] ? vm->def.owner : "admin");
+		char cpu_s[24];
+		cmd_sched_cpu_seconds(vm, cpu_s, sizeof(cpu_s));
+		shell_printf(sh, " %8s", cpu_s);
 		if (vm->state == VM_CRASHED)
 			shell_printf(sh, "  (%s)", vm->crash_reason);
 		if (vm->state == VM_STARTING)
@@ -338,6 +347,7 @@ static int cmd_stats(struct shell *sh, int argc, char **argv)
 			if (vm->exit_count[k])
 				shell_printf(sh, "  %-14s %lu\n", exit_kind_name((enum exit_kind)k),
 					     vm->exit_count[k]);
+		cmd_sched_guest_stats(sh, vm);
 		print_disk_stats(sh, vm);
 		cmd_net_guest_stats(sh, vm->def.name);
 	}
@@ -345,7 +355,8 @@ static int cmd_stats(struct shell *sh, int argc, char **argv)
 		return shell_error(sh, "unknown guest '%s'", argv[1]);
 	return 0;
 }
-SHELL_COMMAND(stats, "stats", "[NAME]", "VM exits by reason, disk I/O and network counters per guest",
+SHELL_COMMAND(stats, "stats", "[NAME]",
+	      "VM exits by reason, CPU time, disk I/O and network counters per guest",
 	      cmd_stats);
 
 /* ---- console: the shell's input goes to the guest's UART ---- */

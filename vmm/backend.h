@@ -108,6 +108,22 @@ struct vmm_backend {
 
 	/* Flushes the guest's TLB entries (after nested-paging changes). */
 	void (*tlb_flush)(struct vcpu *v);
+
+	/*
+	 * Shared cores (vmm/sched.c), on v's core; each may be 0 when the
+	 * back end has nothing to do. switch_in makes v's state the core's
+	 * before any other op on v there, when the core last ran another
+	 * vCPU (VMX: VMPTRLD and the guest MSRs the VMCS does not hold).
+	 * unload is v's last act on the core (VMX: VMCLEAR). preempt_arm
+	 * makes the guest exit after about `tsc_ticks` (0: never), called
+	 * with interrupts off before vcpu_run; 0, or -ENOTSUP and the
+	 * caller uses the host's LAPIC timer instead (VMX: the VMX-preemption
+	 * timer, SDM Vol. 3C 26.5.1; SVM: none, the LAPIC timer's interrupt
+	 * exits the guest through the INTR intercept).
+	 */
+	void (*vcpu_switch_in)(struct vcpu *v);
+	void (*vcpu_unload)(struct vcpu *v);
+	int (*preempt_arm)(struct vcpu *v, uint64_t tsc_ticks);
 };
 
 extern const struct vmm_backend svm_backend;

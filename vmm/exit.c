@@ -319,6 +319,8 @@ static const exit_handler_fn exit_table[EXIT_KIND_COUNT] = {
 	[EXIT_INVD]          = exit_cache_flush,
 	[EXIT_WBINVD]        = exit_cache_flush,
 	[EXIT_MACHINE_CHECK] = exit_machine_check,
+	/* a shared core's slice ended (vmm/sched.c looks at the clock after every exit) */
+	[EXIT_PREEMPT_TIMER] = exit_interrupt,
 };
 
 enum exit_result exit_dispatch(struct vcpu *v, const struct exit_info *e)

@@ -35,6 +35,7 @@ enum exit_kind {
 	EXIT_INVD,           /* VMX 13 (always exits) / SVM 0x76 */
 	EXIT_WBINVD,         /* VMX 54 ("WBINVD exiting") / SVM 0x89; WBNOINVD too */
 	EXIT_MACHINE_CHECK,  /* #MC while the guest ran: VMX 0 vector 18, VMX 41 / SVM 0x52 */
+	EXIT_PREEMPT_TIMER,  /* VMX 52: the VMX-preemption timer ran out (a shared core's slice) */
 	EXIT_KIND_COUNT
 };
 

@@ -1,9 +1,11 @@
 /*
- * vmm/vcpu.c - the vCPU loop on a guest's dedicated core: enter the
- * guest, count the exit, dispatch it, repeat, until the guest ends or the
- * service core asks it to stop (vm->stop_request and a VEC_KICK IPI,
- * which forces an EXIT_EXT_INTERRUPT because physical interrupts are
- * intercepted while a guest runs).
+ * vmm/vcpu.c - running a vCPU: enter the guest, count the exit, dispatch
+ * it, repeat. A vCPU on a dedicated core runs vcpu_loop() until the
+ * guest ends or the service core asks it to stop (vm->stop_request and a
+ * VEC_KICK IPI, which forces an EXIT_EXT_INTERRUPT because physical
+ * interrupts are intercepted while a guest runs); it idles on the core
+ * when the guest halts. A vCPU on a shared core runs turns of
+ * vcpu_run_once() as vmm/sched.c decides, which never wait.
  */
 #include "vmm/vcpu.h"
 
@@ -20,14 +22,17 @@
 #include "vmm/exit_dispatch.h"
 #include "vmm/guest_boot.h"
 #include "vmm/irq.h"
+#include "vmm/sched.h"
 #include "vmm/spec.h"
 #include "vmm/vcpu_fpu.h"
 #include "vmm/vm.h"
 
-/* Sets this core's LAPIC timer to the guest's next timer deadline. */
-static void timer_arm(struct vcpu *v)
+/* Sets this core's LAPIC timer to the next deadline: the guest's, or a shared core's. */
+void vcpu_timer_arm(struct vcpu *v)
 {
 	uint64_t d = v->lapic.deadline;
+	if (v->shared)
+		d = sched_timer_deadline(v, d);
 	if (d == v->armed_deadline)
 		return;
 	v->armed_deadline = d;
@@ -47,7 +52,7 @@ static void timer_arm(struct vcpu *v)
 static void vcpu_events(struct vcpu *v)
 {
 	vlapic_timer_check(&v->lapic, rdtsc());
-	timer_arm(v);
+	vcpu_timer_arm(v);
 	if (v->lapic.nmi_pending && backend->intr_ready(v) >= 0) {
 		const struct vevent nmi = { VEVENT_NMI, 2, 0, 0 };
 		if (!backend->inject(v, &nmi))
@@ -69,63 +74,62 @@ static void vcpu_events(struct vcpu *v)
 	backend->intr_window(v, 1);
 }
 
-static int idle_wakeup(struct vcpu *v)
+int vcpu_can_wake(struct vcpu *v)
 {
 	struct uart_model *u = &v->vm->uart;
-	if (v->vm->stop_request || v->init_pending || v->lapic.nmi_pending)
+	if (v->vm->stop_request)
+		return 1;
+	if (v->wait_sipi)
+		return __atomic_load_n(&v->sipi_pending, __ATOMIC_ACQUIRE) || v->init_pending;
+	vlapic_timer_check(&v->lapic, rdtsc());
+	if (v->init_pending || v->lapic.nmi_pending)
 		return 1;
 	if (v->vm->platform == VM_PLATFORM_BARE)
 		return u->in_head != u->in_tail; /* a polling guest: console input */
 	/* HLT with IF=0 only ends with NMI, INIT or SMI (SDM Vol. 2A "HLT") */
-	return vlapic_pending(&v->lapic) >= 0 &&
-	       (backend->reg_read(v, VREG_RFLAGS) & RFLAGS_IF);
+	return vlapic_pending(&v->lapic) >= 0 && v->halt_if;
 }
 
-/* After HLT: sleep until an interrupt for the guest, input, or a stop. */
+/* Dedicated core, after HLT: sleep until an interrupt for the guest, input, or a stop. */
 static void vcpu_idle(struct vcpu *v)
 {
+	sched_ent_enter(&v->se, SCHED_BLOCKED, time_us());
 	for (;;) {
 		irq_disable();
-		vlapic_timer_check(&v->lapic, rdtsc());
-		if (idle_wakeup(v))
+		if (vcpu_can_wake(v))
 			break;
-		timer_arm(v);
+		vcpu_timer_arm(v);
 		/* STI's shadow covers HLT: a kick cannot slip in between. */
 		__asm__ volatile("sti; hlt" ::: "memory");
 	}
 	irq_enable();
+	sched_ent_enter(&v->se, SCHED_RUNNING, time_us());
 }
 
-/* An application processor: park until a SIPI, then start in real mode there. */
-static int vcpu_wait_sipi(struct vcpu *v)
+/*
+ * INIT (SDM Vol. 3A 9.4): the vCPU goes to wait-for-SIPI; a SIPI that came
+ * starts it in real mode at its vector. VCPU_WAIT_SIPI while none has.
+ */
+static enum vcpu_turn vcpu_sipi_state(struct vcpu *v)
 {
-	v->init_pending = 0;
-	v->wait_sipi = 1;
-	for (;;) {
-		irq_disable();
-		if (v->vm->stop_request)
-			break;
-		if (__atomic_load_n(&v->sipi_pending, __ATOMIC_ACQUIRE)) {
-			irq_enable();
-			guest_boot_sipi(v, v->sipi_vector);
-			v->sipi_pending = 0;
-			v->wait_sipi = 0;
-			return 0;
-		}
-		__asm__ volatile("sti; hlt" ::: "memory");
+	if (v->init_pending) {
+		irq_vcpu_reset(v, 0);
+		v->init_pending = 0;
+		v->wait_sipi = 1;
 	}
-	irq_enable();
-	return -1;
+	if (!__atomic_load_n(&v->sipi_pending, __ATOMIC_ACQUIRE))
+		return VCPU_WAIT_SIPI;
+	guest_boot_sipi(v, v->sipi_vector);
+	v->sipi_pending = 0;
+	v->wait_sipi = 0;
+	return VCPU_GO_ON;
 }
 
-static int vcpu_step(struct vcpu *v)
+enum vcpu_turn vcpu_run_once(struct vcpu *v)
 {
 	struct exit_info e;
-	if (v->init_pending || v->wait_sipi) {
-		irq_vcpu_reset(v, 0);
-		if (vcpu_wait_sipi(v))
-			return 0;
-	}
+	if ((v->init_pending || v->wait_sipi) && vcpu_sipi_state(v) == VCPU_WAIT_SIPI)
+		return VCPU_WAIT_SIPI;
 	irq_disable(); /* a kick after vcpu_events must make the entry exit at once */
 	vcpu_events(v);
 	backend->vcpu_run(v, &e); /* entry failures arrive as EXIT_ENTRY_FAILED */
@@ -134,19 +138,58 @@ static int vcpu_step(struct vcpu *v)
 			   __ATOMIC_RELAXED);
 	v->last_exit = e;
 	enum exit_result r = exit_dispatch(v, &e);
-	if (r == EXIT_HALT)
+	if (r == EXIT_HALT) {
+		v->halt_if = !!(backend->reg_read(v, VREG_RFLAGS) & RFLAGS_IF);
+		return VCPU_HALTED;
+	}
+	return r == EXIT_RESUME ? VCPU_GO_ON : VCPU_STOPPED;
+}
+
+/* Dedicated core: waits for a SIPI (or a stop). 0 when it came. */
+static int vcpu_wait_sipi(struct vcpu *v)
+{
+	sched_ent_enter(&v->se, SCHED_BLOCKED, time_us());
+	for (;;) {
+		irq_disable();
+		if (v->vm->stop_request) {
+			irq_enable();
+			return -1;
+		}
+		if (vcpu_sipi_state(v) == VCPU_GO_ON)
+			break;
+		__asm__ volatile("sti; hlt" ::: "memory");
+	}
+	irq_enable();
+	sched_ent_enter(&v->se, SCHED_RUNNING, time_us());
+	return 0;
+}
+
+static int vcpu_step(struct vcpu *v)
+{
+	switch (vcpu_run_once(v)) {
+	case VCPU_GO_ON:
+		return 1;
+	case VCPU_HALTED:
 		vcpu_idle(v);
-	return r == EXIT_RESUME || r == EXIT_HALT;
+		return 1;
+	case VCPU_WAIT_SIPI:
+		return !vcpu_wait_sipi(v);
+	case VCPU_STOPPED:
+		return 0;
+	}
+	return 0;
 }
 
 /*
- * The body a vCPU core runs (smp_run_on). Returns to the core's parking
- * loop when the guest stops; clearing v->running is its last write.
+ * The body a dedicated vCPU core runs (smp_run_on). Returns to the core's
+ * parking loop when the guest stops; clearing v->running is its last write.
  */
 void vcpu_loop(void *arg)
 {
 	struct vcpu *v = arg;
 	uint64_t t0 = time_us();
+	sched_ent_init(&v->se, v->vm->def.weight, 0, t0);
+	sched_ent_enter(&v->se, SCHED_RUNNING, t0);
 	int err = backend->cpu_enable();
 	if (err)
 		vcpu_fail(v, &v->last_exit, "cannot enable virtualization on core %u (%d)",
@@ -165,5 +208,6 @@ void vcpu_loop(void *arg)
 	spec_vcpu_leave(v);
 	v->armed_deadline = 0;
 	v->run_us += time_us() - t0;
+	sched_ent_enter(&v->se, SCHED_STOPPED, time_us());
 	__atomic_store_n(&v->running, 0, __ATOMIC_RELEASE);
 }

@@ -18,6 +18,7 @@
 
 #include "vmm/dev/lapic.h"
 #include "vmm/exit.h"
+#include "vmm/sched_policy.h"
 #include "vmm/core/lib/x86.h"
 
 struct vm;
@@ -131,7 +132,40 @@ struct vcpu {
 	uint64_t xcr0;
 	uint64_t spec_ctrl;      /* IA32_SPEC_CTRL while off its core (vmm/spec.c) */
 	uint64_t armed_deadline; /* guest timer deadline the host timer is set for */
+	/*
+	 * Scheduling (vmm/sched.c): `se` accounts run, wait and halted time
+	 * for every vCPU; only a shared one (on a shared core) waits for it.
+	 */
+	int shared;
+	struct sched_ent se;
+	int halt_if;             /* RFLAGS.IF when it halted: which events wake it */
 };
+
+/* What one turn of a vCPU (vcpu_run_once) ended with. */
+enum vcpu_turn {
+	VCPU_GO_ON,              /* enter it again */
+	VCPU_HALTED,             /* HLT: it waits for an interrupt (vcpu_can_wake) */
+	VCPU_WAIT_SIPI,          /* an application processor waiting for its SIPI */
+	VCPU_STOPPED,            /* its guest stops, crashed or asked to power off */
+};
+
+/*
+ * One entry into the guest and the handling of the exit it ends with;
+ * never waits. On v's core, host interrupts on; returns with them on.
+ */
+enum vcpu_turn vcpu_run_once(struct vcpu *v);
+/*
+ * Would a halted vCPU (or one waiting for a SIPI) run now: an interrupt
+ * it accepts, an NMI, INIT, SIPI, console input of a bare guest, or its
+ * guest stopping? Fires its due guest timer first. On v's core, host
+ * interrupts off.
+ */
+int vcpu_can_wake(struct vcpu *v);
+/*
+ * Arms this core's LAPIC timer for v's next guest timer (and, on a shared
+ * core, what else is due there: vmm/sched.c). Host interrupts off.
+ */
+void vcpu_timer_arm(struct vcpu *v);
 
 /*
  * The vCPU loop: runs on v->core until the guest stops or fails, or the

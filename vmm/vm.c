@@ -30,6 +30,7 @@
 #include "vmm/guest_boot.h"
 #include "vmm/irq.h"
 #include "vmm/platform.h"
+#include "vmm/sched.h"
 #include "vmm/spec.h"
 #include "vmm/vcpu_fpu.h"
 #include "vmm/virtio_attach.h"
@@ -88,8 +89,13 @@ unsigned vm_free_cores(void)
 {
 	unsigned n = 0;
 	for (unsigned i = 1; i < cpu_count; i++)
-		n += cpus[i].online && !core_owner[i];
+		n += cpus[i].online && !core_owner[i] && !sched_core_shared(i);
 	return n;
+}
+
+int vm_core_dedicated(unsigned core)
+{
+	return core < MAX_CPUS && core_owner[core];
 }
 
 /* ---- memory ---- */
@@ -139,7 +145,11 @@ static void vcpus_free(struct vm *vm)
 		struct vcpu *v = vm->vcpu[i];
 		vcpu_fpu_destroy(v);
 		backend->vcpu_destroy(v);
-		core_owner[v->core] = 0;
+		sched_vcpu_retire(v);
+		if (v->shared)
+			sched_unplace(v);
+		else
+			core_owner[v->core] = 0;
 		page_free((uint64_t)v, buddy_order_for(sizeof(*v)), PAGE_HAKO);
 		vm->vcpu[i] = 0;
 	}
@@ -149,7 +159,7 @@ static void vcpus_free(struct vm *vm)
 static unsigned free_core(void)
 {
 	for (unsigned i = 1; i < cpu_count; i++)
-		if (cpus[i].online && !core_owner[i])
+		if (cpus[i].online && !core_owner[i] && !sched_core_shared(i))
 			return i;
 	return 0;
 }
@@ -162,10 +172,15 @@ static int vcpus_create(struct vm *vm)
 			return -ENOMEM;
 		v->vm = vm;
 		v->id = i;
-		v->core = free_core();
-		core_owner[v->core] = v;
 		vm->vcpu[vm->nvcpus++] = v;
-		int err = backend->vcpu_create(v);
+		int err = vm->def.shared ? sched_place(v, vm->def.cores) : 0;
+		if (err)
+			return err;
+		if (!vm->def.shared) {
+			v->core = free_core();
+			core_owner[v->core] = v;
+		}
+		err = backend->vcpu_create(v);
 		if (err)
 			return err;
 		guest_boot_vcpu(v);
@@ -208,7 +223,11 @@ static int start_refusal(struct vm *vm, char *err, unsigned len)
 	if (vm->def.initrd[0] && !bootfs_find(vm->def.initrd))
 		return fmt_snprintf(err, len, "initrd file '%s' is not on the boot medium (\\hako\\)",
 				    vm->def.initrd), -ENOENT;
-	if (vm_free_cores() < vm->def.cpus)
+	if (vm->def.shared && !sched_can_place(vm->def.cores))
+		return fmt_snprintf(err, len, "no core to share for '%s': every guest core%s is "
+				    "dedicated to a guest", vm->def.name,
+				    vm->def.cores ? " its cores= names" : ""), -EBUSY;
+	if (!vm->def.shared && vm_free_cores() < vm->def.cpus)
 		return fmt_snprintf(err, len, "not enough free cores: '%s' needs %u, %u free",
 				    vm->def.name, vm->def.cpus, vm_free_cores()), -EBUSY;
 	page_stats(&ps);
@@ -261,6 +280,7 @@ int vm_start(struct vm *vm, vm_started_fn done, void *arg, char *err, unsigned l
 	vm->crash_reason[0] = 0;
 	vm->start_error[0] = 0;
 	memset(vm->exit_count, 0, sizeof(vm->exit_count));
+	memset(vm->cpu_us, 0, sizeof(vm->cpu_us));
 	uart_model_reset(&vm->uart);
 	static uint64_t runs;
 	vm->run_id = ++runs; /* never 0: a core that ran nothing has 0 */
@@ -310,11 +330,13 @@ static void vm_launch(struct vm *vm)
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *v = vm->vcpu[i];
 		v->running = 1;
-		if (smp_run_on(v->core, vcpu_loop, v))
+		if (v->shared)
+			sched_launch(v);
+		else if (smp_run_on(v->core, vcpu_loop, v))
 			hv_panic("core %u was free but would not take work", v->core);
 	}
-	log_info("guest %s: started on %u core(s), %lu MiB", vm->def.name, vm->nvcpus,
-		 vm->def.mem >> 20);
+	log_info("guest %s: started on %u %score(s), %lu MiB", vm->def.name, vm->nvcpus,
+		 vm->def.shared ? "shared " : "", vm->def.mem >> 20);
 	start_report(vm, 0, "");
 }
 
@@ -513,6 +535,7 @@ static void enable_here(void *arg)
 void vmm_init(void)
 {
 	irq_register(VEC_KICK, kick_irq);
+	vm_def_core_count = cpu_count; /* what cores= may name */
 	lapic_timer_calibrate();
 	vcpu_fpu_init();
 	spec_init(); /* before the back ends build their MSR bitmaps (vmm/msr.c) */

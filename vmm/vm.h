@@ -90,6 +90,7 @@ struct vm {
 	void *started_arg;
 	volatile int power;             /* enum vm_power the guest asked for */
 	uint64_t shutdown_deadline_us;  /* `shutdown`: destroy at this time_us(); 0 = none */
+	uint64_t cpu_us[SCHED_STATE_COUNT]; /* run/wait/halted of vCPUs gone since `start` (vmm/sched.c) */
 };
 
 /* All guests (definitions and their running state). */
@@ -129,6 +130,8 @@ int vm_shutdown(struct vm *vm, uint64_t timeout_us);
 int vm_reset(struct vm *vm);
 /* Cores not used by any vCPU (excluding the service core). */
 unsigned vm_free_cores(void);
+/* Is `core` held by a dedicated guest's vCPU? */
+int vm_core_dedicated(unsigned core);
 
 /* Enables the back end on every guest core (boot, after backend_select). */
 void vmm_init(void);

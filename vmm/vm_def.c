@@ -10,6 +10,9 @@
 #include "vmm/core/lib/fmt.h"
 #include "vmm/core/lib/redact.h"
 #include "vmm/core/lib/string.h"
+#include "vmm/sched_policy.h"
+
+unsigned vm_def_core_count = VM_CORES_MAX;
 
 void vm_def_defaults(struct vm_def *d, const char *name)
 {
@@ -17,6 +20,7 @@ void vm_def_defaults(struct vm_def *d, const char *name)
 	memcpy(d->name, name, strnlen(name, VM_NAME_MAX));
 	d->cpus = 1;
 	d->mem = 256ull << 20;
+	d->weight = SCHED_WEIGHT_DEFAULT;
 	memcpy(d->cmdline, "console=ttyS0", sizeof("console=ttyS0"));
 }
 
@@ -193,6 +197,106 @@ static int set_template(struct vm_def *d, const char *v, char *err, unsigned len
 	return 0;
 }
 
+static int set_sched(struct vm_def *d, const char *v, char *err, unsigned len)
+{
+	if (strcmp(v, "dedicated") && strcmp(v, "shared"))
+		return fail(err, len, -EINVAL, "sched must be dedicated or shared, not '%s'", v);
+	d->shared = !strcmp(v, "shared");
+	return 0;
+}
+
+static int set_weight(struct vm_def *d, const char *v, char *err, unsigned len)
+{
+	uint64_t n;
+	if (fmt_parse_uint(v, SCHED_WEIGHT_MIN, SCHED_WEIGHT_MAX, &n))
+		return fail(err, len, -EINVAL, "weight must be a number from 1 to 10000, not '%s'", v);
+	d->weight = (uint16_t)n;
+	return 0;
+}
+
+/* One core number of a cores= list: a guest core this machine has. */
+static int core_number(const char *s, size_t n, unsigned *out, char *err, unsigned len)
+{
+	char num[8];
+	uint64_t c;
+	if (!n || n >= sizeof(num))
+		return fail(err, len, -EINVAL, "bad cores list: use core numbers like 1,2 or 1-3", "");
+	memcpy(num, s, n);
+	num[n] = 0;
+	if (fmt_parse_uint(num, 0, VM_CORES_MAX - 1, &c))
+		return fail(err, len, -EINVAL, "bad core '%s' in cores: use numbers like 1,2 or 1-3", num);
+	if (c == 0)
+		return fail(err, len, -EINVAL, "core 0 is the service core; cores may name guest "
+			    "cores only (1 and up)%s", "");
+	*out = (unsigned)c;
+	return 0;
+}
+
+/* cores=1,3-5; cores= or cores=all for any guest core. */
+static int set_cores(struct vm_def *d, const char *v, char *err, unsigned len)
+{
+	uint64_t mask = 0;
+	if (!*v || !strcmp(v, "all")) {
+		d->cores = 0;
+		return 0;
+	}
+	for (const char *p = v; *p;) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		const char *dash = 0;
+		for (size_t i = 0; i < n && !dash; i++)
+			dash = p[i] == '-' ? p + i : 0;
+		unsigned lo, hi;
+		if (core_number(p, dash ? (size_t)(dash - p) : n, &lo, err, len))
+			return -EINVAL;
+		hi = lo;
+		if (dash && core_number(dash + 1, n - (size_t)(dash + 1 - p), &hi, err, len))
+			return -EINVAL;
+		if (hi < lo)
+			return fail(err, len, -EINVAL, "bad range in cores '%s': write the lower core first",
+				    v);
+		for (unsigned c = lo; c <= hi; c++)
+			mask |= 1ull << c;
+		p += n + (end ? 1 : 0);
+		if (end && !*p)
+			return fail(err, len, -EINVAL, "bad cores list '%s': it ends with a comma", v);
+	}
+	d->cores = mask;
+	return 0;
+}
+
+int vm_def_check_cores(const struct vm_def *d, char *err, unsigned len)
+{
+	for (unsigned c = vm_def_core_count; c < VM_CORES_MAX; c++)
+		if (d->cores >> c & 1)
+			return fmt_snprintf(err, len, "there is no core %u: this machine has guest "
+					    "cores 1-%u", c, vm_def_core_count - 1), -EINVAL;
+	return 0;
+}
+
+void vm_def_format_cores(uint64_t cores, char *buf, unsigned len)
+{
+	unsigned o = 0;
+	if (len)
+		buf[0] = 0;
+	if (!cores) {
+		fmt_snprintf(buf, len, "all");
+		return;
+	}
+	for (unsigned c = 0; c < VM_CORES_MAX && o < len; c++) {
+		if (!(cores >> c & 1) || (c && cores >> (c - 1) & 1))
+			continue; /* not in, or inside a run */
+		unsigned e = c;
+		while (e + 1 < VM_CORES_MAX && cores >> (e + 1) & 1)
+			e++;
+		int n = e == c ? fmt_snprintf(buf + o, len - o, "%s%u", o ? "," : "", c) :
+				 fmt_snprintf(buf + o, len - o, "%s%u-%u", o ? "," : "", c, e);
+		if (n < 0)
+			return;
+		o += (unsigned)n;
+	}
+}
+
 int vm_def_set(struct vm_def *d, const char *key, const char *v, char *err, unsigned len)
 {
 	uint64_t n;
@@ -227,9 +331,15 @@ int vm_def_set(struct vm_def *d, const char *key, const char *v, char *err, unsi
 		return set_owner(d, v, err, len);
 	if (!strcmp(key, "template"))
 		return set_template(d, v, err, len);
+	if (!strcmp(key, "sched"))
+		return set_sched(d, v, err, len);
+	if (!strcmp(key, "weight"))
+		return set_weight(d, v, err, len);
+	if (!strcmp(key, "cores"))
+		return set_cores(d, v, err, len);
 	return fail(err, len, -EINVAL,
 		    "unknown key '%s' (keys: cpus, mem, kernel, initrd, cmdline, disk, mac, net, vlan, "
-		    "owner, template)", key);
+		    "owner, template, sched, weight, cores)", key);
 }
 
 int vm_def_set_arg(struct vm_def *d, char *arg, char *err, unsigned len)
@@ -269,6 +379,19 @@ static int format_cmdline(const char *cmdline, char *buf, unsigned len)
 	return (int)o;
 }
 
+/* sched=, weight= and cores= where they differ from the defaults. */
+static void format_sched(const struct vm_def *d, char *buf, unsigned len, int n)
+{
+	char cores[3 * VM_CORES_MAX];
+	if (d->shared && n >= 0 && (unsigned)n < len)
+		n += fmt_snprintf(buf + n, len - n, " sched=shared");
+	if (d->weight != SCHED_WEIGHT_DEFAULT && n >= 0 && (unsigned)n < len)
+		n += fmt_snprintf(buf + n, len - n, " weight=%u", d->weight);
+	vm_def_format_cores(d->cores, cores, sizeof(cores));
+	if (d->cores && n >= 0 && (unsigned)n < len)
+		fmt_snprintf(buf + n, len - n, " cores=%s", cores);
+}
+
 static void format_def(const struct vm_def *d, char *buf, unsigned len, int mask)
 {
 	char sz[24], url[VM_DEF_LINE_MAX];
@@ -301,7 +424,8 @@ static void format_def(const struct vm_def *d, char *buf, unsigned len, int mask
 	if (d->owner[0] && n >= 0 && (unsigned)n < len)
 		n += fmt_snprintf(buf + n, len - n, " owner=%s", d->owner);
 	if (d->template_public && n >= 0 && (unsigned)n < len)
-		fmt_snprintf(buf + n, len - n, " template=public");
+		n += fmt_snprintf(buf + n, len - n, " template=public");
+	format_sched(d, buf, len, n);
 }
 
 void vm_def_format(const struct vm_def *d, char *buf, unsigned len)

@@ -52,7 +52,22 @@ struct vm_def {
 	uint16_t vlan;                  /* 802.1Q VLAN of the guest's ports; 0 = untagged */
 	char owner[VM_NAME_MAX + 1];    /* its user (mgmt/policy.c); "" = the administrators */
 	uint8_t template_public;        /* template=public: users may clone it */
+	/* Scheduling (vmm/sched.c): a core per vCPU, or turns on shared cores. */
+	uint8_t shared;                 /* sched=shared */
+	uint16_t weight;                /* weight=N, 1-10000 */
+	uint64_t cores;                 /* cores=LIST: bit i = guest core i may run it; 0 = any */
 };
+
+/*
+ * How many cores the machine has, the service core 0 included: `cores=`
+ * typed at the shell may name 1 .. vm_def_core_count - 1. Set at boot; 64
+ * until then. A definition from the catalog may name cores this machine
+ * lacks (it was written on another): `start` uses those it has.
+ */
+extern unsigned vm_def_core_count;
+/* 0, or -EINVAL with a message when d->cores names a core this machine lacks. */
+int vm_def_check_cores(const struct vm_def *d, char *err, unsigned len);
+#define VM_CORES_MAX 64
 
 /* The defaults of CLI.md: 1 vCPU, 256M, cmdline "console=ttyS0", no kernel. */
 void vm_def_defaults(struct vm_def *d, const char *name);
@@ -64,6 +79,8 @@ void vm_def_defaults(struct vm_def *d, const char *name);
  * `net=none` removes them all. `vlan=N` (1-4094), `vlan=none` untagged.
  * `owner=USER` (empty: the administrators) and `template=public|private`
  * are checked against accounts and roles by mgmt/policy.c, not here.
+ * `sched=dedicated|shared`, `weight=N` (1-10000), `cores=LIST` (`1,3-5`:
+ * guest cores, never the service core 0; `cores=` or `cores=all` for any).
  */
 int vm_def_set(struct vm_def *d, const char *key, const char *value, char *err, unsigned len);
 /* The same for one "KEY=VALUE" word. */
@@ -83,5 +100,7 @@ void vm_def_nic_mac(const struct vm_def *d, unsigned i, uint8_t mac[6]);
 void vm_def_format(const struct vm_def *d, char *buf, unsigned len);
 /* The same for people (`show`): CHAP secrets in disk URLs print as ****. */
 void vm_def_format_masked(const struct vm_def *d, char *buf, unsigned len);
+/* `cores` as a LIST (`1,3-5`) for `show` and `host`; "all" for 0. */
+void vm_def_format_cores(uint64_t cores, char *buf, unsigned len);
 
 #endif

@@ -25,6 +25,16 @@
  *                 says (SPEC_CTRL, PRED_CMD, ARCH_CAPABILITIES; L1D_FLUSH
  *                 never offered); SPEC_CTRL starts at 0 and keeps what the
  *                 guest writes: PASS, and leaves SPEC_CTRL set
+ *   fpu-share=S   for shared cores: fill XMM0-15 (YMM0-15) with a pattern
+ *                 from seed S, and LSTAR and KERNEL_GS_BASE (MSRs the guest
+ *                 owns without exits), spin 3 s (by the TSC) without exits,
+ *                 checking all along that they still hold it while other
+ *                 guests run on the core: PASS, or FAIL at the first change
+ *   progress=N    N units of work (a fixed loop), a line after each, then
+ *                 go on; N = 0: forever. The guest's own counter of the CPU
+ *                 it got
+ *   loop-bench    2^26 iterations of an empty loop timed with the TSC (a
+ *                 CPU-bound guest's throughput, for shared vs dedicated)
  *
  * Output lines start with "probe: "; checks print PASS or FAIL.
  */
@@ -425,6 +435,90 @@ static void cmd_fpu_keep(void)
 	puts_(same ? "probe: fpu-keep PASS\n" : "probe: fpu-keep FAIL the guest's registers changed\n");
 }
 
+/* ---- shared cores ---- */
+
+static uint64_t msr_get(uint32_t msr)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return (uint64_t)hi << 32 | lo;
+}
+
+static void msr_put(uint32_t msr, uint64_t v)
+{
+	__asm__ volatile("wrmsr" ::"c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+
+#define MSR_LSTAR 0xc0000082
+#define MSR_KERNEL_GS_BASE 0xc0000102
+
+static void cmd_fpu_share(uint64_t seed)
+{
+	const uint64_t lstar = 0xffffffff80000000ull | (seed & 0xffff) << 12;
+	const uint64_t kgs = 0xffff888000000000ull | (seed & 0xffff) << 12;
+	msr_put(MSR_LSTAR, lstar);
+	msr_put(MSR_KERNEL_GS_BASE, kgs);
+	uint32_t r[4];
+	cpuid(0x40000010, r);
+	uint64_t khz = r[0] ? r[0] : 1000000, end = rdtsc() + 3000 * khz, checks = 0;
+	fpu_enable();
+	if (has_avx)
+		xsetbv0(7);
+	for (int i = 0; i < 16; i++)
+		for (int j = 0; j < 32; j++)
+			fpu_pattern[i][j] = (uint8_t)(seed * 131 + (uint64_t)i * 32 + (uint64_t)j) | 1;
+	vec_load(fpu_pattern);
+	while (rdtsc() < end) {
+		for (volatile int k = 0; k < 20000; k++)
+			;
+		vec_store(vec_a);
+		checks++;
+		if (msr_get(MSR_LSTAR) != lstar || msr_get(MSR_KERNEL_GS_BASE) != kgs) {
+			puts_("probe: fpu-share FAIL LSTAR or KERNEL_GS_BASE changed\n");
+			return;
+		}
+		int width = has_avx ? 32 : 16;
+		for (int i = 0; i < 16; i++)
+			for (int j = 0; j < width; j++)
+				if (vec_a[i][j] != fpu_pattern[i][j]) {
+					puts_("probe: fpu-share FAIL register changed after ");
+					putu(checks);
+					puts_(" checks\n");
+					return;
+				}
+	}
+	puts_(has_avx ? "probe: fpu-share PASS ymm0-15 lstar kernel-gs-base " :
+		  "probe: fpu-share PASS xmm0-15 lstar kernel-gs-base ");
+	putu(checks);
+	puts_(" checks\n");
+}
+
+static void cmd_loop_bench(void)
+{
+	uint32_t r[4];
+	cpuid(0x40000010, r);
+	uint64_t khz = r[0], n = 1ull << 26, t0 = rdtsc();
+	for (volatile uint64_t i = 0; i < n; i++)
+		;
+	uint64_t us = khz ? (rdtsc() - t0) * 1000 / khz : 0;
+	puts_("probe: loop-bench ");
+	putu(n);
+	puts_(" iterations in ");
+	putu(us);
+	puts_(" us\n");
+}
+
+static void cmd_progress(uint64_t n)
+{
+	for (uint64_t done = 1; !n || done <= n; done++) {
+		for (volatile uint64_t i = 0; i < (1u << 22); i++)
+			;
+		puts_("probe: progress ");
+		putu(done);
+		puts_("\n");
+	}
+}
+
 /* ---- caches ---- */
 
 /* INVD and WBINVD (0F 08, 0F 09): hako intercepts both and the guest goes on. */
@@ -530,6 +624,9 @@ static void run_word(const char *w, unsigned n)
 	else if (word_is(w, n, "fpu-keep")) cmd_fpu_keep();
 	else if (word_is(w, n, "invd")) cmd_invd();
 	else if (word_is(w, n, "spec")) cmd_spec();
+	else if (n > 10 && word_is(w, 10, "fpu-share=")) cmd_fpu_share(parse_u(w + 10, n - 10));
+	else if (n > 9 && word_is(w, 9, "progress=")) cmd_progress(parse_u(w + 9, n - 9));
+	else if (word_is(w, n, "loop-bench")) cmd_loop_bench();
 	/* other words (console=ttyS0) are not for the probe */
 }
 

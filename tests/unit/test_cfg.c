@@ -104,6 +104,8 @@ static void test_validators(void)
 		{ "mgmt_port=1", 1 }, { "mgmt_port=65535", 1 }, { "mgmt_port=0", 0 },
 		{ "mgmt_port=65536", 0 }, { "mgmt_port=22a", 0 }, { "mgmt_port=-1", 0 },
 		{ "iscsi_timeout=30", 1 },
+		{ "timeslice=10", 1 }, { "timeslice=1000", 1 }, { "timeslice=0", 0 },
+		{ "timeslice=1001", 0 }, { "timeslice=5ms", 0 },
 		{ "catalog=iscsi://h/iqn/0", 1 }, { "catalog=http://h/", 0 }, { "pool=iscsi:/", 0 },
 		{ "log_level=warn", 1 }, { "log_level=verbose", 0 },
 		{ "user=admin:$6$abc", 1 }, { "user=admin", 0 }, { "user=:hash", 0 },

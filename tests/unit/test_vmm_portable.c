@@ -258,6 +258,60 @@ static void test_vm_def_net(void)
 	CHECK(!strstr(line, "net=") && !strstr(line, "vlan="));
 }
 
+/* sched=, weight=, cores=: checked, nothing changed by a bad value, `show` round-trips. */
+static void test_vm_def_sched(void)
+{
+	struct vm_def d, back;
+	char err[200], line[1024];
+	vm_def_defaults(&d, "lab1");
+	CHECK_EQ(d.shared, 0);
+	CHECK_EQ(d.weight, 100);
+	CHECK_EQ(d.cores, 0);
+	vm_def_format(&d, line, sizeof(line));
+	CHECK(!strstr(line, "sched=") && !strstr(line, "weight=") && !strstr(line, "cores="));
+	vm_def_core_count = 5; /* the service core and guest cores 1-4 */
+	CHECK_EQ(vm_def_set(&d, "sched", "shared", err, sizeof(err)), 0);
+	CHECK_EQ(vm_def_set(&d, "weight", "200", err, sizeof(err)), 0);
+	CHECK_EQ(vm_def_set(&d, "cores", "1,3-4", err, sizeof(err)), 0);
+	CHECK_EQ(d.shared, 1);
+	CHECK_EQ(d.weight, 200);
+	CHECK_EQ(d.cores, (1u << 1) | (1u << 3) | (1u << 4));
+	const char *bad_weight[] = { "0", "10001", "-1", "x", "" };
+	for (unsigned i = 0; i < sizeof(bad_weight) / sizeof(bad_weight[0]); i++) {
+		CHECK_EQ(vm_def_set(&d, "weight", bad_weight[i], err, sizeof(err)), -EINVAL);
+		CHECK_CONTAINS(err, "1 to 10000");
+	}
+	CHECK_EQ(vm_def_set(&d, "cores", "0,1", err, sizeof(err)), -EINVAL);
+	CHECK_CONTAINS(err, "service core");
+	CHECK_EQ(vm_def_check_cores(&d, err, sizeof(err)), 0);
+	struct vm_def far = d; /* from a catalog written on a bigger machine */
+	CHECK_EQ(vm_def_set(&far, "cores", "2-5", err, sizeof(err)), 0);
+	CHECK_EQ(vm_def_check_cores(&far, err, sizeof(err)), -EINVAL);
+	CHECK_CONTAINS(err, "no core 5");
+	const char *bad_cores[] = { "3-1", "1,", ",1", "1--2", "a", "1,,2", "99999" };
+	for (unsigned i = 0; i < sizeof(bad_cores) / sizeof(bad_cores[0]); i++)
+		CHECK_EQ(vm_def_set(&d, "cores", bad_cores[i], err, sizeof(err)), -EINVAL);
+	CHECK_EQ(vm_def_set(&d, "sched", "fair", err, sizeof(err)), -EINVAL);
+	CHECK_CONTAINS(err, "dedicated or shared");
+	CHECK_EQ(d.weight, 200);
+	CHECK_EQ(d.cores, (1u << 1) | (1u << 3) | (1u << 4));
+	vm_def_format(&d, line, sizeof(line));
+	CHECK_CONTAINS(line, " sched=shared weight=200 cores=1,3-4");
+	vm_def_defaults(&back, "lab1");
+	char copy[1024];
+	snprintf(copy, sizeof(copy), "%s", strstr(line, "sched="));
+	for (char *w = strtok(copy, " "); w; w = strtok(0, " "))
+		CHECK_EQ(vm_def_set_arg(&back, w, err, sizeof(err)), 0);
+	CHECK(back.shared == 1 && back.weight == 200 && back.cores == d.cores);
+	CHECK_EQ(vm_def_set(&d, "cores", "all", err, sizeof(err)), 0);
+	CHECK_EQ(d.cores, 0);
+	CHECK_EQ(vm_def_set(&d, "sched", "dedicated", err, sizeof(err)), 0);
+	CHECK_EQ(d.shared, 0);
+	vm_def_format_cores((1ull << 1) | (1ull << 2) | (1ull << 63), line, sizeof(line));
+	CHECK_STREQ(line, "1-2,63");
+	vm_def_core_count = VM_CORES_MAX;
+}
+
 /* disk=URL[,ro]: repeatable, checked, cleared by disk=, and `show` round-trips it. */
 static void test_vm_def_disks(void)
 {
@@ -430,6 +484,7 @@ int main(void)
 	RUN(test_vm_def);
 	RUN(test_vm_def_disks);
 	RUN(test_vm_def_net);
+	RUN(test_vm_def_sched);
 	RUN(test_elf_guest);
 	RUN(test_uart_model);
 	return check_done();

@@ -50,7 +50,7 @@ struct desc_ptr {
 static int vmcs_here(struct vcpu *v)
 {
 	struct vmx_vcpu *s = vmx_vcpu(v);
-	return s->loaded && this_cpu()->index == v->core;
+	return s->loaded && this_cpu()->index == v->core && vmx_this_cpu()->current == v;
 }
 
 /*
@@ -360,7 +360,8 @@ static void clear_on_core(void *arg)
 	struct clear_req *r = arg;
 	struct vmx_cpu *x = vmx_this_cpu();
 	r->done = vmx_clear(r->vmcs_pa) ? -1 : 1;
-	x->current = 0;
+	if (x->current && vmx_vcpu(x->current)->vmcs_pa == r->vmcs_pa)
+		x->current = 0; /* a shared core's current VMCS may be another's */
 }
 
 /*

@@ -70,6 +70,7 @@ enum vmcs_field {
 	VMCS_GUEST_INTERRUPTIBILITY     = 0x4824,
 	VMCS_GUEST_ACTIVITY_STATE       = 0x4826,
 	VMCS_GUEST_SYSENTER_CS          = 0x482a,
+	VMCS_PREEMPTION_TIMER_VALUE     = 0x482e,
 	VMCS_HOST_SYSENTER_CS           = 0x4c00,
 	/* natural width (B.4) */
 	VMCS_CR0_GUEST_HOST_MASK        = 0x6000,
@@ -123,6 +124,7 @@ enum vmcs_field {
 /* ---- control bits (SDM Vol. 3C 25.6.1, 25.6.2, 25.7.1, 25.8.1) ---- */
 #define PIN_EXT_INTR_EXITING (1u << 0)
 #define PIN_NMI_EXITING (1u << 3)
+#define PIN_PREEMPT_TIMER (1u << 6)  /* activate VMX-preemption timer (SDM 25.6.1) */
 
 #define PROC_INTR_WINDOW_EXITING (1u << 2)
 #define PROC_HLT_EXITING (1u << 7)
@@ -187,6 +189,7 @@ enum vmx_exit_reason {
 	VMX_EXIT_EPT_VIOLATION = 48,
 	VMX_EXIT_EPT_MISCONFIG = 49,
 	VMX_EXIT_INVEPT = 50,
+	VMX_EXIT_PREEMPT_TIMER = 52,
 	VMX_EXIT_INVVPID = 53,
 	VMX_EXIT_WBINVD = 54,
 	VMX_EXIT_XSETBV = 55,

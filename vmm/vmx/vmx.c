@@ -20,6 +20,7 @@
 #include "vmm/core/lib/x86.h"
 
 #define MSR_IA32_VMX_PINBASED_CTLS 0x481
+#define MSR_IA32_VMX_MISC 0x485
 #define MSR_IA32_VMX_EXIT_CTLS 0x483
 #define MSR_IA32_VMX_ENTRY_CTLS 0x484
 #define MSR_IA32_VMX_CR0_FIXED0 0x486
@@ -105,6 +106,8 @@ static void vmx_caps_init(void)
 	c->cr4_fixed1 = rdmsr(MSR_IA32_VMX_CR4_FIXED1);
 	c->ept_vpid = rdmsr(MSR_IA32_VMX_EPT_VPID_CAP);
 	c->vpid = ((c->proc2 >> 32) & PROC2_ENABLE_VPID) && (c->ept_vpid & EPT_VPID_CAP_INVVPID);
+	c->preempt = !!((c->pin >> 32) & PIN_PREEMPT_TIMER);
+	c->preempt_shift = (unsigned)(rdmsr(MSR_IA32_VMX_MISC) & 0x1f);
 	__atomic_store_n(&c->revision, (uint32_t)(basic & 0x7fffffff), __ATOMIC_RELEASE);
 }
 
@@ -194,4 +197,7 @@ const struct vmm_backend vmx_backend = {
 	.npt_protect = vmx_ept_protect,
 	.npt_destroy = vmx_ept_destroy,
 	.tlb_flush = vmx_tlb_flush,
+	.vcpu_switch_in = vmx_vcpu_switch_in,
+	.vcpu_unload = vmx_vcpu_unload,
+	.preempt_arm = vmx_preempt_arm,
 };

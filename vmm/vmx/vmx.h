@@ -23,6 +23,8 @@ struct vmx_caps {
 	uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 	uint64_t ept_vpid;           /* IA32_VMX_EPT_VPID_CAP */
 	int vpid;                    /* VPIDs usable */
+	int preempt;                 /* the VMX-preemption timer exists (pin-based bit 6) */
+	unsigned preempt_shift;      /* it counts TSC >> this (IA32_VMX_MISC[4:0], SDM A.6) */
 };
 extern struct vmx_caps vmx_caps;
 
@@ -47,6 +49,8 @@ struct vmx_vcpu {
 	struct vseg_desc seg[VSEG_COUNT];
 	uint32_t pending_intr;       /* VM-entry interruption info to queue */
 	uint32_t pending_error;
+	/* On a shared core (share.c): its STAR, LSTAR, CSTAR, SFMASK, KERNEL_GS_BASE while off it. */
+	uint64_t guest_msr[5];
 };
 
 /* Shared, read-only bitmaps: every port and every MSR exits but a few (SDM 25.6.4, 25.6.9). */
@@ -68,6 +72,9 @@ void vmx_intr_window(struct vcpu *v, int on);
 void vmx_tlb_flush(struct vcpu *v);
 
 int vmx_vcpu_run(struct vcpu *v, struct exit_info *e);
+void vmx_vcpu_switch_in(struct vcpu *v);
+void vmx_vcpu_unload(struct vcpu *v);
+int vmx_preempt_arm(struct vcpu *v, uint64_t tsc_ticks);
 /* vmm/vmx/switch.S: 0 after a VM exit, 1 when VMLAUNCH/VMRESUME failed. */
 int vmx_world_switch(struct guest_regs *regs, int launched);
 extern const char vmx_exit_entry[];

@@ -1,0 +1,96 @@
+/*
+ * mgmt/cmd_sched.c - the scheduling part of `stats`, `list` and `host`:
+ * CPU time per guest and per vCPU, and the shared cores' run queues
+ * (vmm/sched.c keeps them). Only prints.
+ */
+#include "mgmt/cmd_sched.h"
+
+#include "mgmt/shell/shell.h"
+#include "vmm/core/lib/fmt.h"
+#include "vmm/core/percpu.h"
+#include "vmm/sched.h"
+#include "vmm/vm.h"
+
+/* Microseconds as seconds with milliseconds: "12.345". */
+static const char *secs(uint64_t us, char *buf, unsigned len)
+{
+	fmt_snprintf(buf, len, "%lu.%03lu", us / 1000000, us / 1000 % 1000);
+	return buf;
+}
+
+static const char *state_name(enum sched_state s)
+{
+	return s == SCHED_RUNNING ? "running" : s == SCHED_READY ? "waiting" :
+	       s == SCHED_BLOCKED ? "halted" : "stopped";
+}
+
+static void print_times(struct shell *sh, const char *what, uint64_t run, uint64_t wait,
+			uint64_t halted)
+{
+	char a[24], b[24], c[24];
+	shell_printf(sh, "  %s run %s s, wait %s s, halted %s s\n", what, secs(run, a, sizeof(a)),
+		     secs(wait, b, sizeof(b)), secs(halted, c, sizeof(c)));
+}
+
+void cmd_sched_guest_stats(struct shell *sh, const struct vm *vm)
+{
+	char cores[3 * VM_CORES_MAX];
+	vm_def_format_cores(vm->def.cores, cores, sizeof(cores));
+	if (vm->def.shared)
+		shell_printf(sh, "  sched shared, weight %u, cores %s\n", vm->def.weight, cores);
+	else
+		shell_printf(sh, "  sched dedicated\n");
+	print_times(sh, "cpu:", sched_vm_us(vm, SCHED_RUNNING), sched_vm_us(vm, SCHED_READY),
+		    sched_vm_us(vm, SCHED_BLOCKED));
+	if (vm->state != VM_RUNNING)
+		return;
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		const struct vcpu *v = vm->vcpu[i];
+		char what[48];
+		fmt_snprintf(what, sizeof(what), "vcpu%u on core %u (%s):", v->id, v->core,
+			     state_name(v->se.state));
+		print_times(sh, what, sched_vcpu_us(v, SCHED_RUNNING), sched_vcpu_us(v, SCHED_READY),
+			    sched_vcpu_us(v, SCHED_BLOCKED));
+	}
+}
+
+void cmd_sched_cpu_seconds(const struct vm *vm, char *buf, unsigned len)
+{
+	uint64_t us = sched_vm_us(vm, SCHED_RUNNING);
+	fmt_snprintf(buf, len, "%lu.%lu", us / 1000000, us / 100000 % 10);
+}
+
+/* One shared core: its vCPUs, and how often and how fast it switched between them. */
+static void print_core(struct shell *sh, unsigned core, const struct sched_core_info *in)
+{
+	shell_printf(sh, "core %u: shared, %u vCPUs, %lu switches (%lu ns each on average):", core,
+		     in->nvcpus, in->switches, in->switch_ns);
+	for (unsigned i = 0; i < in->nvcpus; i++) {
+		const struct vcpu *v = in->vcpu[i];
+		shell_printf(sh, " %s/%u(w%u,%s)", v->vm->def.name, v->id, v->se.weight,
+			     state_name(v->se.state));
+	}
+	if (in->placed > in->nvcpus)
+		shell_printf(sh, " +%u starting", in->placed - in->nvcpus);
+	shell_printf(sh, "\n");
+}
+
+void cmd_sched_host(struct shell *sh)
+{
+	struct sched_core_info in;
+	unsigned nshared = 0;
+	shell_printf(sh, "scheduling: time slice %u ms; shared cores:", sched_slice_ms());
+	for (unsigned c = 1; c < cpu_count; c++) {
+		sched_core_info(c, &in);
+		if (in.shared) {
+			shell_printf(sh, " %u", c);
+			nshared++;
+		}
+	}
+	shell_printf(sh, "%s\n", nshared ? "" : " none");
+	for (unsigned c = 1; c < cpu_count; c++) {
+		sched_core_info(c, &in);
+		if (in.shared)
+			print_core(sh, c, &in);
+	}
+}

@@ -1,0 +1,18 @@
+/*
+ * mgmt/cmd_sched.h - what shared cores lend to `stats`, `list` and `host`
+ * (mgmt/cmd_sched.c).
+ */
+#ifndef HAKO_CMD_SCHED_H
+#define HAKO_CMD_SCHED_H
+
+struct shell;
+struct vm;
+
+/* `stats NAME`: the guest's CPU time (run, wait for a core, halted), then per vCPU. */
+void cmd_sched_guest_stats(struct shell *sh, const struct vm *vm);
+/* `list`: the guest's CPU time run since its start, in seconds, as "12.3". */
+void cmd_sched_cpu_seconds(const struct vm *vm, char *buf, unsigned len);
+/* `host`: the time slice, which cores are shared, and each shared core's run queue. */
+void cmd_sched_host(struct shell *sh);
+
+#endif
