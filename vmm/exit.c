@@ -40,6 +40,7 @@
 #include "vmm/cr.h"
 #include "vmm/exit_dispatch.h"
 #include "vmm/exit_names.h"
+#include "vmm/exit_trace.h"
 #include "vmm/mmio.h"
 #include "vmm/msr.h"
 #include "vmm/portio.h"
@@ -321,11 +322,21 @@ static const exit_handler_fn exit_table[EXIT_KIND_COUNT] = {
 	[EXIT_MACHINE_CHECK] = exit_machine_check,
 };
 
-enum exit_result exit_dispatch(struct vcpu *v, const struct exit_info *e)
+static enum exit_result exit_handle(struct vcpu *v, const struct exit_info *e)
 {
 	if ((unsigned)e->kind >= EXIT_KIND_COUNT || !exit_table[e->kind]) {
 		vcpu_fail(v, e, "exit kind %u has no handler (hako bug)", (unsigned)e->kind);
 		return EXIT_GUEST_FAULT;
 	}
 	return exit_table[e->kind](v, e);
+}
+
+/* The handler, timed for `stats` and written to the guest's ring while `trace` is on. */
+enum exit_result exit_dispatch(struct vcpu *v, const struct exit_info *e)
+{
+	struct exit_trace_mark m;
+	exit_trace_begin(v, e, &m);
+	enum exit_result r = exit_handle(v, e);
+	exit_trace_end(v, e, &m);
+	return r;
 }
