@@ -108,6 +108,13 @@ struct vmm_backend {
 
 	/* Flushes the guest's TLB entries (after nested-paging changes). */
 	void (*tlb_flush)(struct vcpu *v);
+	/*
+	 * A debugger's controls (DEBUG_CTL_*, vmm/vcpu_debug.h) for the next
+	 * entries: intercept #BP; run one instruction, then exit (VT-x: the
+	 * monitor trap flag, EXIT_MTF; AMD-V: RFLAGS.TF and the #DB
+	 * intercept, with the guest's own TF kept in v->dbg.tf_saved).
+	 */
+	void (*debug_set)(struct vcpu *v, unsigned ctl);
 };
 
 extern const struct vmm_backend svm_backend;

@@ -44,6 +44,7 @@
 #include "vmm/mmio.h"
 #include "vmm/msr.h"
 #include "vmm/portio.h"
+#include "vmm/vcpu_debug.h"
 #include "vmm/vcpu_fpu.h"
 #include "vmm/vcpu_regs.h"
 #include "vmm/vm.h"
@@ -296,6 +297,25 @@ static enum exit_result exit_machine_check(struct vcpu *v, const struct exit_inf
 	return EXIT_GUEST_FAULT;
 }
 
+/*
+ * #BP and #DB are intercepted only for a debugger (`debug NAME`,
+ * vmm/vcpu_debug.c): its breakpoints and single steps. Any other
+ * intercepted exception is a hako bug that ends the guest.
+ */
+static enum exit_result exit_exception(struct vcpu *v, const struct exit_info *e)
+{
+	if (e->exc.vector == 1 || e->exc.vector == 3 || e->exc.intn)
+		return (enum exit_result)vcpu_debug_exception(v, e);
+	return exit_fail(v, e);
+}
+
+static enum exit_result exit_mtf(struct vcpu *v, const struct exit_info *e)
+{
+	(void)e;
+	vcpu_debug_step_done(v);
+	return EXIT_RESUME;
+}
+
 static const exit_handler_fn exit_table[EXIT_KIND_COUNT] = {
 	[EXIT_UNKNOWN]       = exit_fail,
 	[EXIT_CPUID]         = exit_cpuid,
@@ -309,7 +329,7 @@ static const exit_handler_fn exit_table[EXIT_KIND_COUNT] = {
 	[EXIT_EXT_INTERRUPT] = exit_interrupt,
 	[EXIT_NMI]           = exit_interrupt,
 	[EXIT_VIRT_INSN]     = exit_virt_insn,
-	[EXIT_EXCEPTION]     = exit_fail,
+	[EXIT_EXCEPTION]     = exit_exception,
 	/* Only a physical INIT/SIPI, which hako never sends to a guest core; a
 	 * guest's own INIT-SIPI-SIPI goes through its vLAPIC (vcpu_signal_sipi). */
 	[EXIT_INIT_SIPI]     = exit_fail,
@@ -320,6 +340,7 @@ static const exit_handler_fn exit_table[EXIT_KIND_COUNT] = {
 	[EXIT_INVD]          = exit_cache_flush,
 	[EXIT_WBINVD]        = exit_cache_flush,
 	[EXIT_MACHINE_CHECK] = exit_machine_check,
+	[EXIT_MTF]           = exit_mtf,
 };
 
 static enum exit_result exit_handle(struct vcpu *v, const struct exit_info *e)

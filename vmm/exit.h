@@ -35,6 +35,7 @@ enum exit_kind {
 	EXIT_INVD,           /* VMX 13 (always exits) / SVM 0x76 */
 	EXIT_WBINVD,         /* VMX 54 ("WBINVD exiting") / SVM 0x89; WBNOINVD too */
 	EXIT_MACHINE_CHECK,  /* #MC while the guest ran: VMX 0 vector 18, VMX 41 / SVM 0x52 */
+	EXIT_MTF,            /* VMX 37 monitor trap flag: a debugger's single step ended */
 	EXIT_KIND_COUNT
 };
 
@@ -76,6 +77,7 @@ struct exit_info {
 		struct {                /* EXIT_EXCEPTION */
 			uint8_t vector;
 			uint8_t has_error;
+			uint8_t intn;   /* SVM INTn intercept: an INT n or INT3 instruction at RIP */
 			uint32_t error;
 		} exc;
 		struct {                /* EXIT_CR_ACCESS */

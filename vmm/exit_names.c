@@ -26,6 +26,7 @@ static const char *const names[EXIT_KIND_COUNT] = {
 	[EXIT_INVD]          = "invd",
 	[EXIT_WBINVD]        = "wbinvd",
 	[EXIT_MACHINE_CHECK] = "machine-check",
+	[EXIT_MTF]           = "mtf",
 };
 
 const char *exit_kind_name(enum exit_kind k)

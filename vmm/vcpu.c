@@ -72,7 +72,7 @@ static void vcpu_events(struct vcpu *v)
 static int idle_wakeup(struct vcpu *v)
 {
 	struct uart_model *u = &v->vm->uart;
-	if (v->vm->stop_request || v->init_pending || v->lapic.nmi_pending)
+	if (v->vm->stop_request || v->init_pending || v->lapic.nmi_pending || vcpu_debug_wanted(v))
 		return 1;
 	if (v->vm->platform == VM_PLATFORM_BARE)
 		return u->in_head != u->in_tail; /* a polling guest: console input */
@@ -126,6 +126,7 @@ static int vcpu_step(struct vcpu *v)
 		if (vcpu_wait_sipi(v))
 			return 0;
 	}
+	vcpu_debug_check(v); /* parks here while a debugger holds the guest */
 	irq_disable(); /* a kick after vcpu_events must make the entry exit at once */
 	vcpu_events(v);
 	backend->vcpu_run(v, &e); /* entry failures arrive as EXIT_ENTRY_FAILED */

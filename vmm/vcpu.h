@@ -18,6 +18,7 @@
 
 #include "vmm/dev/lapic.h"
 #include "vmm/exit.h"
+#include "vmm/vcpu_debug.h"
 #include "vmm/core/lib/x86.h"
 
 struct vm;
@@ -131,6 +132,8 @@ struct vcpu {
 	uint64_t xcr0;
 	uint64_t spec_ctrl;      /* IA32_SPEC_CTRL while off its core (vmm/spec.c) */
 	uint64_t armed_deadline; /* guest timer deadline the host timer is set for */
+	struct vcpu_debug dbg;   /* while a debugger holds the guest (vmm/vcpu_debug.c) */
+	unsigned dbg_ctl;        /* DEBUG_CTL_* armed in the back end */
 };
 
 /*

@@ -82,6 +82,8 @@ struct vm {
 	uint64_t exit_count[EXIT_KIND_COUNT];  /* per guest, summed over vCPUs */
 	struct exit_cost exit_cost[EXIT_KIND_COUNT]; /* cycles in hako per kind, summed too */
 	struct exit_trace *trace;       /* its exit ring once `trace NAME on` made it, or 0 */
+	struct vm_debug *debug;         /* &debug_state while a debugger is attached, or 0 */
+	struct vm_debug debug_state;    /* (vmm/vcpu_debug.h) */
 	uint64_t start_us;
 	uint64_t run_id;                /* new at every start: which guest a core last ran (vmm/spec.c) */
 	uint64_t entry;                 /* guest entry point from the ELF image */

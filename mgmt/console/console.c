@@ -210,6 +210,7 @@ void session_open_shell(struct session *s)
 	shell_init(&s->sh, shell_out, s);
 	s->sh.remote = 1;
 	s->sh.admin = admin;
+	s->sh.peer_ip = s->peer_ip;
 	shell_set_input(&s->sh, session_getc, session_interrupted);
 	shell_printf(&s->sh, "hako %s - type 'help' for the verbs, 'exit' to leave\n", HAKO_VERSION);
 	shell_prompt(&s->sh);

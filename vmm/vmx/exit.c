@@ -56,6 +56,7 @@ static const struct vmx_exit_desc vmx_exits[] = {
 	{ VMX_EXIT_INVALID_GUEST_STATE, EXIT_ENTRY_FAILED,  0, 0 },
 	{ VMX_EXIT_MSR_LOADING,         EXIT_ENTRY_FAILED,  0, 0 },
 	{ VMX_EXIT_MACHINE_CHECK,       EXIT_MACHINE_CHECK, 0, 0 }, /* during VM entry */
+	{ VMX_EXIT_MONITOR_TRAP_FLAG,   EXIT_MTF,           0, 0 }, /* a debugger's step */
 };
 
 static const struct vmx_exit_desc *vmx_exit_find(uint32_t reason)

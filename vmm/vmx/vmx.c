@@ -194,4 +194,5 @@ const struct vmm_backend vmx_backend = {
 	.npt_protect = vmx_ept_protect,
 	.npt_destroy = vmx_ept_destroy,
 	.tlb_flush = vmx_tlb_flush,
+	.debug_set = vmx_debug_set,
 };
