@@ -141,8 +141,9 @@ static int format_detail(const struct exit_trace_rec *r, char *buf, size_t cap)
 				    r->kind == EXIT_MSR_READ ? "rdmsr" : "wrmsr", r->a, r->b);
 	case EXIT_MEM_VIOLATION:
 	case EXIT_MEM_MISCONFIG:
-		return fmt_snprintf(buf, cap, "%s gpa 0x%lx gla 0x%lx", access_name(r->flags),
-				    r->a, r->b);
+		return r->b ? fmt_snprintf(buf, cap, "%s gpa 0x%lx gla 0x%lx", access_name(r->flags),
+					   r->a, r->b)
+			    : fmt_snprintf(buf, cap, "%s gpa 0x%lx", access_name(r->flags), r->a);
 	case EXIT_EXCEPTION:
 		return fmt_snprintf(buf, cap, "vector %lu error 0x%lx", r->a, r->b);
 	case EXIT_CR_ACCESS:

@@ -220,7 +220,7 @@ volatile uint64_t gdb_count;
 const uint8_t gdb_bytes[8] = { 0x68, 0x61, 0x6b, 0x6f, 0xde, 0xad, 0xbe, 0xef };
 
 __attribute__((noinline)) void gdb_tick(uint64_t n);
-__attribute__((noinline)) void gdb_tick(uint64_t n)
+void gdb_tick(uint64_t n)
 {
 	gdb_count = n;
 	__asm__ volatile("" ::: "memory");
