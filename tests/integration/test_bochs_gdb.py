@@ -29,8 +29,8 @@ def m():
               nic_mac="52:54:00:6e:30:02", hostfwd=["tcp::%d-:%d" % (port, test_gdb.GDB_PORT)])
     b.start()
     b.wait_prompt()
-    assert "(vmx)" in b.cmd("version")
     b.expect(r"net: \S+ address 10\.0\.2\.15", 240)
+    assert "(vmx)" in b.cmd("version")
     b.gdb_port = port
     yield b
     b.stop()
