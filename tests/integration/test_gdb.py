@@ -54,7 +54,7 @@ def gdb(m, *commands, timeout=180, ctrl_c_after=None):
     ctrl_c_after: seconds after which gdb gets SIGINT, as from Ctrl-C at its terminal
     (it sends the target the protocol's interrupt)."""
     argv = ["gdb", "-nx", "-batch", "-ex", "set pagination off", "-ex", "set confirm off",
-            "-ex", "file " + PROBE_ELF, "-ex", "target remote 127.0.0.1:%d" % m.gdb_port]
+            "-ex", "set remotetimeout 60", "-ex", "file " + PROBE_ELF, "-ex", "target remote 127.0.0.1:%d" % m.gdb_port]
     for c in commands:
         argv += ["-ex", c]
     p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -53,7 +53,7 @@ def test_attach_read_the_banner_and_break_on_a_syscall(m):
     out = ok(m, "debug lx %d" % GDB_PORT)
     assert "target remote 10.0.2.15:%d" % GDB_PORT in out, out
     argv = ["gdb", "-nx", "-batch", "-ex", "set pagination off", "-ex", "set confirm off",
-            "-ex", "set architecture i386:x86-64",
+            "-ex", "set remotetimeout 60", "-ex", "set architecture i386:x86-64",
             "-ex", "target remote 127.0.0.1:%d" % m.gdb_port,
             "-ex", "x/s 0x%x" % banner, "-ex", "break *0x%x" % entry, "-ex", "continue",
             "-ex", "info registers rip", "-ex", "delete", "-ex", "detach"]
