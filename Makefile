@@ -170,7 +170,8 @@ PORTABLE := vmm/core/lib/fmt.c vmm/core/lib/log.c vmm/core/lib/errno.c vmm/core/
             net/switch.c net/gso.c \
             vmm/blk/blk_sync.c vmm/blk/slotstore.c mgmt/catalog_fmt.c \
             vmm/blk/cow_pool.c vmm/blk/cow.c \
-            vmm/vmx/ctls.c vmm/cr.c vmm/xstate.c vmm/spec_policy.c vmm/core/lib/pgprot.c
+            vmm/vmx/ctls.c vmm/cr.c vmm/xstate.c vmm/spec_policy.c vmm/core/lib/pgprot.c \
+            mgmt/gdb/rsp.c
 # The neutral exit path, host-tested against a fake back end (test_exit.c
 # supplies what it calls outside these files: vcpu_fail, the back end).
 PORTABLE_EXIT := vmm/exit.c vmm/exit_names.c vmm/exit_trace.c vmm/vcpu_debug.c vmm/msr.c vmm/mmio.c vmm/portio.c \
