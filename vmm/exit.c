@@ -18,7 +18,8 @@
  *   4. svm_decode() [vmx_decode()] turns the vendor's code into a neutral
  *      struct exit_info: kind EXIT_CPUID, RIP, instruction length 2.
  *   5. Back in vcpu_step(): the exit is counted per guest (`stats`) and
- *      exit_dispatch() below calls exit_cpuid(), which asks
+ *      exit_dispatch() below (which times the handler and, under `trace`,
+ *      records the exit: vmm/exit_trace.c) calls exit_cpuid(), which asks
  *      cpuid_policy() (vmm/cpuid_policy.c) what this guest may see,
  *      writes RAX..RDX and advances RIP (vcpu_skip_insn(), vmm/vcpu_regs.c).
  *   6. EXIT_RESUME: vcpu_step() returns and the loop enters the guest again

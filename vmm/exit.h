@@ -78,6 +78,7 @@ struct exit_info {
 			uint8_t vector;
 			uint8_t has_error;
 			uint8_t intn;   /* SVM INTn intercept: an INT n or INT3 instruction at RIP */
+			uint8_t dr_hits; /* #DB: which of DR0-DR3 matched (DR6 B0-B3) */
 			uint32_t error;
 		} exc;
 		struct {                /* EXIT_CR_ACCESS */

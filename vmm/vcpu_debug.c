@@ -67,18 +67,45 @@ static void regs_copy_in(struct vcpu *v)
 	backend->reg_write(v, VREG_RFLAGS, (fl & ~mask) | (r[DBG_RFLAGS] & mask) | 2);
 }
 
-/* Arms or disarms the back end's controls for the next entries. */
-static void controls_set(struct vcpu *v, unsigned ctl)
+/* DR7 enable, R/W and LEN fields (SDM Vol. 3B 18.2.4) for the debugger's watches. */
+static unsigned dr_from(const struct vm_debug *d, struct debug_dr *dr)
 {
-	if (ctl == v->dbg_ctl)
+	static const uint8_t len_bits[9] = { 0, 0, 1, 0, 3, 0, 0, 0, 2 };
+	*dr = (struct debug_dr){ { 0, 0, 0, 0 }, 0 };
+	for (unsigned i = 0; d && i < DEBUG_MAX_WATCH; i++) {
+		if (!d->hw[i].used)
+			continue;
+		dr->dr[i] = d->hw[i].addr;
+		dr->dr7 |= 1ull << (2 * i) | (uint64_t)d->hw[i].type << (16 + 4 * i) |
+			   (uint64_t)len_bits[d->hw[i].len] << (18 + 4 * i);
+	}
+	return dr->dr7 ? DEBUG_CTL_HW : 0;
+}
+
+/* The debugger's DR0-DR3 into this core's registers (VMRUN and VM entry leave them as they are). */
+static void dr_load(const struct debug_dr *dr)
+{
+	__asm__ volatile("mov %0, %%db0" ::"r"(dr->dr[0]));
+	__asm__ volatile("mov %0, %%db1" ::"r"(dr->dr[1]));
+	__asm__ volatile("mov %0, %%db2" ::"r"(dr->dr[2]));
+	__asm__ volatile("mov %0, %%db3" ::"r"(dr->dr[3]));
+}
+
+/* Arms or disarms the back end's controls for the next entries. */
+static void controls_set(struct vcpu *v, unsigned ctl, const struct debug_dr *dr)
+{
+	static const struct debug_dr none;
+	if (ctl == v->dbg_ctl && !(ctl & DEBUG_CTL_HW))
 		return;
-	backend->debug_set(v, ctl);
+	if (ctl & DEBUG_CTL_HW)
+		dr_load(dr);
+	backend->debug_set(v, ctl, dr ? dr : &none);
 	v->dbg_ctl = ctl;
 }
 
 static void park(struct vcpu *v, struct vm_debug *d)
 {
-	controls_set(v, v->dbg_ctl & ~DEBUG_CTL_STEP); /* the guest's own TF back first */
+	controls_set(v, v->dbg_ctl & ~(DEBUG_CTL_STEP | DEBUG_CTL_HW), 0); /* the guest's TF, DR7 */
 	v->dbg.step = 0;
 	regs_copy_out(v);
 	v->dbg.dirty = 0;
@@ -94,12 +121,13 @@ static void park(struct vcpu *v, struct vm_debug *d)
 	if (v->dbg.dirty)
 		regs_copy_in(v);
 	d = v->vm->debug; /* 0 when the debugger detached meanwhile */
-	unsigned ctl = d && d->nbp ? DEBUG_CTL_BREAKPOINTS : 0;
+	struct debug_dr dr;
+	unsigned ctl = (d && d->nbp ? DEBUG_CTL_BREAKPOINTS : 0) | dr_from(d, &dr);
 	if (d && v->dbg.step) {
 		ctl |= DEBUG_CTL_STEP;
 		v->dbg.step_rip = backend->reg_read(v, VREG_RIP);
 	}
-	controls_set(v, ctl);
+	controls_set(v, ctl, &dr);
 	__atomic_store_n(&v->dbg.parked, 0, __ATOMIC_RELEASE);
 }
 
@@ -120,7 +148,7 @@ void vcpu_debug_check(struct vcpu *v)
 	struct vm_debug *d = v->vm->debug;
 	if (!d) {
 		if (v->dbg_ctl) /* the debugger left while this vCPU ran */
-			controls_set(v, 0);
+			controls_set(v, 0, 0);
 		v->dbg.step = 0;
 		return;
 	}
@@ -199,6 +227,14 @@ int vcpu_debug_exception(struct vcpu *v, const struct exit_info *e)
 		vcpu_inject_exception(v, VEC_BP, 0, 0);
 		return EXIT_RESUME;
 	}
+	unsigned hits = e->exc.dr_hits & (unsigned)((v->dbg_ctl & DEBUG_CTL_HW) ? 0xf : 0);
+	if (e->exc.vector == VEC_DB && d && hits) {
+		unsigned i = (unsigned)__builtin_ctz(hits);
+		if (d->hw[i].used && !d->stop_watch)
+			d->stop_watch = (int)i + 1;
+		stop_all(v->vm, d, v->id, DBG_STOP_BREAKPOINT);
+		return EXIT_RESUME;
+	}
 	if (e->exc.vector == VEC_DB && (v->dbg_ctl & DEBUG_CTL_STEP)) {
 		vcpu_debug_step_done(v);
 		return EXIT_RESUME;
@@ -231,6 +267,7 @@ void vcpu_debug_detach(struct vm *vm)
 	while (d->nbp && vm->state == VM_RUNNING) /* else its memory is gone */
 		vcpu_debug_break_remove(vm, d->bp[d->nbp - 1].gva);
 	d->nbp = 0;
+	memset(d->hw, 0, sizeof(d->hw));
 	__atomic_store_n(&vm->debug, (struct vm_debug *)0, __ATOMIC_RELEASE);
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		__atomic_store_n(&vm->vcpu[i]->dbg.go, 1, __ATOMIC_RELEASE);
@@ -242,6 +279,13 @@ void vcpu_debug_stop_all(struct vm *vm, enum dbg_stop why)
 {
 	if (vm->debug)
 		stop_all(vm, vm->debug, 0, why);
+}
+
+void vcpu_debug_kick(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		if (!vm->vcpu[i]->dbg.parked && vm->vcpu[i]->running)
+			vcpu_wake(vm->vcpu[i]);
 }
 
 int vcpu_debug_all_parked(const struct vm *vm)
@@ -260,6 +304,7 @@ void vcpu_debug_resume(struct vm *vm, int step_vcpu)
 	if (!d)
 		return;
 	d->stop_why = DBG_STOP_NONE;
+	d->stop_watch = 0;
 	__atomic_store_n(&d->stop_req, 0, __ATOMIC_RELEASE);
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *v = vm->vcpu[i];
@@ -362,6 +407,39 @@ int vcpu_debug_break_remove(struct vm *vm, uint64_t gva)
 			*p = d->bp[i].saved;
 		d->bp[i] = d->bp[--d->nbp];
 		return 0;
+	}
+	return 0;
+}
+
+/* ---- hardware breakpoints and watchpoints ---- */
+
+int vcpu_debug_watch_insert(struct vm *vm, enum debug_watch_type type, uint64_t addr, unsigned len)
+{
+	struct vm_debug *d = vm->debug;
+	if (!d || (type == WATCH_EXEC && len != 1) ||
+	    (len != 1 && len != 2 && len != 4 && len != 8) || (addr & (len - 1)))
+		return -EINVAL;
+	struct debug_watch *free = 0;
+	for (unsigned i = 0; i < DEBUG_MAX_WATCH; i++) {
+		struct debug_watch *w = &d->hw[i];
+		if (w->used && w->addr == addr && w->len == len && w->type == type)
+			return 0;
+		if (!w->used && !free)
+			free = w;
+	}
+	if (!free)
+		return -ENOSPC;
+	*free = (struct debug_watch){ addr, (uint8_t)len, (uint8_t)type, 1 };
+	return 0;
+}
+
+int vcpu_debug_watch_remove(struct vm *vm, enum debug_watch_type type, uint64_t addr, unsigned len)
+{
+	struct vm_debug *d = vm->debug;
+	for (unsigned i = 0; d && i < DEBUG_MAX_WATCH; i++) {
+		struct debug_watch *w = &d->hw[i];
+		if (w->used && w->addr == addr && w->len == len && w->type == type)
+			w->used = 0;
 	}
 	return 0;
 }

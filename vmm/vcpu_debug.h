@@ -57,8 +57,25 @@ struct vcpu_debug {
 	int step;             /* run one instruction, then park again */
 	uint64_t step_rip;    /* where the step began */
 	uint64_t tf_saved;    /* AMD-V: the guest's own RFLAGS.TF while hako steps */
+	uint64_t dr7_saved;   /* the guest's own DR7 while the debugger's is in */
 	int dirty;            /* the debugger changed regs[] */
 	uint64_t regs[DBG_REG_COUNT];
+};
+
+/* A hardware breakpoint or watchpoint: one of DR0-DR3 (SDM Vol. 3B 18.2). */
+#define DEBUG_MAX_WATCH 4
+enum debug_watch_type { WATCH_EXEC = 0, WATCH_WRITE = 1, WATCH_ACCESS = 3 }; /* DR7 R/W */
+struct debug_watch {
+	uint64_t addr;
+	uint8_t len;          /* 1, 2, 4 or 8; 1 for WATCH_EXEC */
+	uint8_t type;         /* enum debug_watch_type */
+	uint8_t used;
+};
+
+/* DR0-DR3 and DR7 as the debugger wants them (backend->debug_set). */
+struct debug_dr {
+	uint64_t dr[4];
+	uint64_t dr7;
 };
 
 struct debug_breakpoint {
@@ -72,13 +89,16 @@ struct vm_debug {
 	volatile int stop_req;        /* every vCPU parks at its next chance */
 	volatile int stop_vcpu;       /* who stopped first, and why */
 	volatile int stop_why;        /* enum dbg_stop */
+	volatile int stop_watch;      /* DBG_STOP_BREAKPOINT by DRn: its index + 1, or 0 */
 	unsigned nbp;
 	struct debug_breakpoint bp[DEBUG_MAX_BREAKPOINTS];
+	struct debug_watch hw[DEBUG_MAX_WATCH];
 };
 
 /* Back-end debug controls (backend->debug_set): what the next entries need. */
 #define DEBUG_CTL_BREAKPOINTS 0x1 /* intercept #BP (and INTn on AMD-V) */
 #define DEBUG_CTL_STEP 0x2        /* stop after one instruction */
+#define DEBUG_CTL_HW 0x4          /* DR7 from struct debug_dr; #DB intercepted */
 
 /* ---- the vCPU's side (its own core) ---- */
 
@@ -100,6 +120,8 @@ int vcpu_debug_attach(struct vm *vm);
 void vcpu_debug_detach(struct vm *vm);
 /* Asks every vCPU to park (Ctrl-C: `why` DBG_STOP_INTERRUPT). */
 void vcpu_debug_stop_all(struct vm *vm, enum dbg_stop why);
+/* Kicks the vCPUs that have not parked yet again (a stop under way). */
+void vcpu_debug_kick(struct vm *vm);
 /* 1 once every vCPU that runs has parked (the stop is complete). */
 int vcpu_debug_all_parked(const struct vm *vm);
 /* Lets every vCPU run (`step_vcpu` < 0), or only vCPU `step_vcpu` for one instruction. */
@@ -112,5 +134,12 @@ int vcpu_debug_read_phys(struct vm *vm, uint64_t gpa, void *buf, size_t len);
 /* Software breakpoints. 0, -EFAULT, -ENOSPC; removing one that is not there is 0. */
 int vcpu_debug_break_insert(struct vm *vm, unsigned vcpu, uint64_t gva);
 int vcpu_debug_break_remove(struct vm *vm, uint64_t gva);
+/*
+ * Hardware breakpoints and watchpoints (the vCPU's DR0-DR3; the guest's
+ * own use of them is overridden while any is set). 0, -EINVAL (length or
+ * alignment), -ENOSPC (all four in use); removing one not there is 0.
+ */
+int vcpu_debug_watch_insert(struct vm *vm, enum debug_watch_type type, uint64_t addr, unsigned len);
+int vcpu_debug_watch_remove(struct vm *vm, enum debug_watch_type type, uint64_t addr, unsigned len);
 
 #endif

@@ -230,17 +230,31 @@ static int mem_write(struct gdb_target *t, const char *p, char *reply, size_t ca
 	return fmt_snprintf(reply, cap, "OK");
 }
 
+/*
+ * Z0 software breakpoint; Z1 hardware breakpoint, Z2 write and Z4 access
+ * watchpoint in DR0-DR3. Z3 (read only) has no x86 form: not offered.
+ */
 static int breakpoint(struct gdb_target *t, const char *p, int insert, char *reply, size_t cap)
 {
+	static const int types[] = { -1, WATCH_EXEC, WATCH_WRITE, -1, WATCH_ACCESS };
 	uint64_t addr, kind;
-	if (*p != '0')
-		return fmt_snprintf(reply, cap, "%s", ""); /* Z1-Z4: not offered */
-	p++;
-	if (*p++ != ',' || rsp_hex_u64(&p, &addr) || *p++ != ',' || rsp_hex_u64(&p, &kind))
+	char z = *p++;
+	if (z < '0' || z > '4' || (z != '0' && types[z - '0'] < 0))
+		return fmt_snprintf(reply, cap, "%s", "");
+	if (*p++ != ',' || rsp_hex_u64(&p, &addr) || *p++ != ',' || rsp_hex_u64(&p, &kind) ||
+	    kind > 8)
 		return fmt_snprintf(reply, cap, "E01");
-	int err = insert ? vcpu_debug_break_insert(t->vm, t->thread, addr)
-			 : vcpu_debug_break_remove(t->vm, addr);
-	return fmt_snprintf(reply, cap, err ? "E14" : "OK");
+	int err;
+	if (z == '0')
+		err = insert ? vcpu_debug_break_insert(t->vm, t->thread, addr)
+			     : vcpu_debug_break_remove(t->vm, addr);
+	else {
+		enum debug_watch_type type = (enum debug_watch_type)types[z - '0'];
+		unsigned len = z == '1' ? 1 : (unsigned)kind;
+		err = insert ? vcpu_debug_watch_insert(t->vm, type, addr, len)
+			     : vcpu_debug_watch_remove(t->vm, type, addr, len);
+	}
+	return fmt_snprintf(reply, cap, err == -ENOSPC ? "E28" : err ? "E14" : "OK");
 }
 
 /* ---- monitor (qRcmd) ---- */
@@ -339,8 +353,13 @@ int gdb_stop_reply(struct gdb_target *t, char *reply, size_t cap)
 		return 0;
 	unsigned who = (unsigned)d->stop_vcpu < t->vm->nvcpus ? (unsigned)d->stop_vcpu : 0;
 	t->thread = who;
-	fmt_snprintf(reply, cap, "T%02xthread:%x;", d->stop_why == DBG_STOP_INTERRUPT ? 2 : 5,
-		     who + 1);
+	char watch[40] = "";
+	const struct debug_watch *w = d->stop_watch ? &d->hw[d->stop_watch - 1] : 0;
+	if (w && w->type != WATCH_EXEC) /* gdb then reports the watchpoint, old and new value */
+		fmt_snprintf(watch, sizeof(watch), "%s:%lx;",
+			     w->type == WATCH_WRITE ? "watch" : "awatch", w->addr);
+	fmt_snprintf(reply, cap, "T%02x%sthread:%x;", d->stop_why == DBG_STOP_INTERRUPT ? 2 : 5,
+		     watch, who + 1);
 	return 1;
 }
 

@@ -19,10 +19,12 @@
 #include "vmm/core/lib/log.h"
 #include "vmm/core/lib/string.h"
 #include "vmm/core/service.h"
+#include "vmm/core/time.h"
 #include "vmm/vcpu_debug.h"
 #include "vmm/vm.h"
 
 #define OUT_MAX (2 * RSP_MAX + 64)
+#define KICK_AGAIN_US 10000
 
 struct gdb_server {
 	struct vm *vm;              /* 0: a free slot */
@@ -37,6 +39,7 @@ struct gdb_server {
 	char reply[RSP_MAX + 1];
 	char out[OUT_MAX];
 	size_t out_len;
+	uint64_t kicked_us;         /* the last kick of a stop under way */
 };
 
 static struct gdb_server servers[GDB_SERVERS];
@@ -292,7 +295,14 @@ static int server_poll(struct gdb_server *s)
 		return 1;
 	}
 	/* keep polling while a stop is under way, not while the guest runs */
-	return s->conn && s->t.running && s->vm->debug && s->vm->debug->stop_req;
+	if (!s->conn || !s->t.running || !s->vm->debug || !s->vm->debug->stop_req)
+		return 0;
+	uint64_t now = time_us();
+	if (now - s->kicked_us > KICK_AGAIN_US) { /* a kick that found its vCPU in hako */
+		s->kicked_us = now;
+		vcpu_debug_kick(s->vm);
+	}
+	return 1;
 }
 
 static int gdb_poll(void)

@@ -104,6 +104,10 @@ static void svm_decode(struct vcpu *v, struct exit_info *e)
 		e->exc.intn = 1; /* the vector is in the instruction */
 	else if (e->kind == EXIT_EXCEPTION)
 		e->exc.vector = (uint8_t)(code - VMEXIT_EXCP_BASE);
+	if (e->kind == EXIT_EXCEPTION && e->exc.vector == 1) {
+		e->exc.dr_hits = (uint8_t)(vmcb->save.dr6 & 0xf); /* DR6 B0-B3, set before the intercept */
+		svm_vmcb(v)->save.dr6 &= ~0xfull;
+	}
 	else if (code == VMEXIT_MSR) {
 		e->kind = info1 ? EXIT_MSR_WRITE : EXIT_MSR_READ; /* APM 15.11 */
 		e->msr.index = (uint32_t)v->regs.rcx;

@@ -107,6 +107,8 @@ static void decode_exception(struct exit_info *e)
 	if (e->exc.vector == 18)
 		e->kind = EXIT_MACHINE_CHECK; /* the exception bitmap's only bit */
 	e->exc.has_error = !!(info & INTR_INFO_DELIVER_ERROR);
+	if (e->exc.vector == 1) /* the qualification holds DR6's B0-B3 (SDM 28.2.1) */
+		e->exc.dr_hits = (uint8_t)(vmcs_readnat(VMCS_EXIT_QUALIFICATION) & 0xf);
 	if (e->exc.has_error)
 		e->exc.error = vmcs_read32(VMCS_EXIT_INTR_ERROR_CODE);
 }
