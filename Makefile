@@ -198,10 +198,11 @@ PORTABLE := vmm/core/lib/fmt.c vmm/core/lib/log.c vmm/core/lib/errno.c vmm/core/
             vmm/blk/cow_pool.c vmm/blk/cow.c \
             vmm/vmx/ctls.c vmm/cr.c vmm/xstate.c vmm/spec_policy.c vmm/core/lib/pgprot.c \
             vmm/core/lib/redact.c \
-            vmm/sched_policy.c
+            vmm/sched_policy.c \
+            mgmt/gdb/rsp.c
 # The neutral exit path, host-tested against a fake back end (test_exit.c
 # supplies what it calls outside these files: vcpu_fail, the back end).
-PORTABLE_EXIT := vmm/exit.c vmm/exit_names.c vmm/msr.c vmm/mmio.c vmm/portio.c \
+PORTABLE_EXIT := vmm/exit.c vmm/exit_names.c vmm/exit_trace.c vmm/vcpu_debug.c vmm/msr.c vmm/mmio.c vmm/portio.c \
                  vmm/vcpu_regs.c vmm/guest_mem.c vmm/irq.c
 
 UNIT_OBJ := $(patsubst %.c,$(BUILD)/unit/obj/%.o,$(PORTABLE)) \

@@ -2,7 +2,7 @@
 # entry state (guests/README.md). Included by the top Makefile; the built
 # files join GUEST_FILES so tools/mkimage.sh puts them in \hako\.
 
-GUEST_CFLAGS := -std=c11 -ffreestanding -fno-pic -fno-pie -mno-red-zone -mno-mmx -mno-sse \
+GUEST_CFLAGS := -std=c11 -g -ffreestanding -fno-pic -fno-pie -mno-red-zone -mno-mmx -mno-sse \
                 -mno-sse2 -fno-stack-protector -fcf-protection=none -O2 -Wall -Wextra -Werror \
                 -nostdinc -isystem $(GCC_INC)
 GUEST_LDFLAGS := -nostdlib -static -z max-page-size=4096 -z noexecstack --no-warn-rwx-segments -T guests/guest.ld

@@ -7,6 +7,7 @@
 #include "mgmt/cmd_net.h"
 #include "mgmt/policy.h"
 #include "mgmt/cmd_sched.h"
+#include "mgmt/cmd_trace.h"
 #include "mgmt/shell/args.h"
 #include "mgmt/shell/shell.h"
 #include "vmm/core/lib/errno.h"
@@ -348,6 +349,7 @@ static int cmd_stats(struct shell *sh, int argc, char **argv)
 				shell_printf(sh, "  %-14s %lu\n", exit_kind_name((enum exit_kind)k),
 					     vm->exit_count[k]);
 		cmd_sched_guest_stats(sh, vm);
+		cmd_trace_exit_costs(sh, vm);
 		print_disk_stats(sh, vm);
 		cmd_net_guest_stats(sh, vm->def.name);
 	}

@@ -124,6 +124,16 @@ struct vmm_backend {
 	void (*vcpu_switch_in)(struct vcpu *v);
 	void (*vcpu_unload)(struct vcpu *v);
 	int (*preempt_arm)(struct vcpu *v, uint64_t tsc_ticks);
+	/*
+	 * A debugger's controls (DEBUG_CTL_*, vmm/vcpu_debug.h) for the next
+	 * entries: intercept #BP; run one instruction, then exit (VT-x: the
+	 * monitor trap flag, EXIT_MTF; AMD-V: RFLAGS.TF and the #DB
+	 * intercept, with the guest's own TF kept in v->dbg.tf_saved); the
+	 * guest's DR7 from `dr` (its own kept in v->dbg.dr7_saved) with #DB
+	 * intercepted, its hits in exit_info.exc.dr_hits. DR0-DR3 the caller
+	 * loads itself.
+	 */
+	void (*debug_set)(struct vcpu *v, unsigned ctl, const struct debug_dr *dr);
 };
 
 extern const struct vmm_backend svm_backend;

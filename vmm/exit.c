@@ -18,7 +18,8 @@
  *   4. svm_decode() [vmx_decode()] turns the vendor's code into a neutral
  *      struct exit_info: kind EXIT_CPUID, RIP, instruction length 2.
  *   5. Back in vcpu_step(): the exit is counted per guest (`stats`) and
- *      exit_dispatch() below calls exit_cpuid(), which asks
+ *      exit_dispatch() below (which times the handler and, under `trace`,
+ *      records the exit: vmm/exit_trace.c) calls exit_cpuid(), which asks
  *      cpuid_policy() (vmm/cpuid_policy.c) what this guest may see,
  *      writes RAX..RDX and advances RIP (vcpu_skip_insn(), vmm/vcpu_regs.c).
  *   6. EXIT_RESUME: vcpu_step() returns and the loop enters the guest again
@@ -40,9 +41,11 @@
 #include "vmm/cr.h"
 #include "vmm/exit_dispatch.h"
 #include "vmm/exit_names.h"
+#include "vmm/exit_trace.h"
 #include "vmm/mmio.h"
 #include "vmm/msr.h"
 #include "vmm/portio.h"
+#include "vmm/vcpu_debug.h"
 #include "vmm/vcpu_fpu.h"
 #include "vmm/vcpu_regs.h"
 #include "vmm/vm.h"
@@ -295,6 +298,25 @@ static enum exit_result exit_machine_check(struct vcpu *v, const struct exit_inf
 	return EXIT_GUEST_FAULT;
 }
 
+/*
+ * #BP and #DB are intercepted only for a debugger (`debug NAME`,
+ * vmm/vcpu_debug.c): its breakpoints and single steps. Any other
+ * intercepted exception is a hako bug that ends the guest.
+ */
+static enum exit_result exit_exception(struct vcpu *v, const struct exit_info *e)
+{
+	if (e->exc.vector == 1 || e->exc.vector == 3 || e->exc.intn)
+		return (enum exit_result)vcpu_debug_exception(v, e);
+	return exit_fail(v, e);
+}
+
+static enum exit_result exit_mtf(struct vcpu *v, const struct exit_info *e)
+{
+	(void)e;
+	vcpu_debug_step_done(v);
+	return EXIT_RESUME;
+}
+
 static const exit_handler_fn exit_table[EXIT_KIND_COUNT] = {
 	[EXIT_UNKNOWN]       = exit_fail,
 	[EXIT_CPUID]         = exit_cpuid,
@@ -308,7 +330,7 @@ static const exit_handler_fn exit_table[EXIT_KIND_COUNT] = {
 	[EXIT_EXT_INTERRUPT] = exit_interrupt,
 	[EXIT_NMI]           = exit_interrupt,
 	[EXIT_VIRT_INSN]     = exit_virt_insn,
-	[EXIT_EXCEPTION]     = exit_fail,
+	[EXIT_EXCEPTION]     = exit_exception,
 	/* Only a physical INIT/SIPI, which hako never sends to a guest core; a
 	 * guest's own INIT-SIPI-SIPI goes through its vLAPIC (vcpu_signal_sipi). */
 	[EXIT_INIT_SIPI]     = exit_fail,
@@ -321,13 +343,24 @@ static const exit_handler_fn exit_table[EXIT_KIND_COUNT] = {
 	[EXIT_MACHINE_CHECK] = exit_machine_check,
 	/* a shared core's slice ended (vmm/sched.c looks at the clock after every exit) */
 	[EXIT_PREEMPT_TIMER] = exit_interrupt,
+	[EXIT_MTF]           = exit_mtf,
 };
 
-enum exit_result exit_dispatch(struct vcpu *v, const struct exit_info *e)
+static enum exit_result exit_handle(struct vcpu *v, const struct exit_info *e)
 {
 	if ((unsigned)e->kind >= EXIT_KIND_COUNT || !exit_table[e->kind]) {
 		vcpu_fail(v, e, "exit kind %u has no handler (hako bug)", (unsigned)e->kind);
 		return EXIT_GUEST_FAULT;
 	}
 	return exit_table[e->kind](v, e);
+}
+
+/* The handler, timed for `stats` and written to the guest's ring while `trace` is on. */
+enum exit_result exit_dispatch(struct vcpu *v, const struct exit_info *e)
+{
+	struct exit_trace_mark m;
+	exit_trace_begin(v, e, &m);
+	enum exit_result r = exit_handle(v, e);
+	exit_trace_end(v, e, &m);
+	return r;
 }

@@ -36,6 +36,7 @@ enum exit_kind {
 	EXIT_WBINVD,         /* VMX 54 ("WBINVD exiting") / SVM 0x89; WBNOINVD too */
 	EXIT_MACHINE_CHECK,  /* #MC while the guest ran: VMX 0 vector 18, VMX 41 / SVM 0x52 */
 	EXIT_PREEMPT_TIMER,  /* VMX 52: the VMX-preemption timer ran out (a shared core's slice) */
+	EXIT_MTF,            /* VMX 37 monitor trap flag: a debugger's single step ended */
 	EXIT_KIND_COUNT
 };
 
@@ -77,6 +78,8 @@ struct exit_info {
 		struct {                /* EXIT_EXCEPTION */
 			uint8_t vector;
 			uint8_t has_error;
+			uint8_t intn;   /* SVM INTn intercept: an INT n or INT3 instruction at RIP */
+			uint8_t dr_hits; /* #DB: which of DR0-DR3 matched (DR6 B0-B3) */
 			uint32_t error;
 		} exc;
 		struct {                /* EXIT_CR_ACCESS */

@@ -27,6 +27,7 @@ static const char *const names[EXIT_KIND_COUNT] = {
 	[EXIT_WBINVD]        = "wbinvd",
 	[EXIT_MACHINE_CHECK] = "machine-check",
 	[EXIT_PREEMPT_TIMER] = "preempt-timer",
+	[EXIT_MTF]           = "mtf",
 };
 
 const char *exit_kind_name(enum exit_kind k)

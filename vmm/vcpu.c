@@ -77,7 +77,7 @@ static void vcpu_events(struct vcpu *v)
 int vcpu_can_wake(struct vcpu *v)
 {
 	struct uart_model *u = &v->vm->uart;
-	if (v->vm->stop_request)
+	if (v->vm->stop_request || vcpu_debug_wanted(v))
 		return 1;
 	if (v->wait_sipi)
 		return __atomic_load_n(&v->sipi_pending, __ATOMIC_ACQUIRE) || v->init_pending;
@@ -130,6 +130,7 @@ enum vcpu_turn vcpu_run_once(struct vcpu *v)
 	struct exit_info e;
 	if ((v->init_pending || v->wait_sipi) && vcpu_sipi_state(v) == VCPU_WAIT_SIPI)
 		return VCPU_WAIT_SIPI;
+	vcpu_debug_check(v); /* parks here while a debugger holds the guest (dedicated cores only) */
 	irq_disable(); /* a kick after vcpu_events must make the entry exit at once */
 	vcpu_events(v);
 	backend->vcpu_run(v, &e); /* entry failures arrive as EXIT_ENTRY_FAILED */

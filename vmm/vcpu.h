@@ -19,6 +19,7 @@
 #include "vmm/dev/lapic.h"
 #include "vmm/exit.h"
 #include "vmm/sched_policy.h"
+#include "vmm/vcpu_debug.h"
 #include "vmm/core/lib/x86.h"
 
 struct vm;
@@ -139,6 +140,8 @@ struct vcpu {
 	int shared;
 	struct sched_ent se;
 	int halt_if;             /* RFLAGS.IF when it halted: which events wake it */
+	struct vcpu_debug dbg;   /* while a debugger holds the guest (vmm/vcpu_debug.c) */
+	unsigned dbg_ctl;        /* DEBUG_CTL_* armed in the back end */
 };
 
 /* What one turn of a vCPU (vcpu_run_once) ended with. */

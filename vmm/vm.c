@@ -281,6 +281,7 @@ int vm_start(struct vm *vm, vm_started_fn done, void *arg, char *err, unsigned l
 	vm->start_error[0] = 0;
 	memset(vm->exit_count, 0, sizeof(vm->exit_count));
 	memset(vm->cpu_us, 0, sizeof(vm->cpu_us));
+	memset(vm->exit_cost, 0, sizeof(vm->exit_cost));
 	uart_model_reset(&vm->uart);
 	static uint64_t runs;
 	vm->run_id = ++runs; /* never 0: a core that ran nothing has 0 */

@@ -58,6 +58,14 @@ struct vm_mem {
 	uint64_t *chunk;                /* host-physical address of each chunk */
 };
 
+/* TSC cycles hako spent on one kind of exit (vmm/exit_trace.c). */
+struct exit_cost {
+	uint64_t sum;
+	uint64_t max;
+};
+
+struct exit_trace;
+
 struct vm {
 	int defined;
 	struct vm_def def;
@@ -72,6 +80,10 @@ struct vm {
 	volatile int failed;            /* a vCPU called vcpu_fail() */
 	struct spinlock lock;           /* crash_reason, failed */
 	uint64_t exit_count[EXIT_KIND_COUNT];  /* per guest, summed over vCPUs */
+	struct exit_cost exit_cost[EXIT_KIND_COUNT]; /* cycles in hako per kind, summed too */
+	struct exit_trace *trace;       /* its exit ring once `trace NAME on` made it, or 0 */
+	struct vm_debug *debug;         /* &debug_state while a debugger is attached, or 0 */
+	struct vm_debug debug_state;    /* (vmm/vcpu_debug.h) */
 	uint64_t start_us;
 	uint64_t run_id;                /* new at every start: which guest a core last ran (vmm/spec.c) */
 	uint64_t entry;                 /* guest entry point from the ELF image */

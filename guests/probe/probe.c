@@ -21,6 +21,9 @@
  *   fpu-keep      fill, cause thousands of exits, read back: PASS if the
  *                 guest's own state survived them
  *   invd          execute INVD and WBINVD: PASS when the guest goes on
+ *   gdb           a loop for a debugger (tests/integration/test_gdb.py): calls
+ *                 gdb_tick() with a growing count and prints gdb_value whenever
+ *                 it changes; gdb_bytes holds eight known bytes
  *   spec          the speculation-control MSRs exist exactly where CPUID
  *                 says (SPEC_CTRL, PRED_CMD, ARCH_CAPABILITIES; L1D_FLUSH
  *                 never offered); SPEC_CTRL starts at 0 and keeps what the
@@ -219,6 +222,35 @@ static void cmd_triple(void)
 	idt_load(0); /* no usable IDT: #UD -> #DF -> shutdown */
 	__asm__ volatile("ud2");
 	puts_("probe: FAIL triple fault survived\n");
+}
+
+/* For a debugger: symbols it can break on, read and change (the `gdb` word). */
+volatile uint64_t gdb_value = 1111;
+volatile uint64_t gdb_count;
+const uint8_t gdb_bytes[8] = { 0x68, 0x61, 0x6b, 0x6f, 0xde, 0xad, 0xbe, 0xef };
+
+__attribute__((noinline)) void gdb_tick(uint64_t n);
+void gdb_tick(uint64_t n)
+{
+	gdb_count = n;
+	__asm__ volatile("" ::: "memory");
+}
+
+static void cmd_gdb(void)
+{
+	uint64_t last = gdb_value;
+	puts_("probe: gdb loop\n");
+	for (uint64_t n = 0;; n++) {
+		gdb_tick(n);
+		if (gdb_value != last) {
+			last = gdb_value;
+			puts_("probe: gdb_value=");
+			putu(last);
+			puts_("\n");
+		}
+		for (volatile unsigned i = 0; i < 1000; i++)
+			;
+	}
 }
 
 static void cmd_spin(void)
@@ -618,6 +650,7 @@ static void run_word(const char *w, unsigned n)
 	else if (word_is(w, n, "beyond-write")) cmd_beyond(1);
 	else if (word_is(w, n, "triple")) cmd_triple();
 	else if (word_is(w, n, "spin")) cmd_spin();
+	else if (word_is(w, n, "gdb")) cmd_gdb();
 	else if (word_is(w, n, "flood")) cmd_flood();
 	else if (word_is(w, n, "fpu-fill")) cmd_fpu_fill();
 	else if (word_is(w, n, "fpu-zero")) cmd_fpu_zero();

@@ -211,6 +211,7 @@ void session_open_shell(struct session *s)
 	s->sh.remote = 1;
 	s->sh.admin = admin;
 	s->sh.user = s->user;
+	s->sh.peer_ip = s->peer_ip;
 	shell_set_input(&s->sh, session_getc, session_interrupted);
 	shell_printf(&s->sh, "hako %s - type 'help' for the verbs, 'exit' to leave\n", HAKO_VERSION);
 	shell_prompt(&s->sh);

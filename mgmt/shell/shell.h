@@ -28,6 +28,7 @@ struct shell {
 	int remote; /* a network console session (its console sets it); 0: serial */
 	int admin;  /* a network session of an administrator (the serial console is one anyway) */
 	const char *user; /* the account of a network session; 0 on the serial console */
+	uint32_t peer_ip; /* a network session's client address (host byte order); 0 on serial */
 	/*
 	 * Which session this is: shell_init() gives every session a new id
 	 * (never 0) and shell_end() clears it, so a struct shell_ref taken

@@ -34,7 +34,7 @@ extern unsigned char *hako_lwip_heap;
 #define LWIP_RAM_HEAP_POINTER hako_lwip_heap
 #define MEMP_NUM_PBUF 256
 #define MEMP_NUM_TCP_PCB 16
-#define MEMP_NUM_TCP_PCB_LISTEN 4
+#define MEMP_NUM_TCP_PCB_LISTEN 8 /* the consoles, benchmarks and up to 4 `debug` servers */
 #define MEMP_NUM_TCP_SEG 512
 #define MEMP_NUM_UDP_PCB 8
 #define MEMP_NUM_SYS_TIMEOUT 16

@@ -22,6 +22,7 @@ from test_svm import (  # noqa: F401  (collected by pytest from this module)
     test_uart_flood_does_not_stall_the_shell,
     test_virtualization_instructions_and_unknown_msr_raise_exceptions,
 )
+from test_trace import test_trace_shows_the_cpuid_exits_with_leaf_and_rip  # noqa: F401
 
 MODELS = {"corei7_haswell_4770": "vmx", "ryzen": "svm"}
 

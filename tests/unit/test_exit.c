@@ -21,6 +21,7 @@
 #include "vmm/core/lib/x86.h"
 #include "vmm/exit_dispatch.h"
 #include "vmm/exit_names.h"
+#include "vmm/exit_trace.h"
 #include "vmm/irq.h"
 #include "vmm/mmio.h"
 #include "vmm/msr.h"
@@ -664,6 +665,81 @@ static void test_every_kind_has_a_handler_and_a_name(void)
 	CHECK_EQ(world.fails, 1);
 }
 
+/* ---- the exit trace and the cycles per kind (vmm/exit_trace.c) ---- */
+
+static struct exit_trace ring;
+
+static void test_every_exit_adds_its_cycles_to_its_kind(void)
+{
+	setup(VM_PLATFORM_BARE);
+	for (int i = 0; i < 3; i++) {
+		struct exit_info e = exit_of(EXIT_CPUID, 0x1000, 2);
+		cpu0.regs.rax = 0;
+		exit_dispatch(&cpu0, &e);
+	}
+	CHECK(vm.exit_cost[EXIT_CPUID].sum > 0);
+	CHECK(vm.exit_cost[EXIT_CPUID].max > 0);
+	CHECK(vm.exit_cost[EXIT_CPUID].max <= vm.exit_cost[EXIT_CPUID].sum);
+	CHECK_EQ(vm.exit_cost[EXIT_HLT].sum, 0);
+	CHECK(vm.trace == 0); /* no ring was made: nothing recorded */
+}
+
+static void test_trace_records_cpuid_leaf_and_port_values_only_while_on(void)
+{
+	setup(VM_PLATFORM_BARE);
+	memset(&ring, 0, sizeof(ring));
+	vm.trace = &ring;
+	struct exit_info e = exit_of(EXIT_CPUID, 0x1000, 2);
+	cpu0.regs.rax = CPUID_HV_BASE, cpu0.regs.rcx = 3;
+	exit_dispatch(&cpu0, &e);
+	CHECK_EQ(ring.head, 0); /* off */
+	ring.on = 1;
+	e = exit_of(EXIT_CPUID, 0x1234, 2);
+	cpu1.regs.rax = CPUID_HV_BASE, cpu1.regs.rcx = 3;
+	exit_dispatch(&cpu1, &e);
+	CHECK(portio_register(&vm, 0x3f8, 8, "a", &fake_pio, &dev_a) == 0);
+	dev_a.answer = 0x60;
+	e = exit_of(EXIT_PORT_IO, 0x2000, 1);
+	e.io.port = 0x3fd, e.io.size = 1, e.io.in = 1;
+	exit_dispatch(&cpu0, &e);
+	CHECK_EQ(ring.head, 2);
+	struct exit_trace_rec r;
+	CHECK_EQ(exit_trace_read(&ring, 0, &r), 0);
+	CHECK_EQ(r.kind, EXIT_CPUID);
+	CHECK_EQ(r.rip, 0x1234);
+	CHECK_EQ(r.vcpu, 1);
+	CHECK_EQ(r.a, CPUID_HV_BASE); /* the leaf asked, not what the handler left in RAX */
+	CHECK_EQ(r.b, 3);
+	char line[200];
+	exit_trace_format(&r, r.tsc - 1500000000, 1000000, line, sizeof(line)); /* 1.5 s at 1 GHz */
+	CHECK_CONTAINS(line, "1.500000 vcpu1 cpuid");
+	CHECK_CONTAINS(line, "rip 0x1234 leaf 0x40000000 subleaf 0x3");
+	CHECK_EQ(exit_trace_read(&ring, 1, &r), 0);
+	exit_trace_format(&r, 0, 1000000, line, sizeof(line));
+	CHECK_CONTAINS(line, "port-io");
+	CHECK_CONTAINS(line, "in 0x3fd size 1 value 0x60"); /* the value the guest got */
+	CHECK(exit_trace_read(&ring, 2, &r) != 0); /* not written yet */
+}
+
+static void test_trace_ring_wraps_and_refuses_overwritten_records(void)
+{
+	setup(VM_PLATFORM_BARE);
+	memset(&ring, 0, sizeof(ring));
+	ring.on = 1;
+	vm.trace = &ring;
+	for (unsigned i = 0; i < EXIT_TRACE_LEN + 5; i++) {
+		struct exit_info e = exit_of(EXIT_CPUID, 0x1000 + i, 2);
+		cpu0.regs.rax = i;
+		exit_dispatch(&cpu0, &e);
+	}
+	struct exit_trace_rec r;
+	CHECK(exit_trace_read(&ring, 4, &r) != 0); /* overwritten by record EXIT_TRACE_LEN + 4 */
+	CHECK_EQ(exit_trace_read(&ring, EXIT_TRACE_LEN + 4, &r), 0);
+	CHECK_EQ(r.a, EXIT_TRACE_LEN + 4);
+	CHECK_EQ(exit_trace_read(&ring, 5, &r), 0);
+	CHECK_EQ(r.rip, 0x1005);
+}
+
 int main(void)
 {
 	RUN(test_cpuid_fills_registers_and_advances_rip);
@@ -689,6 +765,9 @@ int main(void)
 	RUN(test_arch_capabilities_exists_as_cpuid_says_and_is_read_only);
 	RUN(test_speculation_msrs_pass_through_only_where_the_cpu_has_them);
 	RUN(test_every_kind_has_a_handler_and_a_name);
+	RUN(test_every_exit_adds_its_cycles_to_its_kind);
+	RUN(test_trace_records_cpuid_leaf_and_port_values_only_while_on);
+	RUN(test_trace_ring_wraps_and_refuses_overwritten_records);
 	free(mem);
 	return check_done();
 }

@@ -48,6 +48,9 @@ static const struct svm_exit_desc svm_exits[] = {
 	{ VMEXIT_INVD,     EXIT_INVD,          2, 0 },  /* 0F 08 */
 	{ VMEXIT_WBINVD,   EXIT_WBINVD,        2, 0 },  /* 0F 09 (WBNOINVD F3 0F 09: with NRIPS) */
 	{ VMEXIT_MC,       EXIT_MACHINE_CHECK, 0, 0 },
+	{ VMEXIT_EXCP_BASE + 1, EXIT_EXCEPTION, 0, 0 }, /* #DB: a debugger's single step */
+	{ VMEXIT_EXCP_BASE + 3, EXIT_EXCEPTION, 0, 0 }, /* #BP: a debugger's breakpoint */
+	{ VMEXIT_SWINT,    EXIT_EXCEPTION,     0, 0 },  /* INTn (and INT3 on QEMU's TCG) */
 	{ VMEXIT_INVALID,  EXIT_ENTRY_FAILED,  0, 0 },
 };
 
@@ -97,6 +100,14 @@ static void svm_decode(struct vcpu *v, struct exit_info *e)
 		decode_ioio(e, info1, info2);
 	else if (e->kind == EXIT_MEM_VIOLATION)
 		decode_npf(e, info1, info2);
+	else if (code == VMEXIT_SWINT)
+		e->exc.intn = 1; /* the vector is in the instruction */
+	else if (e->kind == EXIT_EXCEPTION)
+		e->exc.vector = (uint8_t)(code - VMEXIT_EXCP_BASE);
+	if (e->kind == EXIT_EXCEPTION && e->exc.vector == 1) {
+		e->exc.dr_hits = (uint8_t)(vmcb->save.dr6 & 0xf); /* DR6 B0-B3, set before the intercept */
+		svm_vmcb(v)->save.dr6 &= ~0xfull;
+	}
 	else if (code == VMEXIT_MSR) {
 		e->kind = info1 ? EXIT_MSR_WRITE : EXIT_MSR_READ; /* APM 15.11 */
 		e->msr.index = (uint32_t)v->regs.rcx;

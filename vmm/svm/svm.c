@@ -106,4 +106,5 @@ const struct vmm_backend svm_backend = {
 	.npt_protect = svm_npt_protect,
 	.npt_destroy = svm_npt_destroy,
 	.tlb_flush = svm_tlb_flush,
+	.debug_set = svm_debug_set,
 };

@@ -37,6 +37,7 @@ int svm_inject(struct vcpu *v, const struct vevent *ev);
 int svm_intr_ready(struct vcpu *v);
 void svm_intr_window(struct vcpu *v, int on);
 void svm_tlb_flush(struct vcpu *v);
+void svm_debug_set(struct vcpu *v, unsigned ctl, const struct debug_dr *dr);
 
 int svm_vcpu_run(struct vcpu *v, struct exit_info *e);
 

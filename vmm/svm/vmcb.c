@@ -194,3 +194,38 @@ void svm_intr_window(struct vcpu *v, int on)
 		c->intercept_misc1 &= ~INTERCEPT_VINTR;
 	}
 }
+
+/*
+ * A debugger's controls (backend.h debug_set): the #BP intercept for its
+ * breakpoints, and the INTn one, which QEMU's TCG checks for INT3 instead
+ * (target/i386/tcg excp_helper.c raise_interrupt2); DR7 for hardware
+ * breakpoints and watchpoints, whose #DB is intercepted; a single step by RFLAGS.TF with #DB intercepted (APM 15.12),
+ * the guest's own TF kept aside until the step ends.
+ */
+void svm_debug_set(struct vcpu *v, unsigned ctl, const struct debug_dr *dr)
+{
+	struct vmcb *b = svm_vmcb(v);
+	uint32_t exc = b->control.intercept_exc & ~(1u << 1 | 1u << 3);
+	if (ctl & DEBUG_CTL_BREAKPOINTS)
+		exc |= 1u << 3;
+	if (ctl & (DEBUG_CTL_STEP | DEBUG_CTL_HW))
+		exc |= 1u << 1;
+	if ((ctl & DEBUG_CTL_HW) && !(v->dbg_ctl & DEBUG_CTL_HW))
+		v->dbg.dr7_saved = b->save.dr7;
+	if (ctl & DEBUG_CTL_HW)
+		b->save.dr7 = dr->dr7 | 0x400; /* bit 10 reads as 1 */
+	else if (v->dbg_ctl & DEBUG_CTL_HW)
+		b->save.dr7 = v->dbg.dr7_saved;
+	b->control.intercept_exc = exc;
+	if (ctl & DEBUG_CTL_BREAKPOINTS)
+		b->control.intercept_misc1 |= INTERCEPT_INTN;
+	else
+		b->control.intercept_misc1 &= ~INTERCEPT_INTN;
+	int stepping = !!(v->dbg_ctl & DEBUG_CTL_STEP);
+	if ((ctl & DEBUG_CTL_STEP) && !stepping) {
+		v->dbg.tf_saved = b->save.rflags & RFLAGS_TF;
+		b->save.rflags |= RFLAGS_TF;
+	} else if (!(ctl & DEBUG_CTL_STEP) && stepping) {
+		b->save.rflags = (b->save.rflags & ~(uint64_t)RFLAGS_TF) | v->dbg.tf_saved;
+	}
+}

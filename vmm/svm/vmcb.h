@@ -125,6 +125,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "a VMCB is one page");
 #define INTERCEPT_VINTR     (1u << 4)
 #define INTERCEPT_INIT      (1u << 3)
 #define INTERCEPT_CPUID     (1u << 18)
+#define INTERCEPT_INTN      (1u << 21)
 #define INTERCEPT_INVD      (1u << 22)
 #define INTERCEPT_HLT       (1u << 24)
 #define INTERCEPT_INVLPGA   (1u << 26)
@@ -165,6 +166,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "a VMCB is one page");
 #define VMEXIT_VINTR 0x64
 #define VMEXIT_MC (VMEXIT_EXCP_BASE + 18)
 #define VMEXIT_CPUID 0x72
+#define VMEXIT_SWINT 0x75
 #define VMEXIT_INVD 0x76
 #define VMEXIT_HLT 0x78
 #define VMEXIT_INVLPGA 0x7a

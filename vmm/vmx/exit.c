@@ -57,6 +57,7 @@ static const struct vmx_exit_desc vmx_exits[] = {
 	{ VMX_EXIT_MSR_LOADING,         EXIT_ENTRY_FAILED,  0, 0 },
 	{ VMX_EXIT_MACHINE_CHECK,       EXIT_MACHINE_CHECK, 0, 0 }, /* during VM entry */
 	{ VMX_EXIT_PREEMPT_TIMER,       EXIT_PREEMPT_TIMER, 0, 0 },
+	{ VMX_EXIT_MONITOR_TRAP_FLAG,   EXIT_MTF,           0, 0 }, /* a debugger's step */
 };
 
 static const struct vmx_exit_desc *vmx_exit_find(uint32_t reason)
@@ -107,6 +108,8 @@ static void decode_exception(struct exit_info *e)
 	if (e->exc.vector == 18)
 		e->kind = EXIT_MACHINE_CHECK; /* the exception bitmap's only bit */
 	e->exc.has_error = !!(info & INTR_INFO_DELIVER_ERROR);
+	if (e->exc.vector == 1) /* the qualification holds DR6's B0-B3 (SDM 28.2.1) */
+		e->exc.dr_hits = (uint8_t)(vmcs_readnat(VMCS_EXIT_QUALIFICATION) & 0xf);
 	if (e->exc.has_error)
 		e->exc.error = vmcs_read32(VMCS_EXIT_INTR_ERROR_CODE);
 }

@@ -496,3 +496,33 @@ void vmx_tlb_flush(struct vcpu *v)
 	if (vmcs_here(v))
 		vmx_flush_here(v);
 }
+
+/*
+ * A debugger's controls (backend.h debug_set): #BP in the exception
+ * bitmap beside #MC (SDM 25.6.3) for its breakpoints; #DB and the guest's
+ * DR7 for hardware breakpoints and watchpoints; the monitor trap
+ * flag (SDM 26.5.2) for a single step, which exits with reason 37 after
+ * one instruction. On the vCPU's own core.
+ */
+void vmx_debug_set(struct vcpu *v, unsigned ctl, const struct debug_dr *dr)
+{
+	if (!vmcs_here(v))
+		return;
+	uint32_t bitmap = 1u << 18;
+	if (ctl & DEBUG_CTL_BREAKPOINTS)
+		bitmap |= 1u << 3;
+	if (ctl & DEBUG_CTL_HW)
+		bitmap |= 1u << 1;
+	vmcs_write32(VMCS_EXCEPTION_BITMAP, bitmap);
+	if ((ctl & DEBUG_CTL_HW) && !(v->dbg_ctl & DEBUG_CTL_HW))
+		v->dbg.dr7_saved = vmcs_readnat(VMCS_GUEST_DR7);
+	if (ctl & DEBUG_CTL_HW)
+		vmcs_writenat(VMCS_GUEST_DR7, dr->dr7 | 0x400);
+	else if (v->dbg_ctl & DEBUG_CTL_HW)
+		vmcs_writenat(VMCS_GUEST_DR7, v->dbg.dr7_saved);
+	if (!((vmx_caps.proc >> 32) & PROC_MONITOR_TRAP_FLAG))
+		return; /* no MTF: the step runs on until RIP moves (vcpu_debug_check) */
+	uint32_t proc = vmcs_read32(VMCS_PROC_BASED_CTLS);
+	proc = ctl & DEBUG_CTL_STEP ? proc | PROC_MONITOR_TRAP_FLAG : proc & ~PROC_MONITOR_TRAP_FLAG;
+	vmcs_write32(VMCS_PROC_BASED_CTLS, proc);
+}

@@ -200,4 +200,5 @@ const struct vmm_backend vmx_backend = {
 	.vcpu_switch_in = vmx_vcpu_switch_in,
 	.vcpu_unload = vmx_vcpu_unload,
 	.preempt_arm = vmx_preempt_arm,
+	.debug_set = vmx_debug_set,
 };

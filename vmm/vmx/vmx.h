@@ -70,6 +70,7 @@ int vmx_inject(struct vcpu *v, const struct vevent *ev);
 int vmx_intr_ready(struct vcpu *v);
 void vmx_intr_window(struct vcpu *v, int on);
 void vmx_tlb_flush(struct vcpu *v);
+void vmx_debug_set(struct vcpu *v, unsigned ctl, const struct debug_dr *dr);
 
 int vmx_vcpu_run(struct vcpu *v, struct exit_info *e);
 void vmx_vcpu_switch_in(struct vcpu *v);
