@@ -16,16 +16,20 @@
 #define EBUSY 16
 #define EEXIST 17
 #define ENODEV 19
+#define ENOTDIR 20
+#define EISDIR 21
 #define EINVAL 22
 #define ENOSPC 28
 #define ERANGE 34
 #define ENAMETOOLONG 36
 #define ENOSYS 38
+#define ELOOP 40
 #define ENOTSUP 95
 #define EADDRINUSE 98
 #define ENETDOWN 100
 #define ETIMEDOUT 110
 #define ECONNREFUSED 111
+#define EUCLEAN 117
 #define ECANCELED 125
 
 /* A short human-readable reason for -err (shell and log messages). */
