@@ -154,7 +154,7 @@ PORTABLE := vmm/core/lib/fmt.c vmm/core/lib/log.c vmm/core/lib/errno.c vmm/core/
             vmm/dev/virtqueue.c vmm/dev/virtio_mmio.c vmm/dev/virtio_blk.c \
             vmm/blk/blk_sync.c vmm/blk/slotstore.c mgmt/catalog_fmt.c \
             vmm/blk/cow_pool.c vmm/blk/cow.c \
-            vmm/vmx/ctls.c vmm/cr.c $(wildcard vmm/fs/*.c)
+            vmm/vmx/ctls.c vmm/cr.c $(wildcard vmm/fs/*.c) vmm/disk_boot.c
 # The neutral exit path, host-tested against a fake back end (test_exit.c
 # supplies what it calls outside these files: vcpu_fail, the back end).
 PORTABLE_EXIT := vmm/exit.c vmm/exit_names.c vmm/msr.c vmm/mmio.c vmm/portio.c \
@@ -182,7 +182,7 @@ $(BUILD)/unit/%: tests/unit/%.c $(UNIT_OBJ) $(wildcard tests/unit/*.h) $(wildcar
 FSIMG := $(BUILD)/unit/fsimg/stamp
 $(FSIMG): tests/unit/mkfsimg.sh
 	sh tests/unit/mkfsimg.sh $(dir $@)
-$(BUILD)/unit/test_fs: $(FSIMG)
+$(BUILD)/unit/test_fs $(BUILD)/unit/test_disk_boot: $(FSIMG)
 
 # The initiator over POSIX sockets, for tests against tgtd on the host.
 iscsi-live: $(BUILD)/unit/iscsi_live

@@ -32,6 +32,7 @@ const char *errno_str(int err)
 	case ENETDOWN: return "network is down";
 	case ETIMEDOUT: return "timed out";
 	case ECONNREFUSED: return "connection refused";
+	case EINPROGRESS: return "in progress";
 	case EUCLEAN: return "corrupt file system";
 	case ECANCELED: return "cancelled";
 	default: return "unknown error";

@@ -29,6 +29,7 @@
 #define ENETDOWN 100
 #define ETIMEDOUT 110
 #define ECONNREFUSED 111
+#define EINPROGRESS 115
 #define EUCLEAN 117
 #define ECANCELED 125
 
