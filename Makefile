@@ -9,6 +9,7 @@
 #   make unit         host unit tests only (ASan + UBSan)
 #   make fuzz         libFuzzer targets for the parsers (clang; optional)
 #   make bench        benchmarks; print figures
+#   make debian-image build/debian/disk.img, a Debian 12 system for boot=disk (debootstrap)
 #
 # Sources are found by directory, so adding a file needs no Makefile edit:
 # every .c/.S under boot/ (but boot/efi/), vmm/, drivers/, net/ and mgmt/
@@ -64,7 +65,7 @@ EFI_LIBDIR := /usr/lib
 EFI_OBJ    := $(BUILD)/efi/loader.o
 
 .PHONY: all usb-image run run-bare test test-fast test-slow unit fuzz bench clean kernel efi guests linux-guest \
-        iscsi-live
+        iscsi-live debian-image
 all: usb-image
 
 kernel: $(BUILD)/kernel.elf
@@ -116,6 +117,14 @@ LINUX_GUEST := $(BUILD)/linux/vmlinuz $(BUILD)/linux/initrd.img $(BUILD)/linux/d
 linux-guest: $(BUILD)/linux/vmlinuz
 $(LINUX_GUEST) &: guests/linux/build.sh guests/linux/init
 	sh guests/linux/build.sh $(BUILD)/linux
+
+# A small Debian 12 system on a GPT disk (debootstrap; tools/mkdebian.sh), the
+# real system the boot=disk tests put on a LUN. Rebuilt only when the script
+# changes (a few minutes; needs the package archive).
+DEBIAN_IMG := $(BUILD)/debian/disk.img
+debian-image: $(DEBIAN_IMG)
+$(DEBIAN_IMG): tools/mkdebian.sh
+	sh tools/mkdebian.sh $@
 
 # Test guests and other files for the boot medium's \hako\ folder.
 GUEST_FILES :=
@@ -208,7 +217,7 @@ $(BUILD)/fuzz/%: tests/unit/%.c $(PORTABLE) $(wildcard tests/unit/data/*.h)
 	@clang $(FUZZ_CFLAGS) -o $@ $< $(PORTABLE)
 fuzz: $(FUZZ_BIN)
 
-test: all $(UNIT_BIN) $(BUILD)/unit/iscsi_live
+test: all $(UNIT_BIN) $(BUILD)/unit/iscsi_live $(DEBIAN_IMG)
 	$(PYTHON) tests/run.py
 
 # Quicker: without the long emulator runs marked slow (Linux clones, Linux on Bochs, Bochs cycles).
@@ -217,7 +226,7 @@ test-fast: all $(UNIT_BIN)
 
 test-slow: test
 
-bench: all
+bench: all $(DEBIAN_IMG)
 	$(PYTHON) tests/bench.py
 
 clean:

@@ -13,6 +13,7 @@
 #include "mgmt/shell/args.h"
 #include "vmm/blk/blk_sync.h"
 #include "vmm/blk/cow_pool.h"
+#include "vmm/core/cpu.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/fmt.h"
 #include "vmm/core/lib/log.h"
@@ -228,6 +229,9 @@ int catalog_clone(const char *src, const char *dst, int full, const struct clone
 	memcpy(d.name, dst, strlen(dst));
 	d.has_mac = 1;
 	vm_def_mac_from_name(dst, d.mac);
+	/* A new machine: its own instance id, and its own name as hostname. */
+	d.hostname[0] = 0;
+	vm_def_new_instance(&d, rdtsc());
 	uint32_t made[VM_MAX_DISKS] = { 0 };
 	for (unsigned k = 0; k < d.ndisks && !rc; k++)
 		rc = clone_disk(&d, k, full, ui, &made[k], err, len);

@@ -6,6 +6,7 @@
 #include "mgmt/catalog.h"
 #include "mgmt/shell/args.h"
 #include "mgmt/shell/shell.h"
+#include "vmm/core/cpu.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/string.h"
 #include "vmm/core/service.h"
@@ -49,6 +50,8 @@ static int do_define(struct shell *sh, int argc, char **argv)
 	vm_def_defaults(&d, argv[1]);
 	if (apply_keys(sh, &d, argc, argv))
 		return -1;
+	if (!d.instance_id[0])
+		vm_def_new_instance(&d, rdtsc());
 	struct vm *vm;
 	if (vm_define(argv[1], &vm))
 		return shell_error(sh, "no room for another guest (at most %u)", VM_MAX);
@@ -115,6 +118,9 @@ static int cmd_show(struct shell *sh, int argc, char **argv)
 	shell_printf(sh, "%s\nstate=%s\n", line, vm_state_name(vm->state));
 	if (vm->state == VM_CRASHED)
 		shell_printf(sh, "reason=%s\n", vm->crash_reason);
+	char id[VM_INSTANCE_MAX + 1];
+	vm_def_instance(&vm->def, id, sizeof(id));
+	shell_printf(sh, "hostname=%s\ninstance-id=%s\n", vm_def_hostname(&vm->def), id);
 	return 0;
 }
 SHELL_COMMAND(show, "show", "NAME", "a guest's definition and state", cmd_show);

@@ -1,0 +1,238 @@
+"""Guests boot the system installed on their disk (issue 19): boot=disk.
+
+The Debian 12 system of tools/mkdebian.sh (build/debian/disk.img: systemd, the
+stock kernel, serial autologin, hako-identity.service) sits on tgt LUNs. hako
+reads the kernel and initrd from the LUN (GPT, ext4, /vmlinuz and /initrd.img
+links) and boots them with root=PARTUUID=... and the guest's identity on the
+command line. Slow: the Debian boots take a minute or more each under TCG in TCG.
+The bad-disk cases (a blank LUN, an ext4 LUN with a damaged superblock, one whose
+/vmlinuz points nowhere) need no Linux boot and are not slow.
+"""
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from hako import BUILD, ROOT, Qemu, make_image
+from shell_helpers import ok, state
+from tgt import Tgt
+
+IQN = "iqn.2026-12.org.hako.test:diskboot"
+DEBIAN = os.path.join(BUILD, "debian", "disk.img")
+FSIMG = os.path.join(BUILD, "unit", "fsimg")
+PROMPT = r"root@%s:~# "
+
+
+def debian_image():
+    if not os.path.exists(DEBIAN) or os.path.getmtime(DEBIAN) < os.path.getmtime(
+            os.path.join(ROOT, "tools", "mkdebian.sh")):
+        subprocess.run(["make", "-C", ROOT, "debian-image"], check=True)
+    return DEBIAN
+
+
+def sparse_copy(src, dst):
+    subprocess.run(["cp", "--sparse=always", src, dst], check=True)
+
+
+def sha(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def typed(m, line):
+    """Types a line into an attached guest (its UART FIFO holds 64 bytes)."""
+    line += "\r"
+    for i in range(0, len(line), 32):
+        m.send(line[i:i + 32])
+        time.sleep(0.3)
+
+
+def run(m, name, line, pattern, timeout=120):
+    typed(m, line)
+    return m.expect(pattern, timeout)
+
+
+class Console:
+    """Attached to a guest's console for a while (Ctrl-] on leaving)."""
+
+    def __init__(self, m, name):
+        self.m, self.name = m, name
+
+    def __enter__(self):
+        self.m.send("console %s\r" % self.name)
+        self.m.expect(r"\[attached to %s" % self.name, 10)
+        return self
+
+    def __exit__(self, *exc):
+        self.m.send(b"\x1d")
+        self.m.expect(r"\[detached from %s\]" % self.name, 10)
+        self.m.wait_prompt(10)
+
+
+def system_state(m, name):
+    """`systemctl is-system-running --wait`, and the failed units if degraded."""
+    r = run(m, name, "systemctl is-system-running --wait; echo state-done",
+            r"\n(running|degraded|maintenance|starting|stopping|offline|unknown)\s*\r?\n.*state-done",
+            300)
+    failed = ""
+    if r.group(1) == "degraded":
+        failed = run(m, name, "systemctl --failed --no-legend --plain | cut -d' ' -f1 | tr '\\n' ' '; "
+                     "echo failed-done", r"\n([^\n]*)failed-done").group(1)
+    return r.group(1), failed.strip()
+
+
+@pytest.fixture(scope="module")
+def san():
+    with Tgt(name="diskboot") as t:
+        luns = {}
+        blank = os.path.join(t.dir, "blank.img")
+        with open(blank, "wb") as f:
+            f.truncate(64 << 20)
+        badsb = os.path.join(t.dir, "badsb.img")
+        shutil.copyfile(os.path.join(FSIMG, "gpt_ext4.img"), badsb)
+        with open(badsb, "r+b") as f:           # ext4 superblock at partition + 1024
+            f.seek((1 << 20) + 1024 + 0x18)      # s_log_block_size
+            f.write(b"\x09")
+        luns[1] = (blank, 64 << 20)
+        luns[2] = (badsb, os.path.getsize(badsb))
+        link = os.path.join(t.dir, "link.img")
+        shutil.copyfile(os.path.join(FSIMG, "broken_link.img"), link)
+        luns[3] = (link, os.path.getsize(link))
+        t.add_target(IQN, luns)
+        yield t
+
+
+@pytest.fixture(scope="module")
+def debian_san():
+    src = debian_image()
+    with Tgt(name="diskboot-debian") as t:
+        one, tmpl = os.path.join(t.dir, "debian.img"), os.path.join(t.dir, "template.img")
+        sparse_copy(src, one)
+        sparse_copy(src, tmpl)
+        size = os.path.getsize(src)
+        t.add_target(IQN, {1: (one, size), 2: (tmpl, size)})
+        yield t
+
+
+def url(t, n):
+    return "iscsi://10.0.2.2:%d/%s/%d" % (t.port, IQN, n)
+
+
+def boot_hako(name, cfg="net=dhcp\n", mem="2G"):
+    img = make_image(os.path.join(BUILD, "test-%s.img" % name), cfg)
+    m = Qemu(smp=4, mem=mem, image=img, name=name,
+             extra_args=["-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0"])
+    m.start()
+    m.wait_prompt(120)
+    return m, img
+
+
+def test_bad_disks_give_one_error_each(san):
+    """Blank LUN, damaged superblock, /vmlinuz pointing nowhere: one error line
+    each from `start`, the guest stays stopped, the host goes on."""
+    m, img = boot_hako("diskboot-bad")
+    try:
+        cases = {1: r"no partition table and no file system on the disk",
+                 2: r"partition 1 \(ext4\): ext4 superblock: checksum mismatch",
+                 3: r"partition 1 \(ext4\): /vmlinuz points nowhere \(boot/vmlinuz-missing: not found\)"}
+        for n, why in cases.items():
+            ok(m, "define bad%d boot=disk disk=%s" % (n, url(san, n)))
+            out = m.cmd("start bad%d" % n, 120)
+            errors = re.findall(r"^error: .*$", out, re.M)
+            assert len(errors) == 1, out
+            assert re.search(r"guest 'bad%d' has nothing to boot on vda \(iscsi://.*\): " % n
+                             + why, errors[0]), errors[0]
+            assert state(m, "bad%d" % n) == "stopped"
+        # boot=disk without a disk, and kernel= still required otherwise
+        ok(m, "define nodisk boot=disk")
+        assert re.search(r"^error: guest 'nodisk' has boot=disk but no disk", m.cmd("start nodisk"), re.M)
+        assert re.search(r"cores: \d+ total", ok(m, "host"))
+        out = ok(m, "show bad1")
+        assert re.search(r"^define bad1 .* boot=disk instance-id=[0-9a-f]{16}$", out, re.M), out
+        assert re.search(r"^hostname=bad1$", out, re.M), out
+    finally:
+        m.stop()
+        os.unlink(img)
+
+
+@pytest.mark.slow
+def test_debian_boots_from_its_lun(debian_san):
+    """The Debian system on a LUN, kernel and initrd read from the LUN: multi-user,
+    an autologin shell on the console, systemd running (or degraded with the
+    failed units named), its identity, then `shutdown` powers it off cleanly."""
+    m, img = boot_hako("diskboot-debian")
+    try:
+        ok(m, "define deb mem=512M boot=disk disk=%s" % url(debian_san, 1))
+        t0 = time.time()
+        ok(m, "start deb", 300)
+        log = m.expect(r"guest deb: boot=disk: ([^\n]*)\n", 120).group(1)
+        with Console(m, "deb"):
+            m.expect(PROMPT % "deb", 600)
+            t_login = time.time() - t0
+            st, failed = system_state(m, "deb")
+            assert st in ("running", "degraded"), st
+            cmdline = run(m, "deb", "cat /proc/cmdline", r"\n(root=PARTUUID=[^\n]*)\n").group(1)
+            host = run(m, "deb", "hostname; echo h-done", r"\n(\S+)\s*\r?\nh-done").group(1)
+        print("\n  deb: %s; login shell %.0f s after start; systemd %s%s" %
+              (log.strip(), t_login, st, " (failed: %s)" % failed if failed else ""))
+        assert "partition 1 (ext4): /vmlinuz, initrd.img" in log
+        assert re.match(r"root=PARTUUID=6861b0d1-5c0e-4f3a-9d2b-00000000d15c ro console=ttyS0 "
+                        r"systemd.hostname=deb ds=nocloud;h=deb;i=[0-9a-f]{16} tsc_early_khz=", cmdline), \
+            cmdline
+        assert host == "deb"
+        t1 = time.time()
+        ok(m, "shutdown deb")
+        m.expect(r"guest deb: powered off", 120)
+        assert state(m, "deb") == "stopped"
+        assert "did not power off in time" not in m.output_since(0)
+        print("  deb: powered off %.0f s after `shutdown`" % (time.time() - t1))
+    finally:
+        m.stop()
+        os.unlink(img)
+
+
+@pytest.mark.slow
+def test_two_clones_have_their_own_identity(debian_san):
+    """Two clones of the Debian template boot side by side with their own
+    hostnames and machine ids; a file one writes is in neither the other nor
+    the template."""
+    tmpl = os.path.join(debian_san.dir, "template.img")
+    before = sha(tmpl)
+    m, img = boot_hako("diskboot-clones", "net=dhcp\ncatalog=ram:1M\npool=ram:512M\n", mem="3G")
+    try:
+        ok(m, "define tmpl mem=512M boot=disk disk=%s" % url(debian_san, 2))
+        ids = {}
+        for c in ("c1", "c2"):
+            ok(m, "clone tmpl " + c)
+            ids[c] = re.search(r"^instance-id=(\S+)$", ok(m, "show " + c), re.M).group(1)
+        assert ids["c1"] != ids["c2"]
+        t0 = time.time()
+        for c in ("c1", "c2"):
+            ok(m, "start " + c, 300)
+        seen = {}
+        for c in ("c1", "c2"):
+            with Console(m, c):
+                m.expect(PROMPT % c, 900)
+                seen[c] = run(m, c, "cat /etc/hostname /etc/machine-id; echo id-done",
+                              r"\n(\S+)\s*\r?\n([0-9a-f]{32})\s*\r?\nid-done").groups()
+                run(m, c, "echo %s > /root/only-%s && sync; echo w-done" % (c, c), r"w-done")
+        print("\n  two clones at their shells %.0f s after start: %s" % (time.time() - t0, seen))
+        for c, other in (("c1", "c2"), ("c2", "c1")):
+            with Console(m, c):
+                r = run(m, c, "ls /root/only-*; echo l-done", r"\n([^\n]*)\r?\nl-done")
+                assert "only-" + c in r.group(1) and "only-" + other not in r.group(1), r.group(1)
+        assert seen["c1"][0] == "c1" and seen["c2"][0] == "c2"
+        assert seen["c1"][1] != seen["c2"][1]
+        for c in ("c1", "c2"):
+            ok(m, "destroy " + c)
+    finally:
+        m.stop()
+        os.unlink(img)
+    assert sha(tmpl) == before, "the template's LUN changed"
