@@ -76,6 +76,14 @@ class Console:
         self.m.wait_prompt(10)
 
 
+def at_shell(m, name, timeout):
+    """Waits for the autologin shell and turns bash's bracketed paste off, so
+    that command output lines carry no escape sequences."""
+    m.expect(PROMPT % name, timeout)
+    run(m, name, "bind 'set enable-bracketed-paste off'; echo paste-off", r"\npaste-off")
+    m.expect(PROMPT % name, 30)
+
+
 def system_state(m, name):
     """`systemctl is-system-running --wait`, and the failed units if degraded."""
     r = run(m, name, "systemctl is-system-running --wait; echo state-done",
@@ -171,10 +179,10 @@ def test_debian_boots_from_its_lun(debian_san):
     try:
         ok(m, "define deb mem=512M boot=disk disk=%s" % url(debian_san, 1))
         t0 = time.time()
-        ok(m, "start deb", 300)
-        log = m.expect(r"guest deb: boot=disk: ([^\n]*)\n", 120).group(1)
+        out = ok(m, "start deb", 300)
+        log = re.search(r"guest deb: boot=disk: ([^\n]*)\n", out).group(1)
         with Console(m, "deb"):
-            m.expect(PROMPT % "deb", 600)
+            at_shell(m, "deb", 900)
             t_login = time.time() - t0
             st, failed = system_state(m, "deb")
             assert st in ("running", "degraded"), st
@@ -219,7 +227,7 @@ def test_two_clones_have_their_own_identity(debian_san):
         seen = {}
         for c in ("c1", "c2"):
             with Console(m, c):
-                m.expect(PROMPT % c, 900)
+                at_shell(m, c, 900)
                 seen[c] = run(m, c, "cat /etc/hostname /etc/machine-id; echo id-done",
                               r"\n(\S+)\s*\r?\n([0-9a-f]{32})\s*\r?\nid-done").groups()
                 run(m, c, "echo %s > /root/only-%s && sync; echo w-done" % (c, c), r"w-done")
