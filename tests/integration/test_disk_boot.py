@@ -25,6 +25,9 @@ IQN = "iqn.2026-12.org.hako.test:diskboot"
 DEBIAN = os.path.join(BUILD, "debian", "disk.img")
 FSIMG = os.path.join(BUILD, "unit", "fsimg")
 PROMPT = r"root@%s:~# "
+# bash's bracketed-paste switch, printed before a command's output until
+# at_shell() turns the mode off
+ESC = r"(?:\x1b\[\?2004[hl])?"
 
 
 def debian_image():
@@ -80,19 +83,19 @@ def at_shell(m, name, timeout):
     """Waits for the autologin shell and turns bash's bracketed paste off, so
     that command output lines carry no escape sequences."""
     m.expect(PROMPT % name, timeout)
-    run(m, name, "bind 'set enable-bracketed-paste off'; echo paste-off", r"\npaste-off")
+    run(m, name, "bind 'set enable-bracketed-paste off'; echo paste-off", r"\n" + ESC + r"paste-off")
     m.expect(PROMPT % name, 30)
 
 
 def system_state(m, name):
     """`systemctl is-system-running --wait`, and the failed units if degraded."""
     r = run(m, name, "systemctl is-system-running --wait; echo state-done",
-            r"\n(running|degraded|maintenance|starting|stopping|offline|unknown)\s*\r?\n.*state-done",
+            r"\n" + ESC + r"(running|degraded|maintenance|starting|stopping|offline|unknown)\s*\r?\n.*state-done",
             300)
     failed = ""
     if r.group(1) == "degraded":
         failed = run(m, name, "systemctl --failed --no-legend --plain | cut -d' ' -f1 | tr '\\n' ' '; "
-                     "echo failed-done", r"\n([^\n]*)failed-done").group(1)
+                     "echo failed-done", r"\n" + ESC + r"([^\n]*)failed-done").group(1)
     return r.group(1), failed.strip()
 
 
@@ -186,8 +189,8 @@ def test_debian_boots_from_its_lun(debian_san):
             t_login = time.time() - t0
             st, failed = system_state(m, "deb")
             assert st in ("running", "degraded"), st
-            cmdline = run(m, "deb", "cat /proc/cmdline", r"\n(root=PARTUUID=[^\n]*)\n").group(1)
-            host = run(m, "deb", "hostname; echo h-done", r"\n(\S+)\s*\r?\nh-done").group(1)
+            cmdline = run(m, "deb", "cat /proc/cmdline", r"\n" + ESC + r"(root=PARTUUID=[^\n]*)\n").group(1)
+            host = run(m, "deb", "hostname; echo h-done", r"\n" + ESC + r"(\S+)\s*\r?\nh-done").group(1)
         print("\n  deb: %s; login shell %.0f s after start; systemd %s%s" %
               (log.strip(), t_login, st, " (failed: %s)" % failed if failed else ""))
         assert "partition 1 (ext4): /vmlinuz, initrd.img" in log
@@ -229,12 +232,12 @@ def test_two_clones_have_their_own_identity(debian_san):
             with Console(m, c):
                 at_shell(m, c, 900)
                 seen[c] = run(m, c, "cat /etc/hostname /etc/machine-id; echo id-done",
-                              r"\n(\S+)\s*\r?\n([0-9a-f]{32})\s*\r?\nid-done").groups()
+                              r"\n" + ESC + r"(\S+)\s*\r?\n([0-9a-f]{32})\s*\r?\nid-done").groups()
                 run(m, c, "echo %s > /root/only-%s && sync; echo w-done" % (c, c), r"w-done")
         print("\n  two clones at their shells %.0f s after start: %s" % (time.time() - t0, seen))
         for c, other in (("c1", "c2"), ("c2", "c1")):
             with Console(m, c):
-                r = run(m, c, "ls /root/only-*; echo l-done", r"\n([^\n]*)\r?\nl-done")
+                r = run(m, c, "ls /root/only-*; echo l-done", r"\n" + ESC + r"([^\n]*)\r?\nl-done")
                 assert "only-" + c in r.group(1) and "only-" + other not in r.group(1), r.group(1)
         assert seen["c1"][0] == "c1" and seen["c2"][0] == "c2"
         assert seen["c1"][1] != seen["c2"][1]

@@ -25,7 +25,12 @@ const char *fs_name(const struct fs *fs)
 {
 	if (fs->kind == FS_EXT)
 		return fs->u.ext4.incompat & INCOMPAT_EXTENTS ? "ext4" : "ext2/3";
-	return fs->u.fat.bits == 12 ? "FAT12" : fs->u.fat.bits == 16 ? "FAT16" : "FAT32";
+	switch (fs->u.fat.bits) {
+	case 12: return "FAT12";
+	case 16: return "FAT16";
+	case 32: return "FAT32";
+	default: return "FAT";   /* its boot sector did not get that far */
+	}
 }
 
 static struct fs_node ext_node(const struct ext4_file *f)
