@@ -211,14 +211,22 @@ def test_debian_boots_from_its_lun(debian_san):
 
 @pytest.mark.slow
 def test_two_clones_have_their_own_identity(debian_san):
-    """Two clones of the Debian template boot side by side with their own
-    hostnames and machine ids; a file one writes is in neither the other nor
-    the template."""
+    """The template is booted once (it gets a machine id of its own, as a
+    class's system set up by a teacher would), then two clones of it boot side
+    by side with their own hostnames and new machine ids; a file one writes is
+    in neither the other nor the template."""
     tmpl = os.path.join(debian_san.dir, "template.img")
-    before = sha(tmpl)
     m, img = boot_hako("diskboot-clones", "net=dhcp\ncatalog=ram:1M\npool=ram:512M\n", mem="3G")
     try:
         ok(m, "define tmpl mem=512M boot=disk disk=%s" % url(debian_san, 2))
+        ok(m, "start tmpl", 300)
+        with Console(m, "tmpl"):
+            at_shell(m, "tmpl", 900)
+            tmpl_id = run(m, "tmpl", "cat /etc/machine-id; echo id-done",
+                          r"\n" + ESC + r"([0-9a-f]{32})\s*\r?\nid-done").group(1)
+        ok(m, "shutdown tmpl")
+        m.expect(r"guest tmpl: powered off", 120)
+        before = sha(tmpl)
         ids = {}
         for c in ("c1", "c2"):
             ok(m, "clone tmpl " + c)
@@ -241,6 +249,7 @@ def test_two_clones_have_their_own_identity(debian_san):
                 assert "only-" + c in r.group(1) and "only-" + other not in r.group(1), r.group(1)
         assert seen["c1"][0] == "c1" and seen["c2"][0] == "c2"
         assert seen["c1"][1] != seen["c2"][1]
+        assert tmpl_id not in (seen["c1"][1], seen["c2"][1]), (tmpl_id, seen)
         for c in ("c1", "c2"):
             ok(m, "destroy " + c)
     finally:
