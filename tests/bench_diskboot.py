@@ -68,9 +68,14 @@ def plain(tmp):
     disk = os.path.join(tmp, "plain.img")
     subprocess.run(["cp", "--sparse=always", DEBIAN, disk], check=True)
     kernel, initrd = os.path.join(tmp, "vmlinuz"), os.path.join(tmp, "initrd.img")
-    for name, out in (("/vmlinuz", kernel), ("/initrd.img", initrd)):
-        subprocess.run(["debugfs", "-R", "dump %s %s" % (name, out), DEBIAN + "?offset=1048576"],
+    # mkdebian.sh wrote where /vmlinuz and /initrd.img point (debugfs dumps files, not links)
+    with open(DEBIAN + ".kernel") as f:
+        targets = f.read().split()
+    for name, out in zip(targets, (kernel, initrd)):
+        subprocess.run(["debugfs", "-R", "dump /%s %s" % (name, out), DEBIAN + "?offset=1048576"],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not os.path.exists(out):
+            raise RuntimeError("debugfs could not take /%s out of %s" % (name, DEBIAN))
     cmdline = ("root=PARTUUID=%s ro console=ttyS0 systemd.hostname=deb "
                "ds=nocloud;h=deb;i=0123456789abcdef" % PARTUUID)
     with PlainLinux(cmdline, name="bench-diskboot-plain", mem="512M", kernel=kernel, initrd=initrd,
