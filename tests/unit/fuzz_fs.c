@@ -17,7 +17,8 @@
 #include "vmm/fs/bootfind.h"
 
 static const char *const names[] = { "gpt_ext4.img", "mbr_ext2.img", "frag_ext4.img",
-				     "esp_entries.img", "fat12_ext.img", "broken_link.img" };
+				     "esp_entries.img", "fat12_ext.img", "broken_link.img",
+				     "fat32_mbr.img" };
 #define NIMG (sizeof(names) / sizeof(names[0]))
 static uint8_t *work[NIMG];
 static uint64_t size[NIMG];

@@ -15,6 +15,8 @@
 #   esp_entries.img  GPT; partition 1 an ESP (FAT16) with Boot Loader
 #                    Specification entries for two versions, partition 2 ext4
 #   fat12_ext.img    FAT12 on the whole disk with /extlinux/extlinux.conf
+#   fat32_mbr.img    MBR; partition 1 FAT32 (type 0x0c) with /boot/loader/entries
+#                    naming files with long names in a long-named folder
 #   broken_link.img  GPT ext4 whose /vmlinuz points nowhere
 #   loop.img         ext4 on the whole disk whose /vmlinuz links to itself
 set -eu
@@ -121,6 +123,26 @@ mcopy -i fat12_ext.img if12 ::/initramfs.gz
 printf 'DEFAULT linux\nLABEL rescue\n  KERNEL nothing\nLABEL linux\n  LINUX bzImage\n  INITRD /initramfs.gz\n  APPEND console=ttyS0 root=/dev/vda\n' > ext.conf
 mcopy -i fat12_ext.img ext.conf ::/extlinux/extlinux.conf
 
+# --- fat32_mbr: MBR partition type 0x0c, FAT32 (512-byte clusters), long names ---
+truncate -s 40M fat32_mbr.img
+$py - fat32_mbr.img <<'EOF'
+import struct, sys
+with open(sys.argv[1], "r+b") as f:
+    mbr = bytearray(512)
+    mbr[0x1b8:0x1bc] = struct.pack("<I", 0xfa7f32aa)
+    mbr[0x1be:0x1ce] = struct.pack("<B3sB3sII", 0x80, b"\0\0\0", 0x0c, b"\0\0\0", 2048, 79872)
+    mbr[510:512] = b"\x55\xaa"
+    f.write(mbr)
+EOF
+mkfs.vfat -F 32 -s 1 --offset 2048 fat32_mbr.img $((79872 / 2)) > /dev/null 2>&1
+f32="fat32_mbr.img@@1M"
+mmd -i "$f32" ::/boot ::/boot/loader ::/boot/loader/entries ::/boot/kernels-with-a-long-folder-name
+pat 11 250000 k32; pat 12 33333 i32
+mcopy -i "$f32" k32 "::/boot/kernels-with-a-long-folder-name/vmlinuz-7.0.0-a-rather-long-file-name"
+mcopy -i "$f32" i32 ::/boot/initrd-7.0.0
+printf 'linux /kernels-with-a-long-folder-name/vmlinuz-7.0.0-a-rather-long-file-name\ninitrd /initrd-7.0.0\noptions root=LABEL=x\n' > e7
+mcopy -i "$f32" e7 ::/boot/loader/entries/x-7.0.0.conf
+
 # --- broken_link: /vmlinuz points nowhere ---------------------------------
 mkdir -p r4/boot
 ln -s boot/vmlinuz-missing r4/vmlinuz
@@ -133,5 +155,5 @@ ln -s vmlinuz r5/vmlinuz
 truncate -s 4M loop.img
 mkfs.ext4 -q -F -d r5 loop.img
 
-rm -rf r1 r2 r3 r4 r5 k61 i61 k510 kf12 if12 e61 e510 ext.conf kernel.frag $cmds
+rm -rf r1 r2 r3 r4 r5 k61 i61 k510 kf12 if12 e61 e510 k32 i32 e7 ext.conf kernel.frag $cmds
 touch stamp

@@ -268,6 +268,18 @@ static void test_extlinux_fat12(void)
 	unload(&im);
 }
 
+static void test_fat32_long_names(void)
+{
+	struct img im = load("fat32_mbr.img");
+	CHECK_EQ(find(&im), 0);
+	CHECK(map_is(&im, &found.kernel, 11, 250000));
+	CHECK(map_is(&im, &found.initrd, 12, 33333));
+	CHECK_STREQ(found.cmdline, "root=LABEL=x");
+	CHECK_CONTAINS(found.what, "partition 1 (FAT32): /boot/loader/entries/x-7.0.0.conf");
+	CHECK_STREQ(found.root, "PARTUUID=fa7f32aa-01");
+	unload(&im);
+}
+
 /* ---- what is not bootable: one sentence each ---- */
 
 static void test_blank(void)
@@ -329,8 +341,8 @@ static void test_bad_superblock(void)
 static void test_damage_sweep(void)
 {
 	static const char *const names[] = { "gpt_ext4.img", "mbr_ext2.img", "frag_ext4.img",
-					     "esp_entries.img", "fat12_ext.img" };
-	static const uint64_t parts[] = { 1 << 20, 1 << 20, 0, 1 << 20, 0 };
+					     "esp_entries.img", "fat12_ext.img", "fat32_mbr.img" };
+	static const uint64_t parts[] = { 1 << 20, 1 << 20, 0, 1 << 20, 0, 1 << 20 };
 	unsigned seed = 12345, found_ok = 0, failed = 0;
 	for (unsigned k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
 		struct img im = load(names[k]);
@@ -369,6 +381,7 @@ int main(int argc, char **argv)
 	RUN(test_extent_index);
 	RUN(test_loader_entries);
 	RUN(test_extlinux_fat12);
+	RUN(test_fat32_long_names);
 	RUN(test_blank);
 	RUN(test_link_nowhere);
 	RUN(test_link_loop);
