@@ -182,7 +182,8 @@ static void fetch_meta(struct disk_boot *db)
 	s->nchunks = n;
 	db->stats.meta_reads++;
 	db->stats.meta_bytes += bytes;
-	submit(db, s, c0 * db->chunk, bytes);
+	/* A refused submit has set db->status: step() ends on it. */
+	(void)submit(db, s, c0 * db->chunk, bytes);
 }
 
 /* Copies a finished read where it belongs. */

@@ -177,7 +177,8 @@ def test_bad_disks_give_one_error_each(san):
 def test_debian_boots_from_its_lun(debian_san):
     """The Debian system on a LUN, kernel and initrd read from the LUN: multi-user,
     an autologin shell on the console, systemd running (or degraded with the
-    failed units named), its identity, then `shutdown` powers it off cleanly."""
+    failed units named), its identity; `reboot` in the guest reads the disk
+    again and comes back; then `shutdown` powers it off cleanly."""
     m, img = boot_hako("diskboot-debian")
     try:
         ok(m, "define deb mem=512M boot=disk disk=%s" % url(debian_san, 1))
@@ -191,8 +192,17 @@ def test_debian_boots_from_its_lun(debian_san):
             assert st in ("running", "degraded"), st
             cmdline = run(m, "deb", "cat /proc/cmdline", r"\n" + ESC + r"(root=PARTUUID=[^\n]*)\n").group(1)
             host = run(m, "deb", "hostname; echo h-done", r"\n" + ESC + r"(\S+)\s*\r?\nh-done").group(1)
-        print("\n  deb: %s; login shell %.0f s after start; systemd %s%s" %
-              (log.strip(), t_login, st, " (failed: %s)" % failed if failed else ""))
+            # A reboot starts the guest again: hako reads the disk again (a kernel
+            # the system installed meanwhile would boot now).
+            t2 = time.time()
+            typed(m, "reboot")
+            m.expect(r"guest deb: reset", 300)
+            m.expect(r"guest deb: boot=disk: ", 120)
+            at_shell(m, "deb", 900)
+            t_reboot = time.time() - t2
+        print("\n  deb: %s; login shell %.0f s after start; systemd %s%s; after `reboot` "
+              "at its shell again in %.0f s" %
+              (log.strip(), t_login, st, " (failed: %s)" % failed if failed else "", t_reboot))
         assert "partition 1 (ext4): /vmlinuz, initrd.img" in log
         assert re.match(r"root=PARTUUID=6861b0d1-5c0e-4f3a-9d2b-00000000d15c ro console=ttyS0 "
                         r"systemd.hostname=deb ds=nocloud;h=deb;i=[0-9a-f]{16} tsc_early_khz=", cmdline), \
