@@ -320,7 +320,7 @@ static void step(struct disk_boot *db)
 	}
 }
 
-/* See disk_boot.h. */
+/* Starts reading bd (kept open by the caller): 0 and *out, or -ENOMEM. Service core. */
 int disk_boot_begin(struct blockdev *bd, const struct disk_boot_ops *ops, void *ctx,
 		    struct disk_boot **out)
 {
@@ -351,7 +351,7 @@ int disk_boot_begin(struct blockdev *bd, const struct disk_boot_ops *ops, void *
 	return 0;
 }
 
-/* See disk_boot.h. */
+/* -EINPROGRESS, 0 when kernel and initrd are in place, or -E... with err. */
 int disk_boot_poll(struct disk_boot *db, char *err, unsigned len)
 {
 	if (db->status != -EINPROGRESS && db->status)
@@ -369,7 +369,7 @@ const void *disk_boot_kernel(const struct disk_boot *db, uint64_t *len)
 	return db->kernel;
 }
 
-/* See disk_boot.h. */
+/* Frees db now, or after its last read in flight completes. Service core. */
 void disk_boot_end(struct disk_boot *db)
 {
 	const struct blk_host_ops *h = blk_host();

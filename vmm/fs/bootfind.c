@@ -425,7 +425,7 @@ static void nothing_found(struct finder *f, enum part_scheme scheme, unsigned n)
 			     "reads (ext2/3/4, FAT)", n, scheme == PART_GPT ? "GPT" : "MBR");
 }
 
-/* See bootfind.h. */
+/* Finds what the disk boots (bootfind.h): 0, -EAGAIN, -ENOENT or -EUCLEAN with why. */
 int boot_find(const struct fs_dev *disk, uint32_t block, struct boot_found *out, char *why,
 	      unsigned whylen)
 {

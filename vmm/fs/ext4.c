@@ -157,7 +157,7 @@ static int super_features(struct ext4 *fs, const struct ext4_super *sb)
 	return 0;
 }
 
-/* See ext4.h. */
+/* Reads and checks the superblock (ext4.h): 0, -ENODEV, -EUCLEAN, -ENOTSUP, -EAGAIN. */
 int ext4_open(struct ext4 *fs, const struct fs_dev *dev, char *why, unsigned whylen)
 {
 	static struct ext4_super sb; /* one reader at a time: the service core's */
@@ -228,7 +228,7 @@ static uint64_t inode_size_of(const struct ext4_inode *in)
 	return in->size_lo | (uint64_t)in->size_high << 32;
 }
 
-/* See ext4.h. */
+/* Reads inode ino, checked and in use: 0, -EUCLEAN, -ENOTSUP, -EAGAIN. */
 int ext4_inode_read(struct ext4 *fs, uint32_t ino, struct ext4_file *f)
 {
 	struct ext4_inode in;
@@ -441,7 +441,7 @@ static int inline_check(struct ext4 *fs, const struct ext4_file *f)
 	return 0;
 }
 
-/* See ext4.h. */
+/* The runs of file f on the disk, holes included: 0, -E2BIG, -EUCLEAN, -ENOTSUP, -EAGAIN. */
 int ext4_map(struct ext4 *fs, const struct ext4_file *f, struct fs_map *m)
 {
 	uint64_t n = file_blocks(fs, f);
@@ -464,7 +464,7 @@ int ext4_map(struct ext4 *fs, const struct ext4_file *f, struct fs_map *m)
 	return 0;
 }
 
-/* See ext4.h. */
+/* Reads up to len bytes of f at off: the count (short at the end), or -E... */
 int ext4_read(struct ext4 *fs, const struct ext4_file *f, uint64_t off, uint32_t len, void *buf)
 {
 	uint8_t *out = buf;

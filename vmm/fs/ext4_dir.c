@@ -68,7 +68,7 @@ static int dir_block(struct ext4 *fs, const struct ext4_file *dir, uint64_t off,
 	return 0;
 }
 
-/* See ext4.h. */
+/* Calls each() per entry of directory dir, in disk order: 0, each's nonzero value, or -E... */
 int ext4_dir_each(struct ext4 *fs, const struct ext4_file *dir,
 		  int (*each)(void *ctx, const char *name, unsigned len, uint32_t ino), void *ctx)
 {
@@ -161,7 +161,7 @@ static int splice(struct ext4 *fs, const struct ext4_file *l, const char *rest, 
 	return 0;
 }
 
-/* See ext4.h. */
+/* Resolves an absolute path, following links at most 40 times: 0 and *f, or -E... with why. */
 int ext4_lookup(struct ext4 *fs, const char *path, struct ext4_file *f)
 {
 	struct ext4_file dir;

@@ -59,7 +59,7 @@ static int fat_geometry(struct fat *fs, const struct fat_bpb *b)
 	return 0;
 }
 
-/* See fat.h. */
+/* Reads and checks the boot sector: 0, -ENODEV (not FAT), -EUCLEAN, -EAGAIN. */
 int fat_open(struct fat *fs, const struct fs_dev *dev, char *why, unsigned whylen)
 {
 	uint8_t sec[512];
@@ -175,7 +175,7 @@ static uint64_t clusters_for(const struct fat *fs, uint64_t bytes)
 	return (bytes + fs->cluster_bytes - 1) / fs->cluster_bytes;
 }
 
-/* See fat.h. For the FAT12/16 root, the fixed region. */
+/* Reads up to len bytes of f at off (a FAT12/16 root: its fixed region): the count, or -E... */
 int fat_read(struct fat *fs, const struct fat_file *f, uint64_t off, uint32_t len, void *buf)
 {
 	uint64_t size = f->dir ? (f->cluster ? UINT64_MAX : fs->root_bytes) : f->size;
@@ -200,7 +200,7 @@ static int map_step(void *ctx, uint64_t at)
 	return fs_map_add(s->map, s->fs->dev.base + at, n);
 }
 
-/* See fat.h. */
+/* The runs of file f on the disk: 0, -E2BIG, -EUCLEAN, -EAGAIN. */
 int fat_map(struct fat *fs, const struct fat_file *f, struct fs_map *m)
 {
 	struct span s = { .fs = fs, .map = m, .left = f->size };
@@ -321,7 +321,7 @@ static int dir_step(void *ctx, uint64_t at)
 	return entries_at(w, at, w->fs->cluster_bytes);
 }
 
-/* See fat.h. */
+/* Calls each() per entry of directory dir: 0, each's nonzero value, or -E... */
 int fat_dir_each(struct fat *fs, const struct fat_file *dir,
 		 int (*each)(void *ctx, const char *name, unsigned len, const struct fat_file *f),
 		 void *ctx)
@@ -358,7 +358,8 @@ static int match(void *ctx, const char *name, unsigned len, const struct fat_fil
 	return 1;
 }
 
-/* See fat.h. "." is skipped; ".." is the entry every subdirectory has (cluster 0: the root). */
+/* Resolves an absolute path, names compared without ASCII case: 0 and *f, or -E... with why.
+ * "." is skipped; ".." is the entry every subdirectory has (cluster 0: the root). */
 int fat_lookup(struct fat *fs, const char *path, struct fat_file *f)
 {
 	struct fat_file cur = fat_root(fs);

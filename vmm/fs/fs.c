@@ -9,7 +9,8 @@
 
 #define INCOMPAT_EXTENTS 0x0040
 
-/* See fs.h. ext2/3/4 first: its superblock at byte 1024 cannot look like a FAT boot sector. */
+/* Opens dev as ext2/3/4 or FAT: 0, -ENODEV (neither), -EUCLEAN, -ENOTSUP, -EAGAIN.
+ * ext2/3/4 first: its superblock at byte 1024 cannot look like a FAT boot sector. */
 int fs_open(struct fs *fs, const struct fs_dev *dev)
 {
 	fs->why[0] = 0;
@@ -43,7 +44,7 @@ static struct fat_file fat_file_of(const struct fs_node *n)
 	return (struct fat_file){ (uint32_t)n->id, n->size, n->dir };
 }
 
-/* See fs.h. */
+/* Resolves path (ext4: through links): 0 and *n; for -ENOENT *via_link says a link was followed. */
 int fs_lookup(struct fs *fs, const char *path, struct fs_node *n, int *via_link)
 {
 	*via_link = 0;
@@ -62,7 +63,7 @@ int fs_lookup(struct fs *fs, const char *path, struct fs_node *n, int *via_link)
 	return rc;
 }
 
-/* See fs.h. */
+/* Reads up to len bytes of n at off: the count, or -E... */
 int fs_read(struct fs *fs, const struct fs_node *n, uint64_t off, uint32_t len, void *buf)
 {
 	if (fs->kind == FS_FAT) {
@@ -74,7 +75,7 @@ int fs_read(struct fs *fs, const struct fs_node *n, uint64_t off, uint32_t len, 
 	return rc ? rc : ext4_read(&fs->u.ext4, &f, off, len, buf);
 }
 
-/* See fs.h. */
+/* The runs of file n on the disk: 0 or -E... */
 int fs_map(struct fs *fs, const struct fs_node *n, struct fs_map *m)
 {
 	if (fs->kind == FS_FAT) {
@@ -105,7 +106,7 @@ static int list_fat(void *ctx, const char *name, unsigned len, const struct fat_
 	return l->each(l->ctx, name, len);
 }
 
-/* See fs.h. */
+/* Calls each(ctx, name, len) per entry of dir: 0, each's nonzero value, or -E... */
 int fs_list(struct fs *fs, const struct fs_node *dir,
 	    int (*each)(void *ctx, const char *name, unsigned len), void *ctx)
 {

@@ -246,7 +246,7 @@ static enum part_scheme scheme_of(const uint8_t *blk)
 	return used ? PART_MBR : PART_NONE;
 }
 
-/* See part.h. */
+/* Reads the partition table: 0 with out[0..*n) and *scheme, -EAGAIN, or -EUCLEAN with why. */
 int part_scan(const struct fs_dev *disk, uint32_t block, struct part *out, unsigned max,
 	      unsigned *n, enum part_scheme *scheme, char *why, unsigned whylen)
 {
