@@ -32,6 +32,7 @@
 #include "vmm/core/percpu.h"
 #include "vmm/core/service.h"
 #include "vmm/core/smp.h"
+#include "vmm/core/stack_guard.h"
 #include "vmm/core/time.h"
 #include "vmm/core/trap.h"
 #include "vmm/vm.h"
@@ -113,6 +114,7 @@ static int serial_poll(void)
 		return 0;
 	serial_busy = 1;
 	int saved = service_command_begin();
+	fed = shell_resume(&serial_shell); /* typed while a command finished later */
 	for (int c; (c = uart_getc()) >= 0; fed = 1)
 		shell_feed(&serial_shell, (unsigned char)c);
 	service_command_end(saved);
@@ -217,7 +219,7 @@ static void configure_services(void)
 	pci_init(acpi_host.mcfg_base, acpi_host.mcfg_bus_start, acpi_host.mcfg_bus_end);
 	net_conf = (struct net_config){ cfg_get(&hako_cfg, "net"), cfg_get(&hako_cfg, "nic"),
 					cfg_get(&hako_cfg, "ip"), cfg_get(&hako_cfg, "gw"), hn,
-					console_start };
+					cfg_get(&hako_cfg, "dns"), console_start };
 	net_init(&net_conf);
 }
 
@@ -245,6 +247,7 @@ void kmain(struct boot_info *bi)
 	host.bi = bi;
 	log_info("hako %s starting (loader %s, %u files from the boot medium)", HAKO_VERSION,
 		 bi->loader_name, bi->file_count);
+	log_info("stack protector: on (strong, global guard from %s)", stack_guard_source);
 
 	phase("serial");
 	page_init(bi);
@@ -264,6 +267,7 @@ void kmain(struct boot_info *bi)
 	lapic_init();
 	cpus[0].apic_id = lapic_id();
 	smp_init(bi, acpi_host.cpu_apic_ids, acpi_host.cpu_count);
+	paging_check();
 	deferred.enabled = 1;
 	phase("smp");
 

@@ -8,6 +8,8 @@
  * 3A 9.8.5 "Initializing IA-32e Mode") and jumps to ap_entry() in the
  * kernel with its struct percpu in RDI. Everything here is addressed
  * relative to the trampoline page, whose physical address is kept in EBX.
+ * Once patched, that page is read-only and the only executable one in the
+ * identity map (vmm/core/paging.c, paging_seal_code).
  */
 	.section .rodata
 	.code16
@@ -37,9 +39,14 @@ tr_pm32:
 	mov %eax, %cr4
 	mov (tr_cr3_low - smp_trampoline_start)(%ebx), %eax
 	mov %eax, %cr3
-	mov $0xc0000080, %ecx   /* EFER.LME */
+	/*
+	 * EFER.LME, and EFER.NXE when hako's tables use execute-disable:
+	 * without it their bit 63 is reserved and the first walk through a
+	 * data page faults (SDM Vol. 3A 4.1.4, 4.5). smp.c fills tr_efer.
+	 */
+	mov $0xc0000080, %ecx
 	rdmsr
-	or $0x100, %eax
+	or (tr_efer - smp_trampoline_start)(%ebx), %eax
 	wrmsr
 	mov %cr0, %eax
 	or $0x80010001, %eax    /* CR0.PG | CR0.WP | CR0.PE */
@@ -79,15 +86,21 @@ tr_lost:                        /* not a core hako asked for: stay halted */
 	xor %ebp, %ebp
 	jmp *%rax
 
+	/*
+	 * The descriptors come with their accessed bit set: loading a selector
+	 * whose bit is clear makes the CPU write it (SDM Vol. 3A 3.4.5.1), and
+	 * once paging is on this page is read-only (Bochs faults on that write).
+	 */
 	.align 16
 tr_gdt:
 	.quad 0
-	.quad 0x00cf9a000000ffff  /* 0x08: 32-bit code, flat */
-	.quad 0x00cf92000000ffff  /* 0x10: data, flat */
-	.quad 0x00209a0000000000  /* 0x18: 64-bit code */
+	.quad 0x00cf9b000000ffff  /* 0x08: 32-bit code, flat */
+	.quad 0x00cf93000000ffff  /* 0x10: data, flat */
+	.quad 0x00209b0000000000  /* 0x18: 64-bit code */
 tr_gdt_end:
 	.global smp_tr_gdtr, smp_tr_pm_ptr, smp_tr_lm_ptr
 	.global smp_tr_cr3_low, smp_tr_cr3, smp_tr_table, smp_tr_count, smp_tr_entry
+	.global smp_tr_efer
 	.align 8
 smp_tr_gdtr:
 tr_gdtr:
@@ -114,6 +127,8 @@ smp_tr_count:
 tr_count: .quad 0
 smp_tr_entry:
 tr_entry: .quad 0
+smp_tr_efer:
+tr_efer: .quad 0                /* patched: EFER bits to set (LME, NXE) */
 	.global smp_tr_gdt, smp_tr_pm32, smp_tr_lm64
 	.set smp_tr_gdt, tr_gdt
 	.set smp_tr_pm32, tr_pm32

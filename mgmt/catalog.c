@@ -98,7 +98,7 @@ static struct blockdev *open_cfg_dev(const char *key)
 		return 0;
 	char err[200];
 	struct blockdev *d;
-	int rc = blk_open(url, 0, &d, err, sizeof(err));
+	int rc = blk_sync_open(url, 0, &d, err, sizeof(err));
 	if (rc) {
 		log_err("%s: cannot open %s: %s", key, url, err);
 		return 0;

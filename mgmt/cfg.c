@@ -72,6 +72,14 @@ static int check_gw(const char *v, char *why, size_t n)
 	return -EINVAL;
 }
 
+static int check_dns(const char *v, char *why, size_t n)
+{
+	if (!cfg_check_ipv4(v, 0))
+		return 0;
+	fmt_snprintf(why, n, "dns must be the IPv4 address of a DNS server, like 192.168.1.1");
+	return -EINVAL;
+}
+
 static int check_port(const char *v, char *why, size_t n)
 {
 	uint64_t p;
@@ -111,7 +119,7 @@ static const struct cfg_key known_keys[] = {
 	{ "net", check_net, 0 },
 	{ "ip", check_ip, 0 },
 	{ "gw", check_gw, 0 },
-	{ "dns", check_gw, 0 },
+	{ "dns", check_dns, 0 },
 	{ "nic", check_any, 0 },
 	{ "mgmt_port", check_port, 0 },
 	{ "mgmt_idle", check_port, 0 }, /* network console idle timeout, seconds */

@@ -84,7 +84,7 @@ void clone_free_disks(const struct vm_def *d)
 static int disk_geometry(const char *url, uint64_t *bytes, uint32_t *bs, char *err, unsigned len)
 {
 	struct blockdev *d;
-	int rc = blk_open(url, 1, &d, err, len);
+	int rc = blk_sync_open(url, 1, &d, err, len);
 	if (rc)
 		return rc;
 	*bs = blk_block_size(d);
@@ -145,10 +145,10 @@ static int full_copy(const char *from, uint32_t id, uint64_t bytes, uint32_t bs,
 	struct copy c = { .bytes = bytes, .bs = bs, .disk = disk };
 	char to[24];
 	fmt_snprintf(to, sizeof(to), "cow:%u", id);
-	int rc = blk_open(from, 1, &c.from, err, len);
+	int rc = blk_sync_open(from, 1, &c.from, err, len);
 	if (rc)
 		return rc;
-	rc = blk_open(to, 0, &c.to, err, len);
+	rc = blk_sync_open(to, 0, &c.to, err, len);
 	if (!rc && !(c.buf = blk_host()->alloc(COPY_PIECE)))
 		rc = -ENOMEM;
 	if (!rc)
@@ -205,7 +205,7 @@ static int clone_check(const struct vm *s, const char *src, const char *dst, cha
 				    "letter", dst), -EINVAL;
 	if (vm_find(dst))
 		return fmt_snprintf(err, len, "guest '%s' already exists", dst), -EEXIST;
-	if (s->state == VM_RUNNING)
+	if (!vm_stopped(s))
 		return fmt_snprintf(err, len, "guest '%s' is running; destroy it first", src), -EBUSY;
 	if (s->def.ndisks && !cow_pool)
 		return fmt_snprintf(err, len, "no copy-on-write pool: set pool= in hako.cfg"), -ENODEV;

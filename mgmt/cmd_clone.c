@@ -71,7 +71,7 @@ static int cmd_diskread(struct shell *sh, int argc, char **argv)
 		return shell_usage(sh, "diskread");
 	char err[200];
 	struct blockdev *d;
-	if (blk_open(argv[1], 1, &d, err, sizeof(err)))
+	if (blk_sync_open(argv[1], 1, &d, err, sizeof(err)))
 		return shell_error(sh, "%s", err);
 	uint64_t all = blk_blocks(d) * blk_block_size(d);
 	size = size && size < all ? size / blk_block_size(d) * blk_block_size(d) : all;

@@ -1,20 +1,23 @@
 /*
- * mgmt/cmd_iscsi.c - `iscsi discover HOST[:PORT]`, `iscsi luns URL` and
- * `disk check URL [SIZE]` (shared/CLI.md). Parsing and printing only: the
- * work is net/iscsi (session, exec.c helpers) over net/iscsi/tcp.c, and
- * for `disk check` the block layer (vmm/blk/blk_check.c), so it works on
- * every disk URL. These verbs wait for the network while polling the
- * service core; they work on the serial and the network console alike
- * (mgmt/console/console.c runs a network session's command outside lwIP), and
+ * mgmt/cmd_iscsi.c - `iscsi discover HOST[:PORT]`, `iscsi luns URL`,
+ * `disk check URL [SIZE]` and `disk bench URL [SIZE]` (shared/CLI.md).
+ * Parsing and printing only: the work is net/iscsi (a session from
+ * iscsi_open_url, the steps of net/iscsi/query.c), and for `disk` the
+ * block layer (vmm/blk/blk_check.c, blk_bench.c), so it works on every
+ * disk URL. The `iscsi` verbs finish later without waiting (shell_pend);
+ * `disk check` and `disk bench` still wait for the network by polling the
+ * service core (mgmt/console/console.c runs a network session's command
+ * outside lwIP). All work on the serial and the network console alike, and
  * Ctrl-C on the terminal that started them interrupts them. One at a
  * time: a second one, from another session, is refused while one runs.
  */
 #include "mgmt/shell/args.h"
 #include "mgmt/shell/shell.h"
-#include "net/iscsi/exec.h"
+#include "net/iscsi/query.h"
 #include "net/iscsi/tcp.h"
 #include "net/net.h"
 #include "vmm/blk/blk.h"
+#include "vmm/blk/blk_sync.h"
 #include "vmm/blk/blk_bench.h"
 #include "vmm/blk/blk_check.h"
 #include "vmm/core/cpu.h"
@@ -39,49 +42,19 @@ static int refuse(struct shell *sh)
 }
 
 /*
- * The `wait` of net/iscsi/exec.h for these verbs: one service-core round
- * and the session's transport events; 1 after Ctrl-C on the terminal.
+ * `iscsi discover` and `iscsi luns` finish later (shell_pend): the query
+ * (net/iscsi/query.c) goes on in query_poll(), a service poller, and
+ * prints its result there; nothing waits inside the command.
  */
-static int shell_wait(void *session)
-{
-	if (shell_interrupted())
-		return 1;
-	service_poll();
-	iscsi_tcp_events(session);
-	return 0;
-}
+static struct {
+	struct iscsi_query q;
+	struct iscsi_session *s;
+	struct shell *sh;          /* 0 once its terminal went away */
+} query;
 
-/* Logs out (the transport finishes that in the background) and frees the session. */
-static void finish(struct iscsi_session *s)
+static const char *type_name(uint8_t t)
 {
-	iscsi_tcp_logout_free(s);
-	busy = 0;
-}
-
-static int open_url(struct shell *sh, const struct iscsi_url *u, struct iscsi_session **s)
-{
-	struct iscsi_config cfg;
-	memset(&cfg, 0, sizeof(cfg));
-	iscsi_tcp_defaults(&cfg);
-	fmt_snprintf(cfg.host, sizeof(cfg.host), "%s", u->host);
-	cfg.port = u->port;
-	fmt_snprintf(cfg.target, sizeof(cfg.target), "%s", u->target);
-	fmt_snprintf(cfg.user, sizeof(cfg.user), "%s", u->user);
-	fmt_snprintf(cfg.secret, sizeof(cfg.secret), "%s", u->secret);
-	int err = iscsi_tcp_open(&cfg, s);
-	if (err)
-		return shell_error(sh, "cannot start an iSCSI session: %s", errno_str(err));
-	busy = 1;
-	err = iscsi_wait_login(*s, LOGIN_WAIT_US, shell_wait, *s);
-	if (err) {
-		const char *why = err == -ECANCELED ? "interrupted" :
-				  (*s)->error[0] ? (*s)->error : errno_str(err);
-		shell_error(sh, "%s%s (%s at %s:%u)", strncmp(why, "login", 5) ? "login failed: " : "",
-			    why, u->target, u->host, u->port);
-		finish(*s);
-		return -1;
-	}
-	return 0;
+	return t == 0 ? "disk" : t == 5 ? "cdrom" : t == 0x0c ? "controller" : "other";
 }
 
 static void print_target(void *arg, const char *name, const char *addr)
@@ -89,77 +62,97 @@ static void print_target(void *arg, const char *name, const char *addr)
 	shell_printf(arg, "%s %s\n", name, addr[0] ? addr : "-");
 }
 
-static int iscsi_discover(struct shell *sh, const char *hostport)
+static void print_luns(struct shell *sh, const struct iscsi_query *q)
 {
-	struct iscsi_config cfg;
-	struct iscsi_session *s;
-	memset(&cfg, 0, sizeof(cfg));
-	iscsi_tcp_defaults(&cfg);
-	if (iscsi_hostport_parse(hostport, cfg.host, sizeof(cfg.host), &cfg.port))
-		return shell_error(sh, "'%s' is not HOST[:PORT]", hostport);
-	int err = iscsi_tcp_open(&cfg, &s);
-	if (err)
-		return shell_error(sh, "cannot start discovery: %s", errno_str(err));
-	busy = 1;
-	uint64_t end = time_us() + LOGIN_WAIT_US;
-	while (s->discovery_done != 2 && s->state != ISCSI_S_FAILED && time_us() < end &&
-	       !(s->error_code == -ECONNREFUSED && s->connects >= ISCSI_REFUSED_TRIES)) {
-		if (shell_wait(s)) {
-			finish(s);
-			return shell_error(sh, "discovery interrupted");
-		}
-		iscsi_poll(s);
+	shell_printf(sh, "LUN  TYPE        SIZE            BLOCK  PRODUCT\n");
+	for (int i = 0; i < q->nluns; i++) {
+		const struct iscsi_lun_info *l = &q->lun[i];
+		shell_printf(sh, "%-4llu %-11s %-15llu %-6u %s %s\n", (unsigned long long)l->lun,
+			     type_name(l->inq.peripheral_type),
+			     (unsigned long long)(l->cap.blocks * l->cap.block_size), l->cap.block_size,
+			     l->inq.vendor, l->inq.product);
 	}
-	if (s->discovery_done != 2) {
-		shell_error(sh, "discovery at %s:%u failed: %s", cfg.host, cfg.port,
-			    s->error[0] ? s->error : "no answer");
-		finish(s);
-		return -1;
-	}
-	iscsi_discovery_walk(s, print_target, sh);
-	finish(s);
-	return 0;
 }
 
-static const char *type_name(uint8_t t)
+/* Logs out (the transport finishes that in the background); the verb is over. */
+static void query_end(void)
 {
-	return t == 0 ? "disk" : t == 5 ? "cdrom" : t == 0x0c ? "controller" : "other";
+	struct shell *sh = query.sh;
+	iscsi_tcp_logout_free(query.s);
+	query.s = 0, query.sh = 0;
+	busy = 0;
+	if (sh)
+		shell_finish(sh);
+}
+
+/* Service poller: moves the query on; at its end, the result and the prompt. */
+static int query_poll(void)
+{
+	if (!query.s)
+		return 0;
+	iscsi_tcp_poll(query.s);
+	int rc = iscsi_query_step(&query.q);
+	if (rc == -EINPROGRESS)
+		return 1;
+	struct shell *sh = query.sh;
+	if (sh && rc)
+		shell_error(sh, "%s", query.q.why);
+	else if (sh && query.q.kind == ISCSI_QUERY_DISCOVER)
+		iscsi_discovery_walk(query.s, print_target, sh);
+	else if (sh)
+		print_luns(sh, &query.q);
+	query_end();
+	return 1;
+}
+SERVICE_POLLER(iscsi_query, query_poll);
+
+static void query_interrupt(struct shell *sh, void *ctx)
+{
+	(void)ctx; /* one query at a time */
+	iscsi_query_cancel(&query.q);
+	shell_error(sh, "%s interrupted", query.q.kind == ISCSI_QUERY_DISCOVER ? "discovery" :
+		    "iscsi luns");
+	query_end();
+}
+
+static void query_detach(struct shell *sh, void *ctx)
+{
+	(void)sh, (void)ctx; /* gone: nobody to tell */
+	query.sh = 0;
+	iscsi_query_cancel(&query.q);
+	query_end();
+}
+
+static const struct shell_pending_ops query_pending = { query_interrupt, query_detach };
+
+/* Starts a session to u (a discovery one without a target) and the query on it. */
+static int query_start(struct shell *sh, const struct iscsi_url *u, enum iscsi_query_kind kind)
+{
+	int err = iscsi_open_url(u, &query.s);
+	if (err)
+		return shell_error(sh, "cannot start an iSCSI session: %s", errno_str(err));
+	busy = 1;
+	query.sh = sh;
+	iscsi_query_start(&query.q, kind, query.s, LOGIN_WAIT_US);
+	return shell_pend(sh, &query_pending, 0);
+}
+
+static int iscsi_discover(struct shell *sh, const char *hostport)
+{
+	struct iscsi_url u; /* no target: a discovery session */
+	memset(&u, 0, sizeof(u));
+	if (iscsi_hostport_parse(hostport, u.host, sizeof(u.host), &u.port))
+		return shell_error(sh, "'%s' is not HOST[:PORT]", hostport);
+	return query_start(sh, &u, ISCSI_QUERY_DISCOVER);
 }
 
 static int iscsi_luns(struct shell *sh, const char *url)
 {
 	struct iscsi_url u;
-	struct iscsi_session *s;
 	const char *why;
-	uint64_t luns[64];
-	char msg[96] = "";
 	if (iscsi_url_parse(url, 0, &u, &why))
 		return shell_error(sh, "bad URL: %s", why);
-	if (open_url(sh, &u, &s))
-		return -1;
-	int n = iscsi_cmd_report_luns(s, luns, 64, shell_wait, s), err = 0;
-	if (n < 0) {
-		shell_error(sh, "REPORT LUNS failed: %s", errno_str(n));
-		finish(s);
-		return -1;
-	}
-	shell_printf(sh, "LUN  TYPE        SIZE            BLOCK  PRODUCT\n");
-	for (int i = 0; i < n && i < 64 && !err; i++) {
-		struct scsi_inquiry inq;
-		struct scsi_capacity cap = { 0, 0 };
-		err = iscsi_cmd_inquiry(s, luns[i], &inq, shell_wait, s);
-		if (!err && inq.peripheral_type == 0)
-			err = iscsi_cmd_capacity(s, luns[i], &cap, shell_wait, s, msg, sizeof(msg));
-		if (!err)
-			shell_printf(sh, "%-4llu %-11s %-15llu %-6u %s %s\n", (unsigned long long)luns[i],
-				     type_name(inq.peripheral_type),
-				     (unsigned long long)(cap.blocks * cap.block_size), cap.block_size,
-				     inq.vendor, inq.product);
-	}
-	if (err)
-		shell_error(sh, "LUN query failed: %s%s%s", errno_str(err), msg[0] ? ": " : "", msg);
-	finish(s);
-	return err ? -1 : 0;
+	return query_start(sh, &u, ISCSI_QUERY_LUNS_OF);
 }
 
 static int cmd_iscsi(struct shell *sh, int argc, char **argv)
@@ -219,7 +212,7 @@ static int disk_check(struct shell *sh, const char *url, uint64_t size)
 	c.buf = (uint8_t *)page_alloc(order, PAGE_HAKO);
 	if (!c.buf)
 		return busy = 0, shell_error(sh, "out of memory for the check buffers");
-	int rc = blk_open(url, 0, &c.d, err, sizeof(err));
+	int rc = blk_sync_open(url, 0, &c.d, err, sizeof(err));
 	if (rc) {
 		page_free((uint64_t)c.buf, order, PAGE_HAKO);
 		busy = 0;
@@ -272,7 +265,7 @@ static int disk_bench(struct shell *sh, const char *url, uint64_t size)
 	unsigned order = buddy_order_for(BLK_BENCH_BUF);
 	if (!(b.buf = (uint8_t *)page_alloc(order, PAGE_HAKO)))
 		return busy = 0, shell_error(sh, "out of memory for the benchmark buffers");
-	int rc = blk_open(url, 0, &b.d, err, sizeof(err));
+	int rc = blk_sync_open(url, 0, &b.d, err, sizeof(err));
 	for (int w = 1; w >= 0 && !rc; w--)
 		for (int r = 0; r < 2 && !rc; r++)
 			for (int q = 0; q < 2 && !rc; q++) {

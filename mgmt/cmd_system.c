@@ -13,7 +13,10 @@
 #include "vmm/core/page.h"
 #include "vmm/core/percpu.h"
 #include "vmm/core/service.h"
+#include "vmm/core/stack_guard.h"
 #include "vmm/core/time.h"
+#include "vmm/spec.h"
+#include "vmm/vcpu_fpu.h"
 #include "vmm/vm.h"
 
 static int cmd_version(struct shell *sh, int argc, char **argv)
@@ -45,6 +48,17 @@ static void print_network(struct shell *sh)
 		     st.link ? "up" : "down");
 }
 
+/* What keeps guests apart on a core and what hardens hako (vmm/vcpu_fpu.c, vmm/spec.h). */
+static void print_isolation(struct shell *sh)
+{
+	char line[200];
+	vcpu_fpu_describe(line, sizeof(line));
+	shell_printf(sh, "isolation: FPU state by %s\n", line);
+	spec_describe(line, sizeof(line));
+	shell_printf(sh, "isolation: %s\n", line);
+	shell_printf(sh, "hardening: stack protector on (guard from %s)\n", stack_guard_source);
+}
+
 static int cmd_host(struct shell *sh, int argc, char **argv)
 {
 	(void)argv; /* no arguments */
@@ -59,14 +73,15 @@ static int cmd_host(struct shell *sh, int argc, char **argv)
 		     ps.total_bytes >> 20, ps.free_bytes >> 20, ps.hako_bytes >> 10);
 	shell_printf(sh, "backend: %s (%s%s)\n", virt.kind, backend ? "" : "not usable: ",
 		     virt.detail);
+	print_isolation(sh);
 	shell_printf(sh, "uptime: %lu:%02lu:%02lu\n", up / 3600, up / 60 % 60, up % 60);
 	shell_printf(sh, "boot: %lu ms from kernel entry to prompt, TSC %lu kHz\n",
 		     host.prompt_us / 1000, tsc_khz);
 	uint64_t since, halted;
 	service_halted_share(&since, &halted);
 	uint64_t span = time_us() - since;
-	shell_printf(sh, "service core: halted %lu%% of the time since the prompt\n",
-		     span ? halted * 100 / span : 0);
+	shell_printf(sh, "service core: halted %lu%% of the time since the prompt (%lu of %lu ms)\n",
+		     span ? halted * 100 / span : 0, halted / 1000, span / 1000);
 	print_network(sh);
 	char line[200];
 	catalog_describe(line, sizeof(line));
@@ -75,7 +90,7 @@ static int cmd_host(struct shell *sh, int argc, char **argv)
 	shell_printf(sh, "pool: %s\n", line);
 	return 0;
 }
-SHELL_COMMAND(host, "host", "", "cores, memory, back end, uptime, network", cmd_host);
+SHELL_COMMAND(host, "host", "", "cores, memory, back end, isolation, uptime, network", cmd_host);
 
 static void log_out(void *ctx, const char *s, size_t n)
 {

@@ -4,10 +4,13 @@
  * prints; the work is in vmm/vm.c and vmm/vm_def.c.
  */
 #include "mgmt/catalog.h"
+#include "mgmt/cmd_net.h"
 #include "mgmt/shell/args.h"
 #include "mgmt/shell/shell.h"
 #include "vmm/core/cpu.h"
 #include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/fmt.h"
+#include "vmm/core/lib/log.h"
 #include "vmm/core/lib/string.h"
 #include "vmm/core/service.h"
 #include "vmm/core/smp.h"
@@ -82,8 +85,9 @@ static int do_set(struct shell *sh, int argc, char **argv)
 	struct vm *vm = find_or_error(sh, argv[1]);
 	if (!vm)
 		return -1;
-	if (vm->state == VM_RUNNING)
-		return shell_error(sh, "guest '%s' is running; destroy it first", argv[1]);
+	if (!vm_stopped(vm))
+		return shell_error(sh, "guest '%s' is %s; destroy it first", argv[1],
+				   vm->state == VM_STARTING ? "starting" : "running");
 	struct vm_def old = vm->def, d = vm->def;
 	if (apply_keys(sh, &d, argc, argv))
 		return -1;
@@ -93,6 +97,7 @@ static int do_set(struct shell *sh, int argc, char **argv)
 		vm->def = old;
 		return shell_error(sh, "%s", err);
 	}
+	vm_disks_refresh(vm); /* disks it no longer names close now, not at its next start */
 	return 0;
 }
 static int cmd_set(struct shell *sh, int argc, char **argv)
@@ -118,6 +123,10 @@ static int cmd_show(struct shell *sh, int argc, char **argv)
 	shell_printf(sh, "%s\nstate=%s\n", line, vm_state_name(vm->state));
 	if (vm->state == VM_CRASHED)
 		shell_printf(sh, "reason=%s\n", vm->crash_reason);
+	if (vm->state == VM_STARTING)
+		shell_printf(sh, "starting=%s\n", vm_starting_what(vm));
+	if (vm->state == VM_STOPPED && vm->start_error[0])
+		shell_printf(sh, "reason=start failed: %s\n", vm->start_error);
 	char id[VM_INSTANCE_MAX + 1];
 	vm_def_instance(&vm->def, id, sizeof(id));
 	shell_printf(sh, "hostname=%s\ninstance-id=%s\n", vm_def_hostname(&vm->def), id);
@@ -172,11 +181,49 @@ static int cmd_list(struct shell *sh, int argc, char **argv)
 			     vm->def.cpus, vm->def.mem >> 20, vm->def.ndisks);
 		if (vm->state == VM_CRASHED)
 			shell_printf(sh, "  (%s)", vm->crash_reason);
+		if (vm->state == VM_STARTING)
+			shell_printf(sh, "  (starting: %s)", vm_starting_what(vm));
+		if (vm->state == VM_STOPPED && vm->start_error[0])
+			shell_printf(sh, "  (start failed: %s)", vm->start_error);
 		shell_printf(sh, "\n");
 	}
 	return 0;
 }
 SHELL_COMMAND(list, "list", "", "every guest and its state", cmd_list);
+
+/* How a pending `start` ends (vm_started_fn): its result, then the prompt. */
+static void start_done(struct vm *vm, int status, const char *err, void *arg)
+{
+	struct shell *sh = arg;
+	if (status) {
+		shell_error(sh, "%s", err);
+	} else {
+		shell_printf(sh, "started %s on core", vm->def.name);
+		for (unsigned i = 0; i < vm->nvcpus; i++)
+			shell_printf(sh, " %u", vm->vcpu[i]->core);
+		shell_printf(sh, "\n");
+	}
+	shell_finish(sh);
+}
+
+/* Ctrl-C while the disks open: the guest stays stopped (start_done says so). */
+static void start_interrupt(struct shell *sh, void *ctx)
+{
+	struct vm *vm = ctx;
+	(void)sh; /* start_done prints to it */
+	char why[96];
+	fmt_snprintf(why, sizeof(why), "start of '%s' interrupted; it stays stopped", vm->def.name);
+	vm_start_cancel(vm, why);
+}
+
+/* The terminal went away: the guest starts anyway; the log tells how it went. */
+static void start_detach(struct shell *sh, void *ctx)
+{
+	(void)sh; /* gone */
+	vm_start_forget(ctx);
+}
+
+static const struct shell_pending_ops start_pending = { start_interrupt, start_detach };
 
 static int do_start(struct shell *sh, int argc, char **argv)
 {
@@ -190,13 +237,11 @@ static int do_start(struct shell *sh, int argc, char **argv)
 		return shell_error(sh, "guest '%s' is a template: the clones %s read its disks, which "
 				   "must not change; start a clone (or `clone %s NEW full` for a "
 				   "writable copy)", argv[1], users, argv[1]);
-	if (vm_start(vm, err, sizeof(err)))
+	if (vm_start(vm, start_done, sh, err, sizeof(err)))
 		return shell_error(sh, "%s", err);
-	shell_printf(sh, "started %s on core", vm->def.name);
-	for (unsigned i = 0; i < vm->nvcpus; i++)
-		shell_printf(sh, " %u", vm->vcpu[i]->core);
-	shell_printf(sh, "\n");
-	return 0;
+	/* Its disks open over the network while the service core goes on: the
+	 * result prints when start_done hears it, then the prompt. */
+	return shell_pend(sh, &start_pending, vm);
 }
 static int cmd_start(struct shell *sh, int argc, char **argv)
 {
@@ -216,7 +261,7 @@ static int cmd_destroy(struct shell *sh, int argc, char **argv)
 	struct vm *vm = find_or_error(sh, argv[1]);
 	if (!vm)
 		return -1;
-	if (vm->state != VM_RUNNING)
+	if (vm_stopped(vm))
 		return shell_error(sh, "guest '%s' is not running", argv[1]);
 	int err = vm_destroy(vm);
 	if (err)
@@ -290,16 +335,24 @@ static int cmd_stats(struct shell *sh, int argc, char **argv)
 				shell_printf(sh, "  %-14s %lu\n", exit_kind_name((enum exit_kind)k),
 					     vm->exit_count[k]);
 		print_disk_stats(sh, vm);
+		cmd_net_guest_stats(sh, vm->def.name);
 	}
 	if (argc == 2 && !vm_find(argv[1]))
 		return shell_error(sh, "unknown guest '%s'", argv[1]);
 	return 0;
 }
-SHELL_COMMAND(stats, "stats", "[NAME]", "VM exits by reason and disk I/O per guest", cmd_stats);
+SHELL_COMMAND(stats, "stats", "[NAME]", "VM exits by reason, disk I/O and network counters per guest",
+	      cmd_stats);
 
 /* ---- console: the shell's input goes to the guest's UART ---- */
 
 /*
+ * One session at a time is attached to one guest's console. The attach
+ * outlives the `console` command, so it names its session by a
+ * shell_ref, never by a bare pointer: a network session that ends
+ * (disconnect, timeout) detaches through its end hook, and a session
+ * slot that serves another client afterwards no longer matches the ref.
+ *
  * Keystrokes (or a pasted block) arrive faster than a guest drains its
  * UART's receive FIFO, so they wait here and the service poller feeds
  * the FIFO as it empties; only more than CONSOLE_PENDING waiting bytes
@@ -307,19 +360,51 @@ SHELL_COMMAND(stats, "stats", "[NAME]", "VM exits by reason and disk I/O per gue
  */
 #define CONSOLE_PENDING 4096 /* power of two */
 
-static struct console_session {
-	struct shell *sh;
-	struct vm *vm;
-	uint64_t pos;       /* next output byte to show */
+static struct console_attach {
+	struct shell_ref term; /* the attached session */
+	struct vm *vm;         /* 0 when nobody is attached */
+	uint64_t pos;          /* next output byte to show */
 	uint8_t pending[CONSOLE_PENDING];
 	uint32_t head, tail; /* pending input: written at head, fed from tail */
 } console;
 
+static void console_clear(void)
+{
+	console.term = (struct shell_ref){ 0, 0 };
+	console.vm = 0;
+	console.head = console.tail = 0;
+}
+
+/*
+ * The attached session, or 0. A session that ended without its end hook
+ * running would be a bug in its console; the ref keeps it harmless.
+ */
+static struct shell *console_term(void)
+{
+	struct shell *sh = shell_deref(console.term);
+	if (!sh && console.vm) {
+		log_warn("console: guest %s detached: its session is gone", console.vm->def.name);
+		console_clear();
+	}
+	return sh;
+}
+
+/* End hook: the attached session's terminal went away. */
+static void console_session_ended(struct shell *sh)
+{
+	if (console.term.sh != sh || !console.vm)
+		return;
+	log_info("console: guest %s detached: its session ended", console.vm->def.name);
+	console_clear();
+}
+
 static int console_input(struct shell *sh, unsigned char c)
 {
 	struct vm *vm = console.vm;
+	if (console_term() != sh)
+		return 1; /* no longer attached: give the terminal back */
 	if (c == CTRL_RBRACKET || vm->state != VM_RUNNING) {
-		console.sh = 0;
+		console_clear();
 		shell_printf(sh, "\n[detached from %s]\n", vm->def.name);
 		return 1;
 	}
@@ -332,7 +417,8 @@ static int console_input(struct shell *sh, unsigned char c)
 static int console_poll(void)
 {
 	char buf[256];
-	if (!console.sh)
+	struct shell *sh = console_term();
+	if (!sh)
 		return 0;
 	uint32_t fed = console.tail;
 	while (console.tail != console.head &&
@@ -340,27 +426,50 @@ static int console_poll(void)
 		console.tail++;
 	unsigned n = uart_model_output(&console.vm->uart, &console.pos, buf, sizeof(buf));
 	if (n)
-		shell_write(console.sh, buf, n);
+		shell_write(sh, buf, n);
 	return n > 0 || console.tail != fed;
 }
 SERVICE_POLLER(console, console_poll);
 
+/* `force`: the serial console (or an administrator) takes the console from `other`. */
+static int console_take_over(struct shell *sh, struct shell *other)
+{
+	if (!shell_is_admin(sh))
+		return shell_error(sh, "only the serial console or an administrator can take a "
+				   "console over");
+	const char *name = console.vm->def.name;
+	log_info("console: guest %s taken over by %s", name,
+		 sh->remote ? "a network session" : "the serial console");
+	shell_printf(other, "\n[detached from %s: taken over by %s]\n", name,
+		     sh->remote ? "another session" : "the serial console");
+	console_clear();
+	shell_give_back(other);
+	return 0;
+}
+
 static int cmd_console(struct shell *sh, int argc, char **argv)
 {
-	if (argc != 2)
+	int force = argc == 3 && !strcmp(argv[2], "force");
+	if (argc < 2 || argc > 3 || (argc == 3 && !force))
 		return shell_usage(sh, "console");
 	struct vm *vm = find_or_error(sh, argv[1]);
 	if (!vm)
 		return -1;
-	if (console.sh)
-		return shell_error(sh, "another session is attached to a console");
+	struct shell *other = console_term();
+	if (other && !force)
+		return shell_error(sh, "the console of '%s' is attached from another session; "
+				   "`console %s force` takes it over", console.vm->def.name, argv[1]);
+	if (other && console_take_over(sh, other))
+		return -1;
 	shell_printf(sh, "[attached to %s; Ctrl-] detaches]\n", vm->def.name);
-	console.sh = sh;
+	console.term = shell_ref(sh);
 	console.vm = vm;
 	console.pos = 0; /* replay what the output ring kept */
 	console.head = console.tail = 0;
 	sh->input_hook = console_input;
+	sh->end_hook = console_session_ended;
 	return 0;
 }
-SHELL_COMMAND(console, "console", "NAME", "attach to a guest's serial port (Ctrl-] detaches)",
+SHELL_COMMAND(console, "console", "NAME [force]",
+	      "attach to a guest's serial port (Ctrl-] detaches; force takes it from another session)",
 	      cmd_console);

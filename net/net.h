@@ -17,6 +17,8 @@ struct net_status {
 	int link;              /* 1 when the link is up */
 	int configured;        /* 1 when the interface has an address */
 	uint32_t ip, mask, gw; /* network byte order, as lwIP keeps them */
+	uint32_t dns;          /* the DNS server host names are looked up at, or 0 */
+	const char *dns_from;  /* "dns= in hako.cfg" or "DHCP" */
 	char why[96];          /* when not configured: why not */
 };
 
@@ -40,6 +42,7 @@ struct net_config {
 	const char *nic;       /* nic=: a PCI address BB:DD.F or a MAC; 0: pick one */
 	const char *ip, *gw;   /* net=static: "A.B.C.D/N" and "A.B.C.D" (gw may be 0) */
 	const char *hostname;  /* for DHCP; 0: "hako" */
+	const char *dns;       /* dns=: "A.B.C.D", the DNS server instead of DHCP's; 0: DHCP's */
 	void (*started)(void); /* called once lwIP is up: services start listening */
 };
 

@@ -1,19 +1,26 @@
 /*
- * net/netif.c - the glue between a NIC driver and lwIP, and the network's
- * start-up from hako.cfg.
+ * net/netif.c - hako's own network interface (lwIP) as a port of the
+ * switch, and the network's start-up from hako.cfg.
  *
  * On its first call the network poller enumerates PCI, probes the NICs,
  * picks one (hako.cfg `nic=` as a PCI address BB:DD.F or a MAC, else the
- * first whose link is up, else the first), adds it to lwIP and starts DHCP
- * (`net=dhcp`, the default) or sets `ip=`/`gw=` (`net=static`). After that
- * each call moves received frames into lwIP, follows the link state, and
- * runs lwIP's timers. Frames lwIP sends meanwhile (ACKs, mostly) reach
- * the NIC with one flush at the end of the round (net_tx_hold).
+ * first whose link is up, else the first), makes it the switch's uplink
+ * (net/bridge.c), puts lwIP's interface on the switch with the NIC's MAC,
+ * and starts DHCP (`net=dhcp`, the default) or sets `ip=`/`gw=`
+ * (`net=static`). After that each call follows the link state and runs
+ * lwIP's timers; the switch's round delivers hako's frames (hako_send).
+ * Frames lwIP sends go into the switch at once (linkoutput) and reach the
+ * NIC with one flush per burst (net_tx_hold). Host names (iSCSI URLs) are
+ * looked up by lwIP's DNS client at the server the DHCP lease names, or
+ * at hako.cfg's `dns=`, which wins: DHCP writes its server again at every
+ * renewal, so the poll puts `dns=` back.
  */
 #include "net/net.h"
 
 #include "drivers/pci/pci.h"
+#include "net/bridge.h"
 #include "lwip/dhcp.h"
+#include "lwip/dns.h"
 #include "lwip/etharp.h"
 #include "lwip/init.h"
 #include "lwip/netif.h"
@@ -28,8 +35,6 @@
 #include "vmm/core/service.h"
 #include "vmm/core/time.h"
 
-#define RX_BUDGET 64 /* frames per poll, so the shell stays responsive */
-
 unsigned char *hako_lwip_heap; /* lwIP's MEM_SIZE heap (lwipopts.h) */
 static struct netif mgmt_netif;
 static struct nic *mgmt_nic;
@@ -37,31 +42,74 @@ static const char *net_mode = "dhcp";
 static char net_why[96] = "network not started yet";
 static int net_started, last_link, tx_holds, in_stack;
 static const struct net_config *conf;
-static uint8_t rx_frame[NIC_FRAME_MAX + 4];
-static struct log_ratelimit tx_full_rl = LOG_RATELIMIT_INIT(3);
+static ip_addr_t dns_override; /* hako.cfg dns=, when given */
+static int has_dns_override;
+static struct sw_port hako_port;
 
+/*
+ * lwIP sends a frame: it enters the switch as it is, a piece per pbuf (a
+ * TCP segment is a header pbuf and data pbufs), and is copied once, into
+ * the NIC's ring or a guest's. A frame the switch dropped (a full ring)
+ * is not reported: TCP retransmits, as for a frame lost on the wire.
+ */
 static err_t linkoutput(struct netif *nif, struct pbuf *p)
 {
-	static uint8_t frame[NIC_FRAME_MAX];
-	struct nic *n = nif->state;
-	if (p->tot_len > sizeof(frame))
-		return ERR_VAL;
-	pbuf_copy_partial(p, frame, p->tot_len, 0);
-	/* A full ring usually drains within a few microseconds; wait briefly
-	 * rather than drop, then drop (TCP will retransmit). */
-	for (int i = 0; i < 200; i++) {
-		if (!n->ops->tx(n, frame, p->tot_len)) {
-			n->tx_frames++;
-			if (!tx_holds)
-				n->ops->flush(n);
-			return ERR_OK;
-		}
-		delay_us(5);
+	static uint8_t flat[NIC_FRAME_MAX];
+	struct sw_frame f = { .len = p->tot_len, .from_hako = 1 };
+	(void)nif; /* one interface */
+	for (struct pbuf *q = p; q && f.niov < SW_IOV_IN_MAX; q = q->next)
+		if (q->len)
+			f.iov[f.niov++] = (struct iov){ q->payload, q->len };
+	if (pbuf_clen(p) > SW_IOV_IN_MAX) {     /* too many pieces: flatten it */
+		if (p->tot_len > sizeof(flat))
+			return ERR_VAL;
+		pbuf_copy_partial(p, flat, p->tot_len, 0);
+		f.iov[0] = (struct iov){ flat, p->tot_len };
+		f.niov = 1;
 	}
-	n->tx_dropped++;
-	if (log_ratelimit_ok(&tx_full_rl))
-		log_warn("net: %s transmit ring full; frame dropped", n->model);
-	return ERR_IF;
+	sw_input(&hako_port, &f, time_us());
+	if (!tx_holds)
+		sw_flush();
+	return ERR_OK;
+}
+
+/* The switch delivers a frame to hako: into a pbuf, and into lwIP. */
+static int hako_send(struct sw_port *port, const struct sw_frame *f)
+{
+	(void)port; /* one interface */
+	struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)f->len, PBUF_POOL);
+	if (!p)
+		return -ENOBUFS;
+	uint32_t off = 0;
+	for (unsigned i = 0; i < f->niov && off < f->len; i++) {
+		uint32_t k = f->iov[i].len < f->len - off ? f->iov[i].len : f->len - off;
+		pbuf_take_at(p, f->iov[i].base, (u16_t)k, (u16_t)off);
+		off += k;
+	}
+	int nested = in_stack;
+	in_stack = 1;
+	if (mgmt_netif.input(p, &mgmt_netif) != ERR_OK)
+		pbuf_free(p);
+	in_stack = nested;
+	return 0;
+}
+
+static int hako_flush(struct sw_port *port)
+{
+	(void)port; /* lwIP took each frame at once */
+	return 0;
+}
+
+static const struct sw_port_ops hako_ops = { 0, 0, hako_send, hako_flush, 0, 0 };
+
+/* hako's interface joins the switch on the uplink's untagged segment. */
+static void hako_port_add(struct nic *n)
+{
+	char err[96];
+	hako_port = (struct sw_port){ .ops = &hako_ops, .kind = SW_HAKO };
+	memcpy(hako_port.mac, n->mac, 6);
+	if (sw_port_add(&hako_port, err, sizeof(err)))
+		log_err("net: hako's interface cannot join the switch: %s", err);
 }
 
 static err_t hako_netif_init(struct netif *nif)
@@ -186,6 +234,15 @@ static void net_start(void)
 	netif_set_hostname(&mgmt_netif, conf->hostname ? conf->hostname : "hako");
 	netif_set_status_callback(&mgmt_netif, status_changed);
 	netif_set_up(&mgmt_netif);
+	if (conf->dns) {
+		ip4_addr_t a;
+		parse_ip(conf->dns, &a, 0); /* cfg.c checked it */
+		ip_addr_copy_from_ip4(dns_override, a);
+		has_dns_override = 1;
+		dns_setserver(0, &dns_override);
+	}
+	bridge_set_uplink(mgmt_nic);
+	hako_port_add(mgmt_nic);
 	last_link = mgmt_nic->ops->link_up(mgmt_nic);
 	if (last_link)
 		netif_set_link_up(&mgmt_netif);
@@ -200,32 +257,20 @@ static void net_start(void)
 		conf->started();
 }
 
-static int net_poll(void)
+/*
+ * The link state is a device register read (a trip into the emulator, or
+ * across PCIe): looked at every LINK_CHECK_US, not on every round of the
+ * service loop, which spins while traffic flows.
+ */
+#define LINK_CHECK_US 50000
+
+static void check_link(void)
 {
-	if (!net_started && conf) {
-		net_started = 1;
-		net_start();
-	}
-	if (!mgmt_nic)
-		return 0;
-	int frames = 0;
-	net_tx_hold();
-	for (int i = 0; i < RX_BUDGET; i++, frames++) {
-		int len = mgmt_nic->ops->rx(mgmt_nic, rx_frame, sizeof(rx_frame));
-		if (len <= 0)
-			break;
-		mgmt_nic->rx_frames++;
-		struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_POOL);
-		if (!p) {
-			mgmt_nic->rx_dropped++;
-			continue;
-		}
-		pbuf_take(p, rx_frame, (u16_t)len);
-		in_stack = 1;
-		if (mgmt_netif.input(p, &mgmt_netif) != ERR_OK)
-			pbuf_free(p);
-		in_stack = 0;
-	}
+	static uint64_t last_check_us;
+	uint64_t now = time_us();
+	if (now - last_check_us < LINK_CHECK_US)
+		return;
+	last_check_us = now;
 	int link = mgmt_nic->ops->link_up(mgmt_nic);
 	if (link != last_link) {
 		last_link = link;
@@ -234,15 +279,31 @@ static int net_poll(void)
 			netif_set_link_up(&mgmt_netif);
 		else
 			netif_set_link_down(&mgmt_netif);
+		bridge_link_changed(link);
 	}
+}
+
+static int net_poll(void)
+{
+	if (!net_started && conf) {
+		net_started = 1;
+		net_start();
+	}
+	if (!mgmt_nic)
+		return 0;
+	net_tx_hold();
+	check_link();
+	/* dns= wins over the server a DHCP (re)binding just wrote (see the top) */
+	if (has_dns_override && !ip_addr_cmp(dns_getserver(0), &dns_override))
+		dns_setserver(0, &dns_override);
 	in_stack = 1;
 	sys_check_timeouts();
 	in_stack = 0;
 	net_tx_release();
 	/* Flush even inside an outer hold: a caller that waits by polling
 	 * from inside one must still get its frames out. */
-	mgmt_nic->ops->flush(mgmt_nic);
-	return frames;
+	sw_flush();
+	return 0;
 }
 SERVICE_POLLER(net, net_poll);
 
@@ -250,6 +311,7 @@ SERVICE_POLLER(net, net_poll);
 void net_init(const struct net_config *c)
 {
 	conf = c;
+	guest_ports_init();
 }
 
 int net_in_stack(void)
@@ -264,8 +326,8 @@ void net_tx_hold(void)
 
 void net_tx_release(void)
 {
-	if (--tx_holds == 0 && mgmt_nic)
-		mgmt_nic->ops->flush(mgmt_nic);
+	if (--tx_holds == 0)
+		sw_flush();
 }
 
 void net_ip_str(uint32_t ip, char *buf, size_t n)
@@ -287,4 +349,6 @@ void net_get_status(struct net_status *st)
 	st->mask = ip4_addr_get_u32(netif_ip4_netmask(&mgmt_netif));
 	st->gw = ip4_addr_get_u32(netif_ip4_gw(&mgmt_netif));
 	st->configured = st->ip != 0;
+	st->dns = ip4_addr_get_u32(ip_2_ip4(dns_getserver(0)));
+	st->dns_from = has_dns_override ? "dns= in hako.cfg" : "DHCP";
 }

@@ -1,13 +1,18 @@
 /*
  * vmm/cpuid_policy.c - the guest's view of CPUID. Portable.
  *
- * The guest sees the host's CPU with four changes: the hypervisor-present
+ * The guest sees the host's CPU with five changes: the hypervisor-present
  * bit is set (CPUID.1:ECX[31], reserved for this use by both vendors);
  * OSXSAVE (CPUID.1:ECX[27]) is the guest's CR4.OSXSAVE, not hako's;
  * leaves 0x40000000.. answer with hako's signature and the TSC frequency;
- * and the virtualization features hako does not offer a guest (VMX:
+ * the virtualization features hako does not offer a guest (VMX:
  * CPUID.1:ECX[5], SDM Vol. 2A "CPUID"; SVM: CPUID 8000_0001:ECX[2] and the
- * whole SVM leaf 8000_000A, APM Vol. 3 E.4) are hidden.
+ * whole SVM leaf 8000_000A, APM Vol. 3 E.4) are hidden; and of the
+ * speculation controls (vmm/spec.h) those whose MSRs guests do not get
+ * are hidden: L1D_FLUSH, CORE_CAPABILITIES, SRBDS_CTRL and TSX_FORCE_ABORT
+ * (CPUID.(7,0):EDX[28,30,9,13]) and AMD's VIRT_SSBD (8000_0008:EBX[25]).
+ * IBRS/IBPB, STIBP, SSBD and ARCH_CAPABILITIES stay as the host has them:
+ * vmm/msr.c gives guests exactly those MSRs.
  *
  * For guests with the emulated PC platform (Linux), the APIC IDs are the
  * vCPU's, the TSC-deadline timer is offered (hako emulates it), and what
@@ -37,6 +42,11 @@
 #define CPUID1_ECX_PDCM (1u << 15)
 #define CPUID1_ECX_MONITOR (1u << 3)
 #define CPUID_PERFMON_LEAF 0xau
+#define CPUID7_EDX_SRBDS_CTRL (1u << 9)
+#define CPUID7_EDX_TSX_FORCE_ABORT (1u << 13)
+#define CPUID7_EDX_L1D_FLUSH (1u << 28)
+#define CPUID7_EDX_CORE_CAPS (1u << 30)
+#define CPUID88_EBX_VIRT_SSBD (1u << 25)
 #define CPUID_POWER_LEAF 6u
 
 static uint32_t sig_word(int i)
@@ -99,6 +109,11 @@ void cpuid_policy(const struct cpuid_ctx *c, uint32_t leaf, uint32_t sub, struct
 		r->ecx &= ~CPUID81_ECX_SVM;
 	} else if (leaf == CPUID_SVM_LEAF) {
 		*r = (struct cpuid_result){ 0, 0, 0, 0 };
+	} else if (leaf == 7 && sub == 0) {
+		r->edx &= ~(CPUID7_EDX_SRBDS_CTRL | CPUID7_EDX_TSX_FORCE_ABORT | CPUID7_EDX_L1D_FLUSH |
+			    CPUID7_EDX_CORE_CAPS);
+	} else if (leaf == 0x80000008u) {
+		r->ebx &= ~CPUID88_EBX_VIRT_SSBD;
 	}
 	if (c->linux_platform)
 		platform_leaf(c, leaf, r);

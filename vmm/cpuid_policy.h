@@ -15,10 +15,12 @@ struct cpuid_result {
 	uint32_t eax, ebx, ecx, edx;
 };
 
+/* The host's answer for (leaf, subleaf): the CPU itself, or a test's fake. */
+typedef void (*cpuid_fn)(void *ctx, uint32_t leaf, uint32_t sub, struct cpuid_result *r);
+
 struct cpuid_ctx {
 	uint32_t tsc_khz;
-	/* The host's answer for (leaf, subleaf); lets tests fake the CPU. */
-	void (*host_cpuid)(void *ctx, uint32_t leaf, uint32_t sub, struct cpuid_result *r);
+	cpuid_fn host_cpuid;
 	void *ctx;
 	uint32_t apic_id;   /* the vCPU's initial APIC ID (CPUID.1:EBX[31:24], 0xB, 8000_001E) */
 	int linux_platform; /* the guest has hako's emulated PC platform (vmm/platform.h) */

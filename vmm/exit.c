@@ -34,6 +34,7 @@
 #include "vmm/backend.h"
 #include "vmm/core/lib/log.h"
 #include "vmm/core/lib/string.h"
+#include "vmm/core/trap.h"
 #include "vmm/core/time.h"
 #include "vmm/cpuid_policy.h"
 #include "vmm/cr.h"
@@ -42,6 +43,7 @@
 #include "vmm/mmio.h"
 #include "vmm/msr.h"
 #include "vmm/portio.h"
+#include "vmm/vcpu_fpu.h"
 #include "vmm/vcpu_regs.h"
 #include "vmm/vm.h"
 #include "vmm/core/lib/x86.h"
@@ -72,26 +74,10 @@ static enum exit_result exit_msr_write(struct vcpu *v, const struct exit_info *e
 
 /* ---- the other handlers ---- */
 
-static void host_cpuid(void *ctx, uint32_t leaf, uint32_t sub, struct cpuid_result *r)
-{
-	(void)ctx; /* the CPU itself */
-	struct cpuid_regs h = cpuid(leaf, sub);
-	*r = (struct cpuid_result){ h.eax, h.ebx, h.ecx, h.edx };
-}
-
-/* CPUID(leaf, sub) as this guest sees it. */
-static void guest_cpuid(struct vcpu *v, uint32_t leaf, uint32_t sub, struct cpuid_result *r)
-{
-	const struct cpuid_ctx c = { (uint32_t)tsc_khz, host_cpuid, 0, v->lapic.id,
-				     v->vm->platform == VM_PLATFORM_PC,
-				     !!(backend->reg_read(v, VREG_CR4) & CR4_OSXSAVE) };
-	cpuid_policy(&c, leaf, sub, r);
-}
-
 static enum exit_result exit_cpuid(struct vcpu *v, const struct exit_info *e)
 {
 	struct cpuid_result r;
-	guest_cpuid(v, (uint32_t)v->regs.rax, (uint32_t)v->regs.rcx, &r);
+	vcpu_cpuid(v, (uint32_t)v->regs.rax, (uint32_t)v->regs.rcx, &r);
 	v->regs.rax = r.eax;
 	v->regs.rbx = r.ebx;
 	v->regs.rcx = r.ecx;
@@ -211,8 +197,8 @@ static int cr_write(struct vcpu *v, const struct exit_info *e, struct cr_state *
 		s->cr3 = val & ~(1ull << 63); /* bit 63: keep PCID entries (a flush is still right) */
 		return 0;
 	}
-	guest_cpuid(v, 1, 0, &l1);
-	guest_cpuid(v, 7, 0, &l7);
+	vcpu_cpuid(v, 1, 0, &l1);
+	vcpu_cpuid(v, 7, 0, &l7);
 	return cr_write_cr4(s, val, cr4_allowed(l1.ecx, l7.ebx, l7.ecx));
 }
 
@@ -246,24 +232,67 @@ static enum exit_result exit_cr_access(struct vcpu *v, const struct exit_info *e
 }
 
 /*
- * XSETBV (SDM Vol. 2C): VT-x makes it exit unconditionally (SDM Vol. 3C
- * 26.1.2) after the CPL and CR4.OSXSAVE checks. hako carries a valid
- * write out on the core itself: the guest's XCR0 stays loaded while the
- * core runs this guest (hako's own code uses no XSAVE state).
+ * XSETBV (SDM Vol. 2C "XSETBV"): VT-x makes it exit unconditionally (SDM
+ * Vol. 3C 26.1.2), AMD-V through the XSETBV intercept (APM 15.9), both
+ * after the CPL and CR4.OSXSAVE checks. Intercepted on AMD-V too, so that
+ * a guest can enable only the components its CPUID offers (its XSAVE area,
+ * vmm/vcpu_fpu.c, is sized for exactly those) and hako always knows its
+ * XCR0. A valid value is loaded on the core at once: the guest's XCR0
+ * stays there while its vCPU owns the core.
  */
 static enum exit_result exit_xsetbv(struct vcpu *v, const struct exit_info *e)
 {
 	struct cpuid_result x; /* the XCR0 bits this guest's CPUID offers (leaf 0Dh) */
-	guest_cpuid(v, 0xd, 0, &x);
+	vcpu_cpuid(v, 0xd, 0, &x);
 	uint64_t supported = x.eax | (uint64_t)x.edx << 32;
 	uint64_t val = (uint32_t)v->regs.rax | v->regs.rdx << 32;
-	if (!(read_cr4() & CR4_OSXSAVE) || cr_xsetbv_check((uint32_t)v->regs.rcx, val, supported)) {
+	if (cr_xsetbv_check((uint32_t)v->regs.rcx, val, supported)) {
 		vcpu_inject_exception(v, VEC_GP, 1, 0);
 		return EXIT_RESUME;
 	}
-	xsetbv(0, val);
+	if (vcpu_fpu_set_xcr0(v, val)) {
+		vcpu_inject_exception(v, VEC_UD, 0, 0); /* no XSAVE here: CPUID never offered it */
+		return EXIT_RESUME;
+	}
 	vcpu_skip_insn(v, e);
 	return EXIT_RESUME;
+}
+
+/*
+ * INVD and WBINVD (SDM Vol. 2A "INVD", "WBINVD"): VT-x makes INVD exit
+ * always and WBINVD with "WBINVD exiting" (SDM 26.1.2, 26.1.3), AMD-V
+ * through the INVD and WBINVD intercepts (APM 15.9), which hako sets.
+ * Both are carried out as no-ops. A native INVD would discard modified
+ * lines of caches the core shares with hako and other guests (their
+ * writes lost); emulated as WBINVD it would keep coherence but let a
+ * guest write back and empty the shared last-level cache at will, a
+ * stall for every core. A no-op keeps coherence and costs nobody: every
+ * line stays coherent, as if all were clean when INVD ran (which a line
+ * may always be, since write-backs happen whenever the cache likes), and
+ * nothing in a guest's platform needs a flush: its memory is write-back
+ * everywhere and hako's device models read it through the same caches.
+ */
+static enum exit_result exit_cache_flush(struct vcpu *v, const struct exit_info *e)
+{
+	vcpu_skip_insn(v, e);
+	return EXIT_RESUME;
+}
+
+/*
+ * A machine check while the guest ran (VT-x: #MC in the exception bitmap,
+ * SDM 26.2, or basic reason 41 during entry; AMD-V: the #MC intercept,
+ * APM 15.12): the hardware reports an error, most likely in what the
+ * guest was using. The guest ends with the reason; hako goes on (a #MC
+ * taken by hako itself still stops it: vmm/core/trap.c). MCG_STATUS is
+ * read and its MCIP cleared, or a second #MC would shut the core down
+ * (SDM Vol. 3B 16.3.1.2).
+ */
+static enum exit_result exit_machine_check(struct vcpu *v, const struct exit_info *e)
+{
+	uint64_t mcg = mce_guest_event();
+	vcpu_fail(v, e, "machine check on core %u while the guest ran (MCG_STATUS 0x%lx): a "
+		  "hardware error; the guest is ended, other guests go on", v->core, mcg);
+	return EXIT_GUEST_FAULT;
 }
 
 static const exit_handler_fn exit_table[EXIT_KIND_COUNT] = {
@@ -287,6 +316,9 @@ static const exit_handler_fn exit_table[EXIT_KIND_COUNT] = {
 	[EXIT_INTR_WINDOW]   = exit_interrupt,
 	[EXIT_CR_ACCESS]     = exit_cr_access,
 	[EXIT_XSETBV]        = exit_xsetbv,
+	[EXIT_INVD]          = exit_cache_flush,
+	[EXIT_WBINVD]        = exit_cache_flush,
+	[EXIT_MACHINE_CHECK] = exit_machine_check,
 };
 
 enum exit_result exit_dispatch(struct vcpu *v, const struct exit_info *e)

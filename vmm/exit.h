@@ -31,7 +31,10 @@ enum exit_kind {
 	EXIT_ENTRY_FAILED,   /* SVM VMEXIT_INVALID (-1) / VMX entry failure: hako bug */
 	EXIT_INTR_WINDOW,    /* SVM 0x64 VINTR / VMX 7: the guest accepts interrupts now */
 	EXIT_CR_ACCESS,      /* VMX 28: a write to a CR0/CR4 bit hako owns; see exit_info.cr */
-	EXIT_XSETBV,         /* VMX 55 (always exits); SVM 0x8d when intercepted */
+	EXIT_XSETBV,         /* VMX 55 (always exits) / SVM 0x8d (intercepted) */
+	EXIT_INVD,           /* VMX 13 (always exits) / SVM 0x76 */
+	EXIT_WBINVD,         /* VMX 54 ("WBINVD exiting") / SVM 0x89; WBNOINVD too */
+	EXIT_MACHINE_CHECK,  /* #MC while the guest ran: VMX 0 vector 18, VMX 41 / SVM 0x52 */
 	EXIT_KIND_COUNT
 };
 

@@ -23,6 +23,9 @@ static const char *const names[EXIT_KIND_COUNT] = {
 	[EXIT_INTR_WINDOW]   = "intr-window",
 	[EXIT_CR_ACCESS]     = "cr-access",
 	[EXIT_XSETBV]        = "xsetbv",
+	[EXIT_INVD]          = "invd",
+	[EXIT_WBINVD]        = "wbinvd",
+	[EXIT_MACHINE_CHECK] = "machine-check",
 };
 
 const char *exit_kind_name(enum exit_kind k)

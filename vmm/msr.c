@@ -1,10 +1,13 @@
 /*
  * vmm/msr.c - the model-specific registers a guest may touch: a table of
  * the few hako implements (TSC, APIC base, EFER, PAT, MTRR default type
- * and capabilities, IA32_MISC_ENABLE on Intel), the x2APIC range for the
- * PC platform (vmm/irq.c), and #GP for every other (SDM Vol. 2B "RDMSR",
- * "WRMSR"). The MSR bitmaps make every access exit (vmm/svm/svm.c,
- * vmm/vmx/vmx.c) except the few the hardware switches itself.
+ * and capabilities, IA32_MISC_ENABLE on Intel, IA32_ARCH_CAPABILITIES
+ * where the CPU has it), the x2APIC range for the PC platform
+ * (vmm/irq.c), and #GP for every other (SDM Vol. 2B "RDMSR", "WRMSR").
+ * The MSR bitmaps make every access exit (vmm/svm/svm.c, vmm/vmx/vmx.c)
+ * except the few the hardware switches itself and the speculation
+ * controls the guest owns while it has its core (msr_guest_owned(),
+ * vmm/spec.h).
  */
 #include "vmm/msr.h"
 
@@ -12,6 +15,7 @@
 #include "vmm/core/cpu.h"
 #include "vmm/core/lib/string.h"
 #include "vmm/irq.h"
+#include "vmm/spec.h"
 #include "vmm/vm.h"
 
 #define MSR_IA32_TSC 0x10
@@ -160,6 +164,20 @@ static int msr_efer_write(struct vcpu *v, uint64_t val)
 	return 0;
 }
 
+/*
+ * The host's processor description, filtered (vmm/spec_policy.c); #GP
+ * where CPUID.(7,0):EDX[29] says the CPU has none, as the guest's CPUID
+ * says too. Read-only (SDM Vol. 4 Table 2-2).
+ */
+static int msr_arch_caps_read(struct vcpu *v, uint64_t *val)
+{
+	(void)v; /* the same for every vCPU */
+	if (!spec.arch_caps)
+		return -1;
+	*val = spec_guest_arch_caps(spec.arch_caps_host);
+	return 0;
+}
+
 static const struct msr_entry msr_table[] = {
 	{ MSR_IA32_TSC, msr_tsc_read, 0 },
 	{ MSR_IA32_APIC_BASE, msr_apic_base_read, msr_apic_base_write },
@@ -169,6 +187,7 @@ static const struct msr_entry msr_table[] = {
 	{ MSR_MTRR_DEF_TYPE, msr_mtrr_def_read, msr_mtrr_def_write },
 	{ MSR_AMD_INT_PENDING, msr_zero_read, 0 },
 	{ MSR_IA32_MISC_ENABLE, msr_misc_enable_read, msr_misc_enable_write },
+	{ MSR_IA32_ARCH_CAPABILITIES, msr_arch_caps_read, 0 },
 };
 
 static const struct msr_entry *msr_find(uint32_t index)
@@ -180,6 +199,16 @@ static const struct msr_entry *msr_find(uint32_t index)
 }
 
 /* See msr.h. */
+unsigned msr_guest_owned(uint32_t *list, unsigned max)
+{
+	unsigned n = 0;
+	if (spec.spec_ctrl && n < max)
+		list[n++] = MSR_IA32_SPEC_CTRL;
+	if (spec.ibpb && n < max)
+		list[n++] = MSR_IA32_PRED_CMD;
+	return n;
+}
+
 int msr_read(struct vcpu *v, uint32_t index, uint64_t *val)
 {
 	if (v->vm->platform == VM_PLATFORM_PC && irq_x2apic_msr(index))

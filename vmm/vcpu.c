@@ -20,6 +20,8 @@
 #include "vmm/exit_dispatch.h"
 #include "vmm/guest_boot.h"
 #include "vmm/irq.h"
+#include "vmm/spec.h"
+#include "vmm/vcpu_fpu.h"
 #include "vmm/vm.h"
 
 /* Sets this core's LAPIC timer to the guest's next timer deadline. */
@@ -149,12 +151,18 @@ void vcpu_loop(void *arg)
 	if (err)
 		vcpu_fail(v, &v->last_exit, "cannot enable virtualization on core %u (%d)",
 			  v->core, err);
+	/*
+	 * The core changes hands: IBPB if it last ran another guest, then
+	 * this vCPU's SPEC_CTRL, x87/SSE/AVX state and XCR0, which stay on
+	 * the core until it leaves (vmm/spec.c, vmm/vcpu_fpu.c).
+	 */
+	spec_vcpu_arrive(v);
+	vcpu_fpu_arrive(v);
 	while (!err && !v->vm->stop_request && vcpu_step(v))
 		;
 	lapic_timer_stop();
-	/* A guest's XSETBV stays in XCR0 (vmm/exit.c): the next guest here starts from reset. */
-	if (read_cr4() & CR4_OSXSAVE)
-		xsetbv(0, XCR0_RESET);
+	vcpu_fpu_leave(v);
+	spec_vcpu_leave(v);
 	v->armed_deadline = 0;
 	v->run_us += time_us() - t0;
 	__atomic_store_n(&v->running, 0, __ATOMIC_RELEASE);

@@ -121,6 +121,15 @@ struct vcpu {
 	volatile uint8_t sipi_vector;
 	volatile int init_pending;
 	uint64_t msr_pat, msr_mtrr_def_type;  /* MSRs hako keeps for the guest */
+	/*
+	 * x87/SSE/AVX state while the vCPU is off its core, and its XCR0
+	 * (vmm/vcpu_fpu.c): a save area for the components its CPUID offers.
+	 */
+	void *fpu_area;
+	uint32_t fpu_size;
+	uint64_t fpu_mask;       /* the XCR0 bits its CPUID offers: what the area holds */
+	uint64_t xcr0;
+	uint64_t spec_ctrl;      /* IA32_SPEC_CTRL while off its core (vmm/spec.c) */
 	uint64_t armed_deadline; /* guest timer deadline the host timer is set for */
 };
 

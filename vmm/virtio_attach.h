@@ -18,5 +18,7 @@ int vm_disk_stats(struct vm *vm, unsigned i, struct blk_stats *out);
  * data written to ram: and esp: disks survives reboots). vm_undefine.
  */
 void vm_disks_release(struct vm *vm);
+/* Closes the disks a stopped guest's definition no longer names (after `set`). */
+void vm_disks_refresh(struct vm *vm);
 
 #endif

@@ -1,6 +1,8 @@
 /*
  * vmm/vm.c - the guest lifecycle on the service core: define, start on
- * free cores with fresh memory, destroy, and reaping guests that crashed.
+ * free cores with fresh memory (the vCPUs run once the guest's disks are
+ * open, which over the network takes a while: nobody waits for it),
+ * destroy, and reaping guests that crashed.
  *
  * Only the service core allocates and frees: a vCPU that fails marks its
  * guest and leaves its loop; vm_reap() (a service poller) then returns the
@@ -28,9 +30,10 @@
 #include "vmm/guest_boot.h"
 #include "vmm/irq.h"
 #include "vmm/platform.h"
+#include "vmm/spec.h"
+#include "vmm/vcpu_fpu.h"
 #include "vmm/virtio_attach.h"
 #include "vmm/vm_disk_boot.h"
-#include "vmm/blk/blk_sync.h"
 
 #define STOP_TIMEOUT_US 2000000
 
@@ -39,6 +42,7 @@ static struct vcpu *core_owner[MAX_CPUS];
 
 const char *vm_state_name(enum vm_state s)
 {
+	/* CLI.md's three states: a guest whose disks are opening is not running yet */
 	return s == VM_RUNNING ? "running" : s == VM_CRASHED ? "crashed" : "stopped";
 }
 
@@ -67,9 +71,14 @@ int vm_define(const char *name, struct vm **out)
 	return -ENOSPC;
 }
 
+int vm_stopped(const struct vm *vm)
+{
+	return vm->state == VM_STOPPED || vm->state == VM_CRASHED;
+}
+
 int vm_undefine(struct vm *vm)
 {
-	if (vm->state == VM_RUNNING)
+	if (!vm_stopped(vm))
 		return -EBUSY;
 	vm_disks_release(vm);
 	vm->defined = 0;
@@ -129,6 +138,7 @@ static void vcpus_free(struct vm *vm)
 {
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *v = vm->vcpu[i];
+		vcpu_fpu_destroy(v);
 		backend->vcpu_destroy(v);
 		core_owner[v->core] = 0;
 		page_free((uint64_t)v, buddy_order_for(sizeof(*v)), PAGE_HAKO);
@@ -159,7 +169,9 @@ static int vcpus_create(struct vm *vm)
 		int err = backend->vcpu_create(v);
 		if (err)
 			return err;
-		guest_boot_vcpu(v);
+		err = vcpu_fpu_create(v); /* the boot state comes with the kernel: vm_boot_ready */
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -182,6 +194,9 @@ static int start_refusal(struct vm *vm, char *err, unsigned len)
 	struct page_stats ps;
 	if (vm->state == VM_RUNNING)
 		return fmt_snprintf(err, len, "guest '%s' is already running", vm->def.name), -EBUSY;
+	if (vm->state == VM_STARTING)
+		return fmt_snprintf(err, len, "guest '%s' is already starting (%s)", vm->def.name,
+				    vm_starting_what(vm)), -EBUSY;
 	if (!backend)
 		return fmt_snprintf(err, len, "no usable hardware virtualization: %s",
 				    virt.detail), -ENODEV;
@@ -207,39 +222,20 @@ static int start_refusal(struct vm *vm, char *err, unsigned len)
 	return 0;
 }
 
-/* vCPUs and the platform's devices, once the kernel is in memory. */
-static int vm_cores(struct vm *vm, char *err, unsigned len)
+/*
+ * Once the kernel is in memory (from the boot medium at start, or read
+ * from disk 0 once the disks are open): each vCPU's boot state, and the
+ * platform's devices, which both depend on the kind of kernel.
+ */
+static int vm_boot_ready(struct vm *vm, char *err, unsigned len)
 {
-	int rc = vcpus_create(vm);
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		guest_boot_vcpu(vm->vcpu[i]);
+	int rc = platform_attach(vm);
 	if (rc)
-		return fmt_snprintf(err, len, "cannot create vCPUs for '%s': %s", vm->def.name,
-				    errno_str(rc)), rc;
-	if ((rc = platform_attach(vm)))
 		return fmt_snprintf(err, len, "cannot set up the platform devices of '%s': %s",
 				    vm->def.name, errno_str(rc)), rc;
 	return 0;
-}
-
-/*
- * boot=disk: the disks first, then what disk 0 boots, read without
- * waiting inside the reads (vm_disk_boot.c).
- *
- * Interim: vm_start() is still synchronous on this branch, as opening a
- * LUN is; until starts complete from a service poller (`start` pending
- * in the shell), this loop lets the service core run its pollers while
- * the read proceeds, as blk_sync_io() does. Only this loop changes then:
- * vm_disk_boot_poll() moves into that poller.
- */
-static int vm_build_from_disk(struct vm *vm, char *err, unsigned len)
-{
-	int rc = vm_devices_attach(vm, err, len);
-	if (!rc)
-		rc = vm_disk_boot_begin(vm, err, len);
-	if (rc)
-		return rc;
-	while ((rc = vm_disk_boot_poll(vm, err, len)) == -EINPROGRESS)
-		blk_sync_pump();
-	return rc ? rc : vm_cores(vm, err, len);
 }
 
 static int vm_build(struct vm *vm, char *err, unsigned len)
@@ -251,24 +247,33 @@ static int vm_build(struct vm *vm, char *err, unsigned len)
 	if (rc)
 		return fmt_snprintf(err, len, "not enough free memory for '%s' (%lu MiB)",
 				    vm->def.name, vm->def.mem >> 20), rc;
-	if (vm_boots_disk(&vm->def))
-		return vm_build_from_disk(vm, err, len);
-	const struct boot_file *f = bootfs_find(vm->def.kernel);
-	rc = guest_boot_load(vm, (const void *)f->phys, f->size, &why);
+	/* the cores are the guest's from now on, also while a boot=disk guest reads */
+	rc = vcpus_create(vm);
 	if (rc)
-		return fmt_snprintf(err, len, "kernel '%s' cannot be loaded: %s", vm->def.kernel,
-				    why), rc;
-	if ((rc = vm_cores(vm, err, len)))
-		return rc;
-	/* virtio disks for every guest: the vblk test guest drives them without Linux */
-	return vm_devices_attach(vm, err, len);
+		return fmt_snprintf(err, len, "cannot create vCPUs for '%s': %s", vm->def.name,
+				    errno_str(rc)), rc;
+	if (!vm_boots_disk(&vm->def)) {
+		const struct boot_file *f = bootfs_find(vm->def.kernel);
+		rc = guest_boot_load(vm, (const void *)f->phys, f->size, &why);
+		if (rc)
+			return fmt_snprintf(err, len, "kernel '%s' cannot be loaded: %s",
+					    vm->def.kernel, why), rc;
+		if ((rc = vm_boot_ready(vm, err, len)))
+			return rc;
+	}
+	/* virtio disks for every guest (the vblk test guest drives them without
+	 * Linux): they open now, and the devices appear once they are open */
+	return vm_disks_open(vm, err, len);
 }
 
 /*
- * Starts a stopped or crashed guest: memory, nested tables, kernel, vCPUs
- * on free cores. On failure nothing stays allocated and `err` says why.
+ * Starts a stopped or crashed guest (see vm.h): memory, nested tables,
+ * vCPUs on free cores and (but for boot=disk) the kernel now, then
+ * VM_STARTING until vm_start_poll() finds its disks open and, with
+ * boot=disk, the kernel read from disk 0. On failure nothing stays
+ * allocated and `err` says why. Service core.
  */
-int vm_start(struct vm *vm, char *err, unsigned len)
+int vm_start(struct vm *vm, vm_started_fn done, void *arg, char *err, unsigned len)
 {
 	int rc = start_refusal(vm, err, len);
 	if (rc)
@@ -277,13 +282,52 @@ int vm_start(struct vm *vm, char *err, unsigned len)
 	vm->power = VM_POWER_NONE;
 	vm->shutdown_deadline_us = 0;
 	vm->crash_reason[0] = 0;
+	vm->start_error[0] = 0;
 	memset(vm->exit_count, 0, sizeof(vm->exit_count));
 	uart_model_reset(&vm->uart);
+	static uint64_t runs;
+	vm->run_id = ++runs; /* never 0: a core that ran nothing has 0 */
 	rc = vm_build(vm, err, len);
 	if (rc) {
 		vm_teardown(vm);
 		return rc;
 	}
+	vm->started = done;
+	vm->started_arg = arg;
+	vm->state = VM_STARTING;
+	return 0;
+}
+
+/* Tells whoever waits how the start ended (once). */
+static void start_report(struct vm *vm, int status, const char *err)
+{
+	vm_started_fn fn = vm->started;
+	vm->started = 0;
+	if (fn)
+		fn(vm, status, err, vm->started_arg);
+}
+
+static void start_failed(struct vm *vm, int status, const char *err)
+{
+	vm_teardown(vm);
+	vm->state = VM_STOPPED;
+	if (status == -ECANCELED) {
+		log_info("guest %s: start ended: %s", vm->def.name, err); /* asked for */
+	} else {
+		/* kept for `list` and `show`: after a reset nobody else hears it */
+		fmt_snprintf(vm->start_error, sizeof(vm->start_error), "%s", err);
+		log_err("guest %s: start failed: %s", vm->def.name, err);
+	}
+	start_report(vm, status, err);
+}
+
+/* The disks are open: the devices appear and the vCPUs run. */
+static void vm_launch(struct vm *vm)
+{
+	char err[BLK_ERR_MAX];
+	int rc = vm_devices_attach(vm, err, sizeof(err));
+	if (rc)
+		return start_failed(vm, rc, err);
 	vm->state = VM_RUNNING;
 	vm->start_us = time_us();
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
@@ -294,7 +338,70 @@ int vm_start(struct vm *vm, char *err, unsigned len)
 	}
 	log_info("guest %s: started on %u core(s), %lu MiB", vm->def.name, vm->nvcpus,
 		 vm->def.mem >> 20);
+	start_report(vm, 0, "");
+}
+
+const char *vm_starting_what(const struct vm *vm)
+{
+	return vm_disk_boot_reading(vm) ? "reading what vda boots" : "its disks are opening";
+}
+
+/*
+ * Where a start stands once its disks may be open: -EINPROGRESS while they
+ * open or while a boot=disk guest reads what disk 0 boots (begun here, then
+ * one look per poll: the reads go on from their completions); 0 once the
+ * kernel is in memory and the vCPUs have their boot state; or -E... with err.
+ */
+static int start_step(struct vm *vm, char *err, unsigned len)
+{
+	int rc = vm_disks_ready(vm, err, len);
+	if (rc || !vm_boots_disk(&vm->def))
+		return rc;
+	if (!vm_disk_boot_reading(vm) && (rc = vm_disk_boot_begin(vm, err, len)))
+		return rc;
+	if ((rc = vm_disk_boot_poll(vm, err, len)))
+		return rc;
+	return vm_boot_ready(vm, err, len);
+}
+
+/*
+ * Service poller: launches the guests whose disks finished opening (and,
+ * with boot=disk, whose kernel was read from them), and ends the starts
+ * that failed. Nothing here waits: a guest's reset (vm_power_poll) starts
+ * it again the same way.
+ */
+static int vm_start_poll(void)
+{
+	int acted = 0;
+	char err[VM_DISK_BOOT_ERR_MAX]; /* longer than a disk's: see start_step */
+	for (unsigned i = 0; i < VM_MAX; i++) {
+		struct vm *vm = &vms[i];
+		if (vm->state != VM_STARTING)
+			continue;
+		int rc = start_step(vm, err, sizeof(err));
+		if (rc == -EINPROGRESS)
+			continue;
+		if (rc)
+			start_failed(vm, rc, err);
+		else
+			vm_launch(vm);
+		acted = 1;
+	}
+	return acted;
+}
+SERVICE_POLLER(vm_start, vm_start_poll);
+
+int vm_start_cancel(struct vm *vm, const char *why)
+{
+	if (vm->state != VM_STARTING)
+		return -EINVAL;
+	start_failed(vm, -ECANCELED, why);
 	return 0;
+}
+
+void vm_start_forget(struct vm *vm)
+{
+	vm->started = 0;
 }
 
 /* Asks every vCPU to leave its loop and waits. 0 or -ETIMEDOUT. */
@@ -313,9 +420,15 @@ static int vm_stop_vcpus(struct vm *vm)
 	return 0;
 }
 
-/* Power cut: stops the vCPUs, frees cores and memory. 0, -EINVAL, -ETIMEDOUT. */
+/* Power cut: stops the vCPUs (or the start), frees cores and memory. 0, -EINVAL, -ETIMEDOUT. */
 int vm_destroy(struct vm *vm)
 {
+	if (vm->state == VM_STARTING) {
+		vm_start_cancel(vm, vm_disk_boot_reading(vm) ? "destroyed while it read what vda boots"
+							     : "destroyed while its disks were opening");
+		log_info("guest %s: destroyed", vm->def.name);
+		return 0;
+	}
 	if (vm->state != VM_RUNNING)
 		return -EINVAL;
 	int err = vm_stop_vcpus(vm);
@@ -375,8 +488,9 @@ static int vm_power_poll(void)
 		vm_teardown(vm);
 		vm->state = VM_STOPPED;
 		log_info("guest %s: %s", vm->def.name, reset ? "reset" : "powered off");
+		/* The start goes on in vm_start_poll (a LUN logs in again): no waiting here. */
 		char err[160];
-		if (reset && vm_start(vm, err, sizeof(err)))
+		if (reset && vm_start(vm, 0, 0, err, sizeof(err)))
 			log_err("guest %s: restart after reset failed: %s", vm->def.name, err);
 		acted = 1;
 	}
@@ -448,6 +562,8 @@ void vmm_init(void)
 {
 	irq_register(VEC_KICK, kick_irq);
 	lapic_timer_calibrate();
+	vcpu_fpu_init();
+	spec_init(); /* before the back ends build their MSR bitmaps (vmm/msr.c) */
 	platform_init();
 	if (!backend)
 		return;

@@ -27,7 +27,20 @@
 
 #define VM_MAX 16
 
-enum vm_state { VM_STOPPED, VM_RUNNING, VM_CRASHED };
+/*
+ * VM_STARTING: cores and memory are the guest's and its kernel is loaded,
+ * but its disks are still opening (a LUN logs in over the network), or,
+ * with boot=disk, the kernel is still being read from disk 0 once they
+ * are; its vCPUs run after that (vm_start). `list` shows it as stopped.
+ */
+enum vm_state { VM_STOPPED, VM_RUNNING, VM_CRASHED, VM_STARTING };
+
+struct vm;
+/*
+ * How a start ends: `status` 0 once the vCPUs run, or -E... with one
+ * sentence in `err`. Called once, on the service core, outside lwIP.
+ */
+typedef void (*vm_started_fn)(struct vm *vm, int status, const char *err, void *arg);
 
 /*
  * What machine the guest sees, decided by what it boots (guest_boot_load):
@@ -51,6 +64,7 @@ struct vm {
 	struct vm_def def;
 	enum vm_state state;
 	char crash_reason[192];         /* why it crashed, for `list` and `show` */
+	char start_error[192];          /* why its last start failed (its disks), or "" */
 	struct vm_mem mem;
 	struct vcpu *vcpu[VM_MAX_VCPUS];
 	unsigned nvcpus;
@@ -60,6 +74,7 @@ struct vm {
 	struct spinlock lock;           /* crash_reason, failed */
 	uint64_t exit_count[EXIT_KIND_COUNT];  /* per guest, summed over vCPUs */
 	uint64_t start_us;
+	uint64_t run_id;                /* new at every start: which guest a core last ran (vmm/spec.c) */
 	uint64_t entry;                 /* guest entry point from the ELF image */
 	struct uart_model uart;         /* COM1 at 0x3F8 */
 	struct mmio_bus mmio;           /* device ranges (vmm/mmio.h) */
@@ -72,6 +87,8 @@ struct vm {
 	struct vpit pit;
 	struct spinlock pio_lock;       /* COM1, CMOS and PIT, shared by vCPUs and the console */
 	int uart_irq_level;
+	vm_started_fn started;          /* VM_STARTING: who hears how it ends, or 0 */
+	void *started_arg;
 	volatile int power;             /* enum vm_power the guest asked for */
 	uint64_t shutdown_deadline_us;  /* `shutdown`: destroy at this time_us(); 0 = none */
 };
@@ -87,10 +104,24 @@ int vm_define(const char *name, struct vm **out);
 int vm_undefine(struct vm *vm);
 /*
  * Starts a stopped or crashed guest on free cores with fresh memory.
- * Returns 0 or -E... with a message for the shell in `err`.
+ * Returns -E... with a message for the shell in `err` when it cannot
+ * start; or 0: the guest is VM_STARTING while its disks open, without
+ * anyone waiting, and `done` (may be 0) hears how the start ended.
  */
-int vm_start(struct vm *vm, char *err, unsigned errlen);
-/* Stops a running guest at once and frees its cores and memory. */
+int vm_start(struct vm *vm, vm_started_fn done, void *arg, char *err, unsigned errlen);
+/*
+ * Ends a start under way: the guest stays stopped, its cores and memory
+ * are free, and its `done` hears -ECANCELED with `why`. -EINVAL when it
+ * is not starting.
+ */
+int vm_start_cancel(struct vm *vm, const char *why);
+/* The start goes on, but nobody hears how it ends (its shell went away). */
+void vm_start_forget(struct vm *vm);
+/* What a VM_STARTING guest waits for, for `list` and `show`: "its disks are opening"... */
+const char *vm_starting_what(const struct vm *vm);
+/* 1 when the guest is neither running nor starting: its definition may change. */
+int vm_stopped(const struct vm *vm);
+/* Stops a running guest at once (or ends its start) and frees its cores and memory. */
 int vm_destroy(struct vm *vm);
 /*
  * Asks a running guest to power off (ACPI power button for Linux guests)

@@ -97,6 +97,68 @@ void vm_def_mac_from_name(const char *name, uint8_t mac[6])
 	mac[0] = (uint8_t)((mac[0] & 0xfc) | 0x02);
 }
 
+void vm_def_nic_mac(const struct vm_def *d, unsigned i, uint8_t mac[6])
+{
+	if (d->has_mac)
+		memcpy(mac, d->mac, 6);
+	else
+		vm_def_mac_from_name(d->name, mac);
+	mac[5] = (uint8_t)(mac[5] + i);
+}
+
+/* A LAN name follows the rule for guest names (CLI.md): 1-32 of [a-z0-9_-], a letter first. */
+static int lan_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (!n || n > VM_LAN_MAX || s[0] < 'a' || s[0] > 'z')
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
+		      s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+/* net=uplink|lan:NAME appends a NIC; net=none removes them all. */
+static int set_net(struct vm_def *d, const char *v, char *err, unsigned len)
+{
+	struct vm_nic nic = { 0 };
+	if (!strcmp(v, "none")) {
+		d->nnics = 0;
+		return 0;
+	}
+	if (!strcmp(v, "uplink")) {
+		nic.kind = VM_NET_UPLINK;
+	} else if (!strncmp(v, "lan:", 4) && lan_name_ok(v + 4)) {
+		nic.kind = VM_NET_LAN;
+		memcpy(nic.lan, v + 4, strlen(v + 4));
+	} else {
+		return fail(err, len, -EINVAL,
+			    "bad net '%s': use net=uplink, net=lan:NAME (1-32 of [a-z0-9_-], a letter "
+			    "first) or net=none", v);
+	}
+	if (d->nnics == VM_MAX_NICS)
+		return fmt_snprintf(err, len, "too many NICs: at most %u (net=none removes them)",
+				    VM_MAX_NICS), -E2BIG;
+	d->nic[d->nnics++] = nic;
+	return 0;
+}
+
+/* vlan=N (1-4094: 0 and 4095 are reserved, IEEE 802.1Q Table 9-2), vlan=none. */
+static int set_vlan(struct vm_def *d, const char *v, char *err, unsigned len)
+{
+	uint64_t n;
+	if (!strcmp(v, "none") || !*v) {
+		d->vlan = 0;
+		return 0;
+	}
+	if (fmt_parse_uint(v, 1, VM_VLAN_MAX, &n))
+		return fail(err, len, -EINVAL, "vlan must be a number from 1 to 4094 (or none), not '%s'",
+			    v);
+	d->vlan = (uint16_t)n;
+	return 0;
+}
+
 /* initrd=esp:PATH, or initrd= (empty) to remove it. */
 static int set_initrd(struct vm_def *d, const char *v, char *err, unsigned len)
 {
@@ -232,6 +294,10 @@ int vm_def_set(struct vm_def *d, const char *key, const char *v, char *err, unsi
 		return set_disk(d, v, err, len);
 	if (!strcmp(key, "mac"))
 		return set_mac(d, v, err, len);
+	if (!strcmp(key, "net"))
+		return set_net(d, v, err, len);
+	if (!strcmp(key, "vlan"))
+		return set_vlan(d, v, err, len);
 	if (!strcmp(key, "boot"))
 		return set_boot(d, v, err, len);
 	if (!strcmp(key, "hostname"))
@@ -239,8 +305,8 @@ int vm_def_set(struct vm_def *d, const char *key, const char *v, char *err, unsi
 	if (!strcmp(key, "instance-id"))
 		return set_instance(d, v, err, len);
 	return fail(err, len, -EINVAL,
-		    "unknown key '%s' (keys: cpus, mem, kernel, initrd, cmdline, disk, mac, boot, "
-		    "hostname, instance-id)", key);
+		    "unknown key '%s' (keys: cpus, mem, kernel, initrd, cmdline, disk, mac, net, vlan, "
+		    "boot, hostname, instance-id)", key);
 }
 
 int vm_def_set_arg(struct vm_def *d, char *arg, char *err, unsigned len)
@@ -327,6 +393,12 @@ static void format_def(const struct vm_def *d, char *buf, unsigned len, int mask
 	if (d->has_mac && n >= 0 && (unsigned)n < len)
 		n += fmt_snprintf(buf + n, len - n, " mac=%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1],
 				  m[2], m[3], m[4], m[5]);
+	for (unsigned i = 0; i < d->nnics && n >= 0 && (unsigned)n < len; i++)
+		n += fmt_snprintf(buf + n, len - n, " net=%s%s",
+				  d->nic[i].kind == VM_NET_UPLINK ? "uplink" : "lan:",
+				  d->nic[i].kind == VM_NET_UPLINK ? "" : d->nic[i].lan);
+	if (d->vlan && n >= 0 && (unsigned)n < len)
+		n += fmt_snprintf(buf + n, len - n, " vlan=%u", d->vlan);
 	if (d->boot_disk && n >= 0 && (unsigned)n < len)
 		n += fmt_snprintf(buf + n, len - n, " boot=disk");
 	if (d->hostname[0] && n >= 0 && (unsigned)n < len)

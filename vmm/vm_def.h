@@ -26,6 +26,17 @@ struct vm_disk {
 };
 #define VM_DEF_LINE_MAX 4096            /* a `define` line for any definition */
 
+#define VM_MAX_NICS 4                   /* virtio-mmio slots after the disks */
+#define VM_LAN_MAX 32                   /* LAN names follow guest names */
+#define VM_VLAN_MAX 4094
+
+/* One `net=` key: a virtio-net NIC, eth0 first. */
+enum vm_net_kind { VM_NET_UPLINK = 1, VM_NET_LAN = 2 };
+struct vm_nic {
+	uint8_t kind;                   /* enum vm_net_kind */
+	char lan[VM_LAN_MAX + 1];       /* VM_NET_LAN: the LAN's name */
+};
+
 /* What `define`/`set` store and `show` prints. */
 struct vm_def {
 	char name[VM_NAME_MAX + 1];
@@ -38,6 +49,9 @@ struct vm_def {
 	struct vm_disk disk[VM_MAX_DISKS];
 	int has_mac;                    /* else the MAC is derived from the name */
 	uint8_t mac[6];
+	unsigned nnics;
+	struct vm_nic nic[VM_MAX_NICS];
+	uint16_t vlan;                  /* 802.1Q VLAN of the guest's ports; 0 = untagged */
 	int boot_disk;                  /* boot=disk: the kernel installed on disk 0 */
 	char hostname[VM_HOSTNAME_MAX + 1];     /* "": the guest's name */
 	char instance_id[VM_INSTANCE_MAX + 1];  /* "": derived from the name (older catalogs) */
@@ -49,6 +63,8 @@ void vm_def_defaults(struct vm_def *d, const char *name);
  * Applies KEY=VALUE; 0, or -E... with a message for the shell in err.
  * `disk=URL[,ro]` appends a disk (at most VM_MAX_DISKS); `disk=` with an
  * empty value removes them all, so `set NAME disk= disk=URL` replaces them.
+ * `net=uplink` and `net=lan:NAME` append a NIC (at most VM_MAX_NICS);
+ * `net=none` removes them all. `vlan=N` (1-4094), `vlan=none` untagged.
  */
 int vm_def_set(struct vm_def *d, const char *key, const char *value, char *err, unsigned len);
 /* The same for one "KEY=VALUE" word. */
@@ -71,6 +87,11 @@ void vm_def_instance(const struct vm_def *d, char *out, unsigned len);
 int vm_def_identity_args(const struct vm_def *d, char *line, unsigned cap);
 /* The MAC of a guest without mac=: from its name, locally administered unicast. */
 void vm_def_mac_from_name(const char *name, uint8_t mac[6]);
+/*
+ * The MAC of NIC i (eth0 = 0): the guest's MAC (mac=, or from its name) for
+ * eth0; for each further NIC the same with i added to its last octet.
+ */
+void vm_def_nic_mac(const struct vm_def *d, unsigned i, uint8_t mac[6]);
 /*
  * The `define` line that recreates d (VM_DEF_LINE_MAX bytes suffice), for
  * the catalog: secrets included. Quotes and backslashes in cmdline are

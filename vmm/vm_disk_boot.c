@@ -1,7 +1,9 @@
 /*
- * vmm/vm_disk_boot.c - `boot=disk` at a guest's start: its first disk is
- * open and its memory allocated; the kernel, initrd and command line the
- * installed system names are read (vmm/disk_boot.c, asynchronously) and
+ * vmm/vm_disk_boot.c - `boot=disk` at a guest's start: once its disks are
+ * open (its memory and cores are already its own), vm_start_poll() in
+ * vmm/vm.c begins the read and then looks at it once per poll; the kernel,
+ * initrd and command line the installed system names are read
+ * (vmm/disk_boot.c, every step from a completion, nothing waits) and
  * loaded as guest_boot_linux() loads a kernel from the boot medium, with
  * what the disk names at the head of the command line.
  * Service core.
@@ -105,6 +107,12 @@ int vm_disk_boot_poll(struct vm *vm, char *err, unsigned len)
 	disk_boot_end(st->db);
 	st->db = 0;
 	return rc ? disk_fail(vm, rc, err, len, why) : 0;
+}
+
+/* 1 between vm_disk_boot_begin() and the poll that ends the read (or a cancel). */
+int vm_disk_boot_reading(const struct vm *vm)
+{
+	return state[vm - vms].db != 0;
 }
 
 /* Stops a read under way (the start was cancelled); safe with none. */

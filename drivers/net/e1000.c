@@ -9,6 +9,9 @@
  * 2 KiB buffer allocated once. Interrupts are masked; the service core
  * polls the descriptors' DD bits. The tail registers, which start the
  * hardware, are written once per flush rather than once per frame.
+ * Promiscuous mode is RCTL.UPE and RCTL.MPE (8254x SDM 13.4.22); VLAN
+ * filtering and tag stripping stay off (RCTL.VFE, CTRL.VME), so tagged
+ * frames arrive and leave as they are on the wire.
  */
 #include <stddef.h>
 
@@ -30,10 +33,14 @@
 #define  E1000_CTRL_RST (1u << 26)
 #define E1000_STATUS 0x0008
 #define  E1000_STATUS_LU (1u << 1)
+#define E1000_EERD 0x0014           /* EEPROM read: 8254x SDM 13.4.4, 82574 10.2.2.4 */
+#define  E1000_EERD_START (1u << 0)
 #define E1000_ICR 0x00c0
 #define E1000_IMC 0x00d8
 #define E1000_RCTL 0x0100
 #define  E1000_RCTL_EN (1u << 1)
+#define  E1000_RCTL_UPE (1u << 3)   /* unicast promiscuous */
+#define  E1000_RCTL_MPE (1u << 4)   /* multicast promiscuous */
 #define  E1000_RCTL_BAM (1u << 15)
 #define  E1000_RCTL_SECRC (1u << 26) /* BSIZE 00 = 2048-byte buffers */
 #define E1000_TCTL 0x0400
@@ -133,28 +140,42 @@ static void e1000_flush(struct nic *n)
 		wr(e, E1000_RDT, e->rdt = rdt);
 }
 
-static int e1000_tx(struct nic *n, const void *frame, size_t len)
+/* Moves tx_clean past the descriptors the hardware has sent. */
+static void tx_reclaim(struct e1000 *e)
 {
-	struct e1000 *e = n->priv;
 	while (e->tx_clean != e->tx_next && (e->tx[e->tx_clean].status & E1000_TXD_DD))
 		e->tx_clean = (e->tx_clean + 1) % E1000_RING;
-	unsigned next = (e->tx_next + 1) % E1000_RING;
-	if (len > E1000_BUF)
-		return -EAGAIN;
-	if (next == e->tx_clean) {
+}
+
+/* One slot stays empty so that a full ring differs from an empty one. */
+static unsigned e1000_tx_room(struct nic *n)
+{
+	struct e1000 *e = n->priv;
+	tx_reclaim(e);
+	return (e->tx_clean + E1000_RING - e->tx_next - 1) % E1000_RING;
+}
+
+static void *e1000_tx_buf(struct nic *n)
+{
+	struct e1000 *e = n->priv;
+	if (!e1000_tx_room(n)) {
 		e1000_flush(n); /* the ring drains only once the hardware knows of it */
-		return -EAGAIN; /* one slot stays empty so full != empty */
+		return 0;
 	}
+	return e->tx_bufs + (size_t)e->tx_next * E1000_BUF;
+}
+
+static void e1000_tx_commit(struct nic *n, size_t len)
+{
+	struct e1000 *e = n->priv;
 	volatile struct e1000_tx_desc *d = &e->tx[e->tx_next];
-	memcpy(e->tx_bufs + (size_t)e->tx_next * E1000_BUF, frame, len);
 	d->length = (uint16_t)len;
 	d->status = 0;
 	d->cmd = E1000_TXD_EOP | E1000_TXD_IFCS | E1000_TXD_RS;
-	e->tx_next = next;
-	return 0;
+	e->tx_next = (e->tx_next + 1) % E1000_RING;
 }
 
-static int e1000_rx(struct nic *n, void *out, size_t cap)
+static int e1000_rx_peek(struct nic *n, const void **frame)
 {
 	struct e1000 *e = n->priv;
 	for (;;) {
@@ -163,27 +184,46 @@ static int e1000_rx(struct nic *n, void *out, size_t cap)
 			return 0;
 		__atomic_thread_fence(__ATOMIC_SEQ_CST); /* DD before the data */
 		unsigned len = d->length;
-		int got = 0;
 		/* Frames spanning several buffers cannot happen with 2 KiB
-		 * buffers and a 1518-byte maximum; drop them if they do. */
-		if ((d->status & E1000_RXD_EOP) && !d->errors && len && len <= cap &&
-		    len <= E1000_BUF) {
-			memcpy(out, e->rx_bufs + (size_t)e->rx_next * E1000_BUF, len);
-			got = (int)len;
-		} else {
-			n->rx_dropped++;
+		 * buffers and a 1522-byte maximum; drop them if they do. */
+		if ((d->status & E1000_RXD_EOP) && !d->errors && len && len <= NIC_FRAME_MAX) {
+			*frame = e->rx_bufs + (size_t)e->rx_next * E1000_BUF;
+			return (int)len;
 		}
+		n->rx_dropped++;
 		d->status = 0;
-		/* The descriptor goes back at the next flush: the tail then
-		 * points at the one before rx_next, which software keeps so
-		 * that a full ring differs from an empty one (SDM 3.2.6). */
 		e->rx_next = (e->rx_next + 1) % E1000_RING;
-		if (got)
-			return got;
 	}
 }
 
-static const struct nic_ops e1000_ops = { e1000_link_up, e1000_tx, e1000_rx, e1000_flush };
+/* The descriptor goes back at the next flush: the tail then points at the
+ * one before rx_next, which software keeps so that a full ring differs
+ * from an empty one (SDM 3.2.6). */
+static void e1000_rx_next(struct nic *n)
+{
+	struct e1000 *e = n->priv;
+	e->rx[e->rx_next].status = 0;
+	e->rx_next = (e->rx_next + 1) % E1000_RING;
+}
+
+static void e1000_set_promisc(struct nic *n, int on)
+{
+	struct e1000 *e = n->priv;
+	uint32_t r = rd(e, E1000_RCTL);
+	wr(e, E1000_RCTL, on ? r | E1000_RCTL_UPE | E1000_RCTL_MPE
+			     : r & ~(E1000_RCTL_UPE | E1000_RCTL_MPE));
+}
+
+static const struct nic_ops e1000_ops = {
+	.link_up = e1000_link_up,
+	.rx_peek = e1000_rx_peek,
+	.rx_next = e1000_rx_next,
+	.tx_buf = e1000_tx_buf,
+	.tx_commit = e1000_tx_commit,
+	.tx_room = e1000_tx_room,
+	.flush = e1000_flush,
+	.set_promisc = e1000_set_promisc,
+};
 
 static int rings_alloc(struct e1000 *e)
 {
@@ -227,16 +267,48 @@ static void tx_init(struct e1000 *e)
 	wr(e, E1000_TCTL, E1000_TCTL_EN | E1000_TCTL_PSP | E1000_TCTL_CT | E1000_TCTL_COLD);
 }
 
-/* The MAC the hardware loaded from its EEPROM into receive address 0. */
-static int read_mac(struct e1000 *e, uint8_t mac[6])
+/*
+ * EEPROM word `addr` through EERD. The 8254x puts the address at bit 8 and
+ * DONE at bit 4, the 82574 the address at bit 2 and DONE at bit 1.
+ */
+static int eeprom_word(struct e1000 *e, int is_82574, unsigned addr, uint16_t *out)
+{
+	uint32_t done = is_82574 ? 1u << 1 : 1u << 4;
+	wr(e, E1000_EERD, (addr << (is_82574 ? 2 : 8)) | E1000_EERD_START);
+	for (int i = 0; i < 1000; i++) {
+		uint32_t v = rd(e, E1000_EERD);
+		if (v & done) {
+			*out = (uint16_t)(v >> 16);
+			return 0;
+		}
+		delay_us(10);
+	}
+	return -ETIMEDOUT;
+}
+
+/*
+ * The MAC: receive address 0 as the hardware loaded it from its EEPROM at
+ * reset; some models (Bochs's 82540EM) leave it empty after a software
+ * reset, so then the EEPROM's words 0-2, written back into RAL0/RAH0 for
+ * the receive filter (8254x SDM 5.6.1, 13.4.31).
+ */
+static int read_mac(struct e1000 *e, int is_82574, uint8_t mac[6])
 {
 	uint32_t lo = rd(e, E1000_RAL0), hi = rd(e, E1000_RAH0);
-	if (!(hi & E1000_RAH_AV))
-		return -ENODEV;
+	if (!(hi & E1000_RAH_AV)) {
+		uint16_t w[3];
+		for (unsigned i = 0; i < 3; i++)
+			if (eeprom_word(e, is_82574, i, &w[i]))
+				return -ENODEV;
+		lo = w[0] | (uint32_t)w[1] << 16;
+		hi = w[2] | E1000_RAH_AV;
+		wr(e, E1000_RAL0, lo);
+		wr(e, E1000_RAH0, hi);
+	}
 	for (int i = 0; i < 4; i++)
 		mac[i] = (uint8_t)(lo >> (8 * i));
 	mac[4] = (uint8_t)hi, mac[5] = (uint8_t)(hi >> 8);
-	return 0;
+	return (mac[0] & 1) || !(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]) ? -ENODEV : 0;
 }
 
 static int e1000_probe(struct pci_dev *d, struct nic *n)
@@ -256,7 +328,7 @@ static int e1000_probe(struct pci_dev *d, struct nic *n)
 		delay_us(1000);
 	wr(e, E1000_IMC, 0xffffffff); /* reset unmasks nothing, but be sure */
 	(void)rd(e, E1000_ICR);        /* reading ICR clears pending causes */
-	int err = read_mac(e, n->mac);
+	int err = read_mac(e, d->device == DEV_82574L, n->mac);
 	if (!err)
 		err = rings_alloc(e);
 	if (err)

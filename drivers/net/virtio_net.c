@@ -11,9 +11,16 @@
  * flush, and only when the device asks for notifications at all (it does
  * not while it is still working through a queue). Under an emulator each
  * notification is an exit into the device model that also takes its
- * global lock, which made it the largest cost per frame. Only VIRTIO_F_VERSION_1, VIRTIO_NET_F_MAC and
- * VIRTIO_NET_F_STATUS are negotiated, so the 12-byte header is always zero
- * on transmit and ignored on receive (no offloads).
+ * global lock, which made it the largest cost per frame. Only VIRTIO_F_VERSION_1, VIRTIO_NET_F_MAC,
+ * VIRTIO_NET_F_STATUS and, when offered, the control queue with
+ * VIRTIO_NET_F_CTRL_RX are negotiated, so the 12-byte header is always
+ * zero on transmit and ignored on receive (no offloads).
+ *
+ * Promiscuous mode (the uplink of guests' bridged NICs) is the control
+ * queue's VIRTIO_NET_CTRL_RX_PROMISC command (5.1.6.5.1). A device without
+ * VIRTIO_NET_F_CTRL_RX has no receive filter the driver could change;
+ * QEMU's then passes every frame (it resets into promiscuous mode), which
+ * is what hako relies on there.
  */
 #include <stddef.h>
 
@@ -23,8 +30,8 @@
 #include "vmm/core/lib/string.h"
 #include "vmm/core/page.h"
 #include "vmm/core/time.h"
+#include "vmm/core/lib/virtio_ring.h"
 #include "vmm/core/lib/x86.h"
-
 
 #define VIRTIO_VENDOR 0x1af4
 #define VIRTIO_DEV_NET_TRANSITIONAL 0x1000
@@ -44,6 +51,8 @@
 
 #define VIRTIO_NET_F_MAC 5
 #define VIRTIO_NET_F_STATUS 16
+#define VIRTIO_NET_F_CTRL_VQ 17
+#define VIRTIO_NET_F_CTRL_RX 18
 #define VIRTIO_F_VERSION_1 32
 #define  VIRTIO_NET_S_LINK_UP 1
 
@@ -68,22 +77,6 @@ struct virtio_pci_common_cfg { /* 4.1.4.3 */
 CHECK_OFFSET(struct virtio_pci_common_cfg, device_status, 0x14);
 CHECK_OFFSET(struct virtio_pci_common_cfg, queue_desc, 0x20);
 
-struct virtq_desc { /* 2.6.5 */
-	uint64_t addr;  /* 0x00 */
-	uint32_t len;   /* 0x08 */
-	uint16_t flags; /* 0x0c */
-	uint16_t next;  /* 0x0e */
-} __attribute__((packed));
-_Static_assert(sizeof(struct virtq_desc) == 16, "virtq_desc is 16 bytes");
-#define VIRTQ_DESC_F_WRITE 2
-#define VIRTQ_AVAIL_F_NO_INTERRUPT 1 /* avail->flags (2.6.7) */
-#define VIRTQ_USED_F_NO_NOTIFY 1     /* used->flags (2.6.10) */
-
-struct virtq_used_elem { /* 2.6.8 */
-	uint32_t id;  /* 0x00 */
-	uint32_t len; /* 0x04 */
-} __attribute__((packed));
-
 struct virtio_net_hdr { /* 5.1.6, with VIRTIO_F_VERSION_1 */
 	uint8_t flags;        /* 0x00 */
 	uint8_t gso_type;     /* 0x01 */
@@ -95,7 +88,18 @@ struct virtio_net_hdr { /* 5.1.6, with VIRTIO_F_VERSION_1 */
 } __attribute__((packed));
 _Static_assert(sizeof(struct virtio_net_hdr) == 12, "virtio_net_hdr is 12 bytes");
 
+/* 5.1.6.5 Control Virtqueue */
+struct virtio_net_ctrl_hdr {
+	uint8_t class;   /* 0x00 */
+	uint8_t command; /* 0x01 */
+} __attribute__((packed));
+#define VIRTIO_NET_CTRL_RX 0
+#define  VIRTIO_NET_CTRL_RX_PROMISC 0
+#define VIRTIO_NET_OK 0
+#define VNET_CTRL_TIMEOUT_US 100000
+
 #define VNET_QSIZE 256 /* at most; the device may offer fewer */
+#define VNET_CTRL_QSIZE 4
 #define VNET_BUF 2048
 
 struct vq {
@@ -105,8 +109,8 @@ struct vq {
 	uint16_t free_count;
 	uint16_t notified_idx; /* avail_idx when the device last heard of it */
 	struct virtq_desc *desc;
-	volatile uint16_t *avail; /* flags, idx, ring[size] */
-	volatile uint16_t *used;  /* flags, idx, then elems */
+	volatile struct virtq_avail *avail;
+	volatile struct virtq_used *used;
 	uint8_t *bufs;
 	volatile uint16_t *notify;
 };
@@ -116,8 +120,8 @@ struct vnet {
 	volatile uint8_t *device_cfg;
 	volatile uint8_t *notify_base;
 	uint32_t notify_mult;
-	int has_status;
-	struct vq rx, tx;
+	int has_status, has_ctrl_rx;
+	struct vq rx, tx, ctrl;
 };
 
 static struct vnet vnets[NIC_MAX];
@@ -127,11 +131,6 @@ static int vnet_match(const struct pci_dev *d)
 {
 	return d->vendor == VIRTIO_VENDOR &&
 	       (d->device == VIRTIO_DEV_NET_MODERN || d->device == VIRTIO_DEV_NET_TRANSITIONAL);
-}
-
-static volatile struct virtq_used_elem *used_elem(struct vq *q, uint16_t i)
-{
-	return (volatile struct virtq_used_elem *)(q->used + 2) + (i % q->size);
 }
 
 /* Finds the modern-transport structures through vendor capabilities. */
@@ -165,28 +164,29 @@ static unsigned order_for(uint64_t bytes)
 	return o;
 }
 
-/* Sets up queue `idx` (4.1.5.1.3) with its rings and buffers. */
-static int vq_setup(struct vnet *v, struct vq *q, uint16_t idx)
+/* Sets up queue `idx` (4.1.5.1.3) with its rings and at most `cap` buffers. */
+static int vq_setup(struct vnet *v, struct vq *q, uint16_t idx, uint16_t cap)
 {
 	v->common->queue_select = idx;
 	uint16_t size = v->common->queue_size;
 	if (!size)
 		return -ENODEV;
-	if (size > VNET_QSIZE)
-		size = VNET_QSIZE;
+	while (size > cap) /* the queue size stays a power of two (2.6) */
+		size /= 2;
 	v->common->queue_size = size;
 	q->size = size;
-	uint64_t ring = page_alloc(order_for(16 * size + 6 + 2 * size + PAGE_SIZE + 6 + 8 * size),
+	uint64_t avail_end = VIRTQ_DESC_BYTES(size) + VIRTQ_AVAIL_BYTES(size);
+	uint64_t ring = page_alloc(order_for(avail_end + PAGE_SIZE + VIRTQ_USED_BYTES(size)),
 				   PAGE_HAKO);
 	uint64_t bufs = page_alloc(order_for((uint64_t)VNET_BUF * size), PAGE_HAKO);
 	if (!ring || !bufs)
 		return -ENOMEM;
 	q->desc = (struct virtq_desc *)ring;
-	q->avail = (volatile uint16_t *)(ring + 16 * size);
-	q->avail[0] = VIRTQ_AVAIL_F_NO_INTERRUPT; /* we poll the used ring */
+	q->avail = (volatile struct virtq_avail *)(ring + VIRTQ_DESC_BYTES(size));
+	q->avail->flags = VIRTQ_AVAIL_F_NO_INTERRUPT; /* we poll the used ring */
 	/* The used ring needs 4-byte alignment; put it on its own page. */
-	q->used = (volatile uint16_t *)((ring + 16 * size + 6 + 2 * size + PAGE_SIZE - 1) &
-					~(PAGE_SIZE - 1));
+	q->used = (volatile struct virtq_used *)((ring + avail_end + PAGE_SIZE - 1) &
+						 ~(PAGE_SIZE - 1));
 	q->bufs = (uint8_t *)bufs;
 	for (uint16_t i = 0; i < size; i++)
 		q->desc[i].addr = bufs + (uint64_t)i * VNET_BUF;
@@ -203,9 +203,9 @@ static int vq_setup(struct vnet *v, struct vq *q, uint16_t idx)
 
 static void vq_publish(struct vq *q, uint16_t desc_idx)
 {
-	q->avail[2 + q->avail_idx % q->size] = desc_idx;
+	q->avail->ring[q->avail_idx % q->size] = desc_idx;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* ring entry before idx (2.6.13) */
-	q->avail[1] = ++q->avail_idx;
+	q->avail->idx = ++q->avail_idx;
 }
 
 /*
@@ -220,7 +220,7 @@ static void vq_notify(struct vq *q)
 		return;
 	q->notified_idx = q->avail_idx;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* idx before flags and notify (2.6.13.6) */
-	if (!(q->used[0] & VIRTQ_USED_F_NO_NOTIFY))
+	if (!(q->used->flags & VIRTQ_USED_F_NO_NOTIFY))
 		*q->notify = 0;
 }
 
@@ -245,8 +245,10 @@ static int negotiate(struct vnet *v)
 	if (!(hi & (1u << (VIRTIO_F_VERSION_1 - 32))) || !(lo & (1u << VIRTIO_NET_F_MAC)))
 		return -ENOTSUP;
 	v->has_status = !!(lo & (1u << VIRTIO_NET_F_STATUS));
+	v->has_ctrl_rx = (lo & (1u << VIRTIO_NET_F_CTRL_VQ)) && (lo & (1u << VIRTIO_NET_F_CTRL_RX));
 	c->driver_feature_select = 0;
-	c->driver_feature = (1u << VIRTIO_NET_F_MAC) | (v->has_status << VIRTIO_NET_F_STATUS);
+	c->driver_feature = (1u << VIRTIO_NET_F_MAC) | (v->has_status << VIRTIO_NET_F_STATUS) |
+			    (v->has_ctrl_rx ? (1u << VIRTIO_NET_F_CTRL_VQ) | (1u << VIRTIO_NET_F_CTRL_RX) : 0);
 	c->driver_feature_select = 1;
 	c->driver_feature = 1u << (VIRTIO_F_VERSION_1 - 32);
 	c->device_status |= VIRTIO_STATUS_FEATURES_OK;
@@ -264,63 +266,113 @@ static int vnet_link_up(struct nic *n)
 /* Takes back transmit buffers the device has finished with. */
 static void tx_reclaim(struct vq *q)
 {
-	while (q->last_used != q->used[1]) {
+	while (q->last_used != q->used->idx) {
 		q->last_used++;
 		q->free_count++;
 	}
 }
 
-static int vnet_tx(struct nic *n, const void *frame, size_t len)
+static unsigned vnet_tx_room(struct nic *n)
+{
+	struct vnet *v = n->priv;
+	tx_reclaim(&v->tx);
+	return v->tx.free_count;
+}
+
+static void *vnet_tx_buf(struct nic *n)
 {
 	struct vnet *v = n->priv;
 	struct vq *q = &v->tx;
-	tx_reclaim(q);
-	if (len > VNET_BUF - sizeof(struct virtio_net_hdr))
-		return -EAGAIN;
-	if (!q->free_count) {
+	if (!vnet_tx_room(n)) {
 		vq_notify(q); /* a full ring of frames the device has not heard of drains only then */
-		return -EAGAIN;
+		return 0;
 	}
 	/* Buffers are used in ring order, so the next free one follows the
 	 * last one published. This relies on the device finishing transmit
 	 * buffers in order, as QEMU's does; VIRTIO_F_IN_ORDER would promise
 	 * it (2.6.9), a device without it could in theory reorder. */
 	uint16_t i = q->avail_idx % q->size;
-	uint8_t *buf = q->bufs + (uint64_t)i * VNET_BUF;
-	memset(buf, 0, sizeof(struct virtio_net_hdr));
-	memcpy(buf + sizeof(struct virtio_net_hdr), frame, len);
+	return q->bufs + (uint64_t)i * VNET_BUF + sizeof(struct virtio_net_hdr);
+}
+
+static void vnet_tx_commit(struct nic *n, size_t len)
+{
+	struct vnet *v = n->priv;
+	struct vq *q = &v->tx;
+	uint16_t i = q->avail_idx % q->size;
+	memset(q->bufs + (uint64_t)i * VNET_BUF, 0, sizeof(struct virtio_net_hdr));
 	q->desc[i].len = (uint32_t)(len + sizeof(struct virtio_net_hdr));
 	q->desc[i].flags = 0;
 	q->free_count--;
 	vq_publish(q, i);
-	return 0;
 }
 
-static int vnet_rx(struct nic *n, void *out, size_t cap)
+/* The frame in the used element at last_used; elements the device got wrong are skipped. */
+static int vnet_rx_peek(struct nic *n, const void **frame)
 {
 	struct vnet *v = n->priv;
 	struct vq *q = &v->rx;
-	for (;;) {
-		if (q->last_used == q->used[1])
-			return 0;
+	while (q->last_used != q->used->idx) {
 		__atomic_thread_fence(__ATOMIC_SEQ_CST); /* idx before the element */
-		volatile struct virtq_used_elem *e = used_elem(q, q->last_used++);
+		volatile struct virtq_used_elem *e = &q->used->ring[q->last_used % q->size];
 		uint32_t id = e->id, len = e->len;
-		int got = 0;
 		/* The device is trusted less than the spec asks: check id and len. */
 		if (id < q->size && len > sizeof(struct virtio_net_hdr) && len <= VNET_BUF &&
-		    len - sizeof(struct virtio_net_hdr) <= cap) {
-			got = (int)(len - sizeof(struct virtio_net_hdr));
-			memcpy(out, q->bufs + (uint64_t)id * VNET_BUF + sizeof(struct virtio_net_hdr),
-			       got);
-		} else {
-			n->rx_dropped++;
+		    len - sizeof(struct virtio_net_hdr) <= NIC_FRAME_MAX) {
+			*frame = q->bufs + (uint64_t)id * VNET_BUF + sizeof(struct virtio_net_hdr);
+			return (int)(len - sizeof(struct virtio_net_hdr));
 		}
+		n->rx_dropped++;
+		q->last_used++;
 		if (id < q->size)
 			vq_publish(q, (uint16_t)id);
-		if (got)
-			return got;
 	}
+	return 0;
+}
+
+/* The buffer goes straight back into the avail ring; the device hears at the next flush. */
+static void vnet_rx_next(struct nic *n)
+{
+	struct vnet *v = n->priv;
+	struct vq *q = &v->rx;
+	uint32_t id = q->used->ring[q->last_used % q->size].id;
+	q->last_used++;
+	vq_publish(q, (uint16_t)id);
+}
+
+/*
+ * Sends one control command with a one-byte argument and waits for the
+ * device's answer (5.1.6.5). 0, or -EIO / -ETIMEDOUT.
+ */
+static int ctrl_cmd(struct vnet *v, uint8_t class, uint8_t command, uint8_t arg)
+{
+	struct vq *q = &v->ctrl;
+	uint8_t *cmd = q->bufs, *ack = q->bufs + VNET_BUF;
+	cmd[0] = class, cmd[1] = command, cmd[2] = arg;
+	*ack = 0xff;
+	q->desc[0] = (struct virtq_desc){ (uint64_t)cmd, 3, VIRTQ_DESC_F_NEXT, 1 };
+	q->desc[1] = (struct virtq_desc){ (uint64_t)ack, 1, VIRTQ_DESC_F_WRITE, 0 };
+	vq_publish(q, 0);
+	vq_notify(q);
+	for (uint64_t t0 = time_us(); q->last_used == q->used->idx;) {
+		if (time_us() - t0 > VNET_CTRL_TIMEOUT_US)
+			return -ETIMEDOUT;
+		delay_us(10);
+	}
+	q->last_used = q->used->idx;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return *(volatile uint8_t *)ack == VIRTIO_NET_OK ? 0 : -EIO;
+}
+
+static void vnet_set_promisc(struct nic *n, int on)
+{
+	struct vnet *v = n->priv;
+	if (!v->has_ctrl_rx)
+		return; /* no filter to change (see the top of this file) */
+	int err = ctrl_cmd(v, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, (uint8_t)!!on);
+	if (err)
+		log_warn("virtio-net: promiscuous mode %s failed (%s)", on ? "on" : "off",
+			 errno_str(err));
 }
 
 static void vnet_flush(struct nic *n)
@@ -330,7 +382,16 @@ static void vnet_flush(struct nic *n)
 	vq_notify(&v->tx);
 }
 
-static const struct nic_ops vnet_ops = { vnet_link_up, vnet_tx, vnet_rx, vnet_flush };
+static const struct nic_ops vnet_ops = {
+	.link_up = vnet_link_up,
+	.rx_peek = vnet_rx_peek,
+	.rx_next = vnet_rx_next,
+	.tx_buf = vnet_tx_buf,
+	.tx_commit = vnet_tx_commit,
+	.tx_room = vnet_tx_room,
+	.flush = vnet_flush,
+	.set_promisc = vnet_set_promisc,
+};
 
 /* Device initialization, virtio 1.1 3.1.1. */
 static int vnet_probe(struct pci_dev *d, struct nic *n)
@@ -348,9 +409,11 @@ static int vnet_probe(struct pci_dev *d, struct nic *n)
 	v->common->device_status = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER;
 	int err = negotiate(v);
 	if (!err)
-		err = vq_setup(v, &v->rx, 0);
+		err = vq_setup(v, &v->rx, 0, VNET_QSIZE);
 	if (!err)
-		err = vq_setup(v, &v->tx, 1);
+		err = vq_setup(v, &v->tx, 1, VNET_QSIZE);
+	if (!err && v->has_ctrl_rx) /* without VIRTIO_NET_F_MQ the control queue is 2 */
+		err = vq_setup(v, &v->ctrl, 2, VNET_CTRL_QSIZE);
 	if (err) {
 		v->common->device_status = VIRTIO_STATUS_FAILED;
 		return err;

@@ -3,7 +3,9 @@
 #
 # Produces, in OUTDIR (default build/linux):
 #   vmlinuz      the stock Debian kernel (linux-image-6.1 amd64, unmodified)
-#   initrd.img   busybox-static, the virtio and ext4 modules, and guests/linux/init
+#   initrd.img   busybox-static, the virtio, virtio_net and ext4 modules,
+#                guests/linux/init, udhcpc's script and hakonet (raw frames
+#                for the network tests, built static from hakonet.c)
 #   disk.img     a small ext4 image holding known files (hello.txt, SHA256SUMS)
 # The kernel package is whatever linux-image-amd64 points at in the archive
 # (or LINUX_PKG=linux-image-6.1.0-NN-amd64). Nothing is installed on the host:
@@ -40,6 +42,10 @@ done
 ln -sf bin "$ird/sbin"
 cp "$here/init" "$ird/init"
 chmod 755 "$ird/init"
+cp "$here/udhcpc.script" "$ird/etc/udhcpc.script"
+chmod 755 "$ird/etc/udhcpc.script"
+${CC:-cc} -static -Os -s -o "$ird/bin/hakonet" "$here/hakonet.c" ||
+	{ echo "linux guest: cannot build hakonet (needs a C compiler and static libc)" >&2; exit 1; }
 
 mods="virtio_pci virtio_mmio virtio_blk virtio_net ext4 crc32c_generic"
 depmod -b "$out/root" "$kver"

@@ -14,6 +14,17 @@
  *   triple        triple-fault (hako ends us)
  *   spin          loop forever with interrupts off (only destroy ends us)
  *   flood         write to the UART forever
+ *   fpu-fill      fill XMM0-15 (YMM0-15 with AVX), the x87 stack, FCW and
+ *                 MXCSR with a pattern (for the next guest on this core)
+ *   fpu-zero      the x87/SSE/AVX state and XCR0 are those of a processor
+ *                 just out of reset (nothing of an earlier guest): PASS
+ *   fpu-keep      fill, cause thousands of exits, read back: PASS if the
+ *                 guest's own state survived them
+ *   invd          execute INVD and WBINVD: PASS when the guest goes on
+ *   spec          the speculation-control MSRs exist exactly where CPUID
+ *                 says (SPEC_CTRL, PRED_CMD, ARCH_CAPABILITIES; L1D_FLUSH
+ *                 never offered); SPEC_CTRL starts at 0 and keeps what the
+ *                 guest writes: PASS, and leaves SPEC_CTRL set
  *
  * Output lines start with "probe: "; checks print PASS or FAIL.
  */
@@ -213,6 +224,273 @@ static void cmd_flood(void)
 		puts_("flood flood flood flood flood flood flood flood flood flood\n");
 }
 
+/* ---- x87, SSE and AVX state ---- */
+
+#define CR4_OSFXSR (1ull << 9)
+#define CR4_OSXMMEXCPT (1ull << 10)
+#define CR4_OSXSAVE (1ull << 18)
+#define FCW_FILL 0x0c7f         /* round toward zero, 64-bit precision, all masked */
+#define MXCSR_FILL 0xff80       /* flush to zero, round toward zero, all masked */
+
+static int has_xsave, has_avx;
+static uint8_t fpu_pattern[16][32] __attribute__((aligned(64)));
+static uint8_t vec_a[16][32] __attribute__((aligned(64))), vec_b[16][32] __attribute__((aligned(64)));
+static uint8_t fx_a[512] __attribute__((aligned(64))), fx_b[512] __attribute__((aligned(64)));
+
+static uint64_t xgetbv0(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return (uint64_t)hi << 32 | lo;
+}
+
+static void xsetbv0(uint64_t v)
+{
+	__asm__ volatile("xsetbv" ::"c"(0), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+
+/* SSE (and XSAVE where CPUID has it) usable: CR4.OSFXSR, OSXMMEXCPT, OSXSAVE. */
+static void fpu_enable(void)
+{
+	uint32_t r[4];
+	uint64_t cr4;
+	cpuid(1, r);
+	has_xsave = (r[2] >> 26) & 1;
+	has_avx = has_xsave && ((r[2] >> 28) & 1);
+	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+	cr4 |= CR4_OSFXSR | CR4_OSXMMEXCPT | (has_xsave ? CR4_OSXSAVE : 0);
+	__asm__ volatile("mov %0, %%cr4" ::"r"(cr4));
+}
+
+/* The vector registers to v: YMM0-15 with AVX (XCR0.AVX set), else XMM0-15. */
+static void vec_store(uint8_t v[16][32])
+{
+	if (has_avx)
+		__asm__ volatile(
+			"vmovdqu %%ymm0, 0x000(%0); vmovdqu %%ymm1, 0x020(%0); vmovdqu %%ymm2, 0x040(%0)\n"
+			"vmovdqu %%ymm3, 0x060(%0); vmovdqu %%ymm4, 0x080(%0); vmovdqu %%ymm5, 0x0a0(%0)\n"
+			"vmovdqu %%ymm6, 0x0c0(%0); vmovdqu %%ymm7, 0x0e0(%0); vmovdqu %%ymm8, 0x100(%0)\n"
+			"vmovdqu %%ymm9, 0x120(%0); vmovdqu %%ymm10, 0x140(%0); vmovdqu %%ymm11, 0x160(%0)\n"
+			"vmovdqu %%ymm12, 0x180(%0); vmovdqu %%ymm13, 0x1a0(%0); vmovdqu %%ymm14, 0x1c0(%0)\n"
+			"vmovdqu %%ymm15, 0x1e0(%0)" ::"r"(v) : "memory");
+	else
+		__asm__ volatile(
+			"movdqu %%xmm0, 0x000(%0); movdqu %%xmm1, 0x020(%0); movdqu %%xmm2, 0x040(%0)\n"
+			"movdqu %%xmm3, 0x060(%0); movdqu %%xmm4, 0x080(%0); movdqu %%xmm5, 0x0a0(%0)\n"
+			"movdqu %%xmm6, 0x0c0(%0); movdqu %%xmm7, 0x0e0(%0); movdqu %%xmm8, 0x100(%0)\n"
+			"movdqu %%xmm9, 0x120(%0); movdqu %%xmm10, 0x140(%0); movdqu %%xmm11, 0x160(%0)\n"
+			"movdqu %%xmm12, 0x180(%0); movdqu %%xmm13, 0x1a0(%0); movdqu %%xmm14, 0x1c0(%0)\n"
+			"movdqu %%xmm15, 0x1e0(%0)" ::"r"(v) : "memory");
+}
+
+static void vec_load(uint8_t v[16][32])
+{
+	if (has_avx)
+		__asm__ volatile(
+			"vmovdqu 0x000(%0), %%ymm0; vmovdqu 0x020(%0), %%ymm1; vmovdqu 0x040(%0), %%ymm2\n"
+			"vmovdqu 0x060(%0), %%ymm3; vmovdqu 0x080(%0), %%ymm4; vmovdqu 0x0a0(%0), %%ymm5\n"
+			"vmovdqu 0x0c0(%0), %%ymm6; vmovdqu 0x0e0(%0), %%ymm7; vmovdqu 0x100(%0), %%ymm8\n"
+			"vmovdqu 0x120(%0), %%ymm9; vmovdqu 0x140(%0), %%ymm10; vmovdqu 0x160(%0), %%ymm11\n"
+			"vmovdqu 0x180(%0), %%ymm12; vmovdqu 0x1a0(%0), %%ymm13; vmovdqu 0x1c0(%0), %%ymm14\n"
+			"vmovdqu 0x1e0(%0), %%ymm15" ::"r"(v) : "memory");
+	else
+		__asm__ volatile(
+			"movdqu 0x000(%0), %%xmm0; movdqu 0x020(%0), %%xmm1; movdqu 0x040(%0), %%xmm2\n"
+			"movdqu 0x060(%0), %%xmm3; movdqu 0x080(%0), %%xmm4; movdqu 0x0a0(%0), %%xmm5\n"
+			"movdqu 0x0c0(%0), %%xmm6; movdqu 0x0e0(%0), %%xmm7; movdqu 0x100(%0), %%xmm8\n"
+			"movdqu 0x120(%0), %%xmm9; movdqu 0x140(%0), %%xmm10; movdqu 0x160(%0), %%xmm11\n"
+			"movdqu 0x180(%0), %%xmm12; movdqu 0x1a0(%0), %%xmm13; movdqu 0x1c0(%0), %%xmm14\n"
+			"movdqu 0x1e0(%0), %%xmm15" ::"r"(v) : "memory");
+}
+
+/* The legacy region (x87, MXCSR, XMM) as FXSAVE64 writes it (SDM Vol. 1 Table 10-2). */
+static void fx_store(uint8_t *a)
+{
+	for (int i = 0; i < 512; i++)
+		a[i] = 0;
+	__asm__ volatile("fxsave64 (%0)" ::"r"(a) : "memory");
+}
+
+static uint32_t fx32(const uint8_t *a, unsigned off)
+{
+	return a[off] | (uint32_t)a[off + 1] << 8 | (uint32_t)a[off + 2] << 16 |
+	       (uint32_t)a[off + 3] << 24;
+}
+
+/* Every vector register, eight x87 registers, FCW and MXCSR get a pattern. */
+static void fpu_fill(void)
+{
+	static const uint16_t fcw = FCW_FILL;
+	static const uint32_t mxcsr = MXCSR_FILL;
+	fpu_enable();
+	if (has_avx)
+		xsetbv0(7); /* x87 | SSE | AVX: an exit on both back ends */
+	for (int i = 0; i < 16; i++)
+		for (int j = 0; j < 32; j++)
+			fpu_pattern[i][j] = (uint8_t)(0xa5 ^ (i * 32 + j)) | 1;
+	vec_load(fpu_pattern);
+	__asm__ volatile("fninit; fldcw %0; fld1; fldpi; fldl2t; fldl2e; fldlg2; fldln2; fld1; fldpi"
+			 ::"m"(fcw));
+	__asm__ volatile("ldmxcsr %0" ::"m"(mxcsr));
+}
+
+static void cmd_fpu_fill(void)
+{
+	fpu_fill();
+	puts_(has_avx ? "probe: fpu-fill ymm0-15" : "probe: fpu-fill xmm0-15");
+	puts_(" x87 fcw mxcsr");
+	if (has_xsave) {
+		puts_(" xcr0=");
+		putx(xgetbv0());
+	}
+	puts_("\n");
+}
+
+static int all_zero(const uint8_t *p, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (p[i])
+			return 0;
+	return 1;
+}
+
+static void fail_part(int *ok, const char *what)
+{
+	if (*ok)
+		puts_("probe: fpu-zero FAIL:");
+	*ok = 0;
+	puts_(" ");
+	puts_(what);
+}
+
+/* A fresh vCPU: XCR0 = 1, registers zero, FCW 037FH, FSW 0, all tags empty, MXCSR 1F80H. */
+static void cmd_fpu_zero(void)
+{
+	int ok = 1;
+	fpu_enable();
+	uint64_t xcr0 = has_xsave ? xgetbv0() : 1;
+	if (has_avx)
+		xsetbv0(7); /* the upper halves become readable, whatever they hold */
+	vec_store(vec_a);
+	fx_store(fx_a);
+	if (xcr0 != 1)
+		fail_part(&ok, "xcr0");
+	if (!all_zero(&vec_a[0][0], sizeof(vec_a)))
+		fail_part(&ok, has_avx ? "ymm" : "xmm");
+	if ((fx32(fx_a, 0) & 0xffff) != 0x037f || (fx32(fx_a, 0) >> 16) != 0 || fx_a[4] != 0)
+		fail_part(&ok, "fcw/fsw/ftw");
+	if (fx32(fx_a, 24) != 0x1f80)
+		fail_part(&ok, "mxcsr");
+	for (int i = 0; i < 8; i++)
+		if (!all_zero(fx_a + 32 + 16 * i, 10)) {
+			fail_part(&ok, "st");
+			break;
+		}
+	puts_(ok ? (has_avx ? "probe: fpu-zero PASS ymm0-15 x87 mxcsr xcr0\n" :
+		   "probe: fpu-zero PASS xmm0-15 x87 mxcsr\n") : "\n");
+}
+
+static void do_nothing(void) { __asm__ volatile("rdmsr" ::"c"(0x4b564dffu) : "rax", "rdx"); }
+
+/* The guest's own state survives its exits: CPUID, port I/O, UART, #GP injection, XSETBV. */
+static void cmd_fpu_keep(void)
+{
+	uint32_t r[4];
+	fpu_fill();
+	vec_store(vec_a);
+	fx_store(fx_a);
+	for (int i = 0; i < 20000; i++)
+		cpuid(0, r);
+	for (int i = 0; i < 2000; i++)
+		(void)inb(0x80);
+	puts_("probe: fpu-keep exits done\n");
+	for (int i = 0; i < 10; i++) {
+		caught = 0;
+		expect_len = 2;
+		expect_vector = 13;
+		do_nothing();
+		expect_vector = -1;
+	}
+	if (has_avx)
+		xsetbv0(7);
+	vec_store(vec_b);
+	fx_store(fx_b);
+	int same = 1, width = has_avx ? 32 : 16; /* bytes of each register read */
+	for (int i = 0; i < 16; i++)
+		for (int j = 0; j < width; j++)
+			same &= vec_a[i][j] == vec_b[i][j] && vec_a[i][j] == fpu_pattern[i][j];
+	for (unsigned i = 0; i < 512; i++)
+		same &= fx_a[i] == fx_b[i];
+	same &= (fx32(fx_b, 0) & 0xffff) == FCW_FILL && fx32(fx_b, 24) == MXCSR_FILL;
+	puts_(same ? "probe: fpu-keep PASS\n" : "probe: fpu-keep FAIL the guest's registers changed\n");
+}
+
+/* ---- caches ---- */
+
+/* INVD and WBINVD (0F 08, 0F 09): hako intercepts both and the guest goes on. */
+static void cmd_invd(void)
+{
+	__asm__ volatile("invd; wbinvd" ::: "memory");
+	puts_("probe: invd wbinvd PASS\n");
+}
+
+/* ---- speculation controls ---- */
+
+/* RDMSR/WRMSR that may #GP: 1 when they did (the handler skips the 2-byte instruction). */
+static int msr_faults(int write, uint32_t msr, uint64_t *val)
+{
+	uint32_t lo = (uint32_t)*val, hi = (uint32_t)(*val >> 32);
+	caught = 0;
+	expect_len = 2;
+	expect_vector = 13;
+	if (write)
+		__asm__ volatile("wrmsr" ::"c"(msr), "a"(lo), "d"(hi) : "memory");
+	else
+		__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr) : "memory");
+	expect_vector = -1;
+	if (!write && !caught)
+		*val = (uint64_t)hi << 32 | lo;
+	return caught;
+}
+
+static void cmd_spec(void)
+{
+	uint32_t r0[4], r7[4] = { 0 }, x0[4], x8[4] = { 0 };
+	cpuid(0, r0);
+	if (r0[0] >= 7)
+		cpuid(7, r7);
+	cpuid(0x80000000, x0);
+	if (x0[0] >= 0x80000008)
+		cpuid(0x80000008, x8);
+	uint32_t edx = r7[3], ebx = x8[1];
+	/* which SPEC_CTRL bit to try: IBRS, else STIBP, else SSBD (SDM Vol. 4 Table 2-2) */
+	uint64_t bit = (edx & (1u << 26)) || (ebx & (1u << 14)) ? 1 :
+		       (edx & (1u << 27)) || (ebx & (1u << 15)) ? 2 :
+		       (edx & (1u << 31)) || (ebx & (1u << 24)) ? 4 : 0;
+	int ibpb = (edx & (1u << 26)) || (ebx & (1u << 12));
+	int arch = !!(edx & (1u << 29));
+	uint64_t v0 = 0, v1 = 0, caps = 0, cmd = 1;
+	int ok = !(edx & (1u << 28)); /* L1D_FLUSH: hako does not give IA32_FLUSH_CMD */
+	if (bit) {
+		ok &= !msr_faults(0, 0x48, &v0) && v0 == 0;
+		ok &= !msr_faults(1, 0x48, &bit) && !msr_faults(0, 0x48, &v1) && v1 == bit;
+	} else {
+		ok &= msr_faults(0, 0x48, &v0);
+	}
+	ok &= msr_faults(1, 0x49, &cmd) == !ibpb;
+	ok &= arch ? !msr_faults(0, 0x10a, &caps) && (caps & (1u << 3)) : msr_faults(0, 0x10a, &caps);
+	puts_(ok ? "probe: spec PASS" : "probe: spec FAIL");
+	puts_(" spec_ctrl=");
+	putu(bit ? 1 : 0);
+	puts_(" start=");
+	putx(v0);
+	puts_(" ibpb=");
+	putu((uint64_t)ibpb);
+	puts_(" arch_caps=");
+	putx(caps);
+	puts_("\n");
+}
+
 /* ---- command line ---- */
 
 static int word_is(const char *w, unsigned len, const char *s)
@@ -247,6 +525,11 @@ static void run_word(const char *w, unsigned n)
 	else if (word_is(w, n, "triple")) cmd_triple();
 	else if (word_is(w, n, "spin")) cmd_spin();
 	else if (word_is(w, n, "flood")) cmd_flood();
+	else if (word_is(w, n, "fpu-fill")) cmd_fpu_fill();
+	else if (word_is(w, n, "fpu-zero")) cmd_fpu_zero();
+	else if (word_is(w, n, "fpu-keep")) cmd_fpu_keep();
+	else if (word_is(w, n, "invd")) cmd_invd();
+	else if (word_is(w, n, "spec")) cmd_spec();
 	/* other words (console=ttyS0) are not for the probe */
 }
 

@@ -6,15 +6,22 @@
  * "server echoes, no go-ahead" (RFC 857, RFC 858) and otherwise skipped;
  * output lines end in CR LF.
  *
- * Rules (issue 6): passwords are checked against mgmt/auth.c's hashes; a
- * wrong one costs a growing delay (1 s, 2 s, ...) during which input is
- * dropped, and the fifth ends the connection; at most CONSOLE_SESSIONS
- * sessions, a further one gets a polite refusal; a login must finish
- * within LOGIN_TIMEOUT_US and a shell session ends after `mgmt_idle=`
- * seconds without input (default 900). Output goes through a per-session
- * ring: when a reader is slow the ring's overflow is dropped, and when it
- * takes nothing for STALL_TIMEOUT_US it is disconnected, so no reader ever
- * holds up the service core.
+ * Rules (issue 6, hardened by issue 17 finding 9): passwords are checked
+ * against mgmt/auth.c's hashes, at the pace login_limit.c sets per source
+ * address and per account (1 s, 2 s, 4 s ... after each failure, whatever
+ * the connection), and the fifth failure on one connection ends it (see
+ * login.c). Slots
+ * follow slots.c: at most CONSOLE_LOGINS clients at the login prompt, where
+ * a newcomer takes the place of a silent or waiting one when full, and
+ * CONSOLE_SHELLS logged-in sessions, the last CONSOLE_RESERVED of them for
+ * administrators. A name and password must be typed within
+ * LOGIN_WINDOW_US of the prompt, and a shell session ends after
+ * `mgmt_idle=` seconds without input (default 900). Output goes through a
+ * per-session ring: when a reader is slow the ring's overflow is dropped,
+ * and when it takes nothing for STALL_TIMEOUT_US it is disconnected, so
+ * no reader ever holds up the service core. A session's end ends its
+ * shell (shell_end), which lets go of an attached guest console before
+ * the slot serves anyone else.
  *
  * All of it runs on the service core: lwIP callbacks (from the network
  * poller) and console_poll() for timers and commands. Receive callbacks
@@ -25,20 +32,30 @@
  * While a session's command runs, its further input waits in its input
  * ring (the command reads a confirmation or a Ctrl-C from there), and the
  * nested console_poll() calls serve the other sessions: their commands run
- * nested inside the waiting one, one at a time per session. A session
- * whose peer goes away during its command stays allocated until the
- * command returns; its output is dropped. Sessions close only from
- * console_poll(), never inside an lwIP callback.
+ * nested inside the waiting one, one at a time per session. A command
+ * that finishes later without waiting (shell_pend: `start` of a guest
+ * whose disks open over the network) leaves its session's input queued
+ * too, but for a Ctrl-C, which goes to the command. A session whose peer
+ * goes away during its command stays allocated until the command returns
+ * (or, when it is pending, is detached from it); its output is dropped.
+ * Sessions close only from console_poll(), never inside an lwIP callback,
+ * except a client at the login prompt that makes room for a newer one
+ * (admit(): it runs no command). Connections close through linger.c, so
+ * clients that never close cannot hold lwIP's PCBs. The login dialogue is
+ * in login.c.
  */
 #include "net/net.h"
 
 #include "lwip/tcp.h"
 #include "mgmt/auth.h"
 #include "mgmt/console/console.h"
-#include "mgmt/console/telnet.h"
+#include "mgmt/console/linger.h"
+#include "mgmt/console/session.h"
+#include "mgmt/console/slots.h"
 #include "mgmt/shell/args.h"
 #include "mgmt/shell/shell.h"
 #include "vmm/core/host.h"
+#include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/fmt.h"
 #include "vmm/core/lib/log.h"
 #include "vmm/core/lib/string.h"
@@ -47,45 +64,16 @@
 #include "vmm/core/time.h"
 
 #define CONSOLE_PORT 2323
-#define CONSOLE_SESSIONS 4
-#define CONSOLE_RING (64 * 1024)
-#define LOGIN_TRIES 5
-#define LOGIN_DELAY_US 1000000ull
-#define LOGIN_TIMEOUT_US (60 * 1000000ull)
 #define IDLE_DEFAULT_S 900
 #define STALL_TIMEOUT_US (30 * 1000000ull)
-#define FIELD_MAX 128
-#define CONSOLE_IN 4096
 #define CTRL_C 3
-
-enum sess_state { S_FREE, S_USER, S_PASS, S_DELAY, S_SHELL, S_CLOSING };
-
-struct session {
-	enum sess_state state;
-	struct telnet_rx tn;
-	struct tcp_pcb *pcb;
-	struct shell sh;
-	char user[AUTH_NAME_MAX + 1];
-	char field[FIELD_MAX + 1];
-	size_t flen;
-	int overlong, last_cr;
-	unsigned fails;
-	uint64_t started, last_input, delay_until, last_progress;
-	uint8_t out[CONSOLE_RING];
-	size_t out_head, out_len; /* ring: bytes [head, head+len) are pending */
-	uint64_t dropped;
-	char peer[24];
-	int busy; /* its command runs: console_poll() leaves its input queued */
-	uint64_t in_dropped;
-	uint8_t in[CONSOLE_IN]; /* shell input, telnet already decoded */
-	size_t in_head, in_len;
-};
 
 /* Allocated by console_start(): about 80 KiB each, only when networking. */
 static struct session *sessions;
 static struct tcp_pcb *listener;
 static uint64_t idle_us = IDLE_DEFAULT_S * 1000000ull;
 static struct log_ratelimit refuse_rl = LOG_RATELIMIT_INIT(5);
+static const struct slot_limits slot_limits = { CONSOLE_SHELLS, CONSOLE_RESERVED, CONSOLE_LOGINS };
 
 static int session_getc(void *ctx);
 static int session_interrupted(void *ctx);
@@ -145,7 +133,8 @@ static void out_text(struct session *s, const char *t, size_t n)
 	flush(s);
 }
 
-static void out_str(struct session *s, const char *t)
+/* session_out - queues text for the client and sends what fits (see session.h). */
+void session_out(struct session *s, const char *t)
 {
 	out_text(s, t, strlen(t));
 }
@@ -155,114 +144,80 @@ static void shell_out(void *ctx, const char *t, size_t n)
 	out_text(ctx, t, n);
 }
 
-/* Ends a session from console_poll(): `why` is its last line. */
-static void end_session(struct session *s, const char *why)
+/*
+ * session_end - marks the session for release by console_poll(), after
+ * `why` (may be 0). A session already ending is left alone.
+ */
+void session_end(struct session *s, const char *why)
 {
 	if (s->state == S_FREE || s->state == S_CLOSING)
 		return;
 	if (why)
-		out_str(s, why);
+		session_out(s, why);
 	s->state = S_CLOSING;
 }
 
+/*
+ * Frees a session's slot, from console_poll() (or admit(), for a client at
+ * the login prompt that runs no command). Its shell ends first:
+ * whatever it had attached (a guest console) lets go before the slot can
+ * serve the next client.
+ */
 static void release(struct session *s)
 {
 	struct tcp_pcb *pcb = s->pcb;
+	shell_end(&s->sh);
+	memset(s->field, 0, sizeof(s->field)); /* a password held for its check */
 	s->pcb = 0;
 	s->state = S_FREE;
 	if (!pcb)
 		return;
-	tcp_arg(pcb, 0);
-	tcp_recv(pcb, 0);
-	tcp_sent(pcb, 0);
-	tcp_err(pcb, 0);
-	if (tcp_close(pcb) != ERR_OK)
-		tcp_abort(pcb);
+	(void)linger_close(pcb); /* not inside this PCB's callback: an abort needs no ERR_ABRT */
 }
 
-static void prompt_login(struct session *s)
+static void slot_views(struct slot_view *v)
 {
-	s->state = S_USER;
-	s->flen = 0;
-	out_str(s, "login: ");
+	for (int i = 0; i < CONSOLE_SLOTS; i++) {
+		const struct session *s = &sessions[i];
+		enum slot_state st = s->state == S_FREE ? SLOT_FREE :
+				     s->state == S_SHELL ? SLOT_SHELL :
+				     s->state == S_CLOSING ? SLOT_GOING : SLOT_LOGIN;
+		v[i] = (struct slot_view){ st, s->peer_ip, s->sh.admin, s->typed,
+					   s->state == S_HOLD || s->state == S_DELAY, s->started };
+	}
 }
 
-static void login_failed(struct session *s)
+/*
+ * session_open_shell - the login of s->user succeeded: opens its shell if
+ * slots.c gives it a shell slot (the last one only for an administrator),
+ * else ends the session saying why.
+ */
+void session_open_shell(struct session *s)
 {
-	s->fails++;
-	log_warn("console: failed login for '%s' from %s (%u of %d)", s->user, s->peer, s->fails,
-		 LOGIN_TRIES);
-	if (s->fails >= LOGIN_TRIES) {
-		end_session(s, "\nlogin incorrect; too many failures, disconnecting\n");
+	struct slot_view v[CONSOLE_SLOTS];
+	slot_views(v);
+	int admin = auth_is_admin(s->user);
+	int err = slots_open_shell(v, CONSOLE_SLOTS, &slot_limits, admin);
+	if (err) {
+		session_end(s, err == -EPERM ? "hako: the last session is kept for an administrator; "
+					       "try again later\n" :
+					       "hako: too many sessions (at most 4 at a time); try again "
+					       "later\n");
 		return;
 	}
-	/* The delay grows with each failure; input during it is dropped. */
-	s->state = S_DELAY;
-	s->delay_until = time_us() + s->fails * LOGIN_DELAY_US;
-}
-
-static void field_done(struct session *s)
-{
-	s->field[s->flen] = 0;
-	if (s->state == S_USER) {
-		if (!s->flen)
-			return prompt_login(s);
-		memcpy(s->user, s->field, s->flen > AUTH_NAME_MAX ? AUTH_NAME_MAX : s->flen);
-		s->user[s->flen > AUTH_NAME_MAX ? AUTH_NAME_MAX : s->flen] = 0;
-		s->state = S_PASS;
-		s->flen = 0;
-		out_str(s, "password: ");
-		return;
-	}
-	out_str(s, "\n");
-	int ok = !s->overlong && !auth_login(s->user, s->field);
-	memset(s->field, 0, sizeof(s->field));
-	s->flen = 0;
-	if (!ok)
-		return login_failed(s);
 	log_info("console: '%s' logged in from %s", s->user, s->peer);
 	s->state = S_SHELL;
 	shell_init(&s->sh, shell_out, s);
 	s->sh.remote = 1;
+	s->sh.admin = admin;
 	shell_set_input(&s->sh, session_getc, session_interrupted);
 	shell_printf(&s->sh, "hako %s - type 'help' for the verbs, 'exit' to leave\n", HAKO_VERSION);
 	shell_prompt(&s->sh);
 }
 
-/* One byte of login input: the user name is echoed, the password not. */
-static void login_byte(struct session *s, uint8_t c)
-{
-	if (c == '\n' && s->last_cr)
-		return;
-	if (c == 0 && s->last_cr)
-		return; /* telnet's CR NUL */
-	s->last_cr = c == '\r';
-	if (c == '\r' || c == '\n') {
-		if (s->state == S_USER)
-			out_str(s, "\n");
-		field_done(s);
-		s->overlong = 0;
-		return;
-	}
-	if ((c == 8 || c == 127) && s->flen) {
-		s->flen--;
-		if (s->state == S_USER)
-			out_str(s, "\b \b");
-		return;
-	}
-	if (c < 32 || c > 126)
-		return;
-	if (s->flen == FIELD_MAX) {
-		s->overlong = 1;
-		return;
-	}
-	s->field[s->flen++] = (char)c;
-	if (s->state == S_USER)
-		out_text(s, (const char *)&c, 1);
-}
-
 static void data_byte(struct session *s, uint8_t c)
 {
+	s->typed = 1;
 	switch (s->state) {
 	case S_USER:
 	case S_PASS:
@@ -279,7 +234,10 @@ static void data_byte(struct session *s, uint8_t c)
 		else
 			s->in_dropped++; /* more than the ring at once (see on_recv) */
 		break;
-	default: /* S_DELAY drops input; S_FREE and S_CLOSING ignore it */
+	case S_HOLD:
+	case S_DELAY: /* input while a login waits is dropped */
+	case S_FREE:
+	case S_CLOSING:
 		break;
 	}
 }
@@ -294,7 +252,7 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 		return ERR_OK;
 	}
 	if (!p) {
-		end_session(s, 0);
+		session_end(s, 0);
 		return ERR_OK;
 	}
 	/* Telnet decoding only shrinks the bytes; when the input ring has no
@@ -335,17 +293,17 @@ static void on_err(void *arg, err_t err)
 	(void)err; /* the connection is gone whatever the reason */
 	if (s) {
 		s->pcb = 0; /* lwIP already freed it */
-		/* A running command still uses the session: free it when it ends. */
-		s->state = s->busy ? S_CLOSING : S_FREE;
+		/* console_poll() releases it (once a running command returns; a
+		 * pending one is detached from it first). */
+		s->state = S_CLOSING;
 	}
 }
 
-static void refuse(struct tcp_pcb *pcb, const char *msg)
+/* Says why and closes; returns what on_accept returns for the PCB. */
+static err_t refuse(struct tcp_pcb *pcb, const char *msg)
 {
 	tcp_write(pcb, msg, (u16_t)strlen(msg), TCP_WRITE_FLAG_COPY);
-	tcp_output(pcb);
-	if (tcp_close(pcb) != ERR_OK)
-		tcp_abort(pcb);
+	return linger_close(pcb) ? ERR_ABRT : ERR_OK;
 }
 
 static void peer_str(struct tcp_pcb *pcb, char *buf, size_t n)
@@ -355,31 +313,57 @@ static void peer_str(struct tcp_pcb *pcb, char *buf, size_t n)
 	fmt_snprintf(buf, n, "%s:%u", ip, pcb->remote_port);
 }
 
+/*
+ * Picks the slot for a new client (slots.c). A client waiting at the
+ * login prompt that has to make room is released at once (it runs no
+ * command), so a burst of connections cannot use up the slots. Returns 0
+ * with *refused set to what on_accept must return when there is none.
+ */
+static struct session *admit(struct tcp_pcb *pcb, uint32_t ip, err_t *refused)
+{
+	struct slot_view v[CONSOLE_SLOTS];
+	int evict;
+	slot_views(v);
+	int i = slots_admit(v, CONSOLE_SLOTS, &slot_limits, ip, &evict);
+	if (i < 0) {
+		if (log_ratelimit_ok(&refuse_rl))
+			log_warn("console: client refused: %s", i == -ENOSPC ?
+				 "4 sessions logged in already" : "every slot still closing");
+		*refused = refuse(pcb, i == -ENOSPC ? "hako: too many sessions (at most 4 at a time); "
+						      "try again later\r\n" :
+						      "hako: busy; try again in a moment\r\n");
+		return 0;
+	}
+	if (evict >= 0) {
+		struct session *old = &sessions[evict];
+		LOG_WARN_RL("console: %s closed to make room for a new client at the login prompt",
+			    old->peer);
+		session_out(old, "\nhako: too many clients at the login prompt; this one made room for "
+			     "a newer one\n");
+		release(old);
+	}
+	return &sessions[i];
+}
+
 static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 {
 	(void)arg; /* one listener */
 	if (err != ERR_OK || !pcb)
 		return ERR_VAL;
-	if (!auth_user_count()) {
-		refuse(pcb, "hako: network login is disabled until a password is set: run "
-			    "'passwd' on the serial console, or add a user= line made by "
-			    "tools/hako-passwd to hako.cfg\r\n");
-		return ERR_OK;
-	}
-	struct session *s = 0;
-	for (int i = 0; i < CONSOLE_SESSIONS && !s; i++)
-		if (sessions[i].state == S_FREE)
-			s = &sessions[i];
-	if (!s) {
-		if (log_ratelimit_ok(&refuse_rl))
-			log_warn("console: session refused: %d already open", CONSOLE_SESSIONS);
-		refuse(pcb, "hako: too many sessions (at most 4 at a time); try again later\r\n");
-		return ERR_OK;
-	}
+	if (!auth_user_count())
+		return refuse(pcb, "hako: network login is disabled until a password is set: run "
+				   "'passwd' on the serial console, or add a user= line made by "
+				   "tools/hako-passwd to hako.cfg\r\n");
+	uint32_t ip = lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(&pcb->remote_ip)));
+	err_t refused = ERR_OK;
+	struct session *s = admit(pcb, ip, &refused);
+	if (!s)
+		return refused;
 	memset(s, 0, offsetof(struct session, out));
 	s->out_head = s->out_len = s->dropped = 0;
 	s->busy = 0, s->in_head = s->in_len = s->in_dropped = 0;
 	s->pcb = pcb;
+	s->peer_ip = ip;
 	s->started = s->last_input = s->last_progress = time_us();
 	peer_str(pcb, s->peer, sizeof(s->peer));
 	tcp_arg(pcb, s);
@@ -390,26 +374,20 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	static const uint8_t offer[] = { TELNET_IAC, TELNET_WILL, TELNET_OPT_ECHO,
 					 TELNET_IAC, TELNET_WILL, TELNET_OPT_SGA };
 	out_raw(s, offer, sizeof(offer));
-	out_str(s, "hako management console\n");
-	prompt_login(s);
+	session_out(s, "hako management console\n");
+	login_prompt(s);
 	return ERR_OK;
 }
 
 static void session_timers(struct session *s, uint64_t now)
 {
-	if (s->state == S_DELAY && now >= s->delay_until) {
-		out_str(s, "login incorrect\n");
-		prompt_login(s);
-	}
-	if ((s->state == S_USER || s->state == S_PASS || s->state == S_DELAY) &&
-	    now - s->started > LOGIN_TIMEOUT_US)
-		end_session(s, "\nlogin timed out\n");
-	if (s->state == S_SHELL && !s->busy && now - s->last_input > idle_us)
-		end_session(s, "\nidle timeout; bye\n");
+	login_timers(s, now);
+	if (s->state == S_SHELL && !s->busy && !shell_pending(&s->sh) && now - s->last_input > idle_us)
+		session_end(s, "\nidle timeout; bye\n");
 	if (s->out_len && now - s->last_progress > STALL_TIMEOUT_US) {
 		log_warn("console: %s reads nothing; disconnected", s->peer);
 		s->out_len = 0;
-		end_session(s, 0);
+		session_end(s, 0);
 	}
 }
 
@@ -431,10 +409,10 @@ static void run_input(struct session *s)
 {
 	s->busy = 1;
 	int saved = service_command_begin();
-	while (s->in_len && s->state == S_SHELL) {
+	while (s->in_len && s->state == S_SHELL && !shell_pending(&s->sh)) {
 		shell_feed(&s->sh, in_pop(s));
 		if (s->sh.closed)
-			end_session(s, 0);
+			session_end(s, 0);
 	}
 	service_command_end(saved);
 	s->busy = 0;
@@ -445,7 +423,7 @@ static void run_input(struct session *s)
 static int console_poll(void)
 {
 	int busy = 0;
-	for (int i = 0; sessions && i < CONSOLE_SESSIONS; i++) {
+	for (int i = 0; sessions && i < CONSOLE_SLOTS; i++) {
 		struct session *s = &sessions[i];
 		if (s->state == S_FREE)
 			continue;
@@ -455,14 +433,21 @@ static int console_poll(void)
 				 (unsigned long long)s->in_dropped, CONSOLE_IN);
 			s->in_dropped = 0;
 		}
-		if (s->state == S_SHELL && !s->busy && s->in_len && service_commands_allowed()) {
+		if (s->state == S_SHELL && shell_pending(&s->sh)) {
+			/* A command finishes later: input waits here, but for a Ctrl-C. */
+			if (session_interrupted(s))
+				shell_interrupt(&s->sh);
+			s->last_input = time_us();
+		} else if (s->state == S_SHELL && !s->busy && s->in_len && service_commands_allowed()) {
 			run_input(s);
 			busy = 1;
 		}
 		flush(s);
-		busy |= s->out_len > 0 || s->in_len > 0;
-		if (s->state == S_CLOSING && !s->busy)
+		busy |= s->out_len > 0 || (s->in_len > 0 && !shell_pending(&s->sh));
+		if (s->state == S_CLOSING && !s->busy) {
+			shell_detach(&s->sh); /* a pending command forgets this terminal */
 			release(s);
+		}
 	}
 	return busy;
 }
@@ -511,7 +496,7 @@ void console_start(void)
 	v = cfg_get(&hako_cfg, "mgmt_idle");
 	if (v && !fmt_parse_uint(v, 1, 86400, &idle))
 		idle_us = idle * 1000000ull;
-	sessions = (struct session *)page_alloc_bytes(CONSOLE_SESSIONS * sizeof(struct session));
+	sessions = (struct session *)page_alloc_bytes(CONSOLE_SLOTS * sizeof(struct session));
 	if (!auth_load(&hako_cfg, auth_report))
 		log_warn("console: no user with a password: network logins refused until "
 			 "'passwd' is run on the serial console");

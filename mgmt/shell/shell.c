@@ -19,16 +19,52 @@ static struct shell *running;
 
 static void echo_cb(void *ctx, const char *s, size_t n)
 {
-	struct shell *sh = ctx;
-	sh->write(sh->ctx, s, n);
+	shell_write(ctx, s, n);
 }
+
+/* Session ids; 0 is never one. The service core runs every shell. */
+static uint64_t last_id;
 
 void shell_init(struct shell *sh, void (*write)(void *, const char *, size_t), void *ctx)
 {
 	memset(sh, 0, sizeof(*sh));
 	sh->write = write;
 	sh->ctx = ctx;
+	sh->id = ++last_id;
 	line_init(&sh->ed, echo_cb, sh);
+}
+
+void shell_end(struct shell *sh)
+{
+	void (*end)(struct shell *) = sh->end_hook;
+	sh->input_hook = 0;
+	sh->end_hook = 0;
+	if (end)
+		end(sh);
+	sh->closed = 1;
+	sh->id = 0;
+}
+
+void shell_give_back(struct shell *sh)
+{
+	sh->input_hook = 0;
+	sh->end_hook = 0;
+	shell_prompt(sh);
+}
+
+struct shell_ref shell_ref(struct shell *sh)
+{
+	return (struct shell_ref){ sh, sh->id };
+}
+
+struct shell *shell_deref(struct shell_ref r)
+{
+	return r.sh && r.id && r.sh->id == r.id ? r.sh : 0;
+}
+
+int shell_is_admin(const struct shell *sh)
+{
+	return !sh->remote || sh->admin;
 }
 
 void shell_set_input(struct shell *sh, int (*getc)(void *ctx), int (*interrupted)(void *ctx))
@@ -47,12 +83,20 @@ int shell_interrupted(void)
 	return running && running->interrupted && running->interrupted(running->ctx);
 }
 
+/* The oldest byte typed ahead (the caller checked there is one). */
+static unsigned char ahead_pop(struct shell *sh)
+{
+	unsigned char c = sh->ahead[0];
+	memmove(sh->ahead, sh->ahead + 1, --sh->ahead_len);
+	return c;
+}
+
 int shell_read_line(struct shell *sh, char *buf, size_t cap, int echo, void (*wait)(void))
 {
 	size_t n = 0;
 	int after_cr = sh->ed.last_cr; /* the command's own line may end in CR LF */
 	for (;;) {
-		int c = sh->getc ? sh->getc(sh->ctx) : SHELL_GONE;
+		int c = sh->ahead_len ? ahead_pop(sh) : sh->getc ? sh->getc(sh->ctx) : SHELL_GONE;
 		if (c == SHELL_NO_INPUT) {
 			wait();
 			continue;
@@ -87,7 +131,8 @@ int shell_read_line(struct shell *sh, char *buf, size_t cap, int echo, void (*wa
 
 void shell_write(struct shell *sh, const char *s, size_t n)
 {
-	sh->write(sh->ctx, s, n);
+	if (sh->write) /* a session ended mid-way has none: its output is dropped */
+		sh->write(sh->ctx, s, n);
 }
 
 static void vprint(struct shell *sh, const char *prefix, const char *fmt, va_list ap)
@@ -155,18 +200,88 @@ int shell_execute(struct shell *sh, char *line)
 		return shell_error(sh, "unknown verb '%.40s'; 'help' lists the verbs", argv[0]);
 	struct shell *outer = running;
 	running = sh;
+	sh->executing++;
 	int rc = c->run(sh, argc, argv);
+	sh->executing--;
 	running = outer;
 	return rc;
 }
 
+/* ---- commands that finish later (shell.h) ---- */
+
+int shell_pend(struct shell *sh, const struct shell_pending_ops *ops, void *ctx)
+{
+	sh->pending = ops;
+	sh->pending_ctx = ctx;
+	sh->interrupting = 0;
+	return SHELL_PENDING;
+}
+
+int shell_pending(const struct shell *sh)
+{
+	return sh->pending != 0;
+}
+
+void shell_finish(struct shell *sh)
+{
+	if (!sh->pending)
+		return;
+	sh->pending = 0;
+	/* Finished before its command returned: shell_feed prompts then. */
+	if (!sh->executing && !sh->closed)
+		shell_prompt(sh);
+}
+
+void shell_interrupt(struct shell *sh)
+{
+	if (!sh->pending || sh->interrupting)
+		return; /* one Ctrl-C is enough; the work is stopping */
+	sh->interrupting = 1;
+	sh->pending->interrupt(sh, sh->pending_ctx);
+}
+
+void shell_detach(struct shell *sh)
+{
+	const struct shell_pending_ops *ops = sh->pending;
+	sh->pending = 0;
+	sh->ahead_len = 0;
+	if (ops)
+		ops->detach(sh, sh->pending_ctx);
+}
+
+static void feed_one(struct shell *sh, unsigned char c);
+
+int shell_resume(struct shell *sh)
+{
+	int fed = 0;
+	while (sh->ahead_len && !sh->pending && !sh->closed) {
+		feed_one(sh, ahead_pop(sh));
+		fed = 1;
+	}
+	return fed;
+}
+
 void shell_feed(struct shell *sh, unsigned char c)
 {
+	if (!sh->pending && !sh->ahead_len) {
+		feed_one(sh, c);
+		return;
+	}
+	if (c == 3 && sh->pending) {
+		sh->ahead_len = 0; /* like a terminal's interrupt, it drops what was typed ahead */
+		shell_interrupt(sh);
+		return;
+	}
+	if (sh->ahead_len < SHELL_AHEAD)
+		sh->ahead[sh->ahead_len++] = c; /* beyond that, typing ahead is lost */
+	shell_resume(sh);
+}
+
+static void feed_one(struct shell *sh, unsigned char c)
+{
 	if (sh->input_hook) {
-		if (sh->input_hook(sh, c)) {
-			sh->input_hook = 0;
-			shell_prompt(sh);
-		}
+		if (sh->input_hook(sh, c))
+			shell_give_back(sh);
 		return;
 	}
 	switch (line_feed(&sh->ed, c)) {
@@ -182,7 +297,7 @@ void shell_feed(struct shell *sh, unsigned char c)
 		break;
 	}
 	line_reset(&sh->ed);
-	if (!sh->input_hook && !sh->closed)
+	if (!sh->input_hook && !sh->closed && !sh->pending)
 		shell_prompt(sh);
 }
 

@@ -5,8 +5,11 @@
  * READ(16)/WRITE(16), flush becomes SYNCHRONIZE CACHE(10). Requests beyond
  * the session's task slots wait in a backlog; during a reconnect they wait
  * in the session and fail after its task timeout, so a guest sees an I/O
- * error, never silent loss. Service core only.
+ * error, never silent loss. Opening (login, TEST UNIT READY, READ
+ * CAPACITY) goes on in the background and ends with blk_opened().
+ * Service core only.
  */
+#include "net/iscsi/exec.h"
 #include "net/iscsi/tcp.h"
 #include "vmm/blk/blk.h"
 #include "vmm/core/lib/errno.h"
@@ -17,6 +20,9 @@
 #include "vmm/core/time.h"
 
 #define OPEN_WAIT_US (20 * 1000000ull)
+
+/* Opening a LUN: log in, TEST UNIT READY, READ CAPACITY (16, else 10). */
+enum lun_step { LUN_READY, LUN_LOGIN, LUN_TUR, LUN_CAPACITY16, LUN_CAPACITY10 };
 
 struct lun_task {
 	struct iscsi_task t;
@@ -32,9 +38,18 @@ struct iscsi_lun {
 	int used[ISCSI_MAX_TASKS];
 	struct blk_req *backlog, *backlog_tail;
 	struct iscsi_lun *next;
+	/* while opening (lun_open): the device, the step, its one task */
+	struct blockdev *dev;
+	enum lun_step step;
+	uint64_t open_deadline;
+	struct iscsi_task probe;
+	uint8_t probe_buf[ISCSI_CAPACITY_BUF];
+	int probe_done;
+	struct iscsi_url url;
 };
 
 static struct iscsi_lun *open_luns;
+static struct log_ratelimit fail_rl = LOG_RATELIMIT_INIT(5);
 
 static int url_check(const char *spec, struct iscsi_url *u, char *err, unsigned len)
 {
@@ -64,9 +79,12 @@ static void task_done(struct iscsi_task *t)
 	int status = t->result;
 	if (!status && t->residual)
 		status = -EIO; /* a short transfer is an I/O error for the guest */
-	if (status)
-		log_warn("iscsi %s: request failed: %s %s", l->s->cfg.target, errno_str(status),
-			 t->message);
+	if (status) {
+		fmt_snprintf(l->dev->error, sizeof(l->dev->error), "%s", t->message);
+		if (log_ratelimit_ok(&fail_rl)) /* a guest can make many fail at once */
+			log_warn("iscsi %s: request failed: %s: %s", l->s->cfg.target, errno_str(status),
+				 t->message);
+	}
 	struct blk_req *r = lt->r;
 	l->used[lt - l->slots] = 0;
 	blk_complete(r, status);
@@ -131,14 +149,19 @@ static void lun_start(struct blockdev *d, struct blk_req *r)
 	l->backlog_tail = r;
 }
 
-static void lun_close(struct blockdev *d)
+static void lun_unlink(struct iscsi_lun *l)
 {
-	struct iscsi_lun *l = d->priv;
 	for (struct iscsi_lun **p = &open_luns; *p; p = &(*p)->next)
 		if (*p == l) {
 			*p = l->next;
-			break;
+			return;
 		}
+}
+
+static void lun_close(struct blockdev *d)
+{
+	struct iscsi_lun *l = d->priv;
+	lun_unlink(l);
 	iscsi_abort_all(l->s, -ECANCELED, "disk closed");
 	while (l->backlog) {
 		struct blk_req *r = l->backlog;
@@ -151,68 +174,136 @@ static void lun_close(struct blockdev *d)
 
 static const struct blk_backend_ops lun_ops = { lun_start, lun_close, 1 };
 
-/* Login, TEST UNIT READY and READ CAPACITY before the guest starts (blk_open may wait). */
+/*
+ * Opening a LUN is a small state machine that iscsi_blk_poll() drives
+ * (blk.h: nothing waits for a disk to open): the session logs in, then
+ * one task at a time asks TEST UNIT READY (which also takes the UNIT
+ * ATTENTION a target reports first) and READ CAPACITY; its done callback
+ * only marks it finished, so the next step runs from the poller, never
+ * inside lwIP's receive callback.
+ */
+static void probe_done(struct iscsi_task *t)
+{
+	((struct iscsi_lun *)t->arg)->probe_done = 1;
+}
+
+static void lun_open_end(struct iscsi_lun *l, int rc, const char *why)
+{
+	const struct iscsi_url *u = &l->url;
+	lun_unlink(l);
+	blk_open_failed(l->dev, rc, "iSCSI disk %s/%llu at %s:%u: %s", u->target,
+			(unsigned long long)u->lun, u->host, u->port,
+			why[0] ? why : l->s->error[0] ? l->s->error : errno_str(rc));
+	iscsi_tcp_logout_free(l->s);
+	blk_host()->free(l, sizeof(*l));
+}
+
+static void probe_send(struct iscsi_lun *l, enum lun_step step)
+{
+	l->step = step;
+	l->probe_done = 0;
+	if (step == LUN_TUR)
+		iscsi_task_tur(&l->probe, l->lun);
+	else
+		iscsi_task_capacity(&l->probe, l->lun, l->probe_buf, step == LUN_CAPACITY10);
+	l->probe.done = probe_done;
+	l->probe.arg = l;
+	int rc = iscsi_submit(l->s, &l->probe);
+	if (rc)
+		lun_open_end(l, rc, "");
+}
+
+static void lun_opened(struct iscsi_lun *l, const struct scsi_capacity *cap)
+{
+	struct blockdev *d = l->dev;
+	if (cap->block_size < 512 || cap->block_size & (cap->block_size - 1)) {
+		char why[32];
+		fmt_snprintf(why, sizeof(why), "block size %u", cap->block_size);
+		return lun_open_end(l, -ENOTSUP, why);
+	}
+	l->step = LUN_READY;
+	l->block_size = cap->block_size;
+	d->ops = &lun_ops;
+	d->blocks = cap->blocks, d->block_size = cap->block_size;
+	blk_opened(d, 0);
+}
+
+/* One step of an open; may end it (and free l). */
+static void lun_open_step(struct iscsi_lun *l)
+{
+	struct scsi_capacity cap;
+	char why[96] = "";
+	int rc;
+	if (l->step == LUN_LOGIN) {
+		rc = iscsi_login_status(l->s, l->open_deadline);
+		if (rc == -EINPROGRESS)
+			return;
+		return rc ? lun_open_end(l, rc, "") : probe_send(l, LUN_TUR);
+	}
+	if (!l->probe_done)
+		return;
+	if (l->step == LUN_TUR) {
+		if (l->probe.result)
+			return lun_open_end(l, l->probe.result, l->probe.message);
+		return probe_send(l, LUN_CAPACITY16);
+	}
+	rc = iscsi_capacity_result(&l->probe, l->probe_buf, l->step == LUN_CAPACITY10, &cap, why,
+				   sizeof(why));
+	if (rc == 1)
+		return probe_send(l, LUN_CAPACITY10);
+	if (rc)
+		return lun_open_end(l, rc, why);
+	lun_opened(l, &cap);
+}
+
+/* Starts the session; iscsi_blk_poll() goes on (see lun_open_step). */
 static int lun_open(const char *spec, struct blockdev *d, char *err, unsigned len)
 {
 	struct iscsi_url u;
-	struct iscsi_config cfg;
-	struct scsi_capacity cap;
-	char why[96] = "";
 	int rc = url_check(spec, &u, err, len);
 	if (rc)
 		return rc;
-	if (!iscsi_tcp_can_wait()) {
-		/* Opening waits on the network: never from inside lwIP (console.c
-		 * runs shell commands outside it, so this is a host bug). */
-		fmt_snprintf(err, len, "iSCSI disks cannot be opened from inside a network "
-			     "callback");
-		return -EBUSY;
-	}
-	memset(&cfg, 0, sizeof(cfg));
-	iscsi_tcp_defaults(&cfg);
-	fmt_snprintf(cfg.host, sizeof(cfg.host), "%s", u.host);
-	cfg.port = u.port;
-	fmt_snprintf(cfg.target, sizeof(cfg.target), "%s", u.target);
-	fmt_snprintf(cfg.user, sizeof(cfg.user), "%s", u.user);
-	fmt_snprintf(cfg.secret, sizeof(cfg.secret), "%s", u.secret);
 	struct iscsi_lun *l = blk_host()->alloc(sizeof(*l));
-	if (!l || (rc = iscsi_tcp_open(&cfg, &l->s))) {
+	if (!l || (rc = iscsi_open_url(&u, &l->s))) {
 		if (l)
 			blk_host()->free(l, sizeof(*l));
 		fmt_snprintf(err, len, "cannot start an iSCSI session (%s)", errno_str(rc ? rc : -ENOMEM));
 		return rc ? rc : -ENOMEM;
 	}
-	rc = iscsi_wait_login(l->s, OPEN_WAIT_US, iscsi_tcp_wait_quiet, l->s);
-	if (!rc)
-		rc = iscsi_cmd_tur(l->s, u.lun, iscsi_tcp_wait_quiet, l->s, why, sizeof(why));
-	if (!rc)
-		rc = iscsi_cmd_capacity(l->s, u.lun, &cap, iscsi_tcp_wait_quiet, l->s, why, sizeof(why));
-	if (!rc && (cap.block_size < 512 || cap.block_size & (cap.block_size - 1)))
-		rc = -ENOTSUP, fmt_snprintf(why, sizeof(why), "block size %u", cap.block_size);
-	if (rc) {
-		fmt_snprintf(err, len, "iSCSI disk %s/%llu at %s:%u: %s", u.target,
-			     (unsigned long long)u.lun, u.host, u.port,
-			     why[0] ? why : l->s->error[0] ? l->s->error : errno_str(rc));
-		iscsi_tcp_free(l->s);
-		blk_host()->free(l, sizeof(*l));
-		return rc;
-	}
-	l->lun = u.lun, l->block_size = cap.block_size;
-	d->ops = &lun_ops, d->priv = l;
-	d->blocks = cap.blocks, d->block_size = cap.block_size;
+	l->url = u;
+	l->lun = u.lun;
+	l->dev = d;
+	l->step = LUN_LOGIN;
+	l->open_deadline = time_us() + OPEN_WAIT_US;
+	d->priv = l;
 	l->next = open_luns, open_luns = l;
-	return 0;
+	return BLK_OPEN_LATER;
 }
-BLK_SCHEME(iscsi, "iscsi://", lun_check, lun_open);
 
-/* Keeps every open LUN's session going: timers, keepalive, reconnects. */
-/* Busy while any LUN has commands in flight: their answers come by polling. */
+/* An open abandoned (blk_open_cancel): its session logs out in the background. */
+static void lun_cancel(struct blockdev *d)
+{
+	struct iscsi_lun *l = d->priv;
+	lun_unlink(l);
+	iscsi_tcp_logout_free(l->s);
+	blk_host()->free(l, sizeof(*l));
+}
+BLK_SCHEME(iscsi, "iscsi://", lun_check, lun_open, lun_cancel);
+
+/*
+ * Keeps every LUN's session going (timers, keepalive, reconnects) and
+ * moves opening ones on. Busy while any LUN has commands in flight: their
+ * answers come by polling.
+ */
 static int iscsi_blk_poll(void)
 {
 	int busy = 0;
-	for (struct iscsi_lun *l = open_luns; l; l = l->next) {
+	for (struct iscsi_lun *l = open_luns, *next; l; l = next) {
+		next = l->next; /* an open that ends frees l */
 		iscsi_tcp_poll(l->s);
 		busy |= iscsi_tasks_pending(l->s) > 0;
+		if (l->step != LUN_READY)
+			lun_open_step(l);
 	}
 	return busy;
 }

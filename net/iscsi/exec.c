@@ -31,25 +31,44 @@ int iscsi_exec(struct iscsi_session *s, struct iscsi_task *t, iscsi_wait_fn wait
 	return t->result;
 }
 
-/* Until full feature phase (0), a permanent failure (its -E), ISCSI_REFUSED_TRIES
- * refused connections (-ECONNREFUSED) or the timeout (-ETIMEDOUT). */
+/*
+ * Where a login stands, without waiting: 0 in full feature phase,
+ * -EINPROGRESS while it goes on, or why it will not succeed: a permanent
+ * failure (its -E), ISCSI_REFUSED_TRIES refused connections
+ * (-ECONNREFUSED), a host name that did not resolve (-EHOSTUNREACH), or
+ * -ETIMEDOUT once the clock passed `deadline_us`.
+ */
+int iscsi_login_status(const struct iscsi_session *s, uint64_t deadline_us)
+{
+	if (s->state == ISCSI_S_FULL)
+		return 0;
+	if (s->state == ISCSI_S_FAILED || s->state == ISCSI_S_CLOSED)
+		return s->error_code ? s->error_code : -EIO;
+	/* Nobody listens there: say so now rather than at the timeout. */
+	if (s->state == ISCSI_S_BACKOFF && s->error_code == -ECONNREFUSED &&
+	    s->connects >= ISCSI_REFUSED_TRIES)
+		return -ECONNREFUSED;
+	/* The host name did not resolve (the DNS server answered, or never
+	 * will within its retries): waiting longer will not change that. A
+	 * session already in use keeps retrying (session.c). */
+	if (s->state == ISCSI_S_BACKOFF && s->error_code == -EHOSTUNREACH)
+		return -EHOSTUNREACH;
+	if (s->ops->now_us(s->ctx) > deadline_us)
+		return -ETIMEDOUT;
+	return -EINPROGRESS;
+}
+
+/* Until iscsi_login_status() says 0 or an error; -ECANCELED when wait gives up. */
 int iscsi_wait_login(struct iscsi_session *s, uint64_t timeout_us, iscsi_wait_fn wait, void *arg)
 {
 	uint64_t end = s->ops->now_us(s->ctx) + timeout_us;
-	while (s->state != ISCSI_S_FULL) {
-		if (s->state == ISCSI_S_FAILED || s->state == ISCSI_S_CLOSED)
-			return s->error_code ? s->error_code : -EIO;
-		/* Nobody listens there: say so now rather than at the timeout. */
-		if (s->state == ISCSI_S_BACKOFF && s->error_code == -ECONNREFUSED &&
-		    s->connects >= ISCSI_REFUSED_TRIES)
-			return -ECONNREFUSED;
-		if (s->ops->now_us(s->ctx) > end)
-			return -ETIMEDOUT;
+	int rc;
+	while ((rc = iscsi_login_status(s, end)) == -EINPROGRESS) {
 		if (wait(arg))
 			return -ECANCELED;
 		iscsi_poll(s);
 	}
-	return 0;
+	return rc;
 }
 
 static void task_init(struct iscsi_task *t, uint64_t lun, void *buf, uint32_t len,
@@ -64,8 +83,7 @@ int iscsi_cmd_tur(struct iscsi_session *s, uint64_t lun, iscsi_wait_fn w, void *
 		  size_t n)
 {
 	struct iscsi_task t;
-	task_init(&t, lun, 0, 0, ISCSI_DIR_NONE);
-	scsi_cdb_tur(t.cdb);
+	iscsi_task_tur(&t, lun);
 	int err = iscsi_exec(s, &t, w, a);
 	if (err)
 		fmt_snprintf(why, n, "%s", t.message);
@@ -96,29 +114,64 @@ int iscsi_cmd_report_luns(struct iscsi_session *s, uint64_t *luns, int max, iscs
 	return err ? err : scsi_parse_report_luns(buf, t.len - t.residual, luns, max);
 }
 
+/* TEST UNIT READY as a task for `lun` (its done and arg are the caller's). */
+void iscsi_task_tur(struct iscsi_task *t, uint64_t lun)
+{
+	task_init(t, lun, 0, 0, ISCSI_DIR_NONE);
+	scsi_cdb_tur(t->cdb);
+}
+
+/*
+ * READ CAPACITY as a task for `lun` into buf (ISCSI_CAPACITY_BUF bytes):
+ * the (16) form, or the (10) form when `use10` (SBC-3 5.16).
+ */
+void iscsi_task_capacity(struct iscsi_task *t, uint64_t lun, uint8_t *buf, int use10)
+{
+	task_init(t, lun, buf, use10 ? 8 : ISCSI_CAPACITY_BUF, ISCSI_DIR_READ);
+	if (use10)
+		scsi_cdb_read_capacity10(t->cdb);
+	else
+		scsi_cdb_read_capacity16(t->cdb, ISCSI_CAPACITY_BUF);
+}
+
+/*
+ * The answer of a finished iscsi_task_capacity(): 0 and *cap, 1 when the
+ * target refused the (16) form as an ILLEGAL REQUEST (send the (10) form
+ * next), or -E... with the reason in why.
+ */
+int iscsi_capacity_result(const struct iscsi_task *t, const uint8_t *buf, int use10,
+			  struct scsi_capacity *cap, char *why, size_t n)
+{
+	struct scsi_sense sn;
+	if (!t->result) {
+		int err = use10 ? scsi_parse_capacity10(buf, t->len - t->residual, cap) :
+				  scsi_parse_capacity16(buf, t->len - t->residual, cap);
+		if (err)
+			fmt_snprintf(why, n, "malformed READ CAPACITY data");
+		return err;
+	}
+	if (!use10 && !scsi_sense_parse(t->sense, t->sense_len, &sn) &&
+	    sn.key == SENSE_ILLEGAL_REQUEST)
+		return 1;
+	fmt_snprintf(why, n, "%s", t->message);
+	return t->result;
+}
+
 /* SBC-3 5.16: READ CAPACITY (16) first; (10) when the target lacks it. */
 int iscsi_cmd_capacity(struct iscsi_session *s, uint64_t lun, struct scsi_capacity *cap,
 		       iscsi_wait_fn w, void *a, char *why, size_t n)
 {
-	uint8_t buf[32];
+	uint8_t buf[ISCSI_CAPACITY_BUF];
 	struct iscsi_task t;
-	struct scsi_sense sn;
-	task_init(&t, lun, buf, sizeof(buf), ISCSI_DIR_READ);
-	scsi_cdb_read_capacity16(t.cdb, sizeof(buf));
-	int err = iscsi_exec(s, &t, w, a);
-	if (!err)
-		return scsi_parse_capacity16(buf, t.len - t.residual, cap);
-	if (scsi_sense_parse(t.sense, t.sense_len, &sn) || sn.key != SENSE_ILLEGAL_REQUEST) {
-		fmt_snprintf(why, n, "%s", t.message);
-		return err;
+	int rc = 1;
+	for (int use10 = 0; use10 < 2 && rc == 1; use10++) {
+		iscsi_task_capacity(&t, lun, buf, use10);
+		int err = iscsi_exec(s, &t, w, a);
+		if (err && !t.result) /* never submitted */
+			t.result = err, fmt_snprintf(t.message, sizeof(t.message), "%s", errno_str(err));
+		rc = iscsi_capacity_result(&t, buf, use10, cap, why, n);
 	}
-	task_init(&t, lun, buf, 8, ISCSI_DIR_READ);
-	scsi_cdb_read_capacity10(t.cdb);
-	if ((err = iscsi_exec(s, &t, w, a))) {
-		fmt_snprintf(why, n, "%s", t.message);
-		return err;
-	}
-	return scsi_parse_capacity10(buf, t.len - t.residual, cap);
+	return rc;
 }
 
 /* SYNCHRONIZE CACHE (16), or (10) when the target refuses (16). */

@@ -20,9 +20,23 @@ typedef int (*iscsi_wait_fn)(void *arg);
 
 /* Runs `t` (done is set here) and waits for it. Returns t->result or -ECANCELED. */
 int iscsi_exec(struct iscsi_session *s, struct iscsi_task *t, iscsi_wait_fn wait, void *arg);
-/* Waits until the session reached full feature phase or failed. */
+/* A login that has not succeeded after this many refused connections fails. */
 #define ISCSI_REFUSED_TRIES 3
+/* Where a login stands: 0, -EINPROGRESS, or why it fails (see exec.c). */
+int iscsi_login_status(const struct iscsi_session *s, uint64_t deadline_us);
+/* Waits until the session reached full feature phase or failed. */
 int iscsi_wait_login(struct iscsi_session *s, uint64_t timeout_us, iscsi_wait_fn wait, void *arg);
+
+/*
+ * The same commands for callers that do not wait (a LUN opening for a
+ * guest): fill a task, submit it with iscsi_submit(), read the answer in
+ * its done callback.
+ */
+#define ISCSI_CAPACITY_BUF 32
+void iscsi_task_tur(struct iscsi_task *t, uint64_t lun);
+void iscsi_task_capacity(struct iscsi_task *t, uint64_t lun, uint8_t *buf, int use10);
+int iscsi_capacity_result(const struct iscsi_task *t, const uint8_t *buf, int use10,
+			  struct scsi_capacity *cap, char *why, size_t n);
 
 int iscsi_cmd_tur(struct iscsi_session *s, uint64_t lun, iscsi_wait_fn w, void *a, char *why,
 		  size_t n);

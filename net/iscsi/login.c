@@ -56,7 +56,8 @@ static void login_send(struct iscsi_session *s, int csg, int nsg, int transit,
 	h.itt = iscsi_be32(s->login_itt);
 	h.sn = iscsi_be32(s->cmdsn);
 	h.exp_sn = iscsi_be32(s->exp_statsn);
-	iscsi_tx_pdu(s, &h, t->buf, (uint32_t)t->len);
+	if (iscsi_tx_pdu(s, &h, t->buf, (uint32_t)t->len))
+		iscsi_violation(s, "login: target does not read what it asked for (send queue full)");
 }
 
 static void text_init(struct iscsi_session *s, struct iscsi_text_buf *t)
@@ -263,7 +264,7 @@ static int parse_keys(struct iscsi_session *s, const char *d, uint32_t len, stru
 			log_warn("iscsi: ignoring unknown login key %s", kv.key);
 	}
 	if (ret < 0)
-		iscsi_drop(s, -EIO, "login failed: malformed key=value text");
+		iscsi_violation(s, "login failed: malformed key=value text");
 	return ret;
 }
 
@@ -298,6 +299,10 @@ static void login_done(struct iscsi_session *s, const struct iscsi_login *h)
 		s->discovery_done = 0, s->disc_len = 0;
 	if (s->p.first_burst > s->p.max_burst)
 		s->p.first_burst = s->p.max_burst;
+	/* 13.12: what the target can take, not what we must send; our PDUs
+	 * stay small enough for the send queue (a larger one never fits it). */
+	if (s->p.target_max_recv_dsl > ISCSI_TX_DATA_MAX)
+		s->p.target_max_recv_dsl = ISCSI_TX_DATA_MAX;
 	s->state = ISCSI_S_FULL;
 	s->state_since = s->last_rx;
 	log_info("iscsi %s: logged in (digests %s/%s, burst %u/%u, R2T %s, immediate %s)",
@@ -310,7 +315,7 @@ static void login_done(struct iscsi_session *s, const struct iscsi_login *h)
 static int login_seq(struct iscsi_session *s, const struct iscsi_login *h)
 {
 	if (iscsi_be32(h->itt) != s->login_itt || memcmp(h->isid, s->isid, 6)) {
-		iscsi_drop(s, -EIO, "login response for another ITT (0x%x, want 0x%x) or ISID",
+		iscsi_violation(s, "login response for another ITT (0x%x, want 0x%x) or ISID",
 			   iscsi_be32(h->itt), s->login_itt);
 		return -EIO;
 	}
@@ -321,7 +326,7 @@ static int login_seq(struct iscsi_session *s, const struct iscsi_login *h)
 	if (!s->login_rounds++)
 		s->exp_statsn = iscsi_be32(h->sn); /* the first StatSN (11.13.4) */
 	if (s->login_rounds > LOGIN_MAX_ROUNDS) {
-		iscsi_drop(s, -EIO, "login failed: no agreement after %d rounds", LOGIN_MAX_ROUNDS);
+		iscsi_violation(s, "login failed: no agreement after %d rounds", LOGIN_MAX_ROUNDS);
 		return -EIO;
 	}
 	return iscsi_check_statsn(s, iscsi_be32(h->sn));
@@ -384,7 +389,7 @@ static int login_join(struct iscsi_session *s, const struct iscsi_login *h, cons
 		      uint32_t len)
 {
 	if (len > sizeof(s->login_rx) - s->login_rx_len) {
-		iscsi_drop(s, -EIO, "login failed: target's login text exceeds %zu bytes",
+		iscsi_violation(s, "login failed: target's login text exceeds %zu bytes",
 			   sizeof(s->login_rx));
 		return -EIO;
 	}
@@ -394,7 +399,7 @@ static int login_join(struct iscsi_session *s, const struct iscsi_login *h, cons
 		return 0;
 	if (h->flags & ISCSI_LOGIN_TRANSIT) {
 		/* 11.13: a response that continues its text cannot also transit */
-		iscsi_drop(s, -EIO, "login failed: response has both the C and the T bit");
+		iscsi_violation(s, "login failed: response has both the C and the T bit");
 		return -EIO;
 	}
 	struct iscsi_text_buf e = { s->login_text, 0, 0 };

@@ -61,21 +61,30 @@ int iscsi_tx_room(const struct iscsi_session *s, uint32_t data_len)
 	return ISCSI_TX_CAP - (s->tx_tail - s->tx_head) >= need;
 }
 
-/* Queues one PDU; the caller checked iscsi_tx_room() first. */
-void iscsi_tx_pdu(struct iscsi_session *s, void *bhs, const void *data, uint32_t len)
+/*
+ * Queues one PDU, or refuses (-ENOSPC) when it does not fit: a target that
+ * stops reading while it keeps asking for answers must not make the queue
+ * run past s->tx[] into what follows it.
+ */
+int iscsi_tx_pdu(struct iscsi_session *s, void *bhs, const void *data, uint32_t len)
 {
 	size_t need = iscsi_pdu_size(len, s->p.header_digest, s->p.data_digest);
+	if (!iscsi_tx_room(s, len))
+		return -ENOSPC;
 	if (ISCSI_TX_CAP - s->tx_tail < need) {
 		memmove(s->tx, s->tx + s->tx_head, s->tx_tail - s->tx_head);
 		s->tx_tail -= s->tx_head, s->tx_head = 0;
 	}
 	s->tx_tail += iscsi_pdu_write(s->tx + s->tx_tail, bhs, data, len, s->p.header_digest,
 				      s->p.data_digest);
+	return 0;
 }
+_Static_assert(2 * (48 + 4 + ISCSI_TX_DATA_MAX + 3 + 4) <= ISCSI_TX_CAP,
+	       "two of the largest PDUs fit the send queue");
 
 static int is_permanent(int err)
 {
-	return err == -EPERM || err == -ENOENT || err == -ENOTSUP;
+	return err == -EPERM || err == -ENOENT || err == -ENOTSUP || err == -EPROTO;
 }
 
 static void start_connect(struct iscsi_session *s)
@@ -88,6 +97,8 @@ static void start_connect(struct iscsi_session *s)
 			   errno_str(err));
 }
 
+static void drop(struct iscsi_session *s, int err, int violation);
+
 /*
  * Ends the connection for `err` with a logged reason. Unfinished tasks
  * go back to the queue and a reconnect follows after a backoff, unless
@@ -99,9 +110,36 @@ void iscsi_drop(struct iscsi_session *s, int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	fmt_vsnprintf(s->error, sizeof(s->error), fmt, ap);
 	va_end(ap);
+	drop(s, err, 0);
+}
+
+/*
+ * The same for something the target sent (or did) against RFC 7143: after
+ * ISCSI_MAX_VIOLATIONS of them in a row the session fails for good, so its
+ * tasks fail now with the reason instead of at their timeout, and a
+ * discovery stops logging in again.
+ */
+void iscsi_violation(struct iscsi_session *s, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fmt_vsnprintf(s->error, sizeof(s->error), fmt, ap);
+	va_end(ap);
+	drop(s, -EIO, 1);
+}
+
+static void drop(struct iscsi_session *s, int err, int violation)
+{
 	s->error_code = err;
 	if (s->state == ISCSI_S_CLOSED || s->state == ISCSI_S_FAILED || s->state == ISCSI_S_IDLE)
 		return;
+	if (violation && ++s->violations >= ISCSI_MAX_VIOLATIONS) {
+		char why[sizeof(s->error)];
+		memcpy(why, s->error, sizeof(why));
+		fmt_snprintf(s->error, sizeof(s->error), "target broke the protocol %d times in a "
+			     "row: %s", s->violations, why);
+		err = s->error_code = -EPROTO;
+	}
 	log_warn("iscsi %s: connection closed: %s", sess_name(s), s->error);
 	s->ops->close(s->ctx);
 	s->epoch++;
@@ -180,7 +218,7 @@ void iscsi_update_sn(struct iscsi_session *s, uint32_t exp, uint32_t max)
 int iscsi_check_statsn(struct iscsi_session *s, uint32_t statsn)
 {
 	if (statsn != s->exp_statsn) {
-		iscsi_drop(s, -EIO, "out-of-sequence StatSN %u, expected %u", statsn, s->exp_statsn);
+		iscsi_violation(s, "out-of-sequence StatSN %u, expected %u", statsn, s->exp_statsn);
 		return -EIO;
 	}
 	s->exp_statsn++;
@@ -208,13 +246,12 @@ static void send_nop_out(struct iscsi_session *s, uint32_t itt, uint32_t ttt,
 			 const uint8_t *lun, const void *data, uint32_t len)
 {
 	struct iscsi_bhs h;
-	if (!iscsi_tx_room(s, len))
-		return; /* the queue is full of data; the target sees traffic anyway */
 	fill_request(s, &h, ISCSI_OP_NOP_OUT | ISCSI_OP_IMMEDIATE, itt);
 	h.ttt = iscsi_be32(ttt);
 	if (lun)
 		memcpy(h.lun, lun, 8);
-	iscsi_tx_pdu(s, &h, data, len);
+	if (iscsi_tx_pdu(s, &h, data, len))
+		return; /* the queue is full of data; the target sees traffic anyway */
 }
 
 static void rx_nop_in(struct iscsi_session *s, const struct iscsi_bhs *h, const uint8_t *d,
@@ -223,7 +260,7 @@ static void rx_nop_in(struct iscsi_session *s, const struct iscsi_bhs *h, const 
 	uint32_t itt = iscsi_be32(h->itt), ttt = iscsi_be32(h->ttt);
 	if (itt != ISCSI_RSVD_TAG) {
 		if (itt != s->ping_itt || !s->ping_itt) {
-			iscsi_drop(s, -EIO, "NOP-In answers ITT 0x%x we never sent", itt);
+			iscsi_violation(s, "NOP-In answers ITT 0x%x we never sent", itt);
 			return;
 		}
 		if (iscsi_check_statsn(s, iscsi_be32(h->statsn)))
@@ -238,26 +275,41 @@ static void rx_nop_in(struct iscsi_session *s, const struct iscsi_bhs *h, const 
 	iscsi_update_sn(s, iscsi_be32(h->exp_cmdsn), iscsi_be32(h->max_cmdsn));
 }
 
-/* Every request of one text exchange carries the same ITT (11.10.3). */
+/*
+ * Every request of one text exchange carries the same ITT (11.10.3). A
+ * full send queue means the target asks for more without reading what we
+ * sent (its receive window shut): that ends the connection.
+ */
 static void send_text(struct iscsi_session *s, uint32_t itt, uint32_t ttt, const char *text,
 		      uint32_t len)
 {
 	struct iscsi_bhs h;
 	fill_request(s, &h, ISCSI_OP_TEXT_REQ, itt);
 	h.ttt = iscsi_be32(ttt);
+	if (iscsi_tx_pdu(s, &h, text, len)) {
+		iscsi_violation(s, "target does not read what it asked for (send queue full)");
+		return;
+	}
 	s->login_itt = itt;
 	s->cmdsn++; /* text requests are not immediate: they use a CmdSN */
-	iscsi_tx_pdu(s, &h, text, len);
 }
 
+/*
+ * 11.14. Without room in the send queue it stays wanted (logout_wanted):
+ * poll_full() tries again, and whoever closes the session bounds the wait.
+ */
 static void send_logout(struct iscsi_session *s)
 {
 	struct iscsi_bhs h;
-	fill_request(s, &h, ISCSI_OP_LOGOUT_REQ | ISCSI_OP_IMMEDIATE, next_tag(s));
+	uint32_t itt = next_tag(s);
+	fill_request(s, &h, ISCSI_OP_LOGOUT_REQ | ISCSI_OP_IMMEDIATE, itt);
 	h.flags = ISCSI_FLAG_FINAL; /* reason code 0: close the session (11.14.1) */
 	h.ttt = 0; /* CID 0 */
-	s->login_itt = iscsi_be32(h.itt);
-	iscsi_tx_pdu(s, &h, 0, 0);
+	if (iscsi_tx_pdu(s, &h, 0, 0)) {
+		s->logout_wanted = 1;
+		return;
+	}
+	s->login_itt = itt;
 	set_state(s, ISCSI_S_LOGOUT);
 }
 
@@ -271,18 +323,22 @@ static void rx_text(struct iscsi_session *s, const struct iscsi_bhs *h, const ui
 		    uint32_t len)
 {
 	if (iscsi_be32(h->itt) != s->login_itt || s->cfg.target[0] || s->discovery_done != 1) {
-		iscsi_drop(s, -EIO, "unexpected Text Response");
+		iscsi_violation(s, "unexpected Text Response");
 		return;
 	}
 	if (iscsi_check_statsn(s, iscsi_be32(h->statsn)))
 		return;
 	iscsi_update_sn(s, iscsi_be32(h->exp_cmdsn), iscsi_be32(h->max_cmdsn));
 	if ((h->flags & ISCSI_FLAG_FINAL) && (h->flags & ISCSI_FLAG_CONT)) {
-		iscsi_drop(s, -EIO, "Text Response with both the F and the C bit");
+		iscsi_violation(s, "Text Response with both the F and the C bit");
 		return;
 	}
 	if (len > sizeof(s->disc) - 1 - s->disc_len) {
-		iscsi_drop(s, -E2BIG, "SendTargets answer longer than %zu bytes", sizeof(s->disc));
+		iscsi_violation(s, "SendTargets answer longer than %zu bytes", sizeof(s->disc));
+		return;
+	}
+	if (++s->text_pieces > ISCSI_TEXT_MAX_PIECES) {
+		iscsi_violation(s, "SendTargets answer in more than %d pieces", ISCSI_TEXT_MAX_PIECES);
 		return;
 	}
 	memcpy(s->disc + s->disc_len, d, len);
@@ -292,17 +348,19 @@ static void rx_text(struct iscsi_session *s, const struct iscsi_bhs *h, const ui
 		return;
 	}
 	s->discovery_done = 2;
+	s->violations = 0;
 	send_logout(s);
 }
 
 static void rx_logout(struct iscsi_session *s, const struct iscsi_bhs *h)
 {
 	if (s->state != ISCSI_S_LOGOUT || iscsi_be32(h->itt) != s->login_itt) {
-		iscsi_drop(s, -EIO, "unexpected Logout Response");
+		iscsi_violation(s, "unexpected Logout Response");
 		return;
 	}
 	if (iscsi_check_statsn(s, iscsi_be32(h->statsn)))
 		return;
+	s->violations = 0;
 	log_info("iscsi %s: logged out", s->cfg.target[0] ? s->cfg.target : "discovery");
 	s->ops->close(s->ctx);
 	s->epoch++;
@@ -336,10 +394,10 @@ static void rx_full(struct iscsi_session *s, const struct iscsi_bhs *h, const ui
 	case ISCSI_OP_LOGOUT_RSP: rx_logout(s, h); break;
 	case ISCSI_OP_ASYNC: rx_async(s, h); break;
 	case ISCSI_OP_REJECT:
-		iscsi_drop(s, -EIO, "target rejected a PDU (reason 0x%02x)", h->spec[0]);
+		iscsi_violation(s, "target rejected a PDU (reason 0x%02x)", h->spec[0]);
 		break;
 	default:
-		iscsi_drop(s, -EIO, "unexpected opcode 0x%02x in full feature phase", h->opcode);
+		iscsi_violation(s, "unexpected opcode 0x%02x in full feature phase", h->opcode);
 	}
 }
 
@@ -348,13 +406,13 @@ static void rx_pdu(struct iscsi_session *s)
 	const struct iscsi_bhs *h = (const void *)s->rx.hdr;
 	const char *why;
 	if (iscsi_bhs_check(h, s->rx.data_len, &why)) {
-		iscsi_drop(s, -EIO, "malformed PDU (opcode 0x%02x): %s", h->opcode, why);
+		iscsi_violation(s, "malformed PDU (opcode 0x%02x): %s", h->opcode, why);
 		return;
 	}
 	s->last_rx = now(s);
 	if (s->state == ISCSI_S_LOGIN) {
 		if ((h->opcode & ISCSI_OPCODE_MASK) != ISCSI_OP_LOGIN_RSP) {
-			iscsi_drop(s, -EIO, "opcode 0x%02x during login", h->opcode);
+			iscsi_violation(s, "opcode 0x%02x during login", h->opcode);
 			return;
 		}
 		iscsi_login_rx(s, h, (const char *)s->rx.data, s->rx.data_len);
@@ -374,7 +432,7 @@ void iscsi_feed(struct iscsi_session *s, const void *buf, size_t len)
 		int r = iscsi_rx_feed(&s->rx, p, len, &used, &why);
 		p += used, len -= used;
 		if (r < 0) {
-			iscsi_drop(s, r, "malformed PDU: %s", why);
+			iscsi_violation(s, "malformed PDU: %s", why);
 			return;
 		}
 		if (r == 0)
@@ -393,7 +451,10 @@ static void poll_full(struct iscsi_session *s, uint64_t t)
 	if (!s->cfg.target[0] && !s->discovery_done) {
 		static const char st[] = "SendTargets=All";
 		s->discovery_done = 1;
+		s->text_pieces = 0;
 		send_text(s, next_tag(s), ISCSI_RSVD_TAG, st, sizeof(st));
+		if (s->state != ISCSI_S_FULL)
+			return;
 	}
 	if (t - s->last_rx > 2 * s->cfg.keepalive_us && s->ping_itt) {
 		iscsi_drop(s, -ETIMEDOUT, "target did not answer NOP-Out for %llu s",

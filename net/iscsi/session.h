@@ -102,16 +102,33 @@ enum iscsi_state {
 };
 
 #define ISCSI_MAX_TASKS 64
+/*
+ * The send queue, and the largest data segment hako puts in one PDU: a
+ * target's MaxRecvDataSegmentLength above it is clamped to it (RFC 7143
+ * 13.12 only bounds what the target can take), so every PDU fits the
+ * queue with room to spare and the queue never has to hold more than it
+ * can (iscsi_tx_pdu refuses rather than overflow).
+ */
 #define ISCSI_TX_CAP (256 * 1024)
+#define ISCSI_TX_DATA_MAX (64 * 1024)
 #define ISCSI_DISC_MAX (16 * 1024)
 #define ISCSI_LOGIN_TEXT_MAX 8192
+/* A SendTargets answer in more pieces than this is a target's loop, not an answer. */
+#define ISCSI_TEXT_MAX_PIECES 64
+/*
+ * Protocol violations in a row (iscsi_violation) after which the session
+ * fails for good instead of logging in again: a target that breaks the
+ * protocol the same way after every reconnect would otherwise keep hako
+ * logging in until each task's timeout. A task that completes resets it.
+ */
+#define ISCSI_MAX_VIOLATIONS 3
 
 struct iscsi_session {
 	struct iscsi_config cfg;
 	const struct iscsi_transport_ops *ops;
 	void *ctx;
 	enum iscsi_state state;
-	char error[128]; /* why the last connection or login failed */
+	char error[192]; /* why the last connection or login failed */
 	int error_code;
 	struct iscsi_params p;
 	/* sequence numbers (RFC 7143 4.2.2) */
@@ -139,6 +156,8 @@ struct iscsi_session {
 	uint64_t state_since, last_rx, ping_sent, backoff_us;
 	uint32_t ping_itt;
 	int connects, logout_wanted;
+	int violations; /* iscsi_violation()s since the last task or answer that completed */
+	int text_pieces; /* Text Responses of the SendTargets exchange */
 	uint32_t pings_answered; /* NOP-Ins from the target we answered */
 	uint32_t epoch; /* bumped when a connection ends: stale work stops */
 	/* byte streams */
@@ -178,10 +197,14 @@ void iscsi_discovery_walk(const struct iscsi_session *s,
 
 /* Internal, shared by session.c, login.c and task.c. */
 int iscsi_tx_room(const struct iscsi_session *s, uint32_t data_len);
-void iscsi_tx_pdu(struct iscsi_session *s, void *bhs, const void *data, uint32_t len);
+/* Queues one PDU: 0, or -ENOSPC (nothing queued) when iscsi_tx_room() says no. */
+int iscsi_tx_pdu(struct iscsi_session *s, void *bhs, const void *data, uint32_t len);
 void iscsi_tx_flush(struct iscsi_session *s);
 void iscsi_drop(struct iscsi_session *s, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* The target broke the protocol: iscsi_drop(), counted (ISCSI_MAX_VIOLATIONS). */
+void iscsi_violation(struct iscsi_session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 void iscsi_update_sn(struct iscsi_session *s, uint32_t exp_cmdsn, uint32_t max_cmdsn);
 int iscsi_check_statsn(struct iscsi_session *s, uint32_t statsn);
 void iscsi_login_begin(struct iscsi_session *s);

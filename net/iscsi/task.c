@@ -38,6 +38,8 @@ void iscsi_task_finish(struct iscsi_session *s, struct iscsi_task *t, int result
 {
 	s->tasks[t->slot] = 0;
 	s->slot_gen[t->slot]++;
+	if (!result)
+		s->violations = 0; /* the target answered properly */
 	t->state = T_FREE;
 	t->result = result;
 	fmt_snprintf(t->message, sizeof(t->message), "%s", msg ? msg : "");
@@ -131,8 +133,7 @@ static int send_command(struct iscsi_session *s, struct iscsi_task *t)
 	memcpy(h.cdb, t->cdb, 16);
 	t->xfer_done = imm;
 	t->state = T_SENT;
-	iscsi_tx_pdu(s, &h, t->buf, imm);
-	return 0;
+	return iscsi_tx_pdu(s, &h, t->buf, imm); /* room checked above: 0 */
 }
 
 /* One Data-Out PDU (11.7): at most the target's MaxRecvDataSegmentLength. */
@@ -141,8 +142,6 @@ static int send_data_out(struct iscsi_session *s, struct iscsi_task *t, uint32_t
 {
 	struct iscsi_bhs h;
 	uint32_t n = *left < s->p.target_max_recv_dsl ? *left : s->p.target_max_recv_dsl;
-	if (!iscsi_tx_room(s, n))
-		return -EAGAIN;
 	memset(&h, 0, sizeof(h));
 	h.opcode = ISCSI_OP_DATA_OUT;
 	h.flags = n == *left ? ISCSI_FLAG_FINAL : 0;
@@ -150,9 +149,11 @@ static int send_data_out(struct iscsi_session *s, struct iscsi_task *t, uint32_t
 	h.itt = iscsi_be32(t->itt);
 	h.ttt = iscsi_be32(ttt);
 	h.exp_cmdsn = iscsi_be32(s->exp_statsn); /* ExpStatSN */
-	h.data_sn = iscsi_be32((*datasn)++);
+	h.data_sn = iscsi_be32(*datasn);
 	h.offset = iscsi_be32(offset);
-	iscsi_tx_pdu(s, &h, (uint8_t *)t->buf + offset, n);
+	if (iscsi_tx_pdu(s, &h, (uint8_t *)t->buf + offset, n))
+		return -EAGAIN; /* sent later, with the same DataSN */
+	(*datasn)++;
 	*left -= n;
 	return 0;
 }
@@ -253,13 +254,13 @@ static void task_status(struct iscsi_session *s, struct iscsi_task *t, uint8_t f
 	t->status = status;
 	t->residual = flags & ISCSI_RSP_UNDERFLOW ? residual : 0;
 	if (flags & ISCSI_RSP_UNDERFLOW && residual > t->len) {
-		iscsi_drop(s, -EIO, "residual %u larger than the transfer %u", residual, t->len);
+		iscsi_violation(s, "residual %u larger than the transfer %u", residual, t->len);
 		return;
 	}
 	switch (status) {
 	case SCSI_STATUS_GOOD:
 		if (t->dir == ISCSI_DIR_READ && t->xfer_done != t->len - t->residual) {
-			iscsi_drop(s, -EIO, "read got %u bytes, status says %u", t->xfer_done,
+			iscsi_violation(s, "read got %u bytes, status says %u", t->xfer_done,
 				   t->len - t->residual);
 			return;
 		}
@@ -290,7 +291,7 @@ static void rx_response(struct iscsi_session *s, struct iscsi_task *t, const str
 	if (len >= 2) {
 		uint32_t sl = (uint32_t)d[0] << 8 | d[1];
 		if (sl > len - 2) {
-			iscsi_drop(s, -EIO, "SenseLength %u beyond the data segment", sl);
+			iscsi_violation(s, "SenseLength %u beyond the data segment", sl);
 			return;
 		}
 		t->sense_len = (uint8_t)(sl < sizeof(t->sense) ? sl : sizeof(t->sense));
@@ -305,11 +306,11 @@ static void rx_data_in(struct iscsi_session *s, struct iscsi_task *t, const stru
 {
 	uint32_t off = iscsi_be32(h->offset), sn = iscsi_be32(h->data_sn);
 	if (t->dir != ISCSI_DIR_READ) {
-		iscsi_drop(s, -EIO, "Data-In for a task that reads nothing (ITT 0x%x)", t->itt);
+		iscsi_violation(s, "Data-In for a task that reads nothing (ITT 0x%x)", t->itt);
 		return;
 	}
 	if (sn != t->next_datasn || off != t->xfer_done || len > t->len - off) {
-		iscsi_drop(s, -EIO, "Data-In out of sequence: DataSN %u offset %u len %u "
+		iscsi_violation(s, "Data-In out of sequence: DataSN %u offset %u len %u "
 			   "(expected DataSN %u offset %u of %u)", sn, off, len, t->next_datasn,
 			   t->xfer_done, t->len);
 		return;
@@ -318,7 +319,7 @@ static void rx_data_in(struct iscsi_session *s, struct iscsi_task *t, const stru
 	t->xfer_done += len, t->next_datasn++;
 	if (h->flags & ISCSI_DATAIN_STATUS) {
 		if (!(h->flags & ISCSI_FLAG_FINAL)) {
-			iscsi_drop(s, -EIO, "Data-In with status but without F bit");
+			iscsi_violation(s, "Data-In with status but without F bit");
 			return;
 		}
 		t->sense_len = 0;
@@ -333,7 +334,7 @@ static void rx_r2t(struct iscsi_session *s, struct iscsi_task *t, const struct i
 	uint32_t sn = iscsi_be32(h->data_sn);
 	if (t->dir != ISCSI_DIR_WRITE || t->r2t_active || sn != t->next_r2tsn || !n ||
 	    n > s->p.max_burst || off > t->len || n > t->len - off) {
-		iscsi_drop(s, -EIO, "bad R2T: R2TSN %u offset %u length %u for a %u-byte %s task",
+		iscsi_violation(s, "bad R2T: R2TSN %u offset %u length %u for a %u-byte %s task",
 			   sn, off, n, t->len, t->dir == ISCSI_DIR_WRITE ? "write" : "non-write");
 		return;
 	}

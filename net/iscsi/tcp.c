@@ -10,6 +10,12 @@
  * acknowledged at once (tcp_recved), which keeps the window open: QEMU's
  * slirp stalls 5 s on a zero window (TESTING.md).
  *
+ * A target named by host name is looked up first with lwIP's DNS client
+ * (RFC 1035; the server comes from the DHCP lease or hako.cfg `dns=`, see
+ * net/netif.c), without waiting: the connect goes on in the lookup's
+ * callback. A name that does not resolve ends the connection attempt
+ * with -EHOSTUNREACH and a sentence naming the host.
+ *
  * Closing a session politely (iscsi_tcp_logout_free) sends a Logout
  * Request (RFC 7143 11.14, reason 0: close the session) and leaves the
  * session on a linger list, which a service poller drives until the
@@ -18,7 +24,9 @@
  */
 #include "net/iscsi/tcp.h"
 
+#include "lwip/dns.h"
 #include "lwip/ip_addr.h"
+#include "lwip/netif.h"
 #include "lwip/tcp.h"
 #include "net/net.h"
 #include "vmm/core/cpu.h"
@@ -36,6 +44,9 @@ struct iscsi_tcp {
 	struct tcp_pcb *pcb;
 	int in_callback, aborted_in_callback;
 	int err_pending, up_pending;
+	char err_why[96]; /* with err_pending: what to tell the session */
+	uint16_t port;
+	int lookup; /* slot in lookups[] + 1 while a host name is looked up */
 	uint64_t rnd;
 	struct iscsi_tcp *linger_next; /* logging out, on the linger list */
 	uint64_t linger_until;
@@ -54,9 +65,30 @@ static void tcp_detach(struct tcp_pcb *pcb)
 	tcp_sent(pcb, 0);
 }
 
+/*
+ * Lookups in flight. lwIP's DNS client cannot forget a callback, so its
+ * argument is a slot here with a generation: a session that closes (or
+ * is freed) while its name is looked up clears its slot, and an answer
+ * for a slot since reused is recognised by the generation and ignored.
+ */
+#define LOOKUPS 8
+static struct lookup {
+	struct iscsi_tcp *t;
+	uint32_t gen;
+} lookups[LOOKUPS];
+static uint32_t lookup_gen;
+
+static void lookup_forget(struct iscsi_tcp *t)
+{
+	if (t->lookup)
+		lookups[t->lookup - 1].t = 0;
+	t->lookup = 0;
+}
+
 static void t_close(void *ctx)
 {
 	struct iscsi_tcp *t = ctx;
+	lookup_forget(t);
 	struct tcp_pcb *pcb = t->pcb;
 	if (!pcb)
 		return;
@@ -115,12 +147,16 @@ static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
 	return ERR_OK;
 }
 
-static int t_connect(void *ctx, const char *host, uint16_t port)
+/* The connection fails outside lwIP's callbacks, in the next tcp_events(). */
+static void fail_later(struct iscsi_tcp *t, int err, const char *fmt, const char *host)
 {
-	struct iscsi_tcp *t = ctx;
-	ip_addr_t ip;
-	if (!ipaddr_aton(host, &ip))
-		return -EINVAL; /* no DNS: hosts are addresses */
+	t->err_pending = err;
+	fmt_snprintf(t->err_why, sizeof(t->err_why), fmt, host);
+}
+
+/* Opens the TCP connection to an address; 0 or -E. */
+static int connect_ip(struct iscsi_tcp *t, const ip_addr_t *ip)
+{
 	t->pcb = tcp_new();
 	if (!t->pcb)
 		return -ENOMEM;
@@ -129,11 +165,78 @@ static int t_connect(void *ctx, const char *host, uint16_t port)
 	tcp_err(t->pcb, on_err);
 	tcp_sent(t->pcb, on_sent);
 	tcp_nagle_disable(t->pcb);
-	if (tcp_connect(t->pcb, &ip, port, on_connected) != ERR_OK) {
+	if (tcp_connect(t->pcb, ip, t->port, on_connected) != ERR_OK) {
 		t_close(t);
 		return -ECONNREFUSED;
 	}
 	return 0;
+}
+
+/* lwIP's DNS client answers (from inside net_poll, or at once). */
+static void on_lookup(const char *name, const ip_addr_t *ip, void *arg)
+{
+	struct lookup *l = &lookups[((uintptr_t)arg & 0xff) % LOOKUPS];
+	struct iscsi_tcp *t = l->t;
+	if (!t || l->gen != (uint32_t)((uintptr_t)arg >> 8))
+		return; /* its session closed meanwhile */
+	l->t = 0;
+	t->lookup = 0;
+	if (!ip) {
+		fail_later(t, -EHOSTUNREACH, "cannot resolve host '%s' (no such name, or no answer "
+			   "from the DNS server)", name);
+		return;
+	}
+	char a[16];
+	net_ip_str(ip4_addr_get_u32(ip_2_ip4(ip)), a, sizeof(a));
+	log_dbg("iscsi: %s is %s", name, a);
+	int err = connect_ip(t, ip);
+	if (err)
+		fail_later(t, err, "cannot connect to %s", name);
+}
+
+/* Starts a lookup of `host`; the connect follows in on_lookup(). 0 or -E. */
+static int lookup(struct iscsi_tcp *t, const char *host)
+{
+	struct netif *nif = netif_default;
+	if (!nif || ip4_addr_isany_val(*netif_ip4_addr(nif))) {
+		/* no lease yet: a transient failure, the session tries again */
+		fail_later(t, -ENETDOWN, "no network address yet to look up '%s'", host);
+		return 0;
+	}
+	if (ip_addr_isany(dns_getserver(0))) {
+		fail_later(t, -EHOSTUNREACH, "cannot resolve host '%s': no DNS server (set dns= in "
+			   "hako.cfg, or get one by DHCP)", host);
+		return 0;
+	}
+	unsigned i = 0;
+	while (i < LOOKUPS && lookups[i].t)
+		i++;
+	if (i == LOOKUPS)
+		return -EAGAIN;
+	uint32_t gen = ++lookup_gen & 0xffffff;
+	lookups[i] = (struct lookup){ t, gen };
+	t->lookup = (int)i + 1;
+	ip_addr_t ip;
+	/* the callback may run inside this call (no server after all) */
+	err_t e = dns_gethostbyname(host, &ip, on_lookup, (void *)(uintptr_t)(gen << 8 | i));
+	if (e == ERR_INPROGRESS)
+		return 0;
+	lookup_forget(t);
+	if (e != ERR_OK) {
+		fail_later(t, -EHOSTUNREACH, "cannot resolve host '%s' (not a valid name)", host);
+		return 0;
+	}
+	return connect_ip(t, &ip); /* cached, or a dotted address after all */
+}
+
+static int t_connect(void *ctx, const char *host, uint16_t port)
+{
+	struct iscsi_tcp *t = ctx;
+	ip_addr_t ip;
+	t->port = port;
+	if (ipaddr_aton(host, &ip))
+		return connect_ip(t, &ip);
+	return lookup(t, host);
 }
 
 static long t_send(void *ctx, const void *buf, size_t n)
@@ -188,8 +291,10 @@ static void tcp_events(struct iscsi_tcp *t)
 	if (t->err_pending) {
 		int err = t->err_pending;
 		t->err_pending = 0;
-		iscsi_conn_down(&t->s, err, err == -ECONNREFUSED ? "connection refused or reset" :
-								  "target closed the connection");
+		iscsi_conn_down(&t->s, err, t->err_why[0] ? t->err_why :
+					    err == -ECONNREFUSED ? "connection refused or reset" :
+								   "target closed the connection");
+		t->err_why[0] = 0;
 	}
 }
 
@@ -204,15 +309,8 @@ void iscsi_tcp_configure(const char *initiator, uint64_t task_timeout_us)
 	default_timeout_us = task_timeout_us;
 }
 
-void iscsi_tcp_defaults(struct iscsi_config *cfg)
-{
-	fmt_snprintf(cfg->initiator, sizeof(cfg->initiator), "%s", default_initiator);
-	if (default_timeout_us)
-		cfg->task_timeout_us = default_timeout_us;
-}
-
 /* A zeroed session + transport from the page allocator, connecting; 0 or -E. */
-int iscsi_tcp_open(const struct iscsi_config *cfg, struct iscsi_session **out)
+static int tcp_open(const struct iscsi_config *cfg, struct iscsi_session **out)
 {
 	unsigned order = buddy_order_for(sizeof(struct iscsi_tcp));
 	struct iscsi_tcp *t = (struct iscsi_tcp *)page_alloc(order, PAGE_HAKO);
@@ -226,6 +324,30 @@ int iscsi_tcp_open(const struct iscsi_config *cfg, struct iscsi_session **out)
 	}
 	*out = &t->s;
 	return 0;
+}
+
+/*
+ * iscsi_open_url - starts a session to what `u` names (iscsi_url_parse):
+ * the target u->target at u->host:u->port with u's CHAP account, or a
+ * SendTargets discovery session when u->target is empty. The host-wide
+ * initiator name and task timeout (iscsi_tcp_configure) complete it.
+ * Returns 0 with *out connecting (follow it with iscsi_poll() through
+ * iscsi_tcp_poll(), end it with iscsi_tcp_free() or
+ * iscsi_tcp_logout_free()), or -EINVAL/-ENOMEM.
+ */
+int iscsi_open_url(const struct iscsi_url *u, struct iscsi_session **out)
+{
+	static struct iscsi_config cfg; /* 1.2 KiB: not on the stack; service core only */
+	memset(&cfg, 0, sizeof(cfg));
+	fmt_snprintf(cfg.initiator, sizeof(cfg.initiator), "%s", default_initiator);
+	if (default_timeout_us)
+		cfg.task_timeout_us = default_timeout_us;
+	fmt_snprintf(cfg.host, sizeof(cfg.host), "%s", u->host);
+	cfg.port = u->port;
+	fmt_snprintf(cfg.target, sizeof(cfg.target), "%s", u->target);
+	fmt_snprintf(cfg.user, sizeof(cfg.user), "%s", u->user);
+	fmt_snprintf(cfg.secret, sizeof(cfg.secret), "%s", u->secret);
+	return tcp_open(&cfg, out);
 }
 
 /* Closes the connection (no logout) and frees the session. */
@@ -278,27 +400,6 @@ static int linger_poll(void)
 	return lingering != 0;
 }
 SERVICE_POLLER(iscsi_linger, linger_poll);
-
-/*
- * Waiting means running lwIP; inside one of lwIP's own callbacks (a
- * network console command runs in one) that would re-enter it.
- */
-int iscsi_tcp_can_wait(void)
-{
-	return !net_in_stack();
-}
-
-void iscsi_tcp_events(struct iscsi_session *s)
-{
-	tcp_events((struct iscsi_tcp *)s);
-}
-
-int iscsi_tcp_wait_quiet(void *arg)
-{
-	service_poll();
-	tcp_events(arg);
-	return 0;
-}
 
 /* Transport events, then iscsi_poll(); for sessions polled by a poller. */
 void iscsi_tcp_poll(struct iscsi_session *s)

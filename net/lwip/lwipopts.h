@@ -55,7 +55,9 @@ extern unsigned char *hako_lwip_heap;
 #define DHCP_DOES_ARP_CHECK 0
 #define LWIP_AUTOIP 0
 #define LWIP_IGMP 0
-#define LWIP_DNS 0
+/* Host names in iSCSI URLs (net/iscsi/tcp.c); the server comes from DHCP
+ * or hako.cfg dns= (net/netif.c). */
+#define LWIP_DNS 1
 #define IP_REASSEMBLY 1
 #define IP_FRAG 1
 #define ARP_QUEUEING 1

@@ -63,6 +63,13 @@ def test_intel_firmware_left_vmx_unlocked(intel):
     assert "firmware left VT-x unlocked, hako enables it" in log, log
 
 
+def test_intel_memory_protection(intel):
+    """Issue 17 finding 2, on VT-x: the AP starts with EFER.NXE and the audit holds."""
+    log = intel.cmd("log")
+    assert "memory protection: page 0 unmapped, text RX, rodata R, data NX" in log, log
+    assert "smp: 2 cores online" in log, log
+
+
 def test_amd_version_names_svm(amd):
     out = amd.cmd("version")
     assert re.search(r"^hako \d+\.\d+\.\d+ \(svm\)$", out, re.M), out

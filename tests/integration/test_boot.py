@@ -131,6 +131,15 @@ def test_log_shows_boot(m4):
     assert "virtualization: svm" in out
 
 
+def test_memory_protection_checked_at_boot(m4):
+    """Issue 17 finding 2: hako reads back its own page tables after the other
+    cores started (they set EFER.NXE in the trampoline, whose page is the
+    only executable one in the identity map) and says what holds."""
+    out = m4.cmd("log")
+    assert "memory protection: page 0 unmapped, text RX, rodata R, data NX" in out, out
+    assert "smp: 4 cores online" in out
+
+
 def test_small_machine_boots():
     with Qemu(smp=1, mem="128M", name="boot-1core") as m:
         m.wait_prompt()

@@ -238,6 +238,95 @@ def test_two_guests_on_two_luns(vm, tgt):
         assert f.read(4096) == vblk_pattern(0, 4096)
 
 
+def list_row(m, name):
+    row = re.search(r"^%s\s+(\w+).*$" % name, m.cmd("list", timeout=5), re.M)
+    assert row, name
+    return row.group(0)
+
+
+def test_start_waits_for_its_disk_and_ctrl_c_ends_it(vm, tgt):
+    """`start` of a guest whose LUN does not answer yet: no prompt until it is
+    running (the shell still answers Ctrl-C); once the target answers, the
+    result and then the prompt. Ctrl-C during the wait leaves it stopped."""
+    out = vm.cmd('define g6 mem=16M kernel=esp:vblk.elf cmdline="size" disk=%s' % url(tgt, DISK, 2))
+    assert not re.search(r"^error: ", out, re.M), out
+    tgt.pause()
+    try:
+        mark = vm.mark()
+        vm.send("start g6\r")
+        time.sleep(3)
+        assert "hako> " not in vm.output_since(mark), vm.output_since(mark)
+        vm.send(b"\x03")
+        vm.expect(r"^error: start of 'g6' interrupted; it stays stopped$", 10)
+        vm.wait_prompt(10)
+        assert re.match(r"g6\s+stopped\s", list_row(vm, "g6"))
+        mark = vm.mark()
+        vm.send("start g6\r")
+        time.sleep(3)
+        assert "hako> " not in vm.output_since(mark), vm.output_since(mark)
+    finally:
+        tgt.resume()
+    vm.expect(r"^started g6 on core \d+$", 60)
+    vm.wait_prompt(10)
+    assert re.match(r"g6\s+running", list_row(vm, "g6"))
+    vm.cmd("destroy g6", timeout=60)
+    vm.cmd("undefine g6")
+
+
+def test_discover_waits_without_a_prompt_and_ctrl_c_ends_it(vm, tgt):
+    """`iscsi discover` finishes later too: no prompt while the target is silent,
+    Ctrl-C ends it with one error, and the next one works."""
+    tgt.pause()
+    try:
+        mark = vm.mark()
+        vm.send("iscsi discover 10.0.2.2:%d\r" % tgt.port)
+        time.sleep(2)
+        assert "hako> " not in vm.output_since(mark), vm.output_since(mark)
+        vm.send(b"\x03")
+        vm.expect(r"^error: discovery interrupted$", 10)
+        vm.wait_prompt(10)
+    finally:
+        tgt.resume()
+    out = vm.cmd("iscsi discover 10.0.2.2:%d" % tgt.port, timeout=60)
+    assert re.search(r"^%s \S+:%d,1$" % (re.escape(DISK), tgt.port), out, re.M), out
+
+
+def test_reset_reopens_its_disk_without_holding_up_the_shell(vm, tgt):
+    """A guest's reset logs its LUN in again. While the target is silent the
+    serial shell answers at once (the guest shows as stopped, starting); the
+    guest runs again once the target answers, and `destroy` ends such a start."""
+    out = vm.cmd('define g7 mem=16M kernel=esp:vblk.elf cmdline="size" disk=%s' % url(tgt, DISK, 2))
+    assert not re.search(r"^error: ", out, re.M), out
+    out = vm.cmd("start g7", timeout=60)
+    assert re.search(r"^started g7", out, re.M), out
+    tgt.pause()
+    try:
+        assert "resetting g7" in vm.cmd("reset g7", timeout=5)
+        time.sleep(1)
+        t0 = time.time()
+        row = list_row(vm, "g7")  # within 5 s, while the LUN's login waits
+        assert time.time() - t0 < 5
+        assert re.match(r"g7\s+stopped\s.*\(starting: its disks are opening\)", row), row
+        assert "starting=its disks are opening" in vm.cmd("show g7", timeout=5)
+        assert re.search(r"^error: guest 'g7' is starting", vm.cmd("set g7 cpus=1", timeout=5), re.M)
+    finally:
+        tgt.resume()
+    deadline = time.time() + 60
+    while not re.match(r"g7\s+running", list_row(vm, "g7")):
+        assert time.time() < deadline, vm.cmd("log")[-2000:]
+        time.sleep(1)
+    tgt.pause()
+    try:
+        vm.cmd("reset g7", timeout=5)
+        time.sleep(1)
+        assert "destroyed g7" in vm.cmd("destroy g7", timeout=5)
+        row = list_row(vm, "g7")
+        assert re.match(r"g7\s+stopped\s", row) and "starting" not in row, row
+    finally:
+        tgt.resume()
+    vm.cmd("undefine g7")
+
+
 def test_disk_bench_prints_figures(vm, tgt):
     vm.send(("disk bench %s 1M\r" % url(tgt, DISK, 2)).encode())
     vm.expect(r"Type 'yes' to continue: ", 30)

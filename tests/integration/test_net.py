@@ -2,8 +2,9 @@
 e1000, e1000e), hako gets a DHCP lease from QEMU's user networking, `net`
 shows it with the MAC QEMU was given, and the network console (reached
 through hostfwd) logs in, runs verbs, refuses bad passwords with a growing
-delay, refuses a fifth session, and shrugs off garbage and half-open
-connections while the serial shell stays responsive."""
+delay, refuses a fifth logged-in session, and shrugs off garbage and
+half-open connections while the serial shell stays responsive. The
+console's hardening against hostile clients is in test_console_hardening.py."""
 import os
 import re
 import socket
@@ -28,7 +29,7 @@ def net_image():
     p = subprocess.run([os.path.join(ROOT, "tools", "hako-passwd"), "--stdin", USER],
                        input=PASSWORD + "\n", stdout=subprocess.PIPE, check=True, text=True)
     line = p.stdout.strip()
-    assert re.fullmatch(r"user=test:pbkdf2-sha256\$10000\$[0-9a-f]{32}\$[0-9a-f]{64}", line), line
+    assert re.fullmatch(r"user=test:pbkdf2-sha256\$150000\$[0-9a-f]{32}\$[0-9a-f]{64}", line), line
     cfg = "net=dhcp\nmgmt_port=2323\nmgmt_idle=%d\n%s\n" % (IDLE_S, line)
     return make_image(os.path.join(BUILD, "test-net.img"), cfg)
 
@@ -48,9 +49,9 @@ def vm(request, net_image):
     m.stop()
 
 
-def login(vm):
+def login(vm, timeout=20):
     c = wait_login_prompt(vm.port)
-    c.login(USER, PASSWORD)
+    c.login(USER, PASSWORD, timeout)
     return c
 
 
@@ -80,6 +81,7 @@ def test_login_runs_verbs(vm):
         c.close()
 
 
+@pytest.mark.parametrize("vm", ["virtio-net-pci"], indirect=True)  # console logic: one model is enough
 def test_wrong_password_refused_and_delayed(vm):
     c = wait_login_prompt(vm.port)
     try:
@@ -96,17 +98,19 @@ def test_wrong_password_refused_and_delayed(vm):
         tail = c.read_all(10)
         assert b"too many failures" in tail, tail
         assert c.closed
-        # 1 s, 2 s, 3 s, 4 s: each wrong password costs more than the last.
+        # 1 s, 2 s, 4 s, 8 s: each wrong password costs more than the last.
         assert delays[0] >= 0.9 and all(b > a + 0.5 for a, b in zip(delays, delays[1:])), delays
     finally:
         c.close()
     assert "failed login for 'test'" in vm.cmd("log")
-    login(vm).close()  # the right password still works afterwards
+    # The right password still works afterwards, once this address's 16 s are up.
+    login(vm, timeout=60).close()
 
 
 def test_fifth_session_refused(vm):
-    clients = [login(vm) for _ in range(3)]
-    clients.append(wait_login_prompt(vm.port))  # a session still at the login prompt counts
+    """At most four logged-in sessions; with all four in use a client is
+    refused at once (no login could succeed), and a slot frees when one ends."""
+    clients = [login(vm) for _ in range(4)]
     try:
         fifth = NetConsole(vm.port)
         msg = fifth.read_all(10)
@@ -133,7 +137,8 @@ def test_garbage_and_half_open_disturb_nothing(vm):
         garbage.sock.settimeout(60)
         garbage.sock.sendall(blob)  # and never read what comes back
         t = time.time()
-        assert vm.cmd("version", timeout=20).startswith("hako ")
+        # A log line of the logins above may still land before the echo.
+        assert re.search(r"^hako ", vm.cmd("version", timeout=20), re.M)
         serial_s = time.time() - t
         assert re.search(r"^network: 10\.0\.2\.15", good.cmd("host", timeout=20), re.M)
         assert serial_s < 10, "serial shell took %.1f s during the garbage" % serial_s

@@ -271,12 +271,27 @@ class Bochs(Machine):
     boot_timeout = 240
 
     def __init__(self, model="corei7_haswell_4770", cpus=2, mem_mb=512, name="bochs",
-                 image=None, extra_config=""):
+                 image=None, extra_config="", nic_mac=None, hostfwd=()):
+        """nic_mac: an e1000 (82540EM) on Bochs's own user network (slirp: DHCP
+        from 10.0.2.15, the host's 127.0.0.1 at 10.0.2.2); hostfwd: "tcp::HOSTPORT-:PORT"
+        entries forwarding host ports to it."""
         super().__init__(name)
         self.model, self.cpus, self.mem_mb = model, cpus, mem_mb
         self.image = image or IMAGE
         self.extra_config = extra_config
+        self.nic_mac, self.hostfwd = nic_mac, list(hostfwd)
         self.port = free_port()
+
+    def nic_config(self):
+        if not self.nic_mac:
+            return ""
+        conf = os.path.join(self.tmp, "slirp.conf")
+        with open(conf, "w") as f:  # the first line is mandatory
+            f.write("# slirp config\nnet = 10.0.2.0\nmask = 255.255.255.0\nhost = 10.0.2.2\n"
+                    "dhcpstart = 10.0.2.15\ndns = 10.0.2.3\n")
+            f.writelines("hostfwd = %s\n" % h for h in self.hostfwd)
+        return ("plugin_ctrl: e1000=1\ne1000: enabled=1, mac=%s, ethmod=slirp, script=%s"
+                % (self.nic_mac, conf))
 
     def config(self, disk):
         return "\n".join([
@@ -297,7 +312,7 @@ class Bochs(Machine):
             "speaker: enabled=1, mode=dummy",
             "mouse: enabled=0",
             "com1: enabled=1, mode=socket-server, dev=127.0.0.1:%d" % self.port,
-            self.extra_config, ""])
+            self.nic_config(), self.extra_config, ""])
 
     def start(self):
         # Bochs writes to its disk: give it a private copy (sparse copy is cheap).

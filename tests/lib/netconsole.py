@@ -12,8 +12,11 @@ PROMPT = b"hako> "
 
 
 class NetConsole:
-    def __init__(self, port, host="127.0.0.1", timeout=10):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+    def __init__(self, port, host="127.0.0.1", timeout=10, source=None):
+        """`source`: the local address to connect from (QEMU's user network shows
+        hako a client on 127.0.0.1 as 10.0.2.2, one on another address as itself)."""
+        self.sock = socket.create_connection((host, port), timeout=timeout,
+                                             source_address=(source, 0) if source else None)
         self.buf = b""
         self.closed = False
 
@@ -74,13 +77,15 @@ class NetConsole:
             pass
 
 
-def wait_login_prompt(port, timeout=60):
-    """Connects until the console answers with a login prompt; returns the client."""
+def wait_login_prompt(port, timeout=60, host="127.0.0.1"):
+    """Connects until the console answers with a login prompt; returns the client.
+    A `host` other than 127.0.0.1 is also the address it connects from."""
     deadline = time.time() + timeout
     last = None
     while time.time() < deadline:
         try:
-            c = NetConsole(port, timeout=5)
+            c = NetConsole(port, host=host, timeout=5,
+                           source=None if host == "127.0.0.1" else host)
             c.read_until(b"login: ", 5)
             c.buf = b"login: " + c.buf
             return c

@@ -106,6 +106,13 @@ class Tgt:
             self.proc.wait(timeout=10)
         self.proc = None
 
+    def pause(self):
+        """SIGSTOP tgtd: connections still open (the kernel accepts them), nothing answers."""
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self):
+        self.proc.send_signal(signal.SIGCONT)
+
     def restart(self):
         self.kill()
         self.start()

@@ -36,6 +36,9 @@ struct fake_disk {
 	long ops, cut_at;            /* cut_at < 0: never */
 	int cut;
 	long writes, flushes;
+	int hold;                    /* requests wait in held[] until fake_release() */
+	struct blk_req *held[16];
+	unsigned nheld;
 };
 static struct fake_disk fake_disks[FAKE_DISKS];
 
@@ -77,6 +80,10 @@ static void fake_count_op(struct fake_disk *f)
 static void fake_start(struct blockdev *d, struct blk_req *r)
 {
 	struct fake_disk *f = d->priv;
+	if (f->hold && f->nheld < 16) {
+		f->held[f->nheld++] = r;
+		return;
+	}
 	if (f->cut) {
 		blk_complete(r, -EIO);
 		return;
@@ -102,6 +109,16 @@ static void fake_start(struct blockdev *d, struct blk_req *r)
 	blk_complete(r, 0);
 }
 
+/* Serves the requests disk f held back (in order) and stops holding. */
+static __attribute__((unused)) void fake_release(struct fake_disk *f)
+{
+	unsigned n = f->nheld;
+	f->hold = 0;
+	f->nheld = 0;
+	for (unsigned i = 0; i < n; i++)
+		fake_start(f->held[i]->dev, f->held[i]);
+}
+
 static void fake_close(struct blockdev *d) { (void)d; }
 static const struct blk_backend_ops fake_ops = { fake_start, fake_close, 0 };
 
@@ -121,7 +138,7 @@ static int fake_open(const char *spec, struct blockdev *d, char *err, unsigned l
 	d->block_size = f->bs;
 	return 0;
 }
-BLK_SCHEME(fake, "fake:", fake_check, fake_open);
+BLK_SCHEME(fake, "fake:", fake_check, fake_open, 0);
 
 /* Applies blocks [from, to) of unflushed write w to img. */
 static void fake_apply(const struct fake_disk *f, uint8_t *img, const struct fake_write *w,

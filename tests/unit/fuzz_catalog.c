@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "mgmt/catalog_fmt.h"
+#include "vmm/blk/blk_sync.h"
 #include "vmm/blk/cow_pool.h"
 
 static void *fz_alloc(uint64_t n) { return calloc(1, n); }
@@ -34,7 +35,7 @@ static void fuzz_pool_table(const uint8_t *data, size_t size)
 	struct blockdev *d;
 	char err[200];
 	uint32_t leaked;
-	if (size > COW_TABLE_SLOT - 512 || blk_open("ram:1M", 0, &d, err, sizeof(err)))
+	if (size > COW_TABLE_SLOT - 512 || blk_sync_open("ram:1M", 0, &d, err, sizeof(err)))
 		return;
 	struct slotstore s = { .dev = d, .slot_blocks = COW_TABLE_SLOT / 512, .magic = COW_POOL_MAGIC,
 			       .version = COW_POOL_VERSION, .cur = -1 };

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "vmm/blk/blk.h"
+#include "vmm/blk/blk_sync.h"
 #include "vmm/dev/virtio_blk.h"
 
 #define GUEST 65536
@@ -59,9 +60,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	gmem = calloc(1, GUEST);
 	size_t head = size < 512 ? size : 512;
 	memcpy(gmem + 0x1000, data, head);
-	if (blk_open("ram:64K", 0, &bd, err, sizeof(err)))
+	if (blk_sync_open("ram:64K", 0, &bd, err, sizeof(err)))
 		abort();
-	struct virtio_host vh = { { map, 0 }, irq, 0 };
+	struct virtio_host vh = { { map, 0 }, irq, 0, 0 };
 	if (virtio_blk_create(bd, &vh, "fuzz", "fuzz", &b))
 		abort();
 	struct virtio_mmio *t = virtio_blk_transport(b);

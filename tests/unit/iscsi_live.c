@@ -100,7 +100,7 @@ static int cmd_discover(struct iscsi_session *s, struct posix_tp *tp)
 	cfg.target[0] = 0;
 	if (open_session(s, tp))
 		return 1;
-	for (int i = 0; i < 2000 && s->state != ISCSI_S_CLOSED; i++) {
+	for (int i = 0; i < 2000 && s->state != ISCSI_S_CLOSED && s->state != ISCSI_S_FAILED; i++) {
 		ptp_wait(tp);
 		iscsi_poll(s);
 	}

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "vmm/blk/blk.h"
+#include "vmm/blk/blk_sync.h"
 #include "vmm/core/lib/errno.h"
 
 #include "tests/unit/check.h"
@@ -57,7 +58,7 @@ static struct blockdev *open_ok(const char *url, int ro)
 {
 	char err[160] = "";
 	struct blockdev *d = 0;
-	int rc = blk_open(url, ro, &d, err, sizeof(err));
+	int rc = blk_sync_open(url, ro, &d, err, sizeof(err));
 	CHECK_EQ(rc, 0);
 	if (rc)
 		printf("     %s\n", err);
@@ -196,7 +197,7 @@ static void test_esp_copy(void)
 
 	char err[160];
 	struct blockdev *x;
-	CHECK_EQ(blk_open("esp:missing.img", 0, &x, err, sizeof(err)), -ENOENT);
+	CHECK_EQ(blk_sync_open("esp:missing.img", 0, &x, err, sizeof(err)), -ENOENT);
 	CHECK_CONTAINS(err, "'missing.img' is not on the boot medium");
 }
 
@@ -206,14 +207,14 @@ static void test_open_failures_leak_nothing(void)
 	struct blockdev *d;
 	for (int n = 0; n < 5; n++) {
 		allocs_left = n;
-		int rc = blk_open("ram:5M", 0, &d, err, sizeof(err));
+		int rc = blk_sync_open("ram:5M", 0, &d, err, sizeof(err));
 		CHECK_EQ(rc, -ENOMEM);
 		CHECK_EQ(live_bytes, 0);
 	}
 	allocs_left = -1;
-	CHECK_EQ(blk_open("ram:5M", 0, &d, err, sizeof(err)), 0);
+	CHECK_EQ(blk_sync_open("ram:5M", 0, &d, err, sizeof(err)), 0);
 	blk_close(d);
-	CHECK_EQ(blk_open("bogus:1", 0, &d, err, sizeof(err)), -EINVAL);
+	CHECK_EQ(blk_sync_open("bogus:1", 0, &d, err, sizeof(err)), -EINVAL);
 	CHECK_EQ(live_bytes, 0);
 }
 
@@ -279,7 +280,7 @@ static int slow_open(const char *spec, struct blockdev *d, char *err, unsigned l
 	d->readonly = 1;                /* a write-protected LUN */
 	return 0;
 }
-BLK_SCHEME(slow, "slow:", slow_check, slow_open);
+BLK_SCHEME(slow, "slow:", slow_check, slow_open, 0);
 
 static void test_async_backend(void)
 {
@@ -312,6 +313,150 @@ static void test_async_backend(void)
 	CHECK_EQ(l[0].calls, 1);
 	CHECK_EQ(l[0].status, -ECANCELED);
 	CHECK_EQ(l[1].calls, 1);
+	CHECK_EQ(live_bytes, 0);
+}
+
+/*
+ * ---- an open that ends later, the way a LUN's login does: done runs from
+ * blk_poll only, never inside blk_open; cancel before or after the end ----
+ */
+
+static struct blockdev *later_dev;
+static int later_cancels, later_closes;
+static void later_start(struct blockdev *d, struct blk_req *r) { (void)d; blk_complete(r, 0); }
+static void later_close(struct blockdev *d) { (void)d; later_closes++; }
+static const struct blk_backend_ops later_ops = { later_start, later_close, 1 };
+static int later_check(const char *spec, char *err, unsigned len)
+{
+	(void)spec, (void)err, (void)len;
+	return 0;
+}
+static int later_open(const char *spec, struct blockdev *d, char *err, unsigned len)
+{
+	if (!strcmp(spec, "now-fail")) {
+		snprintf(err, len, "refused at once");
+		return -EPERM;
+	}
+	later_dev = d;
+	return BLK_OPEN_LATER;
+}
+static void later_cancel(struct blockdev *d)
+{
+	CHECK(d == later_dev);
+	later_cancels++;
+	later_dev = 0;
+}
+BLK_SCHEME(later, "later:", later_check, later_open, later_cancel);
+
+/* The backend ends the open it holds: with a geometry, or failing. */
+static void later_end(int status, uint32_t block_size)
+{
+	struct blockdev *d = later_dev;
+	later_dev = 0;
+	if (status) {
+		blk_open_failed(d, status, "the target said %s", "no");
+		return;
+	}
+	d->ops = &later_ops;
+	d->blocks = 8, d->block_size = block_size;
+	blk_opened(d, 0);
+}
+
+struct open_log { int calls, status; struct blockdev *dev; char err[BLK_ERR_MAX]; };
+static void on_opened(struct blk_open_req *o)
+{
+	struct open_log *l = o->ctx;
+	l->calls++;
+	l->status = o->status;
+	l->dev = o->dev;
+	snprintf(l->err, sizeof(l->err), "%s", o->err);
+}
+
+static void start_open(struct blk_open_req *o, struct open_log *l, const char *url, int want)
+{
+	memset(l, 0, sizeof(*l));
+	o->done = on_opened, o->ctx = l;
+	CHECK_EQ(blk_open(url, 1, o), want);
+	CHECK_EQ(l->calls, 0); /* never from inside blk_open */
+}
+
+static void test_open_later(void)
+{
+	struct blk_open_req o;
+	struct open_log l;
+	later_cancels = later_closes = 0;
+	start_open(&o, &l, "later:ok", 0);
+	blk_poll();
+	CHECK_EQ(l.calls, 0); /* still opening */
+	later_end(0, 4096);
+	CHECK_EQ(l.calls, 0); /* ended, but reported by blk_poll */
+	CHECK(blk_poll());
+	CHECK_EQ(l.calls, 1);
+	CHECK_EQ(l.status, 0);
+	CHECK(l.dev != 0);
+	if (l.dev) {
+		CHECK_EQ(blk_readonly(l.dev), 1);
+		CHECK_EQ(blk_block_size(l.dev), 4096);
+		uint8_t buf[4096];
+		CHECK_EQ(io(l.dev, BLK_READ, 7, 1, buf), 0);
+		blk_close(l.dev);
+		CHECK_EQ(later_closes, 1);
+	}
+	blk_poll();
+	CHECK_EQ(l.calls, 1);
+
+	start_open(&o, &l, "later:x", 0);
+	later_end(-EPERM, 0);
+	blk_poll();
+	CHECK_EQ(l.calls, 1);
+	CHECK_EQ(l.status, -EPERM);
+	CHECK_STREQ(l.err, "the target said no");
+	CHECK(l.dev == 0);
+
+	start_open(&o, &l, "later:now-fail", 0); /* a scheme that fails at once: still via done */
+	blk_poll();
+	CHECK_EQ(l.status, -EPERM);
+	CHECK_STREQ(l.err, "refused at once");
+
+	start_open(&o, &l, "later:x", 0);
+	later_end(0, 1000); /* not a power of two: the layer refuses it and closes it */
+	blk_poll();
+	CHECK_EQ(l.status, -EIO);
+	CHECK_CONTAINS(l.err, "bad geometry");
+	CHECK_EQ(later_closes, 2);
+
+	start_open(&o, &l, "bogus:x", -EINVAL); /* refused at once: done never runs */
+	CHECK_CONTAINS(o.err, "unknown disk URL");
+	blk_poll();
+	CHECK_EQ(l.calls, 0);
+	CHECK_EQ(live_bytes, 0);
+}
+
+static void test_open_cancel(void)
+{
+	struct blk_open_req o;
+	struct open_log l;
+	later_cancels = later_closes = 0;
+	start_open(&o, &l, "later:a", 0);
+	blk_open_cancel(&o); /* while the backend works: it is told, done never runs */
+	CHECK_EQ(later_cancels, 1);
+	blk_poll();
+	CHECK_EQ(l.calls, 0);
+	blk_open_cancel(&o); /* twice is harmless */
+	CHECK_EQ(later_cancels, 1);
+
+	start_open(&o, &l, "later:b", 0);
+	later_end(0, 512);
+	blk_open_cancel(&o); /* ended but not reported yet: the device closes */
+	CHECK_EQ(later_cancels, 1);
+	CHECK_EQ(later_closes, 1);
+	blk_poll();
+	CHECK_EQ(l.calls, 0);
+
+	start_open(&o, &l, "ram:1M", 0); /* a scheme that opens at once */
+	blk_open_cancel(&o);
+	blk_poll();
+	CHECK_EQ(l.calls, 0);
 	CHECK_EQ(live_bytes, 0);
 }
 
@@ -370,6 +515,8 @@ int main(void)
 	RUN(test_open_failures_leak_nothing);
 	RUN(test_close_cancels_queued);
 	RUN(test_async_backend);
+	RUN(test_open_later);
+	RUN(test_open_cancel);
 	RUN(test_concurrent_submit);
 	return check_done();
 }

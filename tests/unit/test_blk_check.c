@@ -9,6 +9,7 @@
 
 #include "check.h"
 #include "vmm/blk/blk.h"
+#include "vmm/blk/blk_sync.h"
 #include "vmm/blk/blk_bench.h"
 #include "vmm/blk/blk_check.h"
 #include "vmm/core/lib/errno.h"
@@ -63,7 +64,7 @@ static int flaky_open(const char *spec, struct blockdev *d, char *err, unsigned 
 	d->blocks = FLAKY_BYTES / 512, d->block_size = 512;
 	return 0;
 }
-BLK_SCHEME(flaky, "flaky:", flaky_check, flaky_open);
+BLK_SCHEME(flaky, "flaky:", flaky_check, flaky_open, 0);
 
 /* ---- helpers ---- */
 static int waits, stop_after;
@@ -87,7 +88,7 @@ static int run(const char *url, int ro, uint64_t size, struct blk_check *c)
 	static uint8_t buf[BLK_CHECK_BUF];
 	char err[160];
 	memset(c, 0, sizeof(*c));
-	CHECK_EQ(blk_open(url, ro, &c->d, err, sizeof(err)), 0);
+	CHECK_EQ(blk_sync_open(url, ro, &c->d, err, sizeof(err)), 0);
 	c->size = size, c->seed = 5, c->buf = buf;
 	c->wait = wait_poll, c->progress = progress;
 	waits = 0, progress_calls = 0;
@@ -158,7 +159,7 @@ static void test_bench(void)
 	char err[160];
 	stop_after = 0;
 	memset(&b, 0, sizeof(b));
-	CHECK_EQ(blk_open("ram:4M", 0, &b.d, err, sizeof(err)), 0);
+	CHECK_EQ(blk_sync_open("ram:4M", 0, &b.d, err, sizeof(err)), 0);
 	b.buf = buf, b.wait = wait_poll, b.now_us = fake_now;
 	b.write = 1, b.req_bytes = 4096, b.depth = 16, b.size = 1 << 20;
 	CHECK_EQ(blk_bench_run(&b), 0);
@@ -175,7 +176,7 @@ static void test_bench(void)
 	CHECK_EQ(blk_bench_run(&b), -EINVAL);
 	blk_close(b.d);
 	/* an I/O error stops the run and is reported */
-	CHECK_EQ(blk_open("flaky:failwrite", 0, &b.d, err, sizeof(err)), 0);
+	CHECK_EQ(blk_sync_open("flaky:failwrite", 0, &b.d, err, sizeof(err)), 0);
 	b.write = 1, b.req_bytes = 4096, b.depth = 4, b.size = 1 << 20;
 	CHECK_EQ(blk_bench_run(&b), -EIO);
 	CHECK_EQ(b.failed_status, -EIO);

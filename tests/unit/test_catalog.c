@@ -28,7 +28,7 @@ static struct blockdev *open_dev(const char *url)
 {
 	char err[160];
 	struct blockdev *d = 0;
-	CHECK_EQ(blk_open(url, 0, &d, err, sizeof(err)), 0);
+	CHECK_EQ(blk_sync_open(url, 0, &d, err, sizeof(err)), 0);
 	return d;
 }
 
@@ -49,14 +49,14 @@ static void test_encode_decode(void)
 {
 	struct vm_def in[3], out[4];
 	def(&in[0], "web", "cpus=2 mem=512M kernel=esp:vmlinuz disk=ram:64M disk=esp:d.img,ro");
-	def(&in[1], "db", "mac=02:00:00:00:00:01 cmdline=console=ttyS0");
+	def(&in[1], "db", "mac=02:00:00:00:00:01 cmdline=console=ttyS0 net=uplink net=lan:lab vlan=7");
 	def(&in[2], "a-1_b", "mem=4M");
 	char text[8192], again[8192], err[200];
 	int len = catalog_encode(in, 3, text, sizeof(text));
 	CHECK(len > 0);
 	CHECK_CONTAINS(text, "hako-catalog 1\ndefine web cpus=2 mem=512M kernel=esp:vmlinuz");
 	CHECK_CONTAINS(text, "disk=ram:64M disk=esp:d.img,ro");
-	CHECK_CONTAINS(text, "mac=02:00:00:00:00:01");
+	CHECK_CONTAINS(text, "mac=02:00:00:00:00:01 net=uplink net=lan:lab vlan=7");
 	unsigned n = 0;
 	char copy[8192];
 	memcpy(copy, text, len);

@@ -119,11 +119,32 @@ static void test_auth(void)
 	CHECK(auth_login("admin", "pw") == 0);
 	CHECK(auth_login("admin", "pW") < 0);
 	CHECK(auth_login("root", "pw") < 0);
+	CHECK(auth_user_exists("admin") && !auth_user_exists("root"));
+	CHECK(auth_is_admin("admin") && !auth_is_admin("root"));
 	char line[200];
 	snprintf(line, sizeof(line), "admin:%s", h);
 	CHECK(auth_user_line_check(line) == 0);
 	CHECK(auth_user_line_check(h) < 0);
 	CHECK(auth_user_line_check(":x") < 0);
+}
+
+/*
+ * Issue 17 finding 9: new hashes cost more; hako.cfg lines made with the
+ * old default (10,000 iterations, by tools/hako-passwd before) still work.
+ */
+static void test_iterations(void)
+{
+	CHECK(AUTH_ITERATIONS >= 100000 && AUTH_ITERATIONS <= AUTH_ITERATIONS_MAX);
+	/* python3: hashlib.pbkdf2_hmac("sha256", b"correct horse", bytes(range(16)), 10000, 32) */
+	CHECK(auth_hash_check("pbkdf2-sha256$10000$000102030405060708090a0b0c0d0e0f$"
+			      "e515070e0353a7db013961984b87babb9edccff4aadff4d081a0cfffc316e8bf",
+			      "correct horse") == 0);
+	uint8_t salt[AUTH_SALT_LEN] = { 9 };
+	char h[AUTH_HASH_MAX], want[32];
+	CHECK(auth_hash_make(h, sizeof(h), "pw", salt, AUTH_ITERATIONS) == 0);
+	snprintf(want, sizeof(want), "pbkdf2-sha256$%u$", AUTH_ITERATIONS);
+	CHECK(!strncmp(h, want, strlen(want)));
+	CHECK(auth_hash_check(h, "pw") == 0);
 }
 
 /* Random damage to a hash's separators, salt and key: refused or a
@@ -158,6 +179,7 @@ int main(void)
 	RUN(test_hmac);
 	RUN(test_pbkdf2);
 	RUN(test_auth);
+	RUN(test_iterations);
 	RUN(test_auth_mutations);
 	return check_done();
 }

@@ -13,6 +13,7 @@
 
 #include "tests/unit/check.h"
 #include "tests/unit/fakedisk.h"
+#include "vmm/blk/blk_sync.h"
 #include "vmm/disk_boot.h"
 
 static void *host_alloc(uint64_t n) { return calloc(1, n); }
@@ -89,7 +90,7 @@ static int boot(const char *name, uint32_t bs, struct disk_boot **out, char *err
 	free(img);
 	struct blockdev *d = 0;
 	char e[200];
-	CHECK_EQ(blk_open("fake:0", 1, &d, e, sizeof(e)), 0);
+	CHECK_EQ(blk_sync_open("fake:0", 1, &d, e, sizeof(e)), 0);
 	memset(guest, 0xaa, GUEST_MEM);
 	CHECK_EQ(disk_boot_begin(d, &ops, 0, out), 0);
 	int rc;
@@ -159,7 +160,7 @@ static void test_read_error(void)
 	struct fake_disk *f = fake_setup(0, 512, size / 512, img);
 	free(img);
 	struct blockdev *d = 0;
-	CHECK_EQ(blk_open("fake:0", 1, &d, err, sizeof(err)), 0);
+	CHECK_EQ(blk_sync_open("fake:0", 1, &d, err, sizeof(err)), 0);
 	CHECK_EQ(disk_boot_begin(d, &ops, 0, &db), 0);
 	int rc;
 	for (unsigned i = 0; (rc = disk_boot_poll(db, err, sizeof(err))) == -EINPROGRESS; i++) {
@@ -183,7 +184,7 @@ static void test_abandon(void)
 	fake_setup(0, 512, size / 512, img);
 	free(img);
 	struct blockdev *d = 0;
-	CHECK_EQ(blk_open("fake:0", 1, &d, err, sizeof(err)), 0);
+	CHECK_EQ(blk_sync_open("fake:0", 1, &d, err, sizeof(err)), 0);
 	CHECK_EQ(disk_boot_begin(d, &ops, 0, &db), 0);
 	disk_boot_end(db);   /* one metadata read is queued */
 	blk_close(d);        /* completes it (-ECANCELED): db is freed there (ASan checks) */

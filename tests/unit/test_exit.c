@@ -17,18 +17,22 @@
 #include "vmm/backend.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/cpuid_policy.h"
+#include "vmm/core/cpu.h"
 #include "vmm/core/lib/x86.h"
 #include "vmm/exit_dispatch.h"
 #include "vmm/exit_names.h"
 #include "vmm/irq.h"
 #include "vmm/mmio.h"
+#include "vmm/msr.h"
 #include "vmm/portio.h"
+#include "vmm/spec.h"
 #include "vmm/vm.h"
 
 /* ---- what the exit path calls outside the files under test ---- */
 
 uint64_t tsc_khz = 2000000, tsc_boot;
 struct virt_caps virt = { .kind = "svm", .vendor = "AuthenticAMD" };
+struct spec_caps spec; /* vmm/spec.c fills it at boot; each test sets what it needs */
 
 static struct {
 	int fails;
@@ -52,6 +56,23 @@ void vcpu_fail(struct vcpu *v, const struct exit_info *e, const char *fmt, ...)
 void vcpu_wake(struct vcpu *v) { (void)v, world.wakes++; }
 void vcpu_signal_init(struct vcpu *v) { (void)v, world.inits++; }
 void vcpu_signal_sipi(struct vcpu *v, uint8_t vector) { (void)v, (void)vector, world.sipis++; }
+
+/* vmm/core/trap.c reads and clears IA32_MCG_STATUS; here a fixed value. */
+static int mce_reads;
+uint64_t mce_guest_event(void)
+{
+	mce_reads++;
+	return 0x5; /* RIPV | MCIP */
+}
+
+/* vmm/vcpu_fpu.c loads XCR0 on the core; here it is only recorded. */
+static int xcr0_loads;
+int vcpu_fpu_set_xcr0(struct vcpu *v, uint64_t xcr0)
+{
+	xcr0_loads++;
+	v->xcr0 = xcr0;
+	return 0;
+}
 
 void vm_request_power(struct vcpu *v, enum vm_power what)
 {
@@ -495,6 +516,139 @@ static void test_cr4_write_with_a_reserved_bit_raises_gp(void)
 	CHECK_EQ(be.reg[VREG_RIP], 0x1003);
 }
 
+/* The XCR0 bits this machine's CPUID leaf 0Dh offers (the guest sees the host's). */
+static uint64_t host_xcr0_bits(void)
+{
+	struct cpuid_regs r0 = cpuid(0, 0), r1 = cpuid(1, 0);
+	if (r0.eax < 0xd || !(r1.ecx & (1u << 26)))
+		return 0;
+	struct cpuid_regs d = cpuid(0xd, 0);
+	return d.eax | (uint64_t)d.edx << 32;
+}
+
+static void test_xsetbv_keeps_the_guests_xcr0_and_refuses_what_cpuid_hides(void)
+{
+	uint64_t offered = host_xcr0_bits();
+	setup(VM_PLATFORM_BARE);
+	cpu0.xcr0 = XCR0_RESET;
+	xcr0_loads = 0;
+	struct exit_info e = exit_of(EXIT_XSETBV, 0x1000, 3);
+	cpu0.regs.rcx = 0;
+	cpu0.regs.rax = offered & 3, cpu0.regs.rdx = 0; /* x87 | SSE, where XSAVE exists */
+	CHECK_EQ(exit_dispatch(&cpu0, &e), EXIT_RESUME);
+	if (offered & 2) {
+		CHECK_EQ(be.ninjected, 0);
+		CHECK_EQ(cpu0.xcr0, 3);
+		CHECK_EQ(xcr0_loads, 1);
+		CHECK_EQ(be.reg[VREG_RIP], 0x1003);
+	}
+	/* a component this CPU does not offer (bit 62 is never defined): #GP, XCR0 unchanged */
+	be.ninjected = 0;
+	e = exit_of(EXIT_XSETBV, 0x1000, 3);
+	cpu0.regs.rax = 3, cpu0.regs.rdx = 1u << 30;
+	uint64_t before = cpu0.xcr0;
+	exit_dispatch(&cpu0, &e);
+	CHECK(injected(VEC_GP));
+	CHECK_EQ(cpu0.xcr0, before);
+	CHECK_EQ(be.reg[VREG_RIP], 0x1000);
+	/* x87 off, or another XCR: #GP (SDM Vol. 2C "XSETBV") */
+	be.ninjected = 0;
+	cpu0.regs.rax = 2, cpu0.regs.rdx = 0;
+	exit_dispatch(&cpu0, &e);
+	CHECK(injected(VEC_GP));
+	be.ninjected = 0;
+	cpu0.regs.rcx = 1, cpu0.regs.rax = 1;
+	exit_dispatch(&cpu0, &e);
+	CHECK(injected(VEC_GP));
+	CHECK_EQ(xcr0_loads, (offered & 2) ? 1 : 0);
+}
+
+static void test_invd_and_wbinvd_are_skipped_as_no_ops(void)
+{
+	setup(VM_PLATFORM_PC);
+	struct exit_info e = exit_of(EXIT_INVD, 0x1000, 2);
+	CHECK_EQ(exit_dispatch(&cpu0, &e), EXIT_RESUME);
+	CHECK_EQ(be.reg[VREG_RIP], 0x1002);
+	e = exit_of(EXIT_WBINVD, 0x2000, 3); /* WBNOINVD: F3 0F 09 */
+	CHECK_EQ(exit_dispatch(&cpu0, &e), EXIT_RESUME);
+	CHECK_EQ(be.reg[VREG_RIP], 0x2003);
+	CHECK_EQ(be.ninjected, 0);
+	CHECK_EQ(world.fails, 0);
+	CHECK_STREQ(exit_kind_name(EXIT_INVD), "invd");
+	CHECK_STREQ(exit_kind_name(EXIT_WBINVD), "wbinvd");
+}
+
+static void test_machine_check_ends_the_guest_with_a_reason(void)
+{
+	setup(VM_PLATFORM_PC); /* even a PC, which a triple fault only resets */
+	mce_reads = 0;
+	cpu0.core = 1;
+	struct exit_info e = exit_of(EXIT_MACHINE_CHECK, 0x1000, 0);
+	CHECK_EQ(exit_dispatch(&cpu0, &e), EXIT_GUEST_FAULT);
+	CHECK_EQ(world.fails, 1);
+	CHECK_EQ(mce_reads, 1); /* MCIP cleared: a later #MC does not shut the core down */
+	CHECK_CONTAINS(world.why, "machine check on core 1");
+	CHECK_CONTAINS(world.why, "MCG_STATUS 0x5");
+	CHECK_EQ(world.power, VM_POWER_NONE);
+	CHECK_EQ(be.ninjected, 0); /* never reflected into the guest */
+	CHECK_STREQ(exit_kind_name(EXIT_MACHINE_CHECK), "machine-check");
+}
+
+static void test_arch_capabilities_exists_as_cpuid_says_and_is_read_only(void)
+{
+	setup(VM_PLATFORM_PC);
+	memset(&spec, 0, sizeof(spec));
+	struct exit_info e = exit_of(EXIT_MSR_READ, 0x1000, 2);
+	e.msr.index = 0x10a;
+	exit_dispatch(&cpu0, &e);
+	CHECK(injected(VEC_GP)); /* no ARCH_CAPABILITIES on the host: none for the guest */
+	/* RDCL_NO, IBRS_ALL, MDS_NO, TSX_CTRL (7), FB_CLEAR_CTRL (18) on the host */
+	spec.arch_caps = 1;
+	spec.arch_caps_host = (1ull << 0) | (1ull << 1) | (1ull << 5) | (1ull << 7) | (1ull << 18);
+	be.ninjected = 0;
+	e = exit_of(EXIT_MSR_READ, 0x1000, 2);
+	e.msr.index = 0x10a;
+	CHECK_EQ(exit_dispatch(&cpu0, &e), EXIT_RESUME);
+	CHECK_EQ(be.ninjected, 0);
+	/* the immunities and SKIP_L1DFL_VMENTRY; not the bits announcing MSRs it lacks */
+	CHECK_EQ(cpu0.regs.rax, (1u << 0) | (1u << 1) | (1u << 3) | (1u << 5));
+	CHECK_EQ(cpu0.regs.rdx, 0);
+	CHECK_EQ(be.reg[VREG_RIP], 0x1002);
+	e = exit_of(EXIT_MSR_WRITE, 0x1000, 2);
+	e.msr.index = 0x10a;
+	exit_dispatch(&cpu0, &e);
+	CHECK(injected(VEC_GP));
+	memset(&spec, 0, sizeof(spec));
+}
+
+static void test_speculation_msrs_pass_through_only_where_the_cpu_has_them(void)
+{
+	uint32_t list[MSR_GUEST_OWNED_MAX];
+	memset(&spec, 0, sizeof(spec));
+	CHECK_EQ(msr_guest_owned(list, MSR_GUEST_OWNED_MAX), 0);
+	/* without them they exit, and nothing emulates them: #GP, as CPUID says */
+	setup(VM_PLATFORM_PC);
+	struct exit_info e = exit_of(EXIT_MSR_WRITE, 0x1000, 2);
+	e.msr.index = 0x48;
+	cpu0.regs.rax = 1;
+	exit_dispatch(&cpu0, &e);
+	CHECK(injected(VEC_GP));
+	be.ninjected = 0;
+	e = exit_of(EXIT_MSR_WRITE, 0x1000, 2);
+	e.msr.index = 0x49;
+	exit_dispatch(&cpu0, &e);
+	CHECK(injected(VEC_GP));
+	spec.spec_ctrl = spec.ibpb = 1;
+	CHECK_EQ(msr_guest_owned(list, MSR_GUEST_OWNED_MAX), 2);
+	CHECK_EQ(list[0], 0x48);
+	CHECK_EQ(list[1], 0x49);
+	CHECK_EQ(msr_guest_owned(list, 1), 1); /* never more than asked */
+	spec.spec_ctrl = 0;                     /* AMD with IBPB only */
+	CHECK_EQ(msr_guest_owned(list, MSR_GUEST_OWNED_MAX), 1);
+	CHECK_EQ(list[0], 0x49);
+	memset(&spec, 0, sizeof(spec));
+}
+
 static void test_every_kind_has_a_handler_and_a_name(void)
 {
 	setup(VM_PLATFORM_BARE);
@@ -529,6 +683,11 @@ int main(void)
 	RUN(test_triple_fault_resets_a_pc_and_ends_a_bare_guest);
 	RUN(test_virtualization_instructions_raise_ud);
 	RUN(test_cr4_write_with_a_reserved_bit_raises_gp);
+	RUN(test_xsetbv_keeps_the_guests_xcr0_and_refuses_what_cpuid_hides);
+	RUN(test_invd_and_wbinvd_are_skipped_as_no_ops);
+	RUN(test_machine_check_ends_the_guest_with_a_reason);
+	RUN(test_arch_capabilities_exists_as_cpuid_says_and_is_read_only);
+	RUN(test_speculation_msrs_pass_through_only_where_the_cpu_has_them);
 	RUN(test_every_kind_has_a_handler_and_a_name);
 	free(mem);
 	return check_done();

@@ -53,7 +53,7 @@ static void test_registers(void)
 {
 	struct vioapic io;
 	setup(&io);
-	CHECK_EQ(rd(&io, 0x01), 0x00170011u); /* version 0x11, 24 entries */
+	CHECK_EQ(rd(&io, 0x01), 0x001f0011u); /* version 0x11, 32 entries */
 	wr(&io, 0x00, 0x0a000000);
 	CHECK_EQ(rd(&io, 0x00), 0x0a000000u);
 	CHECK_EQ(rd(&io, RTE(5)), MASKED);    /* every pin masked after reset */
@@ -61,7 +61,7 @@ static void test_registers(void)
 	CHECK_EQ(rd(&io, RTE(5)), 0x0001af31u); /* delivery status, remote IRR: read-only */
 	wr(&io, RTE(5) + 1, 0x03000000);
 	CHECK_EQ(rd(&io, RTE(5) + 1), 0x03000000u);
-	CHECK_EQ(rd(&io, 0x40), 0xffffffffu); /* past the table */
+	CHECK_EQ(rd(&io, 0x50), 0xffffffffu); /* past the table (0x10 + 2 * 32) */
 	CHECK_EQ(vioapic_mmio_read(&io, 0x20, 4), 0xffffffffu);
 	vioapic_mmio_write(&io, IOREGSEL, 4, 0x1234);
 	CHECK_EQ(vioapic_mmio_read(&io, IOREGSEL, 4), 0x34u); /* 8-bit selector */
@@ -82,7 +82,7 @@ static void test_edge(void)
 	vioapic_set(&io, 4, 0);
 	vioapic_set(&io, 4, 1);
 	CHECK_EQ(nsent, 2);
-	vioapic_set(&io, 24, 1);        /* no such pin */
+	vioapic_set(&io, 32, 1);        /* no such pin */
 	vioapic_set(&io, 1000, 1);
 	CHECK_EQ(nsent, 2);
 	wr(&io, RTE(4), 0x24 | MASKED);

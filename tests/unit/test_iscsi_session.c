@@ -13,6 +13,7 @@
 #include "check.h"
 #include "net/iscsi/chap.h"
 #include "net/iscsi/exec.h"
+#include "net/iscsi/query.h"
 #include "net/iscsi/scsi.h"
 #include "net/iscsi/session.h"
 #include "net/iscsi/text.h"
@@ -26,6 +27,7 @@ static struct {
 	uint64_t now;
 	uint32_t statsn, exp_cmdsn, window;
 	long send_limit; /* bytes the transport takes per call; 0: all */
+	int stall; /* the target's window is shut: the transport takes nothing */
 } fk;
 
 static int f_connect(void *c, const char *h, uint16_t p)
@@ -37,6 +39,8 @@ static int f_connect(void *c, const char *h, uint16_t p)
 static long f_send(void *c, const void *b, size_t n)
 {
 	(void)c;
+	if (fk.stall)
+		return 0;
 	if (fk.send_limit && (long)n > fk.send_limit)
 		n = (size_t)fk.send_limit;
 	if (n > sizeof(fk.out) - fk.len)
@@ -940,9 +944,364 @@ static void test_wait_login_gives_up_on_refusals(void)
 	CHECK_CONTAINS(S->error, "connection refused");
 }
 
+static int unresolved_wait(void *arg)
+{
+	(void)arg;
+	fk.now += 100000;
+	if (S->state == ISCSI_S_CONNECTING)
+		iscsi_conn_down(S, -EHOSTUNREACH, "cannot resolve host 'nosuch.test'");
+	return 0;
+}
+
+/* A host name that does not resolve ends the login at once; the session
+ * itself would retry (a disk in use keeps trying after a DNS outage). */
+static void test_login_gives_up_on_unresolved_name(void)
+{
+	struct iscsi_config c = target_cfg();
+	static struct iscsi_session sess;
+	memset(&sess, 0, sizeof(sess));
+	memset(&fk, 0, sizeof(fk));
+	S = &sess;
+	strcpy(c.host, "nosuch.test"), c.port = 3260;
+	strcpy(c.initiator, "iqn.x:y");
+	CHECK_EQ(iscsi_session_start(S, &c, &fops, 0), 0);
+	CHECK_EQ(iscsi_login_status(S, 60000000), -EINPROGRESS);
+	CHECK_EQ(iscsi_wait_login(S, 60000000, unresolved_wait, 0), -EHOSTUNREACH);
+	CHECK_EQ(fk.connects, 1);
+	CHECK_EQ(S->state, ISCSI_S_BACKOFF);
+	CHECK_CONTAINS(S->error, "cannot resolve host 'nosuch.test'");
+	fk.now += 10000000;
+	iscsi_poll(S);
+	CHECK_EQ(fk.connects, 2); /* not given up for good */
+}
+
+/* ---- issue 17: a target that fills the send queue, or breaks the protocol again and again ---- */
+
+/* The send queue holds what it says: nothing ran past s->tx[]. */
+static void check_queue_sane(void)
+{
+	CHECK(S->tx_head <= S->tx_tail);
+	CHECK(S->tx_tail <= ISCSI_TX_CAP);
+}
+
+/* The target pings with `len` bytes (a TTT): hako queues a NOP-Out echoing them. */
+static void target_ping(uint32_t len)
+{
+	static uint8_t data[ISCSI_TX_DATA_MAX];
+	struct iscsi_bhs h;
+	rsp_init(&h, ISCSI_OP_NOP_IN, ISCSI_FLAG_FINAL, ISCSI_RSVD_TAG);
+	fk.statsn--; /* a ping carries no status */
+	h.ttt = iscsi_be32(0x99);
+	deliver(&h, data, len);
+}
+
+/* With the transport stalled, pings until the queue is exactly full. */
+static void fill_queue(void)
+{
+	fk.stall = 1;
+	while (ISCSI_TX_CAP - (S->tx_tail - S->tx_head) >= 48 + 8000)
+		target_ping(8000);
+	size_t left = ISCSI_TX_CAP - (S->tx_tail - S->tx_head);
+	if (left >= 48 + 512)
+		target_ping((uint32_t)(left - 48) & ~3u);
+	CHECK(!iscsi_tx_room(S, 0)); /* not even a bare header fits */
+	check_queue_sane();
+}
+
+static void discovery_logged_in(void)
+{
+	struct iscsi_config c;
+	memset(&c, 0, sizeof(c));
+	new_session(&c);
+	next_sent();
+	login_rsp(TRANSIT(0, 1), 0, 0, 0, 0);
+	next_sent();
+	login_rsp(TRANSIT(1, 3), 0, 0, 0, 0);
+	CHECK_EQ(S->state, ISCSI_S_FULL);
+	iscsi_poll(S); /* SendTargets=All */
+	fk.pos = fk.len - 48 - 16; /* that request: its header and its 16 bytes */
+	CHECK(next_sent());
+	CHECK_EQ(pdu.h.opcode, ISCSI_OP_TEXT_REQ);
+}
+
+/* A continued Text Response (F=0) with a little text, for the exchange's ITT. */
+static void text_piece(uint32_t itt)
+{
+	struct iscsi_bhs h;
+	rsp_init(&h, ISCSI_OP_TEXT_RSP, 0, itt);
+	h.ttt = iscsi_be32(5);
+	deliver(&h, TEXT("X=y\0"));
+}
+
+static void test_text_with_the_queue_full(void)
+{
+	discovery_logged_in();
+	uint32_t itt = iscsi_be32(pdu.h.itt);
+	fill_queue();
+	text_piece(itt); /* answering it would need room the queue does not have */
+	check_queue_sane();
+	CHECK_EQ(S->state, ISCSI_S_BACKOFF);
+	CHECK_CONTAINS(S->error, "does not read what it asked for");
+	fk.stall = 0;
+}
+
+static void test_logout_with_the_queue_full(void)
+{
+	logged_in(TEXT(OPER));
+	fill_queue();
+	iscsi_logout(S);
+	iscsi_poll(S); /* the logout is wanted, but does not fit yet */
+	check_queue_sane();
+	CHECK_EQ(S->state, ISCSI_S_FULL);
+	CHECK_EQ(S->logout_wanted, 1);
+	fk.stall = 0; /* the target reads again */
+	iscsi_poll(S);
+	iscsi_poll(S);
+	CHECK_EQ(S->state, ISCSI_S_LOGOUT);
+	int logouts = 0;
+	while (next_sent())
+		logouts += pdu.h.opcode == (ISCSI_OP_LOGOUT_REQ | ISCSI_OP_IMMEDIATE);
+	CHECK_EQ(logouts, 1);
+}
+
+static const char OPER_HUGE[] = "HeaderDigest=None\0DataDigest=None\0InitialR2T=Yes\0"
+				"ImmediateData=No\0MaxBurstLength=262144\0FirstBurstLength=65536\0"
+				"MaxRecvDataSegmentLength=16777215\0";
+
+/* RFC 7143 13.12: a target that can take 16 MiB PDUs still gets ones the queue holds. */
+static void test_huge_max_recv_dsl_is_clamped(void)
+{
+	static uint8_t src[256 * 1024];
+	struct iscsi_task t;
+	for (size_t i = 0; i < sizeof(src); i++)
+		src[i] = (uint8_t)(i * 29 + (i >> 12));
+	logged_in(TEXT(OPER_HUGE));
+	CHECK_EQ(S->p.target_max_recv_dsl, ISCSI_TX_DATA_MAX);
+	task_setup(&t, ISCSI_DIR_WRITE, src, sizeof(src));
+	iscsi_submit(S, &t);
+	CHECK(next_sent());
+	uint32_t itt = iscsi_be32(pdu.h.itt);
+	r2t(itt, 0x70, 0, 0, sizeof(src)); /* the whole burst at once */
+	iscsi_poll(S); /* three fit the queue at a time; the fourth follows */
+	for (uint32_t k = 0; k < 4; k++)
+		check_data_out(itt, 0x70, k, k * 65536, 65536, k == 3, src);
+	check_queue_sane();
+	scsi_rsp(itt, 0, 0, 0);
+	CHECK_EQ(t.result, 0);
+}
+
+/* The session drops, logs in again, and the same thing happens. */
+static void relogin(const char *oper, size_t len)
+{
+	CHECK_EQ(S->state, ISCSI_S_BACKOFF);
+	fk.now += 3000000;
+	iscsi_poll(S);
+	CHECK_EQ(S->state, ISCSI_S_CONNECTING);
+	fk.pos = fk.len;
+	iscsi_conn_up(S);
+	login_plain(oper, len);
+}
+
+static void test_discovery_flood_is_bounded(void)
+{
+	discovery_logged_in();
+	for (int round = 1; round <= ISCSI_MAX_VIOLATIONS; round++) {
+		uint32_t itt = iscsi_be32(pdu.h.itt);
+		int pieces = 0;
+		while (S->state == ISCSI_S_FULL && pieces < 1000) {
+			text_piece(itt);
+			pieces++;
+			while (next_sent()) /* each one asks for the next */
+				itt = iscsi_be32(pdu.h.itt);
+		}
+		CHECK_EQ(pieces, ISCSI_TEXT_MAX_PIECES + 1);
+		CHECK_CONTAINS(S->error, "more than 64 pieces");
+		CHECK_EQ(fk.connects, round);
+		if (round == ISCSI_MAX_VIOLATIONS)
+			break;
+		CHECK_EQ(S->state, ISCSI_S_BACKOFF);
+		fk.now += 3000000;
+		iscsi_poll(S);
+		fk.pos = fk.len;
+		iscsi_conn_up(S);
+		next_sent();
+		login_rsp(TRANSIT(0, 1), 0, 0, 0, 0);
+		next_sent();
+		login_rsp(TRANSIT(1, 3), 0, 0, 0, 0);
+		iscsi_poll(S);
+		CHECK(next_sent());
+		CHECK_STREQ(sent_key("SendTargets"), "All");
+	}
+	/* no more logins: one clear reason instead */
+	CHECK_EQ(S->state, ISCSI_S_FAILED);
+	CHECK_CONTAINS(S->error, "target broke the protocol 3 times in a row: SendTargets answer");
+	CHECK_EQ(iscsi_login_status(S, fk.now + 1000000), -EPROTO);
+	for (int i = 0; i < 20; i++) {
+		fk.now += 3000000;
+		iscsi_poll(S);
+	}
+	CHECK_EQ(fk.connects, ISCSI_MAX_VIOLATIONS);
+}
+
+/* Data-In beyond the request: after a few tries the task fails with the reason. */
+static void test_violations_fail_the_session(void)
+{
+	static uint8_t src[8192 + 512], dst[8192];
+	struct iscsi_task t;
+	logged_in(TEXT(OPER));
+	task_setup(&t, ISCSI_DIR_READ, dst, sizeof(dst));
+	iscsi_submit(S, &t);
+	for (int round = 1; round <= ISCSI_MAX_VIOLATIONS; round++) {
+		CHECK(next_sent());
+		CHECK_EQ(pdu.h.opcode, ISCSI_OP_SCSI_CMD);
+		data_in(iscsi_be32(pdu.h.itt), 0, 0, src, sizeof(src), 1);
+		CHECK_CONTAINS(S->error, "Data-In out of sequence");
+		if (round < ISCSI_MAX_VIOLATIONS) {
+			CHECK_EQ(done_calls, 0); /* re-issued after a new login */
+			relogin(TEXT(OPER));
+		}
+	}
+	CHECK_EQ(S->state, ISCSI_S_FAILED);
+	CHECK_EQ(done_calls, 1);
+	CHECK_EQ(t.result, -EPROTO);
+	CHECK_CONTAINS(t.message, "target broke the protocol 3 times in a row: Data-In");
+	CHECK_EQ(iscsi_submit(S, &t), -EPROTO); /* later tasks fail at once */
+
+	/* a task that completes in between starts the count afresh */
+	logged_in(TEXT(OPER));
+	task_setup(&t, ISCSI_DIR_READ, dst, sizeof(dst));
+	iscsi_submit(S, &t);
+	for (int round = 0; round < 2 * ISCSI_MAX_VIOLATIONS; round++) {
+		CHECK(next_sent()); /* the command, new or issued again after a login */
+		uint32_t itt = iscsi_be32(pdu.h.itt);
+		if (round % 2) {
+			data_in(itt, 0, 0, src, sizeof(dst), 1);
+			CHECK_EQ(t.result, 0);
+			task_setup(&t, ISCSI_DIR_READ, dst, sizeof(dst));
+			iscsi_submit(S, &t);
+			continue;
+		}
+		r2t(itt, 1, 0, 0, 512); /* an R2T for a read */
+		CHECK_CONTAINS(S->error, "bad R2T");
+		relogin(TEXT(OPER));
+	}
+	CHECK_EQ(S->state, ISCSI_S_FULL);
+}
+
+/* ---- the shell's questions, step by step (net/iscsi/query.c) ---- */
+
+/* A Data-In with status answering the command just sent: n bytes of d, the rest underflow. */
+static void answer_read(const uint8_t *d, uint32_t n)
+{
+	struct iscsi_bhs h;
+	CHECK(next_sent());
+	CHECK_EQ(pdu.h.opcode, ISCSI_OP_SCSI_CMD);
+	uint32_t edtl = iscsi_be32(pdu.h.ttt); /* ExpectedDataTransferLength sits there */
+	rsp_init(&h, ISCSI_OP_DATA_IN, ISCSI_FLAG_FINAL | ISCSI_DATAIN_STATUS | ISCSI_RSP_UNDERFLOW,
+		 iscsi_be32(pdu.h.itt));
+	fk.exp_cmdsn++;
+	h.exp_cmdsn = iscsi_be32(fk.exp_cmdsn);
+	h.max_cmdsn = iscsi_be32(fk.exp_cmdsn + fk.window - 1);
+	h.count = iscsi_be32(edtl - n);
+	deliver(&h, d, n);
+}
+
+static int names;
+static void count_name(void *arg, const char *name, const char *addr)
+{
+	(void)arg, (void)addr;
+	names += name[0] != 0;
+}
+
+static void test_query_discovery(void)
+{
+	struct iscsi_config c;
+	static struct iscsi_query q;
+	memset(&c, 0, sizeof(c));
+	new_session(&c);
+	iscsi_query_start(&q, ISCSI_QUERY_DISCOVER, S, 15000000);
+	CHECK_EQ(iscsi_query_step(&q), -EINPROGRESS);
+	next_sent();
+	login_rsp(TRANSIT(0, 1), 0, 0, 0, 0);
+	next_sent();
+	login_rsp(TRANSIT(1, 3), 0, 0, 0, 0);
+	iscsi_poll(S);
+	CHECK_EQ(iscsi_query_step(&q), -EINPROGRESS); /* logged in, no answer yet */
+	CHECK(next_sent());
+	struct iscsi_bhs h;
+	rsp_init(&h, ISCSI_OP_TEXT_RSP, ISCSI_FLAG_FINAL, iscsi_be32(pdu.h.itt));
+	deliver(&h, TEXT("TargetName=iqn.a:one\0"));
+	CHECK_EQ(iscsi_query_step(&q), 0);
+	names = 0;
+	iscsi_discovery_walk(S, count_name, 0);
+	CHECK_EQ(names, 1);
+
+	/* nobody answers: the time limit, with the reason */
+	memset(&c, 0, sizeof(c));
+	new_session(&c);
+	iscsi_query_start(&q, ISCSI_QUERY_DISCOVER, S, 15000000);
+	fk.now += 11000000;
+	iscsi_poll(S); /* the login's own limit: backoff */
+	CHECK_EQ(iscsi_query_step(&q), -EINPROGRESS);
+	fk.now += 5000000;
+	CHECK_EQ(iscsi_query_step(&q), -ETIMEDOUT);
+	CHECK_CONTAINS(q.why, "discovery at 10.0.2.2:3260 failed: no login within 10 s");
+}
+
+static void test_query_luns(void)
+{
+	static const uint8_t report[24] = { 0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+					    0, 1, 0, 0, 0, 0, 0, 0 };
+	static uint8_t ctl[36] = { 0x0c, 0, 5, 2, 31 }, disk[36] = { 0, 0, 5, 2, 31 };
+	static const uint8_t cap10[8] = { 0, 0, 0x3f, 0xff, 0, 0, 2, 0 }; /* 16384 blocks of 512 */
+	static const uint8_t illegal[18] = { 0x70, 0, 0x05, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x20, 0 };
+	static struct iscsi_query q;
+	memcpy(ctl + 8, "IET     Controller      0001", 28);
+	memcpy(disk + 8, "IET     VIRTUAL-DISK    0001", 28);
+	logged_in(TEXT(OPER));
+	iscsi_query_start(&q, ISCSI_QUERY_LUNS_OF, S, 15000000);
+	CHECK_EQ(iscsi_query_step(&q), -EINPROGRESS);
+	answer_read(report, sizeof(report));                 /* REPORT LUNS: 0 and 1 */
+	CHECK_EQ(iscsi_query_step(&q), -EINPROGRESS);
+	answer_read(ctl, sizeof(ctl));                       /* INQUIRY LUN 0: a controller */
+	CHECK_EQ(iscsi_query_step(&q), -EINPROGRESS);
+	answer_read(disk, sizeof(disk));                     /* INQUIRY LUN 1: a disk */
+	CHECK_EQ(iscsi_query_step(&q), -EINPROGRESS);
+	CHECK(next_sent());                                  /* READ CAPACITY (16): refused */
+	CHECK_EQ(pdu.data[0], 0); /* a command, no data; the CDB is in the header */
+	scsi_rsp(iscsi_be32(pdu.h.itt), SCSI_STATUS_CHECK_CONDITION, illegal, sizeof(illegal));
+	CHECK_EQ(iscsi_query_step(&q), -EINPROGRESS);
+	answer_read(cap10, sizeof(cap10));                   /* READ CAPACITY (10) */
+	CHECK_EQ(iscsi_query_step(&q), 0);
+	CHECK_EQ(q.nluns, 2);
+	CHECK_EQ(q.lun[0].inq.peripheral_type, 0x0c);
+	CHECK_EQ(q.lun[0].cap.blocks, 0);
+	CHECK_EQ(q.lun[1].lun, 1);
+	CHECK_STREQ(q.lun[1].inq.product, "VIRTUAL-DISK");
+	CHECK_EQ(q.lun[1].cap.blocks * q.lun[1].cap.block_size, 8u << 20);
+
+	/* Ctrl-C while a task is out: it stops, the task goes with the session */
+	iscsi_query_start(&q, ISCSI_QUERY_LUNS_OF, S, 15000000);
+	CHECK_EQ(iscsi_query_step(&q), -EINPROGRESS);
+	iscsi_query_cancel(&q);
+	CHECK_EQ(iscsi_query_step(&q), -ECANCELED);
+	CHECK_EQ(iscsi_tasks_pending(S), 0);
+
+	/* a refused login names the target */
+	struct iscsi_config c = target_cfg();
+	new_session(&c);
+	iscsi_query_start(&q, ISCSI_QUERY_LUNS_OF, S, 15000000);
+	next_sent();
+	login_rsp(0, 0, 0, 2, 1);
+	CHECK_EQ(iscsi_query_step(&q), -EPERM);
+	CHECK_CONTAINS(q.why, "login failed: authentication failed");
+	CHECK_CONTAINS(q.why, "(iqn.2026-11.org.hako.test:disk at 10.0.2.2:3260)");
+}
+
 int main(void)
 {
 	RUN(test_wait_login_gives_up_on_refusals);
+	RUN(test_login_gives_up_on_unresolved_name);
 	RUN(test_login_plain);
 	RUN(test_login_chap);
 	RUN(test_login_mutual_wrong);
@@ -961,5 +1320,12 @@ int main(void)
 	RUN(test_discovery_split_keys);
 	RUN(test_logout);
 	RUN(test_digests_on_the_wire);
+	RUN(test_text_with_the_queue_full);
+	RUN(test_logout_with_the_queue_full);
+	RUN(test_huge_max_recv_dsl_is_clamped);
+	RUN(test_discovery_flood_is_bounded);
+	RUN(test_violations_fail_the_session);
+	RUN(test_query_discovery);
+	RUN(test_query_luns);
 	return check_done();
 }

@@ -205,6 +205,65 @@ static void test_input_hook(void)
 	CHECK_EQ(seen_argc, 2);
 }
 
+static struct shell *ended_shell;
+static int ended_calls;
+static void end_hook(struct shell *s)
+{
+	ended_shell = s;
+	ended_calls++;
+}
+
+/*
+ * Issue 17 finding 2: a session that ends while a command holds its
+ * terminal calls the command's end hook once, and every reference taken
+ * earlier stops matching, also after the memory serves a new session.
+ */
+static void test_end_and_refs(void)
+{
+	fresh();
+	struct shell_ref r = shell_ref(&sh);
+	CHECK(shell_deref(r) == &sh);
+	sh.input_hook = hook;
+	sh.end_hook = end_hook;
+	ended_calls = 0;
+	shell_end(&sh);
+	CHECK_EQ(ended_calls, 1);
+	CHECK(ended_shell == &sh);
+	CHECK(sh.input_hook == 0 && sh.end_hook == 0 && sh.closed);
+	CHECK(shell_deref(r) == 0);
+	shell_end(&sh); /* twice is harmless: no second call */
+	CHECK_EQ(ended_calls, 1);
+	/* The same memory, a new session: the old reference stays stale. */
+	memset(&sh, 0, sizeof(sh));
+	CHECK(shell_deref(r) == 0);
+	shell_init(&sh, sink, 0);
+	CHECK(shell_deref(r) == 0);
+	CHECK(shell_deref(shell_ref(&sh)) == &sh);
+	CHECK(shell_deref((struct shell_ref){ 0, 0 }) == 0);
+	/* A zeroed shell (a slot before its login) drops output rather than calling NULL. */
+	memset(&sh, 0, sizeof(sh));
+	shell_printf(&sh, "dropped\n");
+	CHECK(shell_is_admin(&sh)); /* not remote: the serial console */
+	sh.remote = 1;
+	CHECK(!shell_is_admin(&sh));
+	sh.admin = 1;
+	CHECK(shell_is_admin(&sh));
+}
+
+static void test_give_back(void)
+{
+	fresh();
+	sh.input_hook = hook;
+	sh.end_hook = end_hook;
+	ended_calls = 0;
+	shell_give_back(&sh);
+	CHECK(sh.input_hook == 0 && sh.end_hook == 0);
+	CHECK_EQ(ended_calls, 0);
+	CHECK_STREQ(out, SHELL_PROMPT);
+	type("zzecho back\r");
+	CHECK_EQ(seen_argc, 2);
+}
+
 static void test_random_garbage(void)
 {
 	fresh();
@@ -323,6 +382,154 @@ static void test_interrupted(void)
 	CHECK_EQ(shell_interrupted(), 0); /* no command runs */
 }
 
+/* ---- commands that finish later: shell_pend, shell_finish, typing ahead ---- */
+static int interrupts, detaches, finish_at_once, interrupt_finishes;
+static struct shell *later_sh;
+
+static void later_interrupt(struct shell *s, void *ctx)
+{
+	(void)ctx;
+	interrupts++;
+	if (interrupt_finishes) {
+		shell_error(s, "interrupted");
+		shell_finish(s);
+	}
+}
+
+static void later_detach(struct shell *s, void *ctx)
+{
+	(void)s, (void)ctx;
+	detaches++;
+	later_sh = 0;
+}
+
+static const struct shell_pending_ops later_ops = { later_interrupt, later_detach };
+
+static int cmd_zzlater(struct shell *s, int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	later_sh = s;
+	int rc = shell_pend(s, &later_ops, 0);
+	if (finish_at_once) {
+		shell_printf(s, "at once\n");
+		shell_finish(s);
+	}
+	return rc;
+}
+SHELL_COMMAND(zzlater, "zzlater", "", "finishes later", cmd_zzlater);
+
+/* The work of zzlater ends: its result, then the prompt. */
+static void later_ends(const char *result)
+{
+	out_len = 0;
+	out[0] = 0;
+	shell_printf(later_sh, "%s\n", result);
+	shell_finish(later_sh);
+}
+
+static void later_fresh(void)
+{
+	fresh();
+	interrupts = detaches = finish_at_once = interrupt_finishes = 0;
+	later_sh = 0;
+}
+
+static void test_pending_prompt_after_result(void)
+{
+	later_fresh();
+	type("zzlater\r");
+	CHECK_STREQ(out, "zzlater\r\n"); /* no prompt yet */
+	CHECK(shell_pending(&sh));
+	type("zzecho a\r"); /* typed ahead: neither echoed nor run */
+	CHECK_EQ(seen_argc, -1);
+	CHECK_EQ(out_len, 0);
+	later_ends("done");
+	CHECK_STREQ(out, "done\n" SHELL_PROMPT);
+	CHECK(!shell_pending(&sh));
+	CHECK_EQ(seen_argc, -1); /* the owner runs it, from where commands may run */
+	out_len = 0;
+	CHECK_EQ(shell_resume(&sh), 1);
+	CHECK_EQ(seen_argc, 2);
+	CHECK_STREQ(out, "zzecho a\r\n[a]\n" SHELL_PROMPT);
+	CHECK_EQ(shell_resume(&sh), 0);
+	shell_finish(&sh); /* nothing pending: no second prompt */
+	CHECK_STREQ(out, "zzecho a\r\n[a]\n" SHELL_PROMPT);
+}
+
+static void test_pending_finished_at_once(void)
+{
+	later_fresh();
+	finish_at_once = 1;
+	type("zzlater\r");
+	CHECK_STREQ(out, "zzlater\r\nat once\n" SHELL_PROMPT); /* one prompt */
+	CHECK(!shell_pending(&sh));
+}
+
+static void test_pending_ctrl_c(void)
+{
+	later_fresh();
+	type("zzlater\r");
+	type("zzecho lost\r\x03");
+	CHECK_EQ(interrupts, 1);
+	CHECK(shell_pending(&sh)); /* the work is stopping; it has not ended yet */
+	type("\x03\x03");
+	CHECK_EQ(interrupts, 1); /* told once */
+	later_ends("error: start interrupted");
+	CHECK_STREQ(out, "error: start interrupted\n" SHELL_PROMPT);
+	CHECK_EQ(shell_resume(&sh), 0); /* what was typed before the Ctrl-C went with it */
+	CHECK_EQ(seen_argc, -1);
+
+	later_fresh();
+	interrupt_finishes = 1;
+	type("zzlater\r");
+	type("\x03");
+	CHECK_STREQ(out, "error: interrupted\n" SHELL_PROMPT);
+	type("zzecho b\r");
+	CHECK_EQ(seen_argc, 2);
+}
+
+static void test_pending_detach(void)
+{
+	later_fresh();
+	type("zzlater\rzzecho x\r");
+	shell_detach(&sh);
+	CHECK_EQ(detaches, 1);
+	CHECK(!shell_pending(&sh));
+	CHECK_EQ(shell_resume(&sh), 0); /* nobody is there to type */
+	CHECK_EQ(seen_argc, -1);
+	shell_detach(&sh);
+	CHECK_EQ(detaches, 1);
+}
+
+static void test_pending_typing_ahead(void)
+{
+	later_fresh();
+	type("zzlater\r");
+	for (int i = 0; i < 3 * SHELL_AHEAD; i++)
+		shell_feed(&sh, 'q'); /* more than is kept */
+	CHECK_EQ(sh.ahead_len, SHELL_AHEAD);
+	later_ends("done");
+	shell_resume(&sh);
+	type("\x15zzecho c\r"); /* Ctrl-U clears the q's */
+	CHECK_EQ(seen_argc, 2);
+	CHECK_STREQ(seen_argv[1], "c");
+
+	/* A command run from the typed-ahead input reads its answer from there too. */
+	later_fresh();
+	shell_set_input(&sh, fake_getc, fake_interrupted);
+	pending = "", waits = gone = ctrl_c = 0;
+	answer[0] = 0, answer_len = -2;
+	type("zzlater\r");
+	type("zzask\ryes\rzzecho d\r");
+	later_ends("done");
+	shell_resume(&sh);
+	CHECK_EQ(answer_len, 3);
+	CHECK_STREQ(answer, "yes");
+	CHECK_EQ(seen_argc, 2);
+	CHECK_STREQ(seen_argv[1], "d");
+	CHECK(ends_with_prompt());
+}
+
 int main(void)
 {
 	RUN(test_dispatch);
@@ -330,8 +537,15 @@ int main(void)
 	RUN(test_too_long_and_cancel);
 	RUN(test_help);
 	RUN(test_input_hook);
+	RUN(test_end_and_refs);
+	RUN(test_give_back);
 	RUN(test_random_garbage);
 	RUN(test_read_line);
 	RUN(test_interrupted);
+	RUN(test_pending_prompt_after_result);
+	RUN(test_pending_finished_at_once);
+	RUN(test_pending_ctrl_c);
+	RUN(test_pending_detach);
+	RUN(test_pending_typing_ahead);
 	return check_done();
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "vmm/blk/blk.h"
+#include "vmm/blk/blk_sync.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/dev/virtio_blk.h"
 #include "vmm/dev/virtio_mmio.h"
@@ -48,7 +49,22 @@ static void guest_irq(void *ctx, int level)
 	irq_changes += level != irq_level;
 	irq_level = level;
 }
-static const struct virtio_host vhost = { { guest_map, 0 }, guest_irq, 0 };
+/* A device asks for the service core (virtio_mmio_poll) to come back. */
+static int kicks;
+static void host_kick(void *ctx)
+{
+	(void)ctx;
+	kicks++;
+}
+/* Set by a test: called at each interrupt-line update, i.e. each completion. */
+static void (*on_irq)(void);
+static void guest_irq_hook(void *ctx, int level)
+{
+	guest_irq(ctx, level);
+	if (on_irq)
+		on_irq();
+}
+static const struct virtio_host vhost = { { guest_map, 0 }, guest_irq_hook, 0, host_kick };
 
 /* ---- a minimal driver ---- */
 
@@ -71,7 +87,7 @@ static struct virtq_avail *avail(void) { return (struct virtq_avail *)(gmem + AV
 static struct virtq_used *used(void) { return (struct virtq_used *)(gmem + USED); }
 
 /* 3.1.1: reset, ACKNOWLEDGE, DRIVER, features, FEATURES_OK, queue, DRIVER_OK. */
-static int driver_init(uint64_t features)
+static int driver_init_size(uint64_t features, unsigned qsize)
 {
 	memset(gmem, 0, GUEST_SIZE);
 	avail_idx = 0;
@@ -85,7 +101,7 @@ static int driver_init(uint64_t features)
 	if (!(rd(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK))
 		return -1;
 	wr(VIRTIO_MMIO_QUEUE_SEL, 0);
-	wr(VIRTIO_MMIO_QUEUE_NUM, QSIZE);
+	wr(VIRTIO_MMIO_QUEUE_NUM, qsize);
 	wr(VIRTIO_MMIO_QUEUE_DESC_LOW, DESC);
 	wr(VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
 	wr(VIRTIO_MMIO_QUEUE_DRIVER_LOW, AVAIL);
@@ -96,12 +112,17 @@ static int driver_init(uint64_t features)
 	return 0;
 }
 
+static int driver_init(uint64_t features)
+{
+	return driver_init_size(features, QSIZE);
+}
+
 static const uint64_t FEATS = (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_BLK_F_FLUSH);
 
 static void make_dev(const char *url, int ro)
 {
 	char err[160];
-	CHECK_EQ(blk_open(url, ro, &bdev, err, sizeof(err)), 0);
+	CHECK_EQ(blk_sync_open(url, ro, &bdev, err, sizeof(err)), 0);
 	CHECK_EQ(virtio_blk_create(bdev, &vhost, "guest test: vda", "hako-test-vda", &dev), 0);
 	t = virtio_blk_transport(dev);
 	CHECK_EQ(driver_init(FEATS), 0);
@@ -251,6 +272,106 @@ static void test_many_in_flight(void)
 		CHECK_EQ((uint16_t)(used()->idx - before), QSIZE / 2);
 	}
 	CHECK_EQ(blk_stats(bdev)->flushes, 40 * QSIZE / 2);
+	destroy_dev();
+}
+
+/* ---- a guest flooding its queue with requests that complete at once ---- */
+
+#define BIG_Q VBLK_QUEUE_MAX    /* the largest queue the device takes */
+#define ID_REQS 64              /* GET_ID requests of 2 descriptors each */
+
+static uint16_t big_avail;
+
+/* Chain k: descriptor 2k the header, 2k+1 a 21-byte buffer for the id and status. */
+static void id_chains(void)
+{
+	struct virtio_blk_req_hdr h = { VIRTIO_BLK_T_GET_ID, 0, 0 };
+	memcpy(gmem + DATA, &h, sizeof(h));
+	for (unsigned k = 0; k < ID_REQS; k++) {
+		*desc(2 * k) = (struct virtq_desc){ DATA, 16, VIRTQ_DESC_F_NEXT, (uint16_t)(2 * k + 1) };
+		*desc(2 * k + 1) = (struct virtq_desc){ DATA + 0x1000 + 32 * k, 21, VIRTQ_DESC_F_WRITE, 0 };
+		avail()->ring[big_avail++ % BIG_Q] = (uint16_t)(2 * k);
+	}
+	avail()->idx = big_avail;
+}
+
+static void test_synchronous_requests_are_taken_in_bounded_batches(void)
+{
+	make_dev("ram:1M", 0);
+	CHECK_EQ(driver_init_size(FEATS, BIG_Q), 0);
+	big_avail = 0;
+	kicks = 0;
+	id_chains();
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	/* one notify takes one budget, and asks the service core to come back */
+	CHECK_EQ(used()->idx, VIRTIO_POLL_BUDGET);
+	CHECK_EQ(kicks, 1);
+	CHECK(t->backlog != 0);
+	unsigned rounds = 0;
+	uint16_t seen = used()->idx;
+	while (virtio_mmio_poll(t) && rounds < 100) {
+		CHECK((uint16_t)(used()->idx - seen) <= VIRTIO_POLL_BUDGET);
+		seen = used()->idx;
+		rounds++;
+	}
+	/* every request completed, none twice, each with its id and status OK */
+	CHECK_EQ(used()->idx, ID_REQS);
+	CHECK_EQ(rounds, ID_REQS / VIRTIO_POLL_BUDGET - 1);
+	CHECK_EQ(virtio_mmio_poll(t), 0); /* nothing left: the poll costs no lock */
+	for (unsigned k = 0; k < ID_REQS; k++) {
+		CHECK(!memcmp(gmem + DATA + 0x1000 + 32 * k, "hako-test-vda", 13));
+		CHECK_EQ(gmem[DATA + 0x1000 + 32 * k + 20], VIRTIO_BLK_S_OK);
+	}
+	destroy_dev();
+}
+
+/*
+ * The guest as a second core sees it: every completion is put back on the
+ * avail ring at once, as a vCPU recycling its chains would while the
+ * device works. The device must still stop after a budget.
+ */
+static unsigned recycled;
+static void recycle_completed(void)
+{
+	if (recycled >= 100000 || used()->idx == 0)
+		return; /* the bound only ends a broken device's loop */
+	const struct virtq_used_elem *u = &used()->ring[(uint16_t)(used()->idx - 1) % BIG_Q];
+	avail()->ring[big_avail++ % BIG_Q] = (uint16_t)u->id;
+	avail()->idx = big_avail;
+	recycled++;
+}
+
+static void test_a_refilled_ring_does_not_hold_the_core(void)
+{
+	make_dev("ram:1M", 0);
+	CHECK_EQ(driver_init_size(FEATS, BIG_Q), 0);
+	big_avail = 0;
+	recycled = 0;
+	id_chains();
+	on_irq = recycle_completed;
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);        /* before: 100000 completions here */
+	CHECK_EQ(used()->idx, VIRTIO_POLL_BUDGET);
+	for (int i = 0; i < 10; i++) {          /* the service core's rounds: one budget each */
+		uint16_t before = used()->idx;
+		CHECK_EQ(virtio_mmio_poll(t), 1);
+		CHECK_EQ((uint16_t)(used()->idx - before), VIRTIO_POLL_BUDGET);
+	}
+	on_irq = 0;
+	destroy_dev();
+}
+
+/* A reset drops the backlog with the queue; nothing runs on a dead queue. */
+static void test_reset_forgets_the_backlog(void)
+{
+	make_dev("ram:1M", 0);
+	CHECK_EQ(driver_init_size(FEATS, BIG_Q), 0);
+	big_avail = 0;
+	id_chains();
+	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	CHECK(t->backlog != 0);
+	wr(VIRTIO_MMIO_STATUS, 0);
+	CHECK_EQ(t->backlog, 0);
+	CHECK_EQ(virtio_mmio_poll(t), 0);
 	destroy_dev();
 }
 
@@ -532,6 +653,9 @@ int main(void)
 	RUN(test_read_write_flush_getid);
 	RUN(test_readonly_disk);
 	RUN(test_many_in_flight);
+	RUN(test_synchronous_requests_are_taken_in_bounded_batches);
+	RUN(test_a_refilled_ring_does_not_hold_the_core);
+	RUN(test_reset_forgets_the_backlog);
 	RUN(test_malformed_rings);
 	RUN(test_reset_with_request_in_flight);
 	RUN(test_fuzz_random_rings);

@@ -143,6 +143,28 @@ static void test_cpuid_policy(void)
 	CHECK(r.ecx & (1u << 27));
 }
 
+/* Speculation controls: exactly the MSRs vmm/msr.c gives guests (vmm/spec.h). */
+static void test_cpuid_policy_speculation_controls(void)
+{
+	struct cpuid_ctx c = { 2500000, fake_cpuid, 0, 0, 0, 0 };
+	struct cpuid_result r;
+	for (int pc = 0; pc < 2; pc++) {      /* the same for every platform */
+		c.linux_platform = pc;
+		cpuid_policy(&c, 7, 0, &r);
+		/* IBRS/IBPB, STIBP, SSBD, ARCH_CAPABILITIES: as the host has them */
+		CHECK(r.edx & (1u << 26) && r.edx & (1u << 27) && r.edx & (1u << 31) && r.edx & (1u << 29));
+		/* L1D_FLUSH, CORE_CAPABILITIES, SRBDS_CTRL, TSX_FORCE_ABORT: no MSR behind them */
+		CHECK(!(r.edx & (1u << 28)) && !(r.edx & (1u << 30)));
+		CHECK(!(r.edx & (1u << 9)) && !(r.edx & (1u << 13)));
+		CHECK(r.edx & (1u << 10)); /* MD_CLEAR: VERW is the guest's own instruction */
+		cpuid_policy(&c, 7, 1, &r);  /* only subleaf 0 holds these bits */
+		CHECK_EQ(r.edx, 0xffffffffu);
+		cpuid_policy(&c, 0x80000008u, 0, &r);
+		CHECK(r.ebx & (1u << 12) && r.ebx & (1u << 14) && r.ebx & (1u << 24));
+		CHECK(!(r.ebx & (1u << 25))); /* VIRT_SSBD: its MSR is not emulated */
+	}
+}
+
 /* ---- guest definitions ---- */
 
 static void test_vm_def(void)
@@ -233,6 +255,66 @@ static void test_vm_def_identity(void)
 	CHECK_STREQ(vm_def_hostname(&d), "web1");
 	CHECK_EQ(vm_def_set(&d, "boot", "kernel", err, sizeof(err)), 0);
 	CHECK_EQ(d.boot_disk, 0);
+}
+
+/* net= and vlan=: repeatable NICs, checked, cleared by net=none; MACs per NIC; `show` round-trips. */
+static void test_vm_def_net(void)
+{
+	struct vm_def d, back;
+	char err[200], line[1024];
+	vm_def_defaults(&d, "web1");
+	CHECK_EQ(d.nnics, 0);
+	CHECK_EQ(vm_def_set(&d, "net", "uplink", err, sizeof(err)), 0);
+	CHECK_EQ(vm_def_set(&d, "net", "lan:class-1", err, sizeof(err)), 0);
+	CHECK_EQ(d.nnics, 2);
+	CHECK_EQ(d.nic[0].kind, VM_NET_UPLINK);
+	CHECK_EQ(d.nic[1].kind, VM_NET_LAN);
+	CHECK_STREQ(d.nic[1].lan, "class-1");
+	const char *bad[] = { "lan:", "lan:1abc", "lan:Class", "lan:a b", "bridge", "uplink0",
+			      "lan:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" };
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = 0;
+		CHECK_EQ(vm_def_set(&d, "net", bad[i], err, sizeof(err)), -EINVAL);
+		CHECK_CONTAINS(err, "net=uplink");
+	}
+	CHECK_EQ(vm_def_set(&d, "vlan", "42", err, sizeof(err)), 0);
+	CHECK_EQ(d.vlan, 42);
+	CHECK_EQ(vm_def_set(&d, "vlan", "0", err, sizeof(err)), -EINVAL);
+	CHECK_EQ(vm_def_set(&d, "vlan", "4095", err, sizeof(err)), -EINVAL);
+	CHECK_CONTAINS(err, "1 to 4094");
+	CHECK_EQ(d.vlan, 42);
+	vm_def_format(&d, line, sizeof(line));
+	CHECK_CONTAINS(line, " net=uplink net=lan:class-1 vlan=42");
+	/* read back through the shell's own path: the same line */
+	vm_def_defaults(&back, "web1");
+	char copy[1024];
+	snprintf(copy, sizeof(copy), "%s", strstr(line, "net="));
+	for (char *w = strtok(copy, " "); w; w = strtok(0, " "))
+		CHECK_EQ(vm_def_set_arg(&back, w, err, sizeof(err)), 0);
+	CHECK_EQ(back.nnics, 2);
+	CHECK_EQ(back.vlan, 42);
+	CHECK_STREQ(back.nic[1].lan, "class-1");
+	/* MACs: eth0 the guest's, eth1 the next one */
+	uint8_t m0[6], m1[6], base[6];
+	vm_def_mac_from_name("web1", base);
+	vm_def_nic_mac(&d, 0, m0);
+	vm_def_nic_mac(&d, 1, m1);
+	CHECK(!memcmp(m0, base, 6));
+	CHECK(!memcmp(m1, base, 5) && m1[5] == (uint8_t)(base[5] + 1));
+	CHECK_EQ(vm_def_set(&d, "mac", "02:00:00:00:00:ff", err, sizeof(err)), 0);
+	vm_def_nic_mac(&d, 1, m1);
+	CHECK(m1[0] == 2 && m1[4] == 0 && m1[5] == 0);
+	/* at most VM_MAX_NICS; net=none clears, vlan=none too */
+	CHECK_EQ(vm_def_set(&d, "net", "uplink", err, sizeof(err)), 0);
+	CHECK_EQ(vm_def_set(&d, "net", "uplink", err, sizeof(err)), 0);
+	CHECK_EQ(vm_def_set(&d, "net", "uplink", err, sizeof(err)), -E2BIG);
+	CHECK_CONTAINS(err, "net=none");
+	CHECK_EQ(vm_def_set(&d, "net", "none", err, sizeof(err)), 0);
+	CHECK_EQ(vm_def_set(&d, "vlan", "none", err, sizeof(err)), 0);
+	CHECK_EQ(d.nnics, 0);
+	CHECK_EQ(d.vlan, 0);
+	vm_def_format(&d, line, sizeof(line));
+	CHECK(!strstr(line, "net=") && !strstr(line, "vlan="));
 }
 
 /* disk=URL[,ro]: repeatable, checked, cleared by disk=, and `show` round-trips it. */
@@ -403,9 +485,11 @@ int main(void)
 {
 	RUN(test_pagetable);
 	RUN(test_cpuid_policy);
+	RUN(test_cpuid_policy_speculation_controls);
 	RUN(test_vm_def);
 	RUN(test_vm_def_identity);
 	RUN(test_vm_def_disks);
+	RUN(test_vm_def_net);
 	RUN(test_elf_guest);
 	RUN(test_uart_model);
 	return check_done();

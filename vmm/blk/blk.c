@@ -6,6 +6,8 @@
  */
 #include "vmm/blk/blk.h"
 
+#include <stdarg.h>
+
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/fmt.h"
 #include "vmm/core/lib/string.h"
@@ -14,6 +16,7 @@ extern const struct blk_scheme __start_hako_blk_schemes[], __stop_hako_blk_schem
 
 static const struct blk_host_ops *host_ops;
 static struct blockdev *open_list;      /* service core only */
+static struct blk_open_req *ended_head, *ended_tail;  /* opens blk_poll reports */
 
 void blk_set_host(const struct blk_host_ops *ops) { host_ops = ops; }
 const struct blk_host_ops *blk_host(void) { return host_ops; }
@@ -22,6 +25,7 @@ uint64_t blk_blocks(const struct blockdev *d) { return d->blocks; }
 uint32_t blk_block_size(const struct blockdev *d) { return d->block_size; }
 int blk_readonly(const struct blockdev *d) { return d->readonly; }
 const struct blk_stats *blk_stats(const struct blockdev *d) { return &d->stats; }
+const char *blk_error(const struct blockdev *d) { return d->error; }
 
 /* The scheme whose prefix starts `url`, or 0. */
 static const struct blk_scheme *scheme_for(const char *url)
@@ -60,50 +64,140 @@ int blk_url_check(const char *url, char *err, unsigned len)
 	return s->check(url + strlen(s->prefix), err, len);
 }
 
+/* The scheme of d's URL (blk_open checked it has one). */
+static const struct blk_scheme *scheme_of(const struct blockdev *d)
+{
+	return scheme_for(d->url);
+}
+
+/*
+ * Starts opening `url` (see blk.h). Service core. The scheme either ends
+ * at once or returns BLK_OPEN_LATER and calls blk_opened() later; either
+ * way the caller hears of it from blk_poll().
+ */
+int blk_open(const char *url, int readonly, struct blk_open_req *o)
+{
+	o->status = -EINPROGRESS;
+	o->dev = 0;
+	o->err[0] = 0;
+	o->ended = 0;
+	o->readonly = readonly;
+	int rc = blk_url_check(url, o->err, sizeof(o->err));
+	if (rc)
+		return rc;
+	if (!host_ops) {
+		fmt_snprintf(o->err, sizeof(o->err), "the block layer has no host memory yet");
+		return -ENODEV;
+	}
+	struct blockdev *d = host_ops->alloc(sizeof(*d));
+	if (!d) {
+		fmt_snprintf(o->err, sizeof(o->err), "out of memory opening '%s'", url);
+		return -ENOMEM;
+	}
+	const struct blk_scheme *s = scheme_for(url);
+	memcpy(d->url, url, strlen(url) + 1);
+	d->opening = o;
+	o->d = d;
+	rc = s->open(url + strlen(s->prefix), d, o->err, sizeof(o->err));
+	if (rc != BLK_OPEN_LATER)
+		blk_opened(d, rc);
+	return 0;
+}
+
 static int geometry_ok(const struct blockdev *d)
 {
 	uint32_t bs = d->block_size;
 	return d->ops && d->ops->start && d->ops->close && bs >= 512 && !(bs & (bs - 1));
 }
 
-/*
- * Opens `url` (see blk.h). Service core. The device joins the list that
- * blk_poll() serves.
- */
-int blk_open(const char *url, int readonly, struct blockdev **out, char *err, unsigned len)
+/* A scheme ended d's open (see blk.h): queued for blk_poll to report. */
+void blk_opened(struct blockdev *d, int status)
 {
-	int rc = blk_url_check(url, err, len);
-	if (rc)
-		return rc;
-	if (!host_ops) {
-		fmt_snprintf(err, len, "the block layer has no host memory yet");
-		return -ENODEV;
+	struct blk_open_req *o = d->opening;
+	if (!status && !geometry_ok(d)) {
+		fmt_snprintf(o->err, sizeof(o->err), "backend of '%s' gave a bad geometry", d->url);
+		if (d->ops && d->ops->close)
+			d->ops->close(d);
+		status = -EIO;
 	}
-	struct blockdev *d = host_ops->alloc(sizeof(*d));
-	if (!d) {
-		fmt_snprintf(err, len, "out of memory opening '%s'", url);
-		return -ENOMEM;
+	o->status = status;
+	o->ended = 1;
+	o->next = 0;
+	if (ended_tail)
+		ended_tail->next = o;
+	else
+		ended_head = o;
+	ended_tail = o;
+	if (host_ops->kick)
+		host_ops->kick();
+}
+
+void blk_open_failed(struct blockdev *d, int status, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fmt_vsnprintf(d->opening->err, sizeof(d->opening->err), fmt, ap);
+	va_end(ap);
+	blk_opened(d, status);
+}
+
+static void unlink_ended(struct blk_open_req *o)
+{
+	struct blk_open_req *prev = 0;
+	for (struct blk_open_req *p = ended_head; p; prev = p, p = p->next) {
+		if (p != o)
+			continue;
+		if (prev)
+			prev->next = o->next;
+		else
+			ended_head = o->next;
+		if (ended_tail == o)
+			ended_tail = prev;
+		return;
 	}
-	const struct blk_scheme *s = scheme_for(url);
-	memcpy(d->url, url, strlen(url) + 1);
-	rc = s->open(url + strlen(s->prefix), d, err, len);
-	if (rc)
-		goto free_dev;
-	if (!geometry_ok(d)) {
-		fmt_snprintf(err, len, "backend of '%s' gave a bad geometry", url);
-		rc = -EIO;
-		goto close_dev;
+}
+
+/* Abandons an open (see blk.h). */
+void blk_open_cancel(struct blk_open_req *o)
+{
+	struct blockdev *d = o->d;
+	if (!d)
+		return; /* reported already, or never started */
+	if (o->ended) {
+		unlink_ended(o);
+		if (!o->status)
+			d->ops->close(d);
+	} else {
+		scheme_of(d)->cancel(d);
 	}
-	d->readonly |= readonly;
-	d->next_open = open_list;
-	open_list = d;
-	*out = d;
-	return 0;
-close_dev:
-	d->ops->close(d);
-free_dev:
+	o->d = 0;
 	host_ops->free(d, sizeof(*d));
-	return rc;
+}
+
+/* Reports ended opens to their callers, oldest first. */
+static int report_opens(void)
+{
+	int n = 0;
+	while (ended_head) {
+		struct blk_open_req *o = ended_head;
+		struct blockdev *d = o->d;
+		ended_head = o->next;
+		if (!ended_head)
+			ended_tail = 0;
+		o->d = 0;
+		d->opening = 0;
+		if (!o->status) {
+			d->readonly |= o->readonly;
+			d->next_open = open_list;
+			open_list = d;
+			o->dev = d;
+		} else {
+			host_ops->free(d, sizeof(*d));
+		}
+		o->done(o); /* may free o, open or close devices */
+		n++;
+	}
+	return n;
 }
 
 /* Is r's block range inside d? Overflow-safe. */
@@ -161,10 +255,10 @@ static struct blk_req *take_queue(struct blockdev *d)
 	return r;
 }
 
-/* Service core: hands every queued request to its backend. */
+/* Service core: reports ended opens, hands every queued request to its backend. */
 int blk_poll(void)
 {
-	int busy = 0;
+	int busy = report_opens() > 0;
 	for (struct blockdev *d = open_list; d; d = d->next_open) {
 		struct blk_req *r = take_queue(d);
 		while (r) {

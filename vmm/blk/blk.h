@@ -13,7 +13,26 @@
  *    request, at once or later, by calling blk_complete() on the service
  *    core. So every `done` callback runs on the service core, which is
  *    what single-threaded backends such as lwIP-based iSCSI need.
- *  - blk_open() and blk_close() run on the service core too.
+ *  - Opening is asynchronous as well: blk_open() starts it and returns;
+ *    the caller's `done` runs later from blk_poll() (a LUN's login and
+ *    READ CAPACITY take network round trips), so nothing waits for a disk
+ *    by running the service loop from inside a wait. blk_sync_open()
+ *    (vmm/blk/blk_sync.h) is the waiting form for boot and shell work.
+ *  - blk_open() and blk_close() run on the service core.
+ *
+ * Before the first write, the disk opens without anyone waiting:
+ * vm_start() (vmm/vm.c) builds the guest and calls vm_disks_open()
+ * (vmm/virtio_attach.c), whose blk_open() here hands the URL to its
+ * scheme: for a LUN lun_open() (net/iscsi/blk.c) starts a session with
+ * iscsi_open_url() (net/iscsi/tcp.c, which resolves a host name with
+ * lwIP's DNS client first) and returns BLK_OPEN_LATER. The service
+ * core's pollers move it on: iscsi_blk_poll() runs lun_open_step()
+ * (login, TEST UNIT READY, READ CAPACITY), which ends in blk_opened();
+ * blk_poll() then reports it to disk_opened() (report_opens()), and
+ * vm_start_poll() finds every disk open (vm_disks_ready()) and runs
+ * vm_launch(): the virtio devices appear and the vCPUs start. The shell's
+ * `start` meanwhile is pending (shell_pend()) and prints its result from
+ * start_done() (mgmt/cmd_vm.c). A guest's reset starts it the same way.
  *
  * One guest disk write, hop by hop, and its completion:
  *   1. The guest's virtio-blk driver puts a request on its virtqueue and
@@ -30,10 +49,12 @@
  *      R2Ts allow, pump_data(); each PDU goes out by iscsi_tx_pdu() and
  *      iscsi_tx_flush() (net/iscsi/session.c) to the transport's t_send()
  *      (net/iscsi/tcp.c), which hands it to lwIP's tcp_write.
- *   5. lwIP's linkoutput() (net/netif.c) copies each segment into the
- *      NIC's ring: vnet_tx() (drivers/net/virtio_net.c), and one
- *      vnet_flush() doorbell per batch.
- * Completion: vnet_rx() gives net_poll() the target's answer; lwIP calls
+ *   5. lwIP's linkoutput() (net/netif.c) hands each segment to the switch,
+ *      sw_input() (net/switch.c), whose uplink_send() (net/bridge.c) copies
+ *      it into the NIC's ring (vnet_tx_buf(), drivers/net/virtio_net.c);
+ *      one vnet_flush() doorbell per batch.
+ * Completion: bridge_poll() takes the target's answer from the NIC
+ * (vnet_rx_peek()), the switch gives it to hako_send() (net/netif.c); lwIP calls
  * on_recv() (net/iscsi/tcp.c), iscsi_feed() parses PDUs, the SCSI
  * Response finishes the task, task_done() (net/iscsi/blk.c) calls
  * blk_complete(), and request_done() (vmm/dev/virtio_blk.c) writes the
@@ -77,13 +98,42 @@ struct blk_stats {
 	uint64_t bytes_read, bytes_written;
 };
 
+#define BLK_ERR_MAX 256
+
 /*
- * Opens the device `url` names (scheme prefix + backend-specific part).
- * `readonly` makes every write fail with -EPERM. Returns 0 and *out, or
- * -E... with one human-readable sentence in `err`. Service core only;
- * a backend may take some time here (a network login).
+ * An open under way (blk_open). The caller fills `done` and `ctx` and
+ * owns the struct until `done` runs or blk_open_cancel() returns.
  */
-int blk_open(const char *url, int readonly, struct blockdev **out, char *err, unsigned errlen);
+struct blk_open_req {
+	/* Called once, on the service core from blk_poll(), never from inside
+	 * blk_open(); may free o, call blk_open() or blk_close(). */
+	void (*done)(struct blk_open_req *o);
+	void *ctx;                  /* the caller's */
+	/* results, valid in done */
+	int status;                 /* 0, or -E... */
+	struct blockdev *dev;       /* the open device when status is 0 */
+	char err[BLK_ERR_MAX];      /* one sentence when status < 0 */
+	/* private to the block layer */
+	struct blockdev *d;
+	int readonly;
+	int ended;                  /* the backend finished; waits in blk_poll's list */
+	struct blk_open_req *next;
+};
+
+/*
+ * Starts opening the device `url` names (scheme prefix + backend-specific
+ * part); `readonly` makes every write fail with -EPERM. Returns 0: o->done
+ * will report the result (unless blk_open_cancel() comes first); or -E...
+ * at once (a bad URL, no memory) with a sentence in o->err, and done is not
+ * called. Service core only.
+ */
+int blk_open(const char *url, int readonly, struct blk_open_req *o);
+/*
+ * Abandons an open whose done has not run: what the backend made so far
+ * (a session logging in, a device already open) goes, and done is never
+ * called. Service core only.
+ */
+void blk_open_cancel(struct blk_open_req *o);
 
 /*
  * Queues `r` (op, lba, count, buf, done, ctx filled in) on `d`. From any
@@ -107,6 +157,8 @@ uint64_t blk_blocks(const struct blockdev *d);
 uint32_t blk_block_size(const struct blockdev *d);
 int blk_readonly(const struct blockdev *d);
 const struct blk_stats *blk_stats(const struct blockdev *d);
+/* The backend's reason for the last request that failed ("" when it gave none). */
+const char *blk_error(const struct blockdev *d);
 
 /*
  * Checks the syntax of a disk URL without opening it (guest definitions
@@ -114,8 +166,12 @@ const struct blk_stats *blk_stats(const struct blockdev *d);
  */
 int blk_url_check(const char *url, char *err, unsigned errlen);
 
-/* Service core: starts queued requests. Registered as a SERVICE_POLLER. */
-int blk_poll(void); /* nonzero while requests are being started or in flight */
+/*
+ * Service core: reports finished opens to their callers and starts queued
+ * requests. Registered as a SERVICE_POLLER. Nonzero while it did either
+ * or requests are in flight.
+ */
+int blk_poll(void);
 
 /* ---- for backends ---- */
 
@@ -149,6 +205,8 @@ struct blockdev {
 	uint32_t inflight;                  /* started and not completed */
 	struct blk_stats stats;
 	struct blockdev *next_open;         /* the service core's list */
+	struct blk_open_req *opening;       /* while its scheme opens it */
+	char error[128];                    /* the backend's reason for the last failure */
 };
 
 /*
@@ -162,16 +220,36 @@ struct blk_scheme {
 	int (*check)(const char *spec, char *err, unsigned errlen);
 	/*
 	 * Fills d->ops, priv, blocks, block_size (and readonly when the
-	 * medium itself is read-only). 0 or -E... with a sentence in err.
+	 * medium itself is read-only). 0, or -E... with a sentence in err,
+	 * when it finished at once; BLK_OPEN_LATER when it goes on (over the
+	 * network): it then ends, on the service core, with blk_opened(d, 0)
+	 * or blk_open_failed(d, -E..., ...) (whose sentence replaces err).
 	 */
 	int (*open)(const char *spec, struct blockdev *d, char *err, unsigned errlen);
+	/*
+	 * Only for schemes that return BLK_OPEN_LATER: abandons d's open
+	 * before it ended (blk_open_cancel): frees what open made; no
+	 * blk_opened() afterwards.
+	 */
+	void (*cancel)(struct blockdev *d);
 };
+#define BLK_OPEN_LATER 1
 #define BLK_SCHEME(ident, ...)                                                   \
 	static const struct blk_scheme blk_scheme_##ident                              \
 		__attribute__((used, section("hako_blk_schemes"), aligned(8))) = { __VA_ARGS__ }
 
 /* A backend finishes r with 0 or -E...; service core only. */
 void blk_complete(struct blk_req *r, int status);
+
+/*
+ * A scheme whose open returned BLK_OPEN_LATER ends it: 0 with d's
+ * geometry filled in, or -E... after freeing its own state, with one
+ * sentence (printf-style) for the user. Service core only; the caller's
+ * done runs at the next blk_poll().
+ */
+void blk_opened(struct blockdev *d, int status);
+void blk_open_failed(struct blockdev *d, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /*
  * What the block layer needs from its host: zeroed memory, and the files

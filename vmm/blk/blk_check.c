@@ -57,8 +57,10 @@ static int reap(struct blk_check *c, struct blk_check_slot *s, int write)
 	uint64_t off = chunk_offset(c, s), len = (uint64_t)s->r.count * blk_block_size(c->d);
 	s->state = 0;
 	if (s->status) {
-		fmt_snprintf(c->why, sizeof(c->why), "%s at byte %llu failed: %s",
-			     write ? "write" : "read", (unsigned long long)off, errno_str(s->status));
+		const char *more = blk_error(c->d);
+		fmt_snprintf(c->why, sizeof(c->why), "%s at byte %llu failed: %s%s%s",
+			     write ? "write" : "read", (unsigned long long)off, errno_str(s->status),
+			     more[0] ? ": " : "", more);
 		return s->status;
 	}
 	for (uint64_t k = 0; !write && k < len; k += 8) {

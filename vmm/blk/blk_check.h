@@ -32,7 +32,7 @@ struct blk_check {
 	/* Called at every 10% of each pass; phase is "write" or "verify". */
 	void (*progress)(void *arg, const char *phase, uint64_t done, uint64_t total);
 	void *progress_arg;
-	char why[128]; /* on failure */
+	char why[256]; /* on failure */
 	/* Requests may still be in flight after a failure or an interrupt:
 	 * they live here, and the caller closes the device before freeing. */
 	struct blk_check_slot slot[BLK_CHECK_DEPTH];

@@ -128,7 +128,7 @@ static int ram_open(const char *spec, struct blockdev *d, char *err, unsigned le
 	mem_attach(d, m);
 	return 0;
 }
-BLK_SCHEME(ram, "ram:", ram_check, ram_open);
+BLK_SCHEME(ram, "ram:", ram_check, ram_open, 0);
 
 /* ---- esp:PATH ---- */
 
@@ -164,4 +164,4 @@ static int esp_open(const char *spec, struct blockdev *d, char *err, unsigned le
 	mem_attach(d, m);
 	return 0;
 }
-BLK_SCHEME(esp, "esp:", esp_check, esp_open);
+BLK_SCHEME(esp, "esp:", esp_check, esp_open, 0);

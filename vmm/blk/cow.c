@@ -34,6 +34,12 @@ struct cow_dev {
 	uint32_t *map;                  /* the volume's map, as on the device */
 	uint32_t map_chunk, map_chunks;
 	uint32_t inflight;
+	/* while opening (cow_open): the base opens, then the map is read */
+	struct blockdev *dev;
+	struct blk_open_req base_open;
+	struct blk_req map_read;
+	enum { OPEN_DONE, OPEN_BASE, OPEN_MAP } opening;
+	int cancelled;                  /* cow_cancel during the map read */
 };
 
 /* Steps of an allocation (each waits for one child request). */
@@ -332,40 +338,87 @@ static int cow_check(const char *spec, char *err, unsigned len)
 	return base ? blk_url_check(base, err, len) : 0;
 }
 
-static int open_fail(char *err, unsigned len, int rc, const char *msg, uint32_t id)
+/*
+ * Opening a volume (the device of a guest's clone disk) waits twice, each
+ * time without holding up the service core: for its base to open (a LUN's
+ * login), then for its map to be read from the pool. Each step ends in a
+ * callback; the last calls blk_opened().
+ */
+static void open_fail(struct cow_dev *cd, int rc, const char *msg)
 {
-	fmt_snprintf(err, len, msg, id);
-	return rc;
+	blk_open_failed(cd->dev, rc, msg, cd->id);
+	cow_free(cd);
 }
 
-/* Opens the base read-only and checks it is the disk the volume was made over. */
-static int open_base(struct cow_dev *cd, const struct cow_vol_rec *v, const char *base, char *err,
-		     unsigned len)
+static void map_read_done(struct blk_req *r, int status)
 {
-	if (!base || (v->flags & COW_VOL_NO_BASE) || cow_hash(base) != v->base_hash)
-		return open_fail(err, len, -EINVAL, "volume %u of the pool was made over another disk", v->id);
-	int rc = blk_open(base, 1, &cd->base, err, len);
-	if (rc)
-		return rc;
-	if (blk_block_size(cd->base) != v->block_size ||
-	    blk_blocks(cd->base) * v->block_size != v->bytes)
-		return open_fail(err, len, -EINVAL, "the base disk of volume %u changed size", v->id);
-	return 0;
+	struct cow_dev *cd = r->ctx;
+	struct cow_pool *p = cow_pool;
+	if (cd->cancelled) {
+		cow_free(cd);
+		return;
+	}
+	uint64_t vchunks = (cd->bytes + COW_CHUNK - 1) / COW_CHUNK;
+	for (uint64_t i = 0; i < vchunks && !status; i++)  /* checked at attach; the device may lie since */
+		if (cd->map[i] && (cd->map[i] >= p->chunks || !cow_bit(p, cd->map[i])))
+			status = -EIO;
+	if (status)
+		return open_fail(cd, status, "cannot read the map of volume %u");
+	struct blockdev *d = cd->dev;
+	cd->opening = OPEN_DONE;
+	d->ops = &cow_ops;
+	d->blocks = cd->bytes / cd->bs;
+	d->block_size = cd->bs;
+	blk_opened(d, 0);
 }
 
-static int load_map(struct cow_dev *cd)
+/* Reads the volume's map from the pool; map_read_done goes on. */
+static void load_map(struct cow_dev *cd)
 {
 	struct cow_pool *p = cow_pool;
 	uint64_t bytes = (uint64_t)cd->map_chunks * COW_CHUNK;
+	cd->opening = OPEN_MAP;
 	cd->map = blk_host()->alloc(bytes);
 	if (!cd->map)
-		return -ENOMEM;
-	int rc = blk_sync_io(p->dev, BLK_READ, cow_chunk_lba(p, cd->map_chunk),
-			     (uint32_t)(bytes / p->bs), cd->map);
-	uint64_t vchunks = (cd->bytes + COW_CHUNK - 1) / COW_CHUNK;
-	for (uint64_t i = 0; i < vchunks && !rc; i++)  /* checked at attach; the device may lie since */
-		if (cd->map[i] && (cd->map[i] >= p->chunks || !cow_bit(p, cd->map[i])))
-			rc = -EIO;
+		return open_fail(cd, -ENOMEM, "no memory for the map of volume %u");
+	cd->map_read = (struct blk_req){ .op = BLK_READ, .lba = cow_chunk_lba(p, cd->map_chunk),
+					 .count = (uint32_t)(bytes / p->bs), .buf = cd->map,
+					 .done = map_read_done, .ctx = cd };
+	int rc = blk_submit(p->dev, &cd->map_read);
+	if (rc)
+		open_fail(cd, rc, "cannot read the map of volume %u");
+}
+
+/* The base is open (or not): check it is the disk the volume was made over. */
+static void base_opened(struct blk_open_req *o)
+{
+	struct cow_dev *cd = o->ctx;
+	if (o->status) {
+		blk_open_failed(cd->dev, o->status, "%s", o->err);
+		cow_free(cd);
+		return;
+	}
+	cd->base = o->dev;
+	if (blk_block_size(cd->base) != cd->bs || blk_blocks(cd->base) * cd->bs != cd->bytes)
+		return open_fail(cd, -EINVAL, "the base disk of volume %u changed size");
+	load_map(cd);
+}
+
+/* Abandons an open (blk_open_cancel): a map read in flight frees cd when it ends. */
+static void cow_cancel(struct blockdev *d)
+{
+	struct cow_dev *cd = d->priv;
+	if (cd->opening == OPEN_MAP) {
+		cd->cancelled = 1;
+		return;
+	}
+	blk_open_cancel(&cd->base_open);
+	cow_free(cd);
+}
+
+static int refuse(char *err, unsigned len, int rc, const char *msg, uint32_t id)
+{
+	fmt_snprintf(err, len, msg, id);
 	return rc;
 }
 
@@ -376,28 +429,34 @@ static int cow_open(const char *spec, struct blockdev *d, char *err, unsigned le
 	if (parse(spec, &id, &base))
 		return cow_check(spec, err, len);
 	if (!cow_pool)
-		return open_fail(err, len, -ENODEV, "no copy-on-write pool for volume %u: set pool= in hako.cfg", id);
+		return refuse(err, len, -ENODEV, "no copy-on-write pool for volume %u: set pool= in hako.cfg", id);
 	const struct cow_vol_rec *v = cow_pool_find(id);
 	if (!v)
-		return open_fail(err, len, -ENOENT, "the pool has no volume %u", id);
+		return refuse(err, len, -ENOENT, "the pool has no volume %u", id);
 	if (v->block_size % cow_pool->bs)
-		return open_fail(err, len, -EINVAL, "volume %u has smaller blocks than the pool device", id);
+		return refuse(err, len, -EINVAL, "volume %u has smaller blocks than the pool device", id);
+	int want_base = base || !(v->flags & COW_VOL_NO_BASE);
+	if (want_base && (!base || (v->flags & COW_VOL_NO_BASE) || cow_hash(base) != v->base_hash))
+		return refuse(err, len, -EINVAL, "volume %u of the pool was made over another disk", id);
 	struct cow_dev *cd = blk_host()->alloc(sizeof(*cd));
 	if (!cd)
 		return -ENOMEM;
 	*cd = (struct cow_dev){ .id = id, .bytes = v->bytes, .bs = v->block_size,
-				.map_chunk = v->map_chunk, .map_chunks = v->map_chunks };
-	int rc = base || !(v->flags & COW_VOL_NO_BASE) ? open_base(cd, v, base, err, len) : 0;
-	if (!rc && (rc = load_map(cd)))
-		open_fail(err, len, rc, "cannot read the map of volume %u", id);
+				.map_chunk = v->map_chunk, .map_chunks = v->map_chunks, .dev = d };
+	d->priv = cd;
+	if (!want_base) {
+		load_map(cd);
+		return BLK_OPEN_LATER;
+	}
+	cd->opening = OPEN_BASE;
+	cd->base_open.done = base_opened;
+	cd->base_open.ctx = cd;
+	int rc = blk_open(base, 1, &cd->base_open);
 	if (rc) {
+		fmt_snprintf(err, len, "%s", cd->base_open.err);
 		cow_free(cd);
 		return rc;
 	}
-	d->ops = &cow_ops;
-	d->priv = cd;
-	d->blocks = cd->bytes / cd->bs;
-	d->block_size = cd->bs;
-	return 0;
+	return BLK_OPEN_LATER;
 }
-BLK_SCHEME(cow, "cow:", cow_check, cow_open);
+BLK_SCHEME(cow, "cow:", cow_check, cow_open, cow_cancel);

@@ -53,6 +53,44 @@ static inline void xsetbv(uint32_t xcr, uint64_t v)
 	__asm__ volatile("xsetbv" ::"c"(xcr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
 }
 
+static inline uint64_t xgetbv(uint32_t xcr)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(xcr));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+/*
+ * Saving and loading the x87/SSE/AVX state (SDM Vol. 2 "XSAVE",
+ * "XSAVEOPT", "XRSTOR", "FXSAVE", "FXRSTOR"), in their 64-bit forms (REX.W:
+ * FIP and FDP as 64-bit offsets). `mask` selects components (EDX:EAX, ANDed
+ * with XCR0); XSAVE areas are 64-byte aligned, FXSAVE areas 16. Only
+ * vmm/vcpu_fpu.c uses them: hako's own code touches no such register.
+ */
+static inline void xsave64(void *area, uint64_t mask)
+{
+	__asm__ volatile("xsave64 %0" : "+m"(*(char *)area) : "a"((uint32_t)mask),
+			 "d"((uint32_t)(mask >> 32)) : "memory");
+}
+static inline void xsaveopt64(void *area, uint64_t mask)
+{
+	__asm__ volatile("xsaveopt64 %0" : "+m"(*(char *)area) : "a"((uint32_t)mask),
+			 "d"((uint32_t)(mask >> 32)) : "memory");
+}
+static inline void xrstor64(const void *area, uint64_t mask)
+{
+	__asm__ volatile("xrstor64 %0" ::"m"(*(const char *)area), "a"((uint32_t)mask),
+			 "d"((uint32_t)(mask >> 32)) : "memory");
+}
+static inline void fxsave64(void *area)
+{
+	__asm__ volatile("fxsave64 %0" : "+m"(*(char *)area) :: "memory");
+}
+static inline void fxrstor64(const void *area)
+{
+	__asm__ volatile("fxrstor64 %0" ::"m"(*(const char *)area) : "memory");
+}
+
 static inline uint64_t rdtsc(void)
 {
 	uint32_t lo, hi;

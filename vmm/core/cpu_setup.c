@@ -1,5 +1,6 @@
 /*
- * vmm/core/cpu_setup.c - each core's GDT, TSS and the shared IDT.
+ * vmm/core/cpu_setup.c - each core's GDT, TSS and the shared IDT, and the
+ * control bits that let it save and load x87/SSE/AVX state.
  *
  * The firmware's descriptor tables are not ours to keep (and OVMF runs
  * with TR = 0, which VM entry rejects as host state), so every core gets
@@ -34,6 +35,8 @@ unsigned cpu_count = 1;
 
 static struct idt_gate idt[256] __attribute__((aligned(16)));
 extern const char trap_stub_base[]; /* vmm/core/trap.S: 16 bytes a vector */
+
+#define CPUID1_ECX_XSAVE (1u << 26)
 
 #define SEG_CODE64 0x00209a0000000000ull /* P, S, exec/read, L */
 #define SEG_DATA 0x0000920000000000ull   /* P, S, read/write */
@@ -74,6 +77,25 @@ static void build_gdt(struct percpu *c)
 	c->gdt[5] = tss >> 32;
 }
 
+/*
+ * x87 and SSE usable and FXSAVE/XSAVE working on this core: CR0.EM and TS
+ * clear (else #UD or #NM), MP and NE set (native x87 errors); CR4.OSFXSR
+ * and OSXMMEXCPT (FXSAVE saves the XMM registers, SSE runs), and
+ * CR4.OSXSAVE where CPUID.1:ECX.XSAVE[26] says XSAVE exists (SDM Vol. 3A
+ * 2.5, 13.1; Vol. 1 13.3). XCR0 starts as hako's own value, x87 only:
+ * hako itself uses none of this state (built with -mno-sse -mno-80387);
+ * vmm/vcpu_fpu.c loads each guest's while its vCPU owns the core.
+ */
+static void cpu_fpu_setup(void)
+{
+	write_cr0((read_cr0() & ~(CR0_EM | CR0_TS)) | CR0_MP | CR0_NE);
+	uint64_t cr4 = read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT;
+	int xsave = !!(cpuid(1, 0).ecx & CPUID1_ECX_XSAVE);
+	write_cr4(xsave ? cr4 | CR4_OSXSAVE : cr4);
+	if (xsave)
+		xsetbv(0, XCR0_RESET);
+}
+
 void cpu_setup_tables(struct percpu *c)
 {
 	c->self = c;
@@ -105,4 +127,5 @@ void cpu_setup_tables(struct percpu *c)
 	__asm__ volatile("ltr %w0" ::"r"(GDT_TSS));
 	__asm__ volatile("lidt %0" ::"m"(idtr));
 	wrmsr(MSR_GS_BASE, (uint64_t)c);
+	cpu_fpu_setup();
 }

@@ -33,10 +33,22 @@ void page_free(uint64_t addr, unsigned order, enum page_owner owner);
 uint64_t page_alloc_bytes(uint64_t bytes);
 void page_stats(struct page_stats *s);
 
-/* Replaces the loader's page tables with hako's own (same layout). */
+/*
+ * Replaces the loader's page tables with hako's own (same addresses, with
+ * protections: see paging.c) and turns on EFER.NXE and CR0.WP on this core.
+ */
 void paging_init(const struct boot_info *bi);
 /* Makes [phys, phys+size) reachable, uncached, at its own address. */
 int paging_map_mmio(uint64_t phys, uint64_t size);
+/*
+ * Makes the page at `phys` (below 2 MiB: the AP start-up code) read-only
+ * and executable, once it is written. Only one such page; -EINVAL else.
+ */
+int paging_seal_code(uint64_t phys);
+/* 1 when hako's tables use execute-disable (every core must set EFER.NXE). */
+int paging_nx(void);
+/* Reads back this core's tables and logs what protection holds (boot, after SMP). */
+void paging_check(void);
 /* Physical address of the kernel's PML4 (for the AP trampoline). */
 uint64_t paging_kernel_cr3(void);
 

@@ -59,7 +59,7 @@ static inline struct percpu *this_cpu(void)
 	return p;
 }
 
-/* Loads GDT, TSS, IDT and GS for `c` on the calling core. */
+/* Loads GDT, TSS, IDT and GS for `c` on the calling core; enables FXSAVE/XSAVE there. */
 void cpu_setup_tables(struct percpu *c);
 /* Builds the IDT once, before any core calls cpu_setup_tables(). */
 void idt_init(void);

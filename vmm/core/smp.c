@@ -22,7 +22,7 @@
 extern const char smp_trampoline_start[], smp_trampoline_end[];
 extern const char smp_tr_gdtr[], smp_tr_pm_ptr[], smp_tr_lm_ptr[], smp_tr_cr3_low[];
 extern const char smp_tr_cr3[], smp_tr_table[], smp_tr_count[], smp_tr_entry[];
-extern const char smp_tr_gdt[], smp_tr_pm32[], smp_tr_lm64[];
+extern const char smp_tr_gdt[], smp_tr_pm32[], smp_tr_lm64[], smp_tr_efer[];
 
 #define TR_OFF(sym) ((uint64_t)(sym) - (uint64_t)smp_trampoline_start)
 
@@ -84,7 +84,11 @@ static uint64_t find_low_pages(const struct boot_info *bi)
 static void patch32(uint64_t off, uint32_t v) { *(volatile uint32_t *)(tramp + off) = v; }
 static void patch64(uint64_t off, uint64_t v) { *(volatile uint64_t *)(tramp + off) = v; }
 
-static void install_trampoline(void)
+/*
+ * Copies and patches the start-up code, then seals its page read-only
+ * and executable: the identity map executes nothing else.
+ */
+static void install_trampoline(unsigned n)
 {
 	memcpy((void *)tramp, smp_trampoline_start, smp_trampoline_end - smp_trampoline_start);
 	patch32(TR_OFF(smp_tr_gdtr) + 2, (uint32_t)(tramp + TR_OFF(smp_tr_gdt)));
@@ -95,6 +99,11 @@ static void install_trampoline(void)
 	patch64(TR_OFF(smp_tr_cr3_low), tramp + 0x1000);
 	patch64(TR_OFF(smp_tr_cr3), paging_kernel_cr3());
 	patch64(TR_OFF(smp_tr_entry), (uint64_t)ap_entry);
+	patch64(TR_OFF(smp_tr_efer), EFER_LME | (paging_nx() ? EFER_NXE : 0));
+	patch64(TR_OFF(smp_tr_table), (uint64_t)ap_table);
+	patch64(TR_OFF(smp_tr_count), n);
+	if (paging_seal_code(tramp))
+		hv_panic("smp: cannot make the start-up page at 0x%lx executable", tramp);
 }
 
 /*
@@ -192,9 +201,7 @@ unsigned smp_init(const struct boot_info *bi, const uint32_t *apic_ids, unsigned
 		c->kstack_top = page_alloc_bytes(KSTACK_SIZE) + KSTACK_SIZE;
 		ap_table[i] = (struct ap_boot){ c->apic_id, c->kstack_top, (uint64_t)c };
 	}
-	install_trampoline();
-	patch64(TR_OFF(smp_tr_table), (uint64_t)ap_table);
-	patch64(TR_OFF(smp_tr_count), n);
+	install_trampoline(n);
 	/* Probed IDs mostly do not exist: waiting the full second is waste. */
 	int probing = count == 0;
 	start_all(1, 1 + n, probing ? 100000 : 1000000);

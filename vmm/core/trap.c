@@ -94,6 +94,23 @@ static void dump_frame(struct trap_frame *f)
 	out("  r13=%016lx r14=%016lx r15=%016lx\n", f->r13, f->r14, f->r15);
 }
 
+/*
+ * A page fault's error code in words (SDM Vol. 3A 4.7): which access, and
+ * whether the page was absent or protected. Page 0 is never mapped, so an
+ * address in it is almost surely a NULL pointer.
+ */
+static void explain_page_fault(struct trap_frame *f)
+{
+	uint64_t cr2 = read_cr2();
+	const char *access = f->error & (1u << 4) ? "instruction fetch" :
+			     f->error & (1u << 1) ? "write" : "read";
+	const char *why = f->error & (1u << 3) ? "a reserved bit set in a page-table entry" :
+			  !(f->error & 1u) ? "page not present" :
+			  f->error & (1u << 4) ? "page not executable" : "page read-only";
+	out("  %s at 0x%lx: %s%s\n", access, cr2, why,
+	    cr2 < 4096 ? " (a NULL pointer: page 0 is never mapped)" : "");
+}
+
 static volatile int panicking;
 
 static void exception_fatal(struct trap_frame *f)
@@ -105,10 +122,25 @@ static void exception_fatal(struct trap_frame *f)
 	stop_other_cores();
 	out("\n*** hako: exception %s (vector %lu) error code 0x%lx on core %u\n",
 	    exc_names[f->vector], f->vector, f->error, cpu);
+	if (f->vector == 14)
+		explain_page_fault(f);
 	dump_frame(f);
 	backtrace_print(f->rbp);
 	out("*** hako stopped. This is a bug in hako; please report the lines above.\n");
 	halt_forever();
+}
+
+#define CPUID1_EDX_MCA (1u << 14)
+#define MSR_IA32_MCG_STATUS 0x17a
+
+/* See trap.h. SDM Vol. 3B 16.3.1.2: MCIP set means a new #MC shuts the core down. */
+uint64_t mce_guest_event(void)
+{
+	if (!(cpuid(1, 0).edx & CPUID1_EDX_MCA))
+		return 0;
+	uint64_t status = rdmsr(MSR_IA32_MCG_STATUS);
+	wrmsr(MSR_IA32_MCG_STATUS, 0);
+	return status;
 }
 
 void irq_register(uint8_t vector, irq_handler_t fn)

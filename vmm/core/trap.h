@@ -39,6 +39,13 @@ void hv_panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2
  */
 void trap_set_console(void (*write)(const char *s, size_t n));
 
+/*
+ * A machine check that a VM exit caught for hako (the guest was running):
+ * returns IA32_MCG_STATUS and clears it (MCIP), or 0 when the CPU has no
+ * machine-check architecture (CPUID.1:EDX.MCA). On the core that took it.
+ */
+uint64_t mce_guest_event(void);
+
 /* Prints return addresses by walking the frame-pointer chain from rbp. */
 void backtrace_print(uint64_t rbp);
 

@@ -27,7 +27,7 @@
 #define VIRTIO_MMIO_STRIDE 0x1000ull
 #define VIRTIO_MMIO_SIZE 0x1000ull
 #define VIRTIO_MMIO_GSI0 16
-#define VIRTIO_MMIO_MAX 8
+#define VIRTIO_MMIO_MAX 12                /* 8 disks, 4 NICs: GSI 16-27 */
 
 struct acpi_guest {
 	unsigned ncpus;         /* LAPIC IDs 0..ncpus-1 */

@@ -1,7 +1,7 @@
 /*
  * vmm/dev/ioapic.h - a guest's I/O APIC model (Intel 82093AA I/O APIC
  * datasheet: IOREGSEL/IOWIN, IOAPICID, IOAPICVER, redirection table;
- * version 0x11, 24 pins, EOI by LAPIC broadcast). Edge pins deliver on a
+ * version 0x11, 32 pins, EOI by LAPIC broadcast). Edge pins deliver on a
  * rising edge; level pins deliver while asserted and set remote IRR until
  * the guest's EOI for that vector.
  *
@@ -16,7 +16,7 @@
 
 #include "vmm/core/cpu.h"
 
-#define VIOAPIC_PINS 24
+#define VIOAPIC_PINS 32          /* GSI 0-31: the virtio-mmio devices use 16-27 */
 
 /* An interrupt message, as the redirection entry describes it (82093AA 3.2.4). */
 struct vioapic_msg {

@@ -9,7 +9,10 @@
  * returns the chain in the used ring, raises the interrupt, and takes the
  * chains that waited for a free slot. Requests the driver sends wrongly
  * (bad sector, odd length, too large) fail with VIRTIO_BLK_S_IOERR;
- * malformed rings put the device into DEVICE_NEEDS_RESET. Portable.
+ * malformed rings put the device into DEVICE_NEEDS_RESET. Each of these
+ * takes at most VIRTIO_POLL_BUDGET chains; what is left the service core
+ * takes in its next rounds (virtio_mmio_poll, vmm/virtio_attach.c).
+ * Portable.
  */
 #include "vmm/dev/virtio_blk.h"
 
@@ -41,7 +44,7 @@ struct virtio_blk {
 	struct vblk_slot slot[VBLK_SLOTS];
 };
 
-static void process(struct virtio_blk *b);
+static int process(struct virtio_blk *b);
 static void free_device(struct virtio_blk *b);
 static int busy_slots(const struct virtio_blk *b);
 
@@ -75,7 +78,8 @@ static void request_done(struct blk_req *r, int status)
 			in = s->data_len;
 	}
 	finish(b, s, status ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK, in);
-	process(b);
+	if (process(b))
+		virtio_mmio_backlog(&b->t, 0);
 	int last = b->dead && !busy_slots(b);
 	spin_unlock(&b->t.lock);
 	if (last)
@@ -171,27 +175,36 @@ static struct vblk_slot *free_slot(struct virtio_blk *b)
 	return 0;
 }
 
-/* Takes available chains while slots are free; lock held. */
-static void process(struct virtio_blk *b)
+/*
+ * Takes available chains while slots are free, at most VIRTIO_POLL_BUDGET
+ * of them (requests that complete at once free their slot at once, so
+ * only the budget bounds a guest that keeps the ring full of them). Lock
+ * held. Nonzero when it stopped at the budget; with every slot busy it
+ * stops at 0, and the next completion takes the queue up again.
+ */
+static int process(struct virtio_blk *b)
 {
 	struct virtq *q = &b->t.vq[0];
 	struct vblk_slot *s;
-	while (virtio_mmio_live(&b->t) && b->t.vq_ready[0] && (s = free_slot(b))) {
+	for (unsigned n = 0; n < VIRTIO_POLL_BUDGET; n++) {
+		if (!virtio_mmio_live(&b->t) || !b->t.vq_ready[0] || !(s = free_slot(b)))
+			return 0;
 		s->chain = (struct vq_chain){ .seg = s->seg, .max_seg = VBLK_SEG_MAX + 2,
 					      .max_len = VBLK_DATA_MAX + HDR_LEN + 1 };
 		int rc = vq_pop(q, &s->chain);
 		if (rc < 0)
 			virtio_mmio_fail(&b->t, q->error);
 		if (rc <= 0)
-			return;
+			return 0;
 		start(b, s);
 	}
+	return 1;
 }
 
-static void notify(struct virtio_mmio *t, unsigned queue)
+static int notify(struct virtio_mmio *t, unsigned queue)
 {
 	(void)queue;    /* one request queue */
-	process(t->dev);
+	return process(t->dev);
 }
 
 /* Requests in flight finish later, under an old generation: they are dropped. */

@@ -52,6 +52,15 @@ void virtio_mmio_notify_used(struct virtio_mmio *t)
 	update_irq(t);
 }
 
+void virtio_mmio_config_changed(struct virtio_mmio *t)
+{
+	t->config_generation++;
+	if (t->status & VIRTIO_STATUS_DRIVER_OK) {
+		t->isr |= VIRTIO_MMIO_INT_CONFIG;
+		update_irq(t);
+	}
+}
+
 void virtio_mmio_fail(struct virtio_mmio *t, const char *why)
 {
 	if (t->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET)
@@ -67,11 +76,44 @@ void virtio_mmio_fail(struct virtio_mmio *t, const char *why)
 	}
 }
 
+/* See virtio_mmio.h. t->lock held. */
+void virtio_mmio_backlog(struct virtio_mmio *t, unsigned queue)
+{
+	t->backlog |= 1u << queue;
+	if (t->host.kick)
+		t->host.kick(t->host.irq_ctx);
+}
+
+/* Runs the device on `queue` for one budget; remembers whether it has more. */
+static void run_queue(struct virtio_mmio *t, unsigned queue)
+{
+	if (queue < t->ops->num_queues && t->vq_ready[queue] && virtio_mmio_live(t) &&
+	    t->ops->notify(t, queue))
+		virtio_mmio_backlog(t, queue);
+}
+
+/* See virtio_mmio.h. Service core. */
+int virtio_mmio_poll(struct virtio_mmio *t)
+{
+	if (!__atomic_load_n(&t->backlog, __ATOMIC_RELAXED))
+		return 0; /* the usual case, without the lock */
+	spin_lock(&t->lock);
+	uint32_t todo = t->backlog;
+	t->backlog = 0;
+	for (unsigned q = 0; q < VIRTIO_MMIO_MAX_QUEUES; q++)
+		if (todo & (1u << q))
+			run_queue(t, q);
+	int left = t->backlog != 0;
+	spin_unlock(&t->lock);
+	return left;
+}
+
 /* 4.2.3.1: writing 0 to Status resets the device and every queue. */
 static void reset(struct virtio_mmio *t)
 {
 	t->ops->reset(t);
 	t->generation++;
+	t->backlog = 0;
 	t->status = t->isr = 0;
 	t->dev_features_sel = t->drv_features_sel = t->queue_sel = 0;
 	t->driver_features = 0;
@@ -150,10 +192,10 @@ static void write_queue_layout(struct virtio_mmio *t, uint64_t off, uint32_t v)
 	}
 }
 
+/* The guest's notification is never lost: what the budget leaves is backlog. */
 static void write_notify(struct virtio_mmio *t, uint32_t queue)
 {
-	if (queue < t->ops->num_queues && t->vq_ready[queue] && virtio_mmio_live(t))
-		t->ops->notify(t, queue);
+	run_queue(t, queue);
 }
 
 static void write_reg(struct virtio_mmio *t, uint64_t off, uint32_t v)
@@ -191,7 +233,7 @@ static uint32_t read_reg(struct virtio_mmio *t, uint64_t off)
 	case VIRTIO_MMIO_QUEUE_READY: return q ? t->vq_ready[t->queue_sel] : 0;
 	case VIRTIO_MMIO_INTERRUPT_STATUS: return t->isr;
 	case VIRTIO_MMIO_STATUS: return t->status;
-	case VIRTIO_MMIO_CONFIG_GENERATION: return 0;  /* the configuration never changes */
+	case VIRTIO_MMIO_CONFIG_GENERATION: return t->config_generation;
 	}
 	return 0;
 }

@@ -60,13 +60,29 @@
 
 struct virtio_mmio;
 
+/*
+ * The most chains a device takes from a queue in one go: per QueueNotify,
+ * per completion and per service-core round. A guest that refills its
+ * queue as fast as the device empties it (requests that complete at once,
+ * such as GET_ID) would otherwise hold the core, and the transport's lock,
+ * for as long as it likes (issue 17, finding 5). The rest waits for the
+ * next round of the service core (virtio_mmio_poll).
+ */
+#define VIRTIO_POLL_BUDGET 32
+
 /* What a device type provides. Callbacks run with the transport's lock held. */
 struct virtio_dev_ops {
 	uint32_t device_id;             /* 5 Device Types: 2 = block */
 	unsigned num_queues;            /* at most VIRTIO_MMIO_MAX_QUEUES */
 	uint16_t queue_max;             /* QueueNumMax */
-	/* The driver wrote QueueNotify for a ready queue of a live device. */
-	void (*notify)(struct virtio_mmio *t, unsigned queue);
+	/*
+	 * The driver wrote QueueNotify for a ready queue of a live device, or
+	 * the service core resumes a queue with work left. Takes at most
+	 * VIRTIO_POLL_BUDGET chains; nonzero when it stopped at the budget
+	 * (chains may be left), 0 when the queue is empty or the device waits
+	 * for its own completions.
+	 */
+	int (*notify)(struct virtio_mmio *t, unsigned queue);
 	/* Device reset: forget every request in flight (see generation). */
 	void (*reset)(struct virtio_mmio *t);
 };
@@ -76,6 +92,8 @@ struct virtio_host {
 	struct vq_mem mem;              /* the guest's memory */
 	void (*irq)(void *ctx, int level);      /* the device's level-triggered line */
 	void *irq_ctx;
+	/* Optional: a queue has work left; have virtio_mmio_poll() called soon (any core). */
+	void (*kick)(void *ctx);
 };
 
 struct virtio_mmio {
@@ -95,8 +113,10 @@ struct virtio_mmio {
 	 * under an older generation completes without touching the guest.
 	 */
 	uint32_t generation;
+	uint32_t config_generation;     /* ConfigGeneration: bumped by each change */
 	struct virtq vq[VIRTIO_MMIO_MAX_QUEUES];
 	uint8_t vq_ready[VIRTIO_MMIO_MAX_QUEUES];
+	uint32_t backlog;               /* bit q: queue q stopped at the budget */
 	struct log_ratelimit rl;
 };
 
@@ -109,12 +129,27 @@ void virtio_mmio_init(struct virtio_mmio *t, const struct virtio_dev_ops *ops, v
 uint64_t virtio_mmio_read(void *t, uint64_t offset, unsigned size);
 void virtio_mmio_write(void *t, uint64_t offset, unsigned size, uint64_t value);
 
+/*
+ * Service core, every round: lets each queue with work left take its next
+ * VIRTIO_POLL_BUDGET chains. Nonzero while work is left. Takes t->lock.
+ */
+int virtio_mmio_poll(struct virtio_mmio *t);
+
 /* ---- for device types, with t->lock held ---- */
+
+/* Queue `queue` stopped at the budget outside a notify (a completion): resume it later. */
+void virtio_mmio_backlog(struct virtio_mmio *t, unsigned queue);
 
 /* DRIVER_OK is set and DEVICE_NEEDS_RESET is not: the device may work. */
 int virtio_mmio_live(const struct virtio_mmio *t);
 /* Raises the used-buffer interrupt. */
 void virtio_mmio_notify_used(struct virtio_mmio *t);
+/*
+ * The device changed its configuration space (virtio-net's link status):
+ * bumps ConfigGeneration and raises the configuration-change interrupt
+ * for a running driver (4.2.2, 2.5.1).
+ */
+void virtio_mmio_config_changed(struct virtio_mmio *t);
 /*
  * The driver broke the protocol (a malformed ring): sets
  * DEVICE_NEEDS_RESET, raises the configuration-change interrupt (2.1.2),

@@ -73,15 +73,15 @@ int vq_setup(struct virtq *q, uint16_t max)
 		return fail(q, "queue size is not a power of two within QueueNumMax");
 	if (q->desc % 16 || q->avail % 2 || q->used % 4)
 		return fail(q, "ring address misaligned");
-	if (!range_ok(q, q->desc, 16 * n) || !range_ok(q, q->avail, 6 + 2 * n) ||
-	    !range_ok(q, q->used, 6 + 8 * n))
+	if (!range_ok(q, q->desc, VIRTQ_DESC_BYTES(n)) || !range_ok(q, q->avail, VIRTQ_AVAIL_BYTES(n)) ||
+	    !range_ok(q, q->used, VIRTQ_USED_BYTES(n)))
 		return fail(q, "ring outside guest memory");
 	return 0;
 }
 
 static int read_desc(struct virtq *q, uint16_t i, struct virtq_desc *d)
 {
-	const void *p = field(q, q->desc + 16ull * i, sizeof(*d));
+	const void *p = field(q, q->desc + sizeof(*d) * i, sizeof(*d));
 	if (!p)
 		return fail(q, "descriptor table outside guest memory");
 	memcpy(d, p, sizeof(*d));   /* one copy; only the copy is checked and used */
@@ -136,7 +136,7 @@ static int walk(struct virtq *q, uint16_t head, struct vq_chain *c)
 /* Takes the next available chain (see virtqueue.h). */
 int vq_pop(struct virtq *q, struct vq_chain *c)
 {
-	uint16_t *idx = field(q, q->avail + 2, 2);
+	uint16_t *idx = field(q, q->avail + offsetof(struct virtq_avail, idx), 2);
 	if (!idx)
 		return fail(q, "available ring outside guest memory");
 	/* read idx before the ring entries it covers (2.7.13.3) */
@@ -146,7 +146,8 @@ int vq_pop(struct virtq *q, struct vq_chain *c)
 		return 0;
 	if (pending > q->size)
 		return fail(q, "available index ahead of the ring by more than its size");
-	uint16_t *slot = field(q, q->avail + 4 + 2ull * (q->last_avail % q->size), 2);
+	uint16_t *slot = field(q, q->avail + offsetof(struct virtq_avail, ring) +
+				       2ull * (q->last_avail % q->size), 2);
 	if (!slot)
 		return fail(q, "available ring outside guest memory");
 	uint16_t head = __atomic_load_n(slot, __ATOMIC_RELAXED);
@@ -158,20 +159,60 @@ int vq_pop(struct virtq *q, struct vq_chain *c)
 	return 1;
 }
 
-/* Puts (head, written) in the used ring, then publishes the new index (2.7.8). */
-int vq_push(struct virtq *q, uint16_t head, uint32_t written)
+/* Fills the next used ring element with (head, written), not yet published. */
+int vq_put(struct virtq *q, uint16_t head, uint32_t written)
 {
-	uint64_t e = q->used + 4 + 8ull * (q->used_idx % q->size);
-	uint32_t *id = field(q, e, 4), *len = field(q, e + 4, 4);
-	uint16_t *idx = field(q, q->used + 2, 2);
-	if (!id || !len || !idx)
+	uint64_t e = q->used + offsetof(struct virtq_used, ring) +
+		     sizeof(struct virtq_used_elem) * (q->used_idx % q->size);
+	uint32_t *id = field(q, e + offsetof(struct virtq_used_elem, id), 4);
+	uint32_t *len = field(q, e + offsetof(struct virtq_used_elem, len), 4);
+	if (!id || !len)
 		return fail(q, "used ring outside guest memory");
 	*id = head;
 	*len = written;
 	q->used_idx++;
-	/* the element must be visible before the index that covers it */
+	return 0;
+}
+
+/* Publishes the used index: the elements must be visible before it (2.7.8). */
+int vq_publish(struct virtq *q)
+{
+	uint16_t *idx = field(q, q->used + offsetof(struct virtq_used, idx), 2);
+	if (!idx)
+		return fail(q, "used ring outside guest memory");
 	__atomic_store_n(idx, q->used_idx, __ATOMIC_RELEASE);
 	return 0;
+}
+
+/* Puts (head, written) in the used ring, then publishes the new index (2.7.8). */
+int vq_push(struct virtq *q, uint16_t head, uint32_t written)
+{
+	if (vq_put(q, head, written))
+		return -EINVAL;
+	return vq_publish(q);
+}
+
+int vq_suppress_notify(struct virtq *q, int suppress)
+{
+	uint16_t *flags = field(q, q->used, 2);
+	if (!flags)
+		return fail(q, "used ring outside guest memory");
+	__atomic_store_n(flags, suppress ? VIRTQ_USED_F_NO_NOTIFY : 0, __ATOMIC_RELAXED);
+	/* a driver that saw the flag clear may already have added chains:
+	 * the caller looks at the ring again after this fence (2.7.10) */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return 0;
+}
+
+int vq_wants_interrupt(const struct virtq *q)
+{
+	uint16_t *flags = field(q, q->avail, 2);
+	if (!flags)
+		return -EINVAL;
+	/* the used index we published must be visible before we read the
+	 * driver's flag, or an interrupt it asked for could be missed */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return !(__atomic_load_n(flags, __ATOMIC_RELAXED) & VIRTQ_AVAIL_F_NO_INTERRUPT);
 }
 
 /* Walks the segments of one direction, copying [off, off+len) of them. */

@@ -1,6 +1,7 @@
 /*
  * vmm/dev/virtqueue.h - split virtqueues seen from the device side
- * (virtio 1.2, 2.7 "Split Virtqueues"). Portable: guest memory is reached
+ * (virtio 1.2, 2.7 "Split Virtqueues"; their layout is
+ * vmm/core/lib/virtio_ring.h). Portable: guest memory is reached
  * only through `struct vq_mem`, and every guest-supplied index, address
  * and length is checked before use. A malformed ring makes the functions
  * fail with a reason; the transport then sets DEVICE_NEEDS_RESET.
@@ -11,45 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmm/core/lib/x86.h"
-
-#ifndef CHECK_OFFSET
-#endif
-
-/* 2.7.5 The Virtqueue Descriptor Table */
-struct virtq_desc {
-	uint64_t addr;          /* 0x00 guest-physical */
-	uint32_t len;           /* 0x08 */
-	uint16_t flags;         /* 0x0c */
-#define VIRTQ_DESC_F_NEXT 1
-#define VIRTQ_DESC_F_WRITE 2
-#define VIRTQ_DESC_F_INDIRECT 4
-	uint16_t next;          /* 0x0e */
-} __attribute__((packed));
-CHECK_OFFSET(struct virtq_desc, next, 0x0e);
-_Static_assert(sizeof(struct virtq_desc) == 16, "descriptor is 16 bytes");
-
-/* 2.7.6 The Virtqueue Available Ring: flags, idx, ring[size], used_event */
-struct virtq_avail {
-	uint16_t flags;         /* 0x00 */
-	uint16_t idx;           /* 0x02 */
-	uint16_t ring[];        /* 0x04 */
-} __attribute__((packed));
-CHECK_OFFSET(struct virtq_avail, ring, 0x04);
-
-/* 2.7.8 The Virtqueue Used Ring: flags, idx, ring[size], avail_event */
-struct virtq_used_elem {
-	uint32_t id;            /* 0x00 head of the chain */
-	uint32_t len;           /* 0x04 bytes written into the chain */
-} __attribute__((packed));
-struct virtq_used {
-	uint16_t flags;         /* 0x00 */
-	uint16_t idx;           /* 0x02 */
-	struct virtq_used_elem ring[];  /* 0x04 */
-} __attribute__((packed));
-CHECK_OFFSET(struct virtq_used, ring, 0x04);
-
-#define VIRTQ_MAX_SIZE 32768    /* 2.7: Queue Size is a power of 2, at most 32768 */
+#include "vmm/core/lib/virtio_ring.h" /* the ring layout, shared with the NIC driver */
 
 /* Guest memory: a host pointer for guest-physical [gpa, gpa+len), or 0. */
 struct vq_mem {
@@ -103,6 +66,23 @@ int vq_pop(struct virtq *q, struct vq_chain *c);
 
 /* Returns a chain to the driver with `written` bytes. 0, or -EINVAL. */
 int vq_push(struct virtq *q, uint16_t head, uint32_t written);
+/*
+ * vq_push in two steps, for a device that returns several chains the
+ * driver must see together (virtio-net's merged receive buffers, 5.1.6.4):
+ * vq_put fills used ring entries, vq_publish then makes all of them
+ * visible at once. 0, or -EINVAL.
+ */
+int vq_put(struct virtq *q, uint16_t head, uint32_t written);
+int vq_publish(struct virtq *q);
+/*
+ * Notification suppression without VIRTIO_F_EVENT_IDX (2.7.7, 2.7.10):
+ * vq_suppress_notify() sets or clears VIRTQ_USED_F_NO_NOTIFY (the driver
+ * need not notify while the device polls the queue anyway);
+ * vq_wants_interrupt() is 0 while the driver has set
+ * VIRTQ_AVAIL_F_NO_INTERRUPT. Both 0/1, or -EINVAL when the ring vanished.
+ */
+int vq_suppress_notify(struct virtq *q, int suppress);
+int vq_wants_interrupt(const struct virtq *q);
 
 /*
  * Copies `len` bytes at offset `off` of the chain's readable part into

@@ -44,6 +44,10 @@ static const struct svm_exit_desc svm_exits[] = {
 	{ VMEXIT_CLGI,     EXIT_VIRT_INSN,     3, "clgi" },    /* 0F 01 DD */
 	{ VMEXIT_SKINIT,   EXIT_VIRT_INSN,     3, "skinit" },  /* 0F 01 DE */
 	{ VMEXIT_INVLPGA,  EXIT_VIRT_INSN,     3, "invlpga" }, /* 0F 01 DF */
+	{ VMEXIT_XSETBV,   EXIT_XSETBV,        3, 0 },  /* 0F 01 D1 */
+	{ VMEXIT_INVD,     EXIT_INVD,          2, 0 },  /* 0F 08 */
+	{ VMEXIT_WBINVD,   EXIT_WBINVD,        2, 0 },  /* 0F 09 (WBNOINVD F3 0F 09: with NRIPS) */
+	{ VMEXIT_MC,       EXIT_MACHINE_CHECK, 0, 0 },
 	{ VMEXIT_INVALID,  EXIT_ENTRY_FAILED,  0, 0 },
 };
 

@@ -12,6 +12,7 @@
 #include "vmm/core/lib/string.h"
 #include "vmm/core/page.h"
 #include "vmm/core/percpu.h"
+#include "vmm/msr.h"
 
 #define MSR_VM_HSAVE_PA 0xc0010117
 #define IOPM_ORDER 2   /* 12 KiB used of 16 KiB (APM 15.10.1) */
@@ -49,6 +50,9 @@ static int svm_maps_init(void)
 	memset((void *)msr, 0xff, PAGE_SIZE << MSRPM_ORDER);
 	for (unsigned i = 0; i < sizeof(msr_passthrough) / sizeof(msr_passthrough[0]); i++)
 		msrpm_pass((uint8_t *)msr, msr_passthrough[i]);
+	uint32_t owned[MSR_GUEST_OWNED_MAX];
+	for (unsigned i = 0, n = msr_guest_owned(owned, MSR_GUEST_OWNED_MAX); i < n; i++)
+		msrpm_pass((uint8_t *)msr, owned[i]);
 	svm_msrpm_pa = msr;
 	svm_iopm_pa = io;
 	return 0;

@@ -15,13 +15,24 @@
 
 static void vmcb_controls(struct vmcb_control *c, struct vcpu *v)
 {
+	/*
+	 * INVD would drop dirty lines of caches hako and other guests share,
+	 * WBINVD flush them for everyone: both exit (APM 15.9), as on VT-x.
+	 */
 	c->intercept_misc1 = INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_INIT |
 			     INTERCEPT_CPUID | INTERCEPT_HLT | INTERCEPT_INVLPGA |
-			     INTERCEPT_IOIO_PROT | INTERCEPT_MSR_PROT | INTERCEPT_SHUTDOWN;
-	/* VMRUN must be intercepted or VMRUN fails (APM 15.5.1). */
+			     INTERCEPT_IOIO_PROT | INTERCEPT_MSR_PROT | INTERCEPT_SHUTDOWN |
+			     INTERCEPT_INVD;
+	/* A machine check is the host's hardware: hako's, not the guest's (APM 15.12). */
+	c->intercept_exc = 1u << 18;
+	/*
+	 * VMRUN must be intercepted or VMRUN fails (APM 15.5.1). XSETBV runs
+	 * natively otherwise and could enable components the guest's CPUID
+	 * does not offer: vmm/exit.c checks it and keeps the guest's XCR0.
+	 */
 	c->intercept_misc2 = INTERCEPT_VMRUN | INTERCEPT_VMMCALL | INTERCEPT_VMLOAD |
 			     INTERCEPT_VMSAVE | INTERCEPT_STGI | INTERCEPT_CLGI |
-			     INTERCEPT_SKINIT;
+			     INTERCEPT_SKINIT | INTERCEPT_XSETBV | INTERCEPT_WBINVD;
 	c->iopm_base_pa = svm_iopm_pa;
 	c->msrpm_base_pa = svm_msrpm_pa;
 	/* ASID 0 belongs to the host (APM 15.16); one per guest slot. */

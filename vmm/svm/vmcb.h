@@ -125,6 +125,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "a VMCB is one page");
 #define INTERCEPT_VINTR     (1u << 4)
 #define INTERCEPT_INIT      (1u << 3)
 #define INTERCEPT_CPUID     (1u << 18)
+#define INTERCEPT_INVD      (1u << 22)
 #define INTERCEPT_HLT       (1u << 24)
 #define INTERCEPT_INVLPGA   (1u << 26)
 #define INTERCEPT_IOIO_PROT (1u << 27)
@@ -138,6 +139,8 @@ _Static_assert(sizeof(struct vmcb) == 4096, "a VMCB is one page");
 #define INTERCEPT_STGI      (1u << 4)
 #define INTERCEPT_CLGI      (1u << 5)
 #define INTERCEPT_SKINIT    (1u << 6)
+#define INTERCEPT_WBINVD    (1u << 9)
+#define INTERCEPT_XSETBV    (1u << 13)
 
 #define V_IRQ (1ull << 8)
 #define V_INTR_PRIO(p) ((uint64_t)(p) << 16)
@@ -160,7 +163,9 @@ _Static_assert(sizeof(struct vmcb) == 4096, "a VMCB is one page");
 #define VMEXIT_NMI 0x61
 #define VMEXIT_INIT 0x63
 #define VMEXIT_VINTR 0x64
+#define VMEXIT_MC (VMEXIT_EXCP_BASE + 18)
 #define VMEXIT_CPUID 0x72
+#define VMEXIT_INVD 0x76
 #define VMEXIT_HLT 0x78
 #define VMEXIT_INVLPGA 0x7a
 #define VMEXIT_IOIO 0x7b
@@ -173,6 +178,8 @@ _Static_assert(sizeof(struct vmcb) == 4096, "a VMCB is one page");
 #define VMEXIT_STGI 0x84
 #define VMEXIT_CLGI 0x85
 #define VMEXIT_SKINIT 0x86
+#define VMEXIT_WBINVD 0x89
+#define VMEXIT_XSETBV 0x8d
 #define VMEXIT_NPF 0x400
 #define VMEXIT_INVALID ((uint64_t)-1)
 

@@ -11,6 +11,7 @@
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/log.h"
 #include "vmm/core/percpu.h"
+#include "vmm/spec.h"
 #include "vmm/vm.h"
 #include "vmm/vmx/vmx.h"
 
@@ -35,6 +36,8 @@ static const struct vmx_exit_desc vmx_exits[] = {
 	{ VMX_EXIT_WRMSR,               EXIT_MSR_WRITE,     1, 0 },
 	{ VMX_EXIT_CR_ACCESS,           EXIT_CR_ACCESS,     1, 0 },
 	{ VMX_EXIT_XSETBV,              EXIT_XSETBV,        1, 0 },
+	{ VMX_EXIT_INVD,                EXIT_INVD,          1, 0 },
+	{ VMX_EXIT_WBINVD,              EXIT_WBINVD,        1, 0 },
 	{ VMX_EXIT_EPT_VIOLATION,       EXIT_MEM_VIOLATION, 0, 0 },
 	{ VMX_EXIT_EPT_MISCONFIG,       EXIT_MEM_MISCONFIG, 0, 0 },
 	{ VMX_EXIT_VMCALL,              EXIT_VIRT_INSN,     1, "vmcall" },
@@ -52,7 +55,7 @@ static const struct vmx_exit_desc vmx_exits[] = {
 	{ VMX_EXIT_VMFUNC,              EXIT_VIRT_INSN,     1, "vmfunc" },
 	{ VMX_EXIT_INVALID_GUEST_STATE, EXIT_ENTRY_FAILED,  0, 0 },
 	{ VMX_EXIT_MSR_LOADING,         EXIT_ENTRY_FAILED,  0, 0 },
-	{ VMX_EXIT_MACHINE_CHECK,       EXIT_ENTRY_FAILED,  0, 0 },
+	{ VMX_EXIT_MACHINE_CHECK,       EXIT_MACHINE_CHECK, 0, 0 }, /* during VM entry */
 };
 
 static const struct vmx_exit_desc *vmx_exit_find(uint32_t reason)
@@ -100,6 +103,8 @@ static void decode_exception(struct exit_info *e)
 		return;
 	}
 	e->exc.vector = (uint8_t)INTR_INFO_VECTOR(info);
+	if (e->exc.vector == 18)
+		e->kind = EXIT_MACHINE_CHECK; /* the exception bitmap's only bit */
 	e->exc.has_error = !!(info & INTR_INFO_DELIVER_ERROR);
 	if (e->exc.has_error)
 		e->exc.error = vmcs_read32(VMCS_EXIT_INTR_ERROR_CODE);
@@ -114,7 +119,8 @@ static void vmx_decode(struct vcpu *v, struct exit_info *e, uint32_t reason)
 	*e = (struct exit_info){ .hw_reason = reason, .hw_info = { qual, 0 } };
 	e->rip = vmcs_readnat(VMCS_GUEST_RIP);
 	e->kind = d ? d->kind : EXIT_UNKNOWN;
-	if (reason & EXIT_REASON_ENTRY_FAILURE)
+	/* Basic reason 41 is an entry failure too (SDM 27.8), but the hardware's, not hako's. */
+	if ((reason & EXIT_REASON_ENTRY_FAILURE) && basic != VMX_EXIT_MACHINE_CHECK)
 		e->kind = EXIT_ENTRY_FAILED;
 	if (d && d->is_insn)
 		e->insn_len = (uint8_t)vmcs_read32(VMCS_EXIT_INSTRUCTION_LEN);
@@ -205,6 +211,18 @@ static void vmx_entry_failed(struct vcpu *v, struct exit_info *e, int vmfail)
 }
 
 /*
+ * L1 Terminal Fault (Intel's guidance, "L1TF"): a guest can read through
+ * speculation whatever hako or another guest left in this core's L1 data
+ * cache. Where the CPU is affected (vmm/spec.h) the cache is written back
+ * and invalidated before every entry, with interrupts already off so that
+ * nothing of hako's refills it before the guest runs (NMIs aside).
+ */
+static void l1d_flush(void)
+{
+	wrmsr(MSR_IA32_FLUSH_CMD, FLUSH_CMD_L1D);
+}
+
+/*
  * Runs `v` until its next VM exit and decodes it into `e`. On the vCPU's
  * core, called with host interrupts disabled; returns with them enabled
  * (the contract in vmm/backend.h). Returns 0, or -EIO when VM entry
@@ -225,6 +243,8 @@ int vmx_vcpu_run(struct vcpu *v, struct exit_info *e)
 	 * acknowledge-on-exit it is still pending after the exit; RFLAGS.IF is
 	 * 0 then (SDM 28.5.3), so it is taken at the irq_enable() below.
 	 */
+	if (spec.l1d == SPEC_L1D_FLUSH)
+		l1d_flush();
 	int vmfail = vmx_world_switch(&v->regs, s->launched);
 	if (vmfail) {
 		irq_enable();

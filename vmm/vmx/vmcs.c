@@ -91,7 +91,7 @@ static int vmcs_controls(struct vcpu *v)
 			  PROC_ACTIVATE_SECONDARY, 0 },
 		{ "secondary", VMCS_PROC_BASED_CTLS2, &vmx_caps.proc2,
 		  PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST | (vmx_caps.vpid ? PROC2_ENABLE_VPID : 0),
-		  PROC2_RDTSCP | PROC2_INVPCID | PROC2_XSAVES },
+		  PROC2_RDTSCP | PROC2_INVPCID | PROC2_XSAVES | PROC2_WBINVD_EXITING },
 		{ "VM-exit", VMCS_EXIT_CTLS, &vmx_caps.exit,
 		  EXIT_CTL_HOST_ADDR_SPACE_SIZE | EXIT_CTL_SAVE_EFER | EXIT_CTL_LOAD_EFER, 0 },
 		{ "VM-entry", VMCS_ENTRY_CTLS, &vmx_caps.entry, ENTRY_CTL_LOAD_EFER, 0 },
@@ -114,7 +114,8 @@ static int vmcs_controls(struct vcpu *v)
 	/* VPID 0 is the host's (SDM 25.6.12); one per guest slot, like SVM ASIDs. */
 	if (vmx_caps.vpid)
 		vmcs_write16(VMCS_VPID, (uint16_t)(v->vm - vms) + 1);
-	vmcs_write32(VMCS_EXCEPTION_BITMAP, 0);
+	/* #MC is the host's hardware: it exits, never reaches the guest's IDT (SDM 26.2). */
+	vmcs_write32(VMCS_EXCEPTION_BITMAP, 1u << 18);
 	vmcs_write32(VMCS_CR3_TARGET_COUNT, 0);
 	vmcs_write32(VMCS_EXIT_MSR_STORE_COUNT, 0);
 	vmcs_write32(VMCS_EXIT_MSR_LOAD_COUNT, 0);

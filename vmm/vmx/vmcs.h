@@ -133,6 +133,7 @@ enum vmcs_field {
 #define PROC2_ENABLE_EPT (1u << 1)
 #define PROC2_ENABLE_VPID (1u << 5)
 #define PROC2_UNRESTRICTED_GUEST (1u << 7)
+#define PROC2_WBINVD_EXITING (1u << 6)
 
 #define EXIT_CTL_HOST_ADDR_SPACE_SIZE (1u << 9)
 #define EXIT_CTL_SAVE_EFER (1u << 20)
@@ -165,6 +166,7 @@ enum vmx_exit_reason {
 	VMX_EXIT_INTR_WINDOW = 7,
 	VMX_EXIT_CPUID = 10,
 	VMX_EXIT_HLT = 12,
+	VMX_EXIT_INVD = 13,
 	VMX_EXIT_VMCALL = 18,
 	VMX_EXIT_VMCLEAR = 19,
 	VMX_EXIT_VMLAUNCH = 20,
@@ -186,6 +188,7 @@ enum vmx_exit_reason {
 	VMX_EXIT_EPT_MISCONFIG = 49,
 	VMX_EXIT_INVEPT = 50,
 	VMX_EXIT_INVVPID = 53,
+	VMX_EXIT_WBINVD = 54,
 	VMX_EXIT_XSETBV = 55,
 	VMX_EXIT_VMFUNC = 59,
 };

@@ -15,6 +15,7 @@
 #include "vmm/core/lib/string.h"
 #include "vmm/core/page.h"
 #include "vmm/core/percpu.h"
+#include "vmm/msr.h"
 #include "vmm/vmx/ctls.h"
 #include "vmm/core/lib/x86.h"
 
@@ -33,7 +34,6 @@
 #define  FEATURE_CONTROL_LOCK (1ull << 0)
 #define  FEATURE_CONTROL_VMX_OUTSIDE_SMX (1ull << 2)
 #define CR4_VMXE (1ull << 13)
-#define CPUID1_ECX_XSAVE (1u << 26)
 #define EPT_VPID_CAP_INVVPID (1ull << 32)
 
 struct vmx_caps vmx_caps;
@@ -78,6 +78,9 @@ static int vmx_bitmaps_init(void)
 	memset((void *)msr, 0xff, PAGE_SIZE);
 	for (unsigned i = 0; i < sizeof(msr_passthrough) / sizeof(msr_passthrough[0]); i++)
 		msr_bitmap_pass((uint8_t *)msr, msr_passthrough[i]);
+	uint32_t owned[MSR_GUEST_OWNED_MAX];
+	for (unsigned i = 0, n = msr_guest_owned(owned, MSR_GUEST_OWNED_MAX); i < n; i++)
+		msr_bitmap_pass((uint8_t *)msr, owned[i]);
 	vmx_msr_bitmap_pa = msr;
 	vmx_io_bitmap_pa = io;
 	return 0;
@@ -155,13 +158,12 @@ int vmx_cpu_enable(void)
 		return -ENOMEM;
 	*(volatile uint32_t *)region = vmx_caps.revision;
 	/*
-	 * XSETBV always exits (SDM 26.1.2) and hako executes the guest's on
-	 * the core (vmm/exit.c), which needs CR4.OSXSAVE in host state too.
+	 * CR4.OSXSAVE is already set where XSAVE exists (cpu_setup_tables):
+	 * the host state of every VMCS carries it, so that hako can carry out
+	 * a guest's XSETBV (which always exits, SDM 26.1.2) and switch its state.
 	 */
-	uint64_t osxsave = (cpuid(1, 0).ecx & CPUID1_ECX_XSAVE) ? CR4_OSXSAVE : 0;
 	write_cr0(vmx_fix_cr(read_cr0(), vmx_caps.cr0_fixed0, vmx_caps.cr0_fixed1, 0));
-	write_cr4(vmx_fix_cr(read_cr4() | CR4_VMXE | osxsave, vmx_caps.cr4_fixed0,
-			     vmx_caps.cr4_fixed1, 0));
+	write_cr4(vmx_fix_cr(read_cr4() | CR4_VMXE, vmx_caps.cr4_fixed0, vmx_caps.cr4_fixed1, 0));
 	if (vmx_on(region)) {
 		log_err("vmx: VMXON failed on core %u", c->index);
 		page_free(region, 0, PAGE_HAKO);

@@ -27,11 +27,14 @@ const char *errno_str(int err)
 	case ENAMETOOLONG: return "name too long";
 	case ENOSYS: return "not implemented";
 	case ELOOP: return "too many symbolic links";
+	case EPROTO: return "protocol error";
 	case ENOTSUP: return "not supported";
 	case EADDRINUSE: return "address in use";
 	case ENETDOWN: return "network is down";
+	case ENOBUFS: return "no buffer space";
 	case ETIMEDOUT: return "timed out";
 	case ECONNREFUSED: return "connection refused";
+	case EHOSTUNREACH: return "host unreachable";
 	case EINPROGRESS: return "in progress";
 	case EUCLEAN: return "corrupt file system";
 	case ECANCELED: return "cancelled";

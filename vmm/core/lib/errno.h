@@ -24,11 +24,14 @@
 #define ENAMETOOLONG 36
 #define ENOSYS 38
 #define ELOOP 40
+#define EPROTO 71
 #define ENOTSUP 95
 #define EADDRINUSE 98
 #define ENETDOWN 100
+#define ENOBUFS 105
 #define ETIMEDOUT 110
 #define ECONNREFUSED 111
+#define EHOSTUNREACH 113
 #define EINPROGRESS 115
 #define EUCLEAN 117
 #define ECANCELED 125
