@@ -6,7 +6,9 @@ reads the kernel and initrd from the LUN (GPT, ext4, /vmlinuz and /initrd.img
 links) and boots them with root=PARTUUID=... and the guest's identity on the
 command line. Slow: the Debian boots take a minute or more each under TCG in TCG.
 The bad-disk cases (a blank LUN, an ext4 LUN with a damaged superblock, one whose
-/vmlinuz points nowhere) need no Linux boot and are not slow.
+/vmlinuz points nowhere) need no Linux boot and are not slow, nor is the read
+held up by a target that leaves its READs unanswered (tests/lib/hostile_target.py):
+the shell answers meanwhile, and Ctrl-C or destroy end the start.
 """
 import hashlib
 import os
@@ -17,7 +19,9 @@ import time
 
 import pytest
 
-from hako import BUILD, ROOT, Qemu, make_image
+from hako import BUILD, ROOT, Qemu, free_port, make_image
+from hostile_target import HostileTarget
+from netconsole import wait_login_prompt
 from shell_helpers import ok, state
 from tgt import Tgt
 
@@ -171,6 +175,85 @@ def test_bad_disks_give_one_error_each(san):
     finally:
         m.stop()
         os.unlink(img)
+
+
+def held_until(target, timeout=60):
+    deadline = time.time() + timeout
+    while not target.held:
+        assert time.time() < deadline, "no READ reached the target"
+        time.sleep(0.2)
+
+
+def test_shell_answers_while_the_boot_files_are_read():
+    """The kernel is read from the LUN after `start` returned to the service
+    loop: while the target holds the READs, `start` waits without a prompt,
+    the network console's `list`, `show` and `host` answer and show the guest
+    starting; Ctrl-C ends the start, and so does `destroy` from the other
+    console, each with one error line for the waiting `start`; the memory
+    comes back. Once the target answers, the read ends with the disk's error
+    (this test disk's kernel is a pattern, not a bzImage)."""
+    user, password = "test", "pw for disk boot"
+    p = subprocess.run([os.path.join(ROOT, "tools", "hako-passwd"), "--stdin", user],
+                       input=password + "\n", stdout=subprocess.PIPE, check=True, text=True)
+    port = free_port()
+    cfg = "net=dhcp\nmgmt_port=2323\niscsi_timeout=300\n%s\n" % p.stdout.strip()
+    img = make_image(os.path.join(BUILD, "test-diskboot-held.img"), cfg)
+    m = Qemu(smp=3, mem="1G", image=img, name="diskboot-held",
+             extra_args=["-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:%d-:2323" % port,
+                         "-device", "virtio-net-pci,netdev=n0"])
+    with open(os.path.join(FSIMG, "gpt_ext4.img"), "rb") as f:
+        disk = f.read()
+    with HostileTarget(IQN, size=len(disk)) as t:
+        t.store[:] = disk
+        t.set_mode("hold_reads")
+        m.start()
+        try:
+            m.wait_prompt(120)
+            m.expect(r"net: \S+ address 10\.0\.2\.15", 60)
+            nc = wait_login_prompt(port)
+            nc.login(user, password)
+            ok(m, "define slow mem=64M boot=disk disk=iscsi://10.0.2.2:%d/%s/1" % (t.port, IQN))
+            free0 = re.search(r"(\d+) MiB free", ok(m, "host")).group(1)
+            # 1. Ctrl-C while the read waits
+            mark = m.mark()
+            m.send("start slow\r")
+            held_until(t)
+            row = re.search(r"^slow .*$", nc.cmd("list"), re.M).group(0)
+            assert re.match(r"slow\s+stopped\s.*\(starting: reading what vda boots\)$", row), row
+            assert re.search(r"^starting=reading what vda boots$", nc.cmd("show slow"), re.M)
+            assert re.search(r"^cores: ", nc.cmd("host"), re.M)
+            assert "hako> " not in m.output_since(mark), m.output_since(mark)
+            m.send(b"\x03")
+            m.expect(r"^error: start of 'slow' interrupted; it stays stopped$", 10)
+            m.wait_prompt(10)
+            assert state(m, "slow") == "stopped"
+            # 2. destroy from the network console while the read waits
+            t.held = 0
+            mark = m.mark()
+            m.send("start slow\r")
+            held_until(t)
+            assert "destroyed slow" in nc.cmd("destroy slow")
+            m.expect(r"^error: destroyed while it read what vda boots$", 10)
+            m.wait_prompt(10)
+            out = m.output_since(mark)
+            assert len(re.findall(r"^error: ", out, re.M)) == 1, out
+            row = re.search(r"^slow .*$", ok(m, "list"), re.M).group(0)
+            assert re.match(r"slow\s+stopped\s", row) and "start" not in row, row
+            assert re.search(r"(\d+) MiB free", ok(m, "host")).group(1) == free0
+            # 3. the target answers: the read ends, with this disk's error
+            t.set_mode(None)
+            out = m.cmd("start slow", 60)
+            errors = re.findall(r"^error: .*$", out, re.M)
+            assert len(errors) == 1, out
+            assert re.match(r"error: guest 'slow' has nothing to boot on vda \(iscsi://.*\): "
+                            r"the kernel cannot be loaded: not a bzImage", errors[0]), errors[0]
+            assert re.search(r"^slow\s+stopped\s.*\(start failed: guest 'slow' has nothing to boot",
+                             nc.cmd("list"), re.M)
+            assert re.search(r"(\d+) MiB free", ok(m, "host")).group(1) == free0
+            nc.close()
+        finally:
+            m.stop()
+            os.unlink(img)
 
 
 @pytest.mark.slow
