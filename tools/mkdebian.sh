@@ -10,7 +10,9 @@
 #   partition's byte offset: no root mounts, no loop devices;
 #   /vmlinuz and /initrd.img link into /boot, as debootstrap leaves them,
 #   and no boot loader: hako reads them (boot=disk);
-#   root autologin on the serial console (serial-getty@ttyS0);
+#   root autologin on the serial console (serial-getty@ttyS0), which waits
+#   up to 10 minutes for /dev/ttyS0 (DefaultDeviceTimeoutSec) under a slow
+#   emulator;
 #   hako-identity.service, a first-boot unit (below).
 #
 # The per-clone identity: hako passes `systemd.hostname=NAME` and cloud-init's
@@ -88,6 +90,11 @@ cat > "$root/etc/systemd/system/serial-getty@ttyS0.service.d/autologin.conf" <<'
 ExecStart=
 ExecStart=-/sbin/agetty --autologin root --keep-baud 115200,57600,38400,9600 %I $TERM
 EOF
+# The serial getty waits for udev to announce /dev/ttyS0. Under an emulator
+# on a loaded host that took more than systemd's default 90 s once (two
+# clones booting side by side), and the getty was dropped; allow minutes.
+mkdir -p "$root/etc/systemd/system.conf.d"
+printf '[Manager]\nDefaultDeviceTimeoutSec=10min\n' > "$root/etc/systemd/system.conf.d/hako-devices.conf"
 
 cat > "$root/usr/local/sbin/hako-identity" <<'EOF'
 #!/bin/sh
