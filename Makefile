@@ -10,6 +10,7 @@
 #   make unit         host unit tests only (ASan + UBSan)
 #   make fuzz         the libFuzzer targets, FUZZ_SECONDS (300) each
 #   make bench        benchmarks; print figures
+#   make debian-image build/debian/disk.img, a Debian 12 system for boot=disk (debootstrap)
 #
 # Sources are found by directory, so adding a file needs no Makefile edit:
 # every .c/.S under boot/ (but boot/efi/), vmm/, drivers/, net/ and mgmt/
@@ -83,7 +84,7 @@ EFI_LIBDIR := /usr/lib
 EFI_OBJ    := $(BUILD)/efi/loader.o
 
 .PHONY: all usb-image run run-bare test test-fast test-slow unit fuzz fuzz-build bench clean kernel efi guests linux-guest \
-        iscsi-live
+        iscsi-live debian-image
 all: usb-image
 
 kernel: $(BUILD)/kernel.elf
@@ -158,6 +159,14 @@ linux-guest: $(BUILD)/linux/vmlinuz
 $(LINUX_GUEST) &: guests/linux/build.sh guests/linux/init guests/linux/udhcpc.script guests/linux/hakonet.c
 	sh guests/linux/build.sh $(BUILD)/linux
 
+# A small Debian 12 system on a GPT disk (debootstrap; tools/mkdebian.sh), the
+# real system the boot=disk tests put on a LUN. Rebuilt only when the script
+# changes (a few minutes; needs the package archive).
+DEBIAN_IMG := $(BUILD)/debian/disk.img
+debian-image: $(DEBIAN_IMG)
+$(DEBIAN_IMG): tools/mkdebian.sh
+	sh tools/mkdebian.sh $@
+
 # Test guests and other files for the boot medium's \hako\ folder.
 GUEST_FILES :=
 -include guests/guests.mk
@@ -199,7 +208,8 @@ PORTABLE := vmm/core/lib/fmt.c vmm/core/lib/log.c vmm/core/lib/errno.c vmm/core/
             vmm/vmx/ctls.c vmm/cr.c vmm/xstate.c vmm/spec_policy.c vmm/core/lib/pgprot.c \
             vmm/core/lib/redact.c \
             vmm/sched_policy.c \
-            mgmt/gdb/rsp.c
+            mgmt/gdb/rsp.c \
+            $(wildcard vmm/fs/*.c) vmm/disk_boot.c
 # The neutral exit path, host-tested against a fake back end (test_exit.c
 # supplies what it calls outside these files: vcpu_fail, the back end).
 PORTABLE_EXIT := vmm/exit.c vmm/exit_names.c vmm/exit_trace.c vmm/vcpu_debug.c vmm/msr.c vmm/mmio.c vmm/portio.c \
@@ -229,6 +239,13 @@ $(BUILD)/unit/%: tests/unit/%.c $(UNIT_OBJ) $(wildcard tests/unit/*.h) $(wildcar
 	@mkdir -p $(dir $@)
 	@echo "  UNIT    $<"
 	@$(CC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_OBJ) $(EXTRA_UNIT_OBJ)
+
+# Disk images for the partition-table and file-system readers, made with the
+# real tools at build time (tests/unit/mkfsimg.sh).
+FSIMG := $(BUILD)/unit/fsimg/stamp
+$(FSIMG): tests/unit/mkfsimg.sh
+	sh tests/unit/mkfsimg.sh $(dir $@)
+$(BUILD)/unit/test_fs $(BUILD)/unit/test_disk_boot: $(FSIMG)
 
 # The initiator over POSIX sockets, for tests against tgtd on the host.
 iscsi-live: $(BUILD)/unit/iscsi_live
@@ -271,7 +288,7 @@ fuzz-build: $(FUZZ_BIN)
 fuzz: $(FUZZ_BIN)
 	$(PYTHON) tests/fuzz.py --seconds $(FUZZ_SECONDS)
 
-test: all $(UNIT_BIN) $(BUILD)/unit/iscsi_live $(FUZZ_BIN)
+test: all $(UNIT_BIN) $(BUILD)/unit/iscsi_live $(FUZZ_BIN) $(DEBIAN_IMG)
 	$(PYTHON) tests/run.py
 
 # Quicker: without the long emulator runs marked slow (Linux clones, Linux on Bochs, Bochs cycles).
@@ -280,7 +297,7 @@ test-fast: all $(UNIT_BIN) $(FUZZ_BIN)
 
 test-slow: test
 
-bench: all
+bench: all $(DEBIAN_IMG)
 	$(PYTHON) tests/bench.py
 
 clean:

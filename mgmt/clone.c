@@ -14,6 +14,7 @@
 #include "mgmt/shell/args.h"
 #include "vmm/blk/blk_sync.h"
 #include "vmm/blk/cow_pool.h"
+#include "net/crypto/rng.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/fmt.h"
 #include "vmm/core/lib/log.h"
@@ -233,6 +234,9 @@ int catalog_clone(const char *src, const char *dst, int full, const struct clone
 	memset(d.owner, 0, sizeof(d.owner));
 	memcpy(d.owner, policy_actor(), strlen(policy_actor()));
 	d.template_public = 0;
+	/* A new machine: its own instance id, and its own name as hostname. */
+	d.hostname[0] = 0;
+	vm_def_new_instance(&d, (uint64_t)rng_u32() << 32 | rng_u32());
 	uint32_t made[VM_MAX_DISKS] = { 0 };
 	for (unsigned k = 0; k < d.ndisks && !rc; k++)
 		rc = clone_disk(&d, k, full, ui, &made[k], err, len);

@@ -10,6 +10,7 @@
 #include "mgmt/cmd_trace.h"
 #include "mgmt/shell/args.h"
 #include "mgmt/shell/shell.h"
+#include "net/crypto/rng.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/fmt.h"
 #include "vmm/core/lib/log.h"
@@ -61,6 +62,8 @@ static int do_define(struct shell *sh, int argc, char **argv)
 		return -1;
 	if (!d.owner[0]) /* the definer's, unless an administrator named another owner */
 		memcpy(d.owner, policy_actor(), strlen(policy_actor()) + 1);
+	if (!d.instance_id[0])
+		vm_def_new_instance(&d, (uint64_t)rng_u32() << 32 | rng_u32());
 	struct vm *vm;
 	if (vm_define(argv[1], &vm))
 		return shell_error(sh, "no room for another guest (at most %u)", VM_MAX);
@@ -130,9 +133,12 @@ static int cmd_show(struct shell *sh, int argc, char **argv)
 	if (vm->state == VM_CRASHED)
 		shell_printf(sh, "reason=%s\n", vm->crash_reason);
 	if (vm->state == VM_STARTING)
-		shell_printf(sh, "starting=its disks are opening\n");
+		shell_printf(sh, "starting=%s\n", vm_starting_what(vm));
 	if (vm->state == VM_STOPPED && vm->start_error[0])
 		shell_printf(sh, "reason=start failed: %s\n", vm->start_error);
+	char id[VM_INSTANCE_MAX + 1];
+	vm_def_instance(&vm->def, id, sizeof(id));
+	shell_printf(sh, "hostname=%s\ninstance-id=%s\n", vm_def_hostname(&vm->def), id);
 	return 0;
 }
 SHELL_COMMAND(show, "show", "NAME", "a guest's definition and state", cmd_show);
@@ -194,7 +200,7 @@ static int cmd_list(struct shell *sh, int argc, char **argv)
 		if (vm->state == VM_CRASHED)
 			shell_printf(sh, "  (%s)", vm->crash_reason);
 		if (vm->state == VM_STARTING)
-			shell_printf(sh, "  (starting: its disks are opening)");
+			shell_printf(sh, "  (starting: %s)", vm_starting_what(vm));
 		if (vm->state == VM_STOPPED && vm->start_error[0])
 			shell_printf(sh, "  (start failed: %s)", vm->start_error);
 		shell_printf(sh, "\n");

@@ -38,9 +38,20 @@ static void copy_cb(void *ctx, uint64_t gpa, const void *src, uint64_t n)
 		uint64_t piece = VM_CHUNK_SIZE - (gpa % VM_CHUNK_SIZE);
 		if (piece > n)
 			piece = n;
-		memcpy(vm_gpa_to_hva(vm, gpa, piece), src, piece);
-		gpa += piece, src = (const uint8_t *)src + piece, n -= piece;
+		if (src)
+			memcpy(vm_gpa_to_hva(vm, gpa, piece), src, piece);
+		else
+			memset(vm_gpa_to_hva(vm, gpa, piece), 0, piece);
+		gpa += piece, n -= piece;
+		if (src)
+			src = (const uint8_t *)src + piece;
 	}
+}
+
+/* Copies n bytes (src 0: zeros) into the guest at gpa; [gpa, gpa + n) must be its RAM. */
+void guest_boot_put(struct vm *vm, uint64_t gpa, const void *src, uint64_t n)
+{
+	copy_cb(vm, gpa, src, n);
 }
 
 static void put64(struct vm *vm, uint64_t gpa, uint64_t val)
@@ -87,20 +98,33 @@ static int cmdline_has(const char *line, const char *key)
 }
 
 /*
- * The command line Linux gets: the definition's, then the TSC rate (the
- * guest's PIT is too slow to calibrate against when every read is a VM
- * exit) and, unless the definition says otherwise, `pci=off`: the
+ * The command line Linux gets: for a system booted from its disk, what
+ * the disk names (`head`: its loader's options, or root= for the
+ * partition found) and hako's console unless the definition picks one;
+ * the definition's; the guest's identity (systemd.hostname= and
+ * cloud-init's NoCloud seed, vm_def_identity_args); then the TSC rate
+ * (the guest's PIT is too slow to calibrate against when every read is a
+ * VM exit) and, unless the definition says otherwise, `pci=off`: the
  * platform has no PCI, and without it Linux's early code still scans 256
  * buses through ports 0xcf8/0xcfc (on AMD family 0Fh, twice, looking for
  * an AGP bridge), 33,000 VM exits for nothing. Firecracker passes the same.
  */
-static int linux_cmdline(struct vm *vm, const char **why)
+static int linux_cmdline(struct vm *vm, const char *head, const char **why)
 {
-	char line[GB_LINUX_CMDLINE_MAX];
+	static char line[GB_LINUX_CMDLINE_MAX]; /* service core only */
 	const char *cl = vm->def.cmdline;
-	int n = fmt_snprintf(line, sizeof(line), "%s tsc_early_khz=%lu%s", cl, tsc_khz,
-			     cmdline_has(cl, "pci=") ? "" : " pci=off");
-	if (n < 0 || (unsigned)n >= sizeof(line))
+	int n = 0;
+	if (head)
+		n = fmt_snprintf(line, sizeof(line), "%s%s%s", head,
+				 cmdline_has(cl, "console=") ? "" : " console=ttyS0", cl[0] ? " " : "");
+	if (n >= 0 && (unsigned)n < sizeof(line))
+		n += fmt_snprintf(line + n, sizeof(line) - n, "%s", cl);
+	if (n < 0 || (unsigned)n >= sizeof(line) || vm_def_identity_args(&vm->def, line, sizeof(line)))
+		return *why = "command line too long", -E2BIG;
+	n = (int)strlen(line);
+	n += fmt_snprintf(line + n, sizeof(line) - n, " tsc_early_khz=%lu%s", tsc_khz,
+			  cmdline_has(cl, "pci=") ? "" : " pci=off");
+	if ((unsigned)n >= sizeof(line))
 		return *why = "command line too long", -E2BIG;
 	copy_cb(vm, GB_LINUX_CMDLINE, line, (uint64_t)n + 1);
 	return 0;
@@ -115,30 +139,50 @@ static int linux_acpi(struct vm *vm, uint64_t *rsdp, const char **why)
 	return 0;
 }
 
-/*
- * Loads a bzImage, its initrd, ACPI tables, zero page and command line,
- * and the identity page tables and GDT of the 64-bit boot protocol.
- */
-static int linux_load(struct vm *vm, const void *img, uint64_t len, const char **why)
+/* Linux guests' RAM as the boot protocol sees it. */
+static int linux_mem_ok(struct vm *vm, const char **why)
 {
-	static struct boot_params bp; /* service core only */
-	const struct boot_file *initrd = 0;
-	struct bz_plan plan;
-	uint64_t rsdp;
 	if (vm->mem.size > GB_LINUX_MEM_MAX)
 		return *why = "a Linux guest can have at most 3328M (RAM ends at the MMIO hole)", -EINVAL;
-	if (vm->def.initrd[0] && !(initrd = bootfs_find(vm->def.initrd)))
-		return *why = "the initrd file is not on the boot medium (\\hako\\)", -ENOENT;
-	int err = bzimage_plan(img, len, vm->mem.size, initrd ? initrd->size : 0, &plan, why);
+	return 0;
+}
+
+int guest_boot_initrd_gpa(struct vm *vm, const void *img, uint64_t len, uint64_t initrd_len,
+			  uint64_t *gpa, const char **why)
+{
+	struct bz_plan plan;
+	int err = linux_mem_ok(vm, why);
+	if (!err)
+		err = bzimage_plan(img, len, vm->mem.size, initrd_len, &plan, why);
+	if (!err)
+		*gpa = plan.initrd_gpa;
+	return err;
+}
+
+/*
+ * Loads a bzImage and the initrd (copied from `initrd` when given, else
+ * already in guest memory where bzimage_plan puts it), ACPI tables, zero
+ * page and command line, and the identity page tables and GDT of the
+ * 64-bit boot protocol.
+ */
+int guest_boot_linux(struct vm *vm, const void *img, uint64_t len, const void *initrd,
+		     uint64_t initrd_len, const char *head, const char **why)
+{
+	static struct boot_params bp; /* service core only */
+	struct bz_plan plan;
+	uint64_t rsdp;
+	int err = linux_mem_ok(vm, why);
+	if (!err)
+		err = bzimage_plan(img, len, vm->mem.size, initrd_len, &plan, why);
 	if (!err)
 		err = linux_acpi(vm, &rsdp, why);
 	if (!err)
-		err = linux_cmdline(vm, why);
+		err = linux_cmdline(vm, head, why);
 	if (err)
 		return err;
 	copy_cb(vm, plan.kernel_gpa, (const uint8_t *)img + plan.setup_len, plan.kernel_len);
 	if (initrd)
-		copy_cb(vm, plan.initrd_gpa, (const void *)initrd->phys, initrd->size);
+		copy_cb(vm, plan.initrd_gpa, initrd, initrd_len);
 	memset(&bp, 0, sizeof(bp));
 	bzimage_boot_params(&bp, img, &plan, vm->mem.size, GB_LINUX_CMDLINE, rsdp);
 	copy_cb(vm, GB_LINUX_BOOT_PARAMS, &bp, sizeof(bp));
@@ -149,6 +193,16 @@ static int linux_load(struct vm *vm, const void *img, uint64_t len, const char *
 	vm->entry = plan.entry;
 	vm->boot_params = GB_LINUX_BOOT_PARAMS;
 	return 0;
+}
+
+/* A bzImage from the boot medium, with the definition's initrd= from there too. */
+static int linux_load(struct vm *vm, const void *img, uint64_t len, const char **why)
+{
+	const struct boot_file *initrd = 0;
+	if (vm->def.initrd[0] && !(initrd = bootfs_find(vm->def.initrd)))
+		return *why = "the initrd file is not on the boot medium (\\hako\\)", -ENOENT;
+	return guest_boot_linux(vm, img, len, initrd ? (const void *)initrd->phys : 0,
+				initrd ? initrd->size : 0, 0, why);
 }
 
 /*

@@ -30,6 +30,19 @@
 /* Linux guests' RAM ends below the MMIO hole (virtio-mmio at 0xd0000000). */
 #define GB_LINUX_MEM_MAX 0xd0000000ull
 
+/*
+ * Loads a Linux bzImage with its initrd: `initrd` is copied into place,
+ * or when 0 the caller has put initrd_len bytes at guest_boot_initrd_gpa()
+ * already (boot=disk reads it there). `head` (or 0) starts the command
+ * line: what the guest's disk names. 0 or -E... with *why set.
+ */
+int guest_boot_linux(struct vm *vm, const void *img, uint64_t len, const void *initrd,
+		     uint64_t initrd_len, const char *head, const char **why);
+/* Where guest_boot_linux() wants an initrd of initrd_len bytes (checks the bzImage). */
+int guest_boot_initrd_gpa(struct vm *vm, const void *img, uint64_t len, uint64_t initrd_len,
+			  uint64_t *gpa, const char **why);
+/* Copies n bytes (src 0: zeros) into the guest's RAM at gpa. */
+void guest_boot_put(struct vm *vm, uint64_t gpa, const void *src, uint64_t n);
 /* Loads the kernel image and hako's boot data into vm's memory. */
 int guest_boot_load(struct vm *vm, const void *img, uint64_t len, const char **why);
 /*

@@ -271,3 +271,8 @@ int vm_disk_stats(struct vm *vm, unsigned i, struct blk_stats *out)
 	*out = *blk_stats(st->bd[i]);
 	return 0;
 }
+
+struct blockdev *vm_disk_dev(struct vm *vm, unsigned i)
+{
+	return i < VM_MAX_DISKS ? of(vm)->bd[i] : 0;
+}

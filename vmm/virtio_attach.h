@@ -9,6 +9,8 @@
 
 struct vm;
 
+/* The open device behind disk i (vda = 0), or 0 (boot=disk reads disk 0 at start). */
+struct blockdev *vm_disk_dev(struct vm *vm, unsigned i);
 /* Counters of disk i (vda = 0) since it was opened. 0, or -ENOENT when it is not open. */
 int vm_disk_stats(struct vm *vm, unsigned i, struct blk_stats *out);
 /*

@@ -34,6 +34,7 @@
 #include "vmm/spec.h"
 #include "vmm/vcpu_fpu.h"
 #include "vmm/virtio_attach.h"
+#include "vmm/vm_disk_boot.h"
 
 #define STOP_TIMEOUT_US 2000000
 
@@ -183,8 +184,7 @@ static int vcpus_create(struct vm *vm)
 		err = backend->vcpu_create(v);
 		if (err)
 			return err;
-		guest_boot_vcpu(v);
-		err = vcpu_fpu_create(v);
+		err = vcpu_fpu_create(v); /* the boot state comes with the kernel: vm_boot_ready */
 		if (err)
 			return err;
 	}
@@ -193,6 +193,7 @@ static int vcpus_create(struct vm *vm)
 
 static void vm_teardown(struct vm *vm)
 {
+	vm_disk_boot_cancel(vm);
 	vm_devices_detach(vm);
 	mmio_reset(vm);
 	portio_reset(vm);
@@ -209,15 +210,18 @@ static int start_refusal(struct vm *vm, char *err, unsigned len)
 	if (vm->state == VM_RUNNING)
 		return fmt_snprintf(err, len, "guest '%s' is already running", vm->def.name), -EBUSY;
 	if (vm->state == VM_STARTING)
-		return fmt_snprintf(err, len, "guest '%s' is already starting (its disks are opening)",
-				    vm->def.name), -EBUSY;
+		return fmt_snprintf(err, len, "guest '%s' is already starting (%s)", vm->def.name,
+				    vm_starting_what(vm)), -EBUSY;
 	if (!backend)
 		return fmt_snprintf(err, len, "no usable hardware virtualization: %s",
 				    virt.detail), -ENODEV;
-	if (!vm->def.kernel[0])
-		return fmt_snprintf(err, len, "guest '%s' has no kernel; set kernel=esp:FILE",
+	if (vm_boots_disk(&vm->def) && !vm->def.ndisks)
+		return fmt_snprintf(err, len, "guest '%s' has boot=disk but no disk; add disk=URL",
 				    vm->def.name), -EINVAL;
-	if (!bootfs_find(vm->def.kernel))
+	if (!vm->def.kernel[0] && !vm_boots_disk(&vm->def))
+		return fmt_snprintf(err, len, "guest '%s' has no kernel; set kernel=esp:FILE or boot=disk",
+				    vm->def.name), -EINVAL;
+	if (vm->def.kernel[0] && !bootfs_find(vm->def.kernel))
 		return fmt_snprintf(err, len, "kernel file '%s' is not on the boot medium (\\hako\\)",
 				    vm->def.kernel), -ENOENT;
 	if (vm->def.initrd[0] && !bootfs_find(vm->def.initrd))
@@ -237,9 +241,24 @@ static int start_refusal(struct vm *vm, char *err, unsigned len)
 	return 0;
 }
 
+/*
+ * Once the kernel is in memory (from the boot medium at start, or read
+ * from disk 0 once the disks are open): each vCPU's boot state, and the
+ * platform's devices, which both depend on the kind of kernel.
+ */
+static int vm_boot_ready(struct vm *vm, char *err, unsigned len)
+{
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		guest_boot_vcpu(vm->vcpu[i]);
+	int rc = platform_attach(vm);
+	if (rc)
+		return fmt_snprintf(err, len, "cannot set up the platform devices of '%s': %s",
+				    vm->def.name, errno_str(rc)), rc;
+	return 0;
+}
+
 static int vm_build(struct vm *vm, char *err, unsigned len)
 {
-	const struct boot_file *f = bootfs_find(vm->def.kernel);
 	const char *why = 0;
 	int rc = backend->npt_create(vm);
 	if (!rc)
@@ -247,17 +266,20 @@ static int vm_build(struct vm *vm, char *err, unsigned len)
 	if (rc)
 		return fmt_snprintf(err, len, "not enough free memory for '%s' (%lu MiB)",
 				    vm->def.name, vm->def.mem >> 20), rc;
-	rc = guest_boot_load(vm, (const void *)f->phys, f->size, &why);
-	if (rc)
-		return fmt_snprintf(err, len, "kernel '%s' cannot be loaded: %s", vm->def.kernel,
-				    why), rc;
+	/* the cores are the guest's from now on, also while a boot=disk guest reads */
 	rc = vcpus_create(vm);
 	if (rc)
 		return fmt_snprintf(err, len, "cannot create vCPUs for '%s': %s", vm->def.name,
 				    errno_str(rc)), rc;
-	if ((rc = platform_attach(vm)))
-		return fmt_snprintf(err, len, "cannot set up the platform devices of '%s': %s",
-				    vm->def.name, errno_str(rc)), rc;
+	if (!vm_boots_disk(&vm->def)) {
+		const struct boot_file *f = bootfs_find(vm->def.kernel);
+		rc = guest_boot_load(vm, (const void *)f->phys, f->size, &why);
+		if (rc)
+			return fmt_snprintf(err, len, "kernel '%s' cannot be loaded: %s",
+					    vm->def.kernel, why), rc;
+		if ((rc = vm_boot_ready(vm, err, len)))
+			return rc;
+	}
 	/* virtio disks for every guest (the vblk test guest drives them without
 	 * Linux): they open now, and the devices appear once they are open */
 	return vm_disks_open(vm, err, len);
@@ -265,9 +287,10 @@ static int vm_build(struct vm *vm, char *err, unsigned len)
 
 /*
  * Starts a stopped or crashed guest (see vm.h): memory, nested tables,
- * kernel and vCPUs on free cores now, then VM_STARTING until vm_start_poll()
- * finds its disks open. On failure nothing stays allocated and `err` says
- * why. Service core.
+ * vCPUs on free cores and (but for boot=disk) the kernel now, then
+ * VM_STARTING until vm_start_poll() finds its disks open and, with
+ * boot=disk, the kernel read from disk 0. On failure nothing stays
+ * allocated and `err` says why. Service core.
  */
 int vm_start(struct vm *vm, vm_started_fn done, void *arg, char *err, unsigned len)
 {
@@ -341,20 +364,44 @@ static void vm_launch(struct vm *vm)
 	start_report(vm, 0, "");
 }
 
+const char *vm_starting_what(const struct vm *vm)
+{
+	return vm_disk_boot_reading(vm) ? "reading what vda boots" : "its disks are opening";
+}
+
 /*
- * Service poller: launches the guests whose disks finished opening, and
- * ends the starts whose disks failed to. Nothing here waits: a guest's
- * reset (vm_power_poll) starts it again the same way.
+ * Where a start stands once its disks may be open: -EINPROGRESS while they
+ * open or while a boot=disk guest reads what disk 0 boots (begun here, then
+ * one look per poll: the reads go on from their completions); 0 once the
+ * kernel is in memory and the vCPUs have their boot state; or -E... with err.
+ */
+static int start_step(struct vm *vm, char *err, unsigned len)
+{
+	int rc = vm_disks_ready(vm, err, len);
+	if (rc || !vm_boots_disk(&vm->def))
+		return rc;
+	if (!vm_disk_boot_reading(vm) && (rc = vm_disk_boot_begin(vm, err, len)))
+		return rc;
+	if ((rc = vm_disk_boot_poll(vm, err, len)))
+		return rc;
+	return vm_boot_ready(vm, err, len);
+}
+
+/*
+ * Service poller: launches the guests whose disks finished opening (and,
+ * with boot=disk, whose kernel was read from them), and ends the starts
+ * that failed. Nothing here waits: a guest's reset (vm_power_poll) starts
+ * it again the same way.
  */
 static int vm_start_poll(void)
 {
 	int acted = 0;
-	char err[BLK_ERR_MAX];
+	char err[VM_DISK_BOOT_ERR_MAX]; /* longer than a disk's: see start_step */
 	for (unsigned i = 0; i < VM_MAX; i++) {
 		struct vm *vm = &vms[i];
 		if (vm->state != VM_STARTING)
 			continue;
-		int rc = vm_disks_ready(vm, err, sizeof(err));
+		int rc = start_step(vm, err, sizeof(err));
 		if (rc == -EINPROGRESS)
 			continue;
 		if (rc)
@@ -400,7 +447,8 @@ static int vm_stop_vcpus(struct vm *vm)
 int vm_destroy(struct vm *vm)
 {
 	if (vm->state == VM_STARTING) {
-		vm_start_cancel(vm, "destroyed while its disks were opening");
+		vm_start_cancel(vm, vm_disk_boot_reading(vm) ? "destroyed while it read what vda boots"
+							     : "destroyed while its disks were opening");
 		log_info("guest %s: destroyed", vm->def.name);
 		return 0;
 	}

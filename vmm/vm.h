@@ -28,9 +28,11 @@
 #define VM_MAX 16
 
 /*
- * VM_STARTING: cores and memory are the guest's and its kernel is loaded,
- * but its disks are still opening (a LUN logs in over the network); its
- * vCPUs run once they are open (vm_start). `list` shows it as stopped.
+ * VM_STARTING: cores and memory are the guest's (and, but for boot=disk,
+ * its kernel is loaded), but its disks are still opening (a LUN logs in
+ * over the network), or, with boot=disk, its kernel is being read from
+ * disk 0 once they are; its vCPUs run after that (vm_start). `list` shows
+ * it as stopped.
  */
 enum vm_state { VM_STOPPED, VM_RUNNING, VM_CRASHED, VM_STARTING };
 
@@ -129,6 +131,8 @@ int vm_start(struct vm *vm, vm_started_fn done, void *arg, char *err, unsigned e
 int vm_start_cancel(struct vm *vm, const char *why);
 /* The start goes on, but nobody hears how it ends (its shell went away). */
 void vm_start_forget(struct vm *vm);
+/* What a VM_STARTING guest waits for (`list`, `show`): "its disks are opening" or "reading what vda boots". */
+const char *vm_starting_what(const struct vm *vm);
 /* 1 when the guest is neither running nor starting: its definition may change. */
 int vm_stopped(const struct vm *vm);
 /* Stops a running guest at once (or ends its start) and frees its cores and memory. */

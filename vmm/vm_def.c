@@ -297,6 +297,102 @@ void vm_def_format_cores(uint64_t cores, char *buf, unsigned len)
 	}
 }
 
+/* boot=disk, or boot=kernel (or empty) for kernel=. */
+static int set_boot(struct vm_def *d, const char *v, char *err, unsigned len)
+{
+	if (strcmp(v, "disk") && strcmp(v, "kernel") && *v)
+		return fail(err, len, -EINVAL, "boot must be disk or kernel, not '%s'", v);
+	d->boot_disk = !strcmp(v, "disk");
+	return 0;
+}
+
+static int name_char(char c, int dot)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || (dot && c == '.');
+}
+
+/* hostname=NAME (RFC 1123: letters, digits, '-' and '.', a letter or digit at each end). */
+static int set_hostname(struct vm_def *d, const char *v, char *err, unsigned len)
+{
+	size_t n = strlen(v);
+	int ok = n <= VM_HOSTNAME_MAX;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = name_char(v[i], 1);
+	if (!ok || (n && (v[0] == '-' || v[0] == '.' || v[n - 1] == '-' || v[n - 1] == '.')))
+		return fail(err, len, -EINVAL, "bad hostname '%s': use 1-63 of [a-z0-9.-], starting and "
+			    "ending with a letter or digit (hostname= alone: the guest's name)", v);
+	memcpy(d->hostname, v, n + 1);
+	return 0;
+}
+
+/* instance-id=ID: what `define` and `clone` choose; settable to keep one across hosts. */
+static int set_instance(struct vm_def *d, const char *v, char *err, unsigned len)
+{
+	size_t n = strlen(v);
+	int ok = n && n <= VM_INSTANCE_MAX;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = name_char(v[i], 0);
+	if (!ok)
+		return fail(err, len, -EINVAL, "bad instance-id '%s': use 1-40 of [a-z0-9-]", v);
+	memcpy(d->instance_id, v, n + 1);
+	return 0;
+}
+
+static uint64_t fnv1a(const char *s, uint64_t h)
+{
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
+	return h;
+}
+
+void vm_def_new_instance(struct vm_def *d, uint64_t entropy)
+{
+	uint64_t h = fnv1a(d->name, 0xcbf29ce484222325ull ^ entropy);
+	h ^= h >> 29, h *= 0xbf58476d1ce4e5b9ull, h ^= h >> 32;   /* spread the entropy's bits */
+	fmt_snprintf(d->instance_id, sizeof(d->instance_id), "%016lx", h);
+}
+
+const char *vm_def_hostname(const struct vm_def *d)
+{
+	return d->hostname[0] ? d->hostname : d->name;
+}
+
+void vm_def_instance(const struct vm_def *d, char *out, unsigned len)
+{
+	if (d->instance_id[0])
+		fmt_snprintf(out, len, "%s", d->instance_id);
+	else
+		fmt_snprintf(out, len, "%016lx", fnv1a(d->name, 0xcbf29ce484222325ull));
+}
+
+/* Whether the command line already has parameter `key` (like "ds="). */
+static int has_param(const char *line, const char *key)
+{
+	for (const char *p = strstr(line, key); p; p = strstr(p + 1, key))
+		if (p == line || p[-1] == ' ')
+			return 1;
+	return 0;
+}
+
+int vm_def_identity_args(const struct vm_def *d, char *line, unsigned cap)
+{
+	char id[VM_INSTANCE_MAX + 1];
+	const char *h = vm_def_hostname(d);
+	size_t n = strlen(line);
+	int w = 0;
+	vm_def_instance(d, id, sizeof(id));
+	if (!has_param(line, "systemd.hostname="))
+		w = fmt_snprintf(line + n, cap - n, " systemd.hostname=%s", h);
+	if (w < 0 || n + (size_t)w >= cap)
+		return line[n] = 0, -E2BIG;
+	n += (size_t)w, w = 0;
+	if (!has_param(line, "ds="))
+		w = fmt_snprintf(line + n, cap - n, " ds=nocloud;h=%s;i=%s", h, id);
+	if (w < 0 || n + (size_t)w >= cap)
+		return line[n] = 0, -E2BIG;
+	return 0;
+}
+
 int vm_def_set(struct vm_def *d, const char *key, const char *v, char *err, unsigned len)
 {
 	uint64_t n;
@@ -337,9 +433,15 @@ int vm_def_set(struct vm_def *d, const char *key, const char *v, char *err, unsi
 		return set_weight(d, v, err, len);
 	if (!strcmp(key, "cores"))
 		return set_cores(d, v, err, len);
+	if (!strcmp(key, "boot"))
+		return set_boot(d, v, err, len);
+	if (!strcmp(key, "hostname"))
+		return set_hostname(d, v, err, len);
+	if (!strcmp(key, "instance-id"))
+		return set_instance(d, v, err, len);
 	return fail(err, len, -EINVAL,
 		    "unknown key '%s' (keys: cpus, mem, kernel, initrd, cmdline, disk, mac, net, vlan, "
-		    "owner, template, sched, weight, cores)", key);
+		    "owner, template, sched, weight, cores, boot, hostname, instance-id)", key);
 }
 
 int vm_def_set_arg(struct vm_def *d, char *arg, char *err, unsigned len)
@@ -425,6 +527,12 @@ static void format_def(const struct vm_def *d, char *buf, unsigned len, int mask
 		n += fmt_snprintf(buf + n, len - n, " owner=%s", d->owner);
 	if (d->template_public && n >= 0 && (unsigned)n < len)
 		n += fmt_snprintf(buf + n, len - n, " template=public");
+	if (d->boot_disk && n >= 0 && (unsigned)n < len)
+		n += fmt_snprintf(buf + n, len - n, " boot=disk");
+	if (d->hostname[0] && n >= 0 && (unsigned)n < len)
+		n += fmt_snprintf(buf + n, len - n, " hostname=%s", d->hostname);
+	if (d->instance_id[0] && n >= 0 && (unsigned)n < len)
+		n += fmt_snprintf(buf + n, len - n, " instance-id=%s", d->instance_id);
 	format_sched(d, buf, len, n);
 }
 

@@ -16,6 +16,8 @@
 #define VM_MEM_MAX (64ull << 30)
 #define VM_MAX_DISKS 8              /* virtio-mmio slots (vmm/devices.h) */
 #define VM_DISK_URL_MAX 256         /* = BLK_URL_MAX (vmm/blk/blk.h) */
+#define VM_HOSTNAME_MAX 63          /* one DNS label's worth (RFC 1123), as Linux's hostname */
+#define VM_INSTANCE_MAX 40          /* a UUID fits */
 
 /* One `disk=URL[,ro]` key: a virtio block device, vda first. */
 struct vm_disk {
@@ -56,6 +58,9 @@ struct vm_def {
 	uint8_t shared;                 /* sched=shared */
 	uint16_t weight;                /* weight=N, 1-10000 */
 	uint64_t cores;                 /* cores=LIST: bit i = guest core i may run it; 0 = any */
+	int boot_disk;                  /* boot=disk: the kernel installed on disk 0 */
+	char hostname[VM_HOSTNAME_MAX + 1];     /* "": the guest's name */
+	char instance_id[VM_INSTANCE_MAX + 1];  /* "": derived from the name (older catalogs) */
 };
 
 /*
@@ -85,6 +90,22 @@ void vm_def_defaults(struct vm_def *d, const char *name);
 int vm_def_set(struct vm_def *d, const char *key, const char *value, char *err, unsigned len);
 /* The same for one "KEY=VALUE" word. */
 int vm_def_set_arg(struct vm_def *d, char *arg, char *err, unsigned len);
+/*
+ * A new instance id (16 hex digits) from `entropy` and the name: `define`
+ * and `clone` give each guest its own, so a cloned system knows it is a
+ * new machine (cloud-init's instance-id).
+ */
+void vm_def_new_instance(struct vm_def *d, uint64_t entropy);
+/* The guest's hostname: hostname= or its name. */
+const char *vm_def_hostname(const struct vm_def *d);
+/* Its instance id: instance-id=, or for definitions older than it one derived from the name. */
+void vm_def_instance(const struct vm_def *d, char *out, unsigned len);
+/*
+ * Appends to `line` (a command line of `cap` bytes) how a Linux guest
+ * learns its identity: ` systemd.hostname=NAME ds=nocloud;h=NAME;i=ID`,
+ * each unless the line already sets it. 0 or -E2BIG.
+ */
+int vm_def_identity_args(const struct vm_def *d, char *line, unsigned cap);
 /* The MAC of a guest without mac=: from its name, locally administered unicast. */
 void vm_def_mac_from_name(const char *name, uint8_t mac[6]);
 /*

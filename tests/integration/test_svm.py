@@ -171,6 +171,7 @@ def test_refusals_are_one_clear_error(m):
     ok(m, "start run1")
     assert m.cmd("set run1 cpus=2").strip().startswith("error: guest 'run1' is running")
     assert m.cmd("undefine run1").strip().startswith("error: guest 'run1' is running")
-    assert re.match(r"define run1 cpus=1 mem=16M kernel=esp:probe.elf cmdline=\"report\"\nstate=running",
+    assert re.match(r"define run1 cpus=1 mem=16M kernel=esp:probe.elf cmdline=\"report\" "
+                    r"instance-id=[0-9a-f]{16}\nstate=running",
                     m.cmd("show run1").strip())
     cleanup(m, "run1", "nok")

@@ -22,6 +22,10 @@ misbehaves as its `mode` says:
                           name and address, INQUIRY's vendor and product; and its
                           REPORT LUNS claims 64 LUNs but lists one
     "escape_login"        answers a normal login's MaxBurstLength with them
+    "hold_reads"          never answers a READ (counted in `held`) but serves
+                          everything else, NOP-Out pings included: an
+                          initiator's reads stay in flight as long as the
+                          test wants
 
 The mode may change between connections; each connection reads it once,
 when it logs in. `logins` counts full logins per session type. Runs
@@ -201,6 +205,9 @@ class Conn:
         if op in (0x28, 0x88):  # READ (10), READ (16)
             lba, n = (struct.unpack(">IxH", cdb[2:9]) if op == 0x28 else
                       struct.unpack(">QI", cdb[2:14]))
+            if self.mode == "hold_reads":
+                self.t.held += 1
+                return
             data = bytes(self.t.store[lba * BLOCK:(lba + n) * BLOCK])
             if self.mode == "datain_long":
                 data += b"\xa5" * 512  # beyond the command's length
@@ -286,6 +293,7 @@ class HostileTarget:
     def __init__(self, iqn, size=8 << 20):
         self.iqn, self.store, self.mode = iqn, bytearray(size), None
         self.logins = {"Normal": 0, "Discovery": 0}
+        self.held = 0  # READs left unanswered ("hold_reads")
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.listener.bind(("127.0.0.1", 0))

@@ -2,6 +2,7 @@
 the baseline hako's Linux benchmarks compare against.
 
     run = PlainLinux("console=ttyS0", name="bench-x")   # 1 vCPU, 256 MiB, TCG
+    (kernel=, initrd= and machine= boot another system: bench_diskboot.py's Debian)
     run.start(); run.wait(b"HAKO-LINUX-INIT", 120); run.stop()
     run.seconds_to(b"HAKO-LINUX-INIT")                   # from QEMU's start
 
@@ -35,14 +36,15 @@ def host_tsc_khz():
 
 
 class PlainLinux:
-    def __init__(self, cmdline, name="plain-linux", mem="256M", extra_args=()):
+    def __init__(self, cmdline, name="plain-linux", mem="256M", extra_args=(), kernel=None,
+                 initrd=None, machine="microvm,pit=on,pic=on,rtc=on"):
         self.name = name
-        self.argv = ["qemu-system-x86_64", "-M", "microvm,pit=on,pic=on,rtc=on", "-cpu", "max",
+        self.argv = ["qemu-system-x86_64", "-M", machine, "-cpu", "max",
                      "-accel", "tcg", "-m", mem, "-smp", "1", "-nodefaults", "-no-user-config",
                      "-display", "none", "-chardev", "stdio,id=ser0,signal=off",
                      "-serial", "chardev:ser0",
-                     "-kernel", os.path.join(LINUX, "vmlinuz"),
-                     "-initrd", os.path.join(LINUX, "initrd.img"),
+                     "-kernel", kernel or os.path.join(LINUX, "vmlinuz"),
+                     "-initrd", initrd or os.path.join(LINUX, "initrd.img"),
                      "-append", "%s tsc_early_khz=%d" % (cmdline, host_tsc_khz())]
         self.argv += list(extra_args)
         self.proc = None

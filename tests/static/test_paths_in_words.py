@@ -50,7 +50,7 @@ def test_every_function_a_walkthrough_names_exists():
 
 def students_section():
     text = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
-    start = text.index(README_SECTION)
+    start = text.index("\n" + README_SECTION + "\n")
     end = text.index("\n## ", start + len(README_SECTION))
     return text[start:end]
 

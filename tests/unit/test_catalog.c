@@ -69,6 +69,31 @@ static void test_encode_decode(void)
 	CHECK_EQ(catalog_encode(in, 3, text, 40), -E2BIG);
 }
 
+/*
+ * boot=disk, hostname= and instance-id= are kept; a catalog written before
+ * them still reads, its guests' instance ids derived from their names.
+ */
+static void test_identity_keys(void)
+{
+	struct vm_def in[1], out[2];
+	char text[2048], err[200];
+	def(&in[0], "lab", "boot=disk disk=ram:64M hostname=lab-1 instance-id=0123456789abcdef");
+	int len = catalog_encode(in, 1, text, sizeof(text));
+	CHECK_CONTAINS(text, " boot=disk hostname=lab-1 instance-id=0123456789abcdef\n");
+	unsigned n = 0;
+	CHECK_EQ(catalog_decode(text, (unsigned)len, out, 2, &n, err, sizeof(err)), 0);
+	CHECK(n == 1 && out[0].boot_disk && !strcmp(out[0].hostname, "lab-1") &&
+	      !strcmp(out[0].instance_id, "0123456789abcdef"));
+	char old[] = "hako-catalog 1\ndefine web cpus=1 mem=256M kernel=esp:vmlinuz "
+		     "cmdline=\"console=ttyS0\" disk=ram:64M\n";
+	CHECK_EQ(catalog_decode(old, sizeof(old) - 1, out, 2, &n, err, sizeof(err)), 0);
+	char id1[VM_INSTANCE_MAX + 1], id2[VM_INSTANCE_MAX + 1];
+	vm_def_instance(&out[0], id1, sizeof(id1));
+	vm_def_instance(&out[0], id2, sizeof(id2));
+	CHECK(n == 1 && !out[0].boot_disk && !out[0].instance_id[0] && strlen(id1) == 16 &&
+	      !strcmp(id1, id2));
+}
+
 static int decode_str(const char *s, char *err)
 {
 	char buf[512];
@@ -347,6 +372,7 @@ int main(void)
 {
 	blk_set_host(&host);
 	RUN(test_encode_decode);
+	RUN(test_identity_keys);
 	RUN(test_decode_rejects);
 	RUN(test_old_catalog);
 	RUN(test_users_round_trip);

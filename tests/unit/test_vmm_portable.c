@@ -198,6 +198,66 @@ static void test_vm_def(void)
 	CHECK(strstr(line, " mem=2G ") != 0);
 }
 
+/*
+ * boot=, hostname=, instance-id= (issue 19): checked, printed only when
+ * set, read back; the identity a Linux guest gets on its command line.
+ */
+static void test_vm_def_identity(void)
+{
+	struct vm_def d, back;
+	char err[200], line[1024], id[VM_INSTANCE_MAX + 1];
+	vm_def_defaults(&d, "web1");
+	CHECK_STREQ(vm_def_hostname(&d), "web1");
+	vm_def_instance(&d, id, sizeof(id));       /* an older definition: derived from the name */
+	CHECK_EQ(strlen(id), 16);
+	vm_def_format(&d, line, sizeof(line));
+	CHECK(!strstr(line, "boot=") && !strstr(line, "hostname=") && !strstr(line, "instance-id="));
+	CHECK_EQ(vm_def_set(&d, "boot", "floppy", err, sizeof(err)), -EINVAL);
+	CHECK_CONTAINS(err, "boot must be disk or kernel");
+	CHECK_EQ(vm_def_set(&d, "boot", "disk", err, sizeof(err)), 0);
+	CHECK_EQ(d.boot_disk, 1);
+	const char *badh[] = { "-web", "web-", "Web", "a b", "x;y", ".a", "a\"b",
+			       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" };
+	for (unsigned i = 0; i < sizeof(badh) / sizeof(badh[0]); i++)
+		CHECK_EQ(vm_def_set(&d, "hostname", badh[i], err, sizeof(err)), -EINVAL);
+	CHECK_EQ(vm_def_set(&d, "hostname", "lab-3.example", err, sizeof(err)), 0);
+	CHECK_STREQ(vm_def_hostname(&d), "lab-3.example");
+	CHECK_EQ(vm_def_set(&d, "instance-id", "", err, sizeof(err)), -EINVAL);
+	CHECK_EQ(vm_def_set(&d, "instance-id", "a;b", err, sizeof(err)), -EINVAL);
+	vm_def_new_instance(&d, 1);
+	vm_def_instance(&d, id, sizeof(id));
+	CHECK_STREQ(id, d.instance_id);
+	struct vm_def other = d;
+	vm_def_new_instance(&other, 2);            /* another clone: another id */
+	CHECK(strcmp(other.instance_id, d.instance_id) != 0);
+	vm_def_format(&d, line, sizeof(line));
+	CHECK_CONTAINS(line, " boot=disk hostname=lab-3.example instance-id=");
+	char *argv[32];
+	int argc = args_split(line, argv);
+	vm_def_defaults(&back, "web1");
+	for (int i = 2; i < argc; i++)
+		CHECK_EQ(vm_def_set_arg(&back, argv[i], err, sizeof(err)), 0);
+	CHECK(back.boot_disk && !strcmp(back.hostname, d.hostname) &&
+	      !strcmp(back.instance_id, d.instance_id));
+	/* the command line: appended, unless the line sets them itself */
+	strcpy(line, "console=ttyS0");
+	CHECK_EQ(vm_def_identity_args(&d, line, sizeof(line)), 0);
+	char want[200];
+	snprintf(want, sizeof(want), "console=ttyS0 systemd.hostname=lab-3.example "
+		 "ds=nocloud;h=lab-3.example;i=%s", d.instance_id);
+	CHECK_STREQ(line, want);
+	strcpy(line, "systemd.hostname=mine ds=nocloud-net;s=http://x/");
+	CHECK_EQ(vm_def_identity_args(&d, line, sizeof(line)), 0);
+	CHECK_STREQ(line, "systemd.hostname=mine ds=nocloud-net;s=http://x/");
+	char small[30] = "console=ttyS0";
+	CHECK_EQ(vm_def_identity_args(&d, small, sizeof(small)), -E2BIG);
+	CHECK_STREQ(small, "console=ttyS0");
+	CHECK_EQ(vm_def_set(&d, "hostname", "", err, sizeof(err)), 0);
+	CHECK_STREQ(vm_def_hostname(&d), "web1");
+	CHECK_EQ(vm_def_set(&d, "boot", "kernel", err, sizeof(err)), 0);
+	CHECK_EQ(d.boot_disk, 0);
+}
+
 /* net= and vlan=: repeatable NICs, checked, cleared by net=none; MACs per NIC; `show` round-trips. */
 static void test_vm_def_net(void)
 {
@@ -482,6 +542,7 @@ int main(void)
 	RUN(test_cpuid_policy);
 	RUN(test_cpuid_policy_speculation_controls);
 	RUN(test_vm_def);
+	RUN(test_vm_def_identity);
 	RUN(test_vm_def_disks);
 	RUN(test_vm_def_net);
 	RUN(test_vm_def_sched);

@@ -19,11 +19,14 @@ const char *errno_str(int err)
 	case EBUSY: return "busy";
 	case EEXIST: return "already exists";
 	case ENODEV: return "no such device";
+	case ENOTDIR: return "not a directory";
+	case EISDIR: return "is a directory";
 	case EINVAL: return "invalid argument";
 	case ENOSPC: return "no space left";
 	case ERANGE: return "out of range";
 	case ENAMETOOLONG: return "name too long";
 	case ENOSYS: return "not implemented";
+	case ELOOP: return "too many symbolic links";
 	case EPROTO: return "protocol error";
 	case ENOTSUP: return "not supported";
 	case EADDRINUSE: return "address in use";
@@ -33,6 +36,7 @@ const char *errno_str(int err)
 	case ECONNREFUSED: return "connection refused";
 	case EHOSTUNREACH: return "host unreachable";
 	case EINPROGRESS: return "in progress";
+	case EUCLEAN: return "corrupt file system";
 	case ECANCELED: return "cancelled";
 	default: return "unknown error";
 	}

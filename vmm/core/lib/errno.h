@@ -16,11 +16,14 @@
 #define EBUSY 16
 #define EEXIST 17
 #define ENODEV 19
+#define ENOTDIR 20
+#define EISDIR 21
 #define EINVAL 22
 #define ENOSPC 28
 #define ERANGE 34
 #define ENAMETOOLONG 36
 #define ENOSYS 38
+#define ELOOP 40
 #define EPROTO 71
 #define ENOTSUP 95
 #define EADDRINUSE 98
@@ -30,6 +33,7 @@
 #define ECONNREFUSED 111
 #define EHOSTUNREACH 113
 #define EINPROGRESS 115
+#define EUCLEAN 117
 #define ECANCELED 125
 
 /* A short human-readable reason for -err (shell and log messages). */
