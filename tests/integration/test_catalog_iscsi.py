@@ -18,7 +18,6 @@ import hashlib
 import os
 import random
 import re
-import socket
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -246,9 +245,10 @@ def journal_start(m):
 def acked(c):
     """The highest block the writer acknowledged, from what reached us so far
     (without waiting: the power cut comes right after)."""
+    c.sock.setblocking(False)   # a timeout would wait for the next line, forever
     try:
         while True:
-            more = c.sock.recv(65536, socket.MSG_DONTWAIT)
+            more = c.sock.recv(65536)
             if not more:
                 break
             c.buf += more
