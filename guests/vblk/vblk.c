@@ -340,6 +340,15 @@ static void cmd_journal(void)
 		result("journal: read", 0);
 		return;
 	}
+	static uint8_t blk[512] __attribute__((aligned(512)));
+	if (n < end && request(0, (uint64_t)n * JOURNAL_STRIDE, blk, 512) == 0 && journal_valid(blk, n)) {
+		/* the block is there: the 64 KiB read that covered it returned something else */
+		puts_("vblk: journal: block ");
+		putu(n);
+		puts_(" read alone is valid, in a 64 KiB read not:");
+		result("", 0);
+		return;
+	}
 	puts_("vblk: journal found ");
 	putu(n);
 	puts_("\n");
@@ -350,7 +359,6 @@ static void cmd_journal(void)
 		result("journal: nothing valid after the first invalid block", 0);
 		return;
 	}
-	static uint8_t blk[512] __attribute__((aligned(512)));
 	for (uint32_t seq = n; seq < end; seq++) {
 		journal_fill(blk, seq);
 		if (request(1, (uint64_t)seq * JOURNAL_STRIDE, blk, 512) || request(4, 0, 0, 0)) {
