@@ -32,6 +32,12 @@ int catalog_persist(char *err, unsigned errlen);
  */
 int catalog_hold(char *err, unsigned errlen);
 void catalog_release(void);
+/*
+ * Did the last catalog write fail with its outcome unknown (the device
+ * holding the state before or after it)? Callers then keep what either
+ * state needs (clone.c keeps the new volumes for the next boot to sort out).
+ */
+int catalog_unsure(void);
 
 /* One line for `host`: where definitions live. */
 void catalog_describe(char *buf, unsigned len);

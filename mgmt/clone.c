@@ -248,7 +248,8 @@ int catalog_clone(const char *src, const char *dst, int full, const struct clone
 		if ((rc = catalog_persist(err, len)))
 			vm_undefine(vm);
 	}
-	for (unsigned k = 0; rc && k < VM_MAX_DISKS; k++)
+	/* An unsure catalog write may have named them: the next boot frees them if not. */
+	for (unsigned k = 0; rc && !catalog_unsure() && k < VM_MAX_DISKS; k++)
 		if (made[k] && cow_pool_delete(made[k]))
 			log_err("pool: could not free volume %u; it is freed at the next boot", made[k]);
 	return rc;

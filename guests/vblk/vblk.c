@@ -18,6 +18,14 @@
  *   bad-ring      a chain head out of range sets DEVICE_NEEDS_RESET; after a
  *                 reset the device works again: PASS
  *   bad-addr      a descriptor outside guest memory does the same: PASS
+ *   journal       the power-cut writer (tests/integration/test_catalog_iscsi.py):
+ *                 block S of its journal (512 bytes at sector S * 16) holds S
+ *                 and a checksum. It reads the journal, prints "vblk: journal
+ *                 found N" (blocks 0..N-1 valid, N not), checks the next blocks
+ *                 are not valid either (a hole would mean writes reordered),
+ *                 then writes N, N+1, ... until the disk ends, each followed by a
+ *                 flush, printing "vblk: ack S" once both completed (paced:
+ *                 about a hundred a second)
  *   flood-id      forever: keep the queue full of GET_ID requests (they
  *                 complete at once) and one read, putting each chain back
  *                 the moment it is used, without exits; prints a line every
@@ -262,6 +270,109 @@ static void bad_and_recover(const char *what, int bad_addr)
 	result(what, reset_seen && again);
 }
 
+/* ---- the journal ---- */
+
+#define JOURNAL_STRIDE 16u              /* sectors per journal block: 8 KiB, 8 per 64 KiB chunk */
+#define JOURNAL_MAGIC 0x4c4e524aU       /* "JRNL" */
+
+static uint32_t journal_sum(const uint8_t *b)
+{
+	uint32_t h = 2166136261u;
+	for (int i = 0; i < 508; i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h;
+}
+
+static void journal_fill(uint8_t *b, uint32_t seq)
+{
+	uint32_t *w = (uint32_t *)b;
+	w[0] = JOURNAL_MAGIC, w[1] = seq, w[2] = ~seq;
+	for (int i = 12; i < 508; i++)
+		b[i] = (uint8_t)(seq * 7 + (uint32_t)i);
+	w[127] = journal_sum(b);
+}
+
+static int journal_valid(const uint8_t *b, uint32_t seq)
+{
+	const uint32_t *w = (const uint32_t *)b;
+	return w[0] == JOURNAL_MAGIC && w[1] == seq && w[2] == ~seq && w[127] == journal_sum(b);
+}
+
+/* Reads blocks from `seq` on, 8 at a time: 1 if block seq is valid, 0 if not, -1 on an error. */
+static int journal_read(uint32_t seq, uint32_t *cached)
+{
+	uint32_t per = sizeof(buf) / 512 / JOURNAL_STRIDE;
+	if (*cached == 0xffffffffu || seq < *cached || seq >= *cached + per) {
+		if (request(0, (uint64_t)seq * JOURNAL_STRIDE, buf, sizeof(buf)))
+			return -1;
+		*cached = seq;
+	}
+	return journal_valid(buf + (seq - *cached) * JOURNAL_STRIDE * 512, seq);
+}
+
+/*
+ * A few milliseconds between journal blocks (2^27 TSC ticks): the journal
+ * then grows by about a hundred blocks a second, not thousands, and stays
+ * quick to read back at the next start.
+ */
+static void pace(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	uint64_t end = ((uint64_t)hi << 32 | lo) + (1ull << 27), now;
+	do {
+		__asm__ volatile("pause; rdtsc" : "=a"(lo), "=d"(hi));
+		now = (uint64_t)hi << 32 | lo;
+	} while (now < end);
+}
+
+static void cmd_journal(void)
+{
+	if (!init()) {
+		result("journal: init", 0);
+		return;
+	}
+	uint32_t end = (uint32_t)(config64(0) / JOURNAL_STRIDE) - 8, n = 0, cached = 0xffffffffu;
+	int v = 1;
+	while (n < end && (v = journal_read(n, &cached)) == 1)
+		n++;
+	if (v < 0) {
+		result("journal: read", 0);
+		return;
+	}
+	static uint8_t blk[512] __attribute__((aligned(512)));
+	if (n < end && request(0, (uint64_t)n * JOURNAL_STRIDE, blk, 512) == 0 && journal_valid(blk, n)) {
+		/* the block is there: the 64 KiB read that covered it returned something else */
+		puts_("vblk: journal: block ");
+		putu(n);
+		puts_(" read alone is valid, in a 64 KiB read not:");
+		result("", 0);
+		return;
+	}
+	puts_("vblk: journal found ");
+	putu(n);
+	puts_("\n");
+	int hole = 0;
+	for (uint32_t k = n + 1; k < n + 8 && k < end; k++)
+		hole |= journal_read(k, &cached) != 0;
+	if (hole) {
+		result("journal: nothing valid after the first invalid block", 0);
+		return;
+	}
+	for (uint32_t seq = n; seq < end; seq++) {
+		journal_fill(blk, seq);
+		if (request(1, (uint64_t)seq * JOURNAL_STRIDE, blk, 512) || request(4, 0, 0, 0)) {
+			result("journal: write and flush", 0);
+			return;
+		}
+		puts_("vblk: ack ");
+		putu(seq);
+		puts_("\n");
+		pace();
+	}
+	puts_("vblk: journal full\n");
+}
+
 /*
  * Seven GET_ID chains and one 512-byte read, 2 descriptors each (the
  * data and the status byte share the device-writable buffer, 5.2.6): the
@@ -354,6 +465,7 @@ static void run_word(const char *w, unsigned n)
 	else if (word_is(w, n, "bad-ring")) bad_and_recover("bad-ring: needs reset, then works", 0);
 	else if (word_is(w, n, "bad-addr")) bad_and_recover("bad-addr: needs reset, then works", 1);
 	else if (word_is(w, n, "flood-id")) cmd_flood_id();
+	else if (word_is(w, n, "journal")) cmd_journal();
 	/* other words (console=ttyS0) are not for us */
 }
 

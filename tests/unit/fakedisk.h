@@ -10,7 +10,11 @@
  * with: only the durable blocks; each unflushed write torn after any
  * prefix or before any suffix of its blocks (its predecessors applied);
  * and random subsets of unflushed blocks. A single block is atomic, the
- * usual sector guarantee. Include once per test program, after check.h.
+ * usual sector guarantee. Faults without a power cut: writes and flushes
+ * numbered [fail_from, fail_to) complete with -EIO; with fail_lands they
+ * still take effect (the error came after the device did its work, as
+ * when a connection drops before the reply). Include once per test
+ * program, after check.h.
  */
 #ifndef HAKO_TEST_FAKEDISK_H
 #define HAKO_TEST_FAKEDISK_H
@@ -35,6 +39,8 @@ struct fake_disk {
 	unsigned npend;
 	long ops, cut_at;            /* cut_at < 0: never */
 	int cut;
+	long fail_from, fail_to;     /* ops failing with -EIO (numbered like cut_at) */
+	int fail_lands;              /* ... after taking effect */
 	long writes, flushes;
 	int hold;                    /* requests wait in held[] until fake_release() */
 	struct blk_req *held[16];
@@ -71,10 +77,14 @@ static struct fake_disk *fake_setup(unsigned n, uint32_t bs, uint64_t blocks, co
 	return f;
 }
 
-static void fake_count_op(struct fake_disk *f)
+/* Counts a write or flush; 1 when it is to fail with -EIO (see above), 2 when without effect. */
+static int fake_count_op(struct fake_disk *f)
 {
 	if (++f->ops == f->cut_at)
 		f->cut = 1;
+	if (f->ops < f->fail_from || f->ops >= f->fail_to)
+		return 0;
+	return f->fail_lands ? 1 : 2;
 }
 
 static void fake_start(struct blockdev *d, struct blk_req *r)
@@ -89,6 +99,11 @@ static void fake_start(struct blockdev *d, struct blk_req *r)
 		return;
 	}
 	uint64_t off = r->lba * f->bs, len = (uint64_t)r->count * f->bs;
+	int fail = r->op == BLK_READ ? 0 : fake_count_op(f);
+	if (fail == 2) {
+		blk_complete(r, -EIO);
+		return;
+	}
 	if (r->op == BLK_READ) {
 		memcpy(r->buf, f->cache + off, len);
 	} else if (r->op == BLK_WRITE) {
@@ -99,14 +114,12 @@ static void fake_start(struct blockdev *d, struct blk_req *r)
 		memcpy(w->data, r->buf, len);
 		memcpy(f->cache + off, r->buf, len);
 		f->writes++;
-		fake_count_op(f);
 	} else {
 		memcpy(f->durable, f->cache, f->blocks * f->bs);
 		fake_drop_pending(f);
 		f->flushes++;
-		fake_count_op(f);
 	}
-	blk_complete(r, 0);
+	blk_complete(r, fail ? -EIO : 0);
 }
 
 /* Serves the requests disk f held back (in order) and stops holding. */

@@ -24,9 +24,10 @@ static void fuzz_catalog_text(const uint8_t *data, size_t size)
 	static struct vm_def out[CATALOG_GUESTS_MAX];
 	char err[200];
 	unsigned n;
+	uint64_t id;
 	char *copy = malloc(size ? size : 1);
 	memcpy(copy, data, size);
-	catalog_decode(copy, (unsigned)size, out, CATALOG_GUESTS_MAX, &n, err, sizeof(err));
+	catalog_decode(copy, (unsigned)size, &id, out, CATALOG_GUESTS_MAX, &n, err, sizeof(err));
 	free(copy);
 }
 

@@ -54,19 +54,21 @@ static void test_encode_decode(void)
 	def(&in[1], "db", "mac=02:00:00:00:00:01 cmdline=console=ttyS0 net=uplink net=lan:lab vlan=7");
 	def(&in[2], "a-1_b", "mem=4M");
 	char text[8192], again[8192], err[200];
-	int len = catalog_encode(in, 3, text, sizeof(text));
+	int len = catalog_encode(0x5eed, in, 3, text, sizeof(text));
 	CHECK(len > 0);
-	CHECK_CONTAINS(text, "hako-catalog 2\ndefine web cpus=2 mem=512M kernel=esp:vmlinuz");
+	CHECK_CONTAINS(text, "hako-catalog 2 id=5eed\ndefine web cpus=2 mem=512M kernel=esp:vmlinuz");
 	CHECK_CONTAINS(text, "disk=ram:64M disk=esp:d.img,ro");
 	CHECK_CONTAINS(text, "mac=02:00:00:00:00:01 net=uplink net=lan:lab vlan=7");
 	unsigned n = 0;
+	uint64_t id = 0;
 	char copy[8192];
 	memcpy(copy, text, len);
-	CHECK_EQ(catalog_decode(copy, len, out, 4, &n, err, sizeof(err)), 0);
+	CHECK_EQ(catalog_decode(copy, len, &id, out, 4, &n, err, sizeof(err)), 0);
 	CHECK_EQ(n, 3);
-	CHECK_EQ(catalog_encode(out, n, again, sizeof(again)), len);
+	CHECK_EQ(id, 0x5eed);
+	CHECK_EQ(catalog_encode(id, out, n, again, sizeof(again)), len);
 	CHECK_STREQ(again, text);
-	CHECK_EQ(catalog_encode(in, 3, text, 40), -E2BIG);
+	CHECK_EQ(catalog_encode(1, in, 3, text, 40), -E2BIG);
 }
 
 /*
@@ -78,21 +80,23 @@ static void test_identity_keys(void)
 	struct vm_def in[1], out[2];
 	char text[2048], err[200];
 	def(&in[0], "lab", "boot=disk disk=ram:64M hostname=lab-1 instance-id=0123456789abcdef");
-	int len = catalog_encode(in, 1, text, sizeof(text));
+	int len = catalog_encode(7, in, 1, text, sizeof(text));
 	CHECK_CONTAINS(text, " boot=disk hostname=lab-1 instance-id=0123456789abcdef\n");
 	unsigned n = 0;
-	CHECK_EQ(catalog_decode(text, (unsigned)len, out, 2, &n, err, sizeof(err)), 0);
+	uint64_t id = 0;
+	CHECK_EQ(catalog_decode(text, (unsigned)len, &id, out, 2, &n, err, sizeof(err)), 0);
 	CHECK(n == 1 && out[0].boot_disk && !strcmp(out[0].hostname, "lab-1") &&
 	      !strcmp(out[0].instance_id, "0123456789abcdef"));
 	char old[] = "hako-catalog 1\ndefine web cpus=1 mem=256M kernel=esp:vmlinuz "
 		     "cmdline=\"console=ttyS0\" disk=ram:64M\n";
-	CHECK_EQ(catalog_decode(old, sizeof(old) - 1, out, 2, &n, err, sizeof(err)), 0);
+	CHECK_EQ(catalog_decode(old, sizeof(old) - 1, &id, out, 2, &n, err, sizeof(err)), 0);
 	char id1[VM_INSTANCE_MAX + 1], id2[VM_INSTANCE_MAX + 1];
 	vm_def_instance(&out[0], id1, sizeof(id1));
 	vm_def_instance(&out[0], id2, sizeof(id2));
 	CHECK(n == 1 && !out[0].boot_disk && !out[0].instance_id[0] && strlen(id1) == 16 &&
 	      !strcmp(id1, id2));
 }
+static uint64_t decoded_id;
 
 static int decode_str(const char *s, char *err)
 {
@@ -100,15 +104,25 @@ static int decode_str(const char *s, char *err)
 	struct vm_def out[2];
 	unsigned n;
 	snprintf(buf, sizeof(buf), "%s", s);
-	return catalog_decode(buf, strlen(buf), out, 2, &n, err, 200);
+	return catalog_decode(buf, strlen(buf), &decoded_id, out, 2, &n, err, 200);
 }
 
 static void test_decode_rejects(void)
 {
 	char err[200];
 	CHECK_EQ(decode_str("hako-catalog 1\n", err), 0);
+	CHECK_EQ(decoded_id, 0);                   /* version 1: no identity yet */
+	CHECK_EQ(decode_str("hako-catalog 2 id=fedcba9876543210\ndefine a\n", err), 0);
+	CHECK_EQ(decoded_id, 0xfedcba9876543210ull);
 	CHECK_EQ(decode_str("", err), -EINVAL);
 	CHECK_EQ(decode_str("hako-catalog 3\n", err), -EINVAL);
+	CHECK_EQ(decode_str("hako-catalog 2\n", err), -EINVAL);
+	CHECK_EQ(decode_str("hako-catalog 2 id=\n", err), -EINVAL);
+	CHECK_EQ(decode_str("hako-catalog 2 id=0\n", err), -EINVAL);
+	CHECK_EQ(decode_str("hako-catalog 2 id=12g\n", err), -EINVAL);
+	CHECK_EQ(decode_str("hako-catalog 2 id=1fedcba9876543210\n", err), -EINVAL);
+	CHECK_EQ(decode_str("hako-catalog 2 id=A\n", err), -EINVAL);
+	CHECK_EQ(decode_str("hako-catalog 3 id=1\n", err), -EINVAL);
 	CHECK_EQ(decode_str("hako-catalog 1\ndefine web cpus=1", err), -EINVAL);
 	CHECK_CONTAINS(err, "cut short");
 	CHECK_EQ(decode_str("hako-catalog 1\ndefine web cpus=99\n", err), -EINVAL);
@@ -122,7 +136,7 @@ static void test_decode_rejects(void)
 	char nul[] = "hako-catalog 1\ndefine a\0\n";
 	struct vm_def out[2];
 	unsigned n;
-	CHECK_EQ(catalog_decode(nul, sizeof(nul) - 1, out, 2, &n, err, 200), -EINVAL);
+	CHECK_EQ(catalog_decode(nul, sizeof(nul) - 1, &decoded_id, out, 2, &n, err, 200), -EINVAL);
 }
 
 /* A catalog written before accounts (issue 16) loads; its guests are the administrators'. */
@@ -131,8 +145,9 @@ static void test_old_catalog(void)
 	char text[] = "hako-catalog 1\ndefine web cpus=2 mem=512M disk=ram:64M\n";
 	struct vm_def out[2];
 	unsigned n = 0;
+	uint64_t id = 0;
 	char err[200] = "";
-	CHECK_EQ(catalog_decode(text, sizeof(text) - 1, out, 2, &n, err, sizeof(err)), 0);
+	CHECK_EQ(catalog_decode(text, sizeof(text) - 1, &id, out, 2, &n, err, sizeof(err)), 0);
 	CHECK_EQ(n, 1);
 	CHECK_STREQ(out[0].owner, "");
 	CHECK_EQ(out[0].template_public, 0);
@@ -157,7 +172,7 @@ static void test_users_round_trip(void)
 	def(&in[1], "a1", "owner=alice");
 	static char text[CATALOG_SLOT_BYTES], again[CATALOG_SLOT_BYTES], copy[CATALOG_SLOT_BYTES];
 	char err[200] = "";
-	int len = catalog_encode(in, 2, text, sizeof(text));
+	int len = catalog_encode(0x5eed, in, 2, text, sizeof(text));
 	CHECK(len > 0);
 	CHECK_CONTAINS(text, "define web cpus=1 mem=256M cmdline=\"console=ttyS0\" disk=ram:1M template=public\n");
 	CHECK_CONTAINS(text, "owner=alice\nuser alice user pbkdf2-sha256$1000$");
@@ -169,8 +184,10 @@ static void test_users_round_trip(void)
 	CHECK_EQ(auth_del("alice"), 0);
 	audit_clear();
 	unsigned n = 0;
+	uint64_t id = 0;
 	memcpy(copy, text, len);
-	CHECK_EQ(catalog_decode(copy, len, out, 3, &n, err, sizeof(err)), 0);
+	CHECK_EQ(catalog_decode(copy, len, &id, out, 3, &n, err, sizeof(err)), 0);
+	CHECK_EQ(id, 0x5eed);
 	CHECK_EQ(n, 2);
 	CHECK_STREQ(out[1].owner, "alice");
 	CHECK_EQ(out[0].template_public, 1);
@@ -181,20 +198,20 @@ static void test_users_round_trip(void)
 	CHECK_EQ(audit_count(), 2);
 	CHECK_STREQ(audit_nth(0)->text, "clone web a1: ok");
 	CHECK_STREQ(audit_nth(1)->user, "");
-	CHECK_EQ(catalog_encode(out, n, again, sizeof(again)), len);
+	CHECK_EQ(catalog_encode(id, out, n, again, sizeof(again)), len);
 	CHECK_STREQ(again, text);
 	/* Bad account or audit lines: the whole catalog is refused, nothing half-loaded. */
-	char *bad[] = { "hako-catalog 2\nuser alice boss HASH\n",
-			"hako-catalog 2\nuser Alice user pbkdf2-sha256$1$00$00\n",
-			"hako-catalog 2\nuser bob user nothash\n",
-			"hako-catalog 2\nuser bob user pbkdf2-sha256$1000$000102030405060708090a0b0c0d0e0f$"
+	char *bad[] = { "hako-catalog 2 id=1\nuser alice boss HASH\n",
+			"hako-catalog 2 id=1\nuser Alice user pbkdf2-sha256$1$00$00\n",
+			"hako-catalog 2 id=1\nuser bob user nothash\n",
+			"hako-catalog 2 id=1\nuser bob user pbkdf2-sha256$1000$000102030405060708090a0b0c0d0e0f$"
 			"000102030405060708090a0b0c0d0e0f000102030405060708090a0b0c0d0e0f guests=lots\n",
-			"hako-catalog 2\naudit x alice start\n",
-			"hako-catalog 2\naudit 12 alice\n",
-			"hako-catalog 2\nhello\n" };
+			"hako-catalog 2 id=1\naudit x alice start\n",
+			"hako-catalog 2 id=1\naudit 12 alice\n",
+			"hako-catalog 2 id=1\nhello\n" };
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(copy, sizeof(copy), "%s", bad[i]);
-		CHECK_EQ(catalog_decode(copy, strlen(copy), out, 3, &n, err, sizeof(err)), -EINVAL);
+		CHECK_EQ(catalog_decode(copy, strlen(copy), &id, out, 3, &n, err, sizeof(err)), -EINVAL);
 		CHECK(!auth_get("alice") && !auth_get("bob") && audit_count() == 0);
 		CHECK(auth_get("root") != 0);
 	}
@@ -242,6 +259,7 @@ static void test_audit_undo(void)
 /* ---- the power-cut replay ---- */
 
 #define STATES 12
+#define CAT_ID 0xc0ffee
 static struct vm_def states[STATES + 1][CATALOG_GUESTS_MAX];
 static unsigned state_n[STATES + 1];
 static char state_text[STATES + 1][CATALOG_SLOT_BYTES];
@@ -269,7 +287,7 @@ static void build_states(void)
 		}
 	}
 	for (unsigned s = 0; s <= STATES; s++)
-		CHECK(catalog_encode(states[s], state_n[s], state_text[s], CATALOG_SLOT_BYTES) > 0);
+		CHECK(catalog_encode(CAT_ID, states[s], state_n[s], state_text[s], CATALOG_SLOT_BYTES) > 0);
 }
 
 struct expect { unsigned committed; unsigned images, bad; };
@@ -283,14 +301,15 @@ static void check_image(const uint8_t *img, void *ctx)
 	struct slotstore s;
 	struct vm_def out[CATALOG_GUESTS_MAX];
 	unsigned n = 0;
+	uint64_t id;
 	char err[200] = "", text[CATALOG_SLOT_BYTES];
 	catalog_store_init(&s, d);
-	int rc = catalog_store_load(&s, out, CATALOG_GUESTS_MAX, &n, err, sizeof(err));
+	int rc = catalog_store_load(&s, &id, out, CATALOG_GUESTS_MAX, &n, err, sizeof(err));
 	int ok;
 	if (rc == -ENOENT)
 		ok = e->committed == 0;
 	else {
-		ok = rc == 0 && catalog_encode(out, n, text, sizeof(text)) > 0 &&
+		ok = rc == 0 && catalog_encode(id, out, n, text, sizeof(text)) > 0 &&
 		     (!strcmp(text, state_text[e->committed]) ||
 		      (e->committed < STATES && !strcmp(text, state_text[e->committed + 1])));
 	}
@@ -310,7 +329,7 @@ static unsigned run_workload(long cut, uint32_t bs)
 	CHECK_EQ(catalog_store_init(&s, d), 0);
 	unsigned committed = 0;
 	for (unsigned i = 1; i <= STATES; i++) {
-		if (catalog_store_save(&s, states[i], state_n[i]))
+		if (catalog_store_save(&s, CAT_ID, states[i], state_n[i]))
 			break;
 		committed = i;
 	}
@@ -346,25 +365,84 @@ static void test_fallback_and_version(void)
 	struct slotstore s;
 	struct vm_def out[CATALOG_GUESTS_MAX];
 	unsigned n;
+	uint64_t id;
 	char err[200];
 	catalog_store_init(&s, d);
-	CHECK_EQ(catalog_store_save(&s, states[1], state_n[1]), 0);
-	CHECK_EQ(catalog_store_save(&s, states[2], state_n[2]), 0);
+	CHECK_EQ(catalog_store_save(&s, CAT_ID, states[1], state_n[1]), 0);
+	CHECK_EQ(catalog_store_save(&s, CAT_ID, states[2], state_n[2]), 0);
 	CHECK_EQ(s.cur, 1);
 	fake_disks[0].cache[s.slot_blocks * 512 + 512 + 20] ^= 1;   /* a payload byte of slot 1 */
-	CHECK_EQ(catalog_store_load(&s, out, CATALOG_GUESTS_MAX, &n, err, sizeof(err)), 0);
+	CHECK_EQ(catalog_store_load(&s, &id, out, CATALOG_GUESTS_MAX, &n, err, sizeof(err)), 0);
 	CHECK_EQ(n, state_n[1]);
 	CHECK_EQ(s.seq, 1);
-	CHECK_EQ(catalog_store_save(&s, states[3], state_n[3]), 0);  /* overwrites the bad slot */
+	CHECK_EQ(catalog_store_save(&s, CAT_ID, states[3], state_n[3]), 0);  /* overwrites the bad slot */
 	CHECK_EQ(s.seq, 2);
-	CHECK_EQ(catalog_store_load(&s, out, CATALOG_GUESTS_MAX, &n, err, sizeof(err)), 0);
+	CHECK_EQ(catalog_store_load(&s, &id, out, CATALOG_GUESTS_MAX, &n, err, sizeof(err)), 0);
 	CHECK_EQ(n, state_n[3]);
 	s.version = 2;
-	CHECK_EQ(catalog_store_load(&s, out, CATALOG_GUESTS_MAX, &n, err, sizeof(err)), -ENOTSUP);
+	CHECK_EQ(catalog_store_load(&s, &id, out, CATALOG_GUESTS_MAX, &n, err, sizeof(err)), -ENOTSUP);
 	blk_close(d);
 	fake_setup(0, 512, 200, 0);                                  /* 100 KiB: too small */
 	d = open_dev("fake:0");
 	CHECK_EQ(catalog_store_init(&s, d), -ENOSPC);
+	blk_close(d);
+}
+
+/*
+ * A commit whose last flush reports an error after the device did its
+ * work (a connection lost before the reply) leaves the new record
+ * durable while the caller, told it failed, undoes its change: the header
+ * is retracted so the device holds the old record, as the caller
+ * believes. When even the retraction fails the store says it is unsure,
+ * and the next commit settles it.
+ */
+static void test_commit_error_after_header(void)
+{
+	struct fake_disk *f = fake_setup(0, 512, 1024, 0);
+	struct blockdev *d = open_dev("fake:0");
+	struct slotstore s;
+	struct vm_def out[CATALOG_GUESTS_MAX];
+	unsigned n;
+	uint64_t id;
+	char err[200];
+	catalog_store_init(&s, d);
+	CHECK_EQ(catalog_store_save(&s, CAT_ID, states[1], state_n[1]), 0);
+	f->fail_from = 8, f->fail_to = 9, f->fail_lands = 1;   /* save 2's final flush */
+	CHECK_EQ(catalog_store_save(&s, CAT_ID, states[2], state_n[2]), -EIO);
+	CHECK_EQ(s.unsure, 0);
+	struct slotstore t;
+	catalog_store_init(&t, d);
+	CHECK_EQ(catalog_store_load(&t, &id, out, CATALOG_GUESTS_MAX, &n, err, sizeof(err)), 0);
+	CHECK_EQ(n, state_n[1]);                   /* what the caller believes */
+	memcpy(f->durable, f->cache, 1024 * 512);  /* and it is durable */
+	/* the header, its flush and the retraction all fail (after landing) */
+	f->fail_from = f->ops + 3, f->fail_to = f->ops + 7;
+	CHECK_EQ(catalog_store_save(&s, CAT_ID, states[3], state_n[3]), -EIO);
+	CHECK_EQ(s.unsure, 1);
+	f->fail_to = 0;
+	CHECK_EQ(catalog_store_save(&s, CAT_ID, states[4], state_n[4]), 0);
+	CHECK_EQ(s.unsure, 0);
+	CHECK_EQ(catalog_store_load(&t, &id, out, CATALOG_GUESTS_MAX, &n, err, sizeof(err)), 0);
+	CHECK_EQ(n, state_n[4]);
+	blk_close(d);
+}
+
+/* Only a zeroed device, or one holding a first write cut short, becomes a catalog. */
+static void test_blank_device(void)
+{
+	struct fake_disk *f = fake_setup(0, 512, 1024, 0);
+	struct blockdev *d = open_dev("fake:0");
+	struct slotstore s;
+	catalog_store_init(&s, d);
+	CHECK_EQ(catalog_store_blank(&s), 1);
+	memcpy(f->cache + 512, "hako-catalog 2 id=1\n", 20);   /* payload of a cut first write */
+	CHECK_EQ(catalog_store_blank(&s), 1);
+	f->cache[s.slot_blocks * 512 + 7] = 1;                 /* slot 1's header: not blank */
+	CHECK_EQ(catalog_store_blank(&s), 0);
+	f->cache[s.slot_blocks * 512 + 7] = 0;
+	f->cache[100000] = 0x55;                               /* any other data: not blank */
+	memset(f->cache + 512, 0, 20);
+	CHECK_EQ(catalog_store_blank(&s), 0);
 	blk_close(d);
 }
 
@@ -381,5 +459,7 @@ int main(void)
 	RUN(test_power_cut_512);
 	RUN(test_power_cut_4096);
 	RUN(test_fallback_and_version);
+	RUN(test_commit_error_after_header);
+	RUN(test_blank_device);
 	return check_done();
 }

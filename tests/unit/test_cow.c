@@ -527,6 +527,136 @@ static void test_open_async_and_cancel(void)
 	teardown();
 }
 
+/*
+ * A new chunk's map write fails: the write is refused, and a later write
+ * into the same chunk must not be acknowledged against a map entry that
+ * never reached the device (it allocates again and records it).
+ */
+static void test_map_write_error(void)
+{
+	setup();
+	create("fake:0", BASE_BYTES);
+	struct blockdev *d = open_dev("cow:1:fake:0", 0);
+	struct fake_disk *f = &fake_disks[1];
+	uint8_t w[512], r[512];
+	memset(w, 0x41, 512);
+	/* bit, flush, data, flush, then the map write fails without effect */
+	f->fail_from = f->ops + 5, f->fail_to = f->ops + 6;
+	CHECK_EQ(rw(d, BLK_WRITE, 2, 1, w), -EIO);
+	f->fail_to = 0;
+	memset(w, 0x42, 512);
+	CHECK_EQ(rw(d, BLK_WRITE, 3, 1, w), 0);
+	CHECK_EQ(rw(d, BLK_FLUSH, 0, 0, 0), 0);
+	blk_close(d);
+	cow_pool_detach();
+	char err[200];
+	uint32_t leaked;
+	CHECK_EQ(cow_pool_attach(pool_dev, &leaked, err, sizeof(err)), 0);
+	CHECK_EQ(leaked, 1);                       /* the first allocation's chunk */
+	d = open_dev("cow:1:fake:0", 0);
+	CHECK_EQ(rw(d, BLK_READ, 3, 1, r), 0);
+	CHECK(!memcmp(r, w, 512));                 /* the acknowledged write is there */
+	CHECK_EQ(rw(d, BLK_READ, 2, 1, r), 0);
+	CHECK(!memcmp(r, base_img + 2 * 512, 512)); /* the refused one is not */
+	blk_close(d);
+	teardown();
+}
+
+/* One writer per volume: a second open would keep its own map and lose writes. */
+static void test_open_twice(void)
+{
+	setup();
+	create("fake:0", BASE_BYTES);
+	char err[200];
+	struct blockdev *a = open_dev("cow:1:fake:0", 0), *b = 0;
+	CHECK(a != 0);
+	CHECK_EQ(blk_sync_open("cow:1:fake:0", 0, &b, err, sizeof(err)), -EBUSY);
+	CHECK_CONTAINS(err, "volume 1 of the pool is open already");
+	CHECK_EQ(blk_sync_open("cow:1:fake:0", 1, &b, err, sizeof(err)), -EBUSY);
+	CHECK_EQ(cow_pool_delete(1), -EBUSY);      /* its chunks stay while it is open */
+	blk_close(a);
+	/* read-only opens share (the base of several clones) and keep writers out */
+	a = open_dev("cow:1:fake:0", 1);
+	b = open_dev("cow:1:fake:0", 1);
+	CHECK(a && b);
+	struct blockdev *c = 0;
+	CHECK_EQ(blk_sync_open("cow:1:fake:0", 0, &c, err, sizeof(err)), -EBUSY);
+	blk_close(a);
+	blk_close(b);
+	c = open_dev("cow:1:fake:0", 0);
+	CHECK(c != 0);
+	blk_close(c);
+	CHECK_EQ(cow_pool_delete(1), 0);
+	teardown();
+}
+
+/* Map entries naming pool metadata, another map, a free chunk or one chunk twice are refused. */
+static void test_map_into_metadata(void)
+{
+	setup();
+	create("fake:0", BASE_BYTES);
+	create(0, 4 * 65536);
+	struct blockdev *d = open_dev("cow:1:fake:0", 0);
+	uint8_t w[2 * 65536];
+	memset(w, 0x61, sizeof(w));
+	CHECK_EQ(rw(d, BLK_WRITE, 0, 256, w), 0);  /* chunks 0 and 1 */
+	blk_close(d);
+	const struct cow_vol_rec *v = cow_pool_find(1);
+	uint32_t *map = (uint32_t *)(fake_disks[1].cache + (uint64_t)v->map_chunk * 65536);
+	uint32_t good0 = map[0], good1 = map[1];
+	uint32_t bad[] = { 1, cow_pool_find(2)->map_chunk, v->map_chunk, good1,
+			   cow_pool->chunks - 1, cow_pool->chunks, 0xffffffffu };
+	char err[200];
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		map[0] = bad[i];
+		struct blockdev *e = 0;
+		CHECK_EQ(blk_sync_open("cow:1:fake:0", 0, &e, err, sizeof(err)), -EIO);
+		CHECK_CONTAINS(err, "points outside its data");
+	}
+	map[0] = good0;
+	d = open_dev("cow:1:fake:0", 0);
+	CHECK(d != 0);
+	blk_close(d);
+	teardown();
+}
+
+/* The pool records its catalog: only that catalog frees its volumes. */
+static void test_pool_claim(void)
+{
+	setup();
+	char err[200];
+	uint32_t leaked;
+	CHECK_EQ(cow_pool->hdr.catalog, 0);
+	CHECK_EQ(cow_pool_claim(0xa1, 0, err, sizeof(err)), 0);   /* an empty pool: bound */
+	CHECK_EQ(cow_pool_claim(0xb2, 0, err, sizeof(err)), 0);   /* still empty: rebound */
+	create(0, 65536);
+	CHECK_EQ(cow_pool_claim(0xb2, 0, err, sizeof(err)), 0);
+	CHECK_EQ(cow_pool_claim(0xa1, 1, err, sizeof(err)), -EPERM);
+	CHECK_CONTAINS(err, "belongs to another catalog");
+	cow_pool_detach();
+	CHECK_EQ(cow_pool_attach(pool_dev, &leaked, err, sizeof(err)), 0);
+	CHECK_EQ(cow_pool->hdr.catalog, 0xb2);                    /* durable */
+	/* a version 1 table (no catalog) with a volume, as older hako wrote it */
+	uint8_t table[COW_TABLE_SLOT];
+	memcpy(table, &cow_pool->hdr, COW_TABLE_HDR_V1);
+	memcpy(table + COW_TABLE_HDR_V1, cow_pool->vol, sizeof(cow_pool->vol[0]));
+	struct slotstore st = cow_pool->table_store;
+	st.version = 1;
+	CHECK_EQ(slot_commit(&st, table, COW_TABLE_HDR_V1 + sizeof(cow_pool->vol[0])), 0);
+	cow_pool_detach();
+	CHECK_EQ(cow_pool_attach(pool_dev, &leaked, err, sizeof(err)), 0);
+	CHECK_EQ(cow_pool->hdr.catalog, 0);
+	CHECK_EQ(cow_pool->hdr.nvols, 1);
+	CHECK_EQ(cow_pool_claim(0xc3, 0, err, sizeof(err)), -EAGAIN);   /* a blank catalog */
+	CHECK_CONTAINS(err, "records no catalog");
+	CHECK_EQ(cow_pool_claim(0xc3, 1, err, sizeof(err)), 0);         /* adopted */
+	cow_pool_detach();
+	CHECK_EQ(cow_pool_attach(pool_dev, &leaked, err, sizeof(err)), 0);
+	CHECK_EQ(cow_pool->hdr.catalog, 0xc3);
+	CHECK_EQ(cow_pool->table_store.found, COW_POOL_VERSION);
+	teardown();
+}
+
 int main(void)
 {
 	blk_set_host(&host);
@@ -536,6 +666,10 @@ int main(void)
 	RUN(test_open_async_and_cancel);
 	RUN(test_full_pool_and_concurrent);
 	RUN(test_table_garbage);
+	RUN(test_map_write_error);
+	RUN(test_open_twice);
+	RUN(test_map_into_metadata);
+	RUN(test_pool_claim);
 	RUN(test_power_cut_replay);
 	return check_done();
 }

@@ -41,7 +41,18 @@ struct cow_dev {
 	struct blk_req map_read;
 	enum { OPEN_DONE, OPEN_BASE, OPEN_MAP } opening;
 	int cancelled;                  /* cow_cancel during the map read */
+	int writable;
+	struct cow_dev *next_open;      /* open_devs */
 };
+
+/*
+ * Every volume device from its open to its free. Two writable devices of
+ * one volume would each keep their own map and allocate the same chunk
+ * twice (the second map write losing the first's data), and a reader
+ * beside a writer reads a stale map: a volume is open once for writing,
+ * or any number of times read-only (the base of several clones).
+ */
+static struct cow_dev *open_devs;
 
 /* Steps of an allocation (each waits for one child request). */
 enum cow_step { STEP_IO, STEP_FLUSH, STEP_BIT, STEP_BIT_FLUSH, STEP_FILL, STEP_DATA, STEP_DATA_FLUSH,
@@ -228,6 +239,26 @@ static void alloc_fill(struct cow_io *io)
 	child(io, cd->base, BLK_READ, start / cd->bs, (uint32_t)(have / cd->bs), cow_pool->chunk_buf);
 }
 
+/*
+ * Writes the map blocks holding the new entries, from a copy in the chunk
+ * buffer (free again once the data is durable): the in-memory map changes
+ * only after this write is durable (alloc_step, STEP_MAP_FLUSH).
+ */
+static void write_map(struct cow_io *io)
+{
+	struct cow_pool *p = cow_pool;
+	const struct cow_dev *cd = io->cd;
+	uint32_t bs = p->bs;
+	uint64_t first = io->vchunk * 4 / bs, last = ((io->vchunk + io->nalloc) * 4 - 1) / bs;
+	uint8_t *img = p->chunk_buf;
+	memcpy(img, (const uint8_t *)cd->map + first * bs, (last - first + 1) * bs);
+	uint32_t *entry = (uint32_t *)(img + (io->vchunk * 4 - first * bs));
+	for (uint32_t k = 0; k < io->nalloc; k++)
+		entry[k] = io->pchunk + k;
+	child(io, p->dev, BLK_WRITE, cow_chunk_lba(p, cd->map_chunk) + first, (uint32_t)(last - first + 1),
+	      img);
+}
+
 static void alloc_step(struct cow_io *io)
 {
 	struct cow_pool *p = cow_pool;
@@ -249,15 +280,18 @@ static void alloc_step(struct cow_io *io)
 		io->step = STEP_DATA_FLUSH;
 		return child(io, p->dev, BLK_FLUSH, 0, 0, 0);
 	case STEP_DATA_FLUSH:
-		for (uint32_t k = 0; k < io->nalloc; k++)   /* the data is durable: reads may use it */
-			cd->map[io->vchunk + k] = io->pchunk + k;
 		io->step = STEP_MAP;
-		return write_span(io, cow_chunk_lba(p, cd->map_chunk), (uint8_t *)cd->map, io->vchunk * 4,
-				  (io->vchunk + io->nalloc) * 4);
+		return write_map(io);
 	case STEP_MAP:
 		io->step = STEP_MAP_FLUSH;
 		return child(io, p->dev, BLK_FLUSH, 0, 0, 0);
 	case STEP_MAP_FLUSH:
+		/* Only now may later requests use the chunks: a write to them is
+		 * acknowledged without an allocation, so the map entry pointing
+		 * at them must be durable first. */
+		for (uint32_t k = 0; k < io->nalloc; k++)
+			cd->map[io->vchunk + k] = io->pchunk + k;
+		return alloc_end(io, 0);
 	case STEP_IO:
 	case STEP_FLUSH:
 		return alloc_end(io, 0);
@@ -295,6 +329,11 @@ static void cow_start(struct blockdev *d, struct blk_req *r)
 
 static void cow_free(struct cow_dev *cd)
 {
+	for (struct cow_dev **pp = &open_devs; *pp; pp = &(*pp)->next_open)
+		if (*pp == cd) {
+			*pp = cd->next_open;
+			break;
+		}
 	if (cd->base)
 		blk_close(cd->base);
 	if (cd->map)
@@ -353,6 +392,33 @@ static void open_fail(struct cow_dev *cd, int rc, const char *msg)
 	cow_free(cd);
 }
 
+/*
+ * The map was checked when the pool was attached, but the device may have
+ * changed since, and a bad entry would send a guest's writes into the
+ * volume table, the free map, another map, or another entry's chunk.
+ * Every entry must be 0 or a used data chunk of the pool, each at most
+ * once. 0, -EIO (a bad map) or -ENOMEM.
+ */
+static int map_check(const struct cow_pool *p, const struct cow_dev *cd)
+{
+	uint64_t vchunks = (cd->bytes + COW_CHUNK - 1) / COW_CHUNK, seen_bytes = (p->chunks + 7) / 8;
+	uint8_t *seen = blk_host()->alloc(seen_bytes);
+	if (!seen)
+		return -ENOMEM;
+	int rc = 0;
+	for (uint64_t i = 0; i < vchunks && !rc; i++) {
+		uint32_t c = cd->map[i];
+		if (!c)
+			continue;
+		if (!cow_data_chunk(p, c) || (seen[c / 8] >> (c % 8) & 1))
+			rc = -EIO;
+		else
+			seen[c / 8] |= (uint8_t)(1u << (c % 8));
+	}
+	blk_host()->free(seen, seen_bytes);
+	return rc;
+}
+
 static void map_read_done(struct blk_req *r, int status)
 {
 	struct cow_dev *cd = r->ctx;
@@ -361,12 +427,11 @@ static void map_read_done(struct blk_req *r, int status)
 		cow_free(cd);
 		return;
 	}
-	uint64_t vchunks = (cd->bytes + COW_CHUNK - 1) / COW_CHUNK;
-	for (uint64_t i = 0; i < vchunks && !status; i++)  /* checked at attach; the device may lie since */
-		if (cd->map[i] && (cd->map[i] >= p->chunks || !cow_bit(p, cd->map[i])))
-			status = -EIO;
 	if (status)
 		return open_fail(cd, status, "cannot read the map of volume %u");
+	if ((status = map_check(p, cd)))
+		return open_fail(cd, status, "the map of volume %u points outside its data (into pool "
+				 "metadata, outside the pool, or twice at one chunk); not using it");
 	struct blockdev *d = cd->dev;
 	cd->opening = OPEN_DONE;
 	d->ops = &cow_ops;
@@ -425,6 +490,18 @@ static int refuse(char *err, unsigned len, int rc, const char *msg, uint32_t id)
 	return rc;
 }
 
+/* Is volume id open (or opening): for writing when `writers` only, else at all? */
+static int volume_open(uint32_t id, int writers)
+{
+	for (const struct cow_dev *cd = open_devs; cd; cd = cd->next_open)
+		if (cd->id == id && (cd->writable || !writers))
+			return 1;
+	return 0;
+}
+
+/* Is pool volume id open (cow_pool_delete refuses then)? */
+int cow_volume_busy(uint32_t id) { return volume_open(id, 0); }
+
 static int cow_open(const char *spec, struct blockdev *d, char *err, unsigned len)
 {
 	uint32_t id;
@@ -441,11 +518,17 @@ static int cow_open(const char *spec, struct blockdev *d, char *err, unsigned le
 	int want_base = base || !(v->flags & COW_VOL_NO_BASE);
 	if (want_base && (!base || (v->flags & COW_VOL_NO_BASE) || cow_hash(base) != v->base_hash))
 		return refuse(err, len, -EINVAL, "volume %u of the pool was made over another disk", id);
+	int writable = !d->opening->readonly;
+	if (volume_open(id, !writable))
+		return refuse(err, len, -EBUSY, "volume %u of the pool is open already (a guest's disk, a "
+			      "clone's base or a disk check) and may have only one writer", id);
 	struct cow_dev *cd = blk_host()->alloc(sizeof(*cd));
 	if (!cd)
 		return -ENOMEM;
 	*cd = (struct cow_dev){ .id = id, .bytes = v->bytes, .bs = v->block_size,
-				.map_chunk = v->map_chunk, .map_chunks = v->map_chunks, .dev = d };
+				.map_chunk = v->map_chunk, .map_chunks = v->map_chunks, .dev = d,
+				.writable = writable, .next_open = open_devs };
+	open_devs = cd;
 	d->priv = cd;
 	if (!want_base) {
 		load_map(cd);

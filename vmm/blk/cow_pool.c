@@ -57,6 +57,20 @@ uint32_t cow_find_free(const struct cow_pool *p, uint32_t hint)
 	return 0;
 }
 
+/*
+ * May a volume's map point at chunk c? Only when it is inside the pool,
+ * past the volume table and the free map, marked used, and no volume's map.
+ */
+int cow_data_chunk(const struct cow_pool *p, uint32_t c)
+{
+	if (c <= p->bitmap_chunks || c >= p->chunks || !cow_bit(p, c))
+		return 0;
+	for (uint32_t i = 0; i < p->hdr.nvols; i++)
+		if (c >= p->vol[i].map_chunk && c - p->vol[i].map_chunk < p->vol[i].map_chunks)
+			return 0;
+	return 1;
+}
+
 /* The attached pool's volume `id`, or 0 (also when no pool is attached). */
 struct cow_vol_rec *cow_pool_find(uint32_t id)
 {
@@ -177,17 +191,19 @@ static int vol_ok(const struct cow_pool *p, const struct cow_vol_rec *v)
 	       (uint64_t)v->map_chunks * (COW_CHUNK / 4) >= vchunks;
 }
 
-/* Parses the table record; nothing in it is trusted. */
-static int parse_table(struct cow_pool *p, const uint8_t *buf, uint32_t len)
+/* Parses the table record (version `version`); nothing in it is trusted. */
+static int parse_table(struct cow_pool *p, uint32_t version, const uint8_t *buf, uint32_t len)
 {
-	if (len < sizeof(p->hdr))
+	uint32_t hdr_len = version == 1 ? COW_TABLE_HDR_V1 : sizeof(p->hdr);
+	if (len < hdr_len)
 		return -EINVAL;
-	memcpy(&p->hdr, buf, sizeof(p->hdr));
-	if (p->hdr.nvols > COW_VOLS_MAX || len != sizeof(p->hdr) + p->hdr.nvols * sizeof(p->vol[0]) ||
+	p->hdr = (struct cow_table_hdr){ 0 };   /* version 1: bound to no catalog */
+	memcpy(&p->hdr, buf, hdr_len);
+	if (p->hdr.nvols > COW_VOLS_MAX || len != hdr_len + p->hdr.nvols * sizeof(p->vol[0]) ||
 	    p->hdr.chunks > p->chunks || p->hdr.chunks <= p->bitmap_chunks + 1)
 		return -EINVAL;
 	p->chunks = (uint32_t)p->hdr.chunks;
-	memcpy(p->vol, buf + sizeof(p->hdr), p->hdr.nvols * sizeof(p->vol[0]));
+	memcpy(p->vol, buf + hdr_len, p->hdr.nvols * sizeof(p->vol[0]));
 	for (uint32_t i = 0; i < p->hdr.nvols; i++)
 		if (!vol_ok(p, &p->vol[i]))
 			return -EINVAL;
@@ -201,7 +217,7 @@ static int load_table(struct cow_pool *p, char *err, unsigned len)
 		return -ENOMEM;
 	uint32_t n = 0;
 	int rc = slot_load(&p->table_store, buf, COW_TABLE_SLOT, &n);
-	if (!rc && parse_table(p, buf, n))
+	if (!rc && parse_table(p, p->table_store.found, buf, n))
 		rc = fail(err, len, -EINVAL, "the volume table is inconsistent; not touching it");
 	else if (rc == -ENOENT && (rc = blank(p)) >= 0)
 		rc = rc ? format(p) : fail(err, len, -EINVAL, "the device holds something that is not "
@@ -283,7 +299,7 @@ static int pool_geometry(struct cow_pool *p, struct blockdev *dev, char *err, un
 		return fail(err, len, -ENOSPC, "the device is too small (at least 256 KiB)");
 	p->table_store = (struct slotstore){ .dev = dev, .lba = 0, .slot_blocks = COW_TABLE_SLOT / p->bs,
 					     .magic = COW_POOL_MAGIC, .version = COW_POOL_VERSION,
-					     .cur = -1 };
+					     .oldest = 1, .cur = -1 };
 	p->bitmap = blk_host()->alloc((uint64_t)p->bitmap_chunks * COW_CHUNK);
 	p->chunk_buf = blk_host()->alloc(COW_CHUNK);
 	return p->bitmap && p->chunk_buf ? 0 : -ENOMEM;
@@ -327,6 +343,35 @@ int cow_pool_attach(struct blockdev *dev, uint32_t *leaked, char *err, unsigned 
 	}
 	cow_pool = p;
 	return 0;
+}
+
+/* Binds the pool to catalog `catalog` (see cow_pool.h). */
+int cow_pool_claim(uint64_t catalog, int vouched, char *err, unsigned len)
+{
+	struct cow_pool *p = cow_pool;
+	uint64_t was = p->hdr.catalog;
+	if (was == catalog)
+		return 0;
+	if (was && p->hdr.nvols) {
+		fmt_snprintf(err, len, "pool: it belongs to another catalog (id %lx; this catalog's is "
+			     "%lx): a wrong catalog= LUN?", was, catalog);
+		return -EPERM;
+	}
+	if (p->hdr.nvols && !vouched) {
+		fmt_snprintf(err, len, "pool: it records no catalog and this catalog does not vouch "
+			     "for it (it names none of the pool's %u volumes, or one the pool lacks)",
+			     p->hdr.nvols);
+		return -EAGAIN;
+	}
+	pool_pause(p);
+	p->hdr.catalog = catalog;
+	int rc = write_table(p);
+	if (rc) {
+		p->hdr.catalog = was;
+		fmt_snprintf(err, len, "pool: cannot record its catalog (%s)", errno_str(rc));
+	}
+	pool_resume(p);
+	return rc;
 }
 
 /* Forgets the pool (no cow: device may be open); the caller closes its device. */
@@ -413,8 +458,10 @@ int cow_pool_create(uint64_t bytes, uint32_t block_size, const char *base, const
 	if (!rc) {
 		p->hdr.nvols++, p->hdr.next_id++;
 		rc = write_table(p);
-		if (rc)   /* the chunks stay marked: reclaimed at the next attach */
-			p->hdr.nvols--, p->hdr.next_id--;
+		/* The chunks stay marked: reclaimed at the next attach. The id
+		 * stays used: the table on the device may hold it (an unsure commit). */
+		if (rc)
+			p->hdr.nvols--;
 	}
 	if (!rc)
 		*id = v->id;
@@ -441,6 +488,8 @@ int cow_pool_delete(uint32_t id)
 	struct cow_vol_rec *v = cow_pool_find(id);
 	if (!v)
 		return -ENOENT;
+	if (cow_volume_busy(id))   /* its device would write into chunks freed under it */
+		return -EBUSY;
 	pool_pause(p);
 	uint32_t *map;
 	int rc = read_map(p, v, &map);

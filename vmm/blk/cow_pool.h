@@ -34,7 +34,7 @@
 #define COW_CHUNK (64u << 10)
 #define COW_VOLS_MAX 64
 #define COW_POOL_MAGIC 0x4c4f4f50574f4b48ull  /* "HKOWPOOL" */
-#define COW_POOL_VERSION 1
+#define COW_POOL_VERSION 2     /* 1: no catalog id in the table header */
 #define COW_TABLE_SLOT (32u << 10)
 
 #define COW_VOL_NO_BASE 1u      /* unallocated chunks read as zeros (full clones) */
@@ -59,8 +59,12 @@ struct cow_table_hdr {
 	uint32_t next_id;       /* 0x00 */
 	uint32_t nvols;         /* 0x04 */
 	uint64_t chunks;        /* 0x08 pool size in chunks when formatted */
+	uint64_t catalog;       /* 0x10 the id of the catalog the pool belongs to, 0: none yet
+				   (version 2; a version 1 header ends before it) */
 } __attribute__((packed));
-_Static_assert(sizeof(struct cow_table_hdr) == 16, "table header is 16 bytes");
+CHECK_OFFSET(struct cow_table_hdr, catalog, 0x10);
+_Static_assert(sizeof(struct cow_table_hdr) == 24, "table header is 24 bytes");
+#define COW_TABLE_HDR_V1 16u
 
 struct cow_pool {
 	struct blockdev *dev;
@@ -87,6 +91,20 @@ extern struct cow_pool *cow_pool;
  * never formatted). `*leaked` gets the number of chunks reclaimed.
  */
 int cow_pool_attach(struct blockdev *dev, uint32_t *leaked, char *err, unsigned errlen);
+/*
+ * Is the pool the catalog's whose id is `catalog` (nonzero)? Decides
+ * whether volumes that catalog does not name may be freed: a blank or
+ * wrong catalog must never empty a pool. `vouched`: the catalog names at
+ * least one volume and the pool holds every volume it names.
+ *   0        the pool is the catalog's: bound to it already; or now (the
+ *            table committed) when it was bound to no catalog and held no
+ *            volume, or held volumes and `vouched` (an older pool adopted);
+ *   -EPERM   bound to another catalog and not empty: not the catalog's;
+ *   -EAGAIN  bound to none, holding volumes, not vouched: keep, free nothing;
+ *   or an I/O error from the commit. err says why for all but 0.
+ */
+int cow_pool_claim(uint64_t catalog, int vouched, char *err, unsigned errlen);
+
 /* Detaches (frees memory; the device stays open for the caller to close). */
 void cow_pool_detach(void);
 
@@ -99,13 +117,16 @@ struct cow_vol_rec *cow_pool_find(uint32_t id);
  */
 int cow_pool_create(uint64_t bytes, uint32_t block_size, const char *base, const char *owner,
 		    uint32_t *id);
-/* Deletes a volume and frees its chunks. 0, -ENOENT or -E... */
+/* Deletes a volume and frees its chunks. 0, -ENOENT, -EBUSY (it is open) or -E... */
 int cow_pool_delete(uint32_t id);
 /* Chunks a volume uses (map included), from its map on the device. */
 int cow_pool_usage(uint32_t id, uint32_t *chunks);
 
 /* FNV-1a 64 of a string (base URL fingerprints). */
 uint64_t cow_hash(const char *s);
+
+/* May a volume's map entry name chunk c (a used data chunk, no metadata)? */
+int cow_data_chunk(const struct cow_pool *p, uint32_t c);
 
 /* Free-map helpers shared with cow.c. */
 int cow_bit(const struct cow_pool *p, uint32_t chunk);
@@ -120,5 +141,7 @@ uint32_t cow_find_run(const struct cow_pool *p, uint32_t hint, uint32_t n);
 uint64_t cow_chunk_lba(const struct cow_pool *p, uint32_t c);
 /* cow.c: starts allocations that waited while the pool was paused. */
 void cow_kick(void);
+/* cow.c: is volume id open as a device (or opening)? */
+int cow_volume_busy(uint32_t id);
 
 #endif

@@ -71,12 +71,13 @@ static int take(struct slotstore *s, int best, uint8_t *io, void *buf, uint32_t 
 	if (rc <= 0)
 		return rc ? rc : -EIO;     /* changed under us: a device fault */
 	const struct slot_hdr *h = (const void *)io;
-	if (h->version != s->version)
+	if (h->version > s->version || h->version < (s->oldest ? s->oldest : s->version))
 		return -ENOTSUP;
 	if (h->len > cap)
 		return -E2BIG;
 	memcpy(buf, io + blk_block_size(s->dev), h->len);
 	*len = h->len;
+	s->found = h->version;
 	s->seq = h->seq;
 	s->cur = best;
 	return 0;
@@ -106,26 +107,48 @@ int slot_load(struct slotstore *s, void *buf, uint32_t cap, uint32_t *len)
 	return rc;
 }
 
-/* Payload, flush, header, flush: the header makes the slot valid last. */
-static int write_slot(struct slotstore *s, int slot, uint8_t *io, uint32_t len)
+/*
+ * Payload, flush, header, flush: the header makes the slot valid last.
+ * *header_sent tells whether the header write was issued: after that, an
+ * error leaves the new record possibly durable, possibly not.
+ */
+static int write_slot(struct slotstore *s, int slot, uint8_t *io, uint32_t len, int *header_sent)
 {
 	uint32_t bs = blk_block_size(s->dev);
 	uint32_t pblocks = (len + bs - 1) / bs;
 	int rc = 0;
+	*header_sent = 0;
 	if (pblocks)
 		rc = blk_sync_io(s->dev, BLK_WRITE, slot_lba(s, slot) + 1, pblocks, io + bs);
 	if (!rc)
 		rc = blk_sync_io(s->dev, BLK_FLUSH, 0, 0, 0);
-	if (!rc)
+	if (!rc) {
+		*header_sent = 1;
 		rc = blk_sync_io(s->dev, BLK_WRITE, slot_lba(s, slot), 1, io);
+	}
 	if (!rc)
 		rc = blk_sync_io(s->dev, BLK_FLUSH, 0, 0, 0);
 	return rc;
 }
 
 /*
+ * After a failure with the header sent, makes the outcome certain: a
+ * zeroed header (one block, written whole or not at all) makes the slot
+ * invalid, so the previous record is the newest again. 0 when that is
+ * durable; otherwise the store stays unsure (slotstore.h).
+ */
+static int retract(struct slotstore *s, int slot, uint8_t *io)
+{
+	memset(io, 0, blk_block_size(s->dev));
+	int rc = blk_sync_io(s->dev, BLK_WRITE, slot_lba(s, slot), 1, io);
+	return rc ? rc : blk_sync_io(s->dev, BLK_FLUSH, 0, 0, 0);
+}
+
+/*
  * Writes the record into the slot not holding the newest one (payload,
- * flush, header, flush). 0 once durable; s->seq and s->cur follow.
+ * flush, header, flush). 0 once durable; s->seq and s->cur follow. On an
+ * error the previous record stays the newest, unless s->unsure is set
+ * (see slotstore.h).
  */
 int slot_commit(struct slotstore *s, const void *buf, uint32_t len)
 {
@@ -139,11 +162,16 @@ int slot_commit(struct slotstore *s, const void *buf, uint32_t len)
 	*h = (struct slot_hdr){ .magic = s->magic, .version = s->version, .seq = s->seq + 1, .len = len };
 	memcpy(io + bs, buf, len);
 	h->crc = record_crc(h, io + bs);
-	int slot = s->cur == 0 ? 1 : 0;
-	int rc = write_slot(s, slot, io, len);
+	/* The slot not holding the newest record: after an unsure commit that
+	 * is the unsure slot again, so this commit replaces it either way. */
+	int slot = s->cur == 0 ? 1 : 0, sent;
+	int rc = write_slot(s, slot, io, len, &sent);
 	if (!rc) {
 		s->seq++;
 		s->cur = slot;
+		s->unsure = 0;
+	} else if (sent) {
+		s->unsure = retract(s, slot, io) != 0;
 	}
 	io_free(s, io);
 	return rc;

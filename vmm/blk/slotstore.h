@@ -38,10 +38,19 @@ struct slotstore {
 	uint64_t lba;           /* slot 0 starts here, slot 1 at lba + slot_blocks */
 	uint32_t slot_blocks;   /* header block + payload blocks, >= 2 */
 	uint64_t magic;
-	uint32_t version;
+	uint32_t version;       /* written by slot_commit */
+	uint32_t oldest;        /* the oldest version slot_load accepts (0: only `version`) */
 	/* filled by slot_load / slot_commit */
+	uint32_t found;         /* the loaded record's version */
 	uint64_t seq;           /* of the newest record, 0 when none */
 	int cur;                /* slot holding it, -1 when none */
+	/*
+	 * Set when a commit failed after its header was sent and the header
+	 * could not be retracted: the device may hold the failed record or
+	 * the one before. The next successful commit clears it; until then a
+	 * caller must not act as if either were the durable one.
+	 */
+	int unsure;
 };
 
 /* Bytes of payload a slot can hold. */
@@ -51,14 +60,15 @@ uint32_t slot_capacity(const struct slotstore *s);
  * Reads both slots and loads the newest valid record into buf (up to
  * `cap` bytes, at least slot_capacity()). 0 and *len, -ENOENT when
  * neither slot holds a valid record (a blank device), -ENOTSUP when a
- * valid record has another version, or an I/O error.
+ * valid record has a version outside [oldest, version], or an I/O error;
+ * s->found tells the version loaded.
  */
 int slot_load(struct slotstore *s, void *buf, uint32_t cap, uint32_t *len);
 
 /*
  * Replaces the record with `len` bytes of `buf`. 0 once it is durable;
  * on an error the previous record is still the one loaded at the next
- * boot (or, if the final flush failed, possibly the new one).
+ * boot, unless s->unsure is set: then it may be either.
  */
 int slot_commit(struct slotstore *s, const void *buf, uint32_t len);
 
