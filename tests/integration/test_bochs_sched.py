@@ -10,7 +10,7 @@ import time
 import pytest
 
 from hako import Bochs
-from shell_helpers import console, ok
+from shell_helpers import console, ok, probe_progress
 
 
 @pytest.fixture(scope="module")
@@ -28,21 +28,7 @@ def define(m, name, cmdline):
 
 
 def progress(m, name):
-    """The highest `probe: progress N` NAME printed (its own count of work done):
-    the console replays what its ring kept, then shows new lines; wait for one
-    after the replay."""
-    mark = m.mark()
-    m.send("console %s\r" % name)
-    m.expect(r"\[attached to %s" % name, 10)
-    try:
-        m.expect(r"probe: progress \d+\r?\n", 120)
-        time.sleep(2)
-        m.expect(r"probe: progress \d+\r?\n", 120)
-        return max(int(n) for n in re.findall(r"probe: progress (\d+)", m.output_since(mark)))
-    finally:
-        m.send(b"\x1d")
-        m.expect(r"\[detached from %s\]" % name, 10)
-        m.wait_prompt(10)
+    return probe_progress(m, name, 120)
 
 
 def exits(m, name, kind):

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from hako import BUILD, Qemu, make_image
-from shell_helpers import console, ok, state
+from shell_helpers import console, ok, probe_progress, state
 
 PROBE = "kernel=esp:probe.elf"
 
@@ -48,21 +48,7 @@ def cpu_times(m, name):
 
 
 def progress(m, name):
-    """The highest `probe: progress N` NAME printed (its own count of work done):
-    the console replays what its ring kept, then shows new lines; wait for one
-    after the replay."""
-    mark = m.mark()
-    m.send("console %s\r" % name)
-    m.expect(r"\[attached to %s" % name, 10)
-    try:
-        m.expect(r"probe: progress \d+\r?\n", 60)
-        time.sleep(2)
-        m.expect(r"probe: progress \d+\r?\n", 60)
-        return max(int(n) for n in re.findall(r"probe: progress (\d+)", m.output_since(mark)))
-    finally:
-        m.send(b"\x1d")
-        m.expect(r"\[detached from %s\]" % name, 10)
-        m.wait_prompt(10)
+    return probe_progress(m, name, 60)
 
 
 def test_bad_input_is_refused_and_changes_nothing(m):

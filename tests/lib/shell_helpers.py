@@ -1,5 +1,6 @@
 """tests/lib/shell_helpers.py - small checks on hako's shell shared by the emulator tests."""
 import re
+import time
 
 
 def ok(m, line, timeout=60):
@@ -33,6 +34,24 @@ def console(m, name, pattern, timeout=60):
         m.expect(pattern, timeout)
         out = m.output_since(mark)
         return HAKO_LOG_LINE.sub("", out[out.index("[attached to"):])
+    finally:
+        m.send(b"\x1d")
+        m.expect(r"\[detached from %s\]" % name, 10)
+        m.wait_prompt(10)
+
+
+def probe_progress(m, name, timeout=60):
+    """The highest `probe: progress N` guest NAME printed (its own count of
+    work done): the console replays what its ring kept, then shows new
+    lines; waits for one after the replay, then detaches."""
+    mark = m.mark()
+    m.send("console %s\r" % name)
+    m.expect(r"\[attached to %s" % name, 10)
+    try:
+        m.expect(r"probe: progress \d+\r?\n", timeout)
+        time.sleep(2)
+        m.expect(r"probe: progress \d+\r?\n", timeout)
+        return max(int(n) for n in re.findall(r"probe: progress (\d+)", m.output_since(mark)))
     finally:
         m.send(b"\x1d")
         m.expect(r"\[detached from %s\]" % name, 10)
