@@ -92,9 +92,18 @@ static int vmcs_controls(struct vcpu *v)
 		{ "secondary", VMCS_PROC_BASED_CTLS2, &vmx_caps.proc2,
 		  PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST | (vmx_caps.vpid ? PROC2_ENABLE_VPID : 0),
 		  PROC2_RDTSCP | PROC2_INVPCID | PROC2_XSAVES | PROC2_WBINVD_EXITING },
+		/*
+		 * The guest's DR7 and DEBUGCTL (its own, or a debugger's
+		 * watchpoints) are in force only with these two: without them
+		 * an entry keeps the host's DR7 and an exit resets it to 0x400,
+		 * losing the guest's (SDM 27.3.2.1, 28.3.1, 28.5.1); the TRUE_
+		 * capability MSRs let both be 0 (Bochs 2.7 then arms nothing).
+		 */
 		{ "VM-exit", VMCS_EXIT_CTLS, &vmx_caps.exit,
-		  EXIT_CTL_HOST_ADDR_SPACE_SIZE | EXIT_CTL_SAVE_EFER | EXIT_CTL_LOAD_EFER, 0 },
-		{ "VM-entry", VMCS_ENTRY_CTLS, &vmx_caps.entry, ENTRY_CTL_LOAD_EFER, 0 },
+		  EXIT_CTL_SAVE_DEBUG_CONTROLS | EXIT_CTL_HOST_ADDR_SPACE_SIZE | EXIT_CTL_SAVE_EFER |
+			  EXIT_CTL_LOAD_EFER, 0 },
+		{ "VM-entry", VMCS_ENTRY_CTLS, &vmx_caps.entry,
+		  ENTRY_CTL_LOAD_DEBUG_CONTROLS | ENTRY_CTL_LOAD_EFER, 0 },
 	};
 	for (unsigned i = 0; i < sizeof(ctls) / sizeof(ctls[0]); i++) {
 		uint32_t val, opt;
