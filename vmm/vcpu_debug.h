@@ -56,7 +56,7 @@ struct vcpu_debug {
 	volatile int go;      /* the debugger let it run (vcpu_debug_resume) */
 	int step;             /* run one instruction, then park again */
 	uint64_t step_rip;    /* where the step began */
-	uint64_t tf_saved;    /* AMD-V: the guest's own RFLAGS.TF while hako steps */
+	uint64_t tf_saved;    /* AMD-V, VT-x without MTF: the guest's own RFLAGS.TF while hako steps */
 	uint64_t dr7_saved;   /* the guest's own DR7 while the debugger's is in */
 	int dirty;            /* the debugger changed regs[] */
 	uint64_t regs[DBG_REG_COUNT];
