@@ -11,8 +11,8 @@ guest's DR7 in the VMCS and #DB in the exception bitmap.
 The probe's `gdb` loop runs with interrupts off and, between two lines,
 without a single exit; Bochs masks a kick for such a guest, so `destroy`
 and a debugger's stop rely on vmm/vmx/share.c's vmx_kick_fallback (the
-first test fails without it). Marked slow: one Bochs machine, about 3
-minutes in all.
+destroy test fails without it). Marked slow: one Bochs machine, under a
+minute in all on an idle machine.
 """
 import os
 import re
