@@ -4,6 +4,8 @@
  * for good, and the VMX-preemption timer that ends a slice. SVM needs
  * none of this: VMRUN takes the VMCB's address each time, VMLOAD and
  * VMSAVE switch the MSRs below, and the host's LAPIC timer ends a slice.
+ * The same timer is, on any core, the kick's fallback for a guest
+ * entered with interrupts off (vmx_kick_fallback, at the end).
  *
  * A core keeps one current VMCS (SDM Vol. 3C 25.11.1); any number may be
  * active on it. Switching vCPUs is VMPTRLD of the next one's VMCS: it
