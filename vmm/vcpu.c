@@ -4,8 +4,9 @@
  * guest ends or the service core asks it to stop (vm->stop_request and a
  * VEC_KICK IPI, which forces an EXIT_EXT_INTERRUPT because physical
  * interrupts are intercepted while a guest runs); it idles on the core
- * when the guest halts. A vCPU on a shared core runs turns of
- * vcpu_run_once() as vmm/sched.c decides, which never wait.
+ * when the guest halts or a debugger holds it. A vCPU on a shared core
+ * runs turns of vcpu_run_once() as vmm/sched.c decides, which never
+ * wait: a halted or held one blocks, and the core runs the others.
  */
 #include "vmm/vcpu.h"
 
@@ -77,11 +78,15 @@ static void vcpu_events(struct vcpu *v)
 int vcpu_can_wake(struct vcpu *v)
 {
 	struct uart_model *u = &v->vm->uart;
-	if (v->vm->stop_request || vcpu_debug_wanted(v))
+	if (v->vm->stop_request)
 		return 1;
 	if (v->wait_sipi)
 		return __atomic_load_n(&v->sipi_pending, __ATOMIC_ACQUIRE) || v->init_pending;
 	vlapic_timer_check(&v->lapic, rdtsc());
+	if (vcpu_debug_held(v)) /* the guest's timer runs on; only the debugger lets it go */
+		return vcpu_debug_released(v);
+	if (vcpu_debug_wanted(v))
+		return 1;
 	if (v->init_pending || v->lapic.nmi_pending)
 		return 1;
 	if (v->vm->platform == VM_PLATFORM_BARE)
@@ -90,7 +95,10 @@ int vcpu_can_wake(struct vcpu *v)
 	return vlapic_pending(&v->lapic) >= 0 && v->halt_if;
 }
 
-/* Dedicated core, after HLT: sleep until an interrupt for the guest, input, or a stop. */
+/*
+ * Dedicated core, after HLT or while a debugger holds the vCPU: sleep
+ * until an interrupt for the guest, input, the debugger's word, or a stop.
+ */
 static void vcpu_idle(struct vcpu *v)
 {
 	sched_ent_enter(&v->se, SCHED_BLOCKED, time_us());
@@ -130,7 +138,8 @@ enum vcpu_turn vcpu_run_once(struct vcpu *v)
 	struct exit_info e;
 	if ((v->init_pending || v->wait_sipi) && vcpu_sipi_state(v) == VCPU_WAIT_SIPI)
 		return VCPU_WAIT_SIPI;
-	vcpu_debug_check(v); /* parks here while a debugger holds the guest (dedicated cores only) */
+	if (vcpu_debug_check(v))
+		return VCPU_HELD; /* the debugger holds it: it waits like a halted vCPU */
 	irq_disable(); /* a kick after vcpu_events must make the entry exit at once */
 	vcpu_events(v);
 	backend->vcpu_run(v, &e); /* entry failures arrive as EXIT_ENTRY_FAILED */
@@ -171,6 +180,7 @@ static int vcpu_step(struct vcpu *v)
 	case VCPU_GO_ON:
 		return 1;
 	case VCPU_HALTED:
+	case VCPU_HELD:
 		vcpu_idle(v);
 		return 1;
 	case VCPU_WAIT_SIPI:

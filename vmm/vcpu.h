@@ -149,6 +149,7 @@ enum vcpu_turn {
 	VCPU_GO_ON,              /* enter it again */
 	VCPU_HALTED,             /* HLT: it waits for an interrupt (vcpu_can_wake) */
 	VCPU_WAIT_SIPI,          /* an application processor waiting for its SIPI */
+	VCPU_HELD,               /* a debugger holds it: it waits for the debugger (vcpu_can_wake) */
 	VCPU_STOPPED,            /* its guest stops, crashed or asked to power off */
 };
 
@@ -160,8 +161,9 @@ enum vcpu_turn vcpu_run_once(struct vcpu *v);
 /*
  * Would a halted vCPU (or one waiting for a SIPI) run now: an interrupt
  * it accepts, an NMI, INIT, SIPI, console input of a bare guest, or its
- * guest stopping? Fires its due guest timer first. On v's core, host
- * interrupts off.
+ * guest stopping? One a debugger holds runs only when the debugger lets
+ * it go (or its guest stops). Fires its due guest timer first. On v's
+ * core, host interrupts off.
  */
 int vcpu_can_wake(struct vcpu *v);
 /*

@@ -103,24 +103,23 @@ static void controls_set(struct vcpu *v, unsigned ctl, const struct debug_dr *dr
 	v->dbg_ctl = ctl;
 }
 
-static void park(struct vcpu *v, struct vm_debug *d)
+/* The vCPU stops for the debugger: the guest's own TF and DR7 back, its registers copied out. */
+static void hold(struct vcpu *v)
 {
-	controls_set(v, v->dbg_ctl & ~(DEBUG_CTL_STEP | DEBUG_CTL_HW), 0); /* the guest's TF, DR7 */
+	controls_set(v, v->dbg_ctl & ~(DEBUG_CTL_STEP | DEBUG_CTL_HW), 0);
 	v->dbg.step = 0;
 	regs_copy_out(v);
 	v->dbg.dirty = 0;
 	__atomic_store_n(&v->dbg.parked, 1, __ATOMIC_RELEASE);
-	for (;;) {
-		irq_disable();
-		if (__atomic_load_n(&v->dbg.go, __ATOMIC_ACQUIRE) || v->vm->stop_request)
-			break;
-		__asm__ volatile("sti; hlt" ::: "memory"); /* a kick (vcpu_wake) ends it */
-	}
-	irq_enable();
+}
+
+/* The debugger let it go: what it changed goes in, its controls are armed for the next entries. */
+static void release(struct vcpu *v)
+{
 	v->dbg.go = 0;
 	if (v->dbg.dirty)
 		regs_copy_in(v);
-	d = v->vm->debug; /* 0 when the debugger detached meanwhile */
+	struct vm_debug *d = v->vm->debug; /* 0 when the debugger detached meanwhile */
 	struct debug_dr dr;
 	unsigned ctl = (d && d->nbp ? DEBUG_CTL_BREAKPOINTS : 0) | dr_from(d, &dr);
 	if (d && v->dbg.step) {
@@ -131,7 +130,7 @@ static void park(struct vcpu *v, struct vm_debug *d)
 	__atomic_store_n(&v->dbg.parked, 0, __ATOMIC_RELEASE);
 }
 
-/* Records the first reason to stop and makes every vCPU park. Any core. */
+/* Records the first reason to stop and makes every vCPU stop. Any core. */
 static void stop_all(struct vm *vm, struct vm_debug *d, unsigned vcpu, enum dbg_stop why)
 {
 	int none = DBG_STOP_NONE;
@@ -143,25 +142,42 @@ static void stop_all(struct vm *vm, struct vm_debug *d, unsigned vcpu, enum dbg_
 		vcpu_wake(vm->vcpu[i]);
 }
 
-void vcpu_debug_check(struct vcpu *v)
+int vcpu_debug_check(struct vcpu *v)
 {
+	if (v->dbg.parked) {
+		if (!__atomic_load_n(&v->dbg.go, __ATOMIC_ACQUIRE))
+			return 1;
+		release(v);
+	}
 	struct vm_debug *d = v->vm->debug;
 	if (!d) {
 		if (v->dbg_ctl) /* the debugger left while this vCPU ran */
 			controls_set(v, 0, 0);
 		v->dbg.step = 0;
-		return;
+		return 0;
 	}
 	if (v->dbg.step && backend->reg_read(v, VREG_RIP) != v->dbg.step_rip)
 		stop_all(v->vm, d, v->id, DBG_STOP_STEP);
-	if (__atomic_load_n(&d->stop_req, __ATOMIC_ACQUIRE))
-		park(v, d);
+	if (!__atomic_load_n(&d->stop_req, __ATOMIC_ACQUIRE))
+		return 0;
+	hold(v);
+	return 1;
+}
+
+int vcpu_debug_held(const struct vcpu *v)
+{
+	return __atomic_load_n(&v->dbg.parked, __ATOMIC_ACQUIRE);
+}
+
+int vcpu_debug_released(const struct vcpu *v)
+{
+	return __atomic_load_n(&v->dbg.go, __ATOMIC_ACQUIRE);
 }
 
 int vcpu_debug_wanted(const struct vcpu *v)
 {
 	const struct vm_debug *d = v->vm->debug;
-	return d && d->stop_req;
+	return d && d->stop_req && !v->dbg.parked;
 }
 
 static int is_breakpoint(const struct vm_debug *d, uint64_t gva)
@@ -281,10 +297,16 @@ void vcpu_debug_stop_all(struct vm *vm, enum dbg_stop why)
 		stop_all(vm, vm->debug, 0, why);
 }
 
+/* Held and not let go: one the debugger let go is not stopped before it saw that. */
+static int stopped(const struct vcpu *v)
+{
+	return vcpu_debug_held(v) && !vcpu_debug_released(v);
+}
+
 void vcpu_debug_kick(struct vm *vm)
 {
 	for (unsigned i = 0; i < vm->nvcpus; i++)
-		if (!vm->vcpu[i]->dbg.parked && vm->vcpu[i]->running)
+		if (!stopped(vm->vcpu[i]) && vm->vcpu[i]->running)
 			vcpu_wake(vm->vcpu[i]);
 }
 
@@ -292,7 +314,7 @@ int vcpu_debug_all_parked(const struct vm *vm)
 {
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		const struct vcpu *v = vm->vcpu[i];
-		if (!v->dbg.parked && v->running && !v->wait_sipi)
+		if (!stopped(v) && v->running && !v->wait_sipi)
 			return 0;
 	}
 	return 1;
