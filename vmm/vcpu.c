@@ -48,14 +48,19 @@ void vcpu_timer_arm(struct vcpu *v)
 /*
  * Before each entry, host interrupts off: fires a due guest timer,
  * injects the highest deliverable interrupt or asks for an exit when the
- * guest can take it (SDM Vol. 3A 11.8, APM 15.21).
+ * guest can take it (SDM Vol. 3A 11.8, APM 15.21). A debugger's single
+ * step takes none: they wait until the guest runs on (vmm/vcpu_debug.h).
  */
 static void vcpu_events(struct vcpu *v)
 {
 	vlapic_timer_check(&v->lapic, rdtsc());
 	vcpu_timer_arm(v);
+	if (v->dbg_ctl & DEBUG_CTL_STEP) {
+		backend->intr_window(v, 0);
+		return;
+	}
 	if (v->lapic.nmi_pending && backend->intr_ready(v) >= 0) {
-		const struct vevent nmi = { VEVENT_NMI, 2, 0, 0 };
+		const struct vevent nmi = { .type = VEVENT_NMI, .vector = 2 };
 		if (!backend->inject(v, &nmi))
 			v->lapic.nmi_pending = 0;
 	}
@@ -65,7 +70,7 @@ static void vcpu_events(struct vcpu *v)
 		return;
 	}
 	if (backend->intr_ready(v) > 0) {
-		const struct vevent ev = { VEVENT_EXT_INTR, (uint8_t)vec, 0, 0 };
+		const struct vevent ev = { .type = VEVENT_EXT_INTR, .vector = (uint8_t)vec };
 		if (!backend->inject(v, &ev)) {
 			vlapic_ack(&v->lapic, vec);
 			backend->intr_window(v, 0);

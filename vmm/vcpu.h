@@ -94,13 +94,19 @@ struct vseg_desc {
 #define SEG_ATTR_DB (1u << 10)
 #define SEG_ATTR_G (1u << 11)
 
-/* An event to inject at the next entry (APM 15.20 EVENTINJ, SDM 26.6). */
-enum vevent_type { VEVENT_EXT_INTR, VEVENT_NMI, VEVENT_EXCEPTION };
+/*
+ * An event to inject at the next entry (APM 15.20 EVENTINJ, SDM 26.6).
+ * VEVENT_SOFT_INTR is the guest's own INT n, which only AMD-V's INTn
+ * intercept brings to hako (vmm/vcpu_debug.c): delivered as the
+ * instruction would, the gate's DPL checked, returning to next_rip.
+ */
+enum vevent_type { VEVENT_EXT_INTR, VEVENT_NMI, VEVENT_EXCEPTION, VEVENT_SOFT_INTR };
 struct vevent {
 	enum vevent_type type;
 	uint8_t vector;
 	uint8_t has_error;
 	uint32_t error;
+	uint64_t next_rip;       /* VEVENT_SOFT_INTR: the instruction after INT n */
 };
 #define VEC_UD 6
 #define VEC_GP 13

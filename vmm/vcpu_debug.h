@@ -20,7 +20,12 @@
  * which QEMU's TCG takes for INT3) and stops every vCPU. An INT3 of the
  * guest's own goes back to the guest. A single step is the monitor trap
  * flag on VT-x and RFLAGS.TF with #DB intercepted on AMD-V; a step that
- * hako emulated (CPUID, port I/O) ends when RIP moves.
+ * hako emulated (CPUID, port I/O) ends when RIP moves. A step takes no
+ * interrupt or NMI (they wait in the local APIC model until the guest
+ * runs on, as KVM's KVM_GUESTDBG_BLOCKIRQ holds them), so `stepi` lands
+ * on the next instruction. On AMD-V hako's TF is hidden from the
+ * guest: RFLAGS reads show the guest's own, and a stepped PUSHF has it
+ * taken out of the word it pushed.
  *
  * Nothing here runs unless a debugger is attached: the vCPU loop's cost
  * is one load and branch per exit.
@@ -61,6 +66,9 @@ struct vcpu_debug {
 	int step;             /* run one instruction, then stop again */
 	uint64_t step_rip;    /* where the step began */
 	uint64_t tf_saved;    /* AMD-V: the guest's own RFLAGS.TF while hako steps */
+	uint64_t pushf_rsp;   /* the step is a PUSHF (backend step_tf): RSP before it, */
+	uint8_t pushf_size;   /* its operand size (0: not a PUSHF) */
+	uint8_t pushf_len;    /* and its length */
 	uint64_t dr7_saved;   /* the guest's own DR7 while the debugger's is in */
 	int dirty;            /* the debugger changed regs[] */
 	uint64_t regs[DBG_REG_COUNT];
