@@ -65,7 +65,7 @@ void cmd_gdb(void)
 	}
 }
 
-__attribute__((noinline)) void gdb_ap_loop(void)
+void gdb_ap_loop(void)
 {
 	for (;;) {
 		gdb_ap_count++;
