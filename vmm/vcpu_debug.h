@@ -24,8 +24,9 @@
  * interrupt or NMI (they wait in the local APIC model until the guest
  * runs on, as KVM's KVM_GUESTDBG_BLOCKIRQ holds them), so `stepi` lands
  * on the next instruction. On AMD-V hako's TF is hidden from the
- * guest: RFLAGS reads show the guest's own, and a stepped PUSHF has it
- * taken out of the word it pushed.
+ * guest: RFLAGS reads show the guest's own, a stepped PUSHF has it
+ * taken out of the word it pushed, and the step's DR6.BS is cleared
+ * (vmm/svm/exit.c).
  *
  * Nothing here runs unless a debugger is attached: the vCPU loop's cost
  * is one load and branch per exit.

@@ -13,6 +13,7 @@ volatile uint64_t gdb_value = 1111;
 volatile uint64_t gdb_count;
 volatile uint64_t gdb_ap_count;
 volatile uint64_t gdb_flags;    /* what gdb_pushf()'s PUSHFQ pushed, last time */
+volatile uint64_t gdb_dr6;      /* and DR6 just after it */
 volatile uint64_t gdb_int_test; /* a debugger sets it: the loop runs the `int-user` check once */
 const uint8_t gdb_bytes[8] = { 0x68, 0x61, 0x6b, 0x6f, 0xde, 0xad, 0xbe, 0xef };
 
@@ -24,15 +25,18 @@ void gdb_tick(uint64_t n)
 }
 
 /*
- * RFLAGS as PUSHFQ sees it, at the global label gdb_pushf_insn: a
- * debugger that single-steps it must not leave its trap flag there.
+ * RFLAGS as PUSHFQ sees it, at the global label gdb_pushf_insn, and DR6
+ * after it: a debugger that single-steps it must leave its trap flag in
+ * neither (nor DR6.BS, the mark of a single-step #DB).
  */
 __attribute__((noinline, noclone)) void gdb_pushf(void);
 void gdb_pushf(void)
 {
-	uint64_t f;
-	__asm__ volatile(".globl gdb_pushf_insn\ngdb_pushf_insn:\n\tpushfq\n\tpop %0" : "=r"(f)::"memory");
+	uint64_t f, dr6;
+	__asm__ volatile(".globl gdb_pushf_insn\ngdb_pushf_insn:\n\tpushfq\n\tpop %0\n\tmov %%dr6, %1"
+			 : "=r"(f), "=r"(dr6)::"memory");
 	gdb_flags = f;
+	gdb_dr6 = dr6;
 }
 
 /* Called once the `int-user` check a debugger asked for has run (a place to break). */

@@ -302,14 +302,16 @@ def test_a_held_guest_on_a_shared_core_leaves_the_core_to_the_others(m):
 
 def test_a_stepped_pushf_does_not_push_the_debuggers_trap_flag(m):
     """AMD-V steps with RFLAGS.TF and #DB intercepted; the guest must not
-    see that TF, neither in RFLAGS nor in what PUSHFQ stores (probe's
-    gdb_pushf(), which runs with TF clear)."""
+    see that TF, neither in RFLAGS nor in what PUSHFQ stores, nor the
+    single-step mark (BS) its #DB leaves in DR6 (probe's gdb_pushf(), which
+    runs with TF clear and reads DR6 after the PUSHFQ)."""
     try:
         start_gdb_loop(m, "dpf")
         ok(m, "debug dpf %d" % GDB_PORT)
         at = symbol("gdb_pushf_insn")
         out = gdb(m, "break *0x%x" % at, "continue", "stepi", "info registers rip",
-                  "info registers eflags", "x/gx $rsp", "delete", "detach")
+                  "info registers eflags", "x/gx $rsp", "delete", "break gdb_tick", "continue",
+                  "print/x gdb_dr6", "delete", "detach")
         assert re.search(r"^rip\s+0x%x " % (at + 1), out, re.M), out   # PUSHFQ ran, and only it
         flags = re.search(r"^eflags\s+0x([0-9a-f]+)\s+(.*)$", out, re.M)
         assert flags and not int(flags.group(1), 16) & 0x100 and "TF" not in flags.group(2), out
@@ -317,6 +319,9 @@ def test_a_stepped_pushf_does_not_push_the_debuggers_trap_flag(m):
         assert pushed, out
         assert not int(pushed.group(1), 16) & 0x100, out     # the pushed word: no TF
         assert int(pushed.group(1), 16) & 0x2, out           # (it is RFLAGS: bit 1 is always set)
+        dr6 = re.search(r"^\$1 = 0x([0-9a-f]+)$", out, re.M)   # DR6 as the guest read it next:
+        assert dr6 and int(dr6.group(1), 16) & 0xff0 == 0xff0, out  # (bits 4-11 read as 1)
+        assert not int(dr6.group(1), 16) & 0x4000, out       # no BS from hako's step
         assert state(m, "dpf") == "running"
     finally:
         cleanup(m, "dpf")
