@@ -94,13 +94,19 @@ struct vseg_desc {
 #define SEG_ATTR_DB (1u << 10)
 #define SEG_ATTR_G (1u << 11)
 
-/* An event to inject at the next entry (APM 15.20 EVENTINJ, SDM 26.6). */
-enum vevent_type { VEVENT_EXT_INTR, VEVENT_NMI, VEVENT_EXCEPTION };
+/*
+ * An event to inject at the next entry (APM 15.20 EVENTINJ, SDM 26.6).
+ * VEVENT_SOFT_INTR is the guest's own INT n, which only AMD-V's INTn
+ * intercept brings to hako (vmm/vcpu_debug.c): delivered as the
+ * instruction would, the gate's DPL checked, returning to next_rip.
+ */
+enum vevent_type { VEVENT_EXT_INTR, VEVENT_NMI, VEVENT_EXCEPTION, VEVENT_SOFT_INTR };
 struct vevent {
 	enum vevent_type type;
 	uint8_t vector;
 	uint8_t has_error;
 	uint32_t error;
+	uint64_t next_rip;       /* VEVENT_SOFT_INTR: the instruction after INT n */
 };
 #define VEC_UD 6
 #define VEC_GP 13
@@ -149,6 +155,7 @@ enum vcpu_turn {
 	VCPU_GO_ON,              /* enter it again */
 	VCPU_HALTED,             /* HLT: it waits for an interrupt (vcpu_can_wake) */
 	VCPU_WAIT_SIPI,          /* an application processor waiting for its SIPI */
+	VCPU_HELD,               /* a debugger holds it: it waits for the debugger (vcpu_can_wake) */
 	VCPU_STOPPED,            /* its guest stops, crashed or asked to power off */
 };
 
@@ -160,8 +167,9 @@ enum vcpu_turn vcpu_run_once(struct vcpu *v);
 /*
  * Would a halted vCPU (or one waiting for a SIPI) run now: an interrupt
  * it accepts, an NMI, INIT, SIPI, console input of a bare guest, or its
- * guest stopping? Fires its due guest timer first. On v's core, host
- * interrupts off.
+ * guest stopping? One a debugger holds runs only when the debugger lets
+ * it go (or its guest stops). Fires its due guest timer first. On v's
+ * core, host interrupts off.
  */
 int vcpu_can_wake(struct vcpu *v);
 /*

@@ -21,9 +21,12 @@
  *   fpu-keep      fill, cause thousands of exits, read back: PASS if the
  *                 guest's own state survived them
  *   invd          execute INVD and WBINVD: PASS when the guest goes on
- *   gdb           a loop for a debugger (tests/integration/test_gdb.py): calls
- *                 gdb_tick() with a growing count and prints gdb_value whenever
- *                 it changes; gdb_bytes holds eight known bytes
+ *   gdb           a loop for a debugger (tests/integration/test_gdb.py, gdb.c):
+ *                 calls gdb_tick() with a growing count and prints gdb_value
+ *                 whenever it changes; gdb_bytes holds eight known bytes; the
+ *                 other vCPUs count in gdb_ap_loop()
+ *   int-user      INT n from ring 3 (ring3.c): through a DPL 3 gate it returns
+ *                 after the instruction, at a DPL 0 gate it raises #GP: PASS
  *   spec          the speculation-control MSRs exist exactly where CPUID
  *                 says (SPEC_CTRL, PRED_CMD, ARCH_CAPABILITIES; L1D_FLUSH
  *                 never offered); SPEC_CTRL starts at 0 and keeps what the
@@ -45,6 +48,7 @@
 
 #include "guests/lib/console.h"
 #include "guests/lib/io.h"
+#include "guests/probe/probe.h"
 
 extern char _end[];
 extern char exc_stub_6[], exc_stub_13[];
@@ -69,7 +73,7 @@ struct idt_entry {
 	uint32_t off2, zero;
 } __attribute__((packed));
 
-static struct idt_entry idt[32] __attribute__((aligned(16)));
+static struct idt_entry idt[256] __attribute__((aligned(16)));
 static volatile int expect_vector = -1, caught;
 static volatile unsigned expect_len;
 
@@ -88,11 +92,17 @@ void probe_exception(struct exc_frame *f)
 	f->rip += expect_len; /* skip the instruction that faulted */
 }
 
-static void idt_set(int vec, char *stub)
+void idt_gate(int vec, void *stub, int dpl)
 {
 	uint64_t a = (uint64_t)stub;
-	idt[vec] = (struct idt_entry){ (uint16_t)a, 0x08, 0, 0x8e, (uint16_t)(a >> 16),
+	uint8_t type = (uint8_t)(0x8e | (dpl & 3) << 5); /* present 64-bit interrupt gate */
+	idt[vec] = (struct idt_entry){ (uint16_t)a, 0x08, 0, type, (uint16_t)(a >> 16),
 				       (uint32_t)(a >> 32), 0 };
+}
+
+static void idt_set(int vec, char *stub)
+{
+	idt_gate(vec, stub, 0);
 }
 
 static void idt_load(uint16_t limit)
@@ -222,35 +232,6 @@ static void cmd_triple(void)
 	idt_load(0); /* no usable IDT: #UD -> #DF -> shutdown */
 	__asm__ volatile("ud2");
 	puts_("probe: FAIL triple fault survived\n");
-}
-
-/* For a debugger: symbols it can break on, read and change (the `gdb` word). */
-volatile uint64_t gdb_value = 1111;
-volatile uint64_t gdb_count;
-const uint8_t gdb_bytes[8] = { 0x68, 0x61, 0x6b, 0x6f, 0xde, 0xad, 0xbe, 0xef };
-
-__attribute__((noinline)) void gdb_tick(uint64_t n);
-void gdb_tick(uint64_t n)
-{
-	gdb_count = n;
-	__asm__ volatile("" ::: "memory");
-}
-
-static void cmd_gdb(void)
-{
-	uint64_t last = gdb_value;
-	puts_("probe: gdb loop\n");
-	for (uint64_t n = 0;; n++) {
-		gdb_tick(n);
-		if (gdb_value != last) {
-			last = gdb_value;
-			puts_("probe: gdb_value=");
-			putu(last);
-			puts_("\n");
-		}
-		for (volatile unsigned i = 0; i < 1000; i++)
-			;
-	}
 }
 
 /*
@@ -657,6 +638,7 @@ static void run_word(const char *w, unsigned n)
 	else if (word_is(w, n, "triple")) cmd_triple();
 	else if (word_is(w, n, "spin")) cmd_spin();
 	else if (word_is(w, n, "gdb")) cmd_gdb();
+	else if (word_is(w, n, "int-user")) ring3_int_check();
 	else if (word_is(w, n, "flood")) cmd_flood();
 	else if (word_is(w, n, "fpu-fill")) cmd_fpu_fill();
 	else if (word_is(w, n, "fpu-zero")) cmd_fpu_zero();
@@ -667,6 +649,30 @@ static void run_word(const char *w, unsigned n)
 	else if (n > 9 && word_is(w, 9, "progress=")) cmd_progress(parse_u(w + 9, n - 9));
 	else if (word_is(w, n, "loop-bench")) cmd_loop_bench();
 	/* other words (console=ttyS0) are not for the probe */
+}
+
+/* Does the command line have the word `s`? */
+static int has_word(const char *p, const char *s)
+{
+	while (*p) {
+		while (*p == ' ')
+			p++;
+		unsigned n = 0;
+		while (p[n] && p[n] != ' ')
+			n++;
+		if (n && word_is(p, n, s))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+/* The other vCPUs (start.S): they count for a debugger with `gdb`, else halt. */
+void probe_ap(const char *cmdline);
+void probe_ap(const char *cmdline)
+{
+	if (has_word(cmdline, "gdb"))
+		gdb_ap_loop();
 }
 
 void probe_main(uint64_t mem, const char *cmdline);
