@@ -25,6 +25,7 @@
 #include "vmm/irq.h"
 #include "vmm/sched.h"
 #include "vmm/spec.h"
+#include "vmm/vcpu_dr.h"
 #include "vmm/vcpu_fpu.h"
 #include "vmm/vm.h"
 
@@ -212,14 +213,17 @@ void vcpu_loop(void *arg)
 			  v->core, err);
 	/*
 	 * The core changes hands: IBPB if it last ran another guest, then
-	 * this vCPU's SPEC_CTRL, x87/SSE/AVX state and XCR0, which stay on
-	 * the core until it leaves (vmm/spec.c, vmm/vcpu_fpu.c).
+	 * this vCPU's SPEC_CTRL, x87/SSE/AVX state and XCR0, DR0-DR3 and DR6,
+	 * which stay on the core until it leaves (vmm/spec.c, vmm/vcpu_fpu.c,
+	 * vmm/vcpu_dr.c).
 	 */
 	spec_vcpu_arrive(v);
 	vcpu_fpu_arrive(v);
+	vcpu_dr_arrive(v);
 	while (!err && !v->vm->stop_request && vcpu_step(v))
 		;
 	lapic_timer_stop();
+	vcpu_dr_leave(v);
 	vcpu_fpu_leave(v);
 	spec_vcpu_leave(v);
 	v->armed_deadline = 0;

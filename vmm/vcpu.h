@@ -20,6 +20,7 @@
 #include "vmm/exit.h"
 #include "vmm/sched_policy.h"
 #include "vmm/vcpu_debug.h"
+#include "vmm/vcpu_dr.h"
 #include "vmm/core/lib/x86.h"
 
 struct vm;
@@ -138,6 +139,7 @@ struct vcpu {
 	uint64_t fpu_mask;       /* the XCR0 bits its CPUID offers: what the area holds */
 	uint64_t xcr0;
 	uint64_t spec_ctrl;      /* IA32_SPEC_CTRL while off its core (vmm/spec.c) */
+	struct vcpu_dr dr;       /* DR0-DR3, DR6 while off its core (vmm/vcpu_dr.c) */
 	uint64_t armed_deadline; /* guest timer deadline the host timer is set for */
 	/*
 	 * Scheduling (vmm/sched.c): `se` accounts run, wait and halted time

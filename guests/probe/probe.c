@@ -363,11 +363,42 @@ static void fpu_fill(void)
 	__asm__ volatile("ldmxcsr %0" ::"m"(mxcsr));
 }
 
+/*
+ * DR0-DR3 and DR6's B0-B3: the guest writes them without an exit, and
+ * nothing in VM entry or VMRUN switches DR0-DR3 (nor DR6 on VT-x), so
+ * hako must (vmm/vcpu_dr.c). DR7 stays 0: the addresses arm nothing.
+ */
+static void dr_fill(uint64_t seed)
+{
+	uint64_t a = 0xffff800000001000ull | (seed & 0xff) << 20;
+	__asm__ volatile("mov %0, %%db0" ::"r"(a));
+	__asm__ volatile("mov %0, %%db1" ::"r"(a + 0x10));
+	__asm__ volatile("mov %0, %%db2" ::"r"(a + 0x20));
+	__asm__ volatile("mov %0, %%db3" ::"r"(a + 0x30));
+	__asm__ volatile("mov %0, %%db6" ::"r"(0xffff0ff0ull | 0x5));
+}
+
+/* 0 when DR0-DR3 hold what dr_fill(seed) left (seed 0: what reset leaves: zeros, DR6 B0-B3 clear). */
+static int dr_differ(uint64_t seed)
+{
+	uint64_t d[4], dr6, a = seed ? 0xffff800000001000ull | (seed & 0xff) << 20 : 0;
+	__asm__ volatile("mov %%db0, %0" : "=r"(d[0]));
+	__asm__ volatile("mov %%db1, %0" : "=r"(d[1]));
+	__asm__ volatile("mov %%db2, %0" : "=r"(d[2]));
+	__asm__ volatile("mov %%db3, %0" : "=r"(d[3]));
+	__asm__ volatile("mov %%db6, %0" : "=r"(dr6));
+	for (unsigned i = 0; i < 4; i++)
+		if (d[i] != (seed ? a + 0x10 * i : 0))
+			return 1;
+	return !seed && (dr6 & 0xf);
+}
+
 static void cmd_fpu_fill(void)
 {
 	fpu_fill();
+	dr_fill(0xa5);
 	puts_(has_avx ? "probe: fpu-fill ymm0-15" : "probe: fpu-fill xmm0-15");
-	puts_(" x87 fcw mxcsr");
+	puts_(" x87 fcw mxcsr dr0-3 dr6");
 	if (has_xsave) {
 		puts_(" xcr0=");
 		putx(xgetbv0());
@@ -415,8 +446,10 @@ static void cmd_fpu_zero(void)
 			fail_part(&ok, "st");
 			break;
 		}
-	puts_(ok ? (has_avx ? "probe: fpu-zero PASS ymm0-15 x87 mxcsr xcr0\n" :
-		   "probe: fpu-zero PASS xmm0-15 x87 mxcsr\n") : "\n");
+	if (dr_differ(0))
+		fail_part(&ok, "dr0-3/dr6");
+	puts_(ok ? (has_avx ? "probe: fpu-zero PASS ymm0-15 x87 mxcsr xcr0 dr0-3 dr6\n" :
+		   "probe: fpu-zero PASS xmm0-15 x87 mxcsr dr0-3 dr6\n") : "\n");
 }
 
 static void do_nothing(void) { __asm__ volatile("rdmsr" ::"c"(0x4b564dffu) : "rax", "rdx"); }
@@ -487,6 +520,7 @@ static void cmd_fpu_share(uint64_t seed)
 		for (int j = 0; j < 32; j++)
 			fpu_pattern[i][j] = (uint8_t)(seed * 131 + (uint64_t)i * 32 + (uint64_t)j) | 1;
 	vec_load(fpu_pattern);
+	dr_fill(seed);
 	while (rdtsc() < end) {
 		for (volatile int k = 0; k < 20000; k++)
 			;
@@ -494,6 +528,10 @@ static void cmd_fpu_share(uint64_t seed)
 		checks++;
 		if (msr_get(MSR_LSTAR) != lstar || msr_get(MSR_KERNEL_GS_BASE) != kgs) {
 			puts_("probe: fpu-share FAIL LSTAR or KERNEL_GS_BASE changed\n");
+			return;
+		}
+		if (dr_differ(seed)) {
+			puts_("probe: fpu-share FAIL DR0-DR3 changed\n");
 			return;
 		}
 		int width = has_avx ? 32 : 16;
@@ -506,8 +544,8 @@ static void cmd_fpu_share(uint64_t seed)
 					return;
 				}
 	}
-	puts_(has_avx ? "probe: fpu-share PASS ymm0-15 lstar kernel-gs-base " :
-		  "probe: fpu-share PASS xmm0-15 lstar kernel-gs-base ");
+	puts_(has_avx ? "probe: fpu-share PASS ymm0-15 lstar kernel-gs-base dr0-3 " :
+		  "probe: fpu-share PASS xmm0-15 lstar kernel-gs-base dr0-3 ");
 	putu(checks);
 	puts_(" checks\n");
 }
