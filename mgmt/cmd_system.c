@@ -77,9 +77,10 @@ static void print_scrub(struct shell *sh)
 			     s.dirty_bytes >> 20);
 		return;
 	}
-	shell_printf(sh, "scrub: on idle cores, %lu MiB zeroed and ready (%lu MiB ahead wanted), "
-		     "%lu MiB to scrub, %lu MiB scrubbed since boot\n", s.clean_bytes >> 20,
-		     s.ahead_bytes >> 20, s.dirty_bytes >> 20, s.scrubbed_bytes >> 20);
+	shell_printf(sh, "scrub: on idle cores, %lu MiB zeroed and ready (%lu MiB wanted: the largest "
+		     "stopped guest, at most scrub_ahead=%luM), %lu MiB to scrub, %lu MiB scrubbed "
+		     "since boot\n", s.clean_bytes >> 20, s.target_bytes >> 20, s.ahead_bytes >> 20,
+		     s.dirty_bytes >> 20, s.scrubbed_bytes >> 20);
 }
 
 static int cmd_host(struct shell *sh, int argc, char **argv)

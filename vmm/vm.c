@@ -589,6 +589,24 @@ static void enable_here(void *arg)
 }
 
 /*
+ * The scrubber's hint (vmm/core/scrub.h): the memory of the largest
+ * stopped guest, which a start may ask for next. Read on the scrubbing
+ * core while the service core may change definitions: an aligned 64-bit
+ * load, and a stale answer only zeroes a little more or less ahead.
+ */
+static uint64_t largest_stopped_mem(void)
+{
+	uint64_t most = 0;
+	for (unsigned i = 0; i < VM_MAX; i++) {
+		const volatile struct vm *vm = &vms[i];
+		if (vm->defined && vm->state != VM_RUNNING && vm->state != VM_STARTING &&
+		    vm->def.mem > most)
+			most = vm->def.mem;
+	}
+	return most;
+}
+
+/*
  * Enables the chosen back end on every guest core now, so that the
  * per-core state is allocated once at boot. Call after backend_select().
  */
@@ -600,6 +618,7 @@ void vmm_init(void)
 	vcpu_fpu_init();
 	spec_init(); /* before the back ends build their MSR bitmaps (vmm/msr.c) */
 	platform_init();
+	scrub_set_demand(largest_stopped_mem);
 	if (!backend)
 		return;
 	for (unsigned i = 1; i < cpu_count; i++) {

@@ -32,17 +32,22 @@ def zeroed_by_start(m, name):
     return int(row.group(2))
 
 
+def define_both(m):
+    ok(m, 'define a mem=%dM kernel=esp:probe.elf cmdline="pattern"' % MIB)
+    ok(m, 'define b mem=%dM kernel=esp:probe.elf cmdline="zero"' % MIB)
+
+
 def pattern_then_destroy(m):
     """Guest a writes (and verifies) its pattern over all its memory, then is destroyed."""
-    ok(m, 'define a mem=%dM kernel=esp:probe.elf cmdline="pattern"' % MIB)
     ok(m, "start a")
     out = console(m, "a", r"probe: pattern (PASS|FAIL).*\n")
     assert "probe: pattern PASS" in out, out
+    zeroed = zeroed_by_start(m, "a")
     ok(m, "destroy a")
+    return zeroed
 
 
 def next_guest_reads_zeros(m):
-    ok(m, 'define b mem=%dM kernel=esp:probe.elf cmdline="zero"' % MIB)
     ok(m, "start b")
     out = console(m, "b", r"probe: zero (PASS|FAIL).*\n")
     assert "probe: zero PASS %d MiB" % (MIB - 2) in out, out
@@ -66,19 +71,24 @@ def machine(cfg, name):
 def test_idle_cores_scrub_a_destroyed_guests_memory_before_the_next_guest():
     q, img = machine("scrub_ahead=64M\n", "scrub-idle")
     try:
-        # a free core zeroes never-used memory ahead, up to scrub_ahead
+        # nothing defined: nothing is zeroed ahead
+        assert scrub_line(q).startswith("on idle cores, 0 MiB zeroed and ready (0 MiB wanted: "
+                                        "the largest stopped guest, at most scrub_ahead=64M)")
+        # a free core zeroes never-used memory ahead for the largest stopped
+        # guest (128M), up to scrub_ahead
+        define_both(q)
         deadline = time.time() + 60
-        while not scrub_line(q).startswith("on idle cores, 64 MiB zeroed and ready (64 MiB ahead"):
+        while not scrub_line(q).startswith("on idle cores, 64 MiB zeroed and ready (64 MiB wanted"):
             assert time.time() < deadline, scrub_line(q)
             time.sleep(0.5)
-        pattern_then_destroy(q)
+        assert pattern_then_destroy(q) == MIB - 64   # start zeroed only what was not ahead
         # the 128 MiB guest a gave back are scrubbed in the background
         deadline = time.time() + 60
         while True:
             got = re.match(r"on idle cores, (\d+) MiB zeroed and ready .*, (\d+) MiB to scrub, "
                            r"(\d+) MiB scrubbed since boot", scrub_line(q))
             assert got, scrub_line(q)
-            if int(got.group(2)) == 0 and int(got.group(1)) >= MIB + 64:
+            if int(got.group(2)) == 0 and int(got.group(1)) >= MIB:
                 break
             assert time.time() < deadline, scrub_line(q)
             time.sleep(0.5)
@@ -97,7 +107,8 @@ def test_with_scrub_start_start_zeroes_what_guests_gave_back():
     try:
         assert scrub_line(q) == "by start (scrub=start), 0 MiB given back by guests to zero"
         before = re.search(r"^memory: (.*)$", q.cmd("host"), re.M).group(1)
-        pattern_then_destroy(q)
+        define_both(q)
+        assert pattern_then_destroy(q) == MIB
         time.sleep(2)  # nobody scrubs in the background: the chunks stay dirty
         assert scrub_line(q) == "by start (scrub=start), %d MiB given back by guests to zero" % MIB
         assert re.search(r"^memory: (.*)$", q.cmd("host"), re.M).group(1) == before
@@ -116,7 +127,7 @@ def test_bad_scrub_keys_are_reported_and_the_default_kept():
         assert "hako.cfg:1: scrub must be idle (idle cores zero freed memory) or start (line ignored)" in log, log
         assert "hako.cfg:2: expected a size like 512M or 4G (line ignored)" in log, log
         assert scrub_line(q).startswith("on idle cores, ")
-        assert "(256 MiB ahead wanted)" in scrub_line(q)
+        assert "at most scrub_ahead=256M)" in scrub_line(q)
     finally:
         q.stop()
         os.unlink(img)

@@ -27,6 +27,8 @@ static struct {
 	uint64_t ahead;            /* clean chunks to keep ready */
 	int idle;
 	int scrubbing;             /* a core is in scrub_idle_step() */
+	uint64_t (*demand)(void);  /* bytes the next start may want (vmm/vm.c) */
+	uint64_t parked;           /* free guest cores halted with nothing to scrub, a bit each */
 } pool;
 
 static void push(uint64_t *list, uint64_t *n, uint64_t chunk)
@@ -115,24 +117,36 @@ void scrub_chunk_free(uint64_t chunk)
 	irq_restore(f);
 }
 
+void scrub_set_demand(uint64_t (*fn)(void))
+{
+	pool.demand = fn;
+}
+
+/* Chunks to keep zeroed ahead: what the next start may want, at most `ahead`. */
+static uint64_t ahead_target(void)
+{
+	uint64_t want = pool.demand ? pool.demand() / SCRUB_CHUNK_SIZE : 0;
+	return want < pool.ahead ? want : pool.ahead;
+}
+
 /* Fresh memory to zero ahead, while clean chunks are below the target and the allocator has room. */
 static int want_fresh(void)
 {
 	struct page_stats ps;
 	page_stats(&ps);
-	return pool.nclean + pool.nbusy < pool.ahead &&
+	return pool.nclean + pool.nbusy < ahead_target() &&
 	       ps.free_bytes - ps.pooled_bytes >= SCRUB_RESERVE + SCRUB_CHUNK_SIZE;
 }
 
-/* The chunk an idle core zeroes next, marked busy: a dirty one, else fresh memory. */
-static uint64_t next_to_scrub(void)
+/* The chunk an idle core zeroes next, marked busy: a dirty one, else (fresh_too) fresh memory. */
+static uint64_t next_to_scrub(int fresh_too)
 {
 	if (!pool.idle)
 		return 0;
 	uint64_t f = irq_save();
 	spin_lock(&pool.lock);
 	uint64_t chunk = pop(&pool.dirty, &pool.ndirty);
-	if (!chunk && want_fresh())
+	if (!chunk && fresh_too && want_fresh())
 		chunk = page_pool_take(SCRUB_CHUNK_ORDER);
 	if (chunk)
 		pool.nbusy++;
@@ -141,11 +155,11 @@ static uint64_t next_to_scrub(void)
 	return chunk;
 }
 
-int scrub_idle_step(void)
+int scrub_idle_step(int fresh_too)
 {
 	if (__atomic_exchange_n(&pool.scrubbing, 1, __ATOMIC_ACQUIRE))
 		return 0;
-	uint64_t chunk = next_to_scrub();
+	uint64_t chunk = next_to_scrub(fresh_too);
 	if (chunk) {
 		zero_chunk(chunk);
 		uint64_t f = irq_save();
@@ -158,6 +172,30 @@ int scrub_idle_step(void)
 	}
 	__atomic_store_n(&pool.scrubbing, 0, __ATOMIC_RELEASE);
 	return chunk != 0;
+}
+
+void scrub_core_parked(unsigned core, int parked)
+{
+	if (core >= 64)
+		return;
+	if (parked)
+		__atomic_or_fetch(&pool.parked, 1ull << core, __ATOMIC_SEQ_CST);
+	else
+		__atomic_and_fetch(&pool.parked, ~(1ull << core), __ATOMIC_SEQ_CST);
+}
+
+void scrub_wake_a_core(void)
+{
+	uint64_t parked = __atomic_load_n(&pool.parked, __ATOMIC_SEQ_CST);
+	if (!parked || !pool.idle || __atomic_load_n(&pool.scrubbing, __ATOMIC_ACQUIRE))
+		return;
+	uint64_t f = irq_save();
+	spin_lock(&pool.lock);
+	int work = pool.ndirty || want_fresh();
+	spin_unlock(&pool.lock);
+	irq_restore(f);
+	if (work)
+		smp_kick((unsigned)__builtin_ctzll(parked));
 }
 
 int scrub_reclaim(int clean_too)
@@ -187,6 +225,7 @@ void scrub_get_stats(struct scrub_stats *s)
 	s->dirty_bytes = (pool.ndirty + pool.nbusy) * SCRUB_CHUNK_SIZE;
 	s->scrubbed_bytes = pool.scrubbed * SCRUB_CHUNK_SIZE;
 	s->ahead_bytes = pool.ahead * SCRUB_CHUNK_SIZE;
+	s->target_bytes = ahead_target() * SCRUB_CHUNK_SIZE;
 	s->idle = pool.idle;
 	spin_unlock(&pool.lock);
 	irq_restore(f);

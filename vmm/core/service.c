@@ -62,6 +62,7 @@ static int service_halted, service_woken;
 
 static void service_idle(void)
 {
+	scrub_wake_a_core(); /* zeroing ahead is a free guest core's work */
 	irq_disable();
 	__atomic_store_n(&service_halted, 1, __ATOMIC_SEQ_CST);
 	if (!__atomic_exchange_n(&service_woken, 0, __ATOMIC_SEQ_CST)) {
@@ -80,8 +81,8 @@ void service_loop(void)
 	for (;;) {
 		if (service_poll())
 			last_work = time_us();
-		else if (time_us() - last_work > SERVICE_SPIN_US && !scrub_idle_step())
-			service_idle(); /* nothing to scrub either (vmm/core/scrub.h) */
+		else if (time_us() - last_work > SERVICE_SPIN_US && !scrub_idle_step(0))
+			service_idle(); /* nothing to scrub here either (vmm/core/scrub.h) */
 		else
 			cpu_relax();
 	}

@@ -57,13 +57,15 @@ static void park(struct percpu *c)
 			continue;
 		}
 		irq_enable();
-		if (scrub_idle_step()) /* a free core zeroes guest memory, a chunk at a time */
+		if (scrub_idle_step(1)) /* a free core zeroes guest memory, a chunk at a time */
 			continue;
 		irq_disable();
 		if (c->work)
 			continue;
+		scrub_core_parked(c->index, 1); /* the service core kicks it when there is some */
 		/* STI's one-instruction shadow makes "sti; hlt" race-free. */
 		__asm__ volatile("sti; hlt" ::: "memory");
+		scrub_core_parked(c->index, 0);
 	}
 }
 
