@@ -3,7 +3,8 @@ over all its memory and is destroyed; the next guest, which gets the same
 2 MiB chunks, reads all of its memory and finds zeros. Once with the idle
 scrubber (the default, scrub=idle: a free core zeroes the chunks, `start`
 takes them zeroed) and once with scrub=start (`start` zeroes the dirty chunks
-itself), plus the bad values of both hako.cfg keys. AMD-V under QEMU TCG,
+itself; the pool's memory goes back to hako when it runs short), plus the
+bad values of both hako.cfg keys. AMD-V under QEMU TCG,
 2 cores: core 1 runs the guests and, while free, scrubs.
 """
 import os
@@ -102,7 +103,7 @@ def test_idle_cores_scrub_a_destroyed_guests_memory_before_the_next_guest():
         os.unlink(img)
 
 
-def test_with_scrub_start_start_zeroes_what_guests_gave_back():
+def test_with_scrub_start_start_zeroes_what_guests_gave_back_and_hako_takes_it_back_when_short():
     q, img = machine("scrub=start\nscrub_ahead=1G\n", "scrub-start")
     try:
         assert scrub_line(q) == "by start (scrub=start), 0 MiB given back by guests to zero"
@@ -115,6 +116,19 @@ def test_with_scrub_start_start_zeroes_what_guests_gave_back():
         assert next_guest_reads_zeros(q) == MIB
         assert scrub_line(q) == "by start (scrub=start), 0 MiB given back by guests to zero"
         cleanup(q)
+        # memory waiting in the pool is free memory: a 400 MiB memory disk
+        # takes it back when the allocator alone is short (about 350 MiB)
+        ok(q, 'define a mem=%dM kernel=esp:probe.elf cmdline="pattern"' % MIB)
+        pattern_then_destroy(q)
+        assert scrub_line(q) == "by start (scrub=start), %d MiB given back by guests to zero" % MIB
+        ok(q, 'define r mem=16M kernel=esp:probe.elf disk=ram:400M cmdline="report"')
+        ok(q, "start r")
+        console(q, "r", r"probe: vendor=.* mem=16M")
+        assert scrub_line(q) == "by start (scrub=start), 0 MiB given back by guests to zero"
+        ok(q, "destroy r")
+        ok(q, "undefine r")
+        ok(q, "undefine a")
+        assert re.search(r"^memory: (.*)$", q.cmd("host"), re.M).group(1) == before
     finally:
         q.stop()
         os.unlink(img)
