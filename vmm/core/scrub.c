@@ -9,7 +9,6 @@
  */
 #include "vmm/core/scrub.h"
 
-#include "vmm/core/cpu.h"
 #include "vmm/core/lib/spinlock.h"
 #include "vmm/core/lib/string.h"
 #include "vmm/core/page.h"
@@ -24,8 +23,8 @@ static struct {
 	uint64_t nclean, ndirty;   /* chunks on each list */
 	uint64_t nbusy;            /* chunks being zeroed by the scrubber */
 	uint64_t scrubbed;         /* chunks idle cores zeroed since boot */
-	uint64_t ahead;            /* clean chunks to keep ready */
-	int idle;
+	uint64_t ahead;            /* at most this many chunks zeroed ahead (scrub_ahead=) */
+	int idle;                  /* 0: scrub=start, nobody scrubs in the background */
 	int scrubbing;             /* a core is in scrub_idle_step() */
 	uint64_t (*demand)(void);  /* bytes the next start may want (vmm/vm.c) */
 	uint64_t parked;           /* free guest cores halted with nothing to scrub, a bit each */
