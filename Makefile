@@ -225,6 +225,9 @@ EXIT_OBJ := $(patsubst %.c,$(BUILD)/unit/obj/%.o,$(PORTABLE_EXIT))
 $(BUILD)/unit/test_exit: EXTRA_UNIT_OBJ = $(EXIT_OBJ)
 $(BUILD)/unit/test_exit: $(EXIT_OBJ)
 
+# test_scrub includes the scrub pool itself, with fakes of what it calls.
+$(BUILD)/unit/test_scrub: vmm/core/scrub.c vmm/core/scrub.h vmm/core/page.h
+
 $(BUILD)/unit/obj/%.o: %.c | $(BEARSSL_STAMP)
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC  $<"

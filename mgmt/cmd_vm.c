@@ -354,6 +354,10 @@ static int cmd_stats(struct shell *sh, int argc, char **argv)
 			if (vm->exit_count[k])
 				shell_printf(sh, "  %-14s %lu\n", exit_kind_name((enum exit_kind)k),
 					     vm->exit_count[k]);
+		if (vm->mem.chunk) /* vmm/core/scrub.h: who zeroed it */
+			shell_printf(sh, "  memory %lu MiB, %lu MiB of it zeroed by start, the rest "
+				     "ahead by idle cores\n", vm->mem.size >> 20,
+				     (unsigned long)(vm->mem.zeroed_at_start * VM_CHUNK_SIZE >> 20));
 		cmd_sched_guest_stats(sh, vm);
 		cmd_trace_exit_costs(sh, vm);
 		print_disk_stats(sh, vm);
