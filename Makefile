@@ -200,7 +200,7 @@ PORTABLE := vmm/core/lib/fmt.c vmm/core/lib/log.c vmm/core/lib/errno.c vmm/core/
             vmm/bzimage.c vmm/dev/aml.c vmm/dev/acpi_tables.c vmm/dev/rtc.c vmm/core/lib/calendar.c vmm/dev/pit.c vmm/dev/ioapic.c \
             vmm/dev/lapic.c \
             net/crypto/sha256.c net/crypto/md5.c net/crypto/drbg.c net/crypto/isn.c net/crypto/seed.c mgmt/auth.c mgmt/console/telnet.c mgmt/console/login_limit.c mgmt/console/slots.c $(filter-out net/iscsi/blk.c net/iscsi/tcp.c,$(wildcard net/iscsi/*.c)) \
-            vmm/blk/blk.c vmm/blk/blk_mem.c vmm/blk/blk_check.c vmm/blk/blk_bench.c \
+            vmm/blk/blk.c vmm/blk/blk_lat.c vmm/blk/blk_mem.c vmm/blk/blk_check.c vmm/blk/blk_bench.c \
             vmm/dev/virtqueue.c vmm/dev/virtio_mmio.c vmm/dev/virtio_blk.c vmm/dev/virtio_net.c \
             net/switch.c net/gso.c \
             vmm/blk/blk_sync.c vmm/blk/slotstore.c mgmt/catalog_fmt.c mgmt/users_fmt.c mgmt/audit.c \
