@@ -158,6 +158,9 @@ LINUX_GUEST := $(BUILD)/linux/vmlinuz $(BUILD)/linux/initrd.img $(BUILD)/linux/d
 linux-guest: $(BUILD)/linux/vmlinuz
 $(LINUX_GUEST) &: guests/linux/build.sh guests/linux/init guests/linux/udhcpc.script guests/linux/hakonet.c
 	sh guests/linux/build.sh $(BUILD)/linux
+# The bench initramfs: the same plus Linux's own iSCSI initiator (iscsistart).
+$(BUILD)/linux/initrd-iscsi.img: guests/linux/build-iscsi.sh $(LINUX_GUEST)
+	sh guests/linux/build-iscsi.sh $(BUILD)/linux
 
 # A small Debian 12 system on a GPT disk (debootstrap; tools/mkdebian.sh), the
 # real system the boot=disk tests put on a LUN. Rebuilt only when the script
@@ -297,7 +300,7 @@ test-fast: all $(UNIT_BIN) $(FUZZ_BIN)
 
 test-slow: test
 
-bench: all $(DEBIAN_IMG)
+bench: all $(DEBIAN_IMG) $(BUILD)/linux/initrd-iscsi.img
 	$(PYTHON) tests/bench.py
 
 clean:
