@@ -255,13 +255,15 @@ void cmd_disk_latency(struct shell *sh, const char *indent, const struct blk_lat
 		return;
 	int n = fmt_snprintf(line, sizeof(line), "%slatency %llu requests, us mean/p99:", indent,
 			     (unsigned long long)l->n[BLK_HOP_TOTAL]);
+	const char *sep = "";
 	for (int h = 0; h < BLK_HOPS; h++) {
 		if (!l->n[h] || n >= (int)sizeof(line))
 			continue;
 		fmt_ticks_us(blk_lat_mean(l, (enum blk_hop)h), mean, sizeof(mean));
 		fmt_ticks_us(blk_lat_p99(l, (enum blk_hop)h), p99, sizeof(p99));
-		n += fmt_snprintf(line + n, sizeof(line) - n, "%s %s %s/%s", h ? "," : "",
+		n += fmt_snprintf(line + n, sizeof(line) - n, "%s %s %s/%s", sep,
 				  blk_hop_name((enum blk_hop)h), mean, p99);
+		sep = ",";
 	}
 	shell_printf(sh, "%s\n", line);
 }
