@@ -196,10 +196,13 @@ static int msix_setup(struct pci_dev *d)
 	return 0;
 }
 
+static uint64_t rx_irqs; /* for `net` */
+
 /* The interrupt only ends a HLT; the service loop polls the ring. */
 static void rx_irq(struct trap_frame *f)
 {
 	(void)f;
+	rx_irqs++;
 	lapic_eoi();
 }
 
@@ -468,8 +471,10 @@ static int vnet_probe(struct pci_dev *d, struct nic *n)
 	v->common->device_status |= VIRTIO_STATUS_DRIVER_OK;
 	rx_fill(&v->rx);
 	n->ops = &vnet_ops;
-	if (!v->rx.avail->flags)
-		irq_register(VEC_NIC_RX, rx_irq); /* received frames wake a halted service core */
+	if (!v->rx.avail->flags) { /* received frames wake a halted service core */
+		irq_register(VEC_NIC_RX, rx_irq);
+		n->rx_irqs = &rx_irqs;
+	}
 	n->model = "virtio-net";
 	n->priv = v;
 	vnet_count++;
