@@ -4,6 +4,7 @@
  * prints; the work is in vmm/vm.c and vmm/vm_def.c.
  */
 #include "mgmt/catalog.h"
+#include "mgmt/cmd_disk.h"
 #include "mgmt/cmd_net.h"
 #include "mgmt/policy.h"
 #include "mgmt/cmd_sched.h"
@@ -19,6 +20,7 @@
 #include "vmm/core/service.h"
 #include "vmm/core/smp.h"
 #include "vmm/core/time.h"
+#include "vmm/blk/blk.h"
 #include "vmm/platform.h"
 #include "vmm/virtio_attach.h"
 #include "vmm/exit_names.h"
@@ -335,6 +337,9 @@ static void print_disk_stats(struct shell *sh, struct vm *vm)
 			     "%lu bytes read, %lu bytes written\n", 'a' + i, url,
 			     st.reads, st.writes, st.flushes, st.errors, st.bytes_read,
 			     st.bytes_written);
+		struct blockdev *d = vm_disk_dev(vm, i);
+		if (d)
+			cmd_disk_latency(sh, "    ", blk_latency(d));
 	}
 }
 
