@@ -67,7 +67,7 @@ static int attach_one(struct vm *vm, unsigned i, unsigned slot, char *err, unsig
 	fmt_snprintf(name, sizeof(name), "guest %s: eth%u", vm->def.name, i);
 	st->line[i] = (struct nic_line){ vm, VIRTIO_MMIO_GSI0 + slot };
 	/* no kick: the switch drains the NIC in its own round */
-	const struct virtio_host host = { { guest_map, vm }, guest_irq, &st->line[i], 0 };
+	const struct virtio_host host = { { guest_map, vm }, guest_irq, &st->line[i], 0, 0, 0 };
 	virtio_net_init(&st->dev[i], info.mac, 0, &host, kick, 0, name);
 	if (!backend_ops)
 		return fmt_snprintf(err, len, "guest networking is not available"), -ENODEV;

@@ -25,6 +25,7 @@
 #include "vmm/core/lib/redact.h"
 #include "vmm/core/lib/string.h"
 #include "vmm/core/service.h"
+#include "vmm/core/smp.h"
 #include "vmm/dev/virtio_blk.h"
 #include "vmm/irq.h"
 #include "vmm/mmio.h"
@@ -183,7 +184,8 @@ static int attach_disk(struct vm *vm, unsigned i, char *err, unsigned len)
 	fmt_snprintf(name, sizeof(name), "guest %s: vd%c", vm->def.name, 'a' + i);
 	fmt_snprintf(id, sizeof(id), "hako-%s-vd%c", vm->def.name, 'a' + i);
 	st->line[i] = (struct irq_line){ vm, VIRTIO_MMIO_GSI0 + i };
-	struct virtio_host host = { { guest_map, vm }, guest_irq, &st->line[i], device_kick };
+	struct virtio_host host = { { guest_map, vm }, guest_irq, &st->line[i], device_kick,
+				    smp_hold_kicks, smp_release_kicks };
 	rc = virtio_blk_create(st->bd[i], &host, name, id, &st->blk[i]);
 	if (rc)
 		return fmt_snprintf(err, len, "not enough memory for disk %s", url), rc;

@@ -62,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(gmem + 0x1000, data, head);
 	if (blk_sync_open("ram:64K", 0, &bd, err, sizeof(err)))
 		abort();
-	struct virtio_host vh = { { map, 0 }, irq, 0, 0 };
+	struct virtio_host vh = { { map, 0 }, irq, 0, 0, 0, 0 };
 	if (virtio_blk_create(bd, &vh, "fuzz", "fuzz", &b))
 		abort();
 	struct virtio_mmio *t = virtio_blk_transport(b);

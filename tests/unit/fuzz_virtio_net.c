@@ -74,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	gmem = calloc(1, GUEST);
 	size_t head = size < 512 ? size : 512;
 	memcpy(gmem + 0x1000, data, head);
-	struct virtio_host vh = { { map, 0 }, irq, 0, 0 };
+	struct virtio_host vh = { { map, 0 }, irq, 0, 0, 0, 0 };
 	virtio_net_init(&d, mac, 1, &vh, 0, 0, "fuzz");
 	bring_up(&d.t);
 	for (size_t i = head; i + 6 <= size; i += 6) {

@@ -64,7 +64,7 @@ static void guest_irq_hook(void *ctx, int level)
 	if (on_irq)
 		on_irq();
 }
-static const struct virtio_host vhost = { { guest_map, 0 }, guest_irq_hook, 0, host_kick };
+static const struct virtio_host vhost = { { guest_map, 0 }, guest_irq_hook, 0, host_kick, 0, 0 };
 
 /* ---- a minimal driver ---- */
 

@@ -37,7 +37,7 @@ static void guest_irq(void *ctx, int level)
 	irq_level = level;
 }
 static void kick(void *ctx) { (void)ctx, kicks++; }
-static const struct virtio_host vhost = { { guest_map, 0 }, guest_irq, 0, 0 };
+static const struct virtio_host vhost = { { guest_map, 0 }, guest_irq, 0, 0, 0, 0 };
 
 static struct virtio_net dev;
 static struct virtio_mmio *t = &dev.t;

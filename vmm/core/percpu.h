@@ -45,6 +45,9 @@ struct percpu {
 	/* Work for a parked core: set `work_arg` then `work`; IPI the core. */
 	void (*volatile work)(void *arg);
 	void *volatile work_arg;
+	/* smp_hold_kicks(): nesting depth, and the cores to kick at the end */
+	int kick_hold;
+	uint64_t kick_held;
 	/* Opaque per-core state owned by the VMM (host save area etc). */
 	void *vmm;
 };

@@ -235,6 +235,26 @@ int smp_run_on(unsigned index, void (*fn)(void *), void *arg)
 
 void smp_kick(unsigned index)
 {
-	if (index < cpu_count)
+	if (index >= cpu_count)
+		return;
+	struct percpu *c = this_cpu();
+	if (c->kick_hold)
+		__atomic_or_fetch(&c->kick_held, 1ull << index, __ATOMIC_RELAXED);
+	else
 		lapic_send_ipi(cpus[index].apic_id, VEC_KICK);
+}
+
+void smp_hold_kicks(void)
+{
+	this_cpu()->kick_hold++; /* this core only: an interrupt here nests */
+}
+
+void smp_release_kicks(void)
+{
+	struct percpu *c = this_cpu();
+	if (--c->kick_hold)
+		return;
+	uint64_t held = __atomic_exchange_n(&c->kick_held, 0, __ATOMIC_RELAXED);
+	for (; held; held &= held - 1)
+		lapic_send_ipi(cpus[__builtin_ctzll(held)].apic_id, VEC_KICK);
 }

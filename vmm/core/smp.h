@@ -18,5 +18,14 @@ unsigned smp_init(const struct boot_info *bi, const uint32_t *apic_ids, unsigned
 int smp_run_on(unsigned index, void (*fn)(void *), void *arg);
 /* Interrupts core `index`: a running vCPU exits to hako; 0 wakes the service core. */
 void smp_kick(unsigned index);
+/*
+ * Until the matching smp_release_kicks() (they nest), this core's
+ * smp_kick()s are only noted; the release sends them, each core once.
+ * For code under a lock the kicked core will want: the kick, slow under
+ * an emulator, then leaves after the unlock. Never across a wait for
+ * the kicked core.
+ */
+void smp_hold_kicks(void);
+void smp_release_kicks(void);
 
 #endif

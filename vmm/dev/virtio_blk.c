@@ -69,7 +69,7 @@ static void request_done(struct blk_req *r, int status)
 {
 	struct vblk_slot *s = r->ctx;
 	struct virtio_blk *b = s->b;
-	spin_lock(&b->t.lock);
+	virtio_mmio_lock(&b->t);
 	uint32_t in = 0;
 	if (!status && s->type == VIRTIO_BLK_T_IN && s->generation == b->t.generation) {
 		if (vq_chain_write(&b->t.vq[0], &s->chain, 0, s->buf, s->data_len))
@@ -81,7 +81,7 @@ static void request_done(struct blk_req *r, int status)
 	if (process(b))
 		virtio_mmio_backlog(&b->t, 0);
 	int last = b->dead && !busy_slots(b);
-	spin_unlock(&b->t.lock);
+	virtio_mmio_unlock(&b->t);
 	if (last)
 		free_device(b);
 }
@@ -279,12 +279,12 @@ static void free_device(struct virtio_blk *b)
  */
 void virtio_blk_destroy(struct virtio_blk *b)
 {
-	spin_lock(&b->t.lock);
+	virtio_mmio_lock(&b->t);
 	b->t.generation++;      /* completions from here on leave the guest alone */
 	b->t.status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
 	b->dead = 1;
 	int busy = busy_slots(b);
-	spin_unlock(&b->t.lock);
+	virtio_mmio_unlock(&b->t);
 	if (!busy)
 		free_device(b);
 }

@@ -97,14 +97,14 @@ int virtio_mmio_poll(struct virtio_mmio *t)
 {
 	if (!__atomic_load_n(&t->backlog, __ATOMIC_RELAXED))
 		return 0; /* the usual case, without the lock */
-	spin_lock(&t->lock);
+	virtio_mmio_lock(t);
 	uint32_t todo = t->backlog;
 	t->backlog = 0;
 	for (unsigned q = 0; q < VIRTIO_MMIO_MAX_QUEUES; q++)
 		if (todo & (1u << q))
 			run_queue(t, q);
 	int left = t->backlog != 0;
-	spin_unlock(&t->lock);
+	virtio_mmio_unlock(t);
 	return left;
 }
 
@@ -254,12 +254,12 @@ uint64_t virtio_mmio_read(void *dev, uint64_t off, unsigned size)
 {
 	struct virtio_mmio *t = dev;
 	uint64_t v = 0;
-	spin_lock(&t->lock);
+	virtio_mmio_lock(t);
 	if (off >= VIRTIO_MMIO_CONFIG)
 		v = read_config(t, off - VIRTIO_MMIO_CONFIG, size);
 	else if (size == 4 && off % 4 == 0)
 		v = read_reg(t, off);
-	spin_unlock(&t->lock);
+	virtio_mmio_unlock(t);
 	return v;
 }
 
@@ -269,7 +269,7 @@ void virtio_mmio_write(void *dev, uint64_t off, unsigned size, uint64_t value)
 	struct virtio_mmio *t = dev;
 	if (off >= VIRTIO_MMIO_CONFIG || size != 4 || off % 4)
 		return;
-	spin_lock(&t->lock);
+	virtio_mmio_lock(t);
 	write_reg(t, off, (uint32_t)value);
-	spin_unlock(&t->lock);
+	virtio_mmio_unlock(t);
 }

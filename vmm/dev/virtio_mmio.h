@@ -94,6 +94,16 @@ struct virtio_host {
 	void *irq_ctx;
 	/* Optional: a queue has work left; have virtio_mmio_poll() called soon (any core). */
 	void (*kick)(void *ctx);
+	/*
+	 * Optional, a pair around each hold of t->lock (virtio_mmio_lock):
+	 * wake-ups of other cores that the locked code asks for (the guest's
+	 * interrupt, the service core for new requests) wait for
+	 * release_wakes, after the unlock. Under an emulator such a wake-up
+	 * is slow (the IPI's APIC accesses take its global lock), and the
+	 * other side, woken, comes straight for t->lock.
+	 */
+	void (*hold_wakes)(void);
+	void (*release_wakes)(void);
 };
 
 struct virtio_mmio {
@@ -124,6 +134,21 @@ struct virtio_mmio {
 void virtio_mmio_init(struct virtio_mmio *t, const struct virtio_dev_ops *ops, void *dev,
 		      uint64_t features, const uint8_t *config, unsigned config_len,
 		      const struct virtio_host *host, const char *name);
+
+/* t->lock, with the host's wake-ups held until the unlock. */
+static inline void virtio_mmio_lock(struct virtio_mmio *t)
+{
+	if (t->host.hold_wakes)
+		t->host.hold_wakes();
+	spin_lock(&t->lock);
+}
+
+static inline void virtio_mmio_unlock(struct virtio_mmio *t)
+{
+	spin_unlock(&t->lock);
+	if (t->host.release_wakes)
+		t->host.release_wakes();
+}
 
 /* The register block (the signatures of struct mmio_ops in vmm/mmio.h). */
 uint64_t virtio_mmio_read(void *t, uint64_t offset, unsigned size);
