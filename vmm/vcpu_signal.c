@@ -59,7 +59,9 @@ void vcpu_fail(struct vcpu *v, const struct exit_info *e, const char *fmt, ...)
 
 void vcpu_wake(struct vcpu *v)
 {
-	if (v->core != this_cpu()->index)
+	/* the event is written before `polling` is read (vcpu_halt_poll, vmm/vcpu.c) */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (v->core != this_cpu()->index && !__atomic_load_n(&v->polling, __ATOMIC_SEQ_CST))
 		smp_kick(v->core);
 }
 
