@@ -29,8 +29,6 @@
 #include "vmm/vcpu_fpu.h"
 #include "vmm/vm.h"
 
-#define VCPU_HALT_POLL_US 500 /* as the service core spins on after work */
-
 /* Sets this core's LAPIC timer to the next deadline: the guest's, or a shared core's. */
 void vcpu_timer_arm(struct vcpu *v)
 {
@@ -104,43 +102,20 @@ int vcpu_can_wake(struct vcpu *v)
 }
 
 /*
- * Dedicated core, after HLT: for up to VCPU_HALT_POLL_US it polls for a
- * wake-up before it halts, with v->polling set so that vcpu_wake() sends
- * no IPI. A guest that halts while its disk request is out (the usual
- * 4 KiB read at a time) gets its completion without the core halting and
- * being kicked awake; under an emulator the kick is the slow part (its
- * APIC accesses take the emulator's global lock). As for the service
- * core, each side writes its own flag before reading the other's, so a
- * wake-up is never lost when the poll ends. Nonzero: it may wake.
- */
-static int vcpu_halt_poll(struct vcpu *v)
-{
-	uint64_t end = rdtsc() + VCPU_HALT_POLL_US * tsc_khz / 1000;
-	int woke;
-	__atomic_store_n(&v->polling, 1, __ATOMIC_SEQ_CST);
-	while (!(woke = vcpu_can_wake(v)) && rdtsc() < end)
-		cpu_relax();
-	__atomic_store_n(&v->polling, 0, __ATOMIC_SEQ_CST);
-	return woke || vcpu_can_wake(v);
-}
-
-/*
  * Dedicated core, after HLT or while a debugger holds the vCPU: sleep
  * until an interrupt for the guest, input, the debugger's word, or a stop.
  */
 static void vcpu_idle(struct vcpu *v)
 {
 	sched_ent_enter(&v->se, SCHED_BLOCKED, time_us());
-	irq_disable();
-	if (vcpu_debug_held(v) || !vcpu_halt_poll(v))
-		for (;;) {
-			irq_disable();
-			if (vcpu_can_wake(v))
-				break;
-			vcpu_timer_arm(v);
-			/* STI's shadow covers HLT: a kick cannot slip in between. */
-			__asm__ volatile("sti; hlt" ::: "memory");
-		}
+	for (;;) {
+		irq_disable();
+		if (vcpu_can_wake(v))
+			break;
+		vcpu_timer_arm(v);
+		/* STI's shadow covers HLT: a kick cannot slip in between. */
+		__asm__ volatile("sti; hlt" ::: "memory");
+	}
 	irq_enable();
 	sched_ent_enter(&v->se, SCHED_RUNNING, time_us());
 }

@@ -148,7 +148,6 @@ struct vcpu {
 	int shared;
 	struct sched_ent se;
 	int halt_if;             /* RFLAGS.IF when it halted: which events wake it */
-	volatile int polling;    /* halted, but its core polls for a wake-up: no kick needed */
 	struct vcpu_debug dbg;   /* while a debugger holds the guest (vmm/vcpu_debug.c) */
 	unsigned dbg_ctl;        /* DEBUG_CTL_* armed in the back end */
 };

@@ -59,9 +59,7 @@ void vcpu_fail(struct vcpu *v, const struct exit_info *e, const char *fmt, ...)
 
 void vcpu_wake(struct vcpu *v)
 {
-	/* the event is written before `polling` is read (vcpu_halt_poll, vmm/vcpu.c) */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (v->core != this_cpu()->index && !__atomic_load_n(&v->polling, __ATOMIC_SEQ_CST))
+	if (v->core != this_cpu()->index)
 		smp_kick(v->core);
 }
 
