@@ -94,9 +94,8 @@ static int do_set(struct shell *sh, int argc, char **argv)
 	struct vm *vm = find_or_error(sh, argv[1]);
 	if (!vm)
 		return -1;
-	if (!vm_stopped(vm))
-		return shell_error(sh, "guest '%s' is %s; destroy it first", argv[1],
-				   vm->state == VM_STARTING ? "starting" : "running");
+	if (!vm_stopped(vm)) /* weight= alone changes while it runs */
+		return cmd_sched_set_running(sh, vm, argc, argv);
 	struct vm_def old = vm->def, d = vm->def;
 	if (apply_keys(sh, &d, argc, argv))
 		return -1;

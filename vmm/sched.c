@@ -138,6 +138,23 @@ void sched_unplace(struct vcpu *v)
 	v->core = 0;
 }
 
+/*
+ * Service core: vm's weight becomes w (1-10000) at once, also while it
+ * runs: the weight placed on its vCPUs' cores, and the weight each vCPU's
+ * pass advances by from its next charge (within a slice; the pass it has
+ * keeps what it ran under the old weight, as with credit2's live weights).
+ */
+void sched_vm_set_weight(struct vm *vm, uint16_t w)
+{
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *v = vm->vcpu[i];
+		if (v->shared && v->core)
+			score[v->core].placed_weight += (uint64_t)w - vm->def.weight;
+		__atomic_store_n(&v->se.weight, w, __ATOMIC_RELAXED); /* its core reads it */
+	}
+	vm->def.weight = w;
+}
+
 /* ---- on the core: switching and reaping ---- */
 
 /* The core stops holding cur's state; `gone`: cur leaves the core for good. */
