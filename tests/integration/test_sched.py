@@ -165,6 +165,26 @@ def test_weight_changes_while_guests_run(m):
         cleanup(m, "wa", "wb")
 
 
+def test_a_guest_alone_on_its_core_owes_nothing(m):
+    """A guest that had core 2 to itself for a while (spinning with
+    interrupts off, without a single exit) and one that arrives then share
+    the core evenly from the start: time run while nobody else wanted the
+    core is no debt to pay back by waiting (the newcomer starts at the
+    core's virtual time, which follows a vCPU running alone)."""
+    define(m, "al", "spin", "sched=shared cores=2")
+    define(m, "nb", "progress=0", "sched=shared cores=2")
+    try:
+        ok(m, "start al")
+        time.sleep(6)
+        ok(m, "start nb")
+        ra, rb = cpu_times(m, "al")[0], cpu_times(m, "nb")[0]
+        time.sleep(4)
+        ra, rb = cpu_times(m, "al")[0] - ra, cpu_times(m, "nb")[0] - rb
+        assert 0.6 <= ra / rb <= 1.6, (ra, rb)
+    finally:
+        cleanup(m, "al", "nb")
+
+
 def test_dedicated_core_runs_nobody_else(m):
     """A dedicated guest beside shared ones: its core is its own (the shared
     guests go to the other core, even when cores= would allow its core), it
