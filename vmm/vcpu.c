@@ -182,15 +182,14 @@ static int vcpu_step(struct vcpu *v)
 }
 
 /*
- * The body a dedicated vCPU core runs (smp_run_on). Returns to the core's
- * parking loop when the guest stops; clearing v->running is its last write.
+ * The body a dedicated vCPU core runs (smp_run_on), v->se already RUNNING.
+ * Returns to the core's parking loop when the guest stops; clearing
+ * v->running is its last write.
  */
 void vcpu_loop(void *arg)
 {
 	struct vcpu *v = arg;
-	uint64_t t0 = time_us();
-	sched_ent_init(&v->se, v->vm->def.weight, 0, t0);
-	sched_ent_enter(&v->se, SCHED_RUNNING, t0);
+	uint64_t t0 = time_us(); /* vm_launch started v->se, RUNNING */
 	int err = backend->cpu_enable();
 	if (err)
 		vcpu_fail(v, &v->last_exit, "cannot enable virtualization on core %u (%d)",

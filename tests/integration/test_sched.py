@@ -196,6 +196,9 @@ def test_dedicated_core_runs_nobody_else(m):
     try:
         out = ok(m, "start ded")
         core = int(re.search(r"started ded on core (\d)$", out, re.M).group(1))
+        # read at once: its accounting is RUNNING from the start, even
+        # before its core has taken it up (a zeroed entry read "waiting")
+        assert cpu_times(m, "ded")[1] == 0, ok(m, "stats ded")
         other = 3 - core
         assert re.search(r"started s1 on core %d$" % other, ok(m, "start s1"), re.M)
         assert re.search(r"started s2 on core %d$" % other, ok(m, "start s2"), re.M)
