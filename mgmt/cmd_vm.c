@@ -117,7 +117,8 @@ static int cmd_set(struct shell *sh, int argc, char **argv)
 	catalog_release();
 	return rc;
 }
-SHELL_COMMAND(set, "set", "NAME KEY=VALUE...", "change a stopped guest's definition", cmd_set);
+SHELL_COMMAND(set, "set", "NAME KEY=VALUE...",
+	      "change a stopped guest's definition (or a running guest's weight=)", cmd_set);
 
 static int cmd_show(struct shell *sh, int argc, char **argv)
 {
