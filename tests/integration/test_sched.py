@@ -114,12 +114,13 @@ def test_weights_share_a_core_in_proportion(m):
         ok(m, "start w2")
         ok(m, "start w1")
         time.sleep(3)
-        r2, p2, r1, p1 = cpu_times(m, "w2")[0], progress(m, "w2"), cpu_times(m, "w1")[0], progress(m, "w1")
+        # the two guests' CPU times at one moment, and their counters read
+        # in the same order both times (the windows' lengths match)
+        p2, p1 = progress(m, "w2"), progress(m, "w1")
+        r2, r1 = cpu_times(m, "w2")[0], cpu_times(m, "w1")[0]
         time.sleep(12)
-        r2 = cpu_times(m, "w2")[0] - r2
-        r1 = cpu_times(m, "w1")[0] - r1
-        p2 = progress(m, "w2") - p2
-        p1 = progress(m, "w1") - p1
+        r2, r1 = cpu_times(m, "w2")[0] - r2, cpu_times(m, "w1")[0] - r1
+        p2, p1 = progress(m, "w2") - p2, progress(m, "w1") - p1
         assert 1.6 <= r2 / r1 <= 2.4, (r2, r1)
         assert p1 > 0 and 1.6 <= p2 / p1 <= 2.4, (p2, p1)
     finally:
@@ -153,12 +154,11 @@ def test_weight_changes_while_guests_run(m):
         assert re.search(r" wa/0\(w300,\w+\)", ok(m, "host"))
         assert "weight=300" in ok(m, "show wa") and "mem=16M" in ok(m, "show wa")
         time.sleep(1)
-        ra, pa, rb, pb = cpu_times(m, "wa")[0], progress(m, "wa"), cpu_times(m, "wb")[0], progress(m, "wb")
+        pa, pb = progress(m, "wa"), progress(m, "wb")
+        ra, rb = cpu_times(m, "wa")[0], cpu_times(m, "wb")[0]
         time.sleep(10)
-        ra = cpu_times(m, "wa")[0] - ra
-        rb = cpu_times(m, "wb")[0] - rb
-        pa = progress(m, "wa") - pa
-        pb = progress(m, "wb") - pb
+        ra, rb = cpu_times(m, "wa")[0] - ra, cpu_times(m, "wb")[0] - rb
+        pa, pb = progress(m, "wa") - pa, progress(m, "wb") - pb
         assert 2.4 <= ra / rb <= 3.6, (ra, rb)
         assert pb > 0 and 2.4 <= pa / pb <= 3.6, (pa, pb)
     finally:
