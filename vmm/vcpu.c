@@ -27,13 +27,20 @@
 #include "vmm/vcpu_fpu.h"
 #include "vmm/vm.h"
 
-/* Sets this core's LAPIC timer to the next deadline: the guest's, or a shared core's. */
+/*
+ * Sets this core's LAPIC timer to the next deadline: the guest's, or a
+ * shared core's. The same deadline is armed again if the timer already
+ * fired: its count, calibrated against the TSC once, can run out a little
+ * before the TSC reaches the deadline, and a guest left without its timer
+ * (or a shared core without its slice end) runs on until something else
+ * makes it exit (a Linux guest saw no timer for 30 s).
+ */
 void vcpu_timer_arm(struct vcpu *v)
 {
 	uint64_t d = v->lapic.deadline;
 	if (v->shared)
 		d = sched_timer_deadline(v, d);
-	if (d == v->armed_deadline)
+	if (d == v->armed_deadline && (!d || lapic_timer_counting()))
 		return;
 	v->armed_deadline = d;
 	if (!d) {
