@@ -158,6 +158,9 @@ LINUX_GUEST := $(BUILD)/linux/vmlinuz $(BUILD)/linux/initrd.img $(BUILD)/linux/d
 linux-guest: $(BUILD)/linux/vmlinuz
 $(LINUX_GUEST) &: guests/linux/build.sh guests/linux/init guests/linux/udhcpc.script guests/linux/hakonet.c
 	sh guests/linux/build.sh $(BUILD)/linux
+# The bench initramfs: the same plus Linux's own iSCSI initiator (iscsistart).
+$(BUILD)/linux/initrd-iscsi.img: guests/linux/build-iscsi.sh $(LINUX_GUEST)
+	sh guests/linux/build-iscsi.sh $(BUILD)/linux
 
 # A small Debian 12 system on a GPT disk (debootstrap; tools/mkdebian.sh), the
 # real system the boot=disk tests put on a LUN. Rebuilt only when the script
@@ -200,7 +203,7 @@ PORTABLE := vmm/core/lib/fmt.c vmm/core/lib/log.c vmm/core/lib/errno.c vmm/core/
             vmm/bzimage.c vmm/dev/aml.c vmm/dev/acpi_tables.c vmm/dev/rtc.c vmm/core/lib/calendar.c vmm/dev/pit.c vmm/dev/ioapic.c \
             vmm/dev/lapic.c \
             net/crypto/sha256.c net/crypto/md5.c net/crypto/drbg.c net/crypto/isn.c net/crypto/seed.c mgmt/auth.c mgmt/console/telnet.c mgmt/console/login_limit.c mgmt/console/slots.c $(filter-out net/iscsi/blk.c net/iscsi/tcp.c,$(wildcard net/iscsi/*.c)) \
-            vmm/blk/blk.c vmm/blk/blk_mem.c vmm/blk/blk_check.c vmm/blk/blk_bench.c \
+            vmm/blk/blk.c vmm/blk/blk_lat.c vmm/blk/blk_mem.c vmm/blk/blk_check.c vmm/blk/blk_bench.c \
             vmm/dev/virtqueue.c vmm/dev/virtio_mmio.c vmm/dev/virtio_blk.c vmm/dev/virtio_net.c \
             net/switch.c net/gso.c \
             vmm/blk/blk_sync.c vmm/blk/slotstore.c mgmt/catalog_fmt.c mgmt/users_fmt.c mgmt/audit.c \
@@ -224,6 +227,9 @@ EXIT_OBJ := $(patsubst %.c,$(BUILD)/unit/obj/%.o,$(PORTABLE_EXIT))
 # Only test_exit links the exit path (with its fakes of the rest).
 $(BUILD)/unit/test_exit: EXTRA_UNIT_OBJ = $(EXIT_OBJ)
 $(BUILD)/unit/test_exit: $(EXIT_OBJ)
+
+# test_scrub includes the scrub pool itself, with fakes of what it calls.
+$(BUILD)/unit/test_scrub: vmm/core/scrub.c vmm/core/scrub.h vmm/core/page.h
 
 $(BUILD)/unit/obj/%.o: %.c | $(BEARSSL_STAMP)
 	@mkdir -p $(dir $@)
@@ -297,7 +303,7 @@ test-fast: all $(UNIT_BIN) $(FUZZ_BIN)
 
 test-slow: test
 
-bench: all $(DEBIAN_IMG)
+bench: all $(DEBIAN_IMG) $(BUILD)/linux/initrd-iscsi.img
 	$(PYTHON) tests/bench.py
 
 clean:

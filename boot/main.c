@@ -31,6 +31,7 @@
 #include "vmm/core/lib/log.h"
 #include "vmm/core/lib/string.h"
 #include "vmm/core/page.h"
+#include "vmm/core/scrub.h"
 #include "vmm/core/percpu.h"
 #include "vmm/core/service.h"
 #include "vmm/core/smp.h"
@@ -203,6 +204,16 @@ static void log_phases(void)
 	log_info("boot phases: %s", line);
 }
 
+/* scrub= and scrub_ahead= (vmm/core/scrub.h); cfg.c checked both. */
+static void configure_scrub(void)
+{
+	const char *mode = cfg_get(&hako_cfg, "scrub"), *ahead = cfg_get(&hako_cfg, "scrub_ahead");
+	uint64_t bytes = SCRUB_AHEAD_DEFAULT;
+	if (ahead && fmt_parse_size(ahead, &bytes))
+		bytes = SCRUB_AHEAD_DEFAULT;
+	scrub_configure(!mode || strcmp(mode, "start"), bytes);
+}
+
 /* The network and iSCSI settings of hako.cfg, handed to their owners. */
 static struct net_config net_conf;
 
@@ -222,6 +233,7 @@ static void configure_services(void)
 	const char *ts = cfg_get(&hako_cfg, "timeslice");
 	if (ts && !fmt_parse_uint(ts, 1, 1000, &slice_ms)) /* cfg.c checked it */
 		sched_set_slice_ms((unsigned)slice_ms);
+	configure_scrub();
 
 	pci_init(acpi_host.mcfg_base, acpi_host.mcfg_bus_start, acpi_host.mcfg_bus_end);
 	net_conf = (struct net_config){ cfg_get(&hako_cfg, "net"), cfg_get(&hako_cfg, "nic"),

@@ -24,6 +24,10 @@ $(BUILD)/guests/$(1).elf: $(BUILD)/guests/$(1)/start.o $(BUILD)/guests/$(1)/$(1)
 endef
 $(foreach g,$(GUEST_NAMES),$(eval $(call GUEST_LINK,$(g))))
 
+# The probe's further files.
+$(BUILD)/guests/probe.elf: $(BUILD)/guests/probe/gdb.o $(BUILD)/guests/probe/ring3.o \
+                           $(BUILD)/guests/probe/ring3_entry.o
+
 GUEST_FILES += $(foreach g,$(GUEST_NAMES),$(BUILD)/guests/$(g).elf)
 
 # The Linux test guest (make linux-guest): kernel, initramfs, ext4 disk image.

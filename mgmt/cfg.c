@@ -99,6 +99,15 @@ static int check_timeslice(const char *v, char *why, size_t n)
 	return -EINVAL;
 }
 
+/* scrub=: who zeroes the memory guests give back (vmm/core/scrub.h). */
+static int check_scrub(const char *v, char *why, size_t n)
+{
+	if (!strcmp(v, "idle") || !strcmp(v, "start"))
+		return 0;
+	fmt_snprintf(why, n, "scrub must be idle (idle cores zero freed memory) or start");
+	return -EINVAL;
+}
+
 /* catalog= and pool=: a LUN, or any disk URL the block layer knows (ram: for tests). */
 static int check_iscsi_url(const char *v, char *why, size_t n)
 {
@@ -165,6 +174,8 @@ static const struct cfg_key known_keys[] = {
 	{ "quota_guests", check_count, 0 },
 	{ "quota_pool", check_size, 0 },
 	{ "timeslice", check_timeslice, 0 },
+	{ "scrub", check_scrub, 0 },
+	{ "scrub_ahead", check_size, 0 },
 };
 
 static const struct cfg_key *find_key(const char *k)

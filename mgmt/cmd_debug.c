@@ -29,9 +29,6 @@ static int debug_on(struct shell *sh, struct vm *vm, const char *port_word)
 		return shell_error(sh, "bad PORT '%s': a TCP port from 1 to 65535", port_word);
 	if (vm->state != VM_RUNNING)
 		return shell_error(sh, "guest '%s' is not running", vm->def.name);
-	if (vm->def.shared) /* a vCPU held by the debugger parks on its core (vmm/vcpu_debug.c) */
-		return shell_error(sh, "guest '%s' runs on shared cores; a debugger needs "
-				   "sched=dedicated (a stopped vCPU would hold its core)", vm->def.name);
 	net_get_status(&st);
 	if (!st.configured)
 		return shell_error(sh, "the management network has no address (`net` says why); a "

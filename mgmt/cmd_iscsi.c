@@ -11,6 +11,7 @@
  * Ctrl-C on the terminal that started them interrupts them. One at a
  * time: a second one, from another session, is refused while one runs.
  */
+#include "mgmt/cmd_disk.h"
 #include "mgmt/shell/args.h"
 #include "mgmt/shell/shell.h"
 #include "net/iscsi/query.h"
@@ -239,9 +240,38 @@ static uint64_t bench_clock(void)
 	return time_us();
 }
 
-/* One line per run: "write 4K x1: 12.3 MB/s (16 MiB in 1300 ms)". */
+/* "12.3": stamp ticks (the TSC) as microseconds with one decimal. */
+static void fmt_ticks_us(uint64_t ticks, char *buf, unsigned len)
+{
+	uint64_t tenths = tsc_khz ? ticks * 10000 / tsc_khz : 0;
+	fmt_snprintf(buf, len, "%llu.%llu", (unsigned long long)(tenths / 10),
+		     (unsigned long long)(tenths % 10));
+}
+
+void cmd_disk_latency(struct shell *sh, const char *indent, const struct blk_lat *l)
+{
+	char line[320], mean[24], p99[24];
+	if (!l->n[BLK_HOP_TOTAL])
+		return;
+	int n = fmt_snprintf(line, sizeof(line), "%slatency %llu requests, us mean/p99:", indent,
+			     (unsigned long long)l->n[BLK_HOP_TOTAL]);
+	const char *sep = "";
+	for (int h = 0; h < BLK_HOPS; h++) {
+		if (!l->n[h] || n >= (int)sizeof(line))
+			continue;
+		fmt_ticks_us(blk_lat_mean(l, (enum blk_hop)h), mean, sizeof(mean));
+		fmt_ticks_us(blk_lat_p99(l, (enum blk_hop)h), p99, sizeof(p99));
+		n += fmt_snprintf(line + n, sizeof(line) - n, "%s %s %s/%s", sep,
+				  blk_hop_name((enum blk_hop)h), mean, p99);
+		sep = ",";
+	}
+	shell_printf(sh, "%s\n", line);
+}
+
+/* One line per run: "write 4K x1: 12.3 MB/s (16 MiB in 1300 ms)", then its latency. */
 static int bench_one(struct shell *sh, struct blk_bench *b)
 {
+	blk_lat_reset(b->d);
 	int rc = blk_bench_run(b);
 	if (rc)
 		return rc;
@@ -250,6 +280,7 @@ static int bench_one(struct shell *sh, struct blk_bench *b)
 		     b->write ? "write" : "read", b->req_bytes / 1024, b->depth,
 		     (unsigned long long)(tenths / 10), (unsigned long long)(tenths % 10),
 		     (unsigned long long)(b->size >> 20), (unsigned long long)(us / 1000));
+	cmd_disk_latency(sh, "  ", blk_latency(b->d));
 	return 0;
 }
 

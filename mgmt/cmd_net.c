@@ -98,6 +98,9 @@ static int cmd_net(struct shell *sh, int argc, char **argv)
 			     n == st.nic ? " (management)" : "");
 		shell_printf(sh, "  rx %lu frames (%lu dropped), tx %lu frames (%lu dropped)\n",
 			     n->rx_frames, n->rx_dropped, n->tx_frames, n->tx_dropped);
+		if (n->rx_irqs)
+			shell_printf(sh, "  rx interrupts %lu (received frames wake the service core)\n",
+				     *n->rx_irqs);
 	}
 	if (!st.configured) {
 		shell_printf(sh, "ipv4: none (%s: %s)\n", st.mode, st.why);

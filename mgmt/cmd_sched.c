@@ -12,6 +12,7 @@
 #include "vmm/core/lib/string.h"
 #include "vmm/core/percpu.h"
 #include "vmm/sched.h"
+#include "vmm/vcpu_debug.h"
 #include "vmm/vm.h"
 
 /* Microseconds as seconds with milliseconds: "12.345". */
@@ -21,8 +22,12 @@ static const char *secs(uint64_t us, char *buf, unsigned len)
 	return buf;
 }
 
-static const char *state_name(enum sched_state s)
+/* A vCPU a debugger holds is blocked as a halted one is (vmm/vcpu_debug.h), but says so. */
+static const char *state_name(const struct vcpu *v)
 {
+	enum sched_state s = v->se.state;
+	if (s == SCHED_BLOCKED && vcpu_debug_held(v))
+		return "held";
 	return s == SCHED_RUNNING ? "running" : s == SCHED_READY ? "waiting" :
 	       s == SCHED_BLOCKED ? "halted" : "stopped";
 }
@@ -51,7 +56,7 @@ void cmd_sched_guest_stats(struct shell *sh, const struct vm *vm)
 		const struct vcpu *v = vm->vcpu[i];
 		char what[48];
 		fmt_snprintf(what, sizeof(what), "vcpu%u on core %u (%s):", v->id, v->core,
-			     state_name(v->se.state));
+			     state_name(v));
 		print_times(sh, what, sched_vcpu_us(v, SCHED_RUNNING), sched_vcpu_us(v, SCHED_READY),
 			    sched_vcpu_us(v, SCHED_BLOCKED));
 	}
@@ -71,7 +76,7 @@ static void print_core(struct shell *sh, unsigned core, const struct sched_core_
 	for (unsigned i = 0; i < in->nvcpus; i++) {
 		const struct vcpu *v = in->vcpu[i];
 		shell_printf(sh, " %s/%u(w%u,%s)", v->vm->def.name, v->id, v->se.weight,
-			     state_name(v->se.state));
+			     state_name(v));
 	}
 	if (in->placed > in->nvcpus)
 		shell_printf(sh, " +%u starting", in->placed - in->nvcpus);

@@ -17,6 +17,7 @@
 #include "vmm/core/lib/string.h"
 #include "vmm/core/page.h"
 #include "vmm/core/percpu.h"
+#include "vmm/core/scrub.h"
 #include "vmm/core/service.h"
 #include "vmm/core/stack_guard.h"
 #include "vmm/core/time.h"
@@ -66,6 +67,22 @@ static void print_isolation(struct shell *sh)
 		     rng_source());
 }
 
+/* The scrub pool (vmm/core/scrub.h): what the next guests get already zeroed. */
+static void print_scrub(struct shell *sh)
+{
+	struct scrub_stats s;
+	scrub_get_stats(&s);
+	if (!s.idle) {
+		shell_printf(sh, "scrub: by start (scrub=start), %lu MiB given back by guests to zero\n",
+			     s.dirty_bytes >> 20);
+		return;
+	}
+	shell_printf(sh, "scrub: on idle cores, %lu MiB zeroed and ready (%lu MiB wanted: the largest "
+		     "stopped guest, at most scrub_ahead=%luM), %lu MiB to scrub, %lu MiB scrubbed "
+		     "since boot\n", s.clean_bytes >> 20, s.target_bytes >> 20, s.ahead_bytes >> 20,
+		     s.dirty_bytes >> 20, s.scrubbed_bytes >> 20);
+}
+
 static int cmd_host(struct shell *sh, int argc, char **argv)
 {
 	(void)argv; /* no arguments */
@@ -79,6 +96,7 @@ static int cmd_host(struct shell *sh, int argc, char **argv)
 	cmd_sched_host(sh);
 	shell_printf(sh, "memory: %lu MiB total, %lu MiB free for guests, %lu KiB used by hako\n",
 		     ps.total_bytes >> 20, ps.free_bytes >> 20, ps.hako_bytes >> 10);
+	print_scrub(sh);
 	shell_printf(sh, "backend: %s (%s%s)\n", virt.kind, backend ? "" : "not usable: ",
 		     virt.detail);
 	print_isolation(sh);

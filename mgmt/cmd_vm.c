@@ -4,6 +4,7 @@
  * prints; the work is in vmm/vm.c and vmm/vm_def.c.
  */
 #include "mgmt/catalog.h"
+#include "mgmt/cmd_disk.h"
 #include "mgmt/cmd_net.h"
 #include "mgmt/policy.h"
 #include "mgmt/cmd_sched.h"
@@ -19,6 +20,7 @@
 #include "vmm/core/service.h"
 #include "vmm/core/smp.h"
 #include "vmm/core/time.h"
+#include "vmm/blk/blk.h"
 #include "vmm/platform.h"
 #include "vmm/virtio_attach.h"
 #include "vmm/exit_names.h"
@@ -335,6 +337,9 @@ static void print_disk_stats(struct shell *sh, struct vm *vm)
 			     "%lu bytes read, %lu bytes written\n", 'a' + i, url,
 			     st.reads, st.writes, st.flushes, st.errors, st.bytes_read,
 			     st.bytes_written);
+		struct blockdev *d = vm_disk_dev(vm, i);
+		if (d)
+			cmd_disk_latency(sh, "    ", blk_latency(d));
 	}
 }
 
@@ -354,6 +359,10 @@ static int cmd_stats(struct shell *sh, int argc, char **argv)
 			if (vm->exit_count[k])
 				shell_printf(sh, "  %-14s %lu\n", exit_kind_name((enum exit_kind)k),
 					     vm->exit_count[k]);
+		if (vm->mem.chunk) /* vmm/core/scrub.h: who zeroed it */
+			shell_printf(sh, "  memory %lu MiB, %lu MiB of it zeroed by start, the rest "
+				     "ahead by idle cores\n", vm->mem.size >> 20,
+				     (unsigned long)(vm->mem.zeroed_at_start * VM_CHUNK_SIZE >> 20));
 		cmd_sched_guest_stats(sh, vm);
 		cmd_trace_exit_costs(sh, vm);
 		print_disk_stats(sh, vm);

@@ -26,13 +26,15 @@ def main():
             m.send(("disk bench iscsi://10.0.2.2:%d/%s/1 %s\r" % (t.port, IQN, SIZE)).encode())
             m.expect(r"Type 'yes' to continue: ", 60)
             out = m.cmd("yes", timeout=900)
-    rows = re.findall(r"^((?:write|read) \d+K x\d+): (\d+\.\d) MB/s", out, re.M)
+    rows = re.findall(r"^((?:write|read) \d+K x\d+): (\d+\.\d) MB/s.*\n\s*(latency .*)$",
+                      out, re.M)
     if len(rows) != 8:
         print("iscsi: disk bench failed:\n" + out)
         return
-    for what, mbs in rows:
+    for what, mbs, lat in rows:
         print("iscsi: hako -> tgt sequential %-14s %7s MB/s (%s, QEMU TCG user net, virtio-net)"
               % (what, mbs, SIZE))
+        print("iscsi:   %s" % lat.strip())
 
 
 if __name__ == "__main__":

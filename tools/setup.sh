@@ -9,7 +9,7 @@ SUDO=
 
 PACKAGES="make gcc binutils libc6-dev gnu-efi ovmf qemu-system-x86 qemu-utils qemu-block-extra
   bochs bochsbios vgabios bochs-term mtools gdisk dosfstools
-  tgt libiscsi-bin busybox-static cpio kmod e2fsprogs
+  tgt libiscsi-bin open-iscsi busybox-static cpio kmod e2fsprogs
   python3 python3-pytest dpkg-dev xz-utils clang debootstrap"
 
 missing=

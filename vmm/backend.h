@@ -79,7 +79,11 @@ struct vmm_backend {
 	void (*seg_read)(struct vcpu *v, enum vseg s, struct vseg_desc *d);
 	void (*seg_write)(struct vcpu *v, enum vseg s, const struct vseg_desc *d);
 
-	/* Queues an event for delivery at the next entry. -EBUSY if one is pending. */
+	/*
+	 * Queues an event for delivery at the next entry. -EBUSY if one is
+	 * pending. A VEVENT_SOFT_INTR returns to ev->next_rip (SVM: RIP with
+	 * NRIPS in the VMCB's next-RIP, else RIP itself moved there).
+	 */
 	int (*inject)(struct vcpu *v, const struct vevent *ev);
 
 	/*
@@ -134,6 +138,8 @@ struct vmm_backend {
 	 * loads itself.
 	 */
 	void (*debug_set)(struct vcpu *v, unsigned ctl, const struct debug_dr *dr);
+	/* 1 when DEBUG_CTL_STEP sets the guest's RFLAGS.TF (AMD-V), which a PUSHF would store. */
+	int step_tf;
 };
 
 extern const struct vmm_backend svm_backend;

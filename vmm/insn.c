@@ -1,7 +1,8 @@
 /*
- * vmm/insn.c - decoder for the MMIO-access instructions of vmm/insn.h.
- * Portable. Encodings: SDM Vol. 2A 2.1 (prefixes, ModR/M, SIB), 2.2.1
- * (REX), Vol. 2B "MOV", "MOVZX", "MOVSX"; the guest controls every byte.
+ * vmm/insn.c - decoder for the MMIO-access instructions of vmm/insn.h,
+ * and PUSHF for a debugger's single step. Portable. Encodings: SDM Vol.
+ * 2A 2.1 (prefixes, ModR/M, SIB), 2.2.1 (REX), Vol. 2B "MOV", "MOVZX",
+ * "MOVSX", "PUSHF"; the guest controls every byte.
  */
 #include "vmm/insn.h"
 
@@ -159,6 +160,20 @@ int insn_decode(const uint8_t *bytes, unsigned n, int long64, int def32, struct 
 	}
 	in->len = (uint8_t)c.pos;
 	return 0;
+}
+
+unsigned insn_pushf(const uint8_t *bytes, unsigned n, int long64, int def32, uint8_t *len)
+{
+	struct cursor c = { bytes, n, 0 };
+	struct prefixes p = { 0, 0, 0 };
+	uint8_t op;
+	if (read_prefixes(&c, long64, &p, &op) || op != 0x9c)
+		return 0;
+	*len = (uint8_t)c.pos;
+	/* 64-bit mode: 64 bits, or 16 with 66 and no REX.W (SDM Vol. 2B "PUSHF/PUSHFD/PUSHFQ") */
+	if (long64)
+		return p.opsize16 && !(p.rex & REX_W) ? 2 : 8;
+	return op_size(&p, 0, def32);
 }
 
 static uint64_t mask_of(unsigned size)

@@ -52,4 +52,12 @@ uint64_t insn_load_result(const struct insn *in, uint64_t old, uint64_t mem);
 /* The value a store writes, from the register file (rax..r15, 16 entries). */
 uint64_t insn_store_value(const struct insn *in, const uint64_t gpr[16]);
 
+/*
+ * Is bytes[0..n) PUSHF (9C, with 66, segment or REX prefixes)? Its
+ * operand size in bytes (2, 4 or 8) with *len set, or 0. A debugger's
+ * single step on AMD-V sets RFLAGS.TF, which PUSHF would store
+ * (vmm/vcpu_debug.c hides it).
+ */
+unsigned insn_pushf(const uint8_t *bytes, unsigned n, int long64, int def32, uint8_t *len);
+
 #endif

@@ -43,6 +43,7 @@
 #include "vmm/core/time.h"
 #include "vmm/core/trap.h"
 #include "vmm/spec.h"
+#include "vmm/vcpu_dr.h"
 #include "vmm/vcpu_fpu.h"
 #include "vmm/vm.h"
 
@@ -167,6 +168,7 @@ static void switch_out(struct sched_core *sc, int gone)
 		return;
 	lapic_timer_stop();
 	v->armed_deadline = 0;
+	vcpu_dr_leave(v);
 	vcpu_fpu_leave(v);
 	spec_vcpu_leave(v);
 	if (gone && backend->vcpu_unload)
@@ -176,9 +178,9 @@ static void switch_out(struct sched_core *sc, int gone)
 
 /*
  * The core changes hands: the leaving vCPU's x87/SSE/AVX state is saved
- * and cleared, SPEC_CTRL read back (vcpu_fpu.c, spec.c); then the
- * arriving one's back-end state, IBPB if it is another guest, its
- * SPEC_CTRL and FPU state, as on a dedicated core's first entry.
+ * and cleared, its DR0-DR3 and DR6 too, SPEC_CTRL read back (vcpu_fpu.c,
+ * vcpu_dr.c, spec.c); then the arriving one's back-end state, IBPB if it
+ * is another guest, its SPEC_CTRL, FPU state and debug registers, as on a dedicated core's first entry.
  */
 static void switch_to(struct sched_core *sc, struct vcpu *v)
 {
@@ -189,6 +191,7 @@ static void switch_to(struct sched_core *sc, struct vcpu *v)
 		backend->vcpu_switch_in(v);
 	spec_vcpu_arrive(v);
 	vcpu_fpu_arrive(v);
+	vcpu_dr_arrive(v);
 	sc->cur = v;
 	if (sc->left_tsc) {
 		sc->switches++;

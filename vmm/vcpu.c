@@ -4,8 +4,9 @@
  * guest ends or the service core asks it to stop (vm->stop_request and a
  * VEC_KICK IPI, which forces an EXIT_EXT_INTERRUPT because physical
  * interrupts are intercepted while a guest runs); it idles on the core
- * when the guest halts. A vCPU on a shared core runs turns of
- * vcpu_run_once() as vmm/sched.c decides, which never wait.
+ * when the guest halts or a debugger holds it. A vCPU on a shared core
+ * runs turns of vcpu_run_once() as vmm/sched.c decides, which never
+ * wait: a halted or held one blocks, and the core runs the others.
  */
 #include "vmm/vcpu.h"
 
@@ -24,6 +25,7 @@
 #include "vmm/irq.h"
 #include "vmm/sched.h"
 #include "vmm/spec.h"
+#include "vmm/vcpu_dr.h"
 #include "vmm/vcpu_fpu.h"
 #include "vmm/vm.h"
 
@@ -54,14 +56,19 @@ void vcpu_timer_arm(struct vcpu *v)
 /*
  * Before each entry, host interrupts off: fires a due guest timer,
  * injects the highest deliverable interrupt or asks for an exit when the
- * guest can take it (SDM Vol. 3A 11.8, APM 15.21).
+ * guest can take it (SDM Vol. 3A 11.8, APM 15.21). A debugger's single
+ * step takes none: they wait until the guest runs on (vmm/vcpu_debug.h).
  */
 static void vcpu_events(struct vcpu *v)
 {
 	vlapic_timer_check(&v->lapic, rdtsc());
 	vcpu_timer_arm(v);
+	if (v->dbg_ctl & DEBUG_CTL_STEP) {
+		backend->intr_window(v, 0);
+		return;
+	}
 	if (v->lapic.nmi_pending && backend->intr_ready(v) >= 0) {
-		const struct vevent nmi = { VEVENT_NMI, 2, 0, 0 };
+		const struct vevent nmi = { .type = VEVENT_NMI, .vector = 2 };
 		if (!backend->inject(v, &nmi))
 			v->lapic.nmi_pending = 0;
 	}
@@ -71,7 +78,7 @@ static void vcpu_events(struct vcpu *v)
 		return;
 	}
 	if (backend->intr_ready(v) > 0) {
-		const struct vevent ev = { VEVENT_EXT_INTR, (uint8_t)vec, 0, 0 };
+		const struct vevent ev = { .type = VEVENT_EXT_INTR, .vector = (uint8_t)vec };
 		if (!backend->inject(v, &ev)) {
 			vlapic_ack(&v->lapic, vec);
 			backend->intr_window(v, 0);
@@ -84,11 +91,15 @@ static void vcpu_events(struct vcpu *v)
 int vcpu_can_wake(struct vcpu *v)
 {
 	struct uart_model *u = &v->vm->uart;
-	if (v->vm->stop_request || vcpu_debug_wanted(v))
+	if (v->vm->stop_request)
 		return 1;
 	if (v->wait_sipi)
 		return __atomic_load_n(&v->sipi_pending, __ATOMIC_ACQUIRE) || v->init_pending;
 	vlapic_timer_check(&v->lapic, rdtsc());
+	if (vcpu_debug_held(v)) /* the guest's timer runs on; only the debugger lets it go */
+		return vcpu_debug_released(v);
+	if (vcpu_debug_wanted(v))
+		return 1;
 	if (v->init_pending || v->lapic.nmi_pending)
 		return 1;
 	if (v->vm->platform == VM_PLATFORM_BARE)
@@ -97,7 +108,10 @@ int vcpu_can_wake(struct vcpu *v)
 	return vlapic_pending(&v->lapic) >= 0 && v->halt_if;
 }
 
-/* Dedicated core, after HLT: sleep until an interrupt for the guest, input, or a stop. */
+/*
+ * Dedicated core, after HLT or while a debugger holds the vCPU: sleep
+ * until an interrupt for the guest, input, the debugger's word, or a stop.
+ */
 static void vcpu_idle(struct vcpu *v)
 {
 	sched_ent_enter(&v->se, SCHED_BLOCKED, time_us());
@@ -137,7 +151,8 @@ enum vcpu_turn vcpu_run_once(struct vcpu *v)
 	struct exit_info e;
 	if ((v->init_pending || v->wait_sipi) && vcpu_sipi_state(v) == VCPU_WAIT_SIPI)
 		return VCPU_WAIT_SIPI;
-	vcpu_debug_check(v); /* parks here while a debugger holds the guest (dedicated cores only) */
+	if (vcpu_debug_check(v))
+		return VCPU_HELD; /* the debugger holds it: it waits like a halted vCPU */
 	irq_disable(); /* a kick after vcpu_events must make the entry exit at once */
 	vcpu_events(v);
 	backend->vcpu_run(v, &e); /* entry failures arrive as EXIT_ENTRY_FAILED */
@@ -178,6 +193,7 @@ static int vcpu_step(struct vcpu *v)
 	case VCPU_GO_ON:
 		return 1;
 	case VCPU_HALTED:
+	case VCPU_HELD:
 		vcpu_idle(v);
 		return 1;
 	case VCPU_WAIT_SIPI:
@@ -203,14 +219,17 @@ void vcpu_loop(void *arg)
 			  v->core, err);
 	/*
 	 * The core changes hands: IBPB if it last ran another guest, then
-	 * this vCPU's SPEC_CTRL, x87/SSE/AVX state and XCR0, which stay on
-	 * the core until it leaves (vmm/spec.c, vmm/vcpu_fpu.c).
+	 * this vCPU's SPEC_CTRL, x87/SSE/AVX state and XCR0, DR0-DR3 and DR6,
+	 * which stay on the core until it leaves (vmm/spec.c, vmm/vcpu_fpu.c,
+	 * vmm/vcpu_dr.c).
 	 */
 	spec_vcpu_arrive(v);
 	vcpu_fpu_arrive(v);
+	vcpu_dr_arrive(v);
 	while (!err && !v->vm->stop_request && vcpu_step(v))
 		;
 	lapic_timer_stop();
+	vcpu_dr_leave(v);
 	vcpu_fpu_leave(v);
 	spec_vcpu_leave(v);
 	v->armed_deadline = 0;

@@ -20,6 +20,7 @@
 #include "vmm/exit.h"
 #include "vmm/sched_policy.h"
 #include "vmm/vcpu_debug.h"
+#include "vmm/vcpu_dr.h"
 #include "vmm/core/lib/x86.h"
 
 struct vm;
@@ -94,13 +95,19 @@ struct vseg_desc {
 #define SEG_ATTR_DB (1u << 10)
 #define SEG_ATTR_G (1u << 11)
 
-/* An event to inject at the next entry (APM 15.20 EVENTINJ, SDM 26.6). */
-enum vevent_type { VEVENT_EXT_INTR, VEVENT_NMI, VEVENT_EXCEPTION };
+/*
+ * An event to inject at the next entry (APM 15.20 EVENTINJ, SDM 26.6).
+ * VEVENT_SOFT_INTR is the guest's own INT n, which only AMD-V's INTn
+ * intercept brings to hako (vmm/vcpu_debug.c): delivered as the
+ * instruction would, the gate's DPL checked, returning to next_rip.
+ */
+enum vevent_type { VEVENT_EXT_INTR, VEVENT_NMI, VEVENT_EXCEPTION, VEVENT_SOFT_INTR };
 struct vevent {
 	enum vevent_type type;
 	uint8_t vector;
 	uint8_t has_error;
 	uint32_t error;
+	uint64_t next_rip;       /* VEVENT_SOFT_INTR: the instruction after INT n */
 };
 #define VEC_UD 6
 #define VEC_GP 13
@@ -132,6 +139,7 @@ struct vcpu {
 	uint64_t fpu_mask;       /* the XCR0 bits its CPUID offers: what the area holds */
 	uint64_t xcr0;
 	uint64_t spec_ctrl;      /* IA32_SPEC_CTRL while off its core (vmm/spec.c) */
+	struct vcpu_dr dr;       /* DR0-DR3, DR6 while off its core (vmm/vcpu_dr.c) */
 	uint64_t armed_deadline; /* guest timer deadline the host timer is set for */
 	/*
 	 * Scheduling (vmm/sched.c): `se` accounts run, wait and halted time
@@ -149,6 +157,7 @@ enum vcpu_turn {
 	VCPU_GO_ON,              /* enter it again */
 	VCPU_HALTED,             /* HLT: it waits for an interrupt (vcpu_can_wake) */
 	VCPU_WAIT_SIPI,          /* an application processor waiting for its SIPI */
+	VCPU_HELD,               /* a debugger holds it: it waits for the debugger (vcpu_can_wake) */
 	VCPU_STOPPED,            /* its guest stops, crashed or asked to power off */
 };
 
@@ -160,8 +169,9 @@ enum vcpu_turn vcpu_run_once(struct vcpu *v);
 /*
  * Would a halted vCPU (or one waiting for a SIPI) run now: an interrupt
  * it accepts, an NMI, INIT, SIPI, console input of a bare guest, or its
- * guest stopping? Fires its due guest timer first. On v's core, host
- * interrupts off.
+ * guest stopping? One a debugger holds runs only when the debugger lets
+ * it go (or its guest stops). Fires its due guest timer first. On v's
+ * core, host interrupts off.
  */
 int vcpu_can_wake(struct vcpu *v);
 /*

@@ -7,10 +7,12 @@
 #include "vmm/backend.h"
 #include "vmm/core/cpu.h"
 #include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/log.h"
 #include "vmm/core/lib/string.h"
 #include "vmm/exit_dispatch.h"
 #include "vmm/guest_mem.h"
 #include "vmm/guest_pt.h"
+#include "vmm/insn.h"
 #include "vmm/vcpu_regs.h"
 #include "vmm/vcpu_signal.h"
 #include "vmm/vm.h"
@@ -20,6 +22,11 @@
 #define INT3 0xcc
 
 /* ---- the vCPU's side ---- */
+
+static int access(struct vm *vm, int phys, unsigned vcpu, uint64_t addr, uint8_t *buf, size_t len,
+		  int write);
+static void pushf_note(struct vcpu *v);
+static void pushf_hide_tf(struct vcpu *v);
 
 static const enum vseg seg_of[] = { VSEG_CS, VSEG_SS, VSEG_DS, VSEG_ES, VSEG_FS, VSEG_GS };
 
@@ -103,35 +110,36 @@ static void controls_set(struct vcpu *v, unsigned ctl, const struct debug_dr *dr
 	v->dbg_ctl = ctl;
 }
 
-static void park(struct vcpu *v, struct vm_debug *d)
+/* The vCPU stops for the debugger: the guest's own TF and DR7 back, its registers copied out. */
+static void hold(struct vcpu *v)
 {
-	controls_set(v, v->dbg_ctl & ~(DEBUG_CTL_STEP | DEBUG_CTL_HW), 0); /* the guest's TF, DR7 */
+	controls_set(v, v->dbg_ctl & ~(DEBUG_CTL_STEP | DEBUG_CTL_HW), 0);
 	v->dbg.step = 0;
 	regs_copy_out(v);
+	pushf_hide_tf(v);
 	v->dbg.dirty = 0;
 	__atomic_store_n(&v->dbg.parked, 1, __ATOMIC_RELEASE);
-	for (;;) {
-		irq_disable();
-		if (__atomic_load_n(&v->dbg.go, __ATOMIC_ACQUIRE) || v->vm->stop_request)
-			break;
-		__asm__ volatile("sti; hlt" ::: "memory"); /* a kick (vcpu_wake) ends it */
-	}
-	irq_enable();
+}
+
+/* The debugger let it go: what it changed goes in, its controls are armed for the next entries. */
+static void release(struct vcpu *v)
+{
 	v->dbg.go = 0;
 	if (v->dbg.dirty)
 		regs_copy_in(v);
-	d = v->vm->debug; /* 0 when the debugger detached meanwhile */
+	struct vm_debug *d = v->vm->debug; /* 0 when the debugger detached meanwhile */
 	struct debug_dr dr;
 	unsigned ctl = (d && d->nbp ? DEBUG_CTL_BREAKPOINTS : 0) | dr_from(d, &dr);
 	if (d && v->dbg.step) {
 		ctl |= DEBUG_CTL_STEP;
 		v->dbg.step_rip = backend->reg_read(v, VREG_RIP);
+		pushf_note(v);
 	}
 	controls_set(v, ctl, &dr);
 	__atomic_store_n(&v->dbg.parked, 0, __ATOMIC_RELEASE);
 }
 
-/* Records the first reason to stop and makes every vCPU park. Any core. */
+/* Records the first reason to stop and makes every vCPU stop. Any core. */
 static void stop_all(struct vm *vm, struct vm_debug *d, unsigned vcpu, enum dbg_stop why)
 {
 	int none = DBG_STOP_NONE;
@@ -143,25 +151,42 @@ static void stop_all(struct vm *vm, struct vm_debug *d, unsigned vcpu, enum dbg_
 		vcpu_wake(vm->vcpu[i]);
 }
 
-void vcpu_debug_check(struct vcpu *v)
+int vcpu_debug_check(struct vcpu *v)
 {
+	if (v->dbg.parked) {
+		if (!__atomic_load_n(&v->dbg.go, __ATOMIC_ACQUIRE))
+			return 1;
+		release(v);
+	}
 	struct vm_debug *d = v->vm->debug;
 	if (!d) {
 		if (v->dbg_ctl) /* the debugger left while this vCPU ran */
 			controls_set(v, 0, 0);
 		v->dbg.step = 0;
-		return;
+		return 0;
 	}
 	if (v->dbg.step && backend->reg_read(v, VREG_RIP) != v->dbg.step_rip)
 		stop_all(v->vm, d, v->id, DBG_STOP_STEP);
-	if (__atomic_load_n(&d->stop_req, __ATOMIC_ACQUIRE))
-		park(v, d);
+	if (!__atomic_load_n(&d->stop_req, __ATOMIC_ACQUIRE))
+		return 0;
+	hold(v);
+	return 1;
+}
+
+int vcpu_debug_held(const struct vcpu *v)
+{
+	return __atomic_load_n(&v->dbg.parked, __ATOMIC_ACQUIRE);
+}
+
+int vcpu_debug_released(const struct vcpu *v)
+{
+	return __atomic_load_n(&v->dbg.go, __ATOMIC_ACQUIRE);
 }
 
 int vcpu_debug_wanted(const struct vcpu *v)
 {
 	const struct vm_debug *d = v->vm->debug;
-	return d && d->stop_req;
+	return d && d->stop_req && !v->dbg.parked;
 }
 
 static int is_breakpoint(const struct vm_debug *d, uint64_t gva)
@@ -179,9 +204,6 @@ void vcpu_debug_step_done(struct vcpu *v)
 		stop_all(v->vm, d, v->id, DBG_STOP_STEP);
 }
 
-static int access(struct vm *vm, int phys, unsigned vcpu, uint64_t addr, uint8_t *buf, size_t len,
-		  int write);
-
 /* The bytes at the guest's RIP, through its page tables (vCPU's own core). */
 static int fetch(struct vcpu *v, uint64_t rip, uint8_t *buf, size_t n)
 {
@@ -191,8 +213,12 @@ static int fetch(struct vcpu *v, uint64_t rip, uint8_t *buf, size_t n)
 
 /*
  * AMD-V's INTn intercept: INT3 (QEMU's TCG reports it here, not as #BP)
- * is handled as #BP; any other INT n goes to the guest as it would have,
- * the vector delivered after the instruction.
+ * is handled as #BP; any other INT n goes to the guest as the
+ * instruction itself would deliver it: a software interrupt, so that the
+ * CPU checks the gate's DPL against the CPL (#GP(n * 8 + 2) from user
+ * mode through a kernel-only gate, SDM Vol. 3A 6.12.1.1) and pushes the
+ * address after the INT. A step ends here, before the delivery would
+ * push hako's TF.
  */
 static int intn(struct vcpu *v, const struct exit_info *e)
 {
@@ -206,9 +232,14 @@ static int intn(struct vcpu *v, const struct exit_info *e)
 		bp.exc.intn = 0, bp.exc.vector = VEC_BP;
 		return vcpu_debug_exception(v, &bp);
 	}
-	backend->reg_write(v, VREG_RIP, e->rip + 2);
-	const struct vevent ev = { VEVENT_EXT_INTR, insn[1], 0, 0 };
-	backend->inject(v, &ev);
+	const struct vevent ev = { .type = VEVENT_SOFT_INTR, .vector = insn[1],
+				   .next_rip = e->rip + 2 };
+	if (backend->inject(v, &ev)) {
+		vcpu_fail(v, e, "INT 0x%x while another event is pending", insn[1]);
+		return EXIT_GUEST_FAULT;
+	}
+	if (v->dbg_ctl & DEBUG_CTL_STEP)
+		vcpu_debug_step_done(v);
 	return EXIT_RESUME;
 }
 
@@ -247,6 +278,65 @@ int vcpu_debug_exception(struct vcpu *v, const struct exit_info *e)
 	return EXIT_GUEST_FAULT;
 }
 
+/* ---- AMD-V: a stepped PUSHF (backend step_tf) ---- */
+
+/* Where RSP points, as a linear address, and the stack's width mask (SDM Vol. 1 6.2.3). */
+static uint64_t stack_top(struct vcpu *v, uint64_t rsp, uint64_t *mask)
+{
+	struct vseg_desc ss, cs;
+	backend->seg_read(v, VSEG_SS, &ss);
+	backend->seg_read(v, VSEG_CS, &cs);
+	int long64 = (backend->reg_read(v, VREG_EFER) & EFER_LMA) && (cs.attr & SEG_ATTR_L);
+	*mask = long64 ? ~0ull : (ss.attr & SEG_ATTR_DB) ? 0xffffffffull : 0xffffull;
+	return (long64 ? 0 : ss.base) + (rsp & *mask);
+}
+
+/* At the start of a step: is it a PUSHF? Notes its size, length and RSP. */
+static void pushf_note(struct vcpu *v)
+{
+	uint8_t b[INSN_MAX_LEN];
+	struct vseg_desc cs;
+	v->dbg.pushf_size = 0;
+	if (!backend->step_tf)
+		return;
+	backend->seg_read(v, VSEG_CS, &cs);
+	uint64_t rip = v->dbg.step_rip;
+	int long64 = (backend->reg_read(v, VREG_EFER) & EFER_LMA) && (cs.attr & SEG_ATTR_L);
+	/* the bytes up to the end of the page may be all there is: fetch what can be */
+	size_t n = 4096 - ((rip + (long64 ? 0 : cs.base)) & 4095);
+	if (n > sizeof(b))
+		n = sizeof(b);
+	if (fetch(v, rip + (long64 ? 0 : cs.base), b, n))
+		return;
+	v->dbg.pushf_size = (uint8_t)insn_pushf(b, (unsigned)n, long64,
+					       !!(cs.attr & SEG_ATTR_DB), &v->dbg.pushf_len);
+	v->dbg.pushf_rsp = backend->reg_read(v, VREG_RSP);
+}
+
+/*
+ * At the end of a step that ran a PUSHF to completion (RIP past it, RSP
+ * down by its size): the word it pushed holds hako's TF, which the
+ * guest's own TF replaces. Registers already copied out (the walk).
+ */
+static void pushf_hide_tf(struct vcpu *v)
+{
+	unsigned size = v->dbg.pushf_size;
+	v->dbg.pushf_size = 0;
+	uint64_t mask, rsp = backend->reg_read(v, VREG_RSP);
+	if (!size || backend->reg_read(v, VREG_RIP) != v->dbg.step_rip + v->dbg.pushf_len)
+		return;
+	uint64_t top = stack_top(v, rsp, &mask);
+	if (rsp != ((v->dbg.pushf_rsp - size) & mask))
+		return;
+	uint64_t word = 0;
+	if (access(v->vm, 0, v->id, top, (uint8_t *)&word, size, 0))
+		return;
+	word = (word & ~(uint64_t)RFLAGS_TF) | v->dbg.tf_saved;
+	if (access(v->vm, 0, v->id, top, (uint8_t *)&word, size, 1))
+		log_warn("guest %s: vcpu %u: cannot hide the debugger's TF from PUSHF at 0x%lx",
+			 v->vm->def.name, v->id, top);
+}
+
 /* ---- the debugger's side ---- */
 
 int vcpu_debug_attach(struct vm *vm)
@@ -281,10 +371,16 @@ void vcpu_debug_stop_all(struct vm *vm, enum dbg_stop why)
 		stop_all(vm, vm->debug, 0, why);
 }
 
+/* Held and not let go: one the debugger let go is not stopped before it saw that. */
+static int stopped(const struct vcpu *v)
+{
+	return vcpu_debug_held(v) && !vcpu_debug_released(v);
+}
+
 void vcpu_debug_kick(struct vm *vm)
 {
 	for (unsigned i = 0; i < vm->nvcpus; i++)
-		if (!vm->vcpu[i]->dbg.parked && vm->vcpu[i]->running)
+		if (!stopped(vm->vcpu[i]) && vm->vcpu[i]->running)
 			vcpu_wake(vm->vcpu[i]);
 }
 
@@ -292,7 +388,7 @@ int vcpu_debug_all_parked(const struct vm *vm)
 {
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		const struct vcpu *v = vm->vcpu[i];
-		if (!v->dbg.parked && v->running && !v->wait_sipi)
+		if (!stopped(v) && v->running && !v->wait_sipi)
 			return 0;
 	}
 	return 1;

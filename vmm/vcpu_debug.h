@@ -4,19 +4,29 @@
  * steps (`debug NAME`, mgmt/gdb/).
  *
  * All-stop, as GDB's remote protocol expects: the service core asks
- * (vcpu_debug_stop_all) and kicks the vCPU cores; each vCPU parks on its
- * own core at its next exit (vcpu_debug_park, from the vCPU loop),
+ * (vcpu_debug_stop_all) and kicks the vCPU cores; each vCPU stops on its
+ * own core at its next exit (vcpu_debug_check, from vcpu_run_once),
  * copying its registers into `struct vcpu_debug` first, since only its
- * own core may read a VMCS. The debugger reads and changes that copy;
- * at `continue` or `step` each vCPU writes back what changed and arms the
- * back end's debug controls (backend->debug_set) before it enters again.
+ * own core may read a VMCS. A held vCPU is then a halted one to its
+ * core (vmm/vcpu.c, vmm/sched.c): not runnable and not charged, so a
+ * dedicated core sleeps and a shared core runs its other vCPUs, and
+ * vcpu_can_wake() wakes it only when the debugger lets it go. The
+ * debugger reads and changes the copy; at `continue` or `step` each
+ * vCPU writes back what changed and arms the back end's debug controls
+ * (backend->debug_set) before it enters again.
  *
  * A breakpoint is an INT3 byte hako writes over the guest's code; the
  * #BP it raises exits (the #BP intercept, and on AMD-V the INTn one,
  * which QEMU's TCG takes for INT3) and stops every vCPU. An INT3 of the
  * guest's own goes back to the guest. A single step is the monitor trap
  * flag on VT-x and RFLAGS.TF with #DB intercepted on AMD-V; a step that
- * hako emulated (CPUID, port I/O) ends when RIP moves.
+ * hako emulated (CPUID, port I/O) ends when RIP moves. A step takes no
+ * interrupt or NMI (they wait in the local APIC model until the guest
+ * runs on, as KVM's KVM_GUESTDBG_BLOCKIRQ holds them), so `stepi` lands
+ * on the next instruction. On AMD-V hako's TF is hidden from the
+ * guest: RFLAGS reads show the guest's own, a stepped PUSHF has it
+ * taken out of the word it pushed, and the step's DR6.BS is cleared
+ * (vmm/svm/exit.c).
  *
  * Nothing here runs unless a debugger is attached: the vCPU loop's cost
  * is one load and branch per exit.
@@ -52,11 +62,14 @@ enum dbg_stop { DBG_STOP_NONE, DBG_STOP_INTERRUPT, DBG_STOP_BREAKPOINT, DBG_STOP
 
 /* One vCPU's part (struct vcpu.dbg). */
 struct vcpu_debug {
-	volatile int parked;  /* on its core, registers copied: the debugger's to read */
+	volatile int parked;  /* held (stopped): registers copied, not runnable; the debugger's */
 	volatile int go;      /* the debugger let it run (vcpu_debug_resume) */
-	int step;             /* run one instruction, then park again */
+	int step;             /* run one instruction, then stop again */
 	uint64_t step_rip;    /* where the step began */
-	uint64_t tf_saved;    /* AMD-V: the guest's own RFLAGS.TF while hako steps */
+	uint64_t tf_saved;    /* AMD-V, VT-x without MTF: the guest's own RFLAGS.TF while hako steps */
+	uint64_t pushf_rsp;   /* the step is a PUSHF (backend step_tf): RSP before it, */
+	uint8_t pushf_size;   /* its operand size (0: not a PUSHF) */
+	uint8_t pushf_len;    /* and its length */
 	uint64_t dr7_saved;   /* the guest's own DR7 while the debugger's is in */
 	int dirty;            /* the debugger changed regs[] */
 	uint64_t regs[DBG_REG_COUNT];
@@ -86,7 +99,7 @@ struct debug_breakpoint {
 
 /* A guest's part (vm->debug), while a debugger is attached. */
 struct vm_debug {
-	volatile int stop_req;        /* every vCPU parks at its next chance */
+	volatile int stop_req;        /* every vCPU stops (is held) at its next chance */
 	volatile int stop_vcpu;       /* who stopped first, and why */
 	volatile int stop_why;        /* enum dbg_stop */
 	volatile int stop_watch;      /* DBG_STOP_BREAKPOINT by DRn: its index + 1, or 0 */
@@ -102,9 +115,18 @@ struct vm_debug {
 
 /* ---- the vCPU's side (its own core) ---- */
 
-/* From the vCPU loop before each entry: parks while the debugger holds the guest. */
-void vcpu_debug_check(struct vcpu *v);
-/* 1 when vcpu_idle should wake for the debugger. */
+/*
+ * From vcpu_run_once before each entry: 1 while the debugger holds v
+ * (the caller does not enter; v waits as a halted vCPU does, until
+ * vcpu_can_wake), 0 to enter. Stops v when the debugger asks, and lets
+ * it go when the debugger says so.
+ */
+int vcpu_debug_check(struct vcpu *v);
+/* Does the debugger hold v (registers copied out, not runnable)? */
+int vcpu_debug_held(const struct vcpu *v);
+/* Has the debugger let held v go (resume, step or detach)? */
+int vcpu_debug_released(const struct vcpu *v);
+/* 1 when a vCPU that is not held should run, to stop for the debugger. */
 int vcpu_debug_wanted(const struct vcpu *v);
 /* An intercepted #BP/#DB (or INTn) while a debugger is attached; EXIT_* of vmm/exit_dispatch.h. */
 int vcpu_debug_exception(struct vcpu *v, const struct exit_info *e);
@@ -118,11 +140,14 @@ void vcpu_debug_step_done(struct vcpu *v);
 int vcpu_debug_attach(struct vm *vm);
 /* Detaches: breakpoints removed, every vCPU runs on untraced. */
 void vcpu_debug_detach(struct vm *vm);
-/* Asks every vCPU to park (Ctrl-C: `why` DBG_STOP_INTERRUPT). */
+/* Asks every vCPU to stop (Ctrl-C: `why` DBG_STOP_INTERRUPT). */
 void vcpu_debug_stop_all(struct vm *vm, enum dbg_stop why);
-/* Kicks the vCPUs that have not parked yet again (a stop under way). */
+/* Kicks the vCPUs that have not stopped yet again (a stop under way). */
 void vcpu_debug_kick(struct vm *vm);
-/* 1 once every vCPU that runs has parked (the stop is complete). */
+/*
+ * 1 once every vCPU that runs is held and has seen the last resume (the
+ * stop is complete: none of them runs guest code until the next resume).
+ */
 int vcpu_debug_all_parked(const struct vm *vm);
 /* Lets every vCPU run (`step_vcpu` < 0), or only vCPU `step_vcpu` for one instruction. */
 void vcpu_debug_resume(struct vm *vm, int step_vcpu);

@@ -44,7 +44,8 @@ void vcpu_gpr_set(struct vcpu *v, unsigned enc, uint64_t val)
 
 void vcpu_inject_exception(struct vcpu *v, uint8_t vector, int has_error, uint32_t error)
 {
-	const struct vevent ev = { VEVENT_EXCEPTION, vector, (uint8_t)!!has_error, error };
+	const struct vevent ev = { .type = VEVENT_EXCEPTION, .vector = vector,
+				   .has_error = (uint8_t)!!has_error, .error = error };
 	if (backend->inject(v, &ev))
 		vcpu_fail(v, &v->last_exit, "exception %u while another event is pending", vector);
 }

@@ -21,6 +21,7 @@
 #include "vmm/core/lib/string.h"
 #include "vmm/core/page.h"
 #include "vmm/core/percpu.h"
+#include "vmm/core/scrub.h"
 #include "vmm/core/service.h"
 #include "vmm/core/smp.h"
 #include "vmm/core/time.h"
@@ -37,6 +38,8 @@
 #include "vmm/vm_disk_boot.h"
 
 #define STOP_TIMEOUT_US 2000000
+
+_Static_assert(VM_CHUNK_SIZE == SCRUB_CHUNK_SIZE, "guests are made of the scrub pool's chunks");
 
 struct vm vms[VM_MAX];
 static struct vcpu *core_owner[MAX_CPUS];
@@ -112,24 +115,32 @@ static void mem_free(struct vm *vm)
 		return;
 	for (unsigned i = 0; i < vm->mem.nchunks; i++)
 		if (vm->mem.chunk[i])
-			page_free(vm->mem.chunk[i], VM_CHUNK_ORDER, PAGE_GUEST);
+			scrub_chunk_free(vm->mem.chunk[i]); /* dirty: zeroed before anyone sees it */
 	page_free((uint64_t)vm->mem.chunk, chunk_array_order(vm->mem.nchunks), PAGE_HAKO);
 	vm->mem.chunk = 0;
 }
 
-/* Allocates the guest's memory and maps it at GPA 0 in its nested tables. */
+/*
+ * Allocates the guest's memory and maps it at GPA 0 in its nested tables.
+ * Chunks come zeroed from the scrub pool (vmm/core/scrub.h) when idle
+ * cores got there first; vm->mem.zeroed_at_start counts those it had to
+ * zero itself.
+ */
 static int mem_alloc(struct vm *vm)
 {
 	unsigned n = (unsigned)(vm->def.mem / VM_CHUNK_SIZE);
 	vm->mem.size = vm->def.mem;
 	vm->mem.nchunks = n;
+	vm->mem.zeroed_at_start = 0;
 	vm->mem.chunk = (uint64_t *)page_alloc(chunk_array_order(n), PAGE_HAKO);
 	if (!vm->mem.chunk)
 		return -ENOMEM;
 	for (unsigned i = 0; i < n; i++) {
-		vm->mem.chunk[i] = page_alloc(VM_CHUNK_ORDER, PAGE_GUEST);
+		int zeroed_here;
+		vm->mem.chunk[i] = scrub_chunk_alloc(&zeroed_here);
 		if (!vm->mem.chunk[i])
 			return -ENOMEM;
+		vm->mem.zeroed_at_start += zeroed_here;
 		int err = backend->npt_map(vm, (uint64_t)i * VM_CHUNK_SIZE, vm->mem.chunk[i],
 					   VM_CHUNK_SIZE, NPT_RWX);
 		if (err)
@@ -583,6 +594,24 @@ static void enable_here(void *arg)
 }
 
 /*
+ * The scrubber's hint (vmm/core/scrub.h): the memory of the largest
+ * stopped guest, which a start may ask for next. Read on the scrubbing
+ * core while the service core may change definitions: an aligned 64-bit
+ * load, and a stale answer only zeroes a little more or less ahead.
+ */
+static uint64_t largest_stopped_mem(void)
+{
+	uint64_t most = 0;
+	for (unsigned i = 0; i < VM_MAX; i++) {
+		const volatile struct vm *vm = &vms[i];
+		if (vm->defined && vm->state != VM_RUNNING && vm->state != VM_STARTING &&
+		    vm->def.mem > most)
+			most = vm->def.mem;
+	}
+	return most;
+}
+
+/*
  * Enables the chosen back end on every guest core now, so that the
  * per-core state is allocated once at boot. Call after backend_select().
  */
@@ -594,6 +623,7 @@ void vmm_init(void)
 	vcpu_fpu_init();
 	spec_init(); /* before the back ends build their MSR bitmaps (vmm/msr.c) */
 	platform_init();
+	scrub_set_demand(largest_stopped_mem);
 	if (!backend)
 		return;
 	for (unsigned i = 1; i < cpu_count; i++) {

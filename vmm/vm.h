@@ -3,9 +3,10 @@
  * its state, independent of the virtualization vendor.
  *
  * Partitioning: core 0 is the service core; every other core runs at most
- * one vCPU. A guest's memory is a list of 2 MiB chunks from
- * page_alloc(VM_CHUNK_ORDER, PAGE_GUEST), taken at `start` and returned at
- * stop; only these chunks are ever mapped into its nested page tables.
+ * one vCPU. A guest's memory is a list of 2 MiB chunks from the scrub
+ * pool (vmm/core/scrub.h: zeroed, by idle cores or by `start`), taken at
+ * `start` and given back, dirty, at stop; only these chunks are ever
+ * mapped into its nested page tables.
  */
 #ifndef HAKO_VM_H
 #define HAKO_VM_H
@@ -58,6 +59,7 @@ struct vm_mem {
 	uint64_t size;
 	unsigned nchunks;
 	uint64_t *chunk;                /* host-physical address of each chunk */
+	unsigned zeroed_at_start;       /* chunks `start` zeroed itself (the pool had none clean) */
 };
 
 /* TSC cycles hako spent on one kind of exit (vmm/exit_trace.c). */

@@ -58,6 +58,9 @@ struct nic {
 	void *priv;
 	uint64_t rx_frames, tx_frames, rx_dropped, tx_dropped;
 	int promisc;
+	/* Receive interrupts taken (VEC_NIC_RX, shared by the NICs that raise
+	 * it), or 0 when this NIC is only polled. */
+	const uint64_t *rx_irqs;
 };
 
 /* A driver: probe() returns 0 and fills `n` when it takes `d`. */

@@ -5,6 +5,7 @@
  *
  *   report        vendor, hypervisor signature, memory size
  *   pattern       write and verify a pattern over all free memory
+ *   zero          check that all free memory is zero (no earlier guest's data)
  *   count=N       count to N, then go on (the guest halts at the end)
  *   cpuid-bench   1,000,000 CPUIDs timed with the TSC: exits per second
  *   vmrun vmmcall execute them; expect #UD and report it
@@ -21,9 +22,12 @@
  *   fpu-keep      fill, cause thousands of exits, read back: PASS if the
  *                 guest's own state survived them
  *   invd          execute INVD and WBINVD: PASS when the guest goes on
- *   gdb           a loop for a debugger (tests/integration/test_gdb.py): calls
- *                 gdb_tick() with a growing count and prints gdb_value whenever
- *                 it changes; gdb_bytes holds eight known bytes
+ *   gdb           a loop for a debugger (tests/integration/test_gdb.py, gdb.c):
+ *                 calls gdb_tick() with a growing count and prints gdb_value
+ *                 whenever it changes; gdb_bytes holds eight known bytes; the
+ *                 other vCPUs count in gdb_ap_loop()
+ *   int-user      INT n from ring 3 (ring3.c): through a DPL 3 gate it returns
+ *                 after the instruction, at a DPL 0 gate it raises #GP: PASS
  *   spec          the speculation-control MSRs exist exactly where CPUID
  *                 says (SPEC_CTRL, PRED_CMD, ARCH_CAPABILITIES; L1D_FLUSH
  *                 never offered); SPEC_CTRL starts at 0 and keeps what the
@@ -45,6 +49,7 @@
 
 #include "guests/lib/console.h"
 #include "guests/lib/io.h"
+#include "guests/probe/probe.h"
 
 extern char _end[];
 extern char exc_stub_6[], exc_stub_13[];
@@ -69,7 +74,7 @@ struct idt_entry {
 	uint32_t off2, zero;
 } __attribute__((packed));
 
-static struct idt_entry idt[32] __attribute__((aligned(16)));
+static struct idt_entry idt[256] __attribute__((aligned(16)));
 static volatile int expect_vector = -1, caught;
 static volatile unsigned expect_len;
 
@@ -88,11 +93,17 @@ void probe_exception(struct exc_frame *f)
 	f->rip += expect_len; /* skip the instruction that faulted */
 }
 
-static void idt_set(int vec, char *stub)
+void idt_gate(int vec, void *stub, int dpl)
 {
 	uint64_t a = (uint64_t)stub;
-	idt[vec] = (struct idt_entry){ (uint16_t)a, 0x08, 0, 0x8e, (uint16_t)(a >> 16),
+	uint8_t type = (uint8_t)(0x8e | (dpl & 3) << 5); /* present 64-bit interrupt gate */
+	idt[vec] = (struct idt_entry){ (uint16_t)a, 0x08, 0, type, (uint16_t)(a >> 16),
 				       (uint32_t)(a >> 32), 0 };
+}
+
+static void idt_set(int vec, char *stub)
+{
+	idt_gate(vec, stub, 0);
 }
 
 static void idt_load(uint16_t limit)
@@ -176,6 +187,22 @@ static void cmd_pattern(void)
 	puts_(" MiB\n");
 }
 
+/* All memory above the probe's own 2 MiB: zero, as a guest must find it (issue 18). */
+static void cmd_zero(void)
+{
+	uint64_t start = ((uint64_t)_end + 0x1fffff) & ~0x1fffffull;
+	for (uint64_t a = start; a < mem_size; a += 8)
+		if (*(volatile uint64_t *)a) {
+			puts_("probe: zero FAIL at ");
+			putx(a);
+			puts_("\n");
+			return;
+		}
+	puts_("probe: zero PASS ");
+	putu((mem_size - start) >> 20);
+	puts_(" MiB\n");
+}
+
 static void cmd_count(uint64_t n)
 {
 	volatile uint64_t i = 0;
@@ -224,39 +251,16 @@ static void cmd_triple(void)
 	puts_("probe: FAIL triple fault survived\n");
 }
 
-/* For a debugger: symbols it can break on, read and change (the `gdb` word). */
-volatile uint64_t gdb_value = 1111;
-volatile uint64_t gdb_count;
-const uint8_t gdb_bytes[8] = { 0x68, 0x61, 0x6b, 0x6f, 0xde, 0xad, 0xbe, 0xef };
-
-__attribute__((noinline)) void gdb_tick(uint64_t n);
-void gdb_tick(uint64_t n)
-{
-	gdb_count = n;
-	__asm__ volatile("" ::: "memory");
-}
-
-static void cmd_gdb(void)
-{
-	uint64_t last = gdb_value;
-	puts_("probe: gdb loop\n");
-	for (uint64_t n = 0;; n++) {
-		gdb_tick(n);
-		if (gdb_value != last) {
-			last = gdb_value;
-			puts_("probe: gdb_value=");
-			putu(last);
-			puts_("\n");
-		}
-		for (volatile unsigned i = 0; i < 1000; i++)
-			;
-	}
-}
-
+/*
+ * CLI comes before the line is printed: the loop runs from the entry after
+ * the line's last UART exit without changing IF, the case that needs
+ * hako's second way out on Bochs (vmm/vmx/share.c, vmx_kick_fallback).
+ */
 static void cmd_spin(void)
 {
+	__asm__ volatile("cli");
 	puts_("probe: spinning with interrupts off\n");
-	__asm__ volatile("cli; 1: jmp 1b");
+	__asm__ volatile("1: jmp 1b");
 }
 
 static void cmd_flood(void)
@@ -376,11 +380,42 @@ static void fpu_fill(void)
 	__asm__ volatile("ldmxcsr %0" ::"m"(mxcsr));
 }
 
+/*
+ * DR0-DR3 and DR6's B0-B3: the guest writes them without an exit, and
+ * nothing in VM entry or VMRUN switches DR0-DR3 (nor DR6 on VT-x), so
+ * hako must (vmm/vcpu_dr.c). DR7 stays 0: the addresses arm nothing.
+ */
+static void dr_fill(uint64_t seed)
+{
+	uint64_t a = 0xffff800000001000ull | (seed & 0xff) << 20;
+	__asm__ volatile("mov %0, %%db0" ::"r"(a));
+	__asm__ volatile("mov %0, %%db1" ::"r"(a + 0x10));
+	__asm__ volatile("mov %0, %%db2" ::"r"(a + 0x20));
+	__asm__ volatile("mov %0, %%db3" ::"r"(a + 0x30));
+	__asm__ volatile("mov %0, %%db6" ::"r"(0xffff0ff0ull | 0x5));
+}
+
+/* 0 when DR0-DR3 hold what dr_fill(seed) left (seed 0: what reset leaves: zeros, DR6 B0-B3 clear). */
+static int dr_differ(uint64_t seed)
+{
+	uint64_t d[4], dr6, a = seed ? 0xffff800000001000ull | (seed & 0xff) << 20 : 0;
+	__asm__ volatile("mov %%db0, %0" : "=r"(d[0]));
+	__asm__ volatile("mov %%db1, %0" : "=r"(d[1]));
+	__asm__ volatile("mov %%db2, %0" : "=r"(d[2]));
+	__asm__ volatile("mov %%db3, %0" : "=r"(d[3]));
+	__asm__ volatile("mov %%db6, %0" : "=r"(dr6));
+	for (unsigned i = 0; i < 4; i++)
+		if (d[i] != (seed ? a + 0x10 * i : 0))
+			return 1;
+	return !seed && (dr6 & 0xf);
+}
+
 static void cmd_fpu_fill(void)
 {
 	fpu_fill();
+	dr_fill(0xa5);
 	puts_(has_avx ? "probe: fpu-fill ymm0-15" : "probe: fpu-fill xmm0-15");
-	puts_(" x87 fcw mxcsr");
+	puts_(" x87 fcw mxcsr dr0-3 dr6");
 	if (has_xsave) {
 		puts_(" xcr0=");
 		putx(xgetbv0());
@@ -428,8 +463,10 @@ static void cmd_fpu_zero(void)
 			fail_part(&ok, "st");
 			break;
 		}
-	puts_(ok ? (has_avx ? "probe: fpu-zero PASS ymm0-15 x87 mxcsr xcr0\n" :
-		   "probe: fpu-zero PASS xmm0-15 x87 mxcsr\n") : "\n");
+	if (dr_differ(0))
+		fail_part(&ok, "dr0-3/dr6");
+	puts_(ok ? (has_avx ? "probe: fpu-zero PASS ymm0-15 x87 mxcsr xcr0 dr0-3 dr6\n" :
+		   "probe: fpu-zero PASS xmm0-15 x87 mxcsr dr0-3 dr6\n") : "\n");
 }
 
 static void do_nothing(void) { __asm__ volatile("rdmsr" ::"c"(0x4b564dffu) : "rax", "rdx"); }
@@ -500,6 +537,7 @@ static void cmd_fpu_share(uint64_t seed)
 		for (int j = 0; j < 32; j++)
 			fpu_pattern[i][j] = (uint8_t)(seed * 131 + (uint64_t)i * 32 + (uint64_t)j) | 1;
 	vec_load(fpu_pattern);
+	dr_fill(seed);
 	while (rdtsc() < end) {
 		for (volatile int k = 0; k < 20000; k++)
 			;
@@ -507,6 +545,10 @@ static void cmd_fpu_share(uint64_t seed)
 		checks++;
 		if (msr_get(MSR_LSTAR) != lstar || msr_get(MSR_KERNEL_GS_BASE) != kgs) {
 			puts_("probe: fpu-share FAIL LSTAR or KERNEL_GS_BASE changed\n");
+			return;
+		}
+		if (dr_differ(seed)) {
+			puts_("probe: fpu-share FAIL DR0-DR3 changed\n");
 			return;
 		}
 		int width = has_avx ? 32 : 16;
@@ -519,8 +561,8 @@ static void cmd_fpu_share(uint64_t seed)
 					return;
 				}
 	}
-	puts_(has_avx ? "probe: fpu-share PASS ymm0-15 lstar kernel-gs-base " :
-		  "probe: fpu-share PASS xmm0-15 lstar kernel-gs-base ");
+	puts_(has_avx ? "probe: fpu-share PASS ymm0-15 lstar kernel-gs-base dr0-3 " :
+		  "probe: fpu-share PASS xmm0-15 lstar kernel-gs-base dr0-3 ");
 	putu(checks);
 	puts_(" checks\n");
 }
@@ -639,6 +681,7 @@ static void run_word(const char *w, unsigned n)
 {
 	if (word_is(w, n, "report")) cmd_report();
 	else if (word_is(w, n, "pattern")) cmd_pattern();
+	else if (word_is(w, n, "zero")) cmd_zero();
 	else if (n > 6 && word_is(w, 6, "count=")) cmd_count(parse_u(w + 6, n - 6));
 	else if (word_is(w, n, "cpuid-bench")) cmd_cpuid_bench();
 	else if (word_is(w, n, "vmrun")) expect("vmrun", 6, 3, do_vmrun);
@@ -651,6 +694,7 @@ static void run_word(const char *w, unsigned n)
 	else if (word_is(w, n, "triple")) cmd_triple();
 	else if (word_is(w, n, "spin")) cmd_spin();
 	else if (word_is(w, n, "gdb")) cmd_gdb();
+	else if (word_is(w, n, "int-user")) ring3_int_check();
 	else if (word_is(w, n, "flood")) cmd_flood();
 	else if (word_is(w, n, "fpu-fill")) cmd_fpu_fill();
 	else if (word_is(w, n, "fpu-zero")) cmd_fpu_zero();
@@ -661,6 +705,30 @@ static void run_word(const char *w, unsigned n)
 	else if (n > 9 && word_is(w, 9, "progress=")) cmd_progress(parse_u(w + 9, n - 9));
 	else if (word_is(w, n, "loop-bench")) cmd_loop_bench();
 	/* other words (console=ttyS0) are not for the probe */
+}
+
+/* Does the command line have the word `s`? */
+static int has_word(const char *p, const char *s)
+{
+	while (*p) {
+		while (*p == ' ')
+			p++;
+		unsigned n = 0;
+		while (p[n] && p[n] != ' ')
+			n++;
+		if (n && word_is(p, n, s))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+/* The other vCPUs (start.S): they count for a debugger with `gdb`, else halt. */
+void probe_ap(const char *cmdline);
+void probe_ap(const char *cmdline)
+{
+	if (has_word(cmdline, "gdb"))
+		gdb_ap_loop();
 }
 
 void probe_main(uint64_t mem, const char *cmdline);

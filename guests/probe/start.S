@@ -7,8 +7,11 @@
 	.globl _start
 _start:
 	test %rdx, %rdx
-	jnz 1f                  /* only vCPU 0 probes */
+	jnz 2f                  /* only vCPU 0 probes */
 	call probe_main
+	jmp 1f
+2:	mov %rsi, %rdi
+	call probe_ap           /* the others count for a debugger, or halt */
 1:	cli
 	hlt
 	jmp 1b

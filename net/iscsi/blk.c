@@ -87,6 +87,9 @@ static void task_done(struct iscsi_task *t)
 				 t->message);
 	}
 	struct blk_req *r = lt->r;
+	r->stamp[BLK_T_QUEUED] = t->t_queued;
+	r->stamp[BLK_T_WIRE] = t->t_wire;
+	r->stamp[BLK_T_RESPONSE] = t->t_response;
 	l->used[lt - l->slots] = 0;
 	blk_complete(r, status);
 	start_backlog(l);

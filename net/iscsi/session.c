@@ -38,9 +38,32 @@ static const char *sess_name(const struct iscsi_session *s)
 	return s->cfg.target[0] ? s->cfg.target : s->cfg.host;
 }
 
+uint64_t iscsi_stamp(struct iscsi_session *s)
+{
+	return s->ops->stamp ? s->ops->stamp(s->ctx) : 0;
+}
+
+/* Stamps t_wire of the commands whose last byte the transport has taken. */
+static void stamp_wire(struct iscsi_session *s)
+{
+	uint64_t now = 0;
+	int left = 0;
+	for (int i = 0; i < ISCSI_MAX_TASKS; i++) {
+		struct iscsi_task *t = s->tasks[i];
+		if (!t || !t->t_queued || t->t_wire)
+			continue;
+		if (t->wire_mark > s->tx_sent)
+			left = 1;
+		else
+			t->t_wire = now ? now : (now = iscsi_stamp(s));
+	}
+	s->wire_waiting = left;
+}
+
 /* Sends what the transport will take now; the rest waits for the next poll. */
 void iscsi_tx_flush(struct iscsi_session *s)
 {
+	size_t before = s->tx_head;
 	while (s->tx_head < s->tx_tail) {
 		long n = s->ops->send(s->ctx, s->tx + s->tx_head, s->tx_tail - s->tx_head);
 		if (n < 0) {
@@ -51,6 +74,9 @@ void iscsi_tx_flush(struct iscsi_session *s)
 			break;
 		s->tx_head += (size_t)n;
 	}
+	s->tx_sent += s->tx_head - before;
+	if (s->wire_waiting)
+		stamp_wire(s);
 	if (s->tx_head == s->tx_tail)
 		s->tx_head = s->tx_tail = 0;
 }

@@ -32,6 +32,8 @@ struct iscsi_transport_ops {
 	void (*close)(void *ctx);
 	uint64_t (*now_us)(void *ctx);
 	void (*random)(void *ctx, void *buf, size_t n);
+	/* Optional: a cheap clock for the tasks' latency stamps (the TSC). */
+	uint64_t (*stamp)(void *ctx);
 };
 
 #define ISCSI_NAME_MAX 224 /* RFC 3722: iSCSI names are at most 223 bytes */
@@ -83,6 +85,11 @@ struct iscsi_task {
 	uint32_t unsol_left; /* unsolicited Data-Out bytes still to send */
 	uint32_t r2t_offset, r2t_left, r2t_ttt, r2t_datasn, next_r2tsn;
 	int r2t_active;
+	/* Latency stamps in the transport's stamp ticks (0: not reached): the
+	 * command queued, its last byte handed to the transport, the status in.
+	 * wire_mark is the send stream's offset just past the command PDU. */
+	uint64_t t_queued, t_wire, t_response;
+	uint64_t wire_mark;
 };
 
 /* Negotiated operational parameters (RFC 7143 13). */
@@ -170,6 +177,8 @@ struct iscsi_session {
 	/* byte streams */
 	uint8_t tx[ISCSI_TX_CAP];
 	size_t tx_head, tx_tail;
+	uint64_t tx_sent; /* bytes the transport took since the session started */
+	int wire_waiting; /* a command's t_wire may be due: iscsi_tx_flush looks */
 	struct iscsi_rx rx;
 };
 
@@ -211,6 +220,7 @@ int iscsi_tx_room(const struct iscsi_session *s, uint32_t data_len);
 /* Queues one PDU: 0, or -ENOSPC (nothing queued) when iscsi_tx_room() says no. */
 int iscsi_tx_pdu(struct iscsi_session *s, void *bhs, const void *data, uint32_t len);
 void iscsi_tx_flush(struct iscsi_session *s);
+uint64_t iscsi_stamp(struct iscsi_session *s);
 void iscsi_drop(struct iscsi_session *s, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* The target broke the protocol: iscsi_drop(), counted (ISCSI_MAX_VIOLATIONS). */

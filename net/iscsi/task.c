@@ -60,6 +60,7 @@ static void task_reset(struct iscsi_task *t)
 	t->xfer_done = t->next_datasn = t->unsol_left = 0;
 	t->r2t_active = 0;
 	t->next_r2tsn = 0;
+	t->t_queued = t->t_wire = t->t_response = 0;
 }
 
 /* Queues t (see session.h); sends it at once when the window allows. */
@@ -139,7 +140,11 @@ static int send_command(struct iscsi_session *s, struct iscsi_task *t)
 	memcpy(h.cdb, t->cdb, 16);
 	t->xfer_done = imm;
 	t->state = T_SENT;
-	return iscsi_tx_pdu(s, &h, t->buf, imm); /* room checked above: 0 */
+	int rc = iscsi_tx_pdu(s, &h, t->buf, imm); /* room checked above: 0 */
+	t->t_queued = iscsi_stamp(s);
+	t->wire_mark = s->tx_sent + (s->tx_tail - s->tx_head);
+	s->wire_waiting = 1;
+	return rc;
 }
 
 /* One Data-Out PDU (11.7): at most the target's MaxRecvDataSegmentLength. */
@@ -368,6 +373,8 @@ void iscsi_task_rx(struct iscsi_session *s, const struct iscsi_bhs *h, const uin
 			log_warn("iscsi: ignoring opcode 0x%02x for finished ITT 0x%x", op, itt);
 		return;
 	}
+	if (has_status)
+		t->t_response = iscsi_stamp(s);
 	if (op == ISCSI_OP_SCSI_RSP)
 		rx_response(s, t, h, d, len);
 	else if (op == ISCSI_OP_DATA_IN)

@@ -30,6 +30,7 @@
 #include "lwip/tcp.h"
 #include "net/crypto/rng.h"
 #include "net/net.h"
+#include "vmm/core/cpu.h"
 #include "vmm/core/lib/buddy.h"
 #include "vmm/core/lib/errno.h"
 #include "vmm/core/lib/fmt.h"
@@ -275,7 +276,14 @@ static void t_random(void *ctx, void *buf, size_t n)
 	rng_bytes(buf, n);
 }
 
-static const struct iscsi_transport_ops tcp_ops = { t_connect, t_send, t_close, t_now, t_random };
+static uint64_t t_stamp(void *ctx)
+{
+	(void)ctx;
+	return rdtsc();
+}
+
+static const struct iscsi_transport_ops tcp_ops = { t_connect, t_send, t_close, t_now, t_random,
+						    t_stamp };
 
 /* Transport events that lwIP reported from inside its callbacks. */
 static void tcp_events(struct iscsi_tcp *t)

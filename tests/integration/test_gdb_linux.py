@@ -3,7 +3,9 @@ linux-guest`, no kernel symbols) on QEMU TCG (AMD-V). Its console gives the
 addresses of `linux_banner` and of the uname syscall's entry from
 /proc/kallsyms; gdb attaches while the guest runs, reads the banner there,
 breaks on the syscall entry, the guest hits it when its shell runs `uname`,
-and after `detach` the command finishes. One Linux boot (about a minute).
+`stepi` goes to the next instruction (not into the handler of the timer
+interrupt that fell due meanwhile), and after `detach` the command
+finishes. One Linux boot (about a minute).
 """
 import os
 import re
@@ -56,7 +58,8 @@ def test_attach_read_the_banner_and_break_on_a_syscall(m):
             "-ex", "set remotetimeout 60", "-ex", "set architecture i386:x86-64",
             "-ex", "target remote 127.0.0.1:%d" % m.gdb_port,
             "-ex", "x/s 0x%x" % banner, "-ex", "break *0x%x" % entry, "-ex", "continue",
-            "-ex", "info registers rip", "-ex", "delete", "-ex", "detach"]
+            "-ex", "info registers rip", "-ex", "x/2i $pc", "-ex", "stepi",
+            "-ex", "info registers rip eflags", "-ex", "delete", "-ex", "detach"]
     g = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                          universal_newlines=True)
     try:
@@ -73,6 +76,15 @@ def test_attach_read_the_banner_and_break_on_a_syscall(m):
     assert re.search(r'0x%x[^:]*:\s+"Linux version %s ' % (banner, re.escape(release)), out), out
     assert re.search(r"^Breakpoint 1, 0x0*%x in " % entry, out, re.M), out
     assert re.search(r"^rip\s+0x%x\s" % entry, out, re.M), out
+    # stepi: the next instruction, not a timer interrupt's handler, though the guest's
+    # timer fell due while gdb held it (a step takes no interrupt)
+    listing = re.findall(r"^(?:=>)?\s+0x([0-9a-f]+):\s+(\S+)", out, re.M)
+    assert len(listing) >= 2 and int(listing[0][0], 16) == entry, out
+    assert not listing[0][1].startswith(("j", "call", "ret")), out  # it falls through
+    rips = re.findall(r"^rip\s+0x([0-9a-f]+)\s", out, re.M)
+    assert [int(r, 16) for r in rips] == [entry, int(listing[1][0], 16)], out
+    flags = re.search(r"^eflags\s+0x([0-9a-f]+)\s+(.*)$", out, re.M)
+    assert flags and int(flags.group(1), 16) & 0x200, out  # interrupts were on: one was not taken
     assert state(m, "lx") == "running"
     ok(m, "debug lx off")
     ok(m, "destroy lx")

@@ -333,5 +333,16 @@ def test_disk_bench_prints_figures(vm, tgt):
     out = vm.cmd("yes", timeout=300)
     rows = re.findall(r"^(write|read) (4|256)K x(1|16): \d+\.\d MB/s \(1 MiB in \d+ ms\)$", out, re.M)
     assert len(rows) == 8, out
+    # each run's latency breakdown: every request, all five hops of a LUN,
+    # and the hops' means add up to the total's (each rounded to 0.1 us)
+    hop = r"(\d+\.\d)/(\d+\.\d)"
+    lat = re.findall(r"^  latency (\d+) requests, us mean/p99: kick->queued %s, queued->wire %s, "
+                     r"wire->response %s, response->done %s, total %s$" % ((hop,) * 5), out, re.M)
+    assert len(lat) == 8, out
+    for (_, size, _), row in zip(rows, lat):
+        assert int(row[0]) == (1 << 20) // (int(size) * 1024), row
+        means = [float(v) for v in row[1::2]]
+        assert means[4] > 0 and abs(sum(means[:4]) - means[4]) <= 0.5, row
+        assert all(float(p99) >= 0 for p99 in row[2::2]), row
     out = vm.cmd("disk bench %s 1000" % url(tgt, DISK, 2))
     assert re.search(r"^error: the benchmark size must be a multiple of 256K", out, re.M), out

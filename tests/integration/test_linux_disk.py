@@ -78,5 +78,12 @@ def test_linux_guest_on_esp_ro_and_ram_disks(m):
     assert disk["vda"][0] > 0 and disk["vda"][1] > 0 and disk["vda"][2] == 0, stats
     assert disk["vdb"][0] > 0 and disk["vdb"][1] == 0, stats     # nothing written
     assert disk["vdc"][3] >= 1 << 20, stats                      # the 1 MiB
+    # each disk's latency line: memory and boot-medium disks have no network
+    # between kick and completion, so only the total
+    lat = dict(re.findall(r"disk (vd.) .*\n    latency (\d+) requests, us mean/p99: "
+                          r"total \d+\.\d/\d+\.\d$", stats, re.M))
+    assert set(lat) == {"vda", "vdb", "vdc"}, stats
+    for d, n in lat.items():  # requests that succeeded: reads, writes and flushes
+        assert int(n) >= disk[d][0] + disk[d][1], stats
     ok(m, "destroy lx")
     ok(m, "undefine lx")

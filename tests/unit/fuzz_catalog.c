@@ -17,7 +17,7 @@
 static void *fz_alloc(uint64_t n) { return calloc(1, n); }
 static void fz_free(void *p, uint64_t n) { (void)n; free(p); }
 static const void *fz_file(const char *name, uint64_t *size) { (void)name, (void)size; return 0; }
-static const struct blk_host_ops fz_host = { fz_alloc, fz_free, fz_file, 0 };
+static const struct blk_host_ops fz_host = { fz_alloc, fz_free, fz_file, 0, 0 };
 
 static void fuzz_catalog_text(const uint8_t *data, size_t size)
 {

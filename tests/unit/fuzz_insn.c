@@ -1,6 +1,7 @@
 /*
  * tests/unit/fuzz_insn.c - libFuzzer target for vmm/insn.c, the decoder of
- * the guest instructions that touch MMIO: a guest chooses those bytes.
+ * the guest instructions that touch MMIO (and of PUSHF, for a debugger's
+ * single step): a guest chooses those bytes.
  *
  * Byte 0 picks the CPU mode (64-bit, or 32/16-bit default operand size);
  * the rest (at most 15 bytes) is the instruction, in a buffer of exactly
@@ -67,6 +68,18 @@ static void check(const struct insn *in, const uint8_t *bytes, unsigned n, int l
 	}
 }
 
+/* PUSHF (a debugger's step): a size of 2, 4 or 8 and a length within the bytes, ending at 9C. */
+static void check_pushf(const uint8_t *bytes, unsigned n, int long64, int def32)
+{
+	uint8_t len = 0;
+	unsigned s = insn_pushf(bytes, n, long64, def32, &len);
+	if (!s)
+		return;
+	if ((s != 2 && s != 4 && s != 8) || (!long64 && s == 8) || len < 1 || len > n ||
+	    len > INSN_MAX_LEN || bytes[len - 1] != 0x9c)
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -80,6 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&in, 0, sizeof(in));
 	if (insn_decode(bytes, n, long64, def32, &in) == 0)
 		check(&in, bytes, n, long64, def32);
+	check_pushf(bytes, n, long64, def32);
 	free(bytes);
 	return 0;
 }

@@ -18,7 +18,7 @@ static long f_send(void *c, const void *b, size_t n) { (void)c, (void)b; return 
 static void f_close(void *c) { (void)c; }
 static uint64_t f_now(void *c) { (void)c; return clock_us += 1000; }
 static void f_random(void *c, void *b, size_t n) { (void)c; memset(b, 0x5a, n); }
-static const struct iscsi_transport_ops ops = { f_connect, f_send, f_close, f_now, f_random };
+static const struct iscsi_transport_ops ops = { f_connect, f_send, f_close, f_now, f_random, 0 };
 
 static int done;
 static void task_done(struct iscsi_task *t) { (void)t; done++; }

@@ -25,7 +25,7 @@ static uint8_t *gmem;
 static void *alloc(uint64_t n) { return calloc(1, n); }
 static void release(void *p, uint64_t n) { (void)n; free(p); }
 static const void *nofile(const char *n, uint64_t *s) { (void)n, (void)s; return 0; }
-static const struct blk_host_ops host = { alloc, release, nofile, 0 };
+static const struct blk_host_ops host = { alloc, release, nofile, 0, 0 };
 
 static void *map(void *ctx, uint64_t gpa, uint64_t len)
 {

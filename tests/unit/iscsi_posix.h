@@ -81,7 +81,7 @@ static void ptp_random(void *ctx, void *buf, size_t n)
 }
 
 static const struct iscsi_transport_ops posix_tp_ops = {
-	ptp_connect, ptp_send, ptp_close, ptp_now, ptp_random,
+	ptp_connect, ptp_send, ptp_close, ptp_now, ptp_random, 0,
 };
 
 /* One round of the event loop: wait up to 10 ms for the socket. */

@@ -42,7 +42,10 @@ static const void *fake_file(const char *name, uint64_t *size)
 }
 static int kicks;
 static void fake_kick(void) { kicks++; }
-static const struct blk_host_ops fake_host = { fake_alloc, fake_free, fake_file, fake_kick };
+static uint64_t fake_now = 1000; /* the stamp clock: tests move it */
+static uint64_t fake_stamp(void) { return fake_now; }
+static const struct blk_host_ops fake_host = { fake_alloc, fake_free, fake_file, fake_kick,
+					       fake_stamp };
 
 /* ---- helpers ---- */
 
@@ -317,6 +320,86 @@ static void test_async_backend(void)
 }
 
 /*
+ * ---- the latency breakdown: the block layer stamps kick and done, a
+ * backend the hops between; a ram: disk counts in the total only ----
+ */
+static void test_latency_stamps(void)
+{
+	struct blockdev *d = open_ok("slow://ok", 0);
+	if (!d)
+		return;
+	static uint8_t buf[4096];
+	struct done_log l = { 0, 99 };
+	struct blk_req r = { .op = BLK_READ, .lba = 1, .count = 1, .buf = buf, .done = on_done,
+			     .ctx = &l };
+	fake_now = 5000;
+	CHECK_EQ(blk_submit(d, &r), 0);
+	CHECK_EQ(r.stamp[BLK_T_KICK], 5000);
+	blk_poll();
+	CHECK_EQ(slow_n, 1);
+	r.stamp[BLK_T_QUEUED] = 5050, r.stamp[BLK_T_WIRE] = 5060, r.stamp[BLK_T_RESPONSE] = 6060;
+	fake_now = 6100;
+	blk_complete(slow_pending[--slow_n], 0);
+	const struct blk_lat *lat = blk_latency(d);
+	CHECK_EQ(lat->n[BLK_HOP_TOTAL], 1);
+	CHECK_EQ(blk_lat_mean(lat, BLK_HOP_QUEUE), 50);
+	CHECK_EQ(blk_lat_mean(lat, BLK_HOP_SEND), 10);
+	CHECK_EQ(blk_lat_mean(lat, BLK_HOP_TARGET), 1000);
+	CHECK_EQ(blk_lat_mean(lat, BLK_HOP_COMPLETE), 40);
+	CHECK_EQ(blk_lat_mean(lat, BLK_HOP_TOTAL), 1100);
+	CHECK_EQ(r.stamp[BLK_T_KICK], 0); /* cleared: the struct may be submitted again */
+	/* a caller's own kick stamp (virtio-blk's notify) is kept */
+	r.stamp[BLK_T_KICK] = 4000;
+	r.stamp[BLK_T_WIRE] = 1; /* stale: blk_submit clears it */
+	CHECK_EQ(blk_submit(d, &r), 0);
+	CHECK_EQ(r.stamp[BLK_T_KICK], 4000);
+	CHECK_EQ(r.stamp[BLK_T_WIRE], 0);
+	blk_poll();
+	blk_complete(slow_pending[--slow_n], -EIO); /* failures are not timed */
+	CHECK_EQ(blk_latency(d)->n[BLK_HOP_TOTAL], 1);
+	blk_lat_reset(d);
+	CHECK_EQ(blk_latency(d)->n[BLK_HOP_TOTAL], 0);
+	blk_close(d);
+
+	struct blockdev *m = open_ok("ram:64K", 0);
+	if (!m)
+		return;
+	CHECK_EQ(io(m, BLK_READ, 0, 1, buf), 0);
+	CHECK_EQ(blk_latency(m)->n[BLK_HOP_TOTAL], 1);
+	CHECK_EQ(blk_latency(m)->n[BLK_HOP_TARGET], 0);
+	blk_close(m);
+	CHECK_EQ(live_bytes, 0);
+}
+
+/* The 99th percentile from quarter-octave buckets: within 19% of the value. */
+static void test_latency_percentile(void)
+{
+	static struct blk_lat lat;
+	uint64_t t[BLK_STAMPS] = { 0 };
+	for (int i = 0; i < 99; i++) {
+		t[BLK_T_KICK] = 10, t[BLK_T_DONE] = 10 + 1000;
+		blk_lat_add(&lat, t);
+	}
+	t[BLK_T_DONE] = 10 + 100000;
+	blk_lat_add(&lat, t);
+	uint64_t p = blk_lat_p99(&lat, BLK_HOP_TOTAL);
+	CHECK(p >= 1000 * 81 / 100 && p <= 1000 * 119 / 100);
+	blk_lat_add(&lat, t); /* now 2 of 101 are slow: the p99 is a slow one */
+	p = blk_lat_p99(&lat, BLK_HOP_TOTAL);
+	CHECK(p >= 100000 * 81 / 100 && p <= 100000 * 119 / 100);
+	CHECK_EQ(blk_lat_mean(&lat, BLK_HOP_TOTAL), (99 * 1000 + 2 * 100000) / 101);
+	CHECK_EQ(blk_lat_p99(&lat, BLK_HOP_QUEUE), 0); /* no samples */
+	memset(&lat, 0, sizeof(lat));
+	for (uint64_t v = 1; v < (1ull << 41); v = v * 3 + 1) { /* every bucket's value brackets v */
+		memset(&lat, 0, sizeof(lat));
+		t[BLK_T_KICK] = 1, t[BLK_T_DONE] = 1 + v;
+		blk_lat_add(&lat, t);
+		p = blk_lat_p99(&lat, BLK_HOP_TOTAL);
+		CHECK(v < (1ull << 40) ? p * 100 >= v * 81 && p * 100 <= v * 119 : p > 0);
+	}
+}
+
+/*
  * ---- an open that ends later, the way a LUN's login does: done runs from
  * blk_poll only, never inside blk_open; cancel before or after the end ----
  */
@@ -515,6 +598,8 @@ int main(void)
 	RUN(test_open_failures_leak_nothing);
 	RUN(test_close_cancels_queued);
 	RUN(test_async_backend);
+	RUN(test_latency_stamps);
+	RUN(test_latency_percentile);
 	RUN(test_open_later);
 	RUN(test_open_cancel);
 	RUN(test_concurrent_submit);

@@ -17,7 +17,7 @@
 static void *h_alloc(uint64_t n) { return calloc(1, n); }
 static void h_free(void *p, uint64_t n) { (void)n; free(p); }
 static const void *h_file(const char *name, uint64_t *size) { (void)name, (void)size; return 0; }
-static const struct blk_host_ops host = { h_alloc, h_free, h_file, 0 };
+static const struct blk_host_ops host = { h_alloc, h_free, h_file, 0, 0 };
 
 /* ---- flaky:MODE, a 1 MiB memory disk with one fault ---- */
 #define FLAKY_BYTES (1u << 20)

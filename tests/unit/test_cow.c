@@ -26,7 +26,7 @@ static long live_allocs;
 static void *host_alloc(uint64_t n) { live_allocs++; return calloc(1, n); }
 static void host_free(void *p, uint64_t n) { (void)n; live_allocs--; free(p); }
 static const void *host_file(const char *name, uint64_t *size) { (void)name, (void)size; return 0; }
-static const struct blk_host_ops host = { host_alloc, host_free, host_file, 0 };
+static const struct blk_host_ops host = { host_alloc, host_free, host_file, 0, 0 };
 
 #define BASE_BLOCKS 2051u               /* 1 MiB + 3 blocks: a partial last chunk */
 #define BASE_BYTES (BASE_BLOCKS * 512u)

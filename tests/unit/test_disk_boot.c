@@ -19,7 +19,7 @@
 static void *host_alloc(uint64_t n) { return calloc(1, n); }
 static void host_free(void *p, uint64_t n) { (void)n; free(p); }
 static const void *host_file(const char *name, uint64_t *size) { (void)name, (void)size; return 0; }
-static const struct blk_host_ops host = { host_alloc, host_free, host_file, 0 };
+static const struct blk_host_ops host = { host_alloc, host_free, host_file, 0, 0 };
 
 static char dir[512];
 #define GUEST_MEM (32u << 20)

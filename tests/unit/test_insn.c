@@ -177,6 +177,26 @@ static void test_gpt(void)
 	CHECK_EQ(gpa, 0xc12345);
 }
 
+static void test_pushf(void)
+{
+	uint8_t len = 0;
+	CHECK_EQ(insn_pushf(B(0x9c), 1, 1, &len), 8); /* pushfq */
+	CHECK_EQ(len, 1);
+	CHECK_EQ(insn_pushf(B(0x66, 0x9c), 1, 1, &len), 2);
+	CHECK_EQ(len, 2);
+	CHECK_EQ(insn_pushf(B(0x66, 0x48, 0x9c), 1, 1, &len), 8); /* REX.W wins */
+	CHECK_EQ(len, 3);
+	CHECK_EQ(insn_pushf(B(0x9c), 0, 1, &len), 4); /* pushfd */
+	CHECK_EQ(insn_pushf(B(0x66, 0x9c), 0, 1, &len), 2);
+	CHECK_EQ(insn_pushf(B(0x9c), 0, 0, &len), 2); /* 16-bit code */
+	CHECK_EQ(insn_pushf(B(0x66, 0x9c), 0, 0, &len), 4);
+	CHECK_EQ(insn_pushf(B(0x48, 0x9c), 0, 1, &len), 0); /* DEC EAX outside 64-bit mode */
+	CHECK_EQ(insn_pushf(B(0x9d), 1, 1, &len), 0);      /* popf */
+	CHECK_EQ(insn_pushf(B(0x66, 0x66), 1, 1, &len), 0); /* truncated */
+	CHECK_EQ(insn_pushf(B(0x26, 0x26, 0x26, 0x26, 0x26, 0x26, 0x26, 0x26, 0x26, 0x26, 0x26,
+			      0x26, 0x26, 0x26, 0x26, 0x9c), 1, 1, &len), 0); /* past 15 bytes */
+}
+
 int main(void)
 {
 	RUN(test_mov_forms);
@@ -184,5 +204,6 @@ int main(void)
 	RUN(test_load_merge);
 	RUN(test_bad_input);
 	RUN(test_gpt);
+	RUN(test_pushf);
 	return check_done();
 }

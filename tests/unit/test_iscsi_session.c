@@ -65,7 +65,14 @@ static void f_random(void *c, void *b, size_t n)
 	for (size_t i = 0; i < n; i++)
 		((uint8_t *)b)[i] = (uint8_t)check_rand();
 }
-static const struct iscsi_transport_ops fops = { f_connect, f_send, f_close, f_now, f_random };
+static uint64_t stamps; /* the stamp clock: every reading one tick later */
+static uint64_t f_stamp(void *c)
+{
+	(void)c;
+	return ++stamps;
+}
+static const struct iscsi_transport_ops fops = { f_connect, f_send, f_close, f_now, f_random,
+						 f_stamp };
 
 static struct iscsi_session *S;
 
@@ -394,6 +401,33 @@ static void test_read(void)
 	scsi_rsp(itt, 0, 0, 0);
 	CHECK_EQ(S->state, ISCSI_S_FULL);
 	CHECK_EQ(done_calls, 1);
+}
+
+/* Latency stamps: queued with the command, on the wire once the transport
+ * took its last byte (not while the window is shut), the response with
+ * the status-bearing PDU. */
+static void test_latency_stamps(void)
+{
+	static uint8_t src[8192], dst[8192];
+	struct iscsi_task t;
+	logged_in(TEXT(OPER));
+	task_setup(&t, ISCSI_DIR_READ, dst, sizeof(dst));
+	fk.stall = 1;
+	CHECK_EQ(iscsi_submit(S, &t), 0);
+	CHECK(t.t_queued != 0);
+	CHECK_EQ(t.t_wire, 0); /* nothing taken yet */
+	iscsi_poll(S);
+	CHECK_EQ(t.t_wire, 0);
+	fk.stall = 0; /* the window opens */
+	iscsi_poll(S);
+	CHECK(t.t_wire > t.t_queued);
+	CHECK(next_sent());
+	uint32_t itt = iscsi_be32(pdu.h.itt);
+	data_in(itt, 0, 0, src, 5000, 0);
+	CHECK_EQ(t.t_response, 0); /* data without status */
+	data_in(itt, 1, 5000, src, 3192, 1);
+	CHECK_EQ(done_calls, 1);
+	CHECK(t.t_response > t.t_wire);
 }
 
 static void test_read_sequence_errors(void)
@@ -1406,6 +1440,7 @@ int main(void)
 	RUN(test_login_mutual_wrong);
 	RUN(test_login_refusals);
 	RUN(test_read);
+	RUN(test_latency_stamps);
 	RUN(test_read_sequence_errors);
 	RUN(test_unit_attention_and_sense);
 	RUN(test_write_r2t);

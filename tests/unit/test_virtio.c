@@ -25,7 +25,7 @@
 static void *fake_alloc(uint64_t bytes) { return calloc(1, bytes); }
 static void fake_free(void *p, uint64_t bytes) { (void)bytes; free(p); }
 static const void *no_file(const char *name, uint64_t *size) { (void)name, (void)size; return 0; }
-static const struct blk_host_ops fake_host = { fake_alloc, fake_free, no_file, 0 };
+static const struct blk_host_ops fake_host = { fake_alloc, fake_free, no_file, 0, 0 };
 
 /* ---- fake guest: GUEST_SIZE bytes of RAM at GPA 0 ---- */
 

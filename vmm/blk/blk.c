@@ -27,6 +27,9 @@ uint32_t blk_block_size(const struct blockdev *d) { return d->block_size; }
 int blk_readonly(const struct blockdev *d) { return d->readonly; }
 const struct blk_stats *blk_stats(const struct blockdev *d) { return &d->stats; }
 const char *blk_error(const struct blockdev *d) { return d->error; }
+const struct blk_lat *blk_latency(const struct blockdev *d) { return &d->lat; }
+void blk_lat_reset(struct blockdev *d) { memset(&d->lat, 0, sizeof(d->lat)); }
+uint64_t blk_stamp(void) { return host_ops && host_ops->stamp ? host_ops->stamp() : 0; }
 
 /* The scheme whose prefix starts `url`, or 0. */
 static const struct blk_scheme *scheme_for(const char *url)
@@ -235,6 +238,9 @@ int blk_submit(struct blockdev *d, struct blk_req *r)
 		return rc;
 	r->dev = d;
 	r->next = 0;
+	uint64_t kick = r->stamp[BLK_T_KICK];
+	memset(r->stamp, 0, sizeof(r->stamp));
+	r->stamp[BLK_T_KICK] = kick ? kick : blk_stamp();
 	spin_lock(&d->lock);
 	if (d->closing) {
 		spin_unlock(&d->lock);
@@ -293,13 +299,25 @@ static void count(struct blk_stats *st, const struct blk_req *r, uint64_t bytes,
 		st->flushes++;
 }
 
-/* A backend (or blk_close) finishes r; calls r->done. Service core. */
+/*
+ * A backend (or blk_close) finishes r; calls r->done. Service core. The
+ * done stamp is taken after r->done returns (it may free r, so the stamps
+ * are copied first): for virtio-blk it covers the used ring and the
+ * interrupt.
+ */
 void blk_complete(struct blk_req *r, int status)
 {
 	struct blockdev *d = r->dev;
+	uint64_t stamp[BLK_STAMPS];
+	memcpy(stamp, r->stamp, sizeof(stamp));
+	r->stamp[BLK_T_KICK] = 0; /* a request used again is stamped afresh */
 	d->inflight--;
 	count(&d->stats, r, (uint64_t)r->count * d->block_size, status);
 	r->done(r, status);
+	if (!status) {
+		stamp[BLK_T_DONE] = blk_stamp();
+		blk_lat_add(&d->lat, stamp);
+	}
 }
 
 static void unlink_open(struct blockdev *d)

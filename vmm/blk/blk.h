@@ -71,6 +71,7 @@
 
 #include <stdint.h>
 
+#include "vmm/blk/blk_lat.h"
 #include "vmm/core/cpu.h"
 
 #define BLK_URL_MAX 256
@@ -87,6 +88,10 @@ struct blk_req {
 	/* Called once on the service core with 0 or -E...; may free r. */
 	void (*done)(struct blk_req *r, int status);
 	void *ctx;              /* the caller's */
+	/* Where its time went (blk_lat.h), in the host's stamp ticks: a caller
+	 * may set BLK_T_KICK before blk_submit (which sets it when 0 and
+	 * clears the rest); the backend sets the middle three. */
+	uint64_t stamp[BLK_STAMPS];
 	/* private to the block layer and the backend */
 	struct blk_req *next;
 	struct blockdev *dev;
@@ -157,6 +162,11 @@ uint64_t blk_blocks(const struct blockdev *d);
 uint32_t blk_block_size(const struct blockdev *d);
 int blk_readonly(const struct blockdev *d);
 const struct blk_stats *blk_stats(const struct blockdev *d);
+/* The latency breakdown of d's requests (blk_lat.h); service core. */
+const struct blk_lat *blk_latency(const struct blockdev *d);
+void blk_lat_reset(struct blockdev *d);
+/* Now, in the host's stamp ticks (0 when the host has no clock). */
+uint64_t blk_stamp(void);
 /* The backend's reason for the last request that failed ("" when it gave none). */
 const char *blk_error(const struct blockdev *d);
 
@@ -204,6 +214,7 @@ struct blockdev {
 	int closing;
 	uint32_t inflight;                  /* started and not completed */
 	struct blk_stats stats;
+	struct blk_lat lat;                 /* requests that succeeded, since open or blk_lat_reset */
 	struct blockdev *next_open;         /* the service core's list */
 	struct blk_open_req *opening;       /* while its scheme opens it */
 	char error[128];                    /* the backend's reason for the last failure */
@@ -263,6 +274,8 @@ struct blk_host_ops {
 	const void *(*file)(const char *name, uint64_t *size);
 	/* Optional: a request was queued; wake the core that runs blk_poll. */
 	void (*kick)(void);
+	/* Optional: a cheap clock for the latency stamps (the kernel's TSC). */
+	uint64_t (*stamp)(void);
 };
 void blk_set_host(const struct blk_host_ops *ops);
 /* The kernel's: page allocator and boot medium (vmm/blk/blk_host.c). */

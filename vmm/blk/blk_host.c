@@ -5,6 +5,7 @@
  */
 #include "vmm/blk/blk.h"
 
+#include "vmm/core/cpu.h"
 #include "vmm/core/host.h"
 #include "vmm/core/lib/buddy.h"
 #include "vmm/core/page.h"
@@ -33,7 +34,7 @@ static const void *host_file(const char *name, uint64_t *size)
 }
 
 static const struct blk_host_ops kernel_blk_host = { host_alloc, host_free, host_file,
-						     service_wake };
+						     service_wake, rdtsc };
 
 /* Gives the block layer its memory and files; call once at boot. */
 void blk_init(void)

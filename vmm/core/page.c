@@ -12,6 +12,7 @@
 #include "vmm/core/lib/buddy.h"
 #include "vmm/core/lib/log.h"
 #include "vmm/core/lib/string.h"
+#include "vmm/core/scrub.h"
 #include "vmm/core/trap.h"
 
 #define LOW_MEMORY_END (1ull << 20)
@@ -19,6 +20,7 @@
 static struct buddy host_pages;
 static struct spinlock page_lock;
 static uint64_t total_bytes, hako_static_bytes, hako_alloc_pages, guest_alloc_pages;
+static uint64_t pooled_pages; /* free, but waiting in the scrub pool */
 
 static uint64_t usable_top(const struct boot_info *bi)
 {
@@ -74,7 +76,7 @@ void page_init(const struct boot_info *bi_const)
 		 buddy_meta_bytes(npages) >> 10);
 }
 
-uint64_t page_alloc(unsigned order, enum page_owner owner)
+static uint64_t alloc_locked(unsigned order, enum page_owner owner)
 {
 	uint64_t f = irq_save();
 	spin_lock(&page_lock);
@@ -87,9 +89,70 @@ uint64_t page_alloc(unsigned order, enum page_owner owner)
 	}
 	spin_unlock(&page_lock);
 	irq_restore(f);
+	return a;
+}
+
+/*
+ * Short of memory, the chunks waiting in the scrub pool are free memory
+ * too: the dirty ones go back to the allocator first, then the clean ones.
+ */
+uint64_t page_alloc(unsigned order, enum page_owner owner)
+{
+	uint64_t a = alloc_locked(order, owner);
+	if (!a && scrub_reclaim(0))
+		a = alloc_locked(order, owner);
+	if (!a && scrub_reclaim(1))
+		a = alloc_locked(order, owner);
 	if (a)
 		memset((void *)a, 0, PAGE_SIZE << order);
 	return a;
+}
+
+/* ---- the scrub pool's side (vmm/core/scrub.c): free memory outside the allocator ---- */
+
+static void pool_move(uint64_t *from, uint64_t *to, unsigned order)
+{
+	uint64_t f = irq_save();
+	spin_lock(&page_lock);
+	*from -= 1ull << order;
+	*to += 1ull << order;
+	spin_unlock(&page_lock);
+	irq_restore(f);
+}
+
+uint64_t page_pool_take(unsigned order)
+{
+	uint64_t f = irq_save();
+	spin_lock(&page_lock);
+	uint64_t a = buddy_alloc(&host_pages, order);
+	if (a)
+		pooled_pages += 1ull << order;
+	spin_unlock(&page_lock);
+	irq_restore(f);
+	return a;
+}
+
+void page_pool_return(uint64_t addr, unsigned order)
+{
+	uint64_t f = irq_save();
+	spin_lock(&page_lock);
+	int err = buddy_free(&host_pages, addr, order);
+	if (!err)
+		pooled_pages -= 1ull << order;
+	spin_unlock(&page_lock);
+	irq_restore(f);
+	if (err)
+		hv_panic("page_pool_return(0x%lx, order %u): not an allocated block", addr, order);
+}
+
+void page_pool_to_guest(unsigned order)
+{
+	pool_move(&pooled_pages, &guest_alloc_pages, order);
+}
+
+void page_guest_to_pool(unsigned order)
+{
+	pool_move(&guest_alloc_pages, &pooled_pages, order);
 }
 
 void page_free(uint64_t addr, unsigned order, enum page_owner owner)
@@ -119,9 +182,14 @@ uint64_t page_alloc_bytes(uint64_t bytes)
 
 void page_stats(struct page_stats *s)
 {
+	uint64_t f = irq_save();
+	spin_lock(&page_lock);
 	s->total_bytes = total_bytes;
 	s->usable_bytes = host_pages.managed_pages * PAGE_SIZE;
-	s->free_bytes = host_pages.free_pages * PAGE_SIZE;
+	s->pooled_bytes = pooled_pages * PAGE_SIZE;
+	s->free_bytes = host_pages.free_pages * PAGE_SIZE + s->pooled_bytes;
 	s->hako_bytes = hako_static_bytes + hako_alloc_pages * PAGE_SIZE;
 	s->guest_bytes = guest_alloc_pages * PAGE_SIZE;
+	spin_unlock(&page_lock);
+	irq_restore(f);
 }

@@ -1,12 +1,15 @@
 /*
  * vmm/core/service.c - the service core's loop (see service.h): poll
  * every registered poller, keep polling for SERVICE_SPIN_US after the last
- * work, then halt until the next LAPIC timer tick or a wake-up IPI.
+ * work, then scrub guest memory (vmm/core/scrub.h) one chunk per round
+ * while there is some to scrub, and halt until the next LAPIC timer tick
+ * or a wake-up IPI.
  */
 #include "vmm/core/service.h"
 
 #include "vmm/core/cpu.h"
 #include "vmm/core/lapic.h"
+#include "vmm/core/scrub.h"
 #include "vmm/core/smp.h"
 #include "vmm/core/time.h"
 
@@ -59,6 +62,7 @@ static int service_halted, service_woken;
 
 static void service_idle(void)
 {
+	scrub_wake_a_core(); /* zeroing ahead is a free guest core's work */
 	irq_disable();
 	__atomic_store_n(&service_halted, 1, __ATOMIC_SEQ_CST);
 	if (!__atomic_exchange_n(&service_woken, 0, __ATOMIC_SEQ_CST)) {
@@ -77,8 +81,8 @@ void service_loop(void)
 	for (;;) {
 		if (service_poll())
 			last_work = time_us();
-		else if (time_us() - last_work > SERVICE_SPIN_US)
-			service_idle();
+		else if (time_us() - last_work > SERVICE_SPIN_US && !scrub_idle_step(0))
+			service_idle(); /* nothing to scrub here either (vmm/core/scrub.h) */
 		else
 			cpu_relax();
 	}

@@ -5,7 +5,8 @@
  * Each other core is woken with INIT-SIPI-SIPI (SDM Vol. 3A 9.4.4.1,
  * "Typical BSP Initialization Sequence"), sets up its own GDT/TSS/IDT and
  * LAPIC, then parks with `sti; hlt` until the service core puts a
- * function in its mailbox and sends it a VEC_WAKEUP IPI.
+ * function in its mailbox and sends it a VEC_WAKEUP IPI. A parked core
+ * zeroes guest memory first while there is some to zero (vmm/core/scrub.h).
  */
 #include "vmm/core/smp.h"
 
@@ -16,6 +17,7 @@
 #include "vmm/core/lib/string.h"
 #include "vmm/core/page.h"
 #include "vmm/core/percpu.h"
+#include "vmm/core/scrub.h"
 #include "vmm/core/time.h"
 #include "vmm/core/trap.h"
 
@@ -54,8 +56,16 @@ static void park(struct percpu *c)
 			fn(arg);
 			continue;
 		}
+		irq_enable();
+		if (scrub_idle_step(1)) /* a free core zeroes guest memory, a chunk at a time */
+			continue;
+		irq_disable();
+		if (c->work)
+			continue;
+		scrub_core_parked(c->index, 1); /* the service core kicks it when there is some */
 		/* STI's one-instruction shadow makes "sti; hlt" race-free. */
 		__asm__ volatile("sti; hlt" ::: "memory");
+		scrub_core_parked(c->index, 0);
 	}
 }
 

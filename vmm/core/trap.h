@@ -19,6 +19,7 @@ struct trap_frame {
 #define VEC_WAKEUP 0xf0  /* IPI: a parked core has work in its mailbox */
 #define VEC_KICK 0xf1    /* IPI: make a running vCPU exit to hako */
 #define VEC_TIMER 0xf2   /* the local APIC timer */
+#define VEC_NIC_RX 0xf3  /* MSI-X: a NIC received frames; wakes the halted service core */
 #define VEC_SPURIOUS 0xff
 
 typedef void (*irq_handler_t)(struct trap_frame *f);

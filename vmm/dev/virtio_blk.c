@@ -152,7 +152,9 @@ static void start(struct virtio_blk *b, struct vblk_slot *s)
 		get_id(b, s);
 		return;
 	}
+	uint64_t kick = blk_stamp(); /* before prepare() copies a write's data */
 	int st = prepare(b, s, &h);
+	s->req.stamp[BLK_T_KICK] = kick;
 	if (!st && blk_submit(b->bd, &s->req))
 		st = VIRTIO_BLK_S_IOERR;        /* beyond the end, or read-only */
 	if (st)

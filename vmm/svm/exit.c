@@ -105,8 +105,13 @@ static void svm_decode(struct vcpu *v, struct exit_info *e)
 	else if (e->kind == EXIT_EXCEPTION)
 		e->exc.vector = (uint8_t)(code - VMEXIT_EXCP_BASE);
 	if (e->kind == EXIT_EXCEPTION && e->exc.vector == 1) {
-		e->exc.dr_hits = (uint8_t)(vmcb->save.dr6 & 0xf); /* DR6 B0-B3, set before the intercept */
-		svm_vmcb(v)->save.dr6 &= ~0xfull;
+		/*
+		 * DR6 is set before the intercept: B0-B3 by a debugger's hardware
+		 * breakpoint, BS by its single step (TF it set), not the guest's
+		 */
+		uint64_t hako = 0xf | (v->dbg_ctl & DEBUG_CTL_STEP && !v->dbg.tf_saved ? DR6_BS : 0);
+		e->exc.dr_hits = (uint8_t)(vmcb->save.dr6 & 0xf);
+		svm_vmcb(v)->save.dr6 &= ~hako;
 	}
 	else if (code == VMEXIT_MSR) {
 		e->kind = info1 ? EXIT_MSR_WRITE : EXIT_MSR_READ; /* APM 15.11 */

@@ -107,4 +107,5 @@ const struct vmm_backend svm_backend = {
 	.npt_destroy = svm_npt_destroy,
 	.tlb_flush = svm_tlb_flush,
 	.debug_set = svm_debug_set,
+	.step_tf = 1,
 };

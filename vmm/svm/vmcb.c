@@ -143,15 +143,26 @@ void svm_seg_write(struct vcpu *v, enum vseg seg, const struct vseg_desc *d)
 		save->cpl = (d->attr >> 5) & 3; /* CPL is SS.DPL (APM 15.5.1) */
 }
 
-/* Queues an event in EVENTINJ (APM 15.20). -EBUSY if one is pending. */
+/*
+ * Queues an event in EVENTINJ (APM 15.20). -EBUSY if one is pending. A
+ * software interrupt returns to the next RIP: with NRIPS the CPU takes it
+ * from the VMCB's next-RIP field (RIP stays on the INT, where a fault in
+ * its delivery points); without, from RIP, which moves past the INT.
+ */
 int svm_inject(struct vcpu *v, const struct vevent *ev)
 {
-	struct vmcb_control *c = &svm_vmcb(v)->control;
+	struct vmcb *b = svm_vmcb(v);
+	struct vmcb_control *c = &b->control;
 	if (c->eventinj & EVENTINJ_VALID)
 		return -EBUSY;
 	uint64_t type = ev->type == VEVENT_EXCEPTION ? EVENTINJ_TYPE_EXCEPTION :
 			ev->type == VEVENT_NMI       ? EVENTINJ_TYPE_NMI :
+			ev->type == VEVENT_SOFT_INTR ? EVENTINJ_TYPE_SOFT_INTR :
 						       EVENTINJ_TYPE_INTR;
+	if (ev->type == VEVENT_SOFT_INTR && virt.nrips)
+		c->nrip = ev->next_rip;
+	else if (ev->type == VEVENT_SOFT_INTR)
+		b->save.rip = ev->next_rip;
 	uint64_t inj = ev->vector | type | EVENTINJ_VALID;
 	if (ev->has_error)
 		inj |= EVENTINJ_EV | (uint64_t)ev->error << 32;

@@ -155,6 +155,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "a VMCB is one page");
 #define EVENTINJ_TYPE_INTR (0ull << 8)
 #define EVENTINJ_TYPE_NMI (2ull << 8)
 #define EVENTINJ_TYPE_EXCEPTION (3ull << 8)
+#define EVENTINJ_TYPE_SOFT_INTR (4ull << 8)
 #define EVENTINJ_EV (1ull << 11)
 #define EVENTINJ_VALID (1ull << 31)
 

@@ -246,7 +246,9 @@ int vmx_vcpu_run(struct vcpu *v, struct exit_info *e)
 	 * with external-interrupt exiting, makes the guest exit at once. Without
 	 * acknowledge-on-exit it is still pending after the exit; RFLAGS.IF is
 	 * 0 then (SDM 28.5.3), so it is taken at the irq_enable() below.
+	 * Bochs 2.7 needs a second way out for a guest with IF = 0 (share.c).
 	 */
+	vmx_kick_fallback(v);
 	if (spec.l1d == SPEC_L1D_FLUSH)
 		l1d_flush();
 	int vmfail = vmx_world_switch(&v->regs, s->launched);

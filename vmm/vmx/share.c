@@ -4,6 +4,8 @@
  * for good, and the VMX-preemption timer that ends a slice. SVM needs
  * none of this: VMRUN takes the VMCB's address each time, VMLOAD and
  * VMSAVE switch the MSRs below, and the host's LAPIC timer ends a slice.
+ * The same timer is, on any core, the kick's fallback for a guest
+ * entered with interrupts off (vmx_kick_fallback, at the end).
  *
  * A core keeps one current VMCS (SDM Vol. 3C 25.11.1); any number may be
  * active on it. Switching vCPUs is VMPTRLD of the next one's VMCS: it
@@ -13,7 +15,9 @@
  * are saved and loaded here, so no guest sees another's.
  */
 #include "vmm/core/lib/errno.h"
+#include "vmm/core/lib/x86.h"
 #include "vmm/core/percpu.h"
+#include "vmm/core/time.h"
 #include "vmm/vm.h"
 #include "vmm/vmx/vmx.h"
 
@@ -97,4 +101,40 @@ int vmx_preempt_arm(struct vcpu *v, uint64_t tsc_ticks)
 	if (!(pin & PIN_PREEMPT_TIMER))
 		vmcs_write32(VMCS_PIN_BASED_CTLS, pin | PIN_PREEMPT_TIMER);
 	return 0;
+}
+
+/*
+ * The kick's second way out, for a guest entered with RFLAGS.IF = 0.
+ * With external-interrupt exiting a physical interrupt makes the guest
+ * exit whatever its IF (SDM 26.2), so hako's kick (VEC_KICK) is enough on
+ * a real CPU. Bochs 2.7 masks it instead: its VM entry loads the guest's
+ * RFLAGS (setEFlags, then handleCpuContextChange) before it marks the CPU
+ * as in VMX non-root operation, so the check that exempts a guest with
+ * external-interrupt exiting from IF (handleInterruptMaskChange,
+ * bochs/cpu/flag_ctrl_pro.cc) does not apply and the interrupt stays
+ * masked until the guest itself sets or clears IF. A guest that loops
+ * with IF = 0 and no exits (the probe's `gdb` loop) then never left the
+ * guest on `destroy` or a debugger's stop. So an entry with IF = 0 arms
+ * the VMX-preemption timer, which nothing masks, to end the run within
+ * KICK_FALLBACK_US; an entry with IF = 1 turns it off again on a
+ * dedicated core (a shared core's scheduler arms it before every entry,
+ * and only a shorter time is kept). On a real CPU it costs an exit per
+ * 10 ms of a guest's run with interrupts off and no other exit.
+ */
+#define KICK_FALLBACK_US 10000
+
+void vmx_kick_fallback(struct vcpu *v)
+{
+	if (!vmx_caps.preempt)
+		return;
+	uint32_t pin = vmcs_read32(VMCS_PIN_BASED_CTLS);
+	int armed = !!(pin & PIN_PREEMPT_TIMER);
+	if (vmcs_readnat(VMCS_GUEST_RFLAGS) & RFLAGS_IF) {
+		if (armed && !v->shared)
+			vmx_preempt_arm(v, 0);
+		return;
+	}
+	uint64_t ticks = tsc_khz * KICK_FALLBACK_US / 1000;
+	if (!armed || vmcs_read32(VMCS_PREEMPTION_TIMER_VALUE) > (ticks >> vmx_caps.preempt_shift))
+		vmx_preempt_arm(v, ticks);
 }

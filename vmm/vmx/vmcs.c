@@ -46,6 +46,7 @@ struct desc_ptr {
 /* Is `v`'s VMCS current on the calling core? Then the VMCS holds its state. */
 #define BLOCKING_BY_STI (1u << 0)    /* guest interruptibility state, SDM 25.4.2 */
 #define BLOCKING_BY_MOV_SS (1u << 1)
+#define PENDING_DBG_BS (1ull << 14)    /* pending debug exceptions: single step, SDM 25.4.2 */
 
 static int vmcs_here(struct vcpu *v)
 {
@@ -92,9 +93,18 @@ static int vmcs_controls(struct vcpu *v)
 		{ "secondary", VMCS_PROC_BASED_CTLS2, &vmx_caps.proc2,
 		  PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST | (vmx_caps.vpid ? PROC2_ENABLE_VPID : 0),
 		  PROC2_RDTSCP | PROC2_INVPCID | PROC2_XSAVES | PROC2_WBINVD_EXITING },
+		/*
+		 * The guest's DR7 and DEBUGCTL (its own, or a debugger's
+		 * watchpoints) are in force only with these two: without them
+		 * an entry keeps the host's DR7 and an exit resets it to 0x400,
+		 * losing the guest's (SDM 27.3.2.1, 28.3.1, 28.5.1); the TRUE_
+		 * capability MSRs let both be 0 (Bochs 2.7 then arms nothing).
+		 */
 		{ "VM-exit", VMCS_EXIT_CTLS, &vmx_caps.exit,
-		  EXIT_CTL_HOST_ADDR_SPACE_SIZE | EXIT_CTL_SAVE_EFER | EXIT_CTL_LOAD_EFER, 0 },
-		{ "VM-entry", VMCS_ENTRY_CTLS, &vmx_caps.entry, ENTRY_CTL_LOAD_EFER, 0 },
+		  EXIT_CTL_SAVE_DEBUG_CONTROLS | EXIT_CTL_HOST_ADDR_SPACE_SIZE | EXIT_CTL_SAVE_EFER |
+			  EXIT_CTL_LOAD_EFER, 0 },
+		{ "VM-entry", VMCS_ENTRY_CTLS, &vmx_caps.entry,
+		  ENTRY_CTL_LOAD_DEBUG_CONTROLS | ENTRY_CTL_LOAD_EFER, 0 },
 	};
 	for (unsigned i = 0; i < sizeof(ctls) / sizeof(ctls[0]); i++) {
 		uint32_t val, opt;
@@ -498,20 +508,41 @@ void vmx_tlb_flush(struct vcpu *v)
 }
 
 /*
+ * A single step without the monitor trap flag (Bochs 2.7's Haswell has
+ * none; its other models advertise MTF but ignore it, see README): RFLAGS.TF
+ * with #DB in the exception bitmap, as on AMD-V, the guest's own TF kept
+ * aside. An entry with TF = 1 inside an STI or MOV SS shadow needs BS in
+ * the pending debug exceptions (SDM 27.3.1.5).
+ */
+static void vmx_step_by_tf(struct vcpu *v, int on)
+{
+	uint64_t fl = vmcs_readnat(VMCS_GUEST_RFLAGS);
+	if (!on) {
+		vmcs_writenat(VMCS_GUEST_RFLAGS, (fl & ~RFLAGS_TF) | v->dbg.tf_saved);
+		return;
+	}
+	v->dbg.tf_saved = fl & RFLAGS_TF;
+	vmcs_writenat(VMCS_GUEST_RFLAGS, fl | RFLAGS_TF);
+	if (vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) & (BLOCKING_BY_STI | BLOCKING_BY_MOV_SS))
+		vmcs_writenat(VMCS_GUEST_PENDING_DBG, vmcs_readnat(VMCS_GUEST_PENDING_DBG) | PENDING_DBG_BS);
+}
+
+/*
  * A debugger's controls (backend.h debug_set): #BP in the exception
  * bitmap beside #MC (SDM 25.6.3) for its breakpoints; #DB and the guest's
  * DR7 for hardware breakpoints and watchpoints; the monitor trap
  * flag (SDM 26.5.2) for a single step, which exits with reason 37 after
- * one instruction. On the vCPU's own core.
+ * one instruction, or TF where there is no MTF. On the vCPU's own core.
  */
 void vmx_debug_set(struct vcpu *v, unsigned ctl, const struct debug_dr *dr)
 {
 	if (!vmcs_here(v))
 		return;
+	int mtf = !!((vmx_caps.proc >> 32) & PROC_MONITOR_TRAP_FLAG);
 	uint32_t bitmap = 1u << 18;
 	if (ctl & DEBUG_CTL_BREAKPOINTS)
 		bitmap |= 1u << 3;
-	if (ctl & DEBUG_CTL_HW)
+	if ((ctl & DEBUG_CTL_HW) || ((ctl & DEBUG_CTL_STEP) && !mtf))
 		bitmap |= 1u << 1;
 	vmcs_write32(VMCS_EXCEPTION_BITMAP, bitmap);
 	if ((ctl & DEBUG_CTL_HW) && !(v->dbg_ctl & DEBUG_CTL_HW))
@@ -520,9 +551,13 @@ void vmx_debug_set(struct vcpu *v, unsigned ctl, const struct debug_dr *dr)
 		vmcs_writenat(VMCS_GUEST_DR7, dr->dr7 | 0x400);
 	else if (v->dbg_ctl & DEBUG_CTL_HW)
 		vmcs_writenat(VMCS_GUEST_DR7, v->dbg.dr7_saved);
-	if (!((vmx_caps.proc >> 32) & PROC_MONITOR_TRAP_FLAG))
-		return; /* no MTF: the step runs on until RIP moves (vcpu_debug_check) */
+	int step = !!(ctl & DEBUG_CTL_STEP), stepping = !!(v->dbg_ctl & DEBUG_CTL_STEP);
+	if (!mtf) {
+		if (step != stepping)
+			vmx_step_by_tf(v, step);
+		return;
+	}
 	uint32_t proc = vmcs_read32(VMCS_PROC_BASED_CTLS);
-	proc = ctl & DEBUG_CTL_STEP ? proc | PROC_MONITOR_TRAP_FLAG : proc & ~PROC_MONITOR_TRAP_FLAG;
+	proc = step ? proc | PROC_MONITOR_TRAP_FLAG : proc & ~PROC_MONITOR_TRAP_FLAG;
 	vmcs_write32(VMCS_PROC_BASED_CTLS, proc);
 }

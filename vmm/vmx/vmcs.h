@@ -138,10 +138,12 @@ enum vmcs_field {
 #define PROC2_UNRESTRICTED_GUEST (1u << 7)
 #define PROC2_WBINVD_EXITING (1u << 6)
 
+#define EXIT_CTL_SAVE_DEBUG_CONTROLS (1u << 2)  /* DR7, IA32_DEBUGCTL into the guest fields (SDM 25.7.1) */
 #define EXIT_CTL_HOST_ADDR_SPACE_SIZE (1u << 9)
 #define EXIT_CTL_SAVE_EFER (1u << 20)
 #define EXIT_CTL_LOAD_EFER (1u << 21)
 
+#define ENTRY_CTL_LOAD_DEBUG_CONTROLS (1u << 2) /* DR7, IA32_DEBUGCTL from them (SDM 25.8.1) */
 #define ENTRY_CTL_IA32E_MODE_GUEST (1u << 9)
 #define ENTRY_CTL_LOAD_EFER (1u << 15)
 

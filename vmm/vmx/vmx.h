@@ -76,6 +76,7 @@ int vmx_vcpu_run(struct vcpu *v, struct exit_info *e);
 void vmx_vcpu_switch_in(struct vcpu *v);
 void vmx_vcpu_unload(struct vcpu *v);
 int vmx_preempt_arm(struct vcpu *v, uint64_t tsc_ticks);
+void vmx_kick_fallback(struct vcpu *v);
 /* vmm/vmx/switch.S: 0 after a VM exit, 1 when VMLAUNCH/VMRESUME failed. */
 int vmx_world_switch(struct guest_regs *regs, int launched);
 extern const char vmx_exit_entry[];

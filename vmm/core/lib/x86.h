@@ -53,4 +53,6 @@
 #define RFLAGS_TF (1ull << 8)
 #define RFLAGS_IF (1ull << 9)
 
+#define DR6_BS (1ull << 14) /* a single-step #DB (SDM Vol. 3B 18.2.3) */
+
 #endif
