@@ -1,12 +1,15 @@
 /*
  * mgmt/cmd_sched.c - the scheduling part of `stats`, `list` and `host`:
  * CPU time per guest and per vCPU, and the shared cores' run queues
- * (vmm/sched.c keeps them). Only prints.
+ * (vmm/sched.c keeps them); and `set NAME weight=N` of a running guest,
+ * which vmm/sched.c applies at once.
  */
 #include "mgmt/cmd_sched.h"
 
+#include "mgmt/catalog.h"
 #include "mgmt/shell/shell.h"
 #include "vmm/core/lib/fmt.h"
+#include "vmm/core/lib/string.h"
 #include "vmm/core/percpu.h"
 #include "vmm/sched.h"
 #include "vmm/vcpu_debug.h"
@@ -98,4 +101,30 @@ void cmd_sched_host(struct shell *sh)
 		if (in.shared)
 			print_core(sh, c, &in);
 	}
+}
+
+/*
+ * A running guest's weight changes at once, as with `xl sched-credit2 -w`
+ * or `virsh schedinfo --live`; every other key changes what the guest is
+ * built from and waits until it is stopped.
+ */
+int cmd_sched_set_running(struct shell *sh, struct vm *vm, int argc, char **argv)
+{
+	const char *what = vm->state == VM_STARTING ? "starting" : "running";
+	for (int i = 2; i < argc; i++)
+		if (strncmp(argv[i], "weight=", 7))
+			return shell_error(sh, "guest '%s' is %s; destroy it first (only weight= "
+					   "changes while it runs)", vm->def.name, what);
+	struct vm_def d = vm->def;
+	char err[200];
+	for (int i = 2; i < argc; i++)
+		if (vm_def_set_arg(&d, argv[i], err, sizeof(err)))
+			return shell_error(sh, "%s", err);
+	uint16_t old = vm->def.weight;
+	sched_vm_set_weight(vm, d.weight);
+	if (catalog_persist(err, sizeof(err))) {
+		sched_vm_set_weight(vm, old);
+		return shell_error(sh, "%s", err);
+	}
+	return 0;
 }

@@ -96,9 +96,8 @@ static int do_set(struct shell *sh, int argc, char **argv)
 	struct vm *vm = find_or_error(sh, argv[1]);
 	if (!vm)
 		return -1;
-	if (!vm_stopped(vm))
-		return shell_error(sh, "guest '%s' is %s; destroy it first", argv[1],
-				   vm->state == VM_STARTING ? "starting" : "running");
+	if (!vm_stopped(vm)) /* weight= alone changes while it runs */
+		return cmd_sched_set_running(sh, vm, argc, argv);
 	struct vm_def old = vm->def, d = vm->def;
 	if (apply_keys(sh, &d, argc, argv))
 		return -1;
@@ -120,7 +119,8 @@ static int cmd_set(struct shell *sh, int argc, char **argv)
 	catalog_release();
 	return rc;
 }
-SHELL_COMMAND(set, "set", "NAME KEY=VALUE...", "change a stopped guest's definition", cmd_set);
+SHELL_COMMAND(set, "set", "NAME KEY=VALUE...",
+	      "change a stopped guest's definition (or a running guest's weight=)", cmd_set);
 
 static int cmd_show(struct shell *sh, int argc, char **argv)
 {

@@ -108,6 +108,12 @@ static int cmdline_has(const char *line, const char *key)
  * platform has no PCI, and without it Linux's early code still scans 256
  * buses through ports 0xcf8/0xcfc (on AMD family 0Fh, twice, looking for
  * an AGP bridge), 33,000 VM exits for nothing. Firecracker passes the same.
+ * Last, unless it names one, `tsc=reliable`: the guest reads the host's
+ * TSC, which runs at one rate on every core, but Linux's clocksource
+ * watchdog checks it against jiffies (the platform has no HPET or ACPI PM
+ * timer), which fall behind while a vCPU waits for a shared core; a guest
+ * that then calls its TSC unstable switches to jiffies as its clock, and
+ * its clock, sleeps and timers run at its share of the core.
  */
 static int linux_cmdline(struct vm *vm, const char *head, const char **why)
 {
@@ -122,8 +128,9 @@ static int linux_cmdline(struct vm *vm, const char *head, const char **why)
 	if (n < 0 || (unsigned)n >= sizeof(line) || vm_def_identity_args(&vm->def, line, sizeof(line)))
 		return *why = "command line too long", -E2BIG;
 	n = (int)strlen(line);
-	n += fmt_snprintf(line + n, sizeof(line) - n, " tsc_early_khz=%lu%s", tsc_khz,
-			  cmdline_has(cl, "pci=") ? "" : " pci=off");
+	n += fmt_snprintf(line + n, sizeof(line) - n, " tsc_early_khz=%lu%s%s", tsc_khz,
+			  cmdline_has(cl, "pci=") ? "" : " pci=off",
+			  cmdline_has(cl, "tsc=") ? "" : " tsc=reliable");
 	if ((unsigned)n >= sizeof(line))
 		return *why = "command line too long", -E2BIG;
 	copy_cb(vm, GB_LINUX_CMDLINE, line, (uint64_t)n + 1);

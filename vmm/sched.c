@@ -59,6 +59,8 @@ struct sched_core {
 	struct vcpu *cur;                   /* whose state (FPU, VMCS) is on the core */
 	int last;                           /* q index picked last */
 	uint64_t vtime;                     /* the core's virtual time: pass picked last */
+	uint64_t paid_us;                   /* cur's turn is charged up to here */
+	int alone;                          /* no other vCPU was ready at cur's last entry */
 	uint64_t slice_end;                 /* TSC */
 	uint64_t wake_ok;                   /* TSC from which a woken vCPU may take the core */
 	uint64_t left_tsc;                  /* when the last turn ended, for switch_tsc; 0 after idling */
@@ -137,6 +139,23 @@ void sched_unplace(struct vcpu *v)
 	score[v->core].placed--;
 	score[v->core].placed_weight -= v->vm->def.weight;
 	v->core = 0;
+}
+
+/*
+ * Service core: vm's weight becomes w (1-10000) at once, also while it
+ * runs: the weight placed on its vCPUs' cores, and the weight each vCPU's
+ * pass advances by from its next charge (within a slice; the pass it has
+ * keeps what it ran under the old weight, as with credit2's live weights).
+ */
+void sched_vm_set_weight(struct vm *vm, uint16_t w)
+{
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *v = vm->vcpu[i];
+		if (v->shared && v->core)
+			score[v->core].placed_weight += (uint64_t)w - vm->def.weight;
+		__atomic_store_n(&v->se.weight, w, __ATOMIC_RELAXED); /* its core reads it */
+	}
+	vm->def.weight = w;
 }
 
 /* ---- on the core: switching and reaping ---- */
@@ -272,17 +291,40 @@ static int woken_preempts(struct sched_core *sc, const struct vcpu *v, uint64_t 
 	return yes;
 }
 
+/*
+ * v ran alone since its last entry: nobody else wanted the core, so the
+ * core's virtual time moves with v's pass (stride scheduling's global
+ * pass, whose clients are the ready ones), and a vCPU queued since then
+ * (a guest that started) starts level with v instead of being owed all
+ * the time v ran alone, which v would pay back by waiting as long.
+ * Before anything is woken: a vCPU woken now gets the new virtual time.
+ */
+static void follow_alone(struct sched_core *sc, struct vcpu *v, uint64_t now)
+{
+	sched_charge(&v->se, now - sc->paid_us);
+	sc->paid_us = now;
+	if (v->se.pass > sc->vtime)
+		sc->vtime = v->se.pass;
+	for (unsigned i = 0; i < sc->n; i++) {
+		struct sched_ent *e = &sc->q[i]->se;
+		if (sc->q[i] != v && e->state == SCHED_READY && e->pass < sc->vtime)
+			e->pass = sc->vtime;
+	}
+}
+
 /* After each exit: should v give the core up now? */
 static int should_yield(struct sched_core *sc, struct vcpu *v, uint64_t t0)
 {
 	uint64_t tsc = rdtsc(), now = time_us();
+	if (sc->alone)
+		follow_alone(sc, v, now);
 	if (tsc >= sc->slice_end) {
 		if (others_ready(sc, v, now))
 			return 1;
 		sc->slice_end = tsc + us_to_tsc(slice_us); /* alone: a new slice */
 		return 0;
 	}
-	return now - t0 >= SCHED_WAKE_MIN_US && woken_preempts(sc, v, now - t0);
+	return now - t0 >= SCHED_WAKE_MIN_US && woken_preempts(sc, v, now - sc->paid_us);
 }
 
 /* Runs turns of v until it blocks, its guest stops, or it yields; charges it. */
@@ -294,6 +336,8 @@ static void run_turns(struct sched_core *sc, struct vcpu *v)
 	if (v->se.pass > sc->vtime)
 		sc->vtime = v->se.pass;
 	sched_ent_enter(&v->se, SCHED_RUNNING, t0);
+	sc->paid_us = t0;
+	sc->alone = 0;
 	sc->slice_end = rdtsc() + us_to_tsc(slice_us);
 	sc->wake_ok = rdtsc() + us_to_tsc(SCHED_WAKE_MIN_US);
 	for (;;) {
@@ -314,7 +358,7 @@ static void run_turns(struct sched_core *sc, struct vcpu *v)
 			break;
 	}
 	uint64_t now = time_us();
-	sched_charge(&v->se, now - t0);
+	sched_charge(&v->se, now - sc->paid_us);
 	sched_ent_enter(&v->se, next, now);
 	sc->left_tsc = rdtsc();
 }
@@ -434,6 +478,7 @@ uint64_t sched_timer_deadline(struct vcpu *v, uint64_t d)
 		}
 	}
 	/* Alone on the core, it keeps running: another's arrival or wake-up kicks it out. */
+	sc->alone = alone;
 	uint64_t end = alone ? 0 : sc->slice_end;
 	uint64_t left = end ? (end > now ? end - now : 1) : 0;
 	if (backend->preempt_arm && !backend->preempt_arm(v, left))

@@ -37,6 +37,8 @@ unsigned sched_slice_ms(void);
 int sched_place(struct vcpu *v, uint64_t allowed);
 /* Service core: v (placed) no longer counts on its core. */
 void sched_unplace(struct vcpu *v);
+/* Service core: vm->def.weight becomes w, at once for its vCPUs that run (sched.c). */
+void sched_vm_set_weight(struct vm *vm, uint16_t w);
 /* Can a shared guest with `cores=allowed` be placed at all? */
 int sched_can_place(uint64_t allowed);
 /* Does any shared vCPU have `core`? Then no dedicated guest may take it. */

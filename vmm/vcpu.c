@@ -29,13 +29,20 @@
 #include "vmm/vcpu_fpu.h"
 #include "vmm/vm.h"
 
-/* Sets this core's LAPIC timer to the next deadline: the guest's, or a shared core's. */
+/*
+ * Sets this core's LAPIC timer to the next deadline: the guest's, or a
+ * shared core's. The same deadline is armed again if the timer already
+ * fired: its count, calibrated against the TSC once, can run out a little
+ * before the TSC reaches the deadline, and a guest left without its timer
+ * (or a shared core without its slice end) runs on until something else
+ * makes it exit (a Linux guest saw no timer for 30 s).
+ */
 void vcpu_timer_arm(struct vcpu *v)
 {
 	uint64_t d = v->lapic.deadline;
 	if (v->shared)
 		d = sched_timer_deadline(v, d);
-	if (d == v->armed_deadline)
+	if (d == v->armed_deadline && (!d || lapic_timer_counting()))
 		return;
 	v->armed_deadline = d;
 	if (!d) {
@@ -198,15 +205,14 @@ static int vcpu_step(struct vcpu *v)
 }
 
 /*
- * The body a dedicated vCPU core runs (smp_run_on). Returns to the core's
- * parking loop when the guest stops; clearing v->running is its last write.
+ * The body a dedicated vCPU core runs (smp_run_on), v->se already RUNNING.
+ * Returns to the core's parking loop when the guest stops; clearing
+ * v->running is its last write.
  */
 void vcpu_loop(void *arg)
 {
 	struct vcpu *v = arg;
-	uint64_t t0 = time_us();
-	sched_ent_init(&v->se, v->vm->def.weight, 0, t0);
-	sched_ent_enter(&v->se, SCHED_RUNNING, t0);
+	uint64_t t0 = time_us(); /* vm_launch started v->se, RUNNING */
 	int err = backend->cpu_enable();
 	if (err)
 		vcpu_fail(v, &v->last_exit, "cannot enable virtualization on core %u (%d)",

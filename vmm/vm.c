@@ -365,9 +365,14 @@ static void vm_launch(struct vm *vm)
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *v = vm->vcpu[i];
 		v->running = 1;
-		if (v->shared)
+		if (v->shared) {
 			sched_launch(v);
-		else if (smp_run_on(v->core, vcpu_loop, v))
+			continue;
+		}
+		/* its accounting starts here: `stats` may read it before its core runs it */
+		sched_ent_init(&v->se, vm->def.weight, 0, vm->start_us);
+		sched_ent_enter(&v->se, SCHED_RUNNING, vm->start_us);
+		if (smp_run_on(v->core, vcpu_loop, v))
 			hv_panic("core %u was free but would not take work", v->core);
 	}
 	log_info("guest %s: started on %u %score(s), %lu MiB", vm->def.name, vm->nvcpus,

@@ -53,7 +53,10 @@ int gdb_stop_reply(struct gdb_target *t, char *reply, size_t cap);
  */
 int gdb_server_open(struct vm *vm, uint16_t port, uint32_t allowed_ip, struct shell *owner,
 		    uint16_t *port_out, char *err, size_t errlen);
-/* `debug NAME off`: closes it; the guest runs on. -ENOENT when none was open. */
+/*
+ * `debug NAME off`: closes it; the guest runs on. -ENOENT when none was
+ * open, or when its guest stopped since the last poll (closed then too).
+ */
 int gdb_server_close(struct vm *vm);
 
 #endif

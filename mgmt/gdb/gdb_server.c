@@ -214,11 +214,25 @@ static void server_close(struct gdb_server *s, const char *why)
 	memset(s, 0, sizeof(*s));
 }
 
+/* Its guest stopped (or another took its slot): the server outlived it. */
+static int server_stale(const struct gdb_server *s)
+{
+	return !s->vm->defined || strcmp(s->vm->def.name, s->name) || s->vm->state != VM_RUNNING;
+}
+
+/*
+ * `debug NAME off`. A server whose guest stopped since the last poll (a
+ * `destroy` just before) is closed as the poller would, and counts as none.
+ */
 int gdb_server_close(struct vm *vm)
 {
 	struct gdb_server *s = server_of(vm);
 	if (!s)
 		return -ENOENT;
+	if (server_stale(s)) {
+		server_close(s, "the guest stopped");
+		return -ENOENT;
+	}
 	server_close(s, "debug off");
 	return 0;
 }
@@ -284,7 +298,7 @@ static int server_poll(struct gdb_server *s)
 		server_close(s, "the session that opened it ended");
 		return 1;
 	}
-	if (!s->vm->defined || strcmp(s->vm->def.name, s->name) || s->vm->state != VM_RUNNING) {
+	if (server_stale(s)) {
 		server_close(s, "the guest stopped");
 		return 1;
 	}

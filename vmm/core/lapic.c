@@ -130,6 +130,11 @@ void lapic_timer_arm(uint64_t tsc_ticks)
 	wr(LAPIC_TIMER_ICR, count ? (uint32_t)count : 1);
 }
 
+int lapic_timer_counting(void)
+{
+	return lapic_mmio && rd(LAPIC_TIMER_CCR) != 0; /* 0 once a one-shot count ran out */
+}
+
 void lapic_timer_stop(void)
 {
 	if (lapic_mmio)

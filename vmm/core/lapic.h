@@ -20,9 +20,13 @@ void lapic_send_nmi_all_but_self(void);
  * lapic_timer_calibrate() measures its rate against the TSC once (BSP,
  * after TSC calibration); lapic_timer_arm() fires VEC_KICK on this core
  * after about `tsc_ticks` TSC ticks (clamped); lapic_timer_stop() cancels.
+ * The count is only as good as the calibration: the interrupt may come a
+ * little before the TSC gets there. lapic_timer_counting(): is it armed
+ * and not yet fired?
  */
 void lapic_timer_calibrate(void);
 void lapic_timer_arm(uint64_t tsc_ticks);
+int lapic_timer_counting(void);
 void lapic_timer_stop(void);
 
 #endif
