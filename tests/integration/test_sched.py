@@ -105,6 +105,18 @@ def test_two_guests_on_one_core_keep_their_registers(m):
         cleanup(m, "fa", "fb")
 
 
+def shares(m, a, b, seconds):
+    """What guests a and b got over `seconds`: their run times by hako's
+    accounting, read at one moment each time, and their own counters, read
+    in the same order both times (so the two windows have the same length)."""
+    pa, pb = progress(m, a), progress(m, b)
+    ra, rb = cpu_times(m, a)[0], cpu_times(m, b)[0]
+    time.sleep(seconds)
+    ra, rb = cpu_times(m, a)[0] - ra, cpu_times(m, b)[0] - rb
+    pa, pb = progress(m, a) - pa, progress(m, b) - pb
+    return (ra, rb), (pa, pb)
+
+
 def test_weights_share_a_core_in_proportion(m):
     """weight=200 against weight=100 on one core: twice the CPU time within
     1.6-2.4, by hako's accounting and by the guests' own work counters."""
@@ -114,13 +126,7 @@ def test_weights_share_a_core_in_proportion(m):
         ok(m, "start w2")
         ok(m, "start w1")
         time.sleep(3)
-        # the two guests' CPU times at one moment, and their counters read
-        # in the same order both times (the windows' lengths match)
-        p2, p1 = progress(m, "w2"), progress(m, "w1")
-        r2, r1 = cpu_times(m, "w2")[0], cpu_times(m, "w1")[0]
-        time.sleep(12)
-        r2, r1 = cpu_times(m, "w2")[0] - r2, cpu_times(m, "w1")[0] - r1
-        p2, p1 = progress(m, "w2") - p2, progress(m, "w1") - p1
+        (r2, r1), (p2, p1) = shares(m, "w2", "w1", 12)
         assert 1.6 <= r2 / r1 <= 2.4, (r2, r1)
         assert p1 > 0 and 1.6 <= p2 / p1 <= 2.4, (p2, p1)
     finally:
@@ -154,11 +160,7 @@ def test_weight_changes_while_guests_run(m):
         assert re.search(r" wa/0\(w300,\w+\)", ok(m, "host"))
         assert "weight=300" in ok(m, "show wa") and "mem=16M" in ok(m, "show wa")
         time.sleep(1)
-        pa, pb = progress(m, "wa"), progress(m, "wb")
-        ra, rb = cpu_times(m, "wa")[0], cpu_times(m, "wb")[0]
-        time.sleep(10)
-        ra, rb = cpu_times(m, "wa")[0] - ra, cpu_times(m, "wb")[0] - rb
-        pa, pb = progress(m, "wa") - pa, progress(m, "wb") - pb
+        (ra, rb), (pa, pb) = shares(m, "wa", "wb", 10)
         assert 2.4 <= ra / rb <= 3.6, (ra, rb)
         assert pb > 0 and 2.4 <= pa / pb <= 3.6, (pa, pb)
     finally:
