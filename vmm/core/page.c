@@ -132,17 +132,23 @@ uint64_t page_pool_take(unsigned order)
 	return a;
 }
 
-void page_pool_return(uint64_t addr, unsigned order)
+/* Back to the allocator, out of the count it was in; a block it never gave out panics. */
+static void free_counted(uint64_t addr, unsigned order, uint64_t *count, const char *who)
 {
 	uint64_t f = irq_save();
 	spin_lock(&page_lock);
 	int err = buddy_free(&host_pages, addr, order);
 	if (!err)
-		pooled_pages -= 1ull << order;
+		*count -= 1ull << order;
 	spin_unlock(&page_lock);
 	irq_restore(f);
 	if (err)
-		hv_panic("page_pool_return(0x%lx, order %u): not an allocated block", addr, order);
+		hv_panic("%s(0x%lx, order %u): not an allocated block", who, addr, order);
+}
+
+void page_pool_return(uint64_t addr, unsigned order)
+{
+	free_counted(addr, order, &pooled_pages, "page_pool_return");
 }
 
 void page_pool_to_guest(unsigned order)
@@ -157,19 +163,8 @@ void page_guest_to_pool(unsigned order)
 
 void page_free(uint64_t addr, unsigned order, enum page_owner owner)
 {
-	uint64_t f = irq_save();
-	spin_lock(&page_lock);
-	int err = buddy_free(&host_pages, addr, order);
-	if (!err) {
-		if (owner == PAGE_GUEST)
-			guest_alloc_pages -= 1ull << order;
-		else
-			hako_alloc_pages -= 1ull << order;
-	}
-	spin_unlock(&page_lock);
-	irq_restore(f);
-	if (err)
-		hv_panic("page_free(0x%lx, order %u): not an allocated block", addr, order);
+	free_counted(addr, order, owner == PAGE_GUEST ? &guest_alloc_pages : &hako_alloc_pages,
+		     "page_free");
 }
 
 uint64_t page_alloc_bytes(uint64_t bytes)
